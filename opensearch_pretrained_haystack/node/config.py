@@ -1,0 +1,74 @@
+"""Text files the node needs, rendered from plain values so they can be unit-tested without a cluster."""
+
+import socket
+from pathlib import Path
+
+from opensearch_pretrained_haystack.node.versions import PYTORCH_FLAVOR
+
+CLUSTER_NAME = "test-cluster"
+HOST = "127.0.0.1"
+
+
+def free_port(host: str = HOST) -> int:
+    """A TCP port that nothing listens on right now (the OS picks it, so parallel runs do not collide)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def render_opensearch_yml(home: Path, http_port: int, transport_port: int) -> str:
+    """opensearch.yml for one loopback node that runs ML Commons models on itself.
+
+    Single-node discovery on loopback keeps bootstrap checks as warnings; the disk threshold is off so a full
+    CI disk does not make indices read-only; the ML Commons limits are relaxed because this node is the
+    only (and so the ML) node.  No ``plugins.security.*``: the security plugin is not installed.
+    """
+    return f"""\
+cluster.name: {CLUSTER_NAME}
+discovery.type: single-node
+network.host: {HOST}
+http.port: {http_port}
+transport.port: {transport_port}
+path.data: {home / "data"}
+path.logs: {home / "logs"}
+cluster.routing.allocation.disk.threshold_enabled: false
+bootstrap.system_call_filter: false
+plugins.ml_commons.only_run_on_ml_node: false
+plugins.ml_commons.native_memory_threshold: 100
+plugins.ml_commons.jvm_heap_memory_threshold: 100
+plugins.ml_commons.disk_free_space_threshold: 0b
+plugins.ml_commons.allow_registering_model_via_url: true
+plugins.ml_commons.allow_registering_model_via_local_file: true
+plugins.ml_commons.model_auto_redeploy.enable: false
+plugins.ml_commons.connector.private_ip_enabled: true
+plugins.ml_commons.trusted_connector_endpoints_regex: ['^http://127\\.0\\.0\\.1:[0-9]+/.*$']
+"""
+
+
+def render_java_opts(heap: str) -> str:
+    """OPENSEARCH_JAVA_OPTS: a fixed heap, and DJL kept offline on the PyTorch natives we seeded."""
+    return f"-Xms{heap} -Xmx{heap} -Dai.djl.offline=true -DPYTORCH_FLAVOR={PYTORCH_FLAVOR}"
+
+
+def render_plugin_descriptor(name: str, description: str, version: str, classname: str) -> str:
+    """plugin-descriptor.properties with only the keys OpenSearch's PluginInfo accepts (others abort startup)."""
+    return (
+        f"name={name}\n"
+        f"description={description}\n"
+        f"version={version}\n"
+        f"opensearch.version={version}\n"
+        "java.version=11\n"
+        f"classname={classname}\n"
+        "has.native.controller=false\n"
+    )
+
+
+# What modules/lang-painless/src/main/plugin-metadata/plugin-security.policy grants upstream.
+PAINLESS_SECURITY_POLICY = """\
+grant {
+  // needed to generate runtime classes
+  permission java.lang.RuntimePermission "createClassLoader";
+  // needed to find the classloader to load allowlisted classes from
+  permission java.lang.RuntimePermission "getClassLoader";
+};
+"""
