@@ -7,7 +7,7 @@ several times faster and gives the same vectors, because padding is masked out e
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -112,8 +112,13 @@ class LocalOnnxEmbedder:
             )
         return tuple(expected)
 
-    def embed(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
-        """Embed ``texts`` into a float32 array of shape ``(len(texts), dimension)``, in input order."""
+    def embed(
+        self, texts: Sequence[str], batch_size: int = 32, on_batch: Callable[[int], None] | None = None
+    ) -> np.ndarray:
+        """Embed ``texts`` into a float32 array of shape ``(len(texts), dimension)``, in input order.
+
+        ``on_batch`` is told how many texts each finished batch held (for progress bars).
+        """
         for index, text in enumerate(texts):
             if not isinstance(text, str):
                 raise TypeError(f"Text {index} is {type(text).__name__}, not str: LocalOnnxEmbedder embeds strings only.")
@@ -126,6 +131,8 @@ class LocalOnnxEmbedder:
         for start in range(0, len(order), max(1, batch_size)):
             batch = order[start : start + batch_size]
             result[batch] = self._embed_encoded([encodings[i] for i in batch])
+            if on_batch is not None:
+                on_batch(len(batch))
         return result
 
     def count_tokens(self, text: str) -> int:

@@ -1,0 +1,70 @@
+"""What every embedder pair of this package shares: input checks, text preparation, and returning documents.
+
+Local and cluster embedders must turn the same document into the same string, or their vectors would differ
+for reasons that have nothing to do with the model; so both use these functions.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+from haystack import Document
+
+logger = logging.getLogger(__name__)
+
+
+def check_text(component: str, sibling: str, text: Any) -> None:
+    """A text embedder takes one string; say which component takes documents instead."""
+    if not isinstance(text, str):
+        raise TypeError(
+            f"{component} expects a string as input, got {type(text).__name__}. "
+            f"In case you want to embed a list of Documents, please use the {sibling}."
+        )
+
+
+def check_documents(component: str, sibling: str, documents: Any) -> None:
+    """A document embedder takes a list of Documents; say which component takes a string instead."""
+    if not isinstance(documents, list) or any(not isinstance(doc, Document) for doc in documents):
+        raise TypeError(
+            f"{component} expects a list of Documents as input. "
+            f"In case you want to embed a string, please use the {sibling}."
+        )
+
+
+def prepare_text(text: str, prefix: str, suffix: str) -> str:
+    return f"{prefix}{text}{suffix}"
+
+
+def prepare_document_text(
+    document: Document, *, prefix: str, suffix: str, meta_fields_to_embed: Sequence[str], embedding_separator: str
+) -> str:
+    """Meta values (present and not None), then the content, joined by the separator, inside prefix and suffix."""
+    meta_values = [str(document.meta[key]) for key in meta_fields_to_embed if document.meta.get(key) is not None]
+    return prepare_text(embedding_separator.join([*meta_values, document.content or ""]), prefix, suffix)
+
+
+def split_by_content(component: str, documents: list[Document]) -> tuple[list[int], list[int]]:
+    """Positions of documents to embed, and of documents without content (None or ""), returned unchanged.
+
+    One warning names the skipped documents, so a batch never fails, and never silently loses one, over an
+    empty document.
+    """
+    with_content = [i for i, doc in enumerate(documents) if doc.content]
+    without = [i for i, doc in enumerate(documents) if not doc.content]
+    if without:
+        ids = ", ".join(documents[i].id for i in without[:10]) + (", ..." if len(without) > 10 else "")
+        logger.warning(
+            "%s: %d document(s) have no content and are returned without an embedding: %s",
+            component,
+            len(without),
+            ids,
+        )
+    return with_content, without
+
+
+def with_embeddings(documents: list[Document], embeddings: dict[int, list[float]]) -> list[Document]:
+    """New Document objects carrying their embeddings; the caller's documents are never mutated."""
+    return [replace(doc, embedding=embeddings[i]) if i in embeddings else doc for i, doc in enumerate(documents)]

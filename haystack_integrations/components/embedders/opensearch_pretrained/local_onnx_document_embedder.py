@@ -1,0 +1,111 @@
+"""``LocalOnnxDocumentEmbedder``: embeds documents offline with the vectors the cluster would give."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from haystack import Document, component
+from tqdm import tqdm
+
+from haystack_integrations.components.embedders.opensearch_pretrained._local_component import LocalOnnxComponent
+from haystack_integrations.components.embedders.opensearch_pretrained._text_preparation import (
+    check_documents,
+    prepare_document_text,
+    split_by_content,
+    with_embeddings,
+)
+
+
+@component
+class LocalOnnxDocumentEmbedder(LocalOnnxComponent):
+    """Embeds documents with an OpenSearch pretrained ONNX artifact, as ML Commons would.
+
+    Documents come back as new objects; a document without content comes back unchanged and is counted in
+    ``meta["documents_without_content"]``.
+
+    Usage example:
+    ```python
+    from haystack import Document
+    from haystack_integrations.components.embedders.opensearch_pretrained import LocalOnnxDocumentEmbedder
+
+    embedder = LocalOnnxDocumentEmbedder(model="all-MiniLM-L6-v2", version="1.0.1")
+    result = embedder.run(documents=[Document(content="OpenSearch is a search engine.")])
+    result["documents"][0].embedding  # 384 floats
+    ```
+    """
+
+    def __init__(
+        self,
+        model: str = "all-MiniLM-L6-v2",
+        version: str | None = None,
+        *,
+        mirror: str | None = None,
+        cache_dir: str | None = None,
+        prefix: str = "",
+        suffix: str = "",
+        batch_size: int = 32,
+        progress_bar: bool = True,
+        meta_fields_to_embed: list[str] | None = None,
+        embedding_separator: str = "\n",
+        providers: list[str] | None = None,
+        threads: int | None = None,
+    ) -> None:
+        """
+        Create the component; the model is loaded at ``warm_up``, not here.
+
+        :param model: A catalog name or alias, or a directory holding a custom model zip and its ``config.json``.
+        :param version: The catalog version; ``None`` takes the newest.
+        :param mirror: A directory or URL laid out like the artifacts site, for offline or air-gapped machines.
+        :param cache_dir: Where verified artifacts are kept (default: ``$OPENSEARCH_PRETRAINED_CACHE`` or the user cache).
+        :param prefix: Text put before each document's text.
+        :param suffix: Text put after each document's text.
+        :param batch_size: Texts per inference call; texts are sorted by length first, so batches pad little.
+        :param progress_bar: Show download and embedding progress bars.
+        :param meta_fields_to_embed: Meta fields whose values are embedded before the content.
+        :param embedding_separator: Joins the meta values and the content.
+        :param providers: onnxruntime execution providers (default CPU).
+        :param threads: onnxruntime intra-op threads (default: onnxruntime's choice).
+        """
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
+        # Explicit base call: @component re-creates the class, which breaks zero-argument super().
+        LocalOnnxComponent.__init__(self, model, version, mirror, cache_dir, progress_bar, providers, threads)
+        self.prefix = prefix
+        self.suffix = suffix
+        self.batch_size = batch_size
+        self.meta_fields_to_embed = list(meta_fields_to_embed or [])
+        self.embedding_separator = embedding_separator
+
+    @component.output_types(documents=list[Document], meta=dict[str, Any])
+    def run(self, documents: list[Document]) -> dict[str, Any]:
+        """
+        Embed documents.
+
+        :param documents: The documents; they are not modified.
+        :returns: ``documents`` (new objects with ``embedding`` set, in input order) and ``meta`` (model, version,
+            counts of embedded documents and of documents without content).
+        """
+        check_documents(type(self).__name__, "LocalOnnxTextEmbedder", documents)
+        embedder = self._warm_embedder()
+        to_embed, without_content = split_by_content(type(self).__name__, documents)
+        texts = [
+            prepare_document_text(
+                documents[i],
+                prefix=self.prefix,
+                suffix=self.suffix,
+                meta_fields_to_embed=self.meta_fields_to_embed,
+                embedding_separator=self.embedding_separator,
+            )
+            for i in to_embed
+        ]
+        with tqdm(total=len(texts), desc="Embedding documents", unit="doc", disable=not self.progress_bar) as bar:
+            vectors = embedder.embed(texts, batch_size=self.batch_size, on_batch=bar.update)
+        embedded = with_embeddings(documents, {i: vector.tolist() for i, vector in zip(to_embed, vectors)})
+        meta = {**self._meta(), "documents_embedded": len(to_embed), "documents_without_content": len(without_content)}
+        return {"documents": embedded, "meta": meta}
+
+    @component.output_types(documents=list[Document], meta=dict[str, Any])
+    async def run_async(self, documents: list[Document]) -> dict[str, Any]:
+        """Like ``run``, on a worker thread so the event loop stays free while the CPU computes."""
+        return await asyncio.to_thread(self.run, documents)

@@ -1,0 +1,75 @@
+"""``LocalOnnxTextEmbedder``: embeds a query on this machine with the same vectors the cluster would give."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from haystack import component
+
+from haystack_integrations.components.embedders.opensearch_pretrained._local_component import LocalOnnxComponent
+from haystack_integrations.components.embedders.opensearch_pretrained._text_preparation import check_text, prepare_text
+
+
+@component
+class LocalOnnxTextEmbedder(LocalOnnxComponent):
+    """Embeds one string with an OpenSearch pretrained ONNX artifact, as ML Commons would.
+
+    Usage example:
+    ```python
+    from haystack_integrations.components.embedders.opensearch_pretrained import LocalOnnxTextEmbedder
+
+    embedder = LocalOnnxTextEmbedder(model="all-MiniLM-L6-v2", version="1.0.1")
+    result = embedder.run(text="What is OpenSearch?")
+    result["embedding"]  # 384 floats
+    ```
+    """
+
+    def __init__(
+        self,
+        model: str = "all-MiniLM-L6-v2",
+        version: str | None = None,
+        *,
+        mirror: str | None = None,
+        cache_dir: str | None = None,
+        prefix: str = "",
+        suffix: str = "",
+        progress_bar: bool = True,
+        providers: list[str] | None = None,
+        threads: int | None = None,
+    ) -> None:
+        """
+        Create the component; the model is loaded at ``warm_up``, not here.
+
+        :param model: A catalog name or alias, or a directory holding a custom model zip and its ``config.json``.
+        :param version: The catalog version; ``None`` takes the newest.
+        :param mirror: A directory or URL laid out like the artifacts site, for offline or air-gapped machines.
+        :param cache_dir: Where verified artifacts are kept (default: ``$OPENSEARCH_PRETRAINED_CACHE`` or the user cache).
+        :param prefix: Text put before the input (for models trained with query prefixes).
+        :param suffix: Text put after the input.
+        :param progress_bar: Show the download progress bar.
+        :param providers: onnxruntime execution providers (default CPU).
+        :param threads: onnxruntime intra-op threads (default: onnxruntime's choice).
+        """
+        # Explicit base call: @component re-creates the class, which breaks zero-argument super().
+        LocalOnnxComponent.__init__(self, model, version, mirror, cache_dir, progress_bar, providers, threads)
+        self.prefix = prefix
+        self.suffix = suffix
+
+    @component.output_types(embedding=list[float], meta=dict[str, Any])
+    def run(self, text: str) -> dict[str, Any]:
+        """
+        Embed one text.
+
+        :param text: The text; an empty or whitespace-only text still gets the model's embedding, as in the cluster.
+        :returns: ``embedding`` (a list of floats) and ``meta`` (model name and version).
+        """
+        check_text(type(self).__name__, "LocalOnnxDocumentEmbedder", text)
+        embedder = self._warm_embedder()
+        vector = embedder.embed([prepare_text(text, self.prefix, self.suffix)])[0]
+        return {"embedding": vector.tolist(), "meta": self._meta()}
+
+    @component.output_types(embedding=list[float], meta=dict[str, Any])
+    async def run_async(self, text: str) -> dict[str, Any]:
+        """Like ``run``, on a worker thread so the event loop stays free while the CPU computes."""
+        return await asyncio.to_thread(self.run, text)
