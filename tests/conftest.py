@@ -1,0 +1,60 @@
+"""Shared pytest fixtures."""
+
+import atexit
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from opensearch_pretrained_haystack.node import PrerequisiteError, TestNode
+
+# --- Team data and an isolated artifact cache ---------------------------------------------------------------
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+MIRROR = SHARED / "mirror"
+TESTING = SHARED / "testing"
+REFERENCE = SHARED / "reference" / "all-MiniLM-L6-v2-1.0.1"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def offline_artifacts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Every test reads artifacts from ../shared/mirror into a fresh cache: no test ever reaches the internet."""
+    cache = tmp_path_factory.mktemp("artifact-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("OPENSEARCH_PRETRAINED_MIRROR", str(MIRROR))
+        patch.setenv("OPENSEARCH_PRETRAINED_CACHE", str(cache))
+        yield cache
+
+
+# --- OpenSearch test node (issue 3) -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def opensearch_url() -> Iterator[str]:
+    """URL of a real OpenSearch 2.19 with k-NN, ML Commons and neural-search.
+
+    $OPENSEARCH_URL (your own cluster) wins; otherwise the local test node is started for the session and
+    stopped at its end (a node that was already running is reused and left running).  Without Java or
+    Maven the integration tests are skipped, except under CI=true, where that is a failure.
+    """
+    own_cluster = os.environ.get("OPENSEARCH_URL")
+    if own_cluster:
+        yield own_cluster.rstrip("/")
+        return
+    node = TestNode()
+    if node.status() is not None:
+        yield node.start()
+        return
+    atexit.register(node.stop)  # also stops the node when the session dies without running finalizers
+    try:
+        try:
+            url = node.start()
+        except PrerequisiteError as error:
+            if os.environ.get("CI", "").lower() == "true":
+                pytest.fail(f"CI=true needs a cluster for integration tests, but: {error}")
+            pytest.skip(f"no OpenSearch for integration tests (set OPENSEARCH_URL or install it): {error}")
+        yield url
+    finally:
+        node.stop()
+        atexit.unregister(node.stop)
