@@ -1,0 +1,35 @@
+"""`to_dict`/`from_dict` for components that talk to a cluster and so hold `http_auth`.
+
+`http_auth` is a pair of Secrets or an `AWSAuth`; Haystack's default serialization does not look inside a
+tuple, so it is converted here. Only Secret descriptions (env-var names) are written, never values.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from haystack import default_from_dict
+from opensearch_pretrained_haystack.cluster.connection import deserialize_http_auth, serialize_http_auth
+
+from haystack_integrations.components.embedders.opensearch_pretrained._serialization import (
+    InitParametersSerialization,
+)
+
+T = TypeVar("T", bound="HttpAuthSerialization")
+
+
+class HttpAuthSerialization(InitParametersSerialization):
+    """Init-parameter serialization with `http_auth` converted both ways."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every `__init__` parameter; credentials only as Secret descriptions."""
+        data = InitParametersSerialization.to_dict(self)
+        data["init_parameters"]["http_auth"] = serialize_http_auth(getattr(self, "http_auth"))
+        return data
+
+    @classmethod
+    def from_dict(cls: type[T], data: dict[str, Any]) -> T:
+        """Inverse of `to_dict`."""
+        init = dict(data.get("init_parameters", {}))
+        init["http_auth"] = deserialize_http_auth(init.get("http_auth"))
+        return default_from_dict(cls, {**data, "init_parameters": init})

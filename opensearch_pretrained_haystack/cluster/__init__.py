@@ -1,0 +1,44 @@
+"""ML Commons client: register, upload, deploy and predict on an OpenSearch cluster."""
+
+from opensearch_pretrained_haystack.cluster.connection import ConnectionSettings
+from opensearch_pretrained_haystack.cluster.errors import (
+    CircuitBreakerError,
+    ClusterConnectionError,
+    DeployFailedError,
+    MLCommonsError,
+    ModelNotDeployedError,
+    ModelNotFoundError,
+    OperationTimeoutError,
+    RequestRejectedError,
+    ResourceNotFoundError,
+    SettingRequiredError,
+    TaskFailedError,
+    ThrottledError,
+    TransientServerError,
+    UnsupportedServerError,
+)
+from opensearch_pretrained_haystack.cluster.ml_commons import AsyncMLCommonsClient, MLCommonsClient
+from opensearch_pretrained_haystack.cluster.retry import RetryPolicy
+from opensearch_pretrained_haystack.cluster.versions import ServerProfile
+
+__all__ = [
+    "AsyncMLCommonsClient",
+    "CircuitBreakerError",
+    "ClusterConnectionError",
+    "ConnectionSettings",
+    "DeployFailedError",
+    "MLCommonsClient",
+    "MLCommonsError",
+    "ModelNotDeployedError",
+    "ModelNotFoundError",
+    "OperationTimeoutError",
+    "RequestRejectedError",
+    "ResourceNotFoundError",
+    "RetryPolicy",
+    "ServerProfile",
+    "SettingRequiredError",
+    "TaskFailedError",
+    "ThrottledError",
+    "TransientServerError",
+    "UnsupportedServerError",
+]

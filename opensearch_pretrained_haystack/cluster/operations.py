@@ -1,0 +1,218 @@
+"""ML Commons operations, written once as I/O-free generators (see `protocol.py`).
+
+Each function yields `Call`/`Sleep` steps and returns a plain value. Route names and model-group
+rules come from `ServerProfile` (`versions.py`); nothing here knows whether it runs sync or async.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from opensearch_pretrained_haystack.cluster.errors import (
+    BREAKER_HINT,
+    DeployFailedError,
+    MLCommonsError,
+    OperationTimeoutError,
+    RequestRejectedError,
+    TaskFailedError,
+    is_breaker_reason,
+)
+from opensearch_pretrained_haystack.cluster.protocol import Call, Deadline, Operation, Sleep, poll_intervals
+from opensearch_pretrained_haystack.cluster.versions import ML, ServerProfile
+
+CHUNK_SIZE = 10_000_000
+"""ML Commons refuses chunks over 10,000,000 bytes ("Chunk size exceeds 10MB")."""
+
+FAILED_TASK_STATES = frozenset({"FAILED", "COMPLETED_WITH_ERROR", "CANCELLED", "EXPIRED", "UNREACHABLE"})
+DEPLOYED_STATES = frozenset({"DEPLOYED", "PARTIALLY_DEPLOYED", "LOADED", "PARTIALLY_LOADED"})
+NOT_A_CHUNK = {"bool": {"must_not": {"exists": {"field": "chunk_number"}}}}
+_GROUP_ID = re.compile(r"model group with ID:\s*([\w-]+)")
+
+
+def server_profile() -> Operation[ServerProfile]:
+    """Read the server version and derive its routes."""
+    info = yield Call("GET", "/")
+    return ServerProfile.parse(info["version"]["number"])
+
+
+def wait_for_task(task_id: str, timeout: float) -> Operation[dict[str, Any]]:
+    """Poll a task with growing intervals until COMPLETED; raise with the server's message otherwise."""
+    deadline = Deadline(timeout)
+    intervals = poll_intervals()
+    while True:
+        task = yield Call("GET", f"{ML}/tasks/{task_id}")
+        state = task.get("state")
+        if state == "COMPLETED":
+            return task
+        if state in FAILED_TASK_STATES:
+            reason = str(task.get("error") or "no error message")
+            msg = f"ML Commons task {task_id} ({task.get('task_type')}) ended {state}: {reason}"
+            raise TaskFailedError(msg, task_id=task_id, task=task, reason=reason)
+        if deadline.expired():
+            msg = f"ML Commons task {task_id} is still {state} after {timeout:g} s; raise the timeout or check the cluster."
+            raise OperationTimeoutError(msg)
+        yield Sleep(min(next(intervals), deadline.remaining()))
+
+
+def model_group_id(profile: ServerProfile, name: str) -> Operation[str | None]:
+    """The id of the group named `name` on servers that need one (2.8–2.10), else None."""
+    if not profile.needs_named_model_group:
+        return None
+    try:
+        created = yield Call("POST", f"{ML}/model_groups/_register", {"name": name, "description": f"Models {name}"})
+    except RequestRejectedError as error:
+        existing = _GROUP_ID.search(error.reason or "")
+        if existing is None:
+            raise
+        return existing[1]
+    return created["model_group_id"]
+
+
+def _register(profile: ServerProfile, body: dict[str, Any], timeout: float) -> Operation[str]:
+    """POST a registration, wait for its task, return the new model id."""
+    group = yield from model_group_id(profile, body["name"])
+    if group is not None:
+        body = {**body, "model_group_id": group}
+    response = yield Call("POST", profile.register_path, body)
+    task = yield from wait_for_task(response["task_id"], timeout)
+    return task["model_id"]
+
+
+def register_pretrained(
+    profile: ServerProfile, name: str, version: str, model_format: str, timeout: float
+) -> Operation[str]:
+    """Let the cluster download a pretrained model by name (it needs access to the artifacts site)."""
+    body = {"name": name, "version": version, "model_format": model_format}
+    return (yield from _register(profile, body, timeout))
+
+
+def register_from_url(profile: ServerProfile, config: dict[str, Any], url: str, timeout: float) -> Operation[str]:
+    """Let the cluster download a zip from `url` (file:// or loopback for offline clusters)."""
+    return (yield from _register(profile, {**registration_body(config), "url": url}, timeout))
+
+
+def registration_body(config: dict[str, Any]) -> dict[str, Any]:
+    """The register fields of an artifact's `config.json` (its `model_task_type` is sent as `function_name`)."""
+    body = {
+        "name": config["name"],
+        "version": config["version"],
+        "description": config.get("description", ""),
+        "model_format": config["model_format"],
+        "function_name": config.get("model_task_type", "TEXT_EMBEDDING"),
+        "model_content_hash_value": config["model_content_hash_value"],
+        "model_config": config["model_config"],
+    }
+    if "model_content_size_in_bytes" in config:
+        body["model_content_size_in_bytes"] = config["model_content_size_in_bytes"]
+    return body
+
+
+def upload_model(profile: ServerProfile, zip_path: Path, config: dict[str, Any]) -> Operation[str]:
+    """Register a local zip by `_register_meta` + 0-based `upload_chunk` calls; return the model id."""
+    size = zip_path.stat().st_size
+    total_chunks = max(1, -(-size // CHUNK_SIZE))
+    body = {**registration_body(config), "model_content_size_in_bytes": size, "total_chunks": total_chunks}
+    group = yield from model_group_id(profile, body["name"])
+    if group is not None:
+        body["model_group_id"] = group
+    created = yield Call("POST", profile.register_meta_path, body)
+    model_id = created["model_id"]
+    for number, chunk in enumerate(_chunks(zip_path)):
+        yield Call("POST", profile.upload_chunk_path(model_id, number), chunk, timeout=120.0)
+    return model_id
+
+
+def _chunks(zip_path: Path) -> Iterator[bytes]:
+    with zip_path.open("rb") as stream:
+        while chunk := stream.read(CHUNK_SIZE):
+            yield chunk
+
+
+def deploy(profile: ServerProfile, model_id: str, timeout: float) -> Operation[dict[str, Any]]:
+    """Deploy a model and wait until it is DEPLOYED; return the model document."""
+    response = yield Call("POST", profile.deploy_path(model_id))
+    try:
+        yield from wait_for_task(response["task_id"], timeout)
+    except TaskFailedError as failure:
+        raise _deploy_failure(model_id, failure) from failure
+    model = yield from get_model(model_id)
+    if model.get("model_state") not in DEPLOYED_STATES:
+        msg = f"Model {model_id}'s deploy task completed but its state is {model.get('model_state')}; deploy it again."
+        raise DeployFailedError(msg)
+    return model
+
+
+def _deploy_failure(model_id: str, failure: TaskFailedError) -> DeployFailedError:
+    """Unpack the deploy task's `{node_id: message}` error and say what to do about it."""
+    try:
+        per_node = json.loads(failure.reason or "")
+    except ValueError:
+        per_node = None
+    reason = "; ".join(f"{node}: {message}" for node, message in per_node.items()) if isinstance(per_node, dict) else failure.reason
+    hint = BREAKER_HINT if is_breaker_reason(reason or "") else "Check the node log for details."
+    return DeployFailedError(f"Deploying model {model_id} failed: {reason}. {hint}", reason=reason)
+
+
+def undeploy(profile: ServerProfile, model_id: str) -> Operation[dict[str, Any]]:
+    """Undeploy a model from every node (the reply may be `{}`)."""
+    return (yield Call("POST", profile.undeploy_path(model_id)))
+
+
+def delete_model(model_id: str) -> Operation[dict[str, Any]]:
+    """Delete an undeployed model (and its chunks)."""
+    return (yield Call("DELETE", f"{ML}/models/{model_id}"))
+
+
+def get_model(model_id: str) -> Operation[dict[str, Any]]:
+    """The model document, with its id added as `model_id`."""
+    model = yield Call("GET", f"{ML}/models/{model_id}")
+    return {**model, "model_id": model_id}
+
+
+def search_models(query: dict[str, Any], size: int = 100) -> Operation[list[dict[str, Any]]]:
+    """Model documents matching `query` (chunk documents of uploaded models are left out)."""
+    body = {"query": {"bool": {"must": [query], **NOT_A_CHUNK["bool"]}}, "size": size}
+    try:
+        response = yield Call("POST", f"{ML}/models/_search", body)
+    except MLCommonsError as error:
+        if error.status == 404 or "index_not_found" in (error.reason or "") or "no such index" in (error.reason or ""):
+            return []  # no model was ever registered on this cluster
+        raise
+    return [{**hit["_source"], "model_id": hit["_id"]} for hit in response["hits"]["hits"]]
+
+
+def find_models(name: str, model_format: str) -> Operation[list[dict[str, Any]]]:
+    """Registered models of this name and format."""
+    query = {"bool": {"filter": [{"term": {"name.keyword": name}}, {"term": {"model_format": model_format}}]}}
+    return (yield from search_models(query))
+
+
+def predict_body(texts: list[str]) -> dict[str, Any]:
+    """Text-embedding predict body asking only for the pooled `sentence_embedding`."""
+    return {"text_docs": texts, "return_number": True, "target_response": ["sentence_embedding"]}
+
+
+def parse_embeddings(response: dict[str, Any], expected: int) -> np.ndarray:
+    """float32 (n, dim) from `inference_results[i].output[...]`, one result per text, in order."""
+    results = response.get("inference_results", [])
+    if len(results) != expected:
+        msg = f"ML Commons returned {len(results)} embeddings for {expected} texts."
+        raise MLCommonsError(msg)
+    rows = []
+    for result in results:
+        outputs = result["output"]
+        chosen = next((o for o in outputs if o.get("name") == "sentence_embedding"), outputs[0])
+        rows.append(chosen["data"])
+    return np.asarray(rows, dtype=np.float32)
+
+
+def predict(model_id: str, texts: list[str], timeout: float | None = None) -> Operation[np.ndarray]:
+    """Embed `texts` in one predict call."""
+    response = yield Call("POST", f"{ML}/_predict/text_embedding/{model_id}", predict_body(texts), timeout=timeout)
+    return parse_embeddings(response, len(texts))

@@ -1,0 +1,74 @@
+"""Every difference between ML Commons server versions, in one place.
+
+Sources: `../shared/docs/ml-commons-api.md` §1, §3–§5 and §8.
+- < 2.4: no usable ML Commons model API → refused.
+- 2.4–2.6: legacy routes `_upload`, `_load`, `_unload`, `models/meta`, `models/{id}/chunk/{n}`; no model groups.
+- 2.7+: `_register`, `_deploy`, `_undeploy`, `_register_meta`, `models/{id}/upload_chunk/{n}`.
+- 2.8: `model_group_id` is required. 2.9–2.10: a second registration of the same name without a
+  group fails. So on 2.8–2.10 this client registers into a group named after the model; 2.11+
+  reuses (or creates) the group itself.
+- 2.15+: an open breaker is a 429; before that a 500 with the same text (handled in `errors.py`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from opensearch_pretrained_haystack.cluster.errors import UnsupportedServerError
+
+ML = "/_plugins/_ml"
+MINIMUM_VERSION = (2, 4, 0)
+
+
+@dataclass(frozen=True)
+class ServerProfile:
+    """What an OpenSearch version needs from an ML Commons client."""
+
+    version: tuple[int, int, int]
+
+    @classmethod
+    def parse(cls, number: str) -> ServerProfile:
+        """Build a profile from `GET /` → `version.number` (e.g. "2.19.1", "3.0.0-SNAPSHOT")."""
+        match = re.match(r"(\d+)\.(\d+)\.(\d+)", number)
+        if not match:
+            msg = f"Cannot read the OpenSearch version {number!r}."
+            raise UnsupportedServerError(msg)
+        version = (int(match[1]), int(match[2]), int(match[3]))
+        if version < MINIMUM_VERSION:
+            msg = f"OpenSearch {number} is too old: ML Commons model APIs need OpenSearch 2.4 or newer. Upgrade it."
+            raise UnsupportedServerError(msg)
+        return cls(version)
+
+    @property
+    def legacy_routes(self) -> bool:
+        """Servers older than 2.7 only know `_upload`/`_load`/`_unload`/`meta`/`chunk`."""
+        return self.version < (2, 7, 0)
+
+    @property
+    def needs_named_model_group(self) -> bool:
+        """2.8 requires a group; 2.9–2.10 reject a second model of the same name without one."""
+        return (2, 8, 0) <= self.version < (2, 11, 0)
+
+    @property
+    def register_path(self) -> str:
+        """Registration by name or URL."""
+        return f"{ML}/models/_upload" if self.legacy_routes else f"{ML}/models/_register"
+
+    @property
+    def register_meta_path(self) -> str:
+        """First step of a chunked upload."""
+        return f"{ML}/models/meta" if self.legacy_routes else f"{ML}/models/_register_meta"
+
+    def upload_chunk_path(self, model_id: str, chunk_number: int) -> str:
+        """One 0-based chunk of a chunked upload."""
+        verb = "chunk" if self.legacy_routes else "upload_chunk"
+        return f"{ML}/models/{model_id}/{verb}/{chunk_number}"
+
+    def deploy_path(self, model_id: str) -> str:
+        """Deploy (legacy: load) a registered model."""
+        return f"{ML}/models/{model_id}/{'_load' if self.legacy_routes else '_deploy'}"
+
+    def undeploy_path(self, model_id: str) -> str:
+        """Undeploy (legacy: unload) a model."""
+        return f"{ML}/models/{model_id}/{'_unload' if self.legacy_routes else '_undeploy'}"

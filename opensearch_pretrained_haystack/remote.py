@@ -1,0 +1,174 @@
+"""`OpenSearchMLEmbedder`: embeddings computed by a model deployed in ML Commons.
+
+Texts are sent in batches of `batch_size` (one predict call each), at most `max_concurrency` calls
+at a time (threads for `embed`, a semaphore for `embed_async`). Each call is retried on 429, 502–504
+and connection errors with exponential backoff and jitter (`RetryPolicy`); all calls of one
+`embed` share one deadline, and each request has its own timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+from opensearchpy import AsyncOpenSearch, OpenSearch
+
+from opensearch_pretrained_haystack.cluster import operations as ops
+from opensearch_pretrained_haystack.cluster.connection import ConnectionSettings, HttpAuth
+from opensearch_pretrained_haystack.cluster.errors import MLCommonsError
+from opensearch_pretrained_haystack.cluster.protocol import Deadline, Operation, run_async, run_sync
+from opensearch_pretrained_haystack.cluster.retry import RetryPolicy, with_retries
+
+ProgressCallback = Callable[[int], None]
+"""Called with the number of texts of each finished batch (for progress bars)."""
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    """The result of one predict batch: texts `start:stop`, with vectors or the error that stopped them."""
+
+    start: int
+    stop: int
+    vectors: np.ndarray | None
+    error: MLCommonsError | None
+
+
+class OpenSearchMLEmbedder:
+    """Embeds texts with an ML Commons text-embedding model, by its `model_id`.
+
+    Usage example:
+    ```python
+    embedder = OpenSearchMLEmbedder("http://localhost:9200", model_id)
+    vectors = embedder.embed(["OpenSearch is a search engine."])  # float32, shape (1, dim)
+    ```
+    """
+
+    def __init__(
+        self,
+        hosts: str | list[str],
+        model_id: str,
+        *,
+        http_auth: HttpAuth = None,
+        verify_certs: bool = True,
+        ca_certs: str | None = None,
+        timeout: float = 60.0,
+        batch_size: int = 32,
+        max_concurrency: int = 2,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        if batch_size < 1 or max_concurrency < 1:
+            msg = f"batch_size ({batch_size}) and max_concurrency ({max_concurrency}) must be at least 1."
+            raise ValueError(msg)
+        self.settings = ConnectionSettings(hosts, http_auth, verify_certs, ca_certs, timeout)
+        self.model_id = model_id
+        self.batch_size = batch_size
+        self.max_concurrency = max_concurrency
+        self.retry = retry or RetryPolicy()
+        self._client: OpenSearch | None = None
+        self._async_client: AsyncOpenSearch | None = None
+
+    def connect(self) -> OpenSearch:
+        """Create the blocking client once (resolves secrets); retries are ours, so opensearch-py's are off."""
+        if self._client is None:
+            self._client = self.settings.sync_client(max_retries=0, pool_maxsize=max(10, self.max_concurrency))
+        return self._client
+
+    def connect_async(self) -> AsyncOpenSearch:
+        """Create the async client once; call it on the event loop that will use it."""
+        if self._async_client is None:
+            self._async_client = self.settings.async_client(max_retries=0)
+        return self._async_client
+
+    def close(self) -> None:
+        """Release the blocking client."""
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    async def close_async(self) -> None:
+        """Release the async client."""
+        if self._async_client is not None:
+            await self._async_client.close()
+            self._async_client = None
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """float32 `(len(texts), dim)`; raises the first batch's error if any batch failed."""
+        return _concatenate(self.embed_batches(texts))
+
+    async def embed_async(self, texts: Sequence[str]) -> np.ndarray:
+        """Async twin of `embed`."""
+        return _concatenate(await self.embed_batches_async(texts))
+
+    def embed_batches(self, texts: Sequence[str], progress: ProgressCallback | None = None) -> list[BatchOutcome]:
+        """Embed every batch, keeping failures per batch instead of raising (for `raise_on_failure=False`)."""
+        transport = self.connect().transport
+        deadline = Deadline(self.retry.deadline)
+
+        def one(bounds: tuple[int, int]) -> BatchOutcome:
+            outcome = _outcome(bounds, lambda: run_sync(transport, self._predict(texts, bounds, deadline)))
+            if progress:
+                progress(bounds[1] - bounds[0])
+            return outcome
+
+        with ThreadPoolExecutor(max_workers=self.max_concurrency) as pool:
+            return list(pool.map(one, self._bounds(len(texts))))
+
+    async def embed_batches_async(
+        self, texts: Sequence[str], progress: ProgressCallback | None = None
+    ) -> list[BatchOutcome]:
+        """Async twin of `embed_batches`, with at most `max_concurrency` predict calls in flight."""
+        transport = self.connect_async().transport
+        deadline = Deadline(self.retry.deadline)
+        slots = asyncio.Semaphore(self.max_concurrency)
+
+        async def one(bounds: tuple[int, int]) -> BatchOutcome:
+            async with slots:
+                try:
+                    vectors = await run_async(transport, self._predict(texts, bounds, deadline))
+                    outcome = BatchOutcome(*bounds, vectors, None)
+                except MLCommonsError as error:
+                    outcome = BatchOutcome(*bounds, None, error)
+            if progress:
+                progress(bounds[1] - bounds[0])
+            return outcome
+
+        return list(await asyncio.gather(*(one(bounds) for bounds in self._bounds(len(texts)))))
+
+    def _bounds(self, count: int) -> list[tuple[int, int]]:
+        return [(start, min(start + self.batch_size, count)) for start in range(0, count, self.batch_size)]
+
+    def _predict(self, texts: Sequence[str], bounds: tuple[int, int], deadline: Deadline) -> Operation[np.ndarray]:
+        batch = [_checked_text(texts, i) for i in range(*bounds)]
+        return with_retries(
+            lambda left: ops.predict(self.model_id, batch, timeout=min(self.settings.timeout, left.remaining())),
+            self.retry,
+            what=f"predict with model {self.model_id} (texts {bounds[0]}-{bounds[1] - 1})",
+            deadline=deadline,
+        )
+
+
+def _checked_text(texts: Sequence[str], index: int) -> str:
+    text = texts[index]
+    if not isinstance(text, str):
+        msg = f"Text {index} is {type(text).__name__}, not str: OpenSearchMLEmbedder embeds strings only."
+        raise TypeError(msg)
+    return text
+
+
+def _outcome(bounds: tuple[int, int], call: Callable[[], np.ndarray]) -> BatchOutcome:
+    try:
+        return BatchOutcome(*bounds, call(), None)
+    except MLCommonsError as error:
+        return BatchOutcome(*bounds, None, error)
+
+
+def _concatenate(outcomes: list[BatchOutcome]) -> np.ndarray:
+    for outcome in outcomes:
+        if outcome.error is not None:
+            raise outcome.error
+    if not outcomes:
+        return np.empty((0, 0), dtype=np.float32)
+    return np.concatenate([outcome.vectors for outcome in outcomes if outcome.vectors is not None])

@@ -1,0 +1,158 @@
+"""Register and deploy a pretrained (or custom) model in ML Commons, idempotently.
+
+Sources:
+- "cluster": the cluster downloads the artifact itself (pretrained registration by name).
+- "client": this package fetches and verifies the artifact (from its cache, a mirror or the artifacts
+  site) and uploads it in ≤10 MB chunks with its config.json — the way to serve air-gapped clusters.
+- "auto": "cluster" first; when the cluster cannot fetch the artifact (its register task fails),
+  "client".
+
+A model already registered with the same name and format (and, when the artifact is at hand, the same
+content hash) is reused — deployed if it is not — so running the uploader twice leaves one model.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from opensearch_pretrained_haystack.artifacts import ModelArtifact, fetch_artifact, load_model_dir
+from opensearch_pretrained_haystack.catalog import get_model
+from opensearch_pretrained_haystack.cluster.errors import MLCommonsError, TaskFailedError
+from opensearch_pretrained_haystack.cluster.ml_commons import DEFAULT_TASK_TIMEOUT, MLCommonsClient
+
+logger = logging.getLogger(__name__)
+
+Source = Literal["auto", "cluster", "client"]
+SOURCES: tuple[str, ...] = ("auto", "cluster", "client")
+REUSABLE_STATES = frozenset(
+    {"REGISTERED", "DEPLOYING", "DEPLOYED", "PARTIALLY_DEPLOYED", "UNDEPLOYED", "DEPLOY_FAILED", "LOADED", "UNLOADED"}
+)
+"""States of a complete registration; REGISTERING/FAILED leftovers of interrupted uploads are not reused."""
+
+
+@dataclass(frozen=True)
+class ModelRequest:
+    """What to deploy: a catalog model (name/alias + version) or a custom model directory."""
+
+    model: str
+    version: str | None = None
+    model_format: str = "ONNX"
+    source: Source = "auto"
+    mirror: str | os.PathLike[str] | None = None
+    cache_dir: str | os.PathLike[str] | None = None
+
+    def __post_init__(self) -> None:
+        if self.source not in SOURCES:
+            msg = f"source must be one of {', '.join(SOURCES)}, not {self.source!r}."
+            raise ValueError(msg)
+        object.__setattr__(self, "model_format", self.model_format.upper())
+
+    @property
+    def is_custom(self) -> bool:
+        """A directory with a model zip and its config.json rather than a catalog name."""
+        return Path(self.model).expanduser().is_dir()
+
+
+@dataclass(frozen=True)
+class DeployedModel:
+    """The outcome of `upload_and_deploy`; `as_dict` is the uploader component's `model` output."""
+
+    model_id: str
+    name: str
+    version: str
+    format: str
+    dimension: int
+    state: str
+    reused: bool
+    source: str
+    """"cluster" or "client" for a new registration, "existing" when reused."""
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain dict for pipeline outputs."""
+        return asdict(self)
+
+
+def upload_and_deploy(
+    client: MLCommonsClient, request: ModelRequest, *, deploy_timeout: float = DEFAULT_TASK_TIMEOUT
+) -> DeployedModel:
+    """Reuse or register the model, then deploy it and wait until it is DEPLOYED."""
+    artifact = _local_artifact(request) if request.source == "client" or request.is_custom else None
+    name, version, dimension = _identity(request, artifact)
+    existing = _find_existing(client, name, request.model_format, artifact.sha256 if artifact else None)
+    if existing is not None:
+        model_id, source = existing["model_id"], "existing"
+        logger.info("Reusing model %s (%s %s, state %s).", model_id, name, version, existing.get("model_state"))
+    else:
+        model_id, source = _register(client, request, name, version, artifact)
+    deployed = client.deploy(model_id, timeout=deploy_timeout)
+    return DeployedModel(
+        model_id=model_id,
+        name=name,
+        version=version,
+        format=request.model_format,
+        dimension=dimension,
+        state=str(deployed.get("model_state")),
+        reused=existing is not None,
+        source=source,
+    )
+
+
+def _local_artifact(request: ModelRequest) -> ModelArtifact:
+    if request.is_custom:
+        return load_model_dir(request.model, cache_dir=request.cache_dir)
+    return fetch_artifact(
+        request.model, request.version, request.model_format, mirror=request.mirror, cache_dir=request.cache_dir
+    )
+
+
+def _identity(request: ModelRequest, artifact: ModelArtifact | None) -> tuple[str, str, int]:
+    """Name, version and dimension, from the artifact's config.json if at hand, else from the catalog."""
+    if artifact is not None:
+        return artifact.name, artifact.version, int(artifact.model_config["embedding_dimension"])
+    entry = get_model(request.model, request.version)
+    return entry.name, entry.version, entry.dimension
+
+
+def _find_existing(client: MLCommonsClient, name: str, model_format: str, sha256: str | None) -> dict[str, Any] | None:
+    """A complete registration of the same name and format (and hash, when known); deployed ones first."""
+    candidates = [
+        model
+        for model in client.find_models(name, model_format)
+        if model.get("model_state") in REUSABLE_STATES
+        and (sha256 is None or model.get("model_content_hash_value") == sha256)
+    ]
+    candidates.sort(key=lambda model: model.get("model_state") not in {"DEPLOYED", "LOADED"})
+    return candidates[0] if candidates else None
+
+
+def _register(
+    client: MLCommonsClient, request: ModelRequest, name: str, version: str, artifact: ModelArtifact | None
+) -> tuple[str, str]:
+    """Register a new copy; returns (model_id, source used)."""
+    if request.is_custom and request.source == "cluster":
+        msg = f"{request.model} is a custom model directory; the cluster cannot download it. Use source='client'."
+        raise ValueError(msg)
+    if artifact is None:
+        try:
+            return client.register_pretrained(name, version, request.model_format), "cluster"
+        except TaskFailedError as failure:
+            if request.source == "cluster":
+                raise
+            _discard_failed_registration(client, failure)
+            logger.warning("The cluster could not register %s itself (%s); uploading it from here.", name, failure.reason)
+        artifact = _local_artifact(request)
+    return client.upload_model(artifact.zip_path, artifact.config), "client"
+
+
+def _discard_failed_registration(client: MLCommonsClient, failure: TaskFailedError) -> None:
+    """Delete the model document a failed register task may leave behind, so no stray copy remains."""
+    model_id = failure.task.get("model_id")
+    if model_id:
+        try:
+            client.delete_model(model_id)
+        except MLCommonsError as error:
+            logger.warning("Could not delete the failed registration %s: %s", model_id, error)
