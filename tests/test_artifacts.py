@@ -1,0 +1,169 @@
+import hashlib
+import json
+import shutil
+import stat
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from opensearch_pretrained_haystack import artifacts
+from opensearch_pretrained_haystack.errors import (
+    ArtifactDownloadError,
+    ArtifactFormatError,
+    ArtifactIntegrityError,
+    UnknownModelError,
+)
+
+from tests.conftest import MIRROR, TESTING
+
+MINILM = "huggingface/sentence-transformers/all-MiniLM-L6-v2/1.0.1/onnx"
+
+
+def _fake_mirror(root: Path, zip_bytes: bytes, config_overrides: dict | None = None) -> Path:
+    """A mirror holding the tiny test model under the all-MiniLM-L6-v2 1.0.1 ONNX path."""
+    folder = root / "models" / "ml-models" / MINILM
+    folder.mkdir(parents=True)
+    (folder / "sentence-transformers_all-MiniLM-L6-v2-1.0.1-onnx.zip").write_bytes(zip_bytes)
+    config = {
+        "name": "huggingface/sentence-transformers/all-MiniLM-L6-v2",
+        "version": "1.0.1",
+        "model_format": "ONNX",
+        "model_content_size_in_bytes": len(zip_bytes),
+        "model_content_hash_value": hashlib.sha256(zip_bytes).hexdigest(),
+        "model_config": {"model_type": "bert", "embedding_dimension": 32},
+        **(config_overrides or {}),
+    }
+    (folder / "config.json").write_text(json.dumps(config))
+    return root
+
+
+def _tiny_zip() -> bytes:
+    return next((TESTING / "tiny-bert-mean").glob("*.zip")).read_bytes()
+
+
+def test_fetch_from_the_shared_mirror_verifies_and_caches(tmp_path):
+    artifact = artifacts.fetch_artifact("all-MiniLM-L6-v2", "1.0.1", mirror=MIRROR, cache_dir=tmp_path, progress_bar=False)
+    config = json.loads((MIRROR / "models/ml-models" / MINILM / "config.json").read_text())
+    assert artifact.sha256 == config["model_content_hash_value"]
+    assert artifact.size == config["model_content_size_in_bytes"]
+    assert artifact.zip_path.is_relative_to(tmp_path)
+    assert artifact.model_config["embedding_dimension"] == 384
+    assert not list(artifact.zip_path.parent.glob("*.partial"))
+
+
+def test_a_verified_cache_is_reused_offline(tmp_path):
+    first = artifacts.fetch_artifact("all-MiniLM-L6-v2", "1.0.1", mirror=MIRROR, cache_dir=tmp_path, progress_bar=False)
+    again = artifacts.fetch_artifact(
+        "all-MiniLM-L6-v2", "1.0.1", mirror=tmp_path / "nowhere", cache_dir=tmp_path, progress_bar=False
+    )
+    assert again == first
+
+
+def test_mirror_accepts_a_file_url_and_the_environment_variable(tmp_path, monkeypatch):
+    mirror = _fake_mirror(tmp_path / "mirror", _tiny_zip())
+    monkeypatch.setenv(artifacts.MIRROR_ENV, mirror.as_uri())
+    artifact = artifacts.fetch_artifact("all-MiniLM-L6-v2", "1.0.1", cache_dir=tmp_path / "cache", progress_bar=False)
+    assert artifact.size == len(_tiny_zip())
+
+
+def test_hash_mismatch_is_refused_and_leaves_no_file_behind(tmp_path):
+    mirror = _fake_mirror(tmp_path / "mirror", _tiny_zip(), {"model_content_hash_value": "0" * 64})
+    with pytest.raises(ArtifactIntegrityError, match="SHA-256"):
+        artifacts.fetch_artifact("all-MiniLM-L6-v2", "1.0.1", mirror=mirror, cache_dir=tmp_path / "cache", progress_bar=False)
+    assert [p for p in (tmp_path / "cache").rglob("*") if p.is_file()] == []
+
+
+def test_size_mismatch_is_refused(tmp_path):
+    mirror = _fake_mirror(tmp_path / "mirror", _tiny_zip(), {"model_content_size_in_bytes": 12})
+    with pytest.raises(ArtifactIntegrityError, match="config.json says 12:"):
+        artifacts.fetch_artifact("all-MiniLM-L6-v2", "1.0.1", mirror=mirror, cache_dir=tmp_path / "cache", progress_bar=False)
+
+
+def test_a_tampered_cache_file_is_downloaded_again(tmp_path):
+    mirror = _fake_mirror(tmp_path / "mirror", _tiny_zip())
+    artifact = artifacts.fetch_artifact("all-MiniLM-L6-v2", "1.0.1", mirror=mirror, cache_dir=tmp_path / "c", progress_bar=False)
+    artifact.zip_path.write_bytes(b"garbage")
+    again = artifacts.fetch_artifact("all-MiniLM-L6-v2", "1.0.1", mirror=mirror, cache_dir=tmp_path / "c", progress_bar=False)
+    assert again.zip_path.read_bytes() == _tiny_zip()
+
+
+def test_missing_source_says_how_to_work_offline(tmp_path):
+    with pytest.raises(ArtifactDownloadError, match="404|OPENSEARCH_PRETRAINED_MIRROR"):
+        artifacts.fetch_artifact("all-MiniLM-L6-v2", "1.0.2", mirror=MIRROR, cache_dir=tmp_path, progress_bar=False)
+
+
+def test_network_failure_is_a_clear_error(tmp_path):
+    with pytest.raises(ArtifactDownloadError, match="OPENSEARCH_PRETRAINED_MIRROR"):
+        artifacts.fetch_artifact(
+            "all-MiniLM-L6-v2", "1.0.1", mirror="http://127.0.0.1:9/", cache_dir=tmp_path, progress_bar=False
+        )
+
+
+def test_missing_format_is_refused_before_any_download(tmp_path):
+    with pytest.raises(UnknownModelError):
+        artifacts.fetch_artifact("distiluse-base-multilingual-cased-v1", model_format="ONNX", cache_dir=tmp_path)
+
+
+def test_not_a_zip_is_refused(tmp_path):
+    mirror = _fake_mirror(tmp_path / "mirror", b"this is not a zip")
+    with pytest.raises(ArtifactFormatError, match="not a zip"):
+        artifacts.fetch_artifact("all-MiniLM-L6-v2", "1.0.1", mirror=mirror, cache_dir=tmp_path / "cache", progress_bar=False)
+
+
+def _zip(path: Path, entries: dict[str, bytes], links: tuple[str, ...] = ()) -> Path:
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+        for name in links:
+            info = zipfile.ZipInfo(name)
+            info.external_attr = (stat.S_IFLNK | 0o777) << 16
+            archive.writestr(info, "/etc/passwd")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("entries", "links", "message"),
+    [
+        ({"../evil.onnx": b"x", "tokenizer.json": b"{}"}, (), "outside the archive"),
+        ({"/abs/model.onnx": b"x", "tokenizer.json": b"{}"}, (), "outside the archive"),
+        ({"model.onnx": b"x", "tokenizer.json": b"{}"}, ("link.txt",), "link entry"),
+        ({"a.onnx": b"x", "b.onnx": b"y", "tokenizer.json": b"{}"}, (), "exactly one model file"),
+        ({"model.onnx": b"x"}, (), "exactly one tokenizer.json"),
+    ],
+)
+def test_unsafe_or_ambiguous_zips_are_refused(tmp_path, entries, links, message):
+    path = _zip(tmp_path / "m.zip", entries, links)
+    with zipfile.ZipFile(path) as archive, pytest.raises(ArtifactFormatError, match=message):
+        artifacts.check_zip_entries(archive, str(path))
+
+
+def test_absurd_unpacked_size_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setattr(artifacts, "MAX_UNPACKED_BYTES", 10)
+    path = _zip(tmp_path / "m.zip", {"model.onnx": b"x" * 20, "tokenizer.json": b"{}"})
+    with zipfile.ZipFile(path) as archive, pytest.raises(ArtifactFormatError, match="more than"):
+        artifacts.check_zip_entries(archive, str(path))
+
+
+def test_extra_entries_such_as_a_license_are_ignored(tmp_path):
+    data = {"LICENSE": b"Apache", "model.onnx": b"x", "tokenizer.json": b"{}"}
+    path = _zip(tmp_path / "m.zip", data)
+    with zipfile.ZipFile(path) as archive:
+        assert [e.filename for e in artifacts.check_zip_entries(archive, str(path))] == ["model.onnx", "tokenizer.json"]
+
+
+def test_custom_model_loads_from_a_directory_and_extracts_once(tmp_path):
+    artifact = artifacts.load_model_dir(TESTING / "tiny-bert-mean", cache_dir=tmp_path)
+    files = artifact.extract()
+    assert files.model_file.name == "tiny-bert-mean.onnx" and files.tokenizer_file.is_file()
+    assert artifact.extract() == files
+
+
+def test_custom_model_with_a_wrong_hash_is_refused(tmp_path):
+    folder = tmp_path / "model"
+    shutil.copytree(TESTING / "tiny-bert-mean", folder)
+    config = json.loads((folder / "config.json").read_text())
+    config["model_content_hash_value"] = "f" * 64
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ArtifactIntegrityError):
+        artifacts.load_model_dir(folder, cache_dir=tmp_path / "cache")
