@@ -1,0 +1,112 @@
+"""OpenSearchMLEmbedder and the OpenSearchML components: unit tests of their logic (no cluster)."""
+
+import numpy as np
+import pytest
+from haystack import Document, Pipeline
+from haystack.utils import Secret
+
+from haystack_integrations.components.embedders.opensearch_pretrained.opensearch_ml_document_embedder import (
+    OpenSearchMLDocumentEmbedder,
+)
+from haystack_integrations.components.embedders.opensearch_pretrained.opensearch_ml_text_embedder import (
+    OpenSearchMLTextEmbedder,
+)
+from opensearch_pretrained_haystack.cluster.errors import ThrottledError
+from opensearch_pretrained_haystack.remote import BatchOutcome, OpenSearchMLEmbedder
+
+AUTH = (Secret.from_env_var("OS_USER"), Secret.from_env_var("OS_PASSWORD"))
+
+
+def test_batches_cover_all_texts_in_order():
+    embedder = OpenSearchMLEmbedder("http://localhost:9200", "m", batch_size=3)
+    assert embedder._bounds(7) == [(0, 3), (3, 6), (6, 7)]
+
+
+def test_invalid_batching_is_refused():
+    with pytest.raises(ValueError, match="batch_size"):
+        OpenSearchMLEmbedder("http://localhost:9200", "m", batch_size=0)
+
+
+def test_init_resolves_no_secret_and_warm_up_does(monkeypatch):
+    component = OpenSearchMLDocumentEmbedder("http://localhost:9200", "m", http_auth=AUTH)
+    assert component._embedder is None  # nothing built in __init__
+    monkeypatch.setenv("OS_USER", "admin")
+    monkeypatch.setenv("OS_PASSWORD", "hunter2")
+    component.warm_up()
+    component.warm_up()  # idempotent
+    assert component._backend()._client is not None
+    component.close()
+    assert component._backend()._client is None
+
+
+def test_close_is_safe_without_warm_up():
+    OpenSearchMLTextEmbedder("http://localhost:9200", "m").close()
+
+
+def test_to_dict_has_no_secret_value_and_round_trips_through_yaml(monkeypatch):
+    monkeypatch.setenv("OS_PASSWORD", "hunter2")
+    component = OpenSearchMLDocumentEmbedder(
+        "http://localhost:9200", "m", http_auth=AUTH, batch_size=8, meta_fields_to_embed=["title"]
+    )
+    data = component.to_dict()
+    assert "hunter2" not in str(data)
+    assert data["init_parameters"]["http_auth"][1] == {"type": "env_var", "env_vars": ["OS_PASSWORD"], "strict": True}
+    pipeline = Pipeline()
+    pipeline.add_component("embedder", component)
+    pipeline.add_component("query", OpenSearchMLTextEmbedder("http://localhost:9200", "m", prefix="q: "))
+    loaded = Pipeline.loads(pipeline.dumps())  # default allowlist: haystack_integrations.*
+    restored = loaded.get_component("embedder")
+    assert restored.to_dict() == data
+    assert restored.http_auth == AUTH
+    assert loaded.get_component("query").prefix == "q: "
+
+
+def test_wrong_inputs_name_the_sibling():
+    with pytest.raises(TypeError, match="OpenSearchMLTextEmbedder"):
+        OpenSearchMLDocumentEmbedder("http://x", "m").run(documents="text")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="OpenSearchMLDocumentEmbedder"):
+        OpenSearchMLTextEmbedder("http://x", "m").run(text=[Document(content="x")])  # type: ignore[arg-type]
+
+
+class ScriptedBackend(OpenSearchMLEmbedder):
+    """Stands in for the cluster: batch 1 fails with a 429 that outlived its retries."""
+
+    def embed_batches(self, texts, progress=None):
+        outcomes = []
+        for start, stop in self._bounds(len(texts)):
+            if start == self.batch_size:
+                outcomes.append(BatchOutcome(start, stop, None, ThrottledError("429")))
+            else:
+                outcomes.append(BatchOutcome(start, stop, np.full((stop - start, 2), start, np.float32), None))
+        return outcomes
+
+
+def scripted(raise_on_failure: bool) -> OpenSearchMLDocumentEmbedder:
+    component = OpenSearchMLDocumentEmbedder(
+        "http://x", "m", batch_size=2, raise_on_failure=raise_on_failure, progress_bar=False
+    )
+    component._embedder = ScriptedBackend("http://x", "m", batch_size=2)
+    component._embedder.connect = lambda: None  # no client needed by the scripted backend
+    return component
+
+
+def test_failed_batch_documents_come_back_without_embedding_and_are_counted():
+    docs = [Document(content=f"d{i}") for i in range(3)] + [Document(content="")] + [Document(content="d4")]
+    result = scripted(raise_on_failure=False).run(documents=docs)
+    out = result["documents"]
+    assert [d.id for d in out] == [d.id for d in docs]  # nothing dropped, order kept
+    assert out[0].embedding == [0.0, 0.0] and out[1].embedding == [0.0, 0.0]
+    assert out[2].embedding is None and out[4].embedding is None  # the failed batch: texts 2-3 = docs 2 and 4
+    assert out[3].embedding is None  # no content
+    assert result["meta"] == {
+        "model": "m",
+        "documents_embedded": 2,
+        "documents_failed": 2,
+        "documents_without_content": 1,
+    }
+    assert docs[0].embedding is None  # inputs untouched
+
+
+def test_raise_on_failure_raises_the_batch_error():
+    with pytest.raises(ThrottledError):
+        scripted(raise_on_failure=True).run(documents=[Document(content=f"d{i}") for i in range(4)])
