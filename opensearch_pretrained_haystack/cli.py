@@ -1,17 +1,36 @@
-"""The `opensearch-pretrained` command line."""
+"""The `opensearch-pretrained` command line: one subcommand per feature, each registered by its own module."""
+
+from __future__ import annotations
 
 import argparse
+import sys
 
+from opensearch_pretrained_haystack.errors import OpenSearchPretrainedError
+from opensearch_pretrained_haystack.model_commands import add_model_commands
 from opensearch_pretrained_haystack.node.cli import add_node_command
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Parse `argv` and run the chosen subcommand; returns the exit code."""
-    parser = argparse.ArgumentParser(prog="opensearch-pretrained")
+    """Parse `argv` and run the chosen subcommand; returns the exit code.
+
+    A user's mistake (unknown model, unreachable mirror, bad file) is one line on stderr, never a traceback.
+    """
+    parser = argparse.ArgumentParser(
+        prog="opensearch-pretrained",
+        description="OpenSearch's pretrained text-embedding models, locally and in a cluster.",
+    )
     subparsers = parser.add_subparsers(dest="command", required=True)
+    add_model_commands(subparsers)
     add_node_command(subparsers)
     args = parser.parse_args(argv)
-    return args.handler(args)
+    try:
+        return args.handler(args)
+    except (OpenSearchPretrainedError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":
