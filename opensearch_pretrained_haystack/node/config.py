@@ -45,9 +45,15 @@ plugins.ml_commons.trusted_connector_endpoints_regex: ['^http://127\\.0\\.0\\.1:
 """
 
 
-def render_java_opts(heap: str) -> str:
-    """OPENSEARCH_JAVA_OPTS: a fixed heap, and DJL kept offline on the PyTorch natives we seeded."""
-    return f"-Xms{heap} -Xmx{heap} -Dai.djl.offline=true -DPYTORCH_FLAVOR={PYTORCH_FLAVOR}"
+def render_java_opts(heap: str, pytorch_dir: Path) -> str:
+    """OPENSEARCH_JAVA_OPTS: a fixed heap, and DJL kept offline on the PyTorch natives we seeded.
+
+    System properties, not environment variables: the ML plugin's security policy forbids getenv.
+    """
+    return (
+        f"-Xms{heap} -Xmx{heap} -Dai.djl.offline=true"
+        f" -DPYTORCH_LIBRARY_PATH={pytorch_dir} -DPYTORCH_FLAVOR={PYTORCH_FLAVOR}"
+    )
 
 
 def render_plugin_descriptor(name: str, description: str, version: str, classname: str) -> str:
@@ -63,12 +69,18 @@ def render_plugin_descriptor(name: str, description: str, version: str, classnam
     )
 
 
-# What modules/lang-painless/src/main/plugin-metadata/plugin-security.policy grants upstream.
-PAINLESS_SECURITY_POLICY = """\
+# What each module's src/main/plugin-metadata/plugin-security.policy grants upstream (reindex: only the part
+# that reindex-from-remote needs to open connections).
+MODULE_SECURITY_POLICIES = {
+    "lang-painless": """\
 grant {
-  // needed to generate runtime classes
   permission java.lang.RuntimePermission "createClassLoader";
-  // needed to find the classloader to load allowlisted classes from
   permission java.lang.RuntimePermission "getClassLoader";
 };
-"""
+""",
+    "reindex": """\
+grant {
+  permission java.net.SocketPermission "*", "connect";
+};
+""",
+}

@@ -18,7 +18,7 @@ from opensearch_pretrained_haystack.node.config import HOST, free_port, render_j
 from opensearch_pretrained_haystack.node.errors import NodeError
 from opensearch_pretrained_haystack.node.java import find_java_home
 from opensearch_pretrained_haystack.node.paths import RUN_AS_USER, NodeLayout, default_node_dir, running_as_root
-from opensearch_pretrained_haystack.node.provision import ensure_node_user, provision
+from opensearch_pretrained_haystack.node.provision import ensure_node_user, provision, pytorch_dir
 from opensearch_pretrained_haystack.node.state import NodeState, clear_state, read_state, write_state
 
 logger = logging.getLogger(__name__)
@@ -96,7 +96,7 @@ class TestNode:
             "LANG": "C.UTF-8",
             "JAVA_HOME": str(java_home),
             "OPENSEARCH_JAVA_HOME": str(java_home),
-            "OPENSEARCH_JAVA_OPTS": render_java_opts(self.heap),
+            "OPENSEARCH_JAVA_OPTS": render_java_opts(self.heap, pytorch_dir(self.layout.home)),
         }
         as_user: dict[str, object] = {}
         if running_as_root():
@@ -141,24 +141,28 @@ class TestNode:
         return state
 
     def _is_running(self, pid: int) -> bool:
-        """True while `pid` is our node: alive, not a zombie, and started from our install."""
+        """True while `pid` is our node: alive and started from our install (not a reused pid)."""
         if self._process is not None and self._process.pid == pid:
             return self._process.poll() is None
         try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
             command_line = Path(f"/proc/{pid}/cmdline").read_bytes()
         except OSError:
             return False
-        is_zombie = stat.rsplit(")", 1)[1].split()[0] == "Z"
-        return not is_zombie and str(self.layout.home).encode() in command_line
+        return _is_alive(pid) and str(self.layout.home).encode() in command_line
 
     def _wait_for_exit(self, pid: int, timeout: float) -> bool:
+        """Wait until the process is gone (a zombie counts as gone: it holds no memory, port or files)."""
         deadline = time.monotonic() + timeout
-        while self._is_running(pid):
+        while not self._has_exited(pid):
             if time.monotonic() > deadline:
                 return False
             time.sleep(0.2)
         return True
+
+    def _has_exited(self, pid: int) -> bool:
+        if self._process is not None and self._process.pid == pid:
+            return self._process.poll() is not None  # also reaps our own child
+        return not _is_alive(pid)
 
     def _log_tail(self) -> str:
         try:
@@ -180,6 +184,15 @@ def _cluster_health(url: str) -> str | None:
             return None
     except (OSError, ValueError):
         return None
+
+
+def _is_alive(pid: int) -> bool:
+    """True while the process exists and is not a zombie (its exit is not complete until it is reaped)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] not in {"Z", "X"}
 
 
 def _signal(pid: int, signum: signal.Signals) -> None:

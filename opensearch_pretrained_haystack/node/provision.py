@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from opensearch_pretrained_haystack.node import versions as v
-from opensearch_pretrained_haystack.node.config import PAINLESS_SECURITY_POLICY, render_plugin_descriptor
+from opensearch_pretrained_haystack.node.config import MODULE_SECURITY_POLICIES, render_plugin_descriptor
 from opensearch_pretrained_haystack.node.errors import NodeError, PrerequisiteError
 from opensearch_pretrained_haystack.node.java import find_java_home
 from opensearch_pretrained_haystack.node.paths import (
@@ -32,12 +32,11 @@ logger = logging.getLogger(__name__)
 
 # Bump when the assembly recipe changes, so existing installs are rebuilt.
 RECIPE = {
-    "recipe": 1,
+    "recipe": 2,
     "opensearch": v.OPENSEARCH_VERSION,
     "plugins": v.PLUGIN_VERSION,
     "pytorch": f"{v.PYTORCH_VERSION}-{v.PYTORCH_FLAVOR}",
 }
-PAINLESS_JAR_PREFIXES = ("lang-painless-", "opensearch-scripting-painless-spi-", "antlr4-runtime-", "asm-")
 
 
 def is_provisioned(layout: NodeLayout) -> bool:
@@ -60,10 +59,12 @@ def provision(layout: NodeLayout) -> None:
         shutil.rmtree(staging, ignore_errors=True)
         downloads = staging / "downloads"
         _download(downloads)
-        home = _extract_zip(downloads / v.artifact_file_name(v.CORE_ZIP), staging) / f"opensearch-{v.OPENSEARCH_VERSION}"
-        _build_painless_module(downloads, home / "modules" / "lang-painless")
+        _extract_zip(downloads / v.artifact_file_name(v.CORE_ZIP), staging)
+        home = staging / layout.home.name
+        for module in v.MODULES:
+            _build_module(module, downloads, home / "modules" / module.name)
         _install_plugins(downloads, home, java_home)
-        _seed_pytorch(downloads, home / "data" / "ml_cache" / "pytorch")
+        _seed_pytorch(downloads, pytorch_dir(home))
         layout.marker.unlink(missing_ok=True)
         shutil.rmtree(layout.home, ignore_errors=True)
         home.rename(layout.home)
@@ -91,18 +92,19 @@ def _download(downloads: Path) -> None:
 def _render_download_pom() -> str:
     """A throw-away pom whose dependencies are exactly the artifacts we need.
 
-    The zips and native jars are taken without their dependencies; lang-painless brings its own
-    (painless-spi, antlr4, asm), which the module needs.
+    The zips and native jars are taken without their dependencies; the module jars bring theirs
+    (e.g. painless-spi, antlr4, asm), which the modules need.
     """
     no_transitive = "<exclusions><exclusion><groupId>*</groupId><artifactId>*</artifactId></exclusion></exclusions>"
     entries = []
-    for coordinate in [v.CORE_ZIP, *v.PLUGIN_ZIPS, v.PYTORCH_NATIVE_JAR, v.PYTORCH_JNI_JAR, v.PAINLESS_JAR]:
+    module_jars = [module.coordinate for module in v.MODULES]
+    for coordinate in [v.CORE_ZIP, *v.PLUGIN_ZIPS, v.PYTORCH_NATIVE_JAR, v.PYTORCH_JNI_JAR, *module_jars]:
         group, artifact, version, packaging, classifier = coordinate
         entries.append(
             f"<dependency><groupId>{group}</groupId><artifactId>{artifact}</artifactId><version>{version}</version>"
             f"<type>{packaging}</type>"
             + (f"<classifier>{classifier}</classifier>" if classifier else "")
-            + ("" if coordinate == v.PAINLESS_JAR else no_transitive)
+            + ("" if coordinate in module_jars else no_transitive)
             + "</dependency>"
         )
     dependencies = "\n    ".join(entries)
@@ -119,7 +121,7 @@ def _render_download_pom() -> str:
 """
 
 
-def _extract_zip(archive: Path, target: Path) -> Path:
+def _extract_zip(archive: Path, target: Path) -> None:
     """Unzip keeping the Unix permission bits (zipfile drops them, and bin/ scripts must stay executable)."""
     with zipfile.ZipFile(archive) as zipped:
         for member in zipped.infolist():
@@ -127,21 +129,19 @@ def _extract_zip(archive: Path, target: Path) -> Path:
             mode = (member.external_attr >> 16) & 0o777
             if mode:
                 path.chmod(mode)
-    return target
 
 
-def _build_painless_module(downloads: Path, module_dir: Path) -> None:
-    """Lay out modules/lang-painless from its Maven jars: k-NN extends it and the integ-test zip lacks it."""
+def _build_module(module: v.JarModule, downloads: Path, module_dir: Path) -> None:
+    """Lay out modules/<name>/ from Maven jars, as the full distribution ships it (core modules have no zip)."""
     module_dir.mkdir(parents=True)
     for jar in downloads.glob("*.jar"):
-        if jar.name.startswith(PAINLESS_JAR_PREFIXES):
+        if jar.name.startswith(module.jar_prefixes):
             shutil.copy2(jar, module_dir / jar.name)
     descriptor = render_plugin_descriptor(
-        "lang-painless", "An easy, safe and fast scripting language for OpenSearch",
-        v.OPENSEARCH_VERSION, v.PAINLESS_CLASSNAME,
+        module.name, f"The {module.name} module", v.OPENSEARCH_VERSION, module.classname
     )
     (module_dir / "plugin-descriptor.properties").write_text(descriptor)
-    (module_dir / "plugin-security.policy").write_text(PAINLESS_SECURITY_POLICY)
+    (module_dir / "plugin-security.policy").write_text(MODULE_SECURITY_POLICIES[module.name])
 
 
 def _install_plugins(downloads: Path, home: Path, java_home: Path) -> None:
@@ -154,13 +154,13 @@ def _install_plugins(downloads: Path, home: Path, java_home: Path) -> None:
         _run(command, what=f"Installing plugin {coordinate[1]}", env=env)
 
 
-def _seed_pytorch(downloads: Path, pytorch_cache: Path) -> None:
-    """Put the PyTorch natives where DJL looks before it tries to download them.
+def pytorch_dir(home: Path) -> Path:
+    """Where the seeded PyTorch natives live: DJL's own cache layout under the ML Commons cache (path.data)."""
+    return home / "data" / "ml_cache" / "pytorch" / f"{v.PYTORCH_VERSION}-{v.PYTORCH_FLAVOR}-linux-x86_64"
 
-    DJL uses ``<cache>/pytorch/<version>-<flavor>-linux-x86_64/libtorch.so`` and
-    ``0.31.1-libdjl_torch.so`` beside it; ML Commons points the cache at ``<path.data>/ml_cache``.
-    """
-    target = pytorch_cache / f"{v.PYTORCH_VERSION}-{v.PYTORCH_FLAVOR}-linux-x86_64"
+
+def _seed_pytorch(downloads: Path, target: Path) -> None:
+    """Put the PyTorch natives and DJL's JNI library (named ``<djl version>-libdjl_torch.so``) in `target`."""
     target.mkdir(parents=True)
     with zipfile.ZipFile(downloads / v.artifact_file_name(v.PYTORCH_NATIVE_JAR)) as native:
         for member in native.infolist():
