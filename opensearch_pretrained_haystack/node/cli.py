@@ -20,7 +20,9 @@ def add_node_command(subparsers: "argparse._SubParsersAction[argparse.ArgumentPa
         description="Provision (first time, with Maven), start, inspect or stop a local single-node OpenSearch.",
     )
     parser.add_argument("action", choices=["start", "stop", "status"])
-    parser.add_argument("--node-dir", help="where the node lives (default: $OPENSEARCH_PRETRAINED_NODE_DIR or the user cache)")
+    parser.add_argument(
+        "--node-dir", help="where the node lives (default: $OPENSEARCH_PRETRAINED_NODE_DIR, else the user cache)"
+    )
     parser.add_argument("--heap", default="2g", help="JVM heap, e.g. 2g (default: %(default)s)")
     parser.add_argument("--timeout", type=float, default=180.0, help="seconds to wait for green (default: %(default)s)")
     parser.set_defaults(handler=run_node_command)

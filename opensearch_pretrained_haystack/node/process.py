@@ -123,7 +123,9 @@ class TestNode:
         while time.monotonic() < deadline:
             if not self._is_running(state.pid):
                 clear_state(self.layout.state_file)
-                raise NodeError(f"OpenSearch exited during startup; see {self.layout.console_log}\n{self._log_tail()}")
+                raise NodeError(
+                    f"OpenSearch exited during startup; see {self.layout.console_log}\n" + self._log_tail()
+                )
             if _cluster_health(state.url) == "green":
                 return
             time.sleep(1)

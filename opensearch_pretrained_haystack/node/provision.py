@@ -79,13 +79,15 @@ def _download(downloads: Path) -> None:
     """One Maven run fetches every zip and jar (into ~/.m2, then copied to `downloads`)."""
     mvn = shutil.which("mvn")
     if mvn is None:
-        raise PrerequisiteError("Maven (`mvn`) not found: install it to provision the test node, or set OPENSEARCH_URL.")
+        raise PrerequisiteError(
+            "Maven (`mvn`) not found: install it to provision the test node, or set OPENSEARCH_URL."
+        )
     downloads.mkdir(parents=True)
     pom = downloads.parent / "pom.xml"
     pom.write_text(_render_download_pom())
     logger.info("Downloading OpenSearch, plugins and PyTorch natives with Maven (about 700 MB)")
-    command = [mvn, "-B", "-q", "-f", str(pom), f"{v.MAVEN_DEPENDENCY_PLUGIN}:copy-dependencies",
-               "-DincludeScope=runtime", f"-DoutputDirectory={downloads}"]
+    goal = f"{v.MAVEN_DEPENDENCY_PLUGIN}:copy-dependencies"
+    command = [mvn, "-B", "-q", "-f", str(pom), goal, "-DincludeScope=runtime", f"-DoutputDirectory={downloads}"]
     _run(command, what="Maven download")
 
 
