@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from opensearch_pretrained_haystack.batch_cli import add_evaluate_command, add_index_command, add_search_command
 from opensearch_pretrained_haystack.errors import OpenSearchPretrainedError
 from opensearch_pretrained_haystack.model_commands import add_model_commands
 from opensearch_pretrained_haystack.node.cli import add_node_command
@@ -22,6 +23,9 @@ def main(argv: list[str] | None = None) -> int:
     subparsers = parser.add_subparsers(dest="command", required=True)
     add_model_commands(subparsers)
     add_node_command(subparsers)
+    add_index_command(subparsers)
+    add_search_command(subparsers)
+    add_evaluate_command(subparsers)
     args = parser.parse_args(argv)
     try:
         return args.handler(args)

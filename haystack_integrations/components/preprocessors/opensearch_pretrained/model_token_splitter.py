@@ -1,0 +1,162 @@
+"""``ModelTokenSplitter``: passages that fit the model's token limit, counted with the artifact's own tokenizer.
+
+OpenSearch's pretrained artifacts truncate (all-MiniLM-L6-v2 at 128 tokens), so the tail of a longer text is
+silently ignored, by the cluster and by the local embedder alike. Splitting by words or characters only guesses
+at that limit; this splitter counts exactly what the model will see.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from functools import cache
+from typing import Any
+
+from haystack import Document, component
+from opensearch_pretrained_haystack.inference import resolve_artifact
+from opensearch_pretrained_haystack.inference.tokenizer import load_tokenizer
+from tokenizers import Encoding, Tokenizer
+
+from haystack_integrations.components.embedders.opensearch_pretrained._serialization import (
+    InitParametersSerialization,
+)
+
+logger = logging.getLogger(__name__)
+
+# Chosen by measurement with `opensearch-pretrained evaluate` (see README): tokens shared by neighbouring passages.
+DEFAULT_OVERLAP = 32
+
+
+@cache
+def _model_tokenizer(model: str, version: str | None, mirror: str | None, cache_dir: str | None) -> tuple[Tokenizer, int]:
+    """The artifact's tokenizer without truncation, and the model's token limit (special tokens included)."""
+    artifact = resolve_artifact(model, version, mirror=mirror, cache_dir=cache_dir, progress_bar=False)
+    tokenizer, max_tokens = load_tokenizer(artifact.extract().tokenizer_file, artifact.model_config)
+    tokenizer.no_truncation()
+    return tokenizer, max_tokens
+
+
+@component
+class ModelTokenSplitter(InitParametersSerialization):
+    """Cuts documents into passages of at most ``window`` tokens of the model, neighbours sharing ``overlap``.
+
+    Passages are exact substrings of the source text, cut between words where possible. Each keeps the
+    source's meta plus ``source_id`` (the source document's id), ``split_id`` (its position) and
+    ``split_idx_start`` (its character offset) — the names Haystack's ``DocumentSplitter`` uses — so results
+    can be collapsed back to source documents (``SourceDocumentCollapser``). Passage ids are hashes of
+    content and meta, so the same input always gives the same ids. Documents without content are dropped
+    with a warning.
+
+    Usage example:
+    ```python
+    from haystack import Document
+    from haystack_integrations.components.preprocessors.opensearch_pretrained import ModelTokenSplitter
+
+    splitter = ModelTokenSplitter(model="all-MiniLM-L6-v2")
+    passages = splitter.run(documents=[Document(content=long_text)])["documents"]
+    ```
+    """
+
+    def __init__(
+        self,
+        model: str = "all-MiniLM-L6-v2",
+        version: str | None = None,
+        *,
+        mirror: str | None = None,
+        cache_dir: str | None = None,
+        window: int | None = None,
+        overlap: int = DEFAULT_OVERLAP,
+    ) -> None:
+        """
+        Create the splitter; the tokenizer is loaded at ``warm_up``.
+
+        :param model: A catalog name or alias, or a directory holding a custom model zip and its ``config.json``.
+        :param version: The catalog version; ``None`` takes the newest.
+        :param mirror: A directory or URL laid out like the artifacts site, for offline machines.
+        :param cache_dir: Where verified artifacts are kept.
+        :param window: Tokens per passage, special tokens excluded; ``None`` fills the model's limit.
+        :param overlap: Tokens each passage shares with the previous one.
+        """
+        if window is not None and window < 1:
+            raise ValueError(f"window must be at least 1 token, got {window}.")
+        if overlap < 0 or (window is not None and overlap >= window):
+            raise ValueError(f"overlap must be at least 0 and smaller than the window, got {overlap}.")
+        self.model = model
+        self.version = version
+        self.mirror = mirror
+        self.cache_dir = cache_dir
+        self.window = window
+        self.overlap = overlap
+        self._tokenizer: Tokenizer | None = None
+        self._window = 0
+
+    def warm_up(self) -> None:
+        """Load the artifact's tokenizer (once per process and model) and check the window against the limit."""
+        if self._tokenizer is not None:
+            return
+        tokenizer, max_tokens = _model_tokenizer(self.model, self.version, self.mirror, self.cache_dir)
+        room = max_tokens - tokenizer.post_processor.num_special_tokens_to_add(False)
+        if self.window is not None and self.window > room:
+            raise ValueError(
+                f"window={self.window} tokens does not fit {self.model}: it truncates at {max_tokens} tokens, "
+                f"{max_tokens - room} of them special, so at most {room} tokens of text are seen. Use window<={room}."
+            )
+        window = self.window or room
+        if self.overlap >= window:
+            raise ValueError(f"overlap={self.overlap} must be smaller than the window ({window} tokens).")
+        self._tokenizer, self._window = tokenizer, window
+
+    @component.output_types(documents=list[Document])
+    def run(self, documents: list[Document]) -> dict[str, Any]:
+        """
+        Split documents into passages.
+
+        :param documents: The source documents.
+        :returns: ``documents``: their passages, in order.
+        """
+        if not isinstance(documents, list) or any(not isinstance(doc, Document) for doc in documents):
+            raise TypeError("ModelTokenSplitter expects a list of Documents as input.")
+        self.warm_up()
+        assert self._tokenizer is not None
+        with_content = [doc for doc in documents if doc.content]
+        if len(with_content) < len(documents):
+            skipped = [doc.id for doc in documents if not doc.content]
+            logger.warning("ModelTokenSplitter: dropped %d document(s) without content: %s", len(skipped), skipped[:10])
+        encodings = self._tokenizer.encode_batch([doc.content for doc in with_content], add_special_tokens=False)
+        passages = []
+        for doc, encoding in zip(with_content, encodings):
+            for split_id, (start, end) in enumerate(self.spans(encoding)):
+                meta = {**doc.meta, "source_id": doc.id, "split_id": split_id, "split_idx_start": start}
+                # id="" makes Document hash the passage's content and meta: stable ids across runs.
+                passages.append(replace(doc, id="", content=doc.content[start:end], meta=meta, embedding=None, score=None))
+        return {"documents": passages}
+
+    def spans(self, encoding: Encoding) -> list[tuple[int, int]]:
+        """Character spans of the passages of one encoded text (encoded without special tokens)."""
+        count = len(encoding.ids)
+        if count == 0:
+            return [(0, 0)]
+        offsets, words = encoding.offsets, encoding.word_ids
+        spans = []
+        start = 0
+        while True:
+            end = min(start + self._window, count)
+            if end < count:
+                end = _word_start(words, end, lower=start + 1)
+            spans.append((offsets[start][0], offsets[end - 1][1]))
+            if end >= count:
+                return spans
+            start = _word_start(words, max(end - self.overlap, start + 1), lower=start + 1)
+
+
+def _word_start(words: list[int | None], position: int, *, lower: int) -> int:
+    """Move ``position`` back to the first token of its word, so no word is cut; not below ``lower``
+    (a single word longer than the window is cut, as it must be)."""
+
+    def inside_word(i: int) -> bool:
+        return words[i] is not None and words[i] == words[i - 1]
+
+    candidate = position
+    while candidate > lower and inside_word(candidate):
+        candidate -= 1
+    return position if inside_word(candidate) else candidate

@@ -1,0 +1,289 @@
+"""Batch indexing as a stream: read → clean → split → embed → write, one chunk of documents at a time.
+
+Memory stays flat however large the input, because only one chunk is ever held. Passage ids are hashes of
+content and meta, so re-running after an interruption finds what was already written and skips it (no
+embedding is computed twice, nothing is lost). The target is either an OpenSearch index (built for the model
+by ``store.document_store_for``) or the embedded default: a file holding Haystack's in-memory store.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from itertools import islice
+from pathlib import Path
+from typing import Any, Protocol
+
+from haystack import Document
+from haystack.components.converters import TextFileToDocument
+from haystack.components.preprocessors import DocumentCleaner
+from haystack.document_stores.in_memory import InMemoryDocumentStore
+from haystack.document_stores.types import DuplicatePolicy
+from haystack_integrations.components.preprocessors.opensearch_pretrained import ModelTokenSplitter
+from haystack_integrations.components.preprocessors.opensearch_pretrained.model_token_splitter import DEFAULT_OVERLAP
+from haystack_integrations.document_stores.opensearch import OpenSearchDocumentStore
+from tqdm import tqdm
+
+from opensearch_pretrained_haystack.catalog import PretrainedModel
+from opensearch_pretrained_haystack.embedded_store import EmbeddedStoreWriter, load_embedded_store
+from opensearch_pretrained_haystack.pipelines import document_embedder, query_pipeline
+from opensearch_pretrained_haystack.store import document_store_for
+
+logger = logging.getLogger(__name__)
+
+TEXT_SUFFIXES = (".txt", ".md")
+JSONL_SUFFIX = ".jsonl"
+DEFAULT_CHUNK_SIZE = 256
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where passages go: the embedded store file, or an OpenSearch index (``hosts`` and ``index``)."""
+
+    store_path: Path | None = None
+    hosts: str | None = None
+    index: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.store_path is None) == (self.hosts is None):
+            raise ValueError("Give either a store file path or an OpenSearch URL (with an index name), not both.")
+        if self.hosts is not None and not self.index:
+            raise ValueError("An OpenSearch target needs an index name (--index NAME).")
+
+
+@dataclass
+class IndexSummary:
+    """What one run did; ``skipped`` counts passages already stored and documents without content."""
+
+    documents_read: int = 0
+    passages_written: int = 0
+    skipped: int = 0
+    failed: int = 0
+    failures: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        return (
+            f"documents read: {self.documents_read}, passages written: {self.passages_written}, "
+            f"skipped: {self.skipped}, failed: {self.failed}"
+        )
+
+    def fail(self, count: int, reason: str) -> None:
+        self.failed += count
+        self.failures.append(reason)
+        logger.warning("%s", reason)
+
+
+class Sink(Protocol):
+    """A place to write embedded passages that can tell which ids it already holds."""
+
+    def stored_ids(self, ids: list[str]) -> set[str]: ...
+
+    def write(self, documents: list[Document]) -> int: ...
+
+
+class _EmbeddedSink:
+    def __init__(self, writer: EmbeddedStoreWriter) -> None:
+        self._writer = writer
+
+    def stored_ids(self, ids: list[str]) -> set[str]:
+        return self._writer.written_ids.intersection(ids)
+
+    def write(self, documents: list[Document]) -> int:
+        return self._writer.write(documents)
+
+
+class _OpenSearchSink:
+    def __init__(self, store: OpenSearchDocumentStore) -> None:
+        self._store = store
+
+    def stored_ids(self, ids: list[str]) -> set[str]:
+        found = self._store.filter_documents({"field": "id", "operator": "in", "value": ids})
+        return {document.id for document in found}
+
+    def write(self, documents: list[Document]) -> int:
+        return self._store.write_documents(documents, policy=DuplicatePolicy.OVERWRITE)
+
+
+@contextmanager
+def open_sink(target: Target, model: PretrainedModel) -> Iterator[Sink]:
+    """The writable side of ``target``; checks first that an existing index or file was built for ``model``."""
+    if target.store_path is not None:
+        with EmbeddedStoreWriter(target.store_path, model) as writer:
+            yield _EmbeddedSink(writer)
+        return
+    store = document_store_for(model, target.hosts, target.index)
+    try:
+        yield _OpenSearchSink(store)
+    finally:
+        store.close()
+
+
+def load_store(target: Target, model: PretrainedModel) -> OpenSearchDocumentStore | InMemoryDocumentStore:
+    """The searchable side of ``target``."""
+    if target.store_path is not None:
+        if not target.store_path.exists():
+            raise FileNotFoundError(
+                f"No store file at {target.store_path}: index documents first with `opensearch-pretrained index`."
+            )
+        return load_embedded_store(target.store_path)
+    return document_store_for(model, target.hosts, target.index)
+
+
+def source_files(sources: Sequence[str | Path]) -> Iterator[Path]:
+    """The readable files named by ``sources``; directories are walked (sorted, so runs repeat exactly)."""
+    for source in map(Path, sources):
+        if source.is_dir():
+            yield from sorted(p for p in source.rglob("*") if p.is_file() and p.suffix in (*TEXT_SUFFIXES, JSONL_SUFFIX))
+        elif source.suffix in (*TEXT_SUFFIXES, JSONL_SUFFIX):
+            yield source
+        else:
+            raise ValueError(f"{source}: not a directory, .txt, .md or .jsonl file.")
+
+
+def count_documents(sources: Sequence[str | Path]) -> int:
+    """How many documents ``read_documents`` will yield (one per text file, one per non-blank JSONL line),
+    so the progress bar can show the remaining time; it only counts lines."""
+    total = 0
+    for path in source_files(sources):
+        if path.suffix == JSONL_SUFFIX:
+            with open(path, "rb") as file:
+                total += sum(1 for line in file if line.strip())
+        else:
+            total += 1
+    return total
+
+
+def read_documents(sources: Sequence[str | Path], summary: IndexSummary) -> Iterator[Document]:
+    """Documents from .txt/.md files (one each, via Haystack's ``TextFileToDocument``) and .jsonl files (one per
+    line: ``content``, optional ``meta`` and ``id``). Unreadable files and bad lines are counted as failed."""
+    converter = TextFileToDocument()
+    for path in source_files(sources):
+        if path.suffix != JSONL_SUFFIX:
+            documents = converter.run(sources=[path])["documents"]
+            if not documents:
+                summary.fail(1, f"{path}: could not be read as text")
+            yield from documents
+            continue
+        with open(path, encoding="utf-8") as file:
+            for number, line in enumerate(file, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    yield jsonl_document(line)
+                except (ValueError, TypeError) as error:
+                    summary.fail(1, f"{path}:{number}: {error}")
+
+
+def jsonl_document(line: str) -> Document:
+    """One JSONL record as a Document; an ``id`` given in the record is kept."""
+    record = json.loads(line)
+    if not isinstance(record, dict) or not isinstance(record.get("content"), str):
+        raise ValueError('each line must be a JSON object with a string "content" (and optional "meta", "id")')
+    meta = record.get("meta") or {}
+    if not isinstance(meta, dict):
+        raise TypeError('"meta" must be a JSON object')
+    return Document(id=str(record.get("id") or ""), content=record["content"], meta=meta)
+
+
+def index_documents(
+    documents: Iterable[Document],
+    sink: Sink,
+    *,
+    splitter: ModelTokenSplitter | None,
+    embedder: Any,
+    summary: IndexSummary | None = None,
+    total: int | None = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    progress_bar: bool = True,
+) -> IndexSummary:
+    """Clean, split (unless ``splitter`` is None: whole documents, truncated by the model), embed and write
+    ``documents`` chunk by chunk, skipping passages ``sink`` already holds."""
+    summary = summary or IndexSummary()
+    cleaner = DocumentCleaner(keep_id=True)
+    iterator = iter(documents)
+    with tqdm(total=total, unit="doc", desc="Indexing", disable=not progress_bar, smoothing=0.1) as bar:
+        while chunk := list(islice(iterator, chunk_size)):
+            summary.documents_read += len(chunk)
+            with_content = [doc for doc in chunk if doc.content and doc.content.strip()]
+            summary.skipped += len(chunk) - len(with_content)
+            if with_content:
+                _index_chunk(with_content, sink, splitter, embedder, cleaner, summary)
+            bar.update(len(chunk))
+    return summary
+
+
+def _index_chunk(
+    documents: list[Document],
+    sink: Sink,
+    splitter: ModelTokenSplitter | None,
+    embedder: Any,
+    cleaner: DocumentCleaner,
+    summary: IndexSummary,
+) -> None:
+    cleaned = cleaner.run(documents=documents)["documents"]
+    passages = splitter.run(documents=cleaned)["documents"] if splitter else cleaned
+    stored = sink.stored_ids([p.id for p in passages])
+    new = [p for p in passages if p.id not in stored]
+    summary.skipped += len(passages) - len(new)
+    if not new:
+        return
+    embedded = [doc for doc in embedder.run(documents=new)["documents"] if doc.embedding is not None]
+    if len(embedded) < len(new):
+        summary.fail(len(new) - len(embedded), f"{len(new) - len(embedded)} passage(s) could not be embedded")
+    summary.passages_written += sink.write(embedded)
+
+
+def indexing_components(
+    model: PretrainedModel,
+    target: Target,
+    *,
+    remote_model_id: str | None = None,
+    split: bool = True,
+    window: int | None = None,
+    overlap: int = DEFAULT_OVERLAP,
+) -> tuple[ModelTokenSplitter | None, Any]:
+    """The splitter (None without splitting) and document embedder that ``index`` and ``evaluate`` share.
+
+    The remote embedder asks the cluster the documents go to; the embedded store has no cluster, so
+    ``remote_model_id`` needs an OpenSearch target.
+    """
+    if remote_model_id is not None and target.hosts is None:
+        raise ValueError("--remote MODEL_ID embeds in the cluster: give --opensearch URL --index NAME with it.")
+    splitter = ModelTokenSplitter(model.name, model.version, window=window, overlap=overlap) if split else None
+    embedder = document_embedder(model.name, model.version, remote_model_id=remote_model_id, hosts=target.hosts)
+    return splitter, embedder
+
+
+def index_sources(
+    sources: Sequence[str | Path],
+    target: Target,
+    model: PretrainedModel,
+    *,
+    remote_model_id: str | None = None,
+    split: bool = True,
+    window: int | None = None,
+    overlap: int = DEFAULT_OVERLAP,
+    progress_bar: bool = True,
+) -> IndexSummary:
+    """The ``index`` command: every document of ``sources`` into ``target``, embedded with ``model``."""
+    splitter, embedder = indexing_components(
+        model, target, remote_model_id=remote_model_id, split=split, window=window, overlap=overlap
+    )
+    total = count_documents(sources)
+    summary = IndexSummary()
+    with open_sink(target, model) as sink:
+        index_documents(
+            read_documents(sources, summary), sink, splitter=splitter, embedder=embedder, summary=summary,
+            total=total, progress_bar=progress_bar,
+        )  # fmt: skip
+    return summary
+
+
+def search(query: str, target: Target, model: PretrainedModel, *, top_k: int = 10) -> list[Document]:
+    """The ``top_k`` source documents for ``query``, best first, each scored by its best passage."""
+    store = load_store(target, model)
+    pipeline = query_pipeline(store, model=model.name, version=model.version, top_k=top_k)
+    return pipeline.run({"embedder": {"text": query}})["collapser"]["documents"]

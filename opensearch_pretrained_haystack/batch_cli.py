@@ -1,0 +1,154 @@
+"""`opensearch-pretrained index | search | evaluate`: batch indexing, searching and measuring from a shell.
+
+Without `--opensearch` every command uses the embedded store file (default `opensearch-pretrained-store.json`
+in the working directory), so the first command works on a laptop with no cluster. Results go to stdout;
+progress bars and warnings go to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from opensearch_pretrained_haystack.batch import Target, index_sources, search
+from opensearch_pretrained_haystack.catalog import PretrainedModel, get_model
+from opensearch_pretrained_haystack.embedded_store import read_store_model
+from opensearch_pretrained_haystack.evaluation import evaluate
+from opensearch_pretrained_haystack.pipelines import DEFAULT_MODEL
+from haystack_integrations.components.preprocessors.opensearch_pretrained.model_token_splitter import DEFAULT_OVERLAP
+
+DEFAULT_STORE = "opensearch-pretrained-store.json"
+SNIPPET_CHARS = 100
+Subparsers = "argparse._SubParsersAction[argparse.ArgumentParser]"
+Handler = Callable[[argparse.Namespace], int]
+
+
+def add_index_command(subparsers: Subparsers) -> None:
+    """Register `index SOURCE... [--model M] [--store PATH | --opensearch URL --index NAME] [--remote MODEL_ID]`."""
+    parser = subparsers.add_parser(
+        "index",
+        help="split, embed and store .txt/.md/.jsonl documents (embedded store file, or an OpenSearch index)",
+        description="Streams documents through clean → split → embed → write. Re-running skips what is stored.",
+    )
+    parser.add_argument("sources", nargs="+", metavar="SOURCE", help=".txt, .md or .jsonl files, or directories")
+    _add_model_arguments(parser)
+    _add_target_arguments(parser)
+    _add_split_arguments(parser)
+    parser.add_argument("--remote", metavar="MODEL_ID", help="embed in the cluster with this deployed ML Commons model")
+    parser.set_defaults(handler=_run_index)
+
+
+def add_search_command(subparsers: Subparsers) -> None:
+    """Register `search "query" [--store PATH | --opensearch URL --index NAME] [--top-k K]`."""
+    parser = subparsers.add_parser("search", help="print the best documents for a query (score, id, snippet)")
+    parser.add_argument("query")
+    _add_model_arguments(parser, default=None)
+    _add_target_arguments(parser)
+    parser.add_argument("--top-k", type=int, default=10, help="how many documents (default: %(default)s)")
+    parser.set_defaults(handler=_run_search)
+
+
+def add_evaluate_command(subparsers: Subparsers) -> None:
+    """Register `evaluate --dataset DIR [--model M] [--store PATH | --opensearch URL --index NAME] [--json]`."""
+    parser = subparsers.add_parser(
+        "evaluate",
+        help="nDCG@10 and Recall@100 of a model and splitting setting on a BEIR-format data set",
+        description="Indexes the corpus as `index` does, runs the judged queries, scores source documents.",
+    )
+    parser.add_argument("--dataset", required=True, type=Path, help="BEIR directory (corpus.jsonl, queries.jsonl, qrels/test.tsv)")
+    _add_model_arguments(parser)
+    _add_target_arguments(parser, store_default=None)
+    _add_split_arguments(parser)
+    parser.add_argument("--json", action="store_true", help='print one JSON object with "ndcg@10" and "recall@100"')
+    parser.set_defaults(handler=_run_evaluate)
+
+
+def _add_model_arguments(parser: argparse.ArgumentParser, default: str | None = DEFAULT_MODEL) -> None:
+    shown = default or "the store file's model, else " + DEFAULT_MODEL
+    parser.add_argument("--model", default=default, help=f"catalog model name or alias (default: {shown})")
+    parser.add_argument("--model-version", help="catalog version (default: the newest)")
+
+
+def _add_target_arguments(parser: argparse.ArgumentParser, store_default: str | None = DEFAULT_STORE) -> None:
+    where = parser.add_mutually_exclusive_group()
+    shown = store_default or "a temporary file"
+    where.add_argument("--store", type=Path, help=f"embedded store file (default: {shown})")
+    where.add_argument("--opensearch", metavar="URL", help="OpenSearch URL; credentials from OPENSEARCH_USERNAME/PASSWORD")
+    parser.add_argument("--index", help="index name (with --opensearch)")
+    parser.set_defaults(store_default=store_default)
+
+
+def _add_split_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--window", type=int, help="tokens per passage (default: the model's limit)")
+    parser.add_argument("--overlap", type=int, default=DEFAULT_OVERLAP, help="tokens shared by neighbours (default: %(default)s)")
+    parser.add_argument("--no-split", dest="split", action="store_false", help="embed whole documents (truncated by the model)")
+
+
+def _guarded(handler: Handler) -> Handler:
+    """A bad argument combination ends as one `error:` line and exit code 2 (the main CLI handles our other errors)."""
+
+    def run(args: argparse.Namespace) -> int:
+        if not logging.getLogger().handlers:
+            logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
+        try:
+            return handler(args)
+        except ValueError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+
+    return run
+
+
+def _target(args: argparse.Namespace) -> Target | None:
+    if args.opensearch:
+        return Target(hosts=args.opensearch, index=args.index)
+    if args.index:
+        raise ValueError("--index names an OpenSearch index: give --opensearch URL with it.")
+    store = args.store or args.store_default
+    return Target(store_path=Path(store)) if store else None
+
+
+def _model(args: argparse.Namespace, target: Target | None) -> PretrainedModel:
+    if args.model is None and target is not None and target.store_path is not None and target.store_path.exists():
+        record = read_store_model(target.store_path)
+        return get_model(record["name"], record["version"])
+    return get_model(args.model or DEFAULT_MODEL, args.model_version)
+
+
+@_guarded
+def _run_index(args: argparse.Namespace) -> int:
+    target = _target(args)
+    assert target is not None
+    summary = index_sources(
+        args.sources, target, _model(args, target), remote_model_id=args.remote, split=args.split,
+        window=args.window, overlap=args.overlap,
+    )  # fmt: skip
+    print(summary.line())
+    return 1 if summary.failed else 0
+
+
+@_guarded
+def _run_search(args: argparse.Namespace) -> int:
+    target = _target(args)
+    assert target is not None
+    for document in search(args.query, target, _model(args, target), top_k=args.top_k):
+        snippet = " ".join((document.content or "").split())[:SNIPPET_CHARS]
+        print(f"{document.score:.4f}\t{document.id}\t{snippet}")
+    return 0
+
+
+@_guarded
+def _run_evaluate(args: argparse.Namespace) -> int:
+    target = _target(args)
+    scores = evaluate(
+        args.dataset, _model(args, target), target, split=args.split, window=args.window, overlap=args.overlap
+    )
+    if args.json:
+        print(json.dumps(scores))
+    else:
+        print(f"nDCG@10: {scores['ndcg@10']:.4f}  Recall@100: {scores['recall@100']:.4f}  ({scores['queries']} queries)")
+    return 0

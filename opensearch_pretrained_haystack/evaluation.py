@@ -1,0 +1,126 @@
+"""``evaluate``: retrieval quality of a model and splitting setting on a BEIR-format data set.
+
+The corpus goes through the same path as the ``index`` command (clean → split → embed → write), the queries
+through the query pipeline, and passages are collapsed to their source document by the best passage before
+scoring, so the numbers describe what users of ``index``/``search`` get. Metrics follow BEIR (pytrec_eval):
+nDCG@10 with linear gains, Recall@100, averaged over the queries that have judgements.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from haystack import Document
+
+from opensearch_pretrained_haystack.batch import (
+    DEFAULT_OVERLAP,
+    Target,
+    index_documents,
+    indexing_components,
+    load_store,
+    open_sink,
+)
+from opensearch_pretrained_haystack.catalog import PretrainedModel
+from opensearch_pretrained_haystack.pipelines import query_pipeline
+
+NDCG_AT = 10
+RECALL_AT = 100
+
+
+@dataclass(frozen=True)
+class BeirDataset:
+    """A BEIR directory: ``corpus.jsonl`` (read lazily), ``queries.jsonl`` and ``qrels/test.tsv``."""
+
+    corpus_path: Path
+    queries: dict[str, str]
+    qrels: dict[str, dict[str, int]]
+
+
+def load_beir(directory: str | Path) -> BeirDataset:
+    """Read queries and test judgements; only judged queries are kept, as BEIR evaluates."""
+    root = Path(directory)
+    missing = [name for name in ("corpus.jsonl", "queries.jsonl", "qrels/test.tsv") if not (root / name).is_file()]
+    if missing:
+        raise FileNotFoundError(f"{root} is not a BEIR directory: missing {', '.join(missing)}.")
+    qrels: dict[str, dict[str, int]] = {}
+    with open(root / "qrels" / "test.tsv", encoding="utf-8", newline="") as file:
+        rows = csv.reader(file, delimiter="\t")
+        next(rows, None)  # header: query-id, corpus-id, score
+        for query_id, doc_id, score in rows:
+            qrels.setdefault(query_id, {})[doc_id] = int(score)
+    queries = {}
+    with open(root / "queries.jsonl", encoding="utf-8") as file:
+        for line in file:
+            record = json.loads(line)
+            if record["_id"] in qrels:
+                queries[record["_id"]] = record["text"]
+    return BeirDataset(root / "corpus.jsonl", queries, qrels)
+
+
+def corpus_documents(corpus_path: Path) -> Iterator[Document]:
+    """Corpus entries as Documents with the BEIR id; title and text joined by a space, as BEIR's dense models do."""
+    with open(corpus_path, encoding="utf-8") as file:
+        for line in file:
+            record = json.loads(line)
+            text = " ".join(part for part in (record.get("title", ""), record.get("text", "")) if part)
+            yield Document(id=str(record["_id"]), content=text)
+
+
+def ndcg(ranked: Sequence[str], judgements: Mapping[str, int], k: int = NDCG_AT) -> float:
+    """nDCG@k with linear gains (trec_eval's ``ndcg_cut``)."""
+    dcg = sum(judgements.get(doc_id, 0) / math.log2(rank + 2) for rank, doc_id in enumerate(ranked[:k]))
+    ideal = sorted((g for g in judgements.values() if g > 0), reverse=True)[:k]
+    idcg = sum(gain / math.log2(rank + 2) for rank, gain in enumerate(ideal))
+    return dcg / idcg if idcg else 0.0
+
+
+def recall(ranked: Sequence[str], judgements: Mapping[str, int], k: int = RECALL_AT) -> float:
+    """Share of the relevant documents found in the top k."""
+    relevant = {doc_id for doc_id, gain in judgements.items() if gain > 0}
+    return len(relevant.intersection(ranked[:k])) / len(relevant) if relevant else 0.0
+
+
+def evaluate(
+    dataset_dir: str | Path,
+    model: PretrainedModel,
+    target: Target | None = None,
+    *,
+    split: bool = True,
+    window: int | None = None,
+    overlap: int = DEFAULT_OVERLAP,
+    progress_bar: bool = True,
+) -> dict[str, float]:
+    """Index the corpus into ``target`` (default: a temporary embedded store), run the judged queries and
+    return ``{"ndcg@10", "recall@100", "queries", "passages"}``."""
+    dataset = load_beir(dataset_dir)
+    if target is None:
+        with tempfile.TemporaryDirectory(prefix="opensearch-pretrained-eval-") as scratch:
+            return evaluate(
+                dataset_dir, model, Target(store_path=Path(scratch) / "store.json"), split=split, window=window,
+                overlap=overlap, progress_bar=progress_bar,
+            )  # fmt: skip
+    splitter, embedder = indexing_components(model, target, split=split, window=window, overlap=overlap)
+    with open_sink(target, model) as sink:
+        summary = index_documents(
+            corpus_documents(dataset.corpus_path), sink, splitter=splitter, embedder=embedder,
+            progress_bar=progress_bar,
+        )  # fmt: skip
+    pipeline = query_pipeline(load_store(target, model), model=model.name, version=model.version, top_k=RECALL_AT)
+    ndcgs, recalls = [], []
+    for query_id, text in dataset.queries.items():
+        ranked = [doc.id for doc in pipeline.run({"embedder": {"text": text}})["collapser"]["documents"]]
+        ndcgs.append(ndcg(ranked, dataset.qrels[query_id]))
+        recalls.append(recall(ranked, dataset.qrels[query_id]))
+    count = max(1, len(ndcgs))
+    return {
+        f"ndcg@{NDCG_AT}": round(sum(ndcgs) / count, 5),
+        f"recall@{RECALL_AT}": round(sum(recalls) / count, 5),
+        "queries": len(ndcgs),
+        "passages": summary.passages_written + summary.skipped,
+    }

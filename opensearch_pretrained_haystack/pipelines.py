@@ -1,0 +1,152 @@
+"""Ready-made indexing and query pipelines, with the local (ONNX) or the remote (ML Commons) embedder.
+
+Both work with opensearch-haystack's ``OpenSearchDocumentStore`` (see ``store.document_store_for``) or with
+Haystack's ``InMemoryDocumentStore`` (the embedded default), and both save to YAML and load back with Haystack's
+default loader, since every component lives in ``haystack`` or ``haystack_integrations``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from haystack import Pipeline
+from haystack.components.converters import TextFileToDocument
+from haystack.components.preprocessors import DocumentCleaner
+from haystack.components.retrievers.in_memory import InMemoryEmbeddingRetriever
+from haystack.components.writers import DocumentWriter
+from haystack.document_stores.in_memory import InMemoryDocumentStore
+from haystack.document_stores.types import DocumentStore, DuplicatePolicy
+from haystack_integrations.components.embedders.opensearch_pretrained import (
+    LocalOnnxDocumentEmbedder,
+    LocalOnnxTextEmbedder,
+)
+from haystack_integrations.components.preprocessors.opensearch_pretrained import ModelTokenSplitter
+from haystack_integrations.components.preprocessors.opensearch_pretrained.model_token_splitter import DEFAULT_OVERLAP
+from haystack_integrations.components.rankers.opensearch_pretrained import SourceDocumentCollapser
+from haystack_integrations.components.retrievers.opensearch import OpenSearchEmbeddingRetriever
+from haystack_integrations.document_stores.opensearch import OpenSearchDocumentStore
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+# Passages fetched per source document returned, so that several passages of one source still leave top_k sources.
+PASSAGES_PER_RESULT = 5
+
+
+def document_embedder(
+    model: str = DEFAULT_MODEL,
+    version: str | None = None,
+    *,
+    remote_model_id: str | None = None,
+    hosts: str | list[str] | None = None,
+    mirror: str | None = None,
+    cache_dir: str | None = None,
+    batch_size: int = 32,
+    progress_bar: bool = False,
+    **remote_kwargs: Any,
+) -> Any:
+    """The local ``LocalOnnxDocumentEmbedder``, or with ``remote_model_id`` the cluster's ``OpenSearchMLDocumentEmbedder``
+    (``hosts`` and ``remote_kwargs`` such as ``http_auth`` go to it)."""
+    if remote_model_id is None:
+        return LocalOnnxDocumentEmbedder(
+            model, version, mirror=mirror, cache_dir=cache_dir, batch_size=batch_size, progress_bar=progress_bar
+        )
+    from haystack_integrations.components.embedders.opensearch_pretrained.opensearch_ml_document_embedder import (  # noqa: PLC0415 - the remote stack is optional at import time
+        OpenSearchMLDocumentEmbedder,
+    )
+
+    return OpenSearchMLDocumentEmbedder(
+        _required_hosts(hosts), remote_model_id, batch_size=batch_size, progress_bar=progress_bar, **remote_kwargs
+    )
+
+
+def text_embedder(
+    model: str = DEFAULT_MODEL,
+    version: str | None = None,
+    *,
+    remote_model_id: str | None = None,
+    hosts: str | list[str] | None = None,
+    mirror: str | None = None,
+    cache_dir: str | None = None,
+    **remote_kwargs: Any,
+) -> Any:
+    """The query-side twin of ``document_embedder``: ``LocalOnnxTextEmbedder`` or ``OpenSearchMLTextEmbedder``."""
+    if remote_model_id is None:
+        return LocalOnnxTextEmbedder(model, version, mirror=mirror, cache_dir=cache_dir, progress_bar=False)
+    from haystack_integrations.components.embedders.opensearch_pretrained.opensearch_ml_text_embedder import (  # noqa: PLC0415
+        OpenSearchMLTextEmbedder,
+    )
+
+    return OpenSearchMLTextEmbedder(_required_hosts(hosts), remote_model_id, **remote_kwargs)
+
+
+def indexing_pipeline(
+    document_store: DocumentStore,
+    *,
+    model: str = DEFAULT_MODEL,
+    version: str | None = None,
+    embedder: Any = None,
+    window: int | None = None,
+    overlap: int = DEFAULT_OVERLAP,
+    mirror: str | None = None,
+    cache_dir: str | None = None,
+) -> Pipeline:
+    """files → ``TextFileToDocument`` → ``DocumentCleaner`` → ``ModelTokenSplitter`` → embedder → ``DocumentWriter``.
+
+    Run it with ``{"converter": {"sources": [paths]}}``. ``embedder`` defaults to the local embedder of
+    ``model``; pass ``document_embedder(..., remote_model_id=...)`` to embed in the cluster. The splitter
+    always uses ``model``'s tokenizer, since that is the token limit the vectors are made under. Passages
+    overwrite same-id passages, so indexing the same files twice changes nothing.
+    """
+    pipeline = Pipeline()
+    pipeline.add_component("converter", TextFileToDocument())
+    pipeline.add_component("cleaner", DocumentCleaner(keep_id=True))
+    pipeline.add_component(
+        "splitter",
+        ModelTokenSplitter(model, version, mirror=mirror, cache_dir=cache_dir, window=window, overlap=overlap),
+    )
+    pipeline.add_component(
+        "embedder", embedder or document_embedder(model, version, mirror=mirror, cache_dir=cache_dir)
+    )
+    pipeline.add_component("writer", DocumentWriter(document_store, policy=DuplicatePolicy.OVERWRITE))
+    pipeline.connect("converter.documents", "cleaner.documents")
+    pipeline.connect("cleaner.documents", "splitter.documents")
+    pipeline.connect("splitter.documents", "embedder.documents")
+    pipeline.connect("embedder.documents", "writer.documents")
+    return pipeline
+
+
+def query_pipeline(
+    document_store: OpenSearchDocumentStore | InMemoryDocumentStore,
+    *,
+    model: str = DEFAULT_MODEL,
+    version: str | None = None,
+    embedder: Any = None,
+    top_k: int = 10,
+    mirror: str | None = None,
+    cache_dir: str | None = None,
+) -> Pipeline:
+    """text embedder → embedding retriever (OpenSearch k-NN, or in-memory) → ``SourceDocumentCollapser``.
+
+    Run it with ``{"embedder": {"text": query}}``; ``collapser.documents`` holds the ``top_k`` best source
+    documents, each scored by its best passage. ``embedder`` defaults to the local text embedder of ``model``.
+    """
+    if isinstance(document_store, OpenSearchDocumentStore):
+        retriever: Any = OpenSearchEmbeddingRetriever(document_store=document_store, top_k=top_k * PASSAGES_PER_RESULT)
+    elif isinstance(document_store, InMemoryDocumentStore):
+        retriever = InMemoryEmbeddingRetriever(document_store=document_store, top_k=top_k * PASSAGES_PER_RESULT)
+    else:
+        raise TypeError(
+            f"query_pipeline needs an OpenSearchDocumentStore or an InMemoryDocumentStore, got {type(document_store).__name__}."
+        )
+    pipeline = Pipeline()
+    pipeline.add_component("embedder", embedder or text_embedder(model, version, mirror=mirror, cache_dir=cache_dir))
+    pipeline.add_component("retriever", retriever)
+    pipeline.add_component("collapser", SourceDocumentCollapser(top_k=top_k))
+    pipeline.connect("embedder.embedding", "retriever.query_embedding")
+    pipeline.connect("retriever.documents", "collapser.documents")
+    return pipeline
+
+
+def _required_hosts(hosts: str | list[str] | None) -> str | list[str]:
+    if not hosts:
+        raise ValueError("The remote embedder needs the cluster: pass hosts='https://host:9200' with remote_model_id.")
+    return hosts

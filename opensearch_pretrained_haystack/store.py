@@ -1,0 +1,151 @@
+"""A k-NN index that follows the model: its dimension and space type come from the catalog, never from a user.
+
+opensearch-haystack does the storing and retrieving; this module only decides the index body and refuses to
+write into an existing index built for another model (opensearch-haystack silently keeps such an index and
+the mismatch surfaces later as a ``mapper_parsing_exception`` at bulk time, or as wrong scores).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from haystack_integrations.document_stores.opensearch import OpenSearchDocumentStore
+
+from opensearch_pretrained_haystack.catalog import PretrainedModel
+from opensearch_pretrained_haystack.errors import OpenSearchPretrainedError
+
+# opensearch-haystack hard-codes the vector field name; every index we build must use it.
+VECTOR_FIELD = "embedding"
+# Space types each engine accepts (ml-commons-api.md §12); the test node runs lucene only (faiss/nmslib kill it).
+ENGINE_SPACES = {
+    "lucene": ("l2", "cosinesimil", "innerproduct"),
+    "faiss": ("l2", "innerproduct", "cosinesimil"),
+    "nmslib": ("l2", "l1", "linf", "cosinesimil", "innerproduct"),
+}
+# k-NN's default when a mapping names no space type.
+DEFAULT_SPACE_TYPE = "l2"
+
+
+class IndexMismatchError(OpenSearchPretrainedError, ValueError):
+    """An existing index was built for vectors of another size or space than the model produces."""
+
+
+def knn_index_body(
+    model: PretrainedModel,
+    *,
+    engine: str = "lucene",
+    space_type: str | None = None,
+    m: int = 16,
+    ef_construction: int = 100,
+    text_field: str = "content",
+    number_of_replicas: int | None = None,
+) -> dict[str, Any]:
+    """Settings and mappings of a k-NN index for ``model``'s vectors.
+
+    ``engine`` is always written out: OpenSearch's default engine changed between versions (nmslib, then
+    faiss), and a node without the native libraries dies on a faiss index, while lucene works everywhere.
+    ``space_type`` defaults to the model's own (e.g. innerproduct for msmarco-distilbert-base-tas-b).
+    Strings in meta are mapped to ``keyword`` as opensearch-haystack does, so its filters keep working.
+    """
+    space = space_type or model.space_type
+    if engine not in ENGINE_SPACES:
+        raise ValueError(f"Unknown k-NN engine {engine!r}: use one of {', '.join(ENGINE_SPACES)} (lucene is portable).")
+    if space not in ENGINE_SPACES[engine]:
+        raise ValueError(f"The {engine} engine has no space type {space!r}; it supports {', '.join(ENGINE_SPACES[engine])}.")
+    settings: dict[str, Any] = {"index.knn": True}
+    if number_of_replicas is not None:
+        settings["number_of_replicas"] = number_of_replicas
+    method = {
+        "name": "hnsw",
+        "engine": engine,
+        "space_type": space,
+        "parameters": {"m": m, "ef_construction": ef_construction},
+    }
+    return {
+        "settings": settings,
+        "mappings": {
+            "properties": {
+                VECTOR_FIELD: {"type": "knn_vector", "index": True, "dimension": model.dimension, "method": method},
+                text_field: {"type": "text"},
+            },
+            "dynamic_templates": [{"strings": {"match_mapping_type": "string", "mapping": {"type": "keyword"}}}],
+        },
+    }
+
+
+def document_store_for(
+    model: PretrainedModel,
+    hosts: str | list[str],
+    index: str,
+    *,
+    engine: str = "lucene",
+    space_type: str | None = None,
+    m: int = 16,
+    ef_construction: int = 100,
+    number_of_replicas: int | None = None,
+    **store_kwargs: Any,
+) -> OpenSearchDocumentStore:
+    """opensearch-haystack's store for ``index``, created for ``model`` or checked against it.
+
+    Connects at once: a missing index is created with ``knn_index_body``; an existing one whose vector
+    dimension or space type differs from the model's raises ``IndexMismatchError`` before anything is
+    written. ``store_kwargs`` go to ``OpenSearchDocumentStore`` (``http_auth``, ``use_ssl``, ...).
+    """
+    body = knn_index_body(
+        model, engine=engine, space_type=space_type, m=m, ef_construction=ef_construction,
+        number_of_replicas=number_of_replicas,
+    )  # fmt: skip
+    vector_mapping = body["mappings"]["properties"][VECTOR_FIELD]
+    store = OpenSearchDocumentStore(
+        hosts=hosts,
+        index=index,
+        embedding_dim=model.dimension,
+        method=vector_mapping["method"],
+        mappings=body["mappings"],
+        settings=body["settings"],
+        **store_kwargs,
+    )
+    check_index(store, model, space_type=vector_mapping["method"]["space_type"])
+    return store
+
+
+def check_index(store: OpenSearchDocumentStore, model: PretrainedModel, *, space_type: str | None = None) -> None:
+    """Raise ``IndexMismatchError`` if the store's index holds vectors of another dimension or space type.
+
+    Creates the index (with the store's own mappings) when it does not exist yet, as the store would on
+    first use.
+    """
+    # opensearch-haystack exposes no client; its lazy initialisation is the one place that builds it with the
+    # store's own auth and creates a missing index, so the check goes through it.
+    store._ensure_initialized()
+    client = store._client
+    assert client is not None
+    mapping = client.indices.get_mapping(index=store._index)
+    properties = next(iter(mapping.values()))["mappings"].get("properties", {})
+    vector = properties.get(VECTOR_FIELD)
+    if vector is None or vector.get("type") != "knn_vector":
+        raise IndexMismatchError(
+            f"Index {store._index!r} has no knn_vector field {VECTOR_FIELD!r} (opensearch-haystack's vector field), "
+            "so embeddings cannot be stored in it. Use a new index name, or re-index into one built by "
+            "document_store_for()."
+        )
+    require_same_space(f"Index {store._index!r}", index_vector_space(vector), model, space_type or model.space_type)
+
+
+def require_same_space(target: str, found: tuple[int, str], model: PretrainedModel, space_type: str) -> None:
+    """Raise ``IndexMismatchError`` naming both (dimension, space type) pairs and the way out, if they differ."""
+    expected = (model.dimension, space_type)
+    if found != expected:
+        raise IndexMismatchError(
+            f"{target} holds {found[0]}-dimensional vectors in space {found[1]!r}, but {model.name} {model.version} "
+            f"produces {expected[0]}-dimensional vectors in space {expected[1]!r}. Nothing was written. Use a new "
+            "index name (or store file) for this model, or re-index: delete the old one and index the documents "
+            "again with this model."
+        )
+
+
+def index_vector_space(vector_mapping: dict[str, Any]) -> tuple[int, str]:
+    """(dimension, space type) of a ``knn_vector`` mapping; the space type may sit in ``method`` or, from
+    OpenSearch 2.17 on, at the top level, and is k-NN's ``l2`` when absent."""
+    space = (vector_mapping.get("method") or {}).get("space_type") or vector_mapping.get("space_type")
+    return int(vector_mapping["dimension"]), space or DEFAULT_SPACE_TYPE
