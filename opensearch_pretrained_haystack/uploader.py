@@ -49,6 +49,9 @@ class ModelRequest:
         if self.source not in SOURCES:
             msg = f"source must be one of {', '.join(SOURCES)}, not {self.source!r}."
             raise ValueError(msg)
+        if self.source == "cluster" and self.is_custom:
+            msg = f"{self.model} is a custom model directory; the cluster cannot download it. Use source='client'."
+            raise ValueError(msg)
         object.__setattr__(self, "model_format", self.model_format.upper())
 
     @property
@@ -133,9 +136,6 @@ def _register(
     client: MLCommonsClient, request: ModelRequest, name: str, version: str, artifact: ModelArtifact | None
 ) -> tuple[str, str]:
     """Register a new copy; returns (model_id, source used)."""
-    if request.is_custom and request.source == "cluster":
-        msg = f"{request.model} is a custom model directory; the cluster cannot download it. Use source='client'."
-        raise ValueError(msg)
     if artifact is None:
         try:
             return client.register_pretrained(name, version, request.model_format), "cluster"

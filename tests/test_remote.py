@@ -1,9 +1,13 @@
 """OpenSearchMLEmbedder and the OpenSearchML components: unit tests of their logic (no cluster)."""
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 from haystack import Document, Pipeline
 from haystack.utils import Secret
+from opensearchpy import OpenSearch
 
 from haystack_integrations.components.embedders.opensearch_pretrained.opensearch_ml_document_embedder import (
     OpenSearchMLDocumentEmbedder,
@@ -11,9 +15,14 @@ from haystack_integrations.components.embedders.opensearch_pretrained.opensearch
 from haystack_integrations.components.embedders.opensearch_pretrained.opensearch_ml_text_embedder import (
     OpenSearchMLTextEmbedder,
 )
+from haystack_integrations.components.embedders.opensearch_pretrained.model_uploader import PretrainedModelUploader
+from opensearch_pretrained_haystack.cluster import MLCommonsClient, ModelNotDeployedError, RetryPolicy
 from opensearch_pretrained_haystack.cluster.errors import ThrottledError
+from opensearch_pretrained_haystack.inference import LocalOnnxEmbedder
 from opensearch_pretrained_haystack.remote import BatchOutcome, OpenSearchMLEmbedder
+from fault_proxy import FaultProxy
 
+TESTING = Path(__file__).resolve().parents[1].parent / "shared" / "testing"
 AUTH = (Secret.from_env_var("OS_USER"), Secret.from_env_var("OS_PASSWORD"))
 
 
@@ -110,3 +119,82 @@ def test_failed_batch_documents_come_back_without_embedding_and_are_counted():
 def test_raise_on_failure_raises_the_batch_error():
     with pytest.raises(ThrottledError):
         scripted(raise_on_failure=True).run(documents=[Document(content=f"d{i}") for i in range(4)])
+
+
+# --- On the real node ------------------------------------------------------------------------------------------
+
+TINY = TESTING / "tiny-bert-mean"
+TEXTS = json.loads((TESTING / "texts.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def tiny_model_id(opensearch_url: str) -> str:
+    return PretrainedModelUploader(opensearch_url, str(TINY), source="client").run()["model_id"]
+
+
+@pytest.fixture(scope="module")
+def tiny_local() -> LocalOnnxEmbedder:
+    return LocalOnnxEmbedder(str(TINY))
+
+
+@pytest.mark.integration
+def test_document_embedder_matches_the_local_embedder(opensearch_url, tiny_model_id, tiny_local):
+    docs = [Document(content=text) for text in TEXTS if text] + [Document(content=None)]
+    embedder = OpenSearchMLDocumentEmbedder(opensearch_url, tiny_model_id, batch_size=8, max_concurrency=3)
+    result = embedder.run(documents=docs)
+    embedded = np.array([d.embedding for d in result["documents"][:-1]], dtype=np.float32)
+    expected = tiny_local.embed([d.content for d in docs[:-1]])
+    assert np.abs(embedded - expected).max() <= 1e-5
+    assert result["meta"]["documents_embedded"] == len(docs) - 1
+    assert result["meta"]["documents_without_content"] == 1
+    embedder.close()
+
+
+@pytest.mark.integration
+async def test_run_async_uses_the_async_client_and_agrees(opensearch_url, tiny_model_id, tiny_local):
+    docs = [Document(content=text) for text in TEXTS[:20] if text]
+    embedder = OpenSearchMLDocumentEmbedder(opensearch_url, tiny_model_id, batch_size=4, max_concurrency=2)
+    result = await embedder.run_async(documents=docs)
+    assert embedder._backend()._client is None  # only the async client was built
+    expected = tiny_local.embed([d.content for d in docs])
+    assert np.abs(np.array([d.embedding for d in result["documents"]]) - expected).max() <= 1e-5
+    text_embedder = OpenSearchMLTextEmbedder(opensearch_url, tiny_model_id)
+    query = await text_embedder.run_async(text=TEXTS[0])
+    assert np.abs(np.array(query["embedding"]) - expected[0]).max() <= 1e-5
+    await embedder.close_async()
+    await text_embedder.close_async()
+
+
+@pytest.mark.integration
+def test_throttling_is_retried_with_backoff_through_a_fault_proxy(opensearch_url, tiny_model_id, tiny_local):
+    with FaultProxy(opensearch_url, failures=3, status=429) as proxy:
+        embedder = OpenSearchMLEmbedder(
+            proxy.url, tiny_model_id, batch_size=4, retry=RetryPolicy(initial_backoff=0.05, max_attempts=5)
+        )
+        vectors = embedder.embed(TEXTS[:4])
+    assert proxy.injected == 3 and proxy.forwarded == 1
+    assert np.abs(vectors - tiny_local.embed(TEXTS[:4])).max() <= 1e-5
+
+
+@pytest.mark.integration
+def test_persistent_503_leaves_documents_unembedded_but_returned(opensearch_url, tiny_model_id):
+    docs = [Document(content=text) for text in TEXTS[:6] if text]
+    with FaultProxy(opensearch_url, failures=2, status=503) as proxy:
+        embedder = OpenSearchMLDocumentEmbedder(
+            proxy.url, tiny_model_id, batch_size=100, max_retries=1, progress_bar=False
+        )
+        embedder._backend().retry = RetryPolicy(max_attempts=2, initial_backoff=0.01)
+        result = embedder.run(documents=docs)
+    assert [d.embedding for d in result["documents"]] == [None] * len(docs)
+    assert result["meta"]["documents_failed"] == len(docs)
+
+
+@pytest.mark.integration
+def test_undeployed_model_error_says_so_and_names_the_uploader(opensearch_url, tiny_model_id):
+    client = MLCommonsClient(OpenSearch(opensearch_url))
+    client.undeploy(tiny_model_id)
+    try:
+        with pytest.raises(ModelNotDeployedError, match="PretrainedModelUploader"):
+            OpenSearchMLEmbedder(opensearch_url, tiny_model_id).embed(["hello"])
+    finally:
+        client.deploy(tiny_model_id)
