@@ -65,7 +65,7 @@ def knn_index_body(
         "settings": settings,
         "mappings": {
             "properties": {
-                VECTOR_FIELD: {"type": "knn_vector", "index": True, "dimension": model.dimension, "method": method},
+                VECTOR_FIELD: {"type": "knn_vector", "dimension": model.dimension, "method": method},
                 text_field: {"type": "text"},
             },
             "dynamic_templates": [{"strings": {"match_mapping_type": "string", "mapping": {"type": "keyword"}}}],

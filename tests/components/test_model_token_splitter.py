@@ -1,0 +1,85 @@
+import json
+
+import pytest
+from haystack import Document, Pipeline
+
+from haystack_integrations.components.preprocessors.opensearch_pretrained import ModelTokenSplitter
+from opensearch_pretrained_haystack.inference import LocalOnnxEmbedder
+
+from tests.conftest import REFERENCE, TESTING
+
+TINY = str(TESTING / "tiny-bert-mean")  # truncates at 128 tokens, 2 special tokens
+LONG = " ".join(f"Sentence number {i} talks about topic{i % 7} and unbelievably long words." for i in range(60))
+
+
+@pytest.fixture(scope="module")
+def tiny_tokenizer():
+    return LocalOnnxEmbedder(TINY).tokenizer
+
+
+def test_passages_fit_the_limit_are_exact_substrings_and_keep_the_source(tiny_tokenizer):
+    source = Document(id="src", content=LONG, meta={"lang": "en"})
+    passages = ModelTokenSplitter(TINY, overlap=16).run([source])["documents"]
+    assert len(passages) > 4
+    for index, passage in enumerate(passages):
+        assert len(tiny_tokenizer.encode(passage.content).ids) <= 128
+        start = passage.meta["split_idx_start"]
+        assert LONG[start : start + len(passage.content)] == passage.content
+        assert passage.meta == {"lang": "en", "source_id": "src", "split_id": index, "split_idx_start": start}
+        assert passage.embedding is None
+    assert passages[-1].content.endswith("long words.")
+
+
+def test_neighbours_overlap_and_no_word_is_cut():
+    passages = ModelTokenSplitter(TINY, window=40, overlap=10).run([Document(content=LONG)])["documents"]
+    for previous, passage in zip(passages, passages[1:]):
+        previous_end = previous.meta["split_idx_start"] + len(previous.content)
+        assert passage.meta["split_idx_start"] < previous_end  # shared text
+        start = passage.meta["split_idx_start"]
+        assert start == 0 or not (LONG[start - 1].isalnum() and LONG[start].isalnum())
+    no_overlap = ModelTokenSplitter(TINY, window=40, overlap=0).run([Document(content=LONG)])["documents"]
+    assert len(no_overlap) < len(passages)
+
+
+def test_short_documents_become_one_passage_and_ids_are_stable():
+    splitter = ModelTokenSplitter(TINY)
+    documents = [Document(content="A short text."), Document(content=""), Document(content=None)]
+    first = splitter.run(documents)["documents"]
+    assert [p.content for p in first] == ["A short text."]
+    assert first[0].meta["source_id"] == documents[0].id
+    assert [p.id for p in ModelTokenSplitter(TINY).run(documents)["documents"]] == [p.id for p in first]
+
+
+def test_real_model_reference_texts_fit_128_tokens():
+    texts = [t for t in json.loads((REFERENCE / "texts.json").read_text()) if t.strip()]
+    splitter = ModelTokenSplitter("all-MiniLM-L6-v2", "1.0.1")
+    passages = splitter.run([Document(content=t) for t in texts])["documents"]
+    tokenizer = LocalOnnxEmbedder("all-MiniLM-L6-v2", "1.0.1").tokenizer
+    tokenizer.no_truncation()
+    assert max(len(tokenizer.encode(p.content).ids) for p in passages) <= 128
+    assert len(passages) > len(texts)  # the long concatenations were split
+
+
+def test_window_is_checked_against_the_model():
+    with pytest.raises(ValueError, match="window<=126"):
+        ModelTokenSplitter(TINY, window=127).warm_up()
+    with pytest.raises(ValueError, match="overlap"):
+        ModelTokenSplitter(TINY, window=10, overlap=10)
+    with pytest.raises(ValueError, match="overlap"):
+        ModelTokenSplitter(TINY, overlap=200).warm_up()
+
+
+def test_wrong_input():
+    with pytest.raises(TypeError, match="list of Documents"):
+        ModelTokenSplitter(TINY).run("text")
+
+
+def test_serialization_round_trip_in_a_pipeline():
+    pipeline = Pipeline()
+    pipeline.add_component("splitter", ModelTokenSplitter(TINY, window=50, overlap=5))
+    loaded = Pipeline.loads(pipeline.dumps())
+    splitter = loaded.get_component("splitter")
+    assert (splitter.model, splitter.window, splitter.overlap) == (TINY, 50, 5)
+    assert ModelTokenSplitter(TINY).to_dict()["type"] == (
+        "haystack_integrations.components.preprocessors.opensearch_pretrained.model_token_splitter.ModelTokenSplitter"
+    )
