@@ -85,7 +85,7 @@ def _download(downloads: Path) -> None:
     downloads.mkdir(parents=True)
     pom = downloads.parent / "pom.xml"
     pom.write_text(_render_download_pom())
-    logger.info("Downloading OpenSearch, plugins and PyTorch natives with Maven (about 700 MB)")
+    logger.info("Downloading OpenSearch, plugins and PyTorch natives with Maven (about 600 MB)")
     goal = f"{v.MAVEN_DEPENDENCY_PLUGIN}:copy-dependencies"
     command = [mvn, "-B", "-q", "-f", str(pom), goal, "-DincludeScope=runtime", f"-DoutputDirectory={downloads}"]
     _run(command, what="Maven download")
