@@ -266,6 +266,7 @@ def index_sources(
     split: bool = True,
     window: int | None = None,
     overlap: int = DEFAULT_OVERLAP,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
     progress_bar: bool = True,
 ) -> IndexSummary:
     """The ``index`` command: every document of ``sources`` into ``target``, embedded with ``model``."""
@@ -277,7 +278,7 @@ def index_sources(
     with open_sink(target, model) as sink:
         index_documents(
             read_documents(sources, summary), sink, splitter=splitter, embedder=embedder, summary=summary,
-            total=total, progress_bar=progress_bar,
+            total=total, chunk_size=chunk_size, progress_bar=progress_bar,
         )  # fmt: skip
     return summary
 

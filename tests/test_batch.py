@@ -1,0 +1,147 @@
+import json
+import uuid
+
+import pytest
+from haystack.document_stores.in_memory import InMemoryDocumentStore
+from opensearchpy import OpenSearch
+
+from opensearch_pretrained_haystack import batch
+from opensearch_pretrained_haystack.batch import (
+    IndexSummary,
+    Target,
+    count_documents,
+    index_sources,
+    jsonl_document,
+    read_documents,
+)
+from opensearch_pretrained_haystack.catalog import get_model
+from opensearch_pretrained_haystack.cli import main
+from opensearch_pretrained_haystack.store import IndexMismatchError, document_store_for
+
+MINILM = get_model("all-MiniLM-L6-v2", "1.0.1")
+LONG = " ".join(f"Sentence {i} is about the history of topic {i}." for i in range(80))
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    (folder / "notes.md").write_text("# Notes\n\nOpenSearch runs k-NN search on vectors.")
+    (folder / "skip.pdf").write_bytes(b"%PDF")
+    lines = [json.dumps({"content": f"Document {i} about gardening and tomatoes.", "meta": {"i": i}}) for i in range(20)]
+    lines += ["", json.dumps({"id": "long", "content": LONG}), json.dumps({"content": "   "})]
+    (folder / "docs.jsonl").write_text("\n".join(lines) + "\n")
+    return folder
+
+
+def test_jsonl_records():
+    document = jsonl_document('{"id": "x1", "content": "hello", "meta": {"a": 1}}')
+    assert (document.id, document.content, document.meta) == ("x1", "hello", {"a": 1})
+    assert jsonl_document('{"content": "hello"}').id == jsonl_document('{"content": "hello"}').id
+    for bad in ('{"text": "no content"}', "[1]", '{"content": "x", "meta": 3}'):
+        with pytest.raises((ValueError, TypeError)):
+            jsonl_document(bad)
+
+
+def test_reading_counts_bad_lines_as_failed(tmp_path):
+    (tmp_path / "a.jsonl").write_text('{"content": "fine"}\nnot json\n{"content": 3}\n')
+    summary = IndexSummary()
+    assert [d.content for d in read_documents([tmp_path], summary)] == ["fine"]
+    assert summary.failed == 2 and "a.jsonl:2" in summary.failures[0]
+    assert count_documents([tmp_path]) == 3
+    with pytest.raises(ValueError, match="not a directory"):
+        list(read_documents([tmp_path / "x.pdf"], summary))
+
+
+def test_index_then_rerun_skips_everything(tmp_path, corpus):
+    target = Target(store_path=tmp_path / "store.json")
+    first = index_sources([corpus], target, MINILM, progress_bar=False)
+    assert (first.documents_read, first.failed) == (23, 0)
+    assert first.skipped == 1  # the blank document
+    assert first.passages_written > 22  # the long document was split
+    second = index_sources([corpus], target, MINILM, progress_bar=False)
+    assert (second.passages_written, second.skipped) == (0, first.passages_written + 1)
+    store = InMemoryDocumentStore.load_from_disk(str(target.store_path))
+    assert store.count_documents() == first.passages_written
+    long_passages = [d for d in store.filter_documents() if d.meta["source_id"] == "long"]
+    assert len(long_passages) > 1 and all(len(d.embedding) == 384 for d in long_passages)
+
+
+def test_an_interrupted_run_resumes_without_loss(tmp_path, corpus, monkeypatch):
+    reference = index_sources([corpus], Target(store_path=tmp_path / "full.json"), MINILM, progress_bar=False)
+    target = Target(store_path=tmp_path / "store.json")
+    original = batch._index_chunk
+    calls = []
+
+    def interrupted(*args, **kwargs):
+        if calls:
+            raise KeyboardInterrupt
+        calls.append(1)
+        original(*args, **kwargs)
+
+    monkeypatch.setattr(batch, "_index_chunk", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        index_sources([corpus], target, MINILM, chunk_size=8, progress_bar=False)
+    monkeypatch.setattr(batch, "_index_chunk", original)
+    partial = InMemoryDocumentStore.load_from_disk(str(target.store_path)).count_documents()
+    assert 0 < partial < reference.passages_written
+    resumed = index_sources([corpus], target, MINILM, progress_bar=False)
+    assert resumed.passages_written == reference.passages_written - partial
+    assert InMemoryDocumentStore.load_from_disk(str(target.store_path)).count_documents() == reference.passages_written
+
+
+def test_cli_index_and_search(tmp_path, corpus, capsys):
+    store = str(tmp_path / "store.json")
+    assert main(["index", str(corpus), "--store", store, "--model-version", "1.0.1"]) == 0
+    assert capsys.readouterr().out.startswith("documents read: 23, passages written: ")
+    assert main(["search", "vector search engine", "--store", store, "--top-k", "2"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 2
+    score, doc_id, snippet = lines[0].split("\t")
+    assert float(score) > 0 and "OpenSearch runs k-NN" in snippet
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["index", "x.txt", "--remote", "abc"], "--opensearch URL --index NAME"),
+        (["index", "x.txt", "--opensearch", "http://localhost:9200"], "index name"),
+        (["index", "x.txt", "--index", "docs"], "give --opensearch URL"),
+    ],
+)
+def test_cli_argument_errors(tmp_path, argv, message, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "x.txt").write_text("hello")
+    assert main(argv + ["--model-version", "1.0.1"]) == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.fixture
+def index_name(opensearch_url):
+    name = f"test-batch-{uuid.uuid4().hex[:12]}"
+    yield name
+    OpenSearch(hosts=opensearch_url).indices.delete(index=name, ignore_unavailable=True)
+
+
+@pytest.mark.integration
+def test_index_into_opensearch_then_rerun_and_search(opensearch_url, index_name, corpus):
+    target = Target(hosts=opensearch_url, index=index_name)
+    first = index_sources([corpus], target, MINILM, progress_bar=False)
+    second = index_sources([corpus], target, MINILM, progress_bar=False)
+    assert first.passages_written > 22 and second.passages_written == 0
+    client = OpenSearch(hosts=opensearch_url)
+    client.indices.refresh(index=index_name)
+    assert client.count(index=index_name)["count"] == first.passages_written
+    top = batch.search("tomatoes in the garden", target, MINILM, top_k=3)
+    assert len(top) == 3 and "gardening" in top[0].content
+
+
+@pytest.mark.integration
+def test_index_command_refuses_an_index_of_another_model(opensearch_url, index_name, corpus, capsys):
+    document_store_for(get_model("msmarco-distilbert-base-tas-b"), opensearch_url, index_name, number_of_replicas=0)
+    with pytest.raises(IndexMismatchError):
+        index_sources([corpus], Target(hosts=opensearch_url, index=index_name), MINILM, progress_bar=False)
+    assert main(["index", str(corpus), "--opensearch", opensearch_url, "--index", index_name,
+                 "--model-version", "1.0.1"]) == 2
+    assert "768-dimensional" in capsys.readouterr().err
+    assert OpenSearch(hosts=opensearch_url).count(index=index_name)["count"] == 0
