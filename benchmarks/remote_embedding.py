@@ -1,0 +1,106 @@
+"""Documents/s of OpenSearchMLDocumentEmbedder on a real node, beside a bare predict loop and the local embedder.
+
+    python benchmarks/remote_embedding.py [--url http://127.0.0.1:9200] [--repeat 2] [--rounds 2]
+
+Without --url (or $OPENSEARCH_URL) the test node is started (and stopped again if this script started it).
+all-MiniLM-L6-v2 1.0.1 ONNX is deployed from ../shared/mirror with PretrainedModelUploader (source="client").
+For each concurrency 1, 2, 4, rounds interleave:
+- ``bare``: a thread pool of `concurrency` workers posting `_predict` for batches of 32 with opensearch-py's
+  `perform_request` (no retries, no text preparation, no Documents);
+- ``component``: OpenSearchMLDocumentEmbedder(batch_size=32, max_concurrency=concurrency).run(documents);
+and the best round is reported. ``local`` is LocalOnnxEmbedder (batch 32) on the same texts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from haystack import Document
+from opensearchpy import OpenSearch
+
+from haystack_integrations.components.embedders.opensearch_pretrained.model_uploader import PretrainedModelUploader
+from haystack_integrations.components.embedders.opensearch_pretrained.opensearch_ml_document_embedder import (
+    OpenSearchMLDocumentEmbedder,
+)
+from opensearch_pretrained_haystack.cluster.operations import predict_body
+from opensearch_pretrained_haystack.inference import LocalOnnxEmbedder
+from opensearch_pretrained_haystack.node import TestNode
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+MIRROR = SHARED / "mirror"
+TEXTS = SHARED / "reference" / "all-MiniLM-L6-v2-1.0.1" / "texts.json"
+BATCH = 32
+
+
+def bare_loop(url: str, model_id: str, texts: list[str], concurrency: int) -> None:
+    """The least a client can do: one predict call per batch, `concurrency` at a time."""
+    client = OpenSearch(url, timeout=120, pool_maxsize=max(10, concurrency), max_retries=0)
+    batches = [texts[i : i + BATCH] for i in range(0, len(texts), BATCH)]
+
+    def post(batch: list[str]) -> None:
+        client.transport.perform_request("POST", f"/_plugins/_ml/_predict/text_embedding/{model_id}", body=predict_body(batch))
+
+    with ThreadPoolExecutor(concurrency) as pool:
+        list(pool.map(post, batches))
+    client.close()
+
+
+def component_run(url: str, model_id: str, texts: list[str], concurrency: int) -> None:
+    embedder = OpenSearchMLDocumentEmbedder(
+        url, model_id, batch_size=BATCH, max_concurrency=concurrency, progress_bar=False, raise_on_failure=True
+    )
+    embedder.run(documents=[Document(content=text) for text in texts])
+    embedder.close()
+
+
+def docs_per_second(run: Callable[[], None], count: int) -> float:
+    start = time.perf_counter()
+    run()
+    return count / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", default=os.environ.get("OPENSEARCH_URL"))
+    parser.add_argument("--repeat", type=int, default=2, help="copies of the 291 reference texts (non-empty ones)")
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+
+    node, url = None, args.url
+    if url is None:
+        node = TestNode()
+        already_running = node.status() is not None
+        url = node.start()
+        node = None if already_running else node
+    try:
+        deployed = PretrainedModelUploader(url, "all-MiniLM-L6-v2", "1.0.1", source="client", mirror=str(MIRROR)).run()
+        model_id = deployed["model_id"]
+        texts = [t for t in json.loads(TEXTS.read_text()) if t] * args.repeat
+        print(f"{len(texts)} texts, batch {BATCH}, model {model_id} ({'reused' if deployed['model']['reused'] else 'new'})")
+        bare_loop(url, model_id, texts[:BATCH], 1)  # warm the model and the connection
+
+        print(f"{'concurrency':>11} {'bare docs/s':>12} {'component docs/s':>17} {'component/bare':>15}")
+        for concurrency in (1, 2, 4):
+            bare, component = [], []
+            for _ in range(args.rounds):
+                bare.append(docs_per_second(lambda: bare_loop(url, model_id, texts, concurrency), len(texts)))
+                component.append(docs_per_second(lambda: component_run(url, model_id, texts, concurrency), len(texts)))
+            print(f"{concurrency:>11} {max(bare):>12.1f} {max(component):>17.1f} {max(component) / max(bare):>15.3f}")
+
+        local = LocalOnnxEmbedder("all-MiniLM-L6-v2", "1.0.1", mirror=MIRROR, progress_bar=False)
+        local.embed(texts[:BATCH])
+        best = max(docs_per_second(lambda: local.embed(texts, batch_size=BATCH), len(texts)) for _ in range(args.rounds))
+        print(f"local LocalOnnxEmbedder (this process, batch {BATCH}): {best:.1f} docs/s")
+    finally:
+        if node is not None:
+            node.stop()
+
+
+if __name__ == "__main__":
+    main()
