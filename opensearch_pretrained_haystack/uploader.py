@@ -141,6 +141,7 @@ def _register(
             return client.register_pretrained(name, version, request.model_format), "cluster"
         except TaskFailedError as failure:
             if request.source == "cluster":
+                failure.add_note("If the cluster cannot reach the artifacts site, use source='client' (and a mirror).")
                 raise
             _discard_failed_registration(client, failure)
             logger.warning("The cluster could not register %s itself (%s); uploading it from here.", name, failure.reason)

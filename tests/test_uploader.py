@@ -5,8 +5,8 @@ import pytest
 from opensearchpy import OpenSearch
 
 from haystack_integrations.components.embedders.opensearch_pretrained.model_uploader import PretrainedModelUploader
-from opensearch_pretrained_haystack.cluster import MLCommonsClient
-from opensearch_pretrained_haystack.uploader import ModelRequest
+from opensearch_pretrained_haystack.cluster import MLCommonsClient, TaskFailedError
+from opensearch_pretrained_haystack.uploader import ModelRequest, upload_and_deploy
 
 TESTING = Path(__file__).resolve().parents[1].parent / "shared" / "testing"
 
@@ -39,3 +39,49 @@ def test_running_twice_leaves_one_model(opensearch_url: str):
     assert first["model"]["dimension"] == second["model"]["dimension"]
     registered = MLCommonsClient(OpenSearch(opensearch_url)).find_models(name, "ONNX")
     assert [model["model_id"] for model in registered] == [first["model_id"]]
+
+
+class ScriptedCluster:
+    """Plays an offline cluster for the uploader's decision logic: nothing registered, no internet."""
+
+    def __init__(self, registered: list[dict] | None = None) -> None:
+        self.registered = registered or []
+        self.calls: list[str] = []
+
+    def find_models(self, name, model_format):
+        self.calls.append("find")
+        return self.registered
+
+    def register_pretrained(self, name, version, model_format):
+        self.calls.append("register_pretrained")
+        raise TaskFailedError("FAILED: artifacts.opensearch.org", task_id="t", task={}, reason="artifacts.opensearch.org")
+
+    def upload_model(self, zip_path, config):
+        self.calls.append("upload_model")
+        return "uploaded-id"
+
+    def deploy(self, model_id, timeout):
+        self.calls.append(f"deploy {model_id}")
+        return {"model_state": "DEPLOYED"}
+
+
+def test_auto_falls_back_to_uploading_when_the_cluster_cannot_download():
+    cluster = ScriptedCluster()
+    request = ModelRequest("all-MiniLM-L6-v2", "1.0.1", source="auto", mirror=TESTING.parent / "mirror")
+    deployed = upload_and_deploy(cluster, request)  # type: ignore[arg-type]
+    assert cluster.calls == ["find", "register_pretrained", "upload_model", "deploy uploaded-id"]
+    assert (deployed.source, deployed.reused, deployed.dimension) == ("client", False, 384)
+
+
+def test_cluster_source_failure_says_to_use_the_client():
+    with pytest.raises(TaskFailedError) as raised:
+        upload_and_deploy(ScriptedCluster(), ModelRequest("all-MiniLM-L6-v2", "1.0.1", source="cluster"))  # type: ignore[arg-type]
+    assert "source='client'" in raised.value.__notes__[0]
+
+
+def test_an_interrupted_upload_is_not_reused_but_a_deployed_copy_is():
+    leftovers = [{"model_id": "half", "model_state": "REGISTERING"}, {"model_id": "good", "model_state": "DEPLOYED"}]
+    cluster = ScriptedCluster(leftovers)
+    deployed = upload_and_deploy(cluster, ModelRequest("all-MiniLM-L6-v2", "1.0.1", source="cluster"))  # type: ignore[arg-type]
+    assert deployed.model_id == "good" and deployed.reused
+    assert cluster.calls == ["find", "deploy good"]
