@@ -19,6 +19,7 @@ import os
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
 from haystack import Document
@@ -44,7 +45,9 @@ def bare_loop(url: str, model_id: str, texts: list[str], concurrency: int) -> No
     batches = [texts[i : i + BATCH] for i in range(0, len(texts), BATCH)]
 
     def post(batch: list[str]) -> None:
-        client.transport.perform_request("POST", f"/_plugins/_ml/_predict/text_embedding/{model_id}", body=predict_body(batch))
+        client.transport.perform_request(
+            "POST", f"/_plugins/_ml/_predict/text_embedding/{model_id}", body=predict_body(batch)
+        )
 
     with ThreadPoolExecutor(concurrency) as pool:
         list(pool.map(post, batches))
@@ -82,20 +85,24 @@ def main() -> None:
         deployed = PretrainedModelUploader(url, "all-MiniLM-L6-v2", "1.0.1", source="client", mirror=str(MIRROR)).run()
         model_id = deployed["model_id"]
         texts = [t for t in json.loads(TEXTS.read_text()) if t] * args.repeat
-        print(f"{len(texts)} texts, batch {BATCH}, model {model_id} ({'reused' if deployed['model']['reused'] else 'new'})")
+        print(
+            f"{len(texts)} texts, batch {BATCH}, model {model_id} ({'reused' if deployed['model']['reused'] else 'new'})"
+        )
         bare_loop(url, model_id, texts[:BATCH], 1)  # warm the model and the connection
 
         print(f"{'concurrency':>11} {'bare docs/s':>12} {'component docs/s':>17} {'component/bare':>15}")
         for concurrency in (1, 2, 4):
             bare, component = [], []
             for _ in range(args.rounds):
-                bare.append(docs_per_second(lambda: bare_loop(url, model_id, texts, concurrency), len(texts)))
-                component.append(docs_per_second(lambda: component_run(url, model_id, texts, concurrency), len(texts)))
+                bare.append(docs_per_second(partial(bare_loop, url, model_id, texts, concurrency), len(texts)))
+                component.append(docs_per_second(partial(component_run, url, model_id, texts, concurrency), len(texts)))
             print(f"{concurrency:>11} {max(bare):>12.1f} {max(component):>17.1f} {max(component) / max(bare):>15.3f}")
 
         local = LocalOnnxEmbedder("all-MiniLM-L6-v2", "1.0.1", mirror=MIRROR, progress_bar=False)
         local.embed(texts[:BATCH])
-        best = max(docs_per_second(lambda: local.embed(texts, batch_size=BATCH), len(texts)) for _ in range(args.rounds))
+        best = max(
+            docs_per_second(partial(local.embed, texts, batch_size=BATCH), len(texts)) for _ in range(args.rounds)
+        )
         print(f"local LocalOnnxEmbedder (this process, batch {BATCH}): {best:.1f} docs/s")
     finally:
         if node is not None:

@@ -144,7 +144,9 @@ def _register(
                 failure.add_note("If the cluster cannot reach the artifacts site, use source='client' (and a mirror).")
                 raise
             _discard_failed_registration(client, failure)
-            logger.warning("The cluster could not register %s itself (%s); uploading it from here.", name, failure.reason)
+            logger.warning(
+                "The cluster could not register %s itself (%s); uploading it from here.", name, failure.reason
+            )
         artifact = _local_artifact(request)
     return client.upload_model(artifact.zip_path, artifact.config), "client"
 

@@ -11,6 +11,7 @@ import threading
 import urllib.error
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Self
 
 
 class FaultProxy(ThreadingHTTPServer):
@@ -36,7 +37,7 @@ class FaultProxy(ThreadingHTTPServer):
             self.forwarded += 1
             return False
 
-    def __enter__(self) -> FaultProxy:
+    def __enter__(self) -> Self:
         threading.Thread(target=self.serve_forever, daemon=True).start()
         return self
 
@@ -52,7 +53,9 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         if self.server.take_failure(self.path):
             reason = "Request is throttled at model level." if self.server.status == 429 else "injected fault"
-            self._reply(self.server.status, json.dumps({"error": {"reason": reason, "type": "x"}, "status": 0}).encode())
+            self._reply(
+                self.server.status, json.dumps({"error": {"reason": reason, "type": "x"}, "status": 0}).encode()
+            )
             return
         request = urllib.request.Request(
             self.server.upstream + self.path, data=body or None, method=self.command,

@@ -5,22 +5,22 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fault_proxy import FaultProxy
 from haystack import Document, Pipeline
 from haystack.utils import Secret
 from opensearchpy import OpenSearch
 
+from haystack_integrations.components.embedders.opensearch_pretrained.model_uploader import PretrainedModelUploader
 from haystack_integrations.components.embedders.opensearch_pretrained.opensearch_ml_document_embedder import (
     OpenSearchMLDocumentEmbedder,
 )
 from haystack_integrations.components.embedders.opensearch_pretrained.opensearch_ml_text_embedder import (
     OpenSearchMLTextEmbedder,
 )
-from haystack_integrations.components.embedders.opensearch_pretrained.model_uploader import PretrainedModelUploader
 from opensearch_pretrained_haystack.cluster import MLCommonsClient, ModelNotDeployedError, RetryPolicy
 from opensearch_pretrained_haystack.cluster.errors import ThrottledError
 from opensearch_pretrained_haystack.inference import LocalOnnxEmbedder
 from opensearch_pretrained_haystack.remote import BatchOutcome, OpenSearchMLEmbedder
-from fault_proxy import FaultProxy
 
 TESTING = Path(__file__).resolve().parents[1].parent / "shared" / "testing"
 AUTH = (Secret.from_env_var("OS_USER"), Secret.from_env_var("OS_PASSWORD"))

@@ -54,7 +54,9 @@ class ScriptedCluster:
 
     def register_pretrained(self, name, version, model_format):
         self.calls.append("register_pretrained")
-        raise TaskFailedError("FAILED: artifacts.opensearch.org", task_id="t", task={}, reason="artifacts.opensearch.org")
+        raise TaskFailedError(
+            "FAILED: artifacts.opensearch.org", task_id="t", task={}, reason="artifacts.opensearch.org"
+        )
 
     def upload_model(self, zip_path, config):
         self.calls.append("upload_model")

@@ -32,13 +32,13 @@ class ConnectionSettings:
         auth = self.http_auth
         if isinstance(auth, list):
             object.__setattr__(self, "http_auth", auth := tuple(auth))
-        if auth is not None and not isinstance(auth, AWSAuth):
-            if not (isinstance(auth, tuple) and len(auth) == 2 and all(isinstance(a, Secret) for a in auth)):
-                msg = (
-                    "http_auth must be a pair of Haystack Secrets (user, password), an AWSAuth, or None; "
-                    "use Secret.from_env_var(...) instead of plain strings so that credentials are never serialized."
-                )
-                raise TypeError(msg)
+        is_secret_pair = isinstance(auth, tuple) and len(auth) == 2 and all(isinstance(a, Secret) for a in auth)
+        if auth is not None and not isinstance(auth, AWSAuth) and not is_secret_pair:
+            msg = (
+                "http_auth must be a pair of Haystack Secrets (user, password), an AWSAuth, or None; "
+                "use Secret.from_env_var(...) instead of plain strings so that credentials are never serialized."
+            )
+            raise TypeError(msg)
 
     def client_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for `OpenSearch`/`AsyncOpenSearch` shared by both."""
@@ -98,4 +98,3 @@ def deserialize_http_auth(data: list[dict[str, Any]] | dict[str, Any] | None) ->
         return AWSAuth.from_dict(data)
     user, password = (Secret.from_dict(item) for item in data)
     return (user, password)
-

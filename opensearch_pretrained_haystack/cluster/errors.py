@@ -101,7 +101,9 @@ class OperationTimeoutError(MLCommonsError, TimeoutError):
 
 
 _BREAKER = re.compile(r"circuit breaker is open|circuit_breaking_exception", re.IGNORECASE)
-_SETTING = re.compile(r"(allow_registering_model_via_\w+|trusted url regex|only_run_on_ml_node|no eligible node)", re.I)
+_SETTING = re.compile(
+    r"(allow_registering_model_via_\w+|trusted url regex|only_run_on_ml_node|no eligible node)", re.IGNORECASE
+)
 
 
 def breaker_message(reason: str) -> str:
@@ -138,7 +140,9 @@ def from_transport_error(exc: TransportError, *, what: str) -> MLCommonsError:
     if is_breaker_reason(reason) or (isinstance(exc.info, dict) and "bytes_wanted" in str(exc.info)):
         return CircuitBreakerError(f"{what}: {breaker_message(reason)}", **kwargs)
     if status == 429:
-        return ThrottledError(f"{what}: throttled by the cluster ({reason}). Lower concurrency or retry later.", **kwargs)
+        return ThrottledError(
+            f"{what}: throttled by the cluster ({reason}). Lower concurrency or retry later.", **kwargs
+        )
     if status in (502, 503, 504):
         return TransientServerError(f"{what}: the cluster answered {status} ({reason}); retry later.", **kwargs)
     if status == 404:

@@ -65,7 +65,9 @@ class MLCommonsClient:
         self, name: str, version: str, model_format: str, timeout: float = DEFAULT_TASK_TIMEOUT
     ) -> str:
         """The cluster downloads the model by name; returns the model id."""
-        return self.run(self._cache.with_profile(lambda p: ops.register_pretrained(p, name, version, model_format, timeout)))
+        return self.run(
+            self._cache.with_profile(lambda p: ops.register_pretrained(p, name, version, model_format, timeout))
+        )
 
     def register_from_url(self, config: dict[str, Any], url: str, timeout: float = DEFAULT_TASK_TIMEOUT) -> str:
         """The cluster downloads the zip at `url`; `config` is the artifact's config.json."""

@@ -154,7 +154,11 @@ def _deploy_failure(model_id: str, failure: TaskFailedError) -> DeployFailedErro
         per_node = json.loads(failure.reason or "")
     except ValueError:
         per_node = None
-    reason = "; ".join(f"{node}: {message}" for node, message in per_node.items()) if isinstance(per_node, dict) else failure.reason
+    reason = (
+        "; ".join(f"{node}: {message}" for node, message in per_node.items())
+        if isinstance(per_node, dict)
+        else failure.reason
+    )
     hint = BREAKER_HINT if is_breaker_reason(reason or "") else "Check the node log for details."
     return DeployFailedError(f"Deploying model {model_id} failed: {reason}. {hint}", reason=reason)
 

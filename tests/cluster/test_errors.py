@@ -11,20 +11,38 @@ def body(reason: str, kind: str = "status_exception") -> dict:
 @pytest.mark.parametrize(
     ("exc", "expected", "retryable"),
     [
-        (RequestError(400, "x", body("Model not ready yet. Please deploy the model first.")), e.ModelNotDeployedError, False),
+        (
+            RequestError(400, "x", body("Model not ready yet. Please deploy the model first.")),
+            e.ModelNotDeployedError,
+            False,
+        ),
         (NotFoundError(404, "x", body("Failed to find model")), e.ModelNotFoundError, False),
         (NotFoundError(404, "x", body("Failed to find task")), e.ResourceNotFoundError, False),
         (TransportError(429, "x", body("Request is throttled at model level.")), e.ThrottledError, True),
         (
-            TransportError(429, "x", body("Memory Circuit Breaker is open, please check your resources!", "circuit_breaking_exception")),
+            TransportError(
+                429,
+                "x",
+                body("Memory Circuit Breaker is open, please check your resources!", "circuit_breaking_exception"),
+            ),
             e.CircuitBreakerError,
             True,
         ),
-        (TransportError(500, "x", body("Memory Circuit Breaker is open, please check your resources!")), e.CircuitBreakerError, True),
+        (
+            TransportError(500, "x", body("Memory Circuit Breaker is open, please check your resources!")),
+            e.CircuitBreakerError,
+            True,
+        ),
         (TransportError(503, "x", body("unavailable")), e.TransientServerError, True),
         (ConnectionTimeout("TIMEOUT", "timed out", Exception("read timeout")), e.ClusterConnectionError, True),
         (
-            RequestError(400, "x", body("To upload custom model from local file, user needs to enable allow_registering_model_via_local_file settings.")),
+            RequestError(
+                400,
+                "x",
+                body(
+                    "To upload custom model from local file, user needs to enable allow_registering_model_via_local_file settings."
+                ),
+            ),
             e.SettingRequiredError,
             False,
         ),
@@ -40,7 +58,10 @@ def test_transport_errors_map_to_typed_errors(exc, expected, retryable):
 
 
 def test_not_deployed_and_not_found_name_the_uploader():
-    for exc in (RequestError(400, "x", body("Model not ready yet.")), NotFoundError(404, "x", body("Failed to find model"))):
+    for exc in (
+        RequestError(400, "x", body("Model not ready yet.")),
+        NotFoundError(404, "x", body("Failed to find model")),
+    ):
         assert "PretrainedModelUploader" in str(e.from_transport_error(exc, what="predict"))
 
 

@@ -65,7 +65,13 @@ def test_failed_task_raises_with_the_servers_message():
     with pytest.raises(TaskFailedError, match="This model is not in the pre-trained model list"):
         play(
             ops.wait_for_task("t1", 60),
-            [{"state": "FAILED", "task_type": "REGISTER_MODEL", "error": "This model is not in the pre-trained model list"}],
+            [
+                {
+                    "state": "FAILED",
+                    "task_type": "REGISTER_MODEL",
+                    "error": "This model is not in the pre-trained model list",
+                }
+            ],
         )
 
 
@@ -104,7 +110,12 @@ def test_2_10_registers_into_the_group_named_after_the_model_reusing_an_existing
         [duplicate, {"task_id": "t"}, {"state": "COMPLETED", "model_id": "m"}],
     )
     assert steps[0].path == "/_plugins/_ml/model_groups/_register"
-    assert steps[1].body == {"name": "huggingface/x", "version": "1.0.1", "model_format": "ONNX", "model_group_id": "G-1"}
+    assert steps[1].body == {
+        "name": "huggingface/x",
+        "version": "1.0.1",
+        "model_format": "ONNX",
+        "model_group_id": "G-1",
+    }
     assert model_id == "m"
 
 

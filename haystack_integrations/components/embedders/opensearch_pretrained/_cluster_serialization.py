@@ -6,14 +6,14 @@ tuple, so it is converted here. Only Secret descriptions (env-var names) are wri
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 from haystack import default_from_dict
-from opensearch_pretrained_haystack.cluster.connection import deserialize_http_auth, serialize_http_auth
 
 from haystack_integrations.components.embedders.opensearch_pretrained._serialization import (
     InitParametersSerialization,
 )
+from opensearch_pretrained_haystack.cluster.connection import deserialize_http_auth, serialize_http_auth
 
 T = TypeVar("T", bound="HttpAuthSerialization")
 
@@ -24,11 +24,11 @@ class HttpAuthSerialization(InitParametersSerialization):
     def to_dict(self) -> dict[str, Any]:
         """Every `__init__` parameter; credentials only as Secret descriptions."""
         data = InitParametersSerialization.to_dict(self)
-        data["init_parameters"]["http_auth"] = serialize_http_auth(getattr(self, "http_auth"))
+        data["init_parameters"]["http_auth"] = serialize_http_auth(self.http_auth)
         return data
 
     @classmethod
-    def from_dict(cls: type[T], data: dict[str, Any]) -> T:
+    def from_dict(cls, data: dict[str, Any]) -> Self:
         """Inverse of `to_dict`."""
         init = dict(data.get("init_parameters", {}))
         init["http_auth"] = deserialize_http_auth(init.get("http_auth"))

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from opensearch_pretrained_haystack.cluster.connection import HttpAuth
-from opensearch_pretrained_haystack.cluster.retry import RetryPolicy
-from opensearch_pretrained_haystack.remote import OpenSearchMLEmbedder
-
 from haystack_integrations.components.embedders.opensearch_pretrained._cluster_serialization import (
     HttpAuthSerialization,
 )
+from opensearch_pretrained_haystack.cluster.connection import HttpAuth
+from opensearch_pretrained_haystack.cluster.retry import RetryPolicy
+from opensearch_pretrained_haystack.remote import OpenSearchMLEmbedder
 
 
 class OpenSearchMLComponent(HttpAuthSerialization):

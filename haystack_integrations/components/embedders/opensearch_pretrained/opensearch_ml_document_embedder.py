@@ -6,8 +6,6 @@ import logging
 from typing import Any
 
 from haystack import Document, component
-from opensearch_pretrained_haystack.cluster.connection import HttpAuth
-from opensearch_pretrained_haystack.remote import BatchOutcome
 from tqdm import tqdm
 
 from haystack_integrations.components.embedders.opensearch_pretrained._remote_component import OpenSearchMLComponent
@@ -17,6 +15,8 @@ from haystack_integrations.components.embedders.opensearch_pretrained._text_prep
     split_by_content,
     with_embeddings,
 )
+from opensearch_pretrained_haystack.cluster.connection import HttpAuth
+from opensearch_pretrained_haystack.remote import BatchOutcome
 
 logger = logging.getLogger(__name__)
 
@@ -145,7 +145,13 @@ class OpenSearchMLDocumentEmbedder(OpenSearchMLComponent):
                     raise outcome.error
                 failed.extend(positions)
                 ids = ", ".join(documents[i].id for i in positions[:5])
-                logger.warning("%s: a batch of %d documents failed (%s): %s", type(self).__name__, len(positions), ids, outcome.error)
+                logger.warning(
+                    "%s: a batch of %d documents failed (%s): %s",
+                    type(self).__name__,
+                    len(positions),
+                    ids,
+                    outcome.error,
+                )
                 continue
             embeddings.update({i: vector.tolist() for i, vector in zip(positions, outcome.vectors)})
         meta = {

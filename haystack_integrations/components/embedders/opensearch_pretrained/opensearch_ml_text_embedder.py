@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from haystack import component
-from opensearch_pretrained_haystack.cluster.connection import HttpAuth
 
 from haystack_integrations.components.embedders.opensearch_pretrained._remote_component import OpenSearchMLComponent
 from haystack_integrations.components.embedders.opensearch_pretrained._text_preparation import check_text, prepare_text
+from opensearch_pretrained_haystack.cluster.connection import HttpAuth
 
 
 @component
