@@ -1,0 +1,73 @@
+"""Retrieval-augmented generation: query pipeline → ChatPromptBuilder → a chat generator of your choice.
+
+    python examples/rag_prototype.py "why split documents?" [--generator CLASS] [--store PATH | --opensearch URL ...]
+
+Without --generator it runs offline and prints the prompt it built, retrieved passages included. With
+``--generator haystack.components.generators.chat.OpenAIChatGenerator`` (or any Haystack chat generator
+class that can be built without arguments, e.g. reading its API key from the environment) it also prints
+the answer. Run `indexing_pipeline.py` first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+from typing import Any
+
+from common import add_arguments, model_and_target
+from haystack import Pipeline
+from haystack.components.builders import ChatPromptBuilder
+from haystack.dataclasses import ChatMessage
+
+from opensearch_pretrained_haystack.batch import load_store
+from opensearch_pretrained_haystack.pipelines import query_pipeline
+
+TEMPLATE = """Answer the question using only these passages.
+{% for document in documents %}
+[{{ loop.index }}] {{ document.content }}
+{% endfor %}
+Question: {{ question }}"""
+
+
+def rag_pipeline(retrieval: Pipeline, generator: Any | None) -> Pipeline:
+    """Add a prompt builder (and the generator, if any) after the query pipeline's collapsed documents."""
+    retrieval.add_component(
+        "prompt_builder", ChatPromptBuilder(template=[ChatMessage.from_user(TEMPLATE)], required_variables="*")
+    )
+    retrieval.connect("collapser.documents", "prompt_builder.documents")
+    if generator is not None:
+        retrieval.add_component("generator", generator)
+        retrieval.connect("prompt_builder.prompt", "generator.messages")
+    return retrieval
+
+
+def load_generator(class_path: str | None) -> Any | None:
+    if not class_path:
+        return None
+    module, _, name = class_path.rpartition(".")
+    return getattr(importlib.import_module(module), name)()
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    """Print and return the built prompt (and the generator's replies, when one is configured)."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("question")
+    parser.add_argument("--generator", metavar="CLASS", help="import path of a Haystack chat generator class")
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    model, target = model_and_target(args)
+
+    retrieval = query_pipeline(load_store(target, model), model=model.name, version=model.version, top_k=3)
+    pipeline = rag_pipeline(retrieval, load_generator(args.generator))
+    result = pipeline.run(
+        {"embedder": {"text": args.question}, "prompt_builder": {"question": args.question}},
+        include_outputs_from={"prompt_builder"},
+    )
+    print(result["prompt_builder"]["prompt"][0].text)
+    for reply in result.get("generator", {}).get("replies", []):
+        print("\nAnswer:", reply.text)
+    return result
+
+
+if __name__ == "__main__":
+    main()

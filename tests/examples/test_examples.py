@@ -1,0 +1,54 @@
+"""Every example runs as a user would run it: offline with the embedded store, and against the test node."""
+
+import importlib
+import uuid
+from pathlib import Path
+
+import pytest
+from opensearchpy import OpenSearch
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+VERSION = ["--model-version", "1.0.1"]
+
+
+@pytest.fixture
+def examples(monkeypatch, tmp_path):
+    """The example modules, imported as scripts (their folder on sys.path), run in a scratch directory."""
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+    monkeypatch.chdir(tmp_path)
+    return lambda name: importlib.import_module(name)
+
+
+def test_offline_indexing_query_and_rag_prompt(examples, capsys):
+    assert examples("indexing_pipeline").main(VERSION) >= 4
+    assert Path("example-store.json").is_file()
+
+    top = examples("query_pipeline").main(["how do I cook risotto?", *VERSION])
+    assert top[0].meta["file_path"].endswith("cooking.txt")
+
+    result = examples("rag_prototype").main(["How long does the token limit let a text be?", *VERSION])
+    assert "generator" not in result
+    prompt = result["prompt_builder"]["prompt"][0].text
+    assert "Question: How long does the token limit let a text be?" in prompt
+    assert "truncates its input at 128 tokens" in prompt  # the best retrieved passage is in the prompt
+    assert prompt.count("\n[") == 3
+    assert prompt in capsys.readouterr().out
+
+
+def test_rag_prototype_takes_a_generator_class(examples):
+    rag = examples("rag_prototype")
+    assert rag.load_generator(None) is None
+    generator = rag.load_generator("haystack.components.generators.chat.openai.OpenAIChatGenerator")
+    assert type(generator).__name__ == "OpenAIChatGenerator"
+
+
+@pytest.mark.integration
+def test_indexing_and_query_examples_on_opensearch(examples, opensearch_url):
+    index = f"test-examples-{uuid.uuid4().hex[:12]}"
+    cluster = ["--opensearch", opensearch_url, "--index", index, *VERSION]
+    try:
+        assert examples("indexing_pipeline").main(cluster) >= 4
+        top = examples("query_pipeline").main(["vector search in a cluster", *cluster])
+        assert top[0].meta["file_path"].endswith("opensearch.md")
+    finally:
+        OpenSearch(hosts=opensearch_url).indices.delete(index=index, ignore_unavailable=True)
