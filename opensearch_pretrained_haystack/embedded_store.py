@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
@@ -94,7 +95,7 @@ class EmbeddedStoreWriter:
         assert self._file is not None, "use EmbeddedStoreWriter as a context manager"
         for document in documents:
             separator = "," if self.written_ids else ""
-            self._file.write(separator + json.dumps(document.to_dict(flatten=False)) + "\n")
+            self._file.write(separator + json.dumps(_document_dict(document)) + "\n")
             self.written_ids.add(document.id)
         self._file.flush()
         return len(documents)
@@ -134,6 +135,14 @@ class EmbeddedStoreWriter:
         handle.seek(end)
         handle.truncate()
         return handle
+
+
+def _document_dict(document: Document) -> dict[str, Any]:
+    """``Document.to_dict(flatten=False)``, without its deep copy of every vector component (which costs more
+    than embedding a short text)."""
+    data = replace(document, embedding=None).to_dict(flatten=False)
+    data["embedding"] = document.embedding
+    return data
 
 
 def _parse_header(line: str, path: str | os.PathLike[str]) -> dict[str, Any]:
