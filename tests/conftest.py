@@ -58,3 +58,19 @@ def opensearch_url() -> Iterator[str]:
     finally:
         node.stop()
         atexit.unregister(node.stop)
+
+
+# --- A throw-away index on the test node (issue 5) ----------------------------------------------------------
+
+
+@pytest.fixture
+def index_name(opensearch_url: str, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A unique index name for one test; the index (if the test created one) is deleted afterwards."""
+    import re
+    import uuid
+
+    from opensearchpy import OpenSearch
+
+    name = f"test-{re.sub('[^a-z0-9_-]+', '-', request.node.name[:40].lower())}-{uuid.uuid4().hex[:8]}"
+    yield name
+    OpenSearch(hosts=opensearch_url).indices.delete(index=name, ignore_unavailable=True)

@@ -1,6 +1,4 @@
 import json
-import uuid
-
 import pytest
 from haystack.document_stores.in_memory import InMemoryDocumentStore
 from opensearchpy import OpenSearch
@@ -115,12 +113,6 @@ def test_cli_argument_errors(tmp_path, argv, message, capsys, monkeypatch):
     assert main(argv + ["--model-version", "1.0.1"]) == 2
     assert message in capsys.readouterr().err
 
-
-@pytest.fixture
-def index_name(opensearch_url):
-    name = f"test-batch-{uuid.uuid4().hex[:12]}"
-    yield name
-    OpenSearch(hosts=opensearch_url).indices.delete(index=name, ignore_unavailable=True)
 
 
 @pytest.mark.integration

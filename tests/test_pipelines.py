@@ -1,9 +1,6 @@
-import uuid
-
 import pytest
 from haystack import Pipeline
 from haystack.document_stores.in_memory import InMemoryDocumentStore
-from opensearchpy import OpenSearch
 
 from haystack_integrations.components.embedders.opensearch_pretrained import LocalOnnxDocumentEmbedder
 from opensearch_pretrained_haystack.catalog import get_model
@@ -75,13 +72,9 @@ def test_query_pipeline_needs_a_known_store():
 
 
 @pytest.mark.integration
-def test_opensearch_pipelines_end_to_end_after_yaml(opensearch_url, files):
-    index = f"test-pipelines-{uuid.uuid4().hex[:12]}"
-    try:
-        store = document_store_for(get_model(MODEL, VERSION), opensearch_url, index, number_of_replicas=0)
-        written, top = index_and_ask(store, store, files, "How do I cook risotto?")
-        assert written >= 3
-        assert top[0].meta["file_path"].endswith("cooking.txt")
-        assert top[0].score > top[1].score
-    finally:
-        OpenSearch(hosts=opensearch_url).indices.delete(index=index, ignore_unavailable=True)
+def test_opensearch_pipelines_end_to_end_after_yaml(opensearch_url, index_name, files):
+    store = document_store_for(get_model(MODEL, VERSION), opensearch_url, index_name, number_of_replicas=0)
+    written, top = index_and_ask(store, store, files, "How do I cook risotto?")
+    assert written >= 3
+    assert top[0].meta["file_path"].endswith("cooking.txt")
+    assert top[0].score > top[1].score

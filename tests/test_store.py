@@ -1,5 +1,3 @@
-import uuid
-
 import pytest
 from haystack import Document
 from opensearchpy import OpenSearch
@@ -57,12 +55,6 @@ def test_mismatch_error_names_both_values_and_the_way_out():
     assert "new index name" in message and "re-index" in message
     require_same_space("Index 'docs'", (384, "l2"), MINILM, "l2")
 
-
-@pytest.fixture
-def index_name(opensearch_url):
-    name = f"test-store-{uuid.uuid4().hex[:12]}"
-    yield name
-    OpenSearch(hosts=opensearch_url).indices.delete(index=name, ignore_unavailable=True)
 
 
 @pytest.mark.integration

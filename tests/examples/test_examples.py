@@ -1,11 +1,9 @@
 """Every example runs as a user would run it: offline with the embedded store, and against the test node."""
 
 import importlib
-import uuid
 from pathlib import Path
 
 import pytest
-from opensearchpy import OpenSearch
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 VERSION = ["--model-version", "1.0.1"]
@@ -43,12 +41,8 @@ def test_rag_prototype_takes_a_generator_class(examples):
 
 
 @pytest.mark.integration
-def test_indexing_and_query_examples_on_opensearch(examples, opensearch_url):
-    index = f"test-examples-{uuid.uuid4().hex[:12]}"
-    cluster = ["--opensearch", opensearch_url, "--index", index, *VERSION]
-    try:
-        assert examples("indexing_pipeline").main(cluster) >= 4
-        top = examples("query_pipeline").main(["vector search in a cluster", *cluster])
-        assert top[0].meta["file_path"].endswith("opensearch.md")
-    finally:
-        OpenSearch(hosts=opensearch_url).indices.delete(index=index, ignore_unavailable=True)
+def test_indexing_and_query_examples_on_opensearch(examples, opensearch_url, index_name):
+    cluster = ["--opensearch", opensearch_url, "--index", index_name, *VERSION]
+    assert examples("indexing_pipeline").main(cluster) >= 4
+    top = examples("query_pipeline").main(["vector search in a cluster", *cluster])
+    assert top[0].meta["file_path"].endswith("opensearch.md")
