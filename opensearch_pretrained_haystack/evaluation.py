@@ -21,6 +21,7 @@ from haystack import Document
 from opensearch_pretrained_haystack.batch import (
     DEFAULT_OVERLAP,
     Target,
+    count_documents,
     index_documents,
     indexing_components,
     load_store,
@@ -109,7 +110,7 @@ def evaluate(
     with open_sink(target, model) as sink:
         summary = index_documents(
             corpus_documents(dataset.corpus_path), sink, splitter=splitter, embedder=embedder,
-            progress_bar=progress_bar,
+            total=count_documents([dataset.corpus_path]), progress_bar=progress_bar,
         )  # fmt: skip
     pipeline = query_pipeline(load_store(target, model), model=model.name, version=model.version, top_k=RECALL_AT)
     ndcgs, recalls = [], []

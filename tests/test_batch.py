@@ -137,3 +137,25 @@ def test_index_command_refuses_an_index_of_another_model(opensearch_url, index_n
                  "--model-version", "1.0.1"]) == 2
     assert "768-dimensional" in capsys.readouterr().err
     assert OpenSearch(hosts=opensearch_url).count(index=index_name)["count"] == 0
+
+
+@pytest.mark.integration
+def test_index_command_with_the_remote_embedder(opensearch_url, index_name, corpus, tmp_path):
+    from haystack_integrations.components.embedders.opensearch_pretrained.model_uploader import (
+        PretrainedModelUploader,
+    )
+
+    from tests.conftest import MIRROR
+
+    model_id = PretrainedModelUploader(opensearch_url, "all-MiniLM-L6-v2", "1.0.1", source="client",
+                                       mirror=str(MIRROR)).run()["model_id"]
+    assert main(["index", str(corpus), "--opensearch", opensearch_url, "--index", index_name,
+                 "--model-version", "1.0.1", "--remote", model_id]) == 0
+    local = Target(store_path=tmp_path / "local.json")
+    index_sources([corpus], local, MINILM, progress_bar=False)
+    remote_store = document_store_for(MINILM, opensearch_url, index_name, return_embedding=True)
+    remote = {d.id: d.embedding for d in remote_store.filter_documents()}
+    expected = {d.id: d.embedding for d in InMemoryDocumentStore.load_from_disk(str(local.store_path)).filter_documents()}
+    assert remote.keys() == expected.keys()
+    worst = max(max(abs(a - b) for a, b in zip(remote[i], expected[i])) for i in expected)
+    assert worst < 1e-4
