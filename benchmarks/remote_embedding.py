@@ -8,7 +8,8 @@ For each concurrency 1, 2, 4, rounds interleave:
 - ``bare``: a thread pool of `concurrency` workers posting `_predict` for batches of 32 with opensearch-py's
   `perform_request` (no retries, no text preparation, no Documents);
 - ``component``: OpenSearchMLDocumentEmbedder(batch_size=32, max_concurrency=concurrency).run(documents);
-and the best round is reported. ``local`` is LocalOnnxEmbedder (batch 32) on the same texts.
+and the median round is reported, with this process's CPU time per document (the client's own cost,
+which a busy machine does not blur as it blurs wall-clock rates). ``local`` is LocalOnnxEmbedder (batch 32) on the same texts.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -62,10 +64,11 @@ def component_run(url: str, model_id: str, texts: list[str], concurrency: int) -
     embedder.close()
 
 
-def docs_per_second(run: Callable[[], None], count: int) -> float:
-    start = time.perf_counter()
+def measure(run: Callable[[], None], count: int) -> tuple[float, float]:
+    """Documents/s (wall clock) and this process's CPU milliseconds per document (robust to a busy node)."""
+    wall, cpu = time.perf_counter(), time.process_time()
     run()
-    return count / (time.perf_counter() - start)
+    return count / (time.perf_counter() - wall), 1000 * (time.process_time() - cpu) / count
 
 
 def main() -> None:
@@ -90,13 +93,16 @@ def main() -> None:
         )
         bare_loop(url, model_id, texts[:BATCH], 1)  # warm the model and the connection
 
-        print(f"{'concurrency':>11} {'bare docs/s':>12} {'component docs/s':>17} {'component/bare':>15}")
+        print("concurrency  bare docs/s  component docs/s  component/bare  client CPU ms/doc bare / component")
         for concurrency in (1, 2, 4):
             bare, component = [], []
             for _ in range(args.rounds):
-                bare.append(docs_per_second(partial(bare_loop, url, model_id, texts, concurrency), len(texts)))
-                component.append(docs_per_second(partial(component_run, url, model_id, texts, concurrency), len(texts)))
-            print(f"{concurrency:>11} {max(bare):>12.1f} {max(component):>17.1f} {max(component) / max(bare):>15.3f}")
+                bare.append(measure(partial(bare_loop, url, model_id, texts, concurrency), len(texts)))
+                component.append(measure(partial(component_run, url, model_id, texts, concurrency), len(texts)))
+            (b_rate, b_cpu), (c_rate, c_cpu) = (tuple(map(statistics.median, zip(*runs))) for runs in (bare, component))
+            print(
+                f"{concurrency:>11} {b_rate:>12.1f} {c_rate:>17.1f} {c_rate / b_rate:>15.3f}  {b_cpu:>8.2f} / {c_cpu:.2f}"
+            )
 
         local = LocalOnnxEmbedder("all-MiniLM-L6-v2", "1.0.1", mirror=MIRROR, progress_bar=False)
         local.embed(texts[:BATCH])
