@@ -106,10 +106,8 @@ def main() -> None:
 
         local = LocalOnnxEmbedder("all-MiniLM-L6-v2", "1.0.1", mirror=MIRROR, progress_bar=False)
         local.embed(texts[:BATCH])
-        best = max(
-            docs_per_second(partial(local.embed, texts, batch_size=BATCH), len(texts)) for _ in range(args.rounds)
-        )
-        print(f"local LocalOnnxEmbedder (this process, batch {BATCH}): {best:.1f} docs/s")
+        rates = [measure(partial(local.embed, texts, batch_size=BATCH), len(texts))[0] for _ in range(args.rounds)]
+        print(f"local LocalOnnxEmbedder (this process, batch {BATCH}): {statistics.median(rates):.1f} docs/s")
     finally:
         if node is not None:
             node.stop()
