@@ -35,8 +35,10 @@ def write_corpus(path: Path, documents: int, seed: int = 7) -> list[str]:
     rng = random.Random(seed)
     texts = [" ".join(rng.choices(words, k=rng.randint(8, 40))) for _ in range(documents)]
     with open(path, "w", encoding="utf-8") as file:
-        for number, text in enumerate(texts):
-            file.write(json.dumps({"id": f"doc-{number}", "content": text, "meta": {"n": number}}) + "\n")
+        file.writelines(
+            json.dumps({"id": f"doc-{number}", "content": text, "meta": {"n": number}}) + "\n"
+            for number, text in enumerate(texts)
+        )
     return texts
 
 
@@ -62,8 +64,17 @@ def time_index(corpus: Path, target_args: dict[str, str | None]) -> tuple[float,
 
 def peak_rss_of_index_command(corpus: Path, store: Path) -> tuple[float, float]:
     """(seconds, peak RSS in MiB) of `opensearch-pretrained index` in a child process."""
-    command = [sys.executable, "-m", "opensearch_pretrained_haystack.cli", "index", str(corpus),
-               "--store", str(store), "--model-version", VERSION]
+    command = [
+        sys.executable,
+        "-m",
+        "opensearch_pretrained_haystack.cli",
+        "index",
+        str(corpus),
+        "--store",
+        str(store),
+        "--model-version",
+        VERSION,
+    ]
     start = time.perf_counter()
     subprocess.run(command, check=True, stdout=sys.stdout)
     return time.perf_counter() - start, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
@@ -82,7 +93,9 @@ def main() -> None:
         embed_seconds = time_embedding(texts)
         index_seconds, summary = time_index(work / "docs.jsonl", {"store_path": work / "store.json", "remote": None})
         print(f"embedding alone: {len(texts) / embed_seconds:.1f} docs/s ({embed_seconds:.1f} s)")
-        print(f"index (local, embedded store): {len(texts) / index_seconds:.1f} docs/s ({index_seconds:.1f} s); {summary}")
+        print(
+            f"index (local, embedded store): {len(texts) / index_seconds:.1f} docs/s ({index_seconds:.1f} s); {summary}"
+        )
         print(f"overhead of the index command over embedding alone: {100 * (index_seconds / embed_seconds - 1):.1f}%")
         if args.opensearch and args.remote:
             index = f"bench-{uuid.uuid4().hex[:8]}"
@@ -93,8 +106,10 @@ def main() -> None:
         if args.rss_documents:
             write_corpus(work / "many.jsonl", args.rss_documents)
             seconds, rss = peak_rss_of_index_command(work / "many.jsonl", work / "many-store.json")
-            print(f"index command on {args.rss_documents} documents: {args.rss_documents / seconds:.1f} docs/s, "
-                  f"peak RSS {rss:.0f} MiB")
+            print(
+                f"index command on {args.rss_documents} documents: {args.rss_documents / seconds:.1f} docs/s, "
+                f"peak RSS {rss:.0f} MiB"
+            )
 
 
 if __name__ == "__main__":

@@ -60,6 +60,10 @@ def build(sts_csv: Path, out: Path, seed: int = 13) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("out", type=Path)
-    parser.add_argument("--sts", type=Path, default=Path(__file__).resolve().parents[1] / ".." / "shared" / "eval" / "stsbenchmark" / "sts-dev.csv")
+    parser.add_argument(
+        "--sts",
+        type=Path,
+        default=Path(__file__).resolve().parents[1] / ".." / "shared" / "eval" / "stsbenchmark" / "sts-dev.csv",
+    )
     args = parser.parse_args()
     build(args.sts, args.out)

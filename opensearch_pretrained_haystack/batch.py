@@ -22,11 +22,11 @@ from haystack.components.converters import TextFileToDocument
 from haystack.components.preprocessors import DocumentCleaner
 from haystack.document_stores.in_memory import InMemoryDocumentStore
 from haystack.document_stores.types import DuplicatePolicy
-from haystack_integrations.components.preprocessors.opensearch_pretrained import ModelTokenSplitter
-from haystack_integrations.components.preprocessors.opensearch_pretrained.model_token_splitter import DEFAULT_OVERLAP
 from haystack_integrations.document_stores.opensearch import OpenSearchDocumentStore
 from tqdm import tqdm
 
+from haystack_integrations.components.preprocessors.opensearch_pretrained import ModelTokenSplitter
+from haystack_integrations.components.preprocessors.opensearch_pretrained.model_token_splitter import DEFAULT_OVERLAP
 from opensearch_pretrained_haystack.catalog import PretrainedModel
 from opensearch_pretrained_haystack.embedded_store import EmbeddedStoreWriter, load_embedded_store
 from opensearch_pretrained_haystack.pipelines import document_embedder, query_pipeline
@@ -139,7 +139,9 @@ def source_files(sources: Sequence[str | Path]) -> Iterator[Path]:
     """The readable files named by ``sources``; directories are walked (sorted, so runs repeat exactly)."""
     for source in map(Path, sources):
         if source.is_dir():
-            yield from sorted(p for p in source.rglob("*") if p.is_file() and p.suffix in (*TEXT_SUFFIXES, JSONL_SUFFIX))
+            yield from sorted(
+                p for p in source.rglob("*") if p.is_file() and p.suffix in (*TEXT_SUFFIXES, JSONL_SUFFIX)
+            )
         elif source.suffix in (*TEXT_SUFFIXES, JSONL_SUFFIX):
             yield source
         else:
@@ -176,7 +178,7 @@ def read_documents(sources: Sequence[str | Path], summary: IndexSummary) -> Iter
                     continue
                 try:
                     yield jsonl_document(line)
-                except (ValueError, TypeError) as error:
+                except ValueError as error:
                     summary.fail(1, f"{path}:{number}: {error}")
 
 
@@ -184,10 +186,10 @@ def jsonl_document(line: str) -> Document:
     """One JSONL record as a Document; an ``id`` given in the record is kept."""
     record = json.loads(line)
     if not isinstance(record, dict) or not isinstance(record.get("content"), str):
-        raise ValueError('each line must be a JSON object with a string "content" (and optional "meta", "id")')
+        raise ValueError('each line must be a JSON object with a string "content" (and optional "meta", "id")')  # noqa: TRY004 - bad data
     meta = record.get("meta") or {}
     if not isinstance(meta, dict):
-        raise TypeError('"meta" must be a JSON object')
+        raise ValueError('"meta" must be a JSON object')  # noqa: TRY004
     return Document(id=str(record.get("id") or ""), content=record["content"], meta=meta)
 
 

@@ -14,12 +14,12 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from haystack_integrations.components.preprocessors.opensearch_pretrained.model_token_splitter import DEFAULT_OVERLAP
 from opensearch_pretrained_haystack.batch import Target, index_sources, search
 from opensearch_pretrained_haystack.catalog import PretrainedModel, get_model
 from opensearch_pretrained_haystack.embedded_store import read_store_model
 from opensearch_pretrained_haystack.evaluation import evaluate
 from opensearch_pretrained_haystack.pipelines import DEFAULT_MODEL
-from haystack_integrations.components.preprocessors.opensearch_pretrained.model_token_splitter import DEFAULT_OVERLAP
 
 DEFAULT_STORE = "opensearch-pretrained-store.json"
 SNIPPET_CHARS = 100
@@ -59,7 +59,9 @@ def add_evaluate_command(subparsers: Subparsers) -> None:
         help="nDCG@10 and Recall@100 of a model and splitting setting on a BEIR-format data set",
         description="Indexes the corpus as `index` does, runs the judged queries, scores source documents.",
     )
-    parser.add_argument("--dataset", required=True, type=Path, help="BEIR directory (corpus.jsonl, queries.jsonl, qrels/test.tsv)")
+    parser.add_argument(
+        "--dataset", required=True, type=Path, help="BEIR directory (corpus.jsonl, queries.jsonl, qrels/test.tsv)"
+    )
     _add_model_arguments(parser)
     _add_target_arguments(parser, store_default=None)
     _add_split_arguments(parser)
@@ -77,15 +79,21 @@ def _add_target_arguments(parser: argparse.ArgumentParser, store_default: str | 
     where = parser.add_mutually_exclusive_group()
     shown = store_default or "a temporary file"
     where.add_argument("--store", type=Path, help=f"embedded store file (default: {shown})")
-    where.add_argument("--opensearch", metavar="URL", help="OpenSearch URL; credentials from OPENSEARCH_USERNAME/PASSWORD")
+    where.add_argument(
+        "--opensearch", metavar="URL", help="OpenSearch URL; credentials from OPENSEARCH_USERNAME/PASSWORD"
+    )
     parser.add_argument("--index", help="index name (with --opensearch)")
     parser.set_defaults(store_default=store_default)
 
 
 def _add_split_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--window", type=int, help="tokens per passage (default: the model's limit)")
-    parser.add_argument("--overlap", type=int, default=DEFAULT_OVERLAP, help="tokens shared by neighbours (default: %(default)s)")
-    parser.add_argument("--no-split", dest="split", action="store_false", help="embed whole documents (truncated by the model)")
+    parser.add_argument(
+        "--overlap", type=int, default=DEFAULT_OVERLAP, help="tokens shared by neighbours (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--no-split", dest="split", action="store_false", help="embed whole documents (truncated by the model)"
+    )
 
 
 def _guarded(handler: Handler) -> Handler:
@@ -150,5 +158,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(scores))
     else:
-        print(f"nDCG@10: {scores['ndcg@10']:.4f}  Recall@100: {scores['recall@100']:.4f}  ({scores['queries']} queries)")
+        print(
+            f"nDCG@10: {scores['ndcg@10']:.4f}  Recall@100: {scores['recall@100']:.4f}  ({scores['queries']} queries)"
+        )
     return 0

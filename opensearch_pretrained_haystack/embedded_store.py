@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any
+from typing import IO, Any, Self
 
 from haystack import Document
 from haystack.document_stores.in_memory import InMemoryDocumentStore
@@ -81,12 +81,12 @@ class EmbeddedStoreWriter:
         self.written_ids: set[str] = set()
         self._file: IO[str] | None = None
 
-    def __enter__(self) -> EmbeddedStoreWriter:
+    def __enter__(self) -> Self:
         if self.path.exists() and self.path.stat().st_size > 0:
             self._file = self._reopen()
         else:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._file = open(self.path, "w", encoding="utf-8")  # noqa: SIM115 - closed in __exit__
+            self._file = open(self.path, "w", encoding="utf-8")
             self._file.write(self._header())
         return self
 

@@ -16,6 +16,9 @@ from haystack.components.retrievers.in_memory import InMemoryEmbeddingRetriever
 from haystack.components.writers import DocumentWriter
 from haystack.document_stores.in_memory import InMemoryDocumentStore
 from haystack.document_stores.types import DocumentStore, DuplicatePolicy
+from haystack_integrations.components.retrievers.opensearch import OpenSearchEmbeddingRetriever
+from haystack_integrations.document_stores.opensearch import OpenSearchDocumentStore
+
 from haystack_integrations.components.embedders.opensearch_pretrained import (
     LocalOnnxDocumentEmbedder,
     LocalOnnxTextEmbedder,
@@ -23,8 +26,6 @@ from haystack_integrations.components.embedders.opensearch_pretrained import (
 from haystack_integrations.components.preprocessors.opensearch_pretrained import ModelTokenSplitter
 from haystack_integrations.components.preprocessors.opensearch_pretrained.model_token_splitter import DEFAULT_OVERLAP
 from haystack_integrations.components.rankers.opensearch_pretrained import SourceDocumentCollapser
-from haystack_integrations.components.retrievers.opensearch import OpenSearchEmbeddingRetriever
-from haystack_integrations.document_stores.opensearch import OpenSearchDocumentStore
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 # Passages fetched per source document returned, so that several passages of one source still leave top_k sources.
@@ -49,7 +50,7 @@ def document_embedder(
         return LocalOnnxDocumentEmbedder(
             model, version, mirror=mirror, cache_dir=cache_dir, batch_size=batch_size, progress_bar=progress_bar
         )
-    from haystack_integrations.components.embedders.opensearch_pretrained.opensearch_ml_document_embedder import (  # noqa: PLC0415 - the remote stack is optional at import time
+    from haystack_integrations.components.embedders.opensearch_pretrained.opensearch_ml_document_embedder import (
         OpenSearchMLDocumentEmbedder,
     )
 
@@ -71,7 +72,7 @@ def text_embedder(
     """The query-side twin of ``document_embedder``: ``LocalOnnxTextEmbedder`` or ``OpenSearchMLTextEmbedder``."""
     if remote_model_id is None:
         return LocalOnnxTextEmbedder(model, version, mirror=mirror, cache_dir=cache_dir, progress_bar=False)
-    from haystack_integrations.components.embedders.opensearch_pretrained.opensearch_ml_text_embedder import (  # noqa: PLC0415
+    from haystack_integrations.components.embedders.opensearch_pretrained.opensearch_ml_text_embedder import (
         OpenSearchMLTextEmbedder,
     )
 

@@ -51,7 +51,9 @@ def knn_index_body(
     if engine not in ENGINE_SPACES:
         raise ValueError(f"Unknown k-NN engine {engine!r}: use one of {', '.join(ENGINE_SPACES)} (lucene is portable).")
     if space not in ENGINE_SPACES[engine]:
-        raise ValueError(f"The {engine} engine has no space type {space!r}; it supports {', '.join(ENGINE_SPACES[engine])}.")
+        raise ValueError(
+            f"The {engine} engine has no space type {space!r}; it supports {', '.join(ENGINE_SPACES[engine])}."
+        )
     settings: dict[str, Any] = {"index.knn": True}
     if number_of_replicas is not None:
         settings["number_of_replicas"] = number_of_replicas

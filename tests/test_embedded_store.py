@@ -59,9 +59,11 @@ def test_a_store_of_another_model_is_refused(tmp_path):
     with EmbeddedStoreWriter(path, get_model("msmarco-distilbert-base-tas-b")) as writer:
         writer.write([])
     before = path.read_text()
-    with pytest.raises(IndexMismatchError, match="768-dimensional vectors in space 'innerproduct'"):
-        with EmbeddedStoreWriter(path, MINILM):
-            pass
+    with (
+        pytest.raises(IndexMismatchError, match="768-dimensional vectors in space 'innerproduct'"),
+        EmbeddedStoreWriter(path, MINILM),
+    ):
+        pass
     assert path.read_text() == before
     assert load_embedded_store(path).embedding_similarity_function == "dot_product"
 
@@ -71,6 +73,5 @@ def test_a_foreign_file_is_not_taken_for_a_store(tmp_path):
     path.write_text(json.dumps({"hello": 1}) + "\n")
     with pytest.raises(EmbeddedStoreError, match="not a store file"):
         load_embedded_store(path)
-    with pytest.raises(EmbeddedStoreError):
-        with EmbeddedStoreWriter(path, MINILM):
-            pass
+    with pytest.raises(EmbeddedStoreError), EmbeddedStoreWriter(path, MINILM):
+        pass

@@ -19,9 +19,11 @@ def beir(tmp_path):
         {"_id": "space", "title": "Notes", "text": FILLER + " The telescope photographs distant galaxies in infrared."},
         {"_id": "other", "title": "", "text": "Football is played with eleven players on each side."},
     ]
-    queries = [{"_id": "q1", "text": "how to make risotto with arborio rice"},
-               {"_id": "q2", "text": "infrared pictures of far away galaxies"},
-               {"_id": "q3", "text": "not judged"}]
+    queries = [
+        {"_id": "q1", "text": "how to make risotto with arborio rice"},
+        {"_id": "q2", "text": "infrared pictures of far away galaxies"},
+        {"_id": "q3", "text": "not judged"},
+    ]
     (tmp_path / "qrels").mkdir()
     (tmp_path / "corpus.jsonl").write_text("".join(json.dumps(c) + "\n" for c in corpus))
     (tmp_path / "queries.jsonl").write_text("".join(json.dumps(q) + "\n" for q in queries))
@@ -40,7 +42,10 @@ def test_metrics_match_trec_eval_definitions():
 
 def test_beir_reading(beir):
     dataset = load_beir(beir)
-    assert dataset.queries == {"q1": "how to make risotto with arborio rice", "q2": "infrared pictures of far away galaxies"}
+    assert dataset.queries == {
+        "q1": "how to make risotto with arborio rice",
+        "q2": "infrared pictures of far away galaxies",
+    }
     first = next(corpus_documents(dataset.corpus_path))
     assert first.id == "rice" and first.content.startswith("Notes Filler sentence 0")
     with pytest.raises(FileNotFoundError, match="qrels/test.tsv"):
@@ -56,7 +61,20 @@ def test_splitting_finds_what_truncation_cannot(beir):
 
 
 def test_cli_json_output(beir, tmp_path, capsys):
-    assert main(["evaluate", "--dataset", str(beir), "--model-version", "1.0.1", "--json",
-                 "--store", str(tmp_path / "eval-store.json")]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "--dataset",
+                str(beir),
+                "--model-version",
+                "1.0.1",
+                "--json",
+                "--store",
+                str(tmp_path / "eval-store.json"),
+            ]
+        )
+        == 0
+    )
     scores = json.loads(capsys.readouterr().out)
     assert scores["ndcg@10"] == 1.0 and scores["recall@100"] == 1.0

@@ -34,8 +34,10 @@ def index_and_ask(index_store, query_store, files, question):
 
 def test_both_pipelines_round_trip_through_yaml_with_the_default_loader():
     store = InMemoryDocumentStore()
-    for pipeline in (indexing_pipeline(store, model=MODEL, version=VERSION, window=64, overlap=8),
-                     query_pipeline(store, model=MODEL, version=VERSION)):
+    for pipeline in (
+        indexing_pipeline(store, model=MODEL, version=VERSION, window=64, overlap=8),
+        query_pipeline(store, model=MODEL, version=VERSION),
+    ):
         original, loaded = pipeline.to_dict(), Pipeline.loads(pipeline.dumps()).to_dict()
         assert loaded["components"] == original["components"]
         assert sorted(map(str, loaded["connections"])) == sorted(map(str, original["connections"]))
@@ -48,7 +50,9 @@ def test_in_memory_pipelines_end_to_end(files):
     indexing = indexing_pipeline(store, model=MODEL, version=VERSION)
     written = indexing.run({"converter": {"sources": files}})["writer"]["documents_written"]
     assert written == store.count_documents() >= 3
-    result = query_pipeline(store, model=MODEL, version=VERSION, top_k=2).run({"embedder": {"text": "vector search engine"}})
+    result = query_pipeline(store, model=MODEL, version=VERSION, top_k=2).run(
+        {"embedder": {"text": "vector search engine"}}
+    )
     top = result["collapser"]["documents"]
     assert len(top) == 2 and "OpenSearch" in top[0].content
     assert top[0].id == top[0].meta["source_id"]

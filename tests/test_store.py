@@ -19,15 +19,19 @@ def test_index_body_follows_the_model_and_always_names_the_engine():
     vector = knn_index_body(MINILM)["mappings"]["properties"]["embedding"]
     assert vector["dimension"] == 384
     assert vector["method"] == {
-        "name": "hnsw", "engine": "lucene", "space_type": "l2", "parameters": {"m": 16, "ef_construction": 100}
+        "name": "hnsw",
+        "engine": "lucene",
+        "space_type": "l2",
+        "parameters": {"m": 16, "ef_construction": 100},
     }
     tas_b = knn_index_body(TAS_B)["mappings"]["properties"]["embedding"]
     assert (tas_b["dimension"], tas_b["method"]["space_type"]) == (768, "innerproduct")
 
 
 def test_index_body_options():
-    body = knn_index_body(MINILM, space_type="cosinesimil", m=8, ef_construction=64, text_field="passage",
-                          number_of_replicas=0)
+    body = knn_index_body(
+        MINILM, space_type="cosinesimil", m=8, ef_construction=64, text_field="passage", number_of_replicas=0
+    )
     assert body["settings"] == {"index.knn": True, "number_of_replicas": 0}
     assert body["mappings"]["properties"]["passage"] == {"type": "text"}
     method = body["mappings"]["properties"]["embedding"]["method"]
@@ -56,7 +60,6 @@ def test_mismatch_error_names_both_values_and_the_way_out():
     require_same_space("Index 'docs'", (384, "l2"), MINILM, "l2")
 
 
-
 @pytest.mark.integration
 def test_store_creates_the_index_for_the_model_and_reuses_it(opensearch_url, index_name):
     store = document_store_for(MINILM, opensearch_url, index_name, number_of_replicas=0)
@@ -72,11 +75,21 @@ def test_store_creates_the_index_for_the_model_and_reuses_it(opensearch_url, ind
 @pytest.mark.parametrize(("dimension", "space"), [(768, "l2"), (384, "innerproduct")])
 def test_store_refuses_an_index_built_for_another_model(opensearch_url, index_name, dimension, space):
     client = OpenSearch(hosts=opensearch_url)
-    client.indices.create(index=index_name, body={
-        "settings": {"index.knn": True, "number_of_replicas": 0},
-        "mappings": {"properties": {"embedding": {"type": "knn_vector", "dimension": dimension, "method": {
-            "name": "hnsw", "engine": "lucene", "space_type": space}}}},
-    })
+    client.indices.create(
+        index=index_name,
+        body={
+            "settings": {"index.knn": True, "number_of_replicas": 0},
+            "mappings": {
+                "properties": {
+                    "embedding": {
+                        "type": "knn_vector",
+                        "dimension": dimension,
+                        "method": {"name": "hnsw", "engine": "lucene", "space_type": space},
+                    }
+                }
+            },
+        },
+    )
     with pytest.raises(IndexMismatchError, match=f"{dimension}-dimensional vectors in space '{space}'"):
         document_store_for(MINILM, opensearch_url, index_name)
     client.indices.refresh(index=index_name)

@@ -5,7 +5,6 @@ import csv
 import numpy as np
 
 from opensearch_pretrained_haystack.inference import LocalOnnxEmbedder
-
 from tests.conftest import SHARED
 
 MTEB_SPEARMAN = 0.8203

@@ -1,11 +1,11 @@
 import json
+from itertools import pairwise
 
 import pytest
 from haystack import Document, Pipeline
 
 from haystack_integrations.components.preprocessors.opensearch_pretrained import ModelTokenSplitter
 from opensearch_pretrained_haystack.inference import LocalOnnxEmbedder
-
 from tests.conftest import REFERENCE, TESTING
 
 TINY = str(TESTING / "tiny-bert-mean")  # truncates at 128 tokens, 2 special tokens
@@ -32,7 +32,7 @@ def test_passages_fit_the_limit_are_exact_substrings_and_keep_the_source(tiny_to
 
 def test_neighbours_overlap_and_no_word_is_cut():
     passages = ModelTokenSplitter(TINY, window=40, overlap=10).run([Document(content=LONG)])["documents"]
-    for previous, passage in zip(passages, passages[1:]):
+    for previous, passage in pairwise(passages):
         previous_end = previous.meta["split_idx_start"] + len(previous.content)
         assert passage.meta["split_idx_start"] < previous_end  # shared text
         start = passage.meta["split_idx_start"]

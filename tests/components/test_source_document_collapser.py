@@ -9,7 +9,12 @@ def passage(source, split_id, score):
 
 
 def test_a_source_scores_as_its_best_passage():
-    passages = [passage("a", 0, 0.5), passage("b", 0, 0.7), passage("a", 1, 0.9), Document(id="plain", content="x", score=0.6)]
+    passages = [
+        passage("a", 0, 0.5),
+        passage("b", 0, 0.7),
+        passage("a", 1, 0.9),
+        Document(id="plain", content="x", score=0.6),
+    ]
     result = SourceDocumentCollapser().run(passages)["documents"]
     assert [(d.id, d.score, d.content) for d in result] == [("a", 0.9, "a-1"), ("b", 0.7, "b-0"), ("plain", 0.6, "x")]
     assert result[0].meta["passage_id"] == passages[2].id

@@ -13,13 +13,13 @@ from functools import cache
 from typing import Any
 
 from haystack import Document, component
-from opensearch_pretrained_haystack.inference import resolve_artifact
-from opensearch_pretrained_haystack.inference.tokenizer import load_tokenizer
 from tokenizers import Encoding, Tokenizer
 
 from haystack_integrations.components.embedders.opensearch_pretrained._serialization import (
     InitParametersSerialization,
 )
+from opensearch_pretrained_haystack.inference import resolve_artifact
+from opensearch_pretrained_haystack.inference.tokenizer import load_tokenizer
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +28,9 @@ DEFAULT_OVERLAP = 32
 
 
 @cache
-def _model_tokenizer(model: str, version: str | None, mirror: str | None, cache_dir: str | None) -> tuple[Tokenizer, int]:
+def _model_tokenizer(
+    model: str, version: str | None, mirror: str | None, cache_dir: str | None
+) -> tuple[Tokenizer, int]:
     """The artifact's tokenizer without truncation, and the model's token limit (special tokens included)."""
     artifact = resolve_artifact(model, version, mirror=mirror, cache_dir=cache_dir, progress_bar=False)
     tokenizer, max_tokens = load_tokenizer(artifact.extract().tokenizer_file, artifact.model_config)
@@ -128,7 +130,9 @@ class ModelTokenSplitter(InitParametersSerialization):
             for split_id, (start, end) in enumerate(self.spans(encoding)):
                 meta = {**doc.meta, "source_id": doc.id, "split_id": split_id, "split_idx_start": start}
                 # id="" makes Document hash the passage's content and meta: stable ids across runs.
-                passages.append(replace(doc, id="", content=doc.content[start:end], meta=meta, embedding=None, score=None))
+                passages.append(
+                    replace(doc, id="", content=doc.content[start:end], meta=meta, embedding=None, score=None)
+                )
         return {"documents": passages}
 
     def spans(self, encoding: Encoding) -> list[tuple[int, int]]:
