@@ -74,3 +74,17 @@ def index_name(opensearch_url: str, request: pytest.FixtureRequest) -> Iterator[
     name = f"test-{re.sub('[^a-z0-9_-]+', '-', request.node.name[:40].lower())}-{uuid.uuid4().hex[:8]}"
     yield name
     OpenSearch(hosts=opensearch_url).indices.delete(index=name, ignore_unavailable=True)
+
+
+# --- all-MiniLM-L6-v2 deployed once per session (issue 5) ---------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def minilm_model_id(opensearch_url: str) -> str:
+    """all-MiniLM-L6-v2 1.0.1 ONNX deployed on the test node from ../shared/mirror (reused if already there)."""
+    from haystack_integrations.components.embedders.opensearch_pretrained.model_uploader import (
+        PretrainedModelUploader,
+    )
+
+    uploader = PretrainedModelUploader(opensearch_url, "all-MiniLM-L6-v2", "1.0.1", source="client", mirror=str(MIRROR))
+    return uploader.run()["model_id"]
