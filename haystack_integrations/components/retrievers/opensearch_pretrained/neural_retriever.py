@@ -1,0 +1,222 @@
+"""`OpenSearchNeuralRetriever`: the cluster embeds the query (a `neural` query), optionally mixed with BM25.
+
+opensearch-haystack 9.0.0 has no `neural` query and its hybrid retriever fuses results on the client; this
+retriever sends the query text and a deployed model id, so no embedder runs in the pipeline, and its hybrid
+mode is OpenSearch's own `hybrid` query, scored by a normalizing search pipeline
+(`opensearch_pretrained_haystack.neural.create_hybrid_search_pipeline`). It reads the index through the
+store's own client and turns hits into Documents with the store's own conversion, as the package's
+retrievers do.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from haystack import Document, component, default_from_dict, default_to_dict
+from haystack.document_stores.types import FilterPolicy
+from haystack.document_stores.types.filter_policy import apply_filter_policy
+from haystack_integrations.document_stores.opensearch import OpenSearchDocumentStore
+from haystack_integrations.document_stores.opensearch.filters import normalize_filters
+from opensearchpy.exceptions import TransportError
+
+from opensearch_pretrained_haystack.cluster.errors import UnsupportedServerError, from_transport_error
+from opensearch_pretrained_haystack.neural import TEXT_FIELD
+from opensearch_pretrained_haystack.store import VECTOR_FIELD
+
+logger = logging.getLogger(__name__)
+
+
+def neural_clause(query: str, model_id: str, k: int, filters: dict[str, Any] | None) -> dict[str, Any]:
+    """A `neural` query on the `embedding` field; the filter goes inside it, so k-NN returns k matching documents."""
+    neural: dict[str, Any] = {"query_text": query, "model_id": model_id, "k": k}
+    if filters:
+        neural["filter"] = filters
+    return {"neural": {VECTOR_FIELD: neural}}
+
+
+def match_clause(query: str, filters: dict[str, Any] | None) -> dict[str, Any]:
+    """A BM25 `match` on `content`, filtered like the neural clause so both sides rank the same documents."""
+    match = {"match": {TEXT_FIELD: {"query": query}}}
+    return {"bool": {"must": [match], "filter": filters}} if filters else match
+
+
+def search_body(
+    query: str,
+    model_id: str,
+    top_k: int,
+    filters: dict[str, Any] | None,
+    *,
+    num_candidates: int | None = None,
+    hybrid: bool = False,
+    return_embedding: bool = False,
+) -> dict[str, Any]:
+    """The `_search` body: a neural query, or a hybrid query of BM25 and neural (filters already normalized).
+
+    The neural clause gathers `max(num_candidates, top_k)` neighbours (OpenSearch's `k`); the best `top_k` are returned.
+    """
+    neural = neural_clause(query, model_id, max(num_candidates or top_k, top_k), filters)
+    body: dict[str, Any] = {
+        "query": {"hybrid": {"queries": [match_clause(query, filters), neural]}} if hybrid else neural,
+        "size": top_k,
+    }
+    if not return_embedding:  # as the store does: vectors are large and rarely needed in results
+        body["_source"] = {"excludes": [VECTOR_FIELD]}
+    return body
+
+
+@component
+class OpenSearchNeuralRetriever:
+    """Retrieves documents for a text query embedded by the cluster with a deployed ML Commons model.
+
+    The index must hold vectors from the same model: written with an ingest pipeline
+    (`opensearch_pretrained_haystack.neural.neural_document_store`) or by an embedder of that model.
+    With `hybrid_search_pipeline`, a BM25 `match` on `content` and the `neural` query run as one OpenSearch
+    `hybrid` query whose scores that search pipeline normalizes and combines (OpenSearch 2.10+).
+
+    Usage example:
+    ```python
+    from haystack_integrations.components.retrievers.opensearch_pretrained import OpenSearchNeuralRetriever
+
+    retriever = OpenSearchNeuralRetriever(document_store=store, model_id=model_id, top_k=5)
+    documents = retriever.run(query="how do I cook risotto?")["documents"]
+    ```
+    """
+
+    def __init__(
+        self,
+        *,
+        document_store: OpenSearchDocumentStore,
+        model_id: str,
+        filters: dict[str, Any] | None = None,
+        top_k: int = 10,
+        filter_policy: str | FilterPolicy = FilterPolicy.REPLACE,
+        num_candidates: int | None = None,
+        hybrid_search_pipeline: str | None = None,
+        raise_on_failure: bool = True,
+    ) -> None:
+        """
+        Create the retriever; nothing is contacted until `run`.
+
+        :param document_store: The OpenSearchDocumentStore whose index holds the model's vectors.
+        :param model_id: The deployed ML Commons model that embeds the query (the one that embedded the documents).
+        :param filters: Haystack filters applied to every query.
+        :param top_k: How many documents to return.
+        :param filter_policy: "replace" (runtime filters replace `filters`) or "merge".
+        :param num_candidates: How many neighbours the approximate (HNSW) search gathers before the best `top_k`
+            are returned (OpenSearch's `k`); defaults to `top_k`. Raise it when recall matters more than latency.
+        :param hybrid_search_pipeline: Name of a search pipeline with a normalization processor (see
+            `create_hybrid_search_pipeline`); when set, the query is BM25 + neural in one `hybrid` query.
+        :param raise_on_failure: If False, a failed search is logged and returns no documents.
+        """
+        if not isinstance(document_store, OpenSearchDocumentStore):
+            raise ValueError("document_store must be an instance of OpenSearchDocumentStore")
+        if not model_id:
+            raise ValueError("model_id is required: the id of a deployed ML Commons model (see PretrainedModelUploader).")
+        self.document_store = document_store
+        self.model_id = model_id
+        self.filters = filters or {}
+        self.top_k = top_k
+        self.filter_policy = (
+            filter_policy if isinstance(filter_policy, FilterPolicy) else FilterPolicy.from_str(filter_policy)
+        )
+        self.num_candidates = num_candidates
+        self.hybrid_search_pipeline = hybrid_search_pipeline
+        self.raise_on_failure = raise_on_failure
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialize the component (the store through its own `to_dict`)."""
+        return default_to_dict(
+            self,
+            document_store=self.document_store.to_dict(),
+            model_id=self.model_id,
+            filters=self.filters,
+            top_k=self.top_k,
+            filter_policy=self.filter_policy.value,
+            num_candidates=self.num_candidates,
+            hybrid_search_pipeline=self.hybrid_search_pipeline,
+            raise_on_failure=self.raise_on_failure,
+        )
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> OpenSearchNeuralRetriever:
+        """Deserialize the component."""
+        params = data["init_parameters"]
+        params["document_store"] = OpenSearchDocumentStore.from_dict(params["document_store"])
+        params["filter_policy"] = FilterPolicy.from_str(params.get("filter_policy", FilterPolicy.REPLACE.value))
+        return default_from_dict(cls, data)
+
+    @component.output_types(documents=list[Document])
+    def run(self, query: str, filters: dict[str, Any] | None = None, top_k: int | None = None) -> dict[str, list[Document]]:
+        """
+        Retrieve the documents closest to `query` as embedded by the cluster.
+
+        :param query: The query text.
+        :param filters: Haystack filters, combined with the init filters by `filter_policy`.
+        :param top_k: How many documents; defaults to the init `top_k`.
+        :returns: `documents`: best first, with `score` (normalized to [0, 1] in hybrid mode).
+        """
+        store = self.document_store
+        store._ensure_initialized()
+        assert store._client is not None
+        body, params = self._request(query, filters, top_k)
+        try:
+            response = store._client.search(index=store._index, body=body, params=params)
+        except TransportError as error:
+            return {"documents": self._failed(error)}
+        return {"documents": OpenSearchDocumentStore._deserialize_search_hits(response["hits"]["hits"])}
+
+    @component.output_types(documents=list[Document])
+    async def run_async(
+        self, query: str, filters: dict[str, Any] | None = None, top_k: int | None = None
+    ) -> dict[str, list[Document]]:
+        """The async twin of `run`, through the store's async client."""
+        store = self.document_store
+        await store._ensure_initialized_async()
+        assert store._async_client is not None
+        body, params = self._request(query, filters, top_k)
+        try:
+            response = await store._async_client.search(index=store._index, body=body, params=params)
+        except TransportError as error:
+            return {"documents": self._failed(error)}
+        return {"documents": OpenSearchDocumentStore._deserialize_search_hits(response["hits"]["hits"])}
+
+    def _request(
+        self, query: str, filters: dict[str, Any] | None, top_k: int | None
+    ) -> tuple[dict[str, Any], dict[str, str]]:
+        """The search body and URL parameters for one query."""
+        if not query:
+            raise ValueError("query must be a non-empty string.")
+        filters = apply_filter_policy(self.filter_policy, self.filters, filters)
+        store = self.document_store
+        normalized = normalize_filters(filters, nested_fields=store._resolved_nested_fields) if filters else None
+        hybrid = self.hybrid_search_pipeline is not None
+        body = search_body(
+            query,
+            self.model_id,
+            top_k or self.top_k,
+            normalized,
+            num_candidates=self.num_candidates,
+            hybrid=hybrid,
+            return_embedding=store._return_embedding,
+        )
+        return body, ({"search_pipeline": self.hybrid_search_pipeline} if hybrid else {})
+
+    def _failed(self, error: TransportError) -> list[Document]:
+        """Raise an error that says what to do, or (raise_on_failure=False) log it and return no documents."""
+        failure = _explain(error, self.model_id)
+        if self.raise_on_failure:
+            raise failure from error
+        logger.warning("Neural search failed and returns no documents: %s", failure)
+        return []
+
+
+def _explain(error: TransportError, model_id: str) -> Exception:
+    """Name the way out of the failures users meet: no neural-search plugin, model missing or not deployed."""
+    reason = str(error.info)
+    if "[neural]" in reason or "[hybrid]" in reason:
+        return UnsupportedServerError(
+            f"The cluster cannot run this query ({reason}): neural search needs the opensearch-neural-search plugin "
+            "(OpenSearch 2.9+, hybrid 2.10+). Install it, or embed on the client with OpenSearchEmbeddingRetriever."
+        )
+    return from_transport_error(error, what=f"Neural search with model {model_id}")

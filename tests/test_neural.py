@@ -1,0 +1,148 @@
+"""Neural search set-up: request bodies, and on the real node the issue's bar — the cluster's ingest pipeline
+stores the same vectors as LocalOnnxDocumentEmbedder, and neural queries rank like local query embeddings."""
+
+import json
+import time
+
+import numpy as np
+import pytest
+from haystack import Document
+from haystack_integrations.components.retrievers.opensearch import OpenSearchEmbeddingRetriever
+from opensearchpy import OpenSearch
+
+from haystack_integrations.components.embedders.opensearch_pretrained import (
+    LocalOnnxDocumentEmbedder,
+    LocalOnnxTextEmbedder,
+)
+from haystack_integrations.components.retrievers.opensearch_pretrained import OpenSearchNeuralRetriever
+from opensearch_pretrained_haystack.artifacts import load_model_dir
+from opensearch_pretrained_haystack.catalog import get_model
+from opensearch_pretrained_haystack.cluster import MLCommonsClient, ModelNotDeployedError
+from opensearch_pretrained_haystack.neural import (
+    create_hybrid_search_pipeline,
+    create_ingest_pipeline,
+    hybrid_search_pipeline_body,
+    ingest_pipeline_body,
+    neural_document_store,
+)
+from opensearch_pretrained_haystack.store import IndexMismatchError, document_store_for
+
+from tests.conftest import REFERENCE, TESTING
+
+MINILM = get_model("all-MiniLM-L6-v2", "1.0.1")
+QUERIES = [
+    "a dog in a boat",
+    "church bombing in Nigeria",
+    "chief technology officer of a financial company",
+    "how to study effectively",
+    "cows grazing on a farm",
+    "a man playing the guitar",
+    "stock market prices fell",
+    "people eating at a restaurant",
+    "an election and the president",
+    "a woman is slicing vegetables",
+]
+
+
+def test_ingest_pipeline_maps_content_to_the_store_vector_field():
+    body = ingest_pipeline_body("m1", batch_size=8)
+    assert body["processors"] == [{"text_embedding": {"model_id": "m1", "field_map": {"content": "embedding"}, "batch_size": 8}}]
+    assert "batch_size" not in ingest_pipeline_body("m1")["processors"][0]["text_embedding"]
+
+
+def test_hybrid_pipeline_normalizes_min_max_and_weights_bm25_then_neural():
+    processor = hybrid_search_pipeline_body((0.2, 0.8))["phase_results_processors"][0]["normalization-processor"]
+    assert processor["normalization"] == {"technique": "min_max"}
+    assert processor["combination"] == {"technique": "arithmetic_mean", "parameters": {"weights": [0.2, 0.8]}}
+    for bad in [(0.5, 0.6), (1.0,), (-0.5, 1.5)]:
+        with pytest.raises(ValueError, match="sum to 1"):
+            hybrid_search_pipeline_body(bad)
+
+
+# --- On the real node ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def neural_index(opensearch_url, index_name):
+    """A second throw-away index (beside `index_name`) and its ingest pipeline, removed afterwards."""
+    name = f"{index_name}-neural"
+    yield name
+    client = OpenSearch(hosts=opensearch_url)
+    client.indices.delete(index=name, ignore_unavailable=True)
+    client.ingest.delete_pipeline(id=f"{name}-embedding", ignore=[404])
+
+
+def corpus() -> list[Document]:
+    texts = json.loads((REFERENCE / "texts.json").read_text())
+    return [Document(content=text) for text in dict.fromkeys(texts) if text.strip()]
+
+
+@pytest.mark.integration
+def test_ingest_pipeline_embeds_like_the_local_embedder_and_ranks_the_same(
+    opensearch_url, minilm_model_id, index_name, neural_index
+):
+    docs = corpus()
+    local_store = document_store_for(MINILM, opensearch_url, index_name, number_of_replicas=0, return_embedding=True)
+    embedded = LocalOnnxDocumentEmbedder(model=MINILM.name, version=MINILM.version).run(documents=docs)["documents"]
+    local_store.write_documents(embedded, refresh=True)
+
+    neural_store = neural_document_store(
+        MINILM, opensearch_url, neural_index, minilm_model_id, number_of_replicas=0, return_embedding=True
+    )
+    started = time.perf_counter()
+    neural_store.write_documents(docs, refresh=True)  # no embeddings: the cluster adds them
+    print(f"ingest pipeline: {len(docs)} documents in {time.perf_counter() - started:.2f} s")
+
+    local_vectors = {d.id: d.embedding for d in local_store.filter_documents()}
+    cluster_vectors = {d.id: d.embedding for d in neural_store.filter_documents()}
+    assert len(cluster_vectors) == len(docs) == len(local_vectors)
+    ids = sorted(local_vectors)
+    diff = np.abs(np.array([local_vectors[i] for i in ids]) - np.array([cluster_vectors[i] for i in ids])).max()
+    print(f"max abs diff over {len(ids)} documents: {diff:.2e}")
+    assert diff <= 1e-5
+
+    text_embedder = LocalOnnxTextEmbedder(model=MINILM.name, version=MINILM.version)
+    # 100 candidates of 288 documents: both HNSW searches are exact, so any difference would be the vectors'.
+    knn = OpenSearchEmbeddingRetriever(document_store=local_store, top_k=10, search_kwargs={"k": 100})
+    neural = OpenSearchNeuralRetriever(document_store=neural_store, model_id=minilm_model_id, top_k=10, num_candidates=100)
+    for query in QUERIES:
+        expected = knn.run(query_embedding=text_embedder.run(text=query)["embedding"])["documents"]
+        found = neural.run(query=query)["documents"]
+        assert [d.id for d in found] == [d.id for d in expected], query
+        assert [d.score for d in found] == pytest.approx([d.score for d in expected], abs=1e-5)
+
+
+@pytest.mark.integration
+def test_a_model_that_is_not_deployed_is_refused_naming_the_uploader(opensearch_url):
+    """Registered under a private name (so no other test reuses it), never deployed, then deleted."""
+    ml = MLCommonsClient(OpenSearch(hosts=opensearch_url))
+    artifact = load_model_dir(str(TESTING / "tiny-bert-mean"))
+    model_id = ml.upload_model(artifact.zip_path, {**artifact.config, "name": "test-neural-never-deployed"})
+    try:
+        with pytest.raises(ModelNotDeployedError, match="PretrainedModelUploader"):
+            create_ingest_pipeline(ml.client, "test-never-used", model_id)
+    finally:
+        ml.delete_model(model_id)
+
+
+@pytest.mark.integration
+def test_a_model_of_another_dimension_is_refused_before_anything_is_written(
+    opensearch_url, minilm_model_id, index_name
+):
+    mpnet = get_model("all-mpnet-base-v2")
+    assert mpnet.dimension != MINILM.dimension
+    with pytest.raises(IndexMismatchError, match="384-dimensional"):
+        neural_document_store(mpnet, opensearch_url, index_name, minilm_model_id, number_of_replicas=0)
+    assert not OpenSearch(hosts=opensearch_url).ingest.get_pipeline(id=f"{index_name}-embedding", ignore=[404])
+
+
+@pytest.mark.integration
+def test_hybrid_search_pipeline_is_created_on_the_server(opensearch_url):
+    client = OpenSearch(hosts=opensearch_url)
+    create_hybrid_search_pipeline(client, "test-hybrid-pipeline", weights=(0.4, 0.6))
+    try:
+        stored = client.search_pipeline.get(id="test-hybrid-pipeline")["test-hybrid-pipeline"]
+        weights = stored["phase_results_processors"][0]["normalization-processor"]["combination"]["parameters"]
+        assert weights["weights"] == [0.4, 0.6]
+    finally:
+        client.search_pipeline.delete(id="test-hybrid-pipeline")
