@@ -10,6 +10,7 @@ retrievers do.
 
 from __future__ import annotations
 
+import copy
 import logging
 from typing import Any
 
@@ -140,7 +141,8 @@ class OpenSearchNeuralRetriever:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> OpenSearchNeuralRetriever:
-        """Deserialize the component."""
+        """Deserialize the component; ``data`` is left unchanged (the store's ``from_dict`` edits its input)."""
+        data = copy.deepcopy(data)
         params = data["init_parameters"]
         params["document_store"] = OpenSearchDocumentStore.from_dict(params["document_store"])
         params["filter_policy"] = FilterPolicy.from_str(params.get("filter_policy", FilterPolicy.REPLACE.value))
