@@ -11,10 +11,15 @@ from opensearch_pretrained_haystack.catalog import PretrainedModel, get_model
 DEFAULT_STORE = Path("example-store.json")
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """--model/--model-version and --store PATH | --opensearch URL --index NAME."""
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    """--model/--model-version: which catalog model."""
     parser.add_argument("--model", default="all-MiniLM-L6-v2", help="catalog model (default: %(default)s)")
     parser.add_argument("--model-version", help="catalog version (default: the newest)")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """--model/--model-version and --store PATH | --opensearch URL --index NAME."""
+    add_model_arguments(parser)
     parser.add_argument("--store", type=Path, default=DEFAULT_STORE, help="embedded store file (default: %(default)s)")
     parser.add_argument("--opensearch", metavar="URL", help="use this cluster instead of the embedded store")
     parser.add_argument("--index", default="opensearch-pretrained-example", help="index name (default: %(default)s)")

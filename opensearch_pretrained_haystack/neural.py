@@ -40,7 +40,9 @@ DEFAULT_HYBRID_WEIGHTS = (0.3, 0.7)
 """(BM25, neural): the weights of OpenSearch's own hybrid search example."""
 
 
-def ingest_pipeline_body(model_id: str, *, text_field: str = TEXT_FIELD, batch_size: int | None = None) -> dict[str, Any]:
+def ingest_pipeline_body(
+    model_id: str, *, text_field: str = TEXT_FIELD, batch_size: int | None = None
+) -> dict[str, Any]:
     """An ingest pipeline that embeds ``text_field`` into opensearch-haystack's ``embedding`` field.
 
     ``batch_size`` (2.16+) lets the processor send several documents of a bulk request in one predict call.

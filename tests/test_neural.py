@@ -26,7 +26,6 @@ from opensearch_pretrained_haystack.neural import (
     neural_document_store,
 )
 from opensearch_pretrained_haystack.store import IndexMismatchError, document_store_for
-
 from tests.conftest import REFERENCE, TESTING
 
 MINILM = get_model("all-MiniLM-L6-v2", "1.0.1")
@@ -46,7 +45,9 @@ QUERIES = [
 
 def test_ingest_pipeline_maps_content_to_the_store_vector_field():
     body = ingest_pipeline_body("m1", batch_size=8)
-    assert body["processors"] == [{"text_embedding": {"model_id": "m1", "field_map": {"content": "embedding"}, "batch_size": 8}}]
+    assert body["processors"] == [
+        {"text_embedding": {"model_id": "m1", "field_map": {"content": "embedding"}, "batch_size": 8}}
+    ]
     assert "batch_size" not in ingest_pipeline_body("m1")["processors"][0]["text_embedding"]
 
 
@@ -104,7 +105,9 @@ def test_ingest_pipeline_embeds_like_the_local_embedder_and_ranks_the_same(
     text_embedder = LocalOnnxTextEmbedder(model=MINILM.name, version=MINILM.version)
     # 100 candidates of 288 documents: both HNSW searches are exact, so any difference would be the vectors'.
     knn = OpenSearchEmbeddingRetriever(document_store=local_store, top_k=10, search_kwargs={"k": 100})
-    neural = OpenSearchNeuralRetriever(document_store=neural_store, model_id=minilm_model_id, top_k=10, num_candidates=100)
+    neural = OpenSearchNeuralRetriever(
+        document_store=neural_store, model_id=minilm_model_id, top_k=10, num_candidates=100
+    )
     for query in QUERIES:
         expected = knn.run(query_embedding=text_embedder.run(text=query)["embedding"])["documents"]
         found = neural.run(query=query)["documents"]

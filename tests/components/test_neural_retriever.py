@@ -64,7 +64,7 @@ def test_request_applies_the_filter_policy_and_names_the_search_pipeline():
 
 
 def test_init_refuses_what_cannot_work():
-    with pytest.raises(ValueError, match="OpenSearchDocumentStore"):
+    with pytest.raises(TypeError, match="OpenSearchDocumentStore"):
         OpenSearchNeuralRetriever(document_store=object(), model_id="m1")
     with pytest.raises(ValueError, match="PretrainedModelUploader"):
         OpenSearchNeuralRetriever(document_store=unconnected_store(), model_id="")
@@ -102,7 +102,9 @@ DOCUMENTS = [
     Document(content="Bake the bread at 220 degrees until the crust is brown.", meta={"topic": "food"}),
     Document(content="A carbonara is made with eggs, pecorino, guanciale and pepper.", meta={"topic": "food"}),
     Document(content="OpenSearch runs approximate k-NN vector search with HNSW graphs.", meta={"topic": "search"}),
-    Document(content="BM25 ranks documents by term frequency and inverse document frequency.", meta={"topic": "search"}),
+    Document(
+        content="BM25 ranks documents by term frequency and inverse document frequency.", meta={"topic": "search"}
+    ),
     Document(content="The James Webb telescope observes the early universe in infrared.", meta={"topic": "space"}),
 ]
 
@@ -128,7 +130,9 @@ def test_neural_query_ranks_by_meaning_with_filters_and_top_k(neural_store, mini
     top = retriever.run(query="how do I cook an Italian rice dish?")["documents"]
     assert len(top) == 3 and "Risotto" in top[0].content and top[0].score > top[1].score
     assert top[0].embedding is None and top[0].meta == {"topic": "food"}
-    searched = retriever.run(query="how do I cook?", filters={"field": "meta.topic", "operator": "==", "value": "search"})
+    searched = retriever.run(
+        query="how do I cook?", filters={"field": "meta.topic", "operator": "==", "value": "search"}
+    )
     assert {d.meta["topic"] for d in searched["documents"]} == {"search"} and len(searched["documents"]) == 2
     assert len(retriever.run(query="anything", top_k=5)["documents"]) == 5
 

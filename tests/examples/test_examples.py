@@ -4,6 +4,9 @@ import importlib
 from pathlib import Path
 
 import pytest
+from opensearchpy import OpenSearch
+
+from tests.conftest import MIRROR
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 VERSION = ["--model-version", "1.0.1"]
@@ -46,3 +49,23 @@ def test_indexing_and_query_examples_on_opensearch(examples, opensearch_url, ind
     assert examples("indexing_pipeline").main(cluster) >= 4
     top = examples("query_pipeline").main(["vector search in a cluster", *cluster])
     assert top[0].meta["file_path"].endswith("opensearch.md")
+
+
+@pytest.mark.integration
+def test_batch_indexing_job_with_the_remote_embedder(examples, opensearch_url, index_name, capsys):
+    cluster = ["--opensearch", opensearch_url, "--index", index_name, "--mirror", str(MIRROR), *VERSION]
+    assert examples("batch_indexing_remote").main(cluster) == 0
+    first = capsys.readouterr().out
+    assert f"--remote {first.split(' is deployed as ')[1].split()[0]}" in first and "failed: 0" in first
+    assert examples("batch_indexing_remote").main(cluster) == 0  # a re-run skips what is stored
+    assert "passages written: 0" in capsys.readouterr().out
+
+
+@pytest.mark.integration
+def test_neural_search_example_embeds_in_the_cluster(examples, opensearch_url, index_name):
+    cluster = ["--opensearch", opensearch_url, "--index", index_name, "--mirror", str(MIRROR), *VERSION]
+    try:
+        top = examples("neural_search").main(["how do I cook risotto?", *cluster])
+    finally:
+        OpenSearch(hosts=opensearch_url).ingest.delete_pipeline(id=f"{index_name}-embedding", ignore=[404])
+    assert top[0].meta["file_path"].endswith("cooking.txt") and top[0].score > top[1].score

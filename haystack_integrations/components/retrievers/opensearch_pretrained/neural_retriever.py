@@ -111,9 +111,11 @@ class OpenSearchNeuralRetriever:
         :param raise_on_failure: If False, a failed search is logged and returns no documents.
         """
         if not isinstance(document_store, OpenSearchDocumentStore):
-            raise ValueError("document_store must be an instance of OpenSearchDocumentStore")
+            raise TypeError("document_store must be an instance of OpenSearchDocumentStore")
         if not model_id:
-            raise ValueError("model_id is required: the id of a deployed ML Commons model (see PretrainedModelUploader).")
+            raise ValueError(
+                "model_id is required: the id of a deployed ML Commons model (see PretrainedModelUploader)."
+            )
         self.document_store = document_store
         self.model_id = model_id
         self.filters = filters or {}
@@ -149,7 +151,9 @@ class OpenSearchNeuralRetriever:
         return default_from_dict(cls, data)
 
     @component.output_types(documents=list[Document])
-    def run(self, query: str, filters: dict[str, Any] | None = None, top_k: int | None = None) -> dict[str, list[Document]]:
+    def run(
+        self, query: str, filters: dict[str, Any] | None = None, top_k: int | None = None
+    ) -> dict[str, list[Document]]:
         """
         Retrieve the documents closest to `query` as embedded by the cluster.
 
