@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from haystack import Document
+
 from opensearch_pretrained_haystack.batch import Target
 from opensearch_pretrained_haystack.catalog import PretrainedModel, get_model
 
@@ -30,3 +32,9 @@ def model_and_target(args: argparse.Namespace) -> tuple[PretrainedModel, Target]
     if args.opensearch:
         return model, Target(hosts=args.opensearch, index=args.index)
     return model, Target(store_path=args.store)
+
+
+def print_documents(documents: list[Document]) -> None:
+    """One line per result: score, source file and the start of the passage."""
+    for document in documents:
+        print(f"{document.score:.3f}  {document.meta.get('file_path', document.id)}: {document.content[:90]!r}")

@@ -14,6 +14,7 @@ import argparse
 from pathlib import Path
 
 from cluster import add_cluster_arguments, deploy
+from common import print_documents
 from haystack import Document, Pipeline
 from haystack.components.converters import TextFileToDocument
 from haystack.components.preprocessors import DocumentCleaner
@@ -24,9 +25,9 @@ from haystack_integrations.components.preprocessors.opensearch_pretrained import
 from haystack_integrations.components.rankers.opensearch_pretrained import SourceDocumentCollapser
 from haystack_integrations.components.retrievers.opensearch_pretrained import OpenSearchNeuralRetriever
 from opensearch_pretrained_haystack.neural import neural_document_store
+from opensearch_pretrained_haystack.pipelines import PASSAGES_PER_RESULT
 
 DATA = Path(__file__).parent / "data"
-PASSAGES_PER_RESULT = 5
 
 
 def main(argv: list[str] | None = None) -> list[Document]:
@@ -60,8 +61,7 @@ def main(argv: list[str] | None = None) -> list[Document]:
     querying.add_component("collapser", SourceDocumentCollapser(top_k=args.top_k))
     querying.connect("retriever.documents", "collapser.documents")
     documents = querying.run({"retriever": {"query": args.question}})["collapser"]["documents"]
-    for document in documents:
-        print(f"{document.score:.3f}  {document.meta.get('file_path')}: {document.content[:90]!r}")
+    print_documents(documents)
     return documents
 
 

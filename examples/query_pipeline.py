@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from common import add_arguments, model_and_target
+from common import add_arguments, model_and_target, print_documents
 from haystack import Document
 
 from opensearch_pretrained_haystack.batch import load_store
@@ -27,8 +27,7 @@ def main(argv: list[str] | None = None) -> list[Document]:
 
     pipeline = query_pipeline(load_store(target, model), model=model.name, version=model.version, top_k=args.top_k)
     documents = pipeline.run({"embedder": {"text": args.question}})["collapser"]["documents"]
-    for document in documents:
-        print(f"{document.score:.3f}  {document.meta.get('file_path', document.id)}: {document.content[:90]!r}")
+    print_documents(documents)
     return documents
 
 
