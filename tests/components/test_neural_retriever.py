@@ -5,11 +5,12 @@ from haystack import Document, Pipeline
 from haystack.document_stores.types import FilterPolicy
 from haystack_integrations.document_stores.opensearch import OpenSearchDocumentStore
 from opensearchpy import OpenSearch
+from opensearchpy.exceptions import TransportError
 
 from haystack_integrations.components.retrievers.opensearch_pretrained import OpenSearchNeuralRetriever
-from haystack_integrations.components.retrievers.opensearch_pretrained.neural_retriever import search_body
+from haystack_integrations.components.retrievers.opensearch_pretrained.neural_retriever import _explain, search_body
 from opensearch_pretrained_haystack.catalog import get_model
-from opensearch_pretrained_haystack.cluster import ModelNotFoundError, RequestRejectedError
+from opensearch_pretrained_haystack.cluster import ModelNotFoundError, RequestRejectedError, UnsupportedServerError
 from opensearch_pretrained_haystack.neural import create_hybrid_search_pipeline, neural_document_store
 
 FOOD = {"field": "meta.topic", "operator": "==", "value": "food"}
@@ -93,6 +94,14 @@ def test_to_dict_from_dict_and_yaml_with_the_default_loader():
     yaml = pipeline.dumps()
     loaded = Pipeline.loads(yaml)  # Haystack's default loader trusts the haystack_integrations namespace
     assert isinstance(loaded.get_component("retriever"), OpenSearchNeuralRetriever) and loaded.dumps() == yaml
+
+
+def test_a_cluster_without_neural_search_is_named_as_the_cause():
+    error = TransportError(400, "parsing_exception", {"error": {"reason": "unknown query [neural]"}})
+    assert isinstance(_explain(error, "m1"), UnsupportedServerError)
+    assert "opensearch-neural-search plugin" in str(_explain(error, "m1"))
+    other = TransportError(400, "parsing_exception", {"error": {"reason": "[neural] query does not support [x]"}})
+    assert isinstance(_explain(other, "m1"), RequestRejectedError)
 
 
 # --- On the real node --------------------------------------------------------------------------------------------

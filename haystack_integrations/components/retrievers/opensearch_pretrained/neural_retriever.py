@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import re
 from typing import Any
 
 from haystack import Document, component, default_from_dict, default_to_dict
@@ -26,6 +27,8 @@ from opensearch_pretrained_haystack.neural import TEXT_FIELD
 from opensearch_pretrained_haystack.store import VECTOR_FIELD
 
 logger = logging.getLogger(__name__)
+_UNKNOWN_QUERY = re.compile(r"(unknown query|no \[query\] registered for) \[(neural|hybrid)\]")
+"""How a cluster without the neural-search plugin answers a `neural` or `hybrid` query."""
 
 
 def neural_clause(query: str, model_id: str, k: int, filters: dict[str, Any] | None) -> dict[str, Any]:
@@ -220,7 +223,7 @@ class OpenSearchNeuralRetriever:
 def _explain(error: TransportError, model_id: str) -> Exception:
     """Name the way out of the failures users meet: no neural-search plugin, model missing or not deployed."""
     reason = str(error.info)
-    if "[neural]" in reason or "[hybrid]" in reason:
+    if _UNKNOWN_QUERY.search(reason):
         return UnsupportedServerError(
             f"The cluster cannot run this query ({reason}): neural search needs the opensearch-neural-search plugin "
             "(OpenSearch 2.9+, hybrid 2.10+). Install it, or embed on the client with OpenSearchEmbeddingRetriever."
