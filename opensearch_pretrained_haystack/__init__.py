@@ -19,8 +19,13 @@ _LAZY = {
     "LocalOnnxEmbedder": "opensearch_pretrained_haystack.inference",
     "fetch_artifact": "opensearch_pretrained_haystack.artifacts",
     "load_artifact": "opensearch_pretrained_haystack.artifacts",
+    "OpenSearchMLEmbedder": "opensearch_pretrained_haystack.remote",
+    "verify_parity": "opensearch_pretrained_haystack.parity",
     "LocalOnnxTextEmbedder": _EMBEDDERS,
     "LocalOnnxDocumentEmbedder": _EMBEDDERS,
+    "OpenSearchMLTextEmbedder": _EMBEDDERS,
+    "OpenSearchMLDocumentEmbedder": _EMBEDDERS,
+    "PretrainedModelUploader": _EMBEDDERS,
 }
 
 __all__ = ["catalog", *_LAZY]

@@ -10,5 +10,18 @@ from haystack_integrations.components.embedders.opensearch_pretrained.local_onnx
 from haystack_integrations.components.embedders.opensearch_pretrained.local_onnx_text_embedder import (
     LocalOnnxTextEmbedder,
 )
+from haystack_integrations.components.embedders.opensearch_pretrained.model_uploader import PretrainedModelUploader
+from haystack_integrations.components.embedders.opensearch_pretrained.opensearch_ml_document_embedder import (
+    OpenSearchMLDocumentEmbedder,
+)
+from haystack_integrations.components.embedders.opensearch_pretrained.opensearch_ml_text_embedder import (
+    OpenSearchMLTextEmbedder,
+)
 
-__all__ = ["LocalOnnxDocumentEmbedder", "LocalOnnxTextEmbedder"]
+__all__ = [
+    "LocalOnnxDocumentEmbedder",
+    "LocalOnnxTextEmbedder",
+    "OpenSearchMLDocumentEmbedder",
+    "OpenSearchMLTextEmbedder",
+    "PretrainedModelUploader",
+]

@@ -65,6 +65,30 @@ def split_by_content(component: str, documents: list[Document]) -> tuple[list[in
     return with_content, without
 
 
+def texts_to_embed(
+    component: str,
+    documents: list[Document],
+    *,
+    prefix: str,
+    suffix: str,
+    meta_fields_to_embed: Sequence[str],
+    embedding_separator: str,
+) -> tuple[list[int], list[str]]:
+    """Positions of the documents that have content, and the prepared text of each (see ``split_by_content``)."""
+    to_embed, _ = split_by_content(component, documents)
+    texts = [
+        prepare_document_text(
+            documents[i],
+            prefix=prefix,
+            suffix=suffix,
+            meta_fields_to_embed=meta_fields_to_embed,
+            embedding_separator=embedding_separator,
+        )
+        for i in to_embed
+    ]
+    return to_embed, texts
+
+
 def with_embeddings(documents: list[Document], embeddings: dict[int, list[float]]) -> list[Document]:
     """New Document objects carrying their embeddings; the caller's documents are never mutated."""
     return [replace(doc, embedding=embeddings[i]) if i in embeddings else doc for i, doc in enumerate(documents)]

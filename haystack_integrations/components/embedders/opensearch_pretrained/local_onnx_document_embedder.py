@@ -11,8 +11,7 @@ from tqdm import tqdm
 from haystack_integrations.components.embedders.opensearch_pretrained._local_component import LocalOnnxComponent
 from haystack_integrations.components.embedders.opensearch_pretrained._text_preparation import (
     check_documents,
-    prepare_document_text,
-    split_by_content,
+    texts_to_embed,
     with_embeddings,
 )
 
@@ -88,21 +87,22 @@ class LocalOnnxDocumentEmbedder(LocalOnnxComponent):
         """
         check_documents(type(self).__name__, "LocalOnnxTextEmbedder", documents)
         embedder = self._warm_embedder()
-        to_embed, without_content = split_by_content(type(self).__name__, documents)
-        texts = [
-            prepare_document_text(
-                documents[i],
-                prefix=self.prefix,
-                suffix=self.suffix,
-                meta_fields_to_embed=self.meta_fields_to_embed,
-                embedding_separator=self.embedding_separator,
-            )
-            for i in to_embed
-        ]
+        to_embed, texts = texts_to_embed(
+            type(self).__name__,
+            documents,
+            prefix=self.prefix,
+            suffix=self.suffix,
+            meta_fields_to_embed=self.meta_fields_to_embed,
+            embedding_separator=self.embedding_separator,
+        )
         with tqdm(total=len(texts), desc="Embedding documents", unit="doc", disable=not self.progress_bar) as bar:
             vectors = embedder.embed(texts, batch_size=self.batch_size, on_batch=bar.update)
         embedded = with_embeddings(documents, {i: vector.tolist() for i, vector in zip(to_embed, vectors)})
-        meta = {**self._meta(), "documents_embedded": len(to_embed), "documents_without_content": len(without_content)}
+        meta = {
+            **self._meta(),
+            "documents_embedded": len(to_embed),
+            "documents_without_content": len(documents) - len(to_embed),
+        }
         return {"documents": embedded, "meta": meta}
 
     @component.output_types(documents=list[Document], meta=dict[str, Any])

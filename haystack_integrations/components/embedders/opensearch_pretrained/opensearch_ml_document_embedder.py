@@ -11,8 +11,7 @@ from tqdm import tqdm
 from haystack_integrations.components.embedders.opensearch_pretrained._remote_component import OpenSearchMLComponent
 from haystack_integrations.components.embedders.opensearch_pretrained._text_preparation import (
     check_documents,
-    prepare_document_text,
-    split_by_content,
+    texts_to_embed,
     with_embeddings,
 )
 from opensearch_pretrained_haystack.cluster.connection import HttpAuth
@@ -119,18 +118,14 @@ class OpenSearchMLDocumentEmbedder(OpenSearchMLComponent):
 
     def _prepare(self, documents: list[Document]) -> tuple[list[int], list[str]]:
         check_documents(type(self).__name__, "OpenSearchMLTextEmbedder", documents)
-        to_embed, _ = split_by_content(type(self).__name__, documents)
-        texts = [
-            prepare_document_text(
-                documents[i],
-                prefix=self.prefix,
-                suffix=self.suffix,
-                meta_fields_to_embed=self.meta_fields_to_embed,
-                embedding_separator=self.embedding_separator,
-            )
-            for i in to_embed
-        ]
-        return to_embed, texts
+        return texts_to_embed(
+            type(self).__name__,
+            documents,
+            prefix=self.prefix,
+            suffix=self.suffix,
+            meta_fields_to_embed=self.meta_fields_to_embed,
+            embedding_separator=self.embedding_separator,
+        )
 
     def _progress(self, total: int) -> tqdm:
         return tqdm(total=total, desc="Embedding documents", unit="doc", disable=not self.progress_bar)
