@@ -3,7 +3,7 @@
     python benchmarks/batch_indexing.py [--documents 10000] [--rss-documents 100000]
                                         [--opensearch URL --remote MODEL_ID]
 
-1. Embedding alone: `LocalOnnxEmbedder.embed` on the documents' texts (batch 32), the floor any indexing
+1. Embedding alone: `LocalOnnxEmbedder.embed` (the instance the command's embedder shares) on the documents' texts (batch 32), the floor any indexing
    path pays. 2. The `index` command's code path (`batch.index_sources`: read JSONL, clean, split, embed,
    write the embedded store file, progress bar) on the same documents; its overhead is the extra time over
    (1). With `--opensearch URL --remote MODEL_ID` it also times indexing into OpenSearch with the cluster
@@ -18,6 +18,7 @@ import argparse
 import json
 import random
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -43,9 +44,11 @@ def write_corpus(path: Path, documents: int, seed: int = 7) -> list[str]:
 
 
 def time_embedding(texts: list[str]) -> float:
-    from opensearch_pretrained_haystack.inference import LocalOnnxEmbedder
+    from haystack_integrations.components.embedders.opensearch_pretrained._local_backend import shared_local_embedder
 
-    embedder = LocalOnnxEmbedder(MODEL, VERSION, progress_bar=False)
+    embedder = shared_local_embedder(
+        model=MODEL, version=VERSION, mirror=None, cache_dir=None, providers=None, threads=None, progress_bar=False
+    )  # the very instance `index` uses
     embedder.embed(texts[:64])  # warm-up
     start = time.perf_counter()
     embedder.embed(texts, batch_size=32)
@@ -84,14 +87,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--documents", type=int, default=10_000)
     parser.add_argument("--rss-documents", type=int, default=100_000)
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; medians are printed")
     parser.add_argument("--opensearch", metavar="URL")
     parser.add_argument("--remote", metavar="MODEL_ID")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch)
         texts = write_corpus(work / "docs.jsonl", args.documents)
-        embed_seconds = time_embedding(texts)
-        index_seconds, summary = time_index(work / "docs.jsonl", {"store_path": work / "store.json", "remote": None})
+        embed_runs, index_runs = [], []
+        for round_number in range(args.rounds):  # interleaved, so a noisy neighbour hurts both alike
+            embed_runs.append(time_embedding(texts))
+            store = work / f"store-{round_number}.json"
+            seconds, summary = time_index(work / "docs.jsonl", {"store_path": store, "remote": None})
+            index_runs.append(seconds)
+        embed_seconds, index_seconds = statistics.median(embed_runs), statistics.median(index_runs)
         print(f"embedding alone: {len(texts) / embed_seconds:.1f} docs/s ({embed_seconds:.1f} s)")
         print(
             f"index (local, embedded store): {len(texts) / index_seconds:.1f} docs/s ({index_seconds:.1f} s); {summary}"

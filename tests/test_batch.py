@@ -71,7 +71,7 @@ def test_index_then_rerun_skips_everything(tmp_path, corpus):
 def test_an_interrupted_run_resumes_without_loss(tmp_path, corpus, monkeypatch):
     reference = index_sources([corpus], Target(store_path=tmp_path / "full.json"), MINILM, progress_bar=False)
     target = Target(store_path=tmp_path / "store.json")
-    original = batch._index_chunk
+    original = batch._embed_and_write
     calls = []
 
     def interrupted(*args, **kwargs):
@@ -80,10 +80,10 @@ def test_an_interrupted_run_resumes_without_loss(tmp_path, corpus, monkeypatch):
         calls.append(1)
         original(*args, **kwargs)
 
-    monkeypatch.setattr(batch, "_index_chunk", interrupted)
+    monkeypatch.setattr(batch, "_embed_and_write", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        index_sources([corpus], target, MINILM, chunk_size=8, progress_bar=False)
-    monkeypatch.setattr(batch, "_index_chunk", original)
+        index_sources([corpus], target, MINILM, group_size=8, progress_bar=False)
+    monkeypatch.setattr(batch, "_embed_and_write", original)
     partial = InMemoryDocumentStore.load_from_disk(str(target.store_path)).count_documents()
     assert 0 < partial < reference.passages_written
     resumed = index_sources([corpus], target, MINILM, progress_bar=False)
@@ -180,3 +180,23 @@ def test_index_command_with_the_remote_embedder(opensearch_url, index_name, corp
     assert remote.keys() == expected.keys()
     worst = max(max(abs(a - b) for a, b in zip(remote[i], expected[i])) for i in expected)
     assert worst < 1e-4
+
+
+def test_progress_counts_documents_once_their_passages_are_written():
+    class Bar:
+        n = 0
+
+        def update(self, count):
+            self.n += count
+
+    bar = Bar()
+    progress = batch._WrittenProgress(bar)
+    progress.read(documents=3, passages=5)
+    progress.read(documents=2, passages=0)
+    progress.read(documents=4, passages=4)
+    progress.written(4)
+    assert bar.n == 0
+    progress.written(1)
+    assert bar.n == 5  # the first chunk is written, and the empty one after it
+    progress.written(4)
+    assert bar.n == 9
