@@ -107,11 +107,16 @@ def main() -> None:
         )
         print(f"overhead of the index command over embedding alone: {100 * (index_seconds / embed_seconds - 1):.1f}%")
         if args.opensearch and args.remote:
+            from opensearchpy import OpenSearch
+
             index = f"bench-{uuid.uuid4().hex[:8]}"
-            seconds, summary = time_index(
-                work / "docs.jsonl", {"hosts": args.opensearch, "index": index, "remote": args.remote}
-            )
-            print(f"index (remote embedder, OpenSearch index {index}): {len(texts) / seconds:.1f} docs/s; {summary}")
+            try:
+                seconds, summary = time_index(
+                    work / "docs.jsonl", {"hosts": args.opensearch, "index": index, "remote": args.remote}
+                )
+            finally:
+                OpenSearch(hosts=args.opensearch).indices.delete(index=index, ignore_unavailable=True)
+            print(f"index (remote embedder, into OpenSearch): {len(texts) / seconds:.1f} docs/s; {summary}")
         if args.rss_documents:
             write_corpus(work / "many.jsonl", args.rss_documents)
             seconds, rss = peak_rss_of_index_command(work / "many.jsonl", work / "many-store.json")
