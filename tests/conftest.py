@@ -9,6 +9,9 @@ import pytest
 
 from opensearch_pretrained_haystack.node import PrerequisiteError, TestNode
 
+# Haystack reads this when it is first imported: tests run offline, so no pipeline may try to send telemetry.
+os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")
+
 # --- Team data and an isolated artifact cache ---------------------------------------------------------------
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
