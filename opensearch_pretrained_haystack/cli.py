@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+
+# A batch tool must work offline and quietly: Haystack's usage telemetry stays off unless the user turns it on.
+# Set before Haystack is imported, which is when it reads the variable.
+os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")
 
 from opensearch_pretrained_haystack.batch_cli import add_evaluate_command, add_index_command, add_search_command
 from opensearch_pretrained_haystack.errors import OpenSearchPretrainedError

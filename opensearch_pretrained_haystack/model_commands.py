@@ -35,7 +35,7 @@ def add_model_commands(subparsers: SubParsers) -> None:
 
 def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", help="catalog name or alias (see `opensearch-pretrained models`), or a custom model dir")
-    parser.add_argument("--version", help="catalog version (default: the newest)")
+    parser.add_argument("--model-version", help="catalog version (default: the newest)")
     parser.add_argument("--mirror", help="directory or URL laid out like the artifacts site ($OPENSEARCH_PRETRAINED_MIRROR)")
     parser.add_argument("--cache-dir", help="artifact cache ($OPENSEARCH_PRETRAINED_CACHE, else the user cache dir)")
 
@@ -64,7 +64,7 @@ def _models(args: argparse.Namespace) -> int:
 def _download(args: argparse.Namespace) -> int:
     from opensearch_pretrained_haystack.artifacts import fetch_artifact
 
-    artifact = fetch_artifact(args.model, args.version, args.format, mirror=args.mirror, cache_dir=args.cache_dir,
+    artifact = fetch_artifact(args.model, args.model_version, args.format, mirror=args.mirror, cache_dir=args.cache_dir,
                               progress_bar=sys.stderr.isatty())
     print(f"{artifact.name} {artifact.version} {artifact.model_format}: sha256 {artifact.sha256}", file=sys.stderr)
     print(artifact.zip_path)
@@ -74,7 +74,7 @@ def _download(args: argparse.Namespace) -> int:
 def _embed(args: argparse.Namespace) -> int:
     from opensearch_pretrained_haystack.inference import LocalOnnxEmbedder
 
-    embedder = LocalOnnxEmbedder(args.model, args.version, mirror=args.mirror, cache_dir=args.cache_dir,
+    embedder = LocalOnnxEmbedder(args.model, args.model_version, mirror=args.mirror, cache_dir=args.cache_dir,
                                  progress_bar=sys.stderr.isatty())
     vectors = embedder.embed([f"{args.prefix}{text}" for text in args.texts])
     print(json.dumps({"model": embedder.name, "version": embedder.version, "dimension": embedder.dimension,

@@ -20,7 +20,7 @@ def test_models_lists_every_catalog_version(capsys):
 
 
 def test_download_prints_the_verified_cached_path(capsys, tmp_path):
-    assert main(["download", "all-MiniLM-L6-v2", "--version", "1.0.1", "--cache-dir", str(tmp_path)]) == 0
+    assert main(["download", "all-MiniLM-L6-v2", "--model-version", "1.0.1", "--cache-dir", str(tmp_path)]) == 0
     path = capsys.readouterr().out.strip().splitlines()[-1]
     assert path.startswith(str(tmp_path)) and path.endswith("-onnx.zip")
 
