@@ -167,3 +167,20 @@ def test_custom_model_with_a_wrong_hash_is_refused(tmp_path):
     (folder / "config.json").write_text(json.dumps(config))
     with pytest.raises(ArtifactIntegrityError):
         artifacts.load_model_dir(folder, cache_dir=tmp_path / "cache")
+
+
+def test_an_interrupted_download_leaves_nothing_a_later_run_would_trust(tmp_path, monkeypatch):
+    mirror = _fake_mirror(tmp_path / "mirror", _tiny_zip())
+    real_download = artifacts._download
+
+    def interrupted(url, destination, config, progress_bar):
+        real_download(url, destination, config, progress_bar)
+        raise KeyboardInterrupt  # Ctrl-C after the bytes landed but before verification
+
+    monkeypatch.setattr(artifacts, "_download", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        artifacts.fetch_artifact("all-MiniLM-L6-v2", "1.0.1", mirror=mirror, cache_dir=tmp_path / "c", progress_bar=False)
+    assert [p for p in (tmp_path / "c").rglob("*") if p.is_file()] == []
+    monkeypatch.setattr(artifacts, "_download", real_download)
+    artifact = artifacts.fetch_artifact("all-MiniLM-L6-v2", "1.0.1", mirror=mirror, cache_dir=tmp_path / "c", progress_bar=False)
+    assert artifact.zip_path.read_bytes() == _tiny_zip()
