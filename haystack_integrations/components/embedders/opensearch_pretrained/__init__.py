@@ -1,27 +1,34 @@
 """Haystack components for OpenSearch's pretrained text-embedding models.
 
 They live in the ``haystack_integrations`` namespace so that pipelines holding them load from YAML with
-Haystack's default deserialization allowlist, as Haystack's own integration packages do.
+Haystack's default deserialization allowlist, as Haystack's own integration packages do. Classes are imported
+on first use, so a pipeline of local embedders never pays for the cluster client's imports.
 """
 
-from haystack_integrations.components.embedders.opensearch_pretrained.local_onnx_document_embedder import (
-    LocalOnnxDocumentEmbedder,
-)
-from haystack_integrations.components.embedders.opensearch_pretrained.local_onnx_text_embedder import (
-    LocalOnnxTextEmbedder,
-)
-from haystack_integrations.components.embedders.opensearch_pretrained.model_uploader import PretrainedModelUploader
-from haystack_integrations.components.embedders.opensearch_pretrained.opensearch_ml_document_embedder import (
-    OpenSearchMLDocumentEmbedder,
-)
-from haystack_integrations.components.embedders.opensearch_pretrained.opensearch_ml_text_embedder import (
-    OpenSearchMLTextEmbedder,
-)
+from __future__ import annotations
 
-__all__ = [
-    "LocalOnnxDocumentEmbedder",
-    "LocalOnnxTextEmbedder",
-    "OpenSearchMLDocumentEmbedder",
-    "OpenSearchMLTextEmbedder",
-    "PretrainedModelUploader",
-]
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .local_onnx_document_embedder import LocalOnnxDocumentEmbedder
+    from .local_onnx_text_embedder import LocalOnnxTextEmbedder
+    from .model_uploader import PretrainedModelUploader
+    from .opensearch_ml_document_embedder import OpenSearchMLDocumentEmbedder
+    from .opensearch_ml_text_embedder import OpenSearchMLTextEmbedder
+
+_MODULES = {
+    "LocalOnnxDocumentEmbedder": "local_onnx_document_embedder",
+    "LocalOnnxTextEmbedder": "local_onnx_text_embedder",
+    "OpenSearchMLDocumentEmbedder": "opensearch_ml_document_embedder",
+    "OpenSearchMLTextEmbedder": "opensearch_ml_text_embedder",
+    "PretrainedModelUploader": "model_uploader",
+}
+
+__all__ = list(_MODULES)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _MODULES:
+        return getattr(importlib.import_module(f"{__name__}.{_MODULES[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
