@@ -23,15 +23,18 @@ from haystack.components.converters import TextFileToDocument
 from haystack.components.preprocessors import DocumentCleaner
 from haystack.document_stores.in_memory import InMemoryDocumentStore
 from haystack.document_stores.types import DuplicatePolicy
+from haystack.utils import Secret
 from haystack_integrations.document_stores.opensearch import OpenSearchDocumentStore
 from tqdm import tqdm
 
 from haystack_integrations.components.preprocessors.opensearch_pretrained import ModelTokenSplitter
 from haystack_integrations.components.preprocessors.opensearch_pretrained.model_token_splitter import DEFAULT_OVERLAP
 from opensearch_pretrained_haystack.catalog import PretrainedModel
+from opensearch_pretrained_haystack.cluster.connection import ConnectionSettings
 from opensearch_pretrained_haystack.embedded_store import EmbeddedStoreWriter, load_embedded_store
 from opensearch_pretrained_haystack.pipelines import document_embedder, query_pipeline
-from opensearch_pretrained_haystack.store import document_store_for
+from opensearch_pretrained_haystack.neural import require_deployed
+from opensearch_pretrained_haystack.store import IndexMismatchError, document_store_for
 
 logger = logging.getLogger(__name__)
 
@@ -271,6 +274,13 @@ def _embed_and_write(passages: list[Document], sink: Sink, embedder: Any, summar
     summary.passages_written += sink.write(embedded)
 
 
+# The credentials opensearch-haystack's store reads, so the store and the cluster embedder log in alike.
+ENV_CREDENTIALS = (
+    Secret.from_env_var("OPENSEARCH_USERNAME", strict=False),
+    Secret.from_env_var("OPENSEARCH_PASSWORD", strict=False),
+)
+
+
 def indexing_components(
     model: PretrainedModel,
     target: Target,
@@ -285,11 +295,38 @@ def indexing_components(
     The remote embedder asks the cluster the documents go to; the embedded store has no cluster, so
     ``remote_model_id`` needs an OpenSearch target.
     """
-    if remote_model_id is not None and target.hosts is None:
-        raise ValueError("--remote MODEL_ID embeds in the cluster: give --opensearch URL --index NAME with it.")
+    if remote_model_id is not None:
+        if target.hosts is None:
+            raise ValueError("--remote MODEL_ID embeds in the cluster: give --opensearch URL --index NAME with it.")
+        check_remote_model(model, target.hosts, remote_model_id)
     splitter = ModelTokenSplitter(model.name, model.version, window=window, overlap=overlap) if split else None
-    embedder = document_embedder(model.name, model.version, remote_model_id=remote_model_id, hosts=target.hosts)
+    embedder = document_embedder(
+        model.name, model.version, remote_model_id=remote_model_id, hosts=target.hosts, http_auth=ENV_CREDENTIALS
+    )
     return splitter, embedder
+
+
+def check_remote_model(model: PretrainedModel, hosts: str, model_id: str) -> None:
+    """Refuse, before anything is read or written, a cluster model that is not deployed or whose vectors do not
+    have the size of ``model``'s index; warn when it is another model than the one that sets the tokenizer."""
+    client = ConnectionSettings(hosts, http_auth=ENV_CREDENTIALS).sync_client()
+    try:
+        deployed = require_deployed(client, model_id)
+    finally:
+        client.close()
+    produced = (deployed.get("model_config") or {}).get("embedding_dimension")
+    if produced is not None and int(produced) != model.dimension:
+        raise IndexMismatchError(
+            f"ML Commons model {model_id} ({deployed.get('name')}) gives {produced}-dimensional vectors, but "
+            f"--model {model.alias} {model.version} makes {model.dimension}-dimensional indices: pass the --model "
+            "that the cluster model was registered from."
+        )
+    if deployed.get("name") != model.name:
+        logger.warning(
+            "ML Commons model %s is %r, not %s: passages are cut with %s's tokenizer; pass --model with the name "
+            "the cluster model was registered from if its token limit differs.",
+            model_id, deployed.get("name"), model.name, model.alias,
+        )  # fmt: skip
 
 
 def index_sources(

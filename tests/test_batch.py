@@ -182,6 +182,28 @@ def test_index_command_with_the_remote_embedder(opensearch_url, index_name, corp
     assert worst < 1e-4
 
 
+@pytest.mark.integration
+def test_index_refuses_a_cluster_model_whose_vectors_do_not_fit_before_writing(
+    opensearch_url, index_name, minilm_model_id, corpus, capsys
+):
+    args = ["index", str(corpus), "--opensearch", opensearch_url, "--index", index_name, "--remote", minilm_model_id]
+    assert main([*args, "--model", "msmarco-distilbert-base-tas-b"]) == 2
+    err = capsys.readouterr().err
+    assert "384-dimensional" in err and "768-dimensional" in err
+    assert not OpenSearch(hosts=opensearch_url).indices.exists(index=index_name)
+
+
+@pytest.mark.integration
+def test_index_with_an_unknown_cluster_model_is_one_error_line_naming_the_uploader(
+    opensearch_url, index_name, corpus, capsys
+):
+    args = ["index", str(corpus), "--opensearch", opensearch_url, "--index", index_name, "--remote", "no-such-model"]
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "PretrainedModelUploader" in err and "Traceback" not in err
+    assert not OpenSearch(hosts=opensearch_url).indices.exists(index=index_name)
+
+
 def test_progress_counts_documents_once_their_passages_are_written():
     class Bar:
         n = 0

@@ -14,6 +14,8 @@ from typing import Any, ClassVar
 from opensearchpy.exceptions import ConnectionError as OpenSearchConnectionError
 from opensearchpy.exceptions import TransportError
 
+from opensearch_pretrained_haystack.errors import OpenSearchPretrainedError
+
 UPLOADER_HINT = (
     "Register and deploy it with PretrainedModelUploader "
     "(haystack_integrations.components.embedders.opensearch_pretrained.PretrainedModelUploader)."
@@ -24,7 +26,7 @@ BREAKER_HINT = (
 )
 
 
-class MLCommonsError(RuntimeError):
+class MLCommonsError(OpenSearchPretrainedError, RuntimeError):
     """Base class of every error raised by this package's ML Commons client."""
 
     retryable: ClassVar[bool] = False
