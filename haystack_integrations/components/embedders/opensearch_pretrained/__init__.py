@@ -25,7 +25,13 @@ _MODULES = {
     "PretrainedModelUploader": "model_uploader",
 }
 
-__all__ = list(_MODULES)
+__all__ = [
+    "LocalOnnxDocumentEmbedder",
+    "LocalOnnxTextEmbedder",
+    "OpenSearchMLDocumentEmbedder",
+    "OpenSearchMLTextEmbedder",
+    "PretrainedModelUploader",
+]
 
 
 def __getattr__(name: str) -> Any:
