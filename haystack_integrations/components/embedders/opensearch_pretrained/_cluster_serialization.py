@@ -6,7 +6,7 @@ tuple, so it is converted here. Only Secret descriptions (env-var names) are wri
 
 from __future__ import annotations
 
-from typing import Any, Self, TypeVar
+from typing import Any, Self
 
 from haystack import default_from_dict
 
@@ -14,9 +14,6 @@ from haystack_integrations.components.embedders.opensearch_pretrained._serializa
     InitParametersSerialization,
 )
 from opensearch_pretrained_haystack.cluster.connection import deserialize_http_auth, serialize_http_auth
-
-T = TypeVar("T", bound="HttpAuthSerialization")
-
 
 class HttpAuthSerialization(InitParametersSerialization):
     """Init-parameter serialization with `http_auth` converted both ways."""
