@@ -140,7 +140,8 @@ def load_store(target: Target, model: PretrainedModel) -> OpenSearchDocumentStor
                 f"No store file at {target.store_path}: index documents first with `opensearch-pretrained index`."
             )
         return load_embedded_store(target.store_path)
-    return document_store_for(model, target.hosts, target.index)
+    # Searching must not leave an empty index behind a typo in --index.
+    return document_store_for(model, target.hosts, target.index, create_index=False)
 
 
 def source_files(sources: Sequence[str | Path]) -> Iterator[Path]:

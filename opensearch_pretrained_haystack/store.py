@@ -30,6 +30,10 @@ class IndexMismatchError(OpenSearchPretrainedError, ValueError):
     """An existing index was built for vectors of another size or space than the model produces."""
 
 
+class MissingIndexError(OpenSearchPretrainedError, ValueError):
+    """The index to read from does not exist (and was not to be created)."""
+
+
 def knn_index_body(
     model: PretrainedModel,
     *,
@@ -115,13 +119,18 @@ def check_index(store: OpenSearchDocumentStore, model: PretrainedModel, *, space
     """Raise ``IndexMismatchError`` if the store's index holds vectors of another dimension or space type.
 
     Creates the index (with the store's own mappings) when it does not exist yet, as the store would on
-    first use.
+    first use; a store built with ``create_index=False`` gets an error that says how to fill the index instead.
     """
     # opensearch-haystack exposes no client; its lazy initialisation is the one place that builds it with the
     # store's own auth and creates a missing index, so the check goes through it.
     store._ensure_initialized()
     client = store._client
     assert client is not None
+    if not client.indices.exists(index=store._index):
+        raise MissingIndexError(
+            f"Index {store._index!r} does not exist: index documents into it first "
+            f"(`opensearch-pretrained index SOURCE... --opensearch URL --index {store._index}`)."
+        )
     mapping = client.indices.get_mapping(index=store._index)
     properties = next(iter(mapping.values()))["mappings"].get("properties", {})
     vector = properties.get(VECTOR_FIELD)

@@ -204,6 +204,14 @@ def test_index_with_an_unknown_cluster_model_is_one_error_line_naming_the_upload
     assert not OpenSearch(hosts=opensearch_url).indices.exists(index=index_name)
 
 
+@pytest.mark.integration
+def test_search_on_a_missing_index_says_how_to_fill_it_and_creates_nothing(opensearch_url, index_name, capsys):
+    args = ["search", "anything", "--opensearch", opensearch_url, "--index", index_name, "--model-version", "1.0.1"]
+    assert main(args) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert not OpenSearch(hosts=opensearch_url).indices.exists(index=index_name)
+
+
 def test_progress_counts_documents_once_their_passages_are_written():
     class Bar:
         n = 0
