@@ -32,7 +32,7 @@ def test_init_is_light_and_warm_up_is_idempotent(monkeypatch):
 
 
 def test_text_and_document_embedders_share_one_loaded_model():
-    text, docs = LocalOnnxTextEmbedder(model=TINY), LocalOnnxDocumentEmbedder(model=TINY)
+    text, docs = LocalOnnxTextEmbedder(model=TINY), LocalOnnxDocumentEmbedder(model=TINY, progress_bar=False)
     text.warm_up()
     docs.warm_up()
     assert text._embedder is docs._embedder

@@ -16,11 +16,15 @@ _lock = threading.Lock()
 _instances: dict[str, LocalOnnxEmbedder] = {}
 
 
-def shared_local_embedder(**params: Any) -> LocalOnnxEmbedder:
-    """The process-wide ``LocalOnnxEmbedder`` for these parameters (see its ``__init__``), loaded on first use."""
+def shared_local_embedder(*, progress_bar: bool, **params: Any) -> LocalOnnxEmbedder:
+    """The process-wide ``LocalOnnxEmbedder`` for these parameters (see its ``__init__``), loaded on first use.
+
+    ``progress_bar`` only decides whether a first download shows a bar, so it is not part of the key: a text and
+    a document embedder that differ only there share one model.
+    """
     key = json.dumps(params, sort_keys=True, default=str)
     with _lock:
         if key not in _instances:
             model = params.pop("model")
-            _instances[key] = LocalOnnxEmbedder(model, **params)
+            _instances[key] = LocalOnnxEmbedder(model, progress_bar=progress_bar, **params)
         return _instances[key]
