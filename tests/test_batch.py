@@ -50,6 +50,7 @@ def test_reading_counts_bad_lines_as_failed(tmp_path):
     assert [d.content for d in read_documents([tmp_path], summary)] == ["fine"]
     assert summary.failed == 2 and "a.jsonl:2" in summary.failures[0]
     assert count_documents([tmp_path]) == 3
+    (tmp_path / "x.pdf").write_bytes(b"%PDF")
     with pytest.raises(ValueError, match="not a directory"):
         list(read_documents([tmp_path / "x.pdf"], summary))
 
