@@ -24,11 +24,11 @@ from haystack.components.preprocessors import DocumentCleaner
 from haystack.document_stores.in_memory import InMemoryDocumentStore
 from haystack.document_stores.types import DuplicatePolicy
 from haystack.utils import Secret
+from haystack_integrations.components.preprocessors.opensearch_pretrained import ModelTokenSplitter
+from haystack_integrations.components.preprocessors.opensearch_pretrained.model_token_splitter import DEFAULT_OVERLAP
 from haystack_integrations.document_stores.opensearch import OpenSearchDocumentStore
 from tqdm import tqdm
 
-from haystack_integrations.components.preprocessors.opensearch_pretrained import ModelTokenSplitter
-from haystack_integrations.components.preprocessors.opensearch_pretrained.model_token_splitter import DEFAULT_OVERLAP
 from opensearch_pretrained_haystack.catalog import PretrainedModel
 from opensearch_pretrained_haystack.cluster.connection import ConnectionSettings
 from opensearch_pretrained_haystack.embedded_store import EmbeddedStoreWriter, load_embedded_store
@@ -227,10 +227,10 @@ def jsonl_document(line: str) -> Document:
     hash of content and meta); anything that the store or the tokenizer could not hold exactly is refused."""
     record = json.loads(line, parse_constant=_refuse_constant, parse_float=_finite_float)
     if not isinstance(record, dict) or not isinstance(record.get("content"), str):
-        raise ValueError('each line must be a JSON object with a string "content" (and optional "meta", "id")')  # noqa: TRY004 - bad data
+        raise ValueError('each line must be a JSON object with a string "content" (and optional "meta", "id")')
     meta = record.get("meta") or {}
     if not isinstance(meta, dict):
-        raise ValueError('"meta" must be a JSON object')  # noqa: TRY004
+        raise ValueError('"meta" must be a JSON object')
     for key, value in record.items():
         if found := _lone_surrogate(key) or _lone_surrogate(value):
             raise ValueError(f"{json.dumps(key)} holds a lone surrogate \\u{ord(found):04x}, which is not text")
@@ -242,7 +242,7 @@ def _record_id(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, bool) or not isinstance(value, str | int):
-        raise ValueError(f'"id" must be a string or an integer, not {json.dumps(value)}')  # noqa: TRY004 - bad data
+        raise ValueError(f'"id" must be a string or an integer, not {json.dumps(value)}')
     if value == "":
         raise ValueError('"id" must not be empty (leave it out to get an id made from content and meta)')
     return str(value)

@@ -16,6 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from haystack_integrations.components.preprocessors.opensearch_pretrained.model_token_splitter import DEFAULT_OVERLAP
+
 from opensearch_pretrained_haystack.batch import Target, index_sources, search
 from opensearch_pretrained_haystack.catalog import PretrainedModel, get_model
 from opensearch_pretrained_haystack.embedded_store import read_store_model

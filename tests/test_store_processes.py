@@ -28,7 +28,9 @@ CLI = [sys.executable, "-m", "opensearch_pretrained_haystack.cli"]
 
 
 def corpus(path: Path, name: str, count: int) -> Path:
-    path.write_text("".join(json.dumps({"content": f"{name} passage {i} on soil and rain."}) + "\n" for i in range(count)))
+    path.write_text(
+        "".join(json.dumps({"content": f"{name} passage {i} on soil and rain."}) + "\n" for i in range(count))
+    )
     return path
 
 
@@ -55,7 +57,9 @@ def test_kill_9_at_several_points_leaves_a_store_that_opens_and_a_rerun_stores_e
         store = tmp_path / f"killed-{fraction}.json"
         child = subprocess.Popen([sys.executable, "-c", DRIVER, str(source), str(store), "4"])
         try:
-            wait_until(lambda: store.exists() and store.stat().st_size > fraction * full_size, child)
+            wait_until(
+                lambda store=store, size=fraction * full_size: store.exists() and store.stat().st_size > size, child
+            )
         finally:
             child.send_signal(signal.SIGKILL)
             child.wait()
