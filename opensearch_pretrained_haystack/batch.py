@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -19,21 +20,20 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from haystack import Document
-from haystack.components.converters import TextFileToDocument
 from haystack.components.preprocessors import DocumentCleaner
 from haystack.document_stores.in_memory import InMemoryDocumentStore
 from haystack.document_stores.types import DuplicatePolicy
 from haystack.utils import Secret
+from haystack_integrations.components.preprocessors.opensearch_pretrained import ModelTokenSplitter
+from haystack_integrations.components.preprocessors.opensearch_pretrained.model_token_splitter import DEFAULT_OVERLAP
 from haystack_integrations.document_stores.opensearch import OpenSearchDocumentStore
 from tqdm import tqdm
 
-from haystack_integrations.components.preprocessors.opensearch_pretrained import ModelTokenSplitter
-from haystack_integrations.components.preprocessors.opensearch_pretrained.model_token_splitter import DEFAULT_OVERLAP
 from opensearch_pretrained_haystack.catalog import PretrainedModel
 from opensearch_pretrained_haystack.cluster.connection import ConnectionSettings
 from opensearch_pretrained_haystack.embedded_store import EmbeddedStoreWriter, load_embedded_store
-from opensearch_pretrained_haystack.pipelines import document_embedder, query_pipeline
 from opensearch_pretrained_haystack.neural import require_deployed
+from opensearch_pretrained_haystack.pipelines import document_embedder, query_pipeline
 from opensearch_pretrained_haystack.store import IndexMismatchError, document_store_for
 
 logger = logging.getLogger(__name__)
@@ -46,21 +46,26 @@ READ_CHUNK = 256
 # (measured: 512 costs ~4% more embedding time than 2,048), small enough that memory stays flat (~30 MB).
 PASSAGE_GROUP = 2048
 MAX_FAILURES_KEPT = 100
+GZIP_MAGIC = b"\x1f\x8b"
 
 
 @dataclass(frozen=True)
 class Target:
-    """Where passages go: the embedded store file, or an OpenSearch index (``hosts`` and ``index``)."""
+    """Where passages go: the embedded store file, or an OpenSearch index (``hosts`` and ``index``; ``replicas``
+    for a new index, None for the cluster's default)."""
 
     store_path: Path | None = None
     hosts: str | None = None
     index: str | None = None
+    replicas: int | None = None
 
     def __post_init__(self) -> None:
         if (self.store_path is None) == (self.hosts is None):
             raise ValueError("Give either a store file path or an OpenSearch URL (with an index name), not both.")
         if self.hosts is not None and not self.index:
             raise ValueError("An OpenSearch target needs an index name (--index NAME).")
+        if self.replicas is not None and (self.hosts is None or self.replicas < 0):
+            raise ValueError(f"--replicas {self.replicas}: give 0 or more, for a new OpenSearch index (--opensearch).")
 
 
 @dataclass
@@ -125,7 +130,7 @@ def open_sink(target: Target, model: PretrainedModel) -> Iterator[Sink]:
         with EmbeddedStoreWriter(target.store_path, model) as writer:
             yield _EmbeddedSink(writer)
         return
-    store = document_store_for(model, target.hosts, target.index)
+    store = document_store_for(model, target.hosts, target.index, number_of_replicas=target.replicas)
     try:
         yield _OpenSearchSink(store)
     finally:
@@ -145,13 +150,14 @@ def load_store(target: Target, model: PretrainedModel) -> OpenSearchDocumentStor
 
 
 def source_files(sources: Sequence[str | Path]) -> Iterator[Path]:
-    """The readable files named by ``sources``; directories are walked (sorted, so runs repeat exactly)."""
+    """The files named by ``sources``; directories are walked (sorted, so runs repeat exactly). A source that
+    does not exist is passed on, for ``read_documents`` to report as failed."""
     for source in map(Path, sources):
         if source.is_dir():
             yield from sorted(
                 p for p in source.rglob("*") if p.is_file() and p.suffix in (*TEXT_SUFFIXES, JSONL_SUFFIX)
             )
-        elif source.suffix in (*TEXT_SUFFIXES, JSONL_SUFFIX):
+        elif source.suffix in (*TEXT_SUFFIXES, JSONL_SUFFIX) or not source.exists():
             yield source
         else:
             raise ValueError(f"{source}: not a directory, .txt, .md or .jsonl file.")
@@ -162,7 +168,7 @@ def count_documents(sources: Sequence[str | Path]) -> int:
     so the progress bar can show the remaining time; it only counts lines."""
     total = 0
     for path in source_files(sources):
-        if path.suffix == JSONL_SUFFIX:
+        if path.suffix == JSONL_SUFFIX and path.is_file() and not _is_gzip(path):
             with open(path, "rb") as file:
                 total += sum(1 for line in file if line.strip())
         else:
@@ -171,35 +177,99 @@ def count_documents(sources: Sequence[str | Path]) -> int:
 
 
 def read_documents(sources: Sequence[str | Path], summary: IndexSummary) -> Iterator[Document]:
-    """Documents from .txt/.md files (one each, via Haystack's ``TextFileToDocument``) and .jsonl files (one per
-    line: ``content``, optional ``meta`` and ``id``). Unreadable files and bad lines are counted as failed."""
-    converter = TextFileToDocument()
+    """Documents from .txt/.md files (one each, as Haystack's ``TextFileToDocument`` makes them) and .jsonl files
+    (one per line: ``content``, optional ``meta`` and ``id``). A missing or unreadable file and each bad line is
+    reported (``file:line: why``) and counted as failed; the rest is read."""
     for path in source_files(sources):
-        if path.suffix != JSONL_SUFFIX:
-            documents = converter.run(sources=[path])["documents"]
-            if not documents:
-                summary.fail(1, f"{path}: could not be read as text")
-            yield from documents
-            continue
-        with open(path, encoding="utf-8") as file:
-            for number, line in enumerate(file, start=1):
-                if not line.strip():
-                    continue
-                try:
+        try:
+            if not path.exists():
+                summary.fail(1, f"{path}: does not exist")
+            elif path.suffix != JSONL_SUFFIX:
+                yield _text_document(path)
+            elif _is_gzip(path):
+                summary.fail(1, f"{path}: is gzip-compressed, not JSONL text: decompress it first")
+            else:
+                yield from _jsonl_documents(path, summary)
+        except (OSError, ValueError) as error:
+            summary.fail(1, f"{path}: {getattr(error, 'strerror', None) or error}")
+
+
+def _text_document(path: Path) -> Document:
+    """The document ``TextFileToDocument`` makes of ``path`` (same content and meta, so the same id), with a
+    reason when the file is not text instead of the converter's silent skip."""
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise ValueError(f"not UTF-8 text ({error.reason} at byte {error.start})") from None
+    return Document(content=text, meta={"file_path": path.name})
+
+
+def _jsonl_documents(path: Path, summary: IndexSummary) -> Iterator[Document]:
+    with open(path, "rb") as file:
+        for number, raw in enumerate(file, start=1):
+            try:
+                line = raw.decode("utf-8")
+                if line.strip():
                     yield jsonl_document(line)
-                except ValueError as error:
-                    summary.fail(1, f"{path}:{number}: {error}")
+            except UnicodeDecodeError as error:
+                summary.fail(1, f"{path}:{number}: not UTF-8 text ({error.reason} at byte {error.start})")
+            except ValueError as error:
+                summary.fail(1, f"{path}:{number}: {error}")
+
+
+def _is_gzip(path: Path) -> bool:
+    with open(path, "rb") as file:
+        return file.read(2) == GZIP_MAGIC
 
 
 def jsonl_document(line: str) -> Document:
-    """One JSONL record as a Document; an ``id`` given in the record is kept."""
-    record = json.loads(line)
+    """One JSONL record as a Document. A string or integer ``id`` is kept as given (without one, the id is a
+    hash of content and meta); anything that the store or the tokenizer could not hold exactly is refused."""
+    record = json.loads(line, parse_constant=_refuse_constant, parse_float=_finite_float)
     if not isinstance(record, dict) or not isinstance(record.get("content"), str):
-        raise ValueError('each line must be a JSON object with a string "content" (and optional "meta", "id")')  # noqa: TRY004 - bad data
+        raise ValueError('each line must be a JSON object with a string "content" (and optional "meta", "id")')
     meta = record.get("meta") or {}
     if not isinstance(meta, dict):
-        raise ValueError('"meta" must be a JSON object')  # noqa: TRY004
-    return Document(id=str(record.get("id") or ""), content=record["content"], meta=meta)
+        raise ValueError('"meta" must be a JSON object')
+    for key, value in record.items():
+        if found := _lone_surrogate(key) or _lone_surrogate(value):
+            raise ValueError(f"{json.dumps(key)} holds a lone surrogate \\u{ord(found):04x}, which is not text")
+    return Document(id=_record_id(record.get("id")), content=record["content"], meta=meta)
+
+
+def _record_id(value: Any) -> str:
+    """The id as given; "" lets ``Document`` hash content and meta."""
+    if value is None:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise ValueError(f'"id" must be a string or an integer, not {json.dumps(value)}')
+    if value == "":
+        raise ValueError('"id" must not be empty (leave it out to get an id made from content and meta)')
+    return str(value)
+
+
+def _refuse_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a number JSON allows (the store could not write it back)")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is out of the range of a float (the store could not write it back)")
+    return value
+
+
+def _lone_surrogate(value: Any) -> str | None:
+    """The first lone surrogate in a parsed JSON value: an escaped one such as \\ud800 is valid JSON, but it is
+    not text, and no tokenizer, file or cluster can hold it."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as error:
+            return value[error.start]
+        return None
+    items = [*value.keys(), *value.values()] if isinstance(value, dict) else value if isinstance(value, list) else []
+    return next((found for item in items if (found := _lone_surrogate(item))), None)
 
 
 def index_documents(
@@ -358,6 +428,8 @@ def index_sources(
 
 def search(query: str, target: Target, model: PretrainedModel, *, top_k: int = 10) -> list[Document]:
     """The ``top_k`` source documents for ``query``, best first, each scored by its best passage."""
+    if top_k < 1:
+        raise ValueError(f"top-k must be 1 or more (how many documents to return), got {top_k}.")
     store = load_store(target, model)
     pipeline = query_pipeline(store, model=model.name, version=model.version, top_k=top_k)
     return pipeline.run({"embedder": {"text": query}})["collapser"]["documents"]

@@ -12,9 +12,11 @@ import json
 import logging
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from haystack_integrations.components.preprocessors.opensearch_pretrained.model_token_splitter import DEFAULT_OVERLAP
+
 from opensearch_pretrained_haystack.batch import Target, index_sources, search
 from opensearch_pretrained_haystack.catalog import PretrainedModel, get_model
 from opensearch_pretrained_haystack.embedded_store import read_store_model
@@ -39,6 +41,9 @@ def add_index_command(subparsers: Subparsers) -> None:
     _add_target_arguments(parser)
     _add_split_arguments(parser)
     parser.add_argument("--remote", metavar="MODEL_ID", help="embed in the cluster with this deployed ML Commons model")
+    parser.add_argument(
+        "--replicas", type=int, metavar="N", help="replicas of a new OpenSearch index (default: the cluster's default)"
+    )
     parser.set_defaults(handler=_run_index)
 
 
@@ -131,6 +136,8 @@ def _model(args: argparse.Namespace, target: Target | None) -> PretrainedModel:
 def _run_index(args: argparse.Namespace) -> int:
     target = _target(args)
     assert target is not None
+    if args.replicas is not None:
+        target = replace(target, replicas=args.replicas)
     summary = index_sources(
         args.sources, target, _model(args, target), remote_model_id=args.remote, split=args.split,
         window=args.window, overlap=args.overlap,

@@ -15,6 +15,7 @@ import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from haystack import Document
 
@@ -28,10 +29,15 @@ from opensearch_pretrained_haystack.batch import (
     open_sink,
 )
 from opensearch_pretrained_haystack.catalog import PretrainedModel
+from opensearch_pretrained_haystack.errors import OpenSearchPretrainedError
 from opensearch_pretrained_haystack.pipelines import query_pipeline
 
 NDCG_AT = 10
 RECALL_AT = 100
+
+
+class BeirFormatError(OpenSearchPretrainedError, ValueError):
+    """A line of a BEIR file that is not what the format says, named by file and line."""
 
 
 @dataclass(frozen=True)
@@ -50,27 +56,47 @@ def load_beir(directory: str | Path) -> BeirDataset:
     if missing:
         raise FileNotFoundError(f"{root} is not a BEIR directory: missing {', '.join(missing)}.")
     qrels: dict[str, dict[str, int]] = {}
-    with open(root / "qrels" / "test.tsv", encoding="utf-8", newline="") as file:
-        rows = csv.reader(file, delimiter="\t")
-        next(rows, None)  # header: query-id, corpus-id, score
-        for query_id, doc_id, score in rows:
-            qrels.setdefault(query_id, {})[doc_id] = int(score)
+    qrels_path = root / "qrels" / "test.tsv"
+    with open(qrels_path, encoding="utf-8", newline="") as file:
+        for number, row in enumerate(csv.reader(file, delimiter="\t"), start=1):
+            if number == 1 or not row:  # the header: query-id, corpus-id, score
+                continue
+            if len(row) != 3 or not row[2].strip().lstrip("-").isdigit():
+                raise BeirFormatError(f"{qrels_path}:{number}: expected query-id, corpus-id and an integer score")
+            qrels.setdefault(row[0], {})[row[1]] = int(row[2])
     queries = {}
-    with open(root / "queries.jsonl", encoding="utf-8") as file:
-        for line in file:
-            record = json.loads(line)
-            if record["_id"] in qrels:
-                queries[record["_id"]] = record["text"]
+    for record in _jsonl_records(root / "queries.jsonl", "text"):
+        if record["_id"] in qrels:
+            queries[record["_id"]] = record["text"]
     return BeirDataset(root / "corpus.jsonl", queries, qrels)
+
+
+def _jsonl_records(path: Path, text_field: str) -> Iterator[dict[str, Any]]:
+    """The records of a BEIR JSONL file; a line without a string ``_id`` and ``text_field`` is an error naming
+    it (a judged query or document silently dropped would change the scores)."""
+    with open(path, encoding="utf-8") as file:
+        for number, line in enumerate(file, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise BeirFormatError(f"{path}:{number}: not JSON ({error.msg} at column {error.colno})") from None
+            if (
+                not isinstance(record, dict)
+                or not isinstance(record.get(text_field, ""), str)
+                or not isinstance(record.get("_id"), str | int)
+            ):
+                raise BeirFormatError(f'{path}:{number}: expected a JSON object with "_id" and a string "{text_field}"')
+            record["_id"] = str(record["_id"])
+            yield record
 
 
 def corpus_documents(corpus_path: Path) -> Iterator[Document]:
     """Corpus entries as Documents with the BEIR id; title and text joined by a space, as BEIR's dense models do."""
-    with open(corpus_path, encoding="utf-8") as file:
-        for line in file:
-            record = json.loads(line)
-            text = " ".join(part for part in (record.get("title", ""), record.get("text", "")) if part)
-            yield Document(id=str(record["_id"]), content=text)
+    for record in _jsonl_records(corpus_path, "text"):
+        text = " ".join(part for part in (record.get("title", ""), record.get("text", "")) if part)
+        yield Document(id=record["_id"], content=text)
 
 
 def ndcg(ranked: Sequence[str], judgements: Mapping[str, int], k: int = NDCG_AT) -> float:

@@ -1,6 +1,9 @@
+import gzip
 import json
+import re
 
 import pytest
+from haystack.components.converters import TextFileToDocument
 from haystack.document_stores.in_memory import InMemoryDocumentStore
 from opensearchpy import OpenSearch
 
@@ -50,6 +53,7 @@ def test_reading_counts_bad_lines_as_failed(tmp_path):
     assert [d.content for d in read_documents([tmp_path], summary)] == ["fine"]
     assert summary.failed == 2 and "a.jsonl:2" in summary.failures[0]
     assert count_documents([tmp_path]) == 3
+    (tmp_path / "x.pdf").write_bytes(b"%PDF")
     with pytest.raises(ValueError, match="not a directory"):
         list(read_documents([tmp_path / "x.pdf"], summary))
 
@@ -230,3 +234,105 @@ def test_progress_counts_documents_once_their_passages_are_written():
     assert bar.n == 5  # the first chunk is written, and the empty one after it
     progress.written(4)
     assert bar.n == 9
+
+
+def test_lone_surrogates_and_non_utf8_lines_are_reported_and_the_rest_indexed(tmp_path):
+    good = [json.dumps({"content": f"Good line {i} about rivers."}) for i in range(300)]
+    lines = [line.encode() for line in good]
+    lines.insert(100, b'{"content": "broken \\ud800 text"}')  # valid JSON, not text
+    lines.insert(200, b'{"content": "caf\xe9"}')  # Latin-1, not UTF-8
+    lines.insert(250, b'{"content": "ok", "meta": {"\\udfff": 1}}')
+    (tmp_path / "docs.jsonl").write_bytes(b"\n".join(lines) + b"\n")
+    (tmp_path / "packed.jsonl").write_bytes(gzip.compress(b'{"content": "x"}\n'))
+    target = Target(store_path=tmp_path / "store.json")
+    summary = index_sources([tmp_path / "docs.jsonl", tmp_path / "packed.jsonl"], target, MINILM, progress_bar=False)
+    assert (summary.passages_written, summary.failed) == (300, 4)
+    path = tmp_path / "docs.jsonl"
+    assert summary.failures[:3] == [
+        f'{path}:101: "content" holds a lone surrogate \\ud800, which is not text',
+        f"{path}:201: not UTF-8 text (invalid continuation byte at byte 16)",
+        f'{path}:251: "meta" holds a lone surrogate \\udfff, which is not text',
+    ]
+    assert (
+        summary.failures[3] == f"{tmp_path / 'packed.jsonl'}: is gzip-compressed, not JSONL text: decompress it first"
+    )
+
+
+def test_jsonl_ids_are_kept_as_given_and_other_types_refused():
+    assert jsonl_document('{"id": 0, "content": "a"}').id == "0"
+    assert jsonl_document('{"id": 17, "content": "a"}').id == "17"
+    assert jsonl_document('{"id": "doc-1", "content": "a"}').id == "doc-1"
+    assert jsonl_document('{"id": null, "content": "a"}').id == jsonl_document('{"content": "a"}').id
+    for bad, why in [
+        ('{"id": false, "content": "a"}', '"id" must be a string or an integer, not false'),
+        ('{"id": {"a": 1}, "content": "a"}', '"id" must be a string or an integer, not {"a": 1}'),
+        ('{"id": 1.5, "content": "a"}', '"id" must be a string or an integer, not 1.5'),
+        ('{"id": "", "content": "a"}', '"id" must not be empty'),
+    ]:
+        with pytest.raises(ValueError, match=re.escape(why)):
+            jsonl_document(bad)
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e999"])
+def test_non_finite_numbers_in_meta_are_refused(number):
+    with pytest.raises(ValueError, match=re.escape(number)):
+        jsonl_document(f'{{"content": "a", "meta": {{"score": {number}}}}}')
+
+
+def test_a_missing_or_non_utf8_text_file_is_named_with_the_reason(tmp_path):
+    (tmp_path / "latin.txt").write_bytes(b"caf\xe9")
+    (tmp_path / "fine.txt").write_text("fine")
+    summary = IndexSummary()
+    sources = [tmp_path / "missing.txt", tmp_path / "latin.txt", tmp_path / "no-such-dir", tmp_path / "fine.txt"]
+    assert [d.content for d in read_documents(sources, summary)] == ["fine"]
+    assert summary.failures == [
+        f"{tmp_path / 'missing.txt'}: does not exist",
+        f"{tmp_path / 'latin.txt'}: not UTF-8 text (unexpected end of data at byte 3)",
+        f"{tmp_path / 'no-such-dir'}: does not exist",
+    ]
+
+
+def test_text_documents_keep_the_ids_haystacks_converter_gives(tmp_path):
+    (tmp_path / "a.md").write_text("\ufeff# Title\n\nBody text.")
+    ours = next(read_documents([tmp_path / "a.md"], IndexSummary()))
+    theirs = TextFileToDocument().run(sources=[tmp_path / "a.md"])["documents"][0]
+    assert (ours.id, ours.content, ours.meta) == (theirs.id, theirs.content, theirs.meta)
+
+
+def test_cli_index_reports_bad_lines_keeps_the_rest_and_exits_non_zero(tmp_path, capsys):
+    (tmp_path / "docs.jsonl").write_text('{"content": "fine"}\n{"id": {"a": 1}, "content": "x"}\n')
+    store = str(tmp_path / "store.json")
+    assert main(["index", str(tmp_path / "docs.jsonl"), "--store", store, "--model-version", "1.0.1"]) == 1
+    captured = capsys.readouterr()
+    assert "passages written: 1, skipped: 0, failed: 1" in captured.out and "Traceback" not in captured.err
+
+
+def test_cli_top_k_is_checked_and_names_the_users_value(tmp_path, capsys):
+    store = tmp_path / "store.json"
+    (tmp_path / "a.txt").write_text("hello")
+    assert main(["index", str(tmp_path / "a.txt"), "--store", str(store), "--model-version", "1.0.1"]) == 0
+    capsys.readouterr()
+    assert main(["search", "hello", "--store", str(store), "--top-k", "-3"]) == 2
+    assert capsys.readouterr().err == "error: top-k must be 1 or more (how many documents to return), got -3.\n"
+
+
+def test_replicas_need_an_opensearch_target_and_a_count_of_zero_or_more(tmp_path, capsys):
+    (tmp_path / "a.txt").write_text("hello")
+    argv = ["index", str(tmp_path / "a.txt"), "--store", str(tmp_path / "s.json"), "--replicas", "0"]
+    assert main(argv) == 2 and "--replicas 0" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="--replicas -1"):
+        Target(hosts="http://localhost:9200", index="docs", replicas=-1)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("replicas", [None, 0])
+def test_index_replicas_option_reaches_the_new_index(opensearch_url, index_name, corpus, replicas):
+    client = OpenSearch(hosts=opensearch_url)
+    plain = f"{index_name}-plain"  # what the cluster gives an index that asks for nothing
+    client.indices.create(index=plain)
+    default = client.indices.get_settings(index=plain)[plain]["settings"]["index"]["number_of_replicas"]
+    client.indices.delete(index=plain)
+    argv = ["index", str(corpus), "--opensearch", opensearch_url, "--index", index_name, "--model-version", "1.0.1"]
+    assert main(argv + ([] if replicas is None else ["--replicas", str(replicas)])) == 0
+    settings = client.indices.get_settings(index=index_name)[index_name]["settings"]["index"]
+    assert settings["number_of_replicas"] == (default if replicas is None else str(replicas))

@@ -5,7 +5,14 @@ import pytest
 
 from opensearch_pretrained_haystack.catalog import get_model
 from opensearch_pretrained_haystack.cli import main
-from opensearch_pretrained_haystack.evaluation import corpus_documents, evaluate, load_beir, ndcg, recall
+from opensearch_pretrained_haystack.evaluation import (
+    BeirFormatError,
+    corpus_documents,
+    evaluate,
+    load_beir,
+    ndcg,
+    recall,
+)
 
 MINILM = get_model("all-MiniLM-L6-v2", "1.0.1")
 FILLER = " ".join(f"Filler sentence {i} describes the weather in a small town." for i in range(30))
@@ -78,3 +85,24 @@ def test_cli_json_output(beir, tmp_path, capsys):
     )
     scores = json.loads(capsys.readouterr().out)
     assert scores["ndcg@10"] == 1.0 and scores["recall@100"] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("row", "why"),
+    [("q1\trice\thigh", "integer score"), ("q1\trice", "integer score")],
+)
+def test_a_bad_qrels_line_names_its_file_and_line(beir, row, why, capsys):
+    path = beir / "qrels" / "test.tsv"
+    path.write_text(f"query-id\tcorpus-id\tscore\nq2\tspace\t1\n{row}\n")
+    with pytest.raises(BeirFormatError, match=f"{path}:3: .*{why}"):
+        load_beir(beir)
+    assert main(["evaluate", "--dataset", str(beir), "--model-version", "1.0.1"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {path}:3: ") and "Traceback" not in err
+
+
+def test_a_bad_corpus_line_names_its_file_and_line(beir):
+    path = beir / "corpus.jsonl"
+    path.write_text(path.read_text() + "{not json\n")
+    with pytest.raises(BeirFormatError, match=f"{path}:4: not JSON"):
+        list(corpus_documents(path))

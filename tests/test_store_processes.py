@@ -1,0 +1,102 @@
+"""The embedded store file with real processes: kill -9 at several points, two writers at once (issue 14)."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from opensearch_pretrained_haystack.batch import Target, index_sources
+from opensearch_pretrained_haystack.catalog import get_model
+from opensearch_pretrained_haystack.embedded_store import load_embedded_store
+
+MINILM = get_model("all-MiniLM-L6-v2", "1.0.1")
+# index_sources in a child process, in small groups so that it writes (and can be killed) many times.
+DRIVER = """
+import sys
+from pathlib import Path
+from opensearch_pretrained_haystack.batch import Target, index_sources
+from opensearch_pretrained_haystack.catalog import get_model
+index_sources([sys.argv[1]], Target(store_path=Path(sys.argv[2])), get_model("all-MiniLM-L6-v2", "1.0.1"),
+              group_size=int(sys.argv[3]), progress_bar=False)
+"""
+CLI = [sys.executable, "-m", "opensearch_pretrained_haystack.cli"]
+
+
+def corpus(path: Path, name: str, count: int) -> Path:
+    path.write_text(
+        "".join(json.dumps({"content": f"{name} passage {i} on soil and rain."}) + "\n" for i in range(count))
+    )
+    return path
+
+
+def stored_ids(path: Path) -> list[str]:
+    """Every document id in a complete store file, duplicates included (read as the one JSON object it is)."""
+    return [document["id"] for document in json.loads(path.read_text())["documents"]]
+
+
+def wait_until(condition, process: subprocess.Popen, timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert process.poll() is None or condition(), "the process ended before the point the test waits for"
+        assert time.monotonic() < deadline, "gave up waiting"
+        time.sleep(0.01)
+
+
+def test_kill_9_at_several_points_leaves_a_store_that_opens_and_a_rerun_stores_each_passage_once(tmp_path):
+    source = corpus(tmp_path / "docs.jsonl", "kill", 160)
+    reference = tmp_path / "reference.json"
+    index_sources([source], Target(store_path=reference), MINILM, progress_bar=False)
+    expected = sorted(stored_ids(reference))
+    full_size = reference.stat().st_size
+    for fraction in (0.0, 0.3, 0.55, 0.8):
+        store = tmp_path / f"killed-{fraction}.json"
+        child = subprocess.Popen([sys.executable, "-c", DRIVER, str(source), str(store), "4"])
+        try:
+            wait_until(
+                lambda store=store, size=fraction * full_size: store.exists() and store.stat().st_size > size, child
+            )
+        finally:
+            child.send_signal(signal.SIGKILL)
+            child.wait()
+        partial = load_embedded_store(store).count_documents()  # opens: no error
+        assert partial < len(expected)
+        resumed = index_sources([source], Target(store_path=store), MINILM, progress_bar=False)
+        assert resumed.passages_written == len(expected) - partial
+        ids = stored_ids(store)
+        assert sorted(ids) == expected  # each passage exactly once, none lost
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="pauses the first writer with SIGSTOP")
+def test_two_index_runs_into_one_store_both_finish_and_nothing_is_lost(tmp_path):
+    first_source = corpus(tmp_path / "first.jsonl", "first", 120)
+    second_source = corpus(tmp_path / "second.jsonl", "second", 60)
+    store = tmp_path / "store.json"
+    first = subprocess.Popen([sys.executable, "-c", DRIVER, str(first_source), str(store), "8"])
+    second = None
+    try:
+        wait_until(lambda: store.exists() and store.stat().st_size > 0, first)  # mid-run, holding the store
+        first.send_signal(signal.SIGSTOP)
+        errors = tmp_path / "second.err"
+        with open(errors, "w") as stderr:
+            second = subprocess.Popen(
+                [*CLI, "index", str(second_source), "--store", str(store), "--model-version", "1.0.1"],
+                stdout=subprocess.PIPE, stderr=stderr, text=True,
+            )  # fmt: skip
+            wait_until(lambda: second.poll() is not None or "another run" in errors.read_text(), second)
+        first.send_signal(signal.SIGCONT)
+        assert first.wait(timeout=300) == 0
+        out, _ = second.communicate(timeout=300)
+    finally:
+        for process in (first, second):
+            if process is not None and process.poll() is None:
+                os.kill(process.pid, signal.SIGCONT)
+                process.kill()
+    ids = stored_ids(store)
+    assert len(ids) == len(set(ids)) == 180
+    assert second.returncode == 0 and "passages written: 60," in out
+    assert "being written by another run" in errors.read_text()  # the second waited for the first
