@@ -32,6 +32,7 @@ INTERNALS = (
     "_hosts",
     "_index",
     "_return_embedding",
+    "_verify_certs",
     "_resolved_nested_fields",
     "_ensure_initialized",
     "_ensure_initialized_async",
@@ -76,10 +77,19 @@ def hits_to_documents(hits: list[dict[str, Any]]) -> list[Document]:
     return OpenSearchDocumentStore._deserialize_search_hits(hits)
 
 
+def verify_by_default(store: OpenSearchDocumentStore) -> None:
+    """opensearch-haystack's default `verify_certs=None` reaches opensearch-py as "do not verify": make it verify,
+    as every other client of this package does (an explicit False stays False)."""
+    if store._verify_certs is None:
+        store._verify_certs = True
+
+
 def connected_client(store: OpenSearchDocumentStore, retry: RetryPolicy | None = None) -> OpenSearch:
-    """The store's blocking client, built with the store's own auth and TLS settings; the index check (and the
-    creation of a missing index, when the store may create it) runs once, retried on transient faults."""
+    """The store's blocking client, built with the store's own auth and TLS settings (certificates verified unless
+    the store says `verify_certs=False`); the index check (and the creation of a missing index, when the store may
+    create it) runs once, retried on transient faults."""
     quiet_transport_logs()
+    verify_by_default(store)
 
     def initialize() -> OpenSearch:
         try:
@@ -97,6 +107,7 @@ def connected_client(store: OpenSearchDocumentStore, retry: RetryPolicy | None =
 async def connected_async_client(store: OpenSearchDocumentStore) -> AsyncOpenSearch:
     """The store's async client (built on the running event loop with the store's own auth)."""
     quiet_transport_logs()
+    verify_by_default(store)
     await store._ensure_initialized_async()
     assert store._async_client is not None
     return store._async_client

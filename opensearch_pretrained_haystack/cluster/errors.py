@@ -145,7 +145,9 @@ def from_transport_error(exc: TransportError | SerializationError, *, what: str)
     """Map an opensearch-py error raised while doing `what` to a typed, actionable error."""
     if isinstance(exc, SerializationError):
         return MalformedResponseError(f"{what}: the cluster answered with a body that is not JSON ({exc}).")
-    if isinstance(exc, OpenSearchSSLError):
+    if isinstance(exc, OpenSearchSSLError) or (
+        isinstance(exc, OpenSearchConnectionError) and "CERTIFICATE_VERIFY_FAILED" in str(exc.info)  # aiohttp's form
+    ):
         return CertificateError(
             f"{what}: the cluster's TLS certificate could not be verified ({exc.info}); nothing was sent. Pass the "
             "CA that signed it (ca_certs=PATH, --ca-certs PATH), or, on a trusted network only, --insecure."
