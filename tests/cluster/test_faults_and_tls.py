@@ -12,6 +12,7 @@ from fault_proxy import PREDICT, STORE, FaultProxy
 from haystack import Document
 from haystack.utils import Secret
 from haystack_integrations.document_stores.opensearch import OpenSearchDocumentStore
+from opensearchpy import OpenSearch
 
 from haystack_integrations.components.embedders.opensearch_pretrained.model_uploader import PretrainedModelUploader
 from haystack_integrations.components.embedders.opensearch_pretrained.opensearch_ml_document_embedder import (
@@ -24,7 +25,7 @@ from haystack_integrations.components.retrievers.opensearch_pretrained import Op
 from opensearch_pretrained_haystack.batch import Target, index_sources
 from opensearch_pretrained_haystack.catalog import get_model
 from opensearch_pretrained_haystack.cli import main
-from opensearch_pretrained_haystack.cluster import CertificateError
+from opensearch_pretrained_haystack.cluster import CertificateError, MLCommonsClient
 from opensearch_pretrained_haystack.neural import neural_document_store
 from opensearch_pretrained_haystack.store import document_store_for
 
@@ -104,7 +105,8 @@ def test_garbage_200_on_predict_is_a_failed_batch_retried_then_kept(opensearch_u
 
 def test_meta_names_the_model_and_its_id(opensearch_url, tiny_model_id):
     meta = OpenSearchMLTextEmbedder(opensearch_url, tiny_model_id).run(text="hello")["meta"]
-    assert meta == {"model": "tiny-bert-mean", "model_id": tiny_model_id} or meta["model"] != tiny_model_id
+    name = MLCommonsClient(OpenSearch(opensearch_url)).get_model(tiny_model_id)["name"]
+    assert meta == {"model": name, "model_id": tiny_model_id} and name != tiny_model_id
 
 
 # --- 1: TLS on every client path --------------------------------------------------------------------------------
