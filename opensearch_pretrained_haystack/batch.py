@@ -22,7 +22,6 @@ from typing import Any, Protocol
 from haystack import Document
 from haystack.components.preprocessors import DocumentCleaner
 from haystack.document_stores.in_memory import InMemoryDocumentStore
-from haystack.document_stores.types import DuplicatePolicy
 from haystack.utils import Secret
 from haystack_integrations.components.preprocessors.opensearch_pretrained import ModelTokenSplitter
 from haystack_integrations.components.preprocessors.opensearch_pretrained.model_token_splitter import DEFAULT_OVERLAP
@@ -31,6 +30,9 @@ from tqdm import tqdm
 
 from opensearch_pretrained_haystack.catalog import PretrainedModel
 from opensearch_pretrained_haystack.cluster.connection import ConnectionSettings
+from opensearch_pretrained_haystack.cluster.document_store import overwrite_documents, stored_ids
+from opensearch_pretrained_haystack.cluster.errors import MLCommonsError
+from opensearch_pretrained_haystack.errors import OpenSearchPretrainedError
 from opensearch_pretrained_haystack.embedded_store import EmbeddedStoreWriter, load_embedded_store
 from opensearch_pretrained_haystack.neural import require_deployed
 from opensearch_pretrained_haystack.pipelines import document_embedder, query_pipeline
@@ -58,6 +60,13 @@ class Target:
     hosts: str | None = None
     index: str | None = None
     replicas: int | None = None
+    ca_certs: str | None = None
+    verify_certs: bool = True
+    """TLS for ``hosts``: certificates are verified (against ``ca_certs`` when given) unless this is False."""
+
+    def tls(self) -> dict[str, Any]:
+        """``verify_certs``/``ca_certs`` for every client of this target (store, embedder, preflight)."""
+        return {"verify_certs": self.verify_certs, "ca_certs": self.ca_certs}
 
     def __post_init__(self) -> None:
         if (self.store_path is None) == (self.hosts is None):
@@ -111,16 +120,34 @@ class _EmbeddedSink:
         return self._writer.write(documents)
 
 
+class PassagesNotWrittenError(OpenSearchPretrainedError):
+    """A write still failed after its retries; ``ids`` are the passages it held (the rest of the run goes on)."""
+
+    def __init__(self, message: str, ids: list[str]) -> None:
+        super().__init__(message)
+        self.ids = ids
+
+
 class _OpenSearchSink:
+    """Writes through opensearch-haystack's store; its requests are retried (``cluster.document_store``)."""
+
     def __init__(self, store: OpenSearchDocumentStore) -> None:
         self._store = store
 
     def stored_ids(self, ids: list[str]) -> set[str]:
-        found = self._store.filter_documents({"field": "id", "operator": "in", "value": ids})
-        return {document.id for document in found}
+        try:
+            return stored_ids(self._store, ids)
+        except MLCommonsError as error:  # writes overwrite, so not knowing costs embeddings, never duplicates
+            logger.warning("%s; the %d passages are embedded and written again.", error, len(ids))
+            return set()
 
     def write(self, documents: list[Document]) -> int:
-        return self._store.write_documents(documents, policy=DuplicatePolicy.OVERWRITE)
+        try:
+            return overwrite_documents(self._store, documents)
+        except MLCommonsError as error:
+            ids = [document.id for document in documents]
+            shown = ", ".join(ids[:20]) + (f" and {len(ids) - 20} more" if len(ids) > 20 else "")  # noqa: PLR2004
+            raise PassagesNotWrittenError(f"{len(ids)} passage(s) not written ({shown}): {error}", ids) from error
 
 
 @contextmanager
@@ -130,7 +157,9 @@ def open_sink(target: Target, model: PretrainedModel) -> Iterator[Sink]:
         with EmbeddedStoreWriter(target.store_path, model) as writer:
             yield _EmbeddedSink(writer)
         return
-    store = document_store_for(model, target.hosts, target.index, number_of_replicas=target.replicas)
+    store = document_store_for(
+        model, target.hosts, target.index, number_of_replicas=target.replicas, **target.tls()
+    )
     try:
         yield _OpenSearchSink(store)
     finally:
@@ -146,7 +175,7 @@ def load_store(target: Target, model: PretrainedModel) -> OpenSearchDocumentStor
             )
         return load_embedded_store(target.store_path)
     # Searching must not leave an empty index behind a typo in --index.
-    return document_store_for(model, target.hosts, target.index, create_index=False)
+    return document_store_for(model, target.hosts, target.index, create_index=False, **target.tls())
 
 
 def source_files(sources: Sequence[str | Path]) -> Iterator[Path]:
@@ -342,7 +371,10 @@ def _embed_and_write(passages: list[Document], sink: Sink, embedder: Any, summar
     embedded = [doc for doc in embedder.run(documents=new)["documents"] if doc.embedding is not None]
     if len(embedded) < len(new):
         summary.fail(len(new) - len(embedded), f"{len(new) - len(embedded)} passage(s) could not be embedded")
-    summary.passages_written += sink.write(embedded)
+    try:
+        summary.passages_written += sink.write(embedded)
+    except PassagesNotWrittenError as error:
+        summary.fail(len(error.ids), str(error))
 
 
 # The credentials opensearch-haystack's store reads, so the store and the cluster embedder log in alike.
@@ -369,18 +401,22 @@ def indexing_components(
     if remote_model_id is not None:
         if target.hosts is None:
             raise ValueError("--remote MODEL_ID embeds in the cluster: give --opensearch URL --index NAME with it.")
-        check_remote_model(model, target.hosts, remote_model_id)
+        check_remote_model(model, target.hosts, remote_model_id, **target.tls())
     splitter = ModelTokenSplitter(model.name, model.version, window=window, overlap=overlap) if split else None
     embedder = document_embedder(
-        model.name, model.version, remote_model_id=remote_model_id, hosts=target.hosts, http_auth=ENV_CREDENTIALS
-    )
+        model.name, model.version, remote_model_id=remote_model_id, hosts=target.hosts, http_auth=ENV_CREDENTIALS,
+        **target.tls(),
+    )  # fmt: skip
     return splitter, embedder
 
 
-def check_remote_model(model: PretrainedModel, hosts: str, model_id: str) -> None:
+def check_remote_model(
+    model: PretrainedModel, hosts: str, model_id: str, *, verify_certs: bool = True, ca_certs: str | None = None
+) -> None:
     """Refuse, before anything is read or written, a cluster model that is not deployed or whose vectors do not
     have the size of ``model``'s index; warn when it is another model than the one that sets the tokenizer."""
-    client = ConnectionSettings(hosts, http_auth=ENV_CREDENTIALS).sync_client()
+    settings = ConnectionSettings(hosts, http_auth=ENV_CREDENTIALS, verify_certs=verify_certs, ca_certs=ca_certs)
+    client = settings.sync_client()
     try:
         deployed = require_deployed(client, model_id)
     finally:

@@ -88,6 +88,10 @@ def _add_target_arguments(parser: argparse.ArgumentParser, store_default: str | 
         "--opensearch", metavar="URL", help="OpenSearch URL; credentials from OPENSEARCH_USERNAME/PASSWORD"
     )
     parser.add_argument("--index", help="index name (with --opensearch)")
+    parser.add_argument("--ca-certs", metavar="PATH", help="CA bundle that signed the cluster's TLS certificate")
+    parser.add_argument(
+        "--insecure", action="store_true", help="do not verify the cluster's TLS certificate (trusted networks only)"
+    )
     parser.set_defaults(store_default=store_default)
 
 
@@ -118,9 +122,11 @@ def _guarded(handler: Handler) -> Handler:
 
 def _target(args: argparse.Namespace) -> Target | None:
     if args.opensearch:
-        return Target(hosts=args.opensearch, index=args.index)
-    if args.index:
-        raise ValueError("--index names an OpenSearch index: give --opensearch URL with it.")
+        if args.insecure and args.ca_certs:
+            raise ValueError("--insecure turns certificate checks off and --ca-certs sets how to check: give one.")
+        return Target(hosts=args.opensearch, index=args.index, ca_certs=args.ca_certs, verify_certs=not args.insecure)
+    if args.index or args.ca_certs or args.insecure:
+        raise ValueError("--index, --ca-certs and --insecure are about an OpenSearch cluster: give --opensearch URL.")
     store = args.store or args.store_default
     return Target(store_path=Path(store)) if store else None
 

@@ -22,6 +22,7 @@ from haystack_integrations.document_stores.opensearch import OpenSearchDocumentS
 from opensearchpy import OpenSearch
 
 from opensearch_pretrained_haystack.catalog import PretrainedModel
+from opensearch_pretrained_haystack.cluster.document_store import connected_client
 from opensearch_pretrained_haystack.cluster.errors import UPLOADER_HINT, ModelNotDeployedError, UnsupportedServerError
 from opensearch_pretrained_haystack.cluster.ml_commons import MLCommonsClient
 from opensearch_pretrained_haystack.cluster.operations import DEPLOYED_STATES
@@ -164,11 +165,10 @@ def neural_document_store(
     ``pipeline_id`` (default ``<index>-embedding``) is created and made the index's default pipeline, so
     every write through the store (or any other client) is embedded unless it names another pipeline.
     Raises ``IndexMismatchError`` if the index or the deployed model does not fit ``model``.
-    ``store_kwargs`` go to ``document_store_for`` (``http_auth``, ``number_of_replicas``, ...).
+    ``store_kwargs`` go to ``document_store_for`` (``http_auth``, ``verify_certs``, ``ca_certs``, ...).
     """
     store = document_store_for(model, hosts, index, **store_kwargs)
-    client = store._client  # built by document_store_for's index check, with the store's own auth
-    assert client is not None
+    client = connected_client(store)  # built by document_store_for's index check, with the store's own auth
     pipeline_id = pipeline_id or f"{index}-embedding"
     create_ingest_pipeline(client, pipeline_id, model_id, dimension=model.dimension, batch_size=batch_size)
     client.indices.put_settings(index=index, body={"index.default_pipeline": pipeline_id})

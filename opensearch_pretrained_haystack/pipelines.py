@@ -30,6 +30,8 @@ from haystack_integrations.components.rankers.opensearch_pretrained import Sourc
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 # Passages fetched per source document returned, so that several passages of one source still leave top_k sources.
 PASSAGES_PER_RESULT = 5
+# The largest k of a k-NN query (and the default index.max_result_window).
+KNN_MAX_K = 10_000
 
 
 def document_embedder(
@@ -131,7 +133,10 @@ def query_pipeline(
     documents, each scored by its best passage. ``embedder`` defaults to the local text embedder of ``model``.
     """
     if isinstance(document_store, OpenSearchDocumentStore):
-        retriever: Any = OpenSearchEmbeddingRetriever(document_store=document_store, top_k=top_k * PASSAGES_PER_RESULT)
+        if top_k > KNN_MAX_K:
+            raise ValueError(f"top_k {top_k} is more than OpenSearch k-NN returns for one query ({KNN_MAX_K:,}).")
+        candidates = min(top_k * PASSAGES_PER_RESULT, KNN_MAX_K)  # a larger k is refused by the server
+        retriever: Any = OpenSearchEmbeddingRetriever(document_store=document_store, top_k=candidates)
     elif isinstance(document_store, InMemoryDocumentStore):
         retriever = InMemoryEmbeddingRetriever(document_store=document_store, top_k=top_k * PASSAGES_PER_RESULT)
     else:

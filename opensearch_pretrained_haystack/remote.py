@@ -12,6 +12,7 @@ import asyncio
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from opensearchpy import AsyncOpenSearch, OpenSearch
@@ -63,6 +64,8 @@ class OpenSearchMLEmbedder:
             msg = f"batch_size ({batch_size}) and max_concurrency ({max_concurrency}) must be at least 1."
             raise ValueError(msg)
         self.settings = ConnectionSettings(hosts, http_auth, verify_certs, ca_certs, timeout)
+        self.model_name: str | None = None
+        """The name the cluster reports for `model_id`, once `read_model_name` ran."""
         self.model_id = model_id
         self.batch_size = batch_size
         self.max_concurrency = max_concurrency
@@ -81,6 +84,24 @@ class OpenSearchMLEmbedder:
         if self._async_client is None:
             self._async_client = self.settings.async_client(max_retries=0)
         return self._async_client
+
+    def read_model_name(self) -> str:
+        """The model's name as the cluster reports it (e.g. `huggingface/sentence-transformers/all-MiniLM-L6-v2`),
+        read once and retried like a predict call."""
+        if self.model_name is None:
+            model = run_sync(self.connect().transport, self._get_model())
+            self.model_name = str(model["name"])
+        return self.model_name
+
+    async def read_model_name_async(self) -> str:
+        """Async twin of `read_model_name`."""
+        if self.model_name is None:
+            model = await run_async(self.connect_async().transport, self._get_model())
+            self.model_name = str(model["name"])
+        return self.model_name
+
+    def _get_model(self) -> Operation[dict[str, Any]]:
+        return with_retries(lambda _: ops.get_model(self.model_id), self.retry, what=f"Reading model {self.model_id}")
 
     def close(self) -> None:
         """Release the blocking client."""

@@ -12,6 +12,9 @@ from typing import Any
 from haystack_integrations.document_stores.opensearch import OpenSearchDocumentStore
 
 from opensearch_pretrained_haystack.catalog import PretrainedModel
+from opensearch_pretrained_haystack.cluster import document_store as adapter
+from opensearch_pretrained_haystack.cluster.connection import tls_kwargs
+from opensearch_pretrained_haystack.cluster.retry import RetryPolicy, call_with_retries
 from opensearch_pretrained_haystack.errors import OpenSearchPretrainedError
 
 # opensearch-haystack hard-codes the vector field name; every index we build must use it.
@@ -89,13 +92,18 @@ def document_store_for(
     m: int = 16,
     ef_construction: int = 100,
     number_of_replicas: int | None = None,
+    verify_certs: bool = True,
+    ca_certs: str | None = None,
+    retry: RetryPolicy | None = None,
     **store_kwargs: Any,
 ) -> OpenSearchDocumentStore:
     """opensearch-haystack's store for ``index``, created for ``model`` or checked against it.
 
     Connects at once: a missing index is created with ``knn_index_body``; an existing one whose vector
     dimension or space type differs from the model's raises ``IndexMismatchError`` before anything is
-    written. ``store_kwargs`` go to ``OpenSearchDocumentStore`` (``http_auth``, ``use_ssl``, ...).
+    written. TLS certificates are verified (against ``ca_certs`` when given) unless ``verify_certs=False``,
+    which logs a warning; opensearch-haystack alone would not verify them. Transient faults of the index
+    check are retried with ``retry``. ``store_kwargs`` go to ``OpenSearchDocumentStore`` (``http_auth``, ...).
     """
     body = knn_index_body(
         model, engine=engine, space_type=space_type, m=m, ef_construction=ef_construction,
@@ -109,38 +117,45 @@ def document_store_for(
         method=vector_mapping["method"],
         mappings=body["mappings"],
         settings=body["settings"],
+        **tls_kwargs(hosts, verify_certs=verify_certs, ca_certs=ca_certs),
         **store_kwargs,
     )
-    check_index(store, model, space_type=vector_mapping["method"]["space_type"])
+    check_index(store, model, space_type=vector_mapping["method"]["space_type"], retry=retry)
     return store
 
 
-def check_index(store: OpenSearchDocumentStore, model: PretrainedModel, *, space_type: str | None = None) -> None:
+def check_index(
+    store: OpenSearchDocumentStore,
+    model: PretrainedModel,
+    *,
+    space_type: str | None = None,
+    retry: RetryPolicy | None = None,
+) -> None:
     """Raise ``IndexMismatchError`` if the store's index holds vectors of another dimension or space type.
 
     Creates the index (with the store's own mappings) when it does not exist yet, as the store would on
     first use; a store built with ``create_index=False`` gets an error that says how to fill the index instead.
     """
-    # opensearch-haystack exposes no client; its lazy initialisation is the one place that builds it with the
-    # store's own auth and creates a missing index, so the check goes through it.
-    store._ensure_initialized()
-    client = store._client
-    assert client is not None
-    if not client.indices.exists(index=store._index):
+    client = adapter.connected_client(store, retry)
+    name = adapter.index_name(store)
+    policy = retry or RetryPolicy()
+    if not call_with_retries(lambda: client.indices.exists(index=name), policy, what=f"Checking index {name!r}"):
         raise MissingIndexError(
-            f"Index {store._index!r} does not exist: index documents into it first "
-            f"(`opensearch-pretrained index SOURCE... --opensearch URL --index {store._index}`)."
+            f"Index {name!r} does not exist: index documents into it first "
+            f"(`opensearch-pretrained index SOURCE... --opensearch URL --index {name}`)."
         )
-    mapping = client.indices.get_mapping(index=store._index)
+    mapping = call_with_retries(
+        lambda: client.indices.get_mapping(index=name), policy, what=f"Reading the mapping of index {name!r}"
+    )
     properties = next(iter(mapping.values()))["mappings"].get("properties", {})
     vector = properties.get(VECTOR_FIELD)
     if vector is None or vector.get("type") != "knn_vector":
         raise IndexMismatchError(
-            f"Index {store._index!r} has no knn_vector field {VECTOR_FIELD!r} (opensearch-haystack's vector field), "
+            f"Index {name!r} has no knn_vector field {VECTOR_FIELD!r} (opensearch-haystack's vector field), "
             "so embeddings cannot be stored in it. Use a new index name, or re-index into one built by "
             "document_store_for()."
         )
-    require_same_space(f"Index {store._index!r}", index_vector_space(vector), model, space_type or model.space_type)
+    require_same_space(f"Index {name!r}", index_vector_space(vector), model, space_type or model.space_type)
 
 
 def require_same_space(target: str, found: tuple[int, str], model: PretrainedModel, space_type: str) -> None:

@@ -96,6 +96,7 @@ def scripted(raise_on_failure: bool) -> OpenSearchMLDocumentEmbedder:
     )
     component._embedder = ScriptedBackend("http://x", "m", batch_size=2)
     component._embedder.connect = lambda: None  # no client needed by the scripted backend
+    component._embedder.model_name = "tiny-name"  # as if read from the cluster
     return component
 
 
@@ -108,7 +109,8 @@ def test_failed_batch_documents_come_back_without_embedding_and_are_counted():
     assert out[2].embedding is None and out[4].embedding is None  # the failed batch: texts 2-3 = docs 2 and 4
     assert out[3].embedding is None  # no content
     assert result["meta"] == {
-        "model": "m",
+        "model": "tiny-name",
+        "model_id": "m",
         "documents_embedded": 2,
         "documents_failed": 2,
         "documents_without_content": 1,

@@ -2,9 +2,11 @@
 
 from opensearch_pretrained_haystack.cluster.connection import ConnectionSettings
 from opensearch_pretrained_haystack.cluster.errors import (
+    CertificateError,
     CircuitBreakerError,
     ClusterConnectionError,
     DeployFailedError,
+    MalformedResponseError,
     MLCommonsError,
     ModelNotDeployedError,
     ModelNotFoundError,
@@ -17,16 +19,17 @@ from opensearch_pretrained_haystack.cluster.errors import (
     TransientServerError,
     UnsupportedServerError,
 )
-from opensearch_pretrained_haystack.cluster.ml_commons import AsyncMLCommonsClient, MLCommonsClient
+from opensearch_pretrained_haystack.cluster.ml_commons import MLCommonsClient
 from opensearch_pretrained_haystack.cluster.retry import RetryPolicy
 from opensearch_pretrained_haystack.cluster.versions import ServerProfile
 
 __all__ = [
-    "AsyncMLCommonsClient",
+    "CertificateError",
     "CircuitBreakerError",
     "ClusterConnectionError",
     "ConnectionSettings",
     "DeployFailedError",
+    "MalformedResponseError",
     "MLCommonsClient",
     "MLCommonsError",
     "ModelNotDeployedError",

@@ -12,7 +12,8 @@ import re
 from typing import Any, ClassVar
 
 from opensearchpy.exceptions import ConnectionError as OpenSearchConnectionError
-from opensearchpy.exceptions import TransportError
+from opensearchpy.exceptions import SerializationError, TransportError
+from opensearchpy.exceptions import SSLError as OpenSearchSSLError
 
 from opensearch_pretrained_haystack.errors import OpenSearchPretrainedError
 
@@ -85,6 +86,16 @@ class ClusterConnectionError(MLCommonsError):
     retryable = True
 
 
+class MalformedResponseError(MLCommonsError):
+    """The cluster (or a proxy in front of it) answered with a body that is not the expected JSON."""
+
+    retryable = True
+
+
+class CertificateError(MLCommonsError):
+    """The cluster's TLS certificate could not be verified; retrying will not help."""
+
+
 class TaskFailedError(MLCommonsError):
     """An ML Commons task ended FAILED; `reason` holds the server's own message."""
 
@@ -130,8 +141,17 @@ def server_reason(info: Any) -> str:
     return str(info)
 
 
-def from_transport_error(exc: TransportError, *, what: str) -> MLCommonsError:
+def from_transport_error(exc: TransportError | SerializationError, *, what: str) -> MLCommonsError:
     """Map an opensearch-py error raised while doing `what` to a typed, actionable error."""
+    if isinstance(exc, SerializationError):
+        return MalformedResponseError(f"{what}: the cluster answered with a body that is not JSON ({exc}).")
+    if isinstance(exc, OpenSearchSSLError) or (
+        isinstance(exc, OpenSearchConnectionError) and "CERTIFICATE_VERIFY_FAILED" in str(exc.info)  # aiohttp's form
+    ):
+        return CertificateError(
+            f"{what}: the cluster's TLS certificate could not be verified ({exc.info}); nothing was sent. Pass the "
+            "CA that signed it (ca_certs=PATH, --ca-certs PATH), or, on a trusted network only, --insecure."
+        )
     if isinstance(exc, OpenSearchConnectionError):
         return ClusterConnectionError(f"{what}: could not reach the cluster ({exc.info}). Check hosts and network.")
     status = exc.status_code if isinstance(exc.status_code, int) else None

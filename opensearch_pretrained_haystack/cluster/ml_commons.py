@@ -1,7 +1,7 @@
-"""Sync and async ML Commons clients over opensearch-py.
+"""The blocking ML Commons client over opensearch-py.
 
-Both are thin: each method runs one operation from `operations.py` through the sync or async
-driver of `protocol.py`, so the logic (routes per server version, polling, error mapping) exists
+It is thin: each method runs one operation from `operations.py` through the sync driver of
+`protocol.py` (async callers run the same operations with `protocol.run_async`), so the logic (routes per server version, polling, error mapping) exists
 once. The server version is read on first use and cached.
 
 Usage:
@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from opensearchpy import AsyncOpenSearch, OpenSearch
+from opensearchpy import OpenSearch
 
 from opensearch_pretrained_haystack.cluster import operations as ops
-from opensearch_pretrained_haystack.cluster.protocol import Operation, T, run_async, run_sync
+from opensearch_pretrained_haystack.cluster.protocol import Operation, T, run_sync
 from opensearch_pretrained_haystack.cluster.versions import ServerProfile
 
 DEFAULT_TASK_TIMEOUT = 600.0
@@ -69,10 +69,6 @@ class MLCommonsClient:
             self._cache.with_profile(lambda p: ops.register_pretrained(p, name, version, model_format, timeout))
         )
 
-    def register_from_url(self, config: dict[str, Any], url: str, timeout: float = DEFAULT_TASK_TIMEOUT) -> str:
-        """The cluster downloads the zip at `url`; `config` is the artifact's config.json."""
-        return self.run(self._cache.with_profile(lambda p: ops.register_from_url(p, config, url, timeout)))
-
     def upload_model(self, zip_path: Path, config: dict[str, Any]) -> str:
         """Upload a local zip in chunks; returns the model id (state REGISTERED)."""
         return self.run(self._cache.with_profile(lambda p: ops.upload_model(p, zip_path, config)))
@@ -109,66 +105,3 @@ class MLCommonsClient:
         """Embed texts in one call; float32 (len(texts), dim)."""
         return self.run(ops.predict(model_id, texts, timeout))
 
-
-class AsyncMLCommonsClient:
-    """The async twin of `MLCommonsClient`; `client` is an `opensearchpy.AsyncOpenSearch`."""
-
-    def __init__(self, client: AsyncOpenSearch) -> None:
-        self.client = client
-        self._cache = _ProfileCache()
-
-    async def run(self, operation: Operation[T]) -> T:
-        """Execute any operation of `operations.py`."""
-        return await run_async(self.client.transport, operation)
-
-    async def server_profile(self) -> ServerProfile:
-        """The cluster's version and the routes it needs."""
-        return await self.run(self._cache.read())
-
-    async def register_pretrained(
-        self, name: str, version: str, model_format: str, timeout: float = DEFAULT_TASK_TIMEOUT
-    ) -> str:
-        """The cluster downloads the model by name; returns the model id."""
-        return await self.run(
-            self._cache.with_profile(lambda p: ops.register_pretrained(p, name, version, model_format, timeout))
-        )
-
-    async def register_from_url(self, config: dict[str, Any], url: str, timeout: float = DEFAULT_TASK_TIMEOUT) -> str:
-        """The cluster downloads the zip at `url`; `config` is the artifact's config.json."""
-        return await self.run(self._cache.with_profile(lambda p: ops.register_from_url(p, config, url, timeout)))
-
-    async def upload_model(self, zip_path: Path, config: dict[str, Any]) -> str:
-        """Upload a local zip in chunks; returns the model id (state REGISTERED)."""
-        return await self.run(self._cache.with_profile(lambda p: ops.upload_model(p, zip_path, config)))
-
-    async def deploy(self, model_id: str, timeout: float = DEFAULT_TASK_TIMEOUT) -> dict[str, Any]:
-        """Deploy and wait until DEPLOYED; returns the model document."""
-        return await self.run(self._cache.with_profile(lambda p: ops.deploy(p, model_id, timeout)))
-
-    async def undeploy(self, model_id: str) -> dict[str, Any]:
-        """Undeploy from every node."""
-        return await self.run(self._cache.with_profile(lambda p: ops.undeploy(p, model_id)))
-
-    async def delete_model(self, model_id: str) -> dict[str, Any]:
-        """Delete an undeployed model."""
-        return await self.run(ops.delete_model(model_id))
-
-    async def get_model(self, model_id: str) -> dict[str, Any]:
-        """The model document (with `model_id`)."""
-        return await self.run(ops.get_model(model_id))
-
-    async def wait_for_task(self, task_id: str, timeout: float = DEFAULT_TASK_TIMEOUT) -> dict[str, Any]:
-        """Poll a task until it completes; raises `TaskFailedError` with the server's message."""
-        return await self.run(ops.wait_for_task(task_id, timeout))
-
-    async def search_models(self, query: dict[str, Any], size: int = 100) -> list[dict[str, Any]]:
-        """Model documents matching an OpenSearch query."""
-        return await self.run(ops.search_models(query, size))
-
-    async def find_models(self, name: str, model_format: str) -> list[dict[str, Any]]:
-        """Registered models of this name and format."""
-        return await self.run(ops.find_models(name, model_format))
-
-    async def predict(self, model_id: str, texts: list[str], timeout: float | None = None) -> np.ndarray:
-        """Embed texts in one call; float32 (len(texts), dim)."""
-        return await self.run(ops.predict(model_id, texts, timeout))

@@ -17,6 +17,7 @@ import numpy as np
 from opensearch_pretrained_haystack.cluster.errors import (
     BREAKER_HINT,
     DeployFailedError,
+    MalformedResponseError,
     MLCommonsError,
     OperationTimeoutError,
     RequestRejectedError,
@@ -90,11 +91,6 @@ def register_pretrained(
     """Let the cluster download a pretrained model by name (it needs access to the artifacts site)."""
     body = {"name": name, "version": version, "model_format": model_format}
     return (yield from _register(profile, body, timeout))
-
-
-def register_from_url(profile: ServerProfile, config: dict[str, Any], url: str, timeout: float) -> Operation[str]:
-    """Let the cluster download a zip from `url` (file:// or loopback for offline clusters)."""
-    return (yield from _register(profile, {**registration_body(config), "url": url}, timeout))
 
 
 def registration_body(config: dict[str, Any]) -> dict[str, Any]:
@@ -202,18 +198,29 @@ def predict_body(texts: list[str]) -> dict[str, Any]:
     return {"text_docs": texts, "return_number": True, "target_response": ["sentence_embedding"]}
 
 
-def parse_embeddings(response: dict[str, Any], expected: int) -> np.ndarray:
-    """float32 (n, dim) from `inference_results[i].output[...]`, one result per text, in order."""
-    results = response.get("inference_results", [])
-    if len(results) != expected:
-        msg = f"ML Commons returned {len(results)} embeddings for {expected} texts."
-        raise MLCommonsError(msg)
-    rows = []
-    for result in results:
-        outputs = result["output"]
-        chosen = next((o for o in outputs if o.get("name") == "sentence_embedding"), outputs[0])
-        rows.append(chosen["data"])
-    return np.asarray(rows, dtype=np.float32)
+def parse_embeddings(response: Any, expected: int) -> np.ndarray:
+    """float32 (n, dim) from `inference_results[i].output[...]`, one result per text, in order.
+
+    Any other shape (a proxy's error page, a truncated body) is a retryable `MalformedResponseError`.
+    """
+    try:
+        results = response.get("inference_results", [])
+        if len(results) != expected:
+            msg = f"ML Commons returned {len(results)} embeddings for {expected} texts."
+            raise MalformedResponseError(msg)
+        rows = []
+        for result in results:
+            outputs = result["output"]
+            chosen = next((o for o in outputs if o.get("name") == "sentence_embedding"), outputs[0])
+            rows.append(chosen["data"])
+        vectors = np.asarray(rows, dtype=np.float32)
+    except (AttributeError, KeyError, IndexError, TypeError, ValueError) as error:
+        msg = f"ML Commons answered predict with a body that holds no embeddings ({type(error).__name__}: {error})."
+        raise MalformedResponseError(msg) from error
+    if vectors.ndim != 2:  # noqa: PLR2004 - (texts, dimension)
+        msg = f"ML Commons answered predict with embeddings of shape {vectors.shape}, not (texts, dimension)."
+        raise MalformedResponseError(msg)
+    return vectors
 
 
 def predict(model_id: str, texts: list[str], timeout: float | None = None) -> Operation[np.ndarray]:

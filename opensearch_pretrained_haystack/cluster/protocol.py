@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from opensearchpy import AsyncTransport, Transport
-from opensearchpy.exceptions import TransportError
+from opensearchpy.exceptions import SerializationError, TransportError
 
 from opensearch_pretrained_haystack.cluster.errors import from_transport_error
 
@@ -64,7 +64,7 @@ class _Driver:
         """Hand the response of the current step to the operation."""
         self._advance(lambda: self._operation.send(response))
 
-    def fail(self, exc: TransportError) -> None:
+    def fail(self, exc: TransportError | SerializationError) -> None:
         """Throw the typed form of an opensearch-py error into the operation."""
         assert isinstance(self.step, Call)
         error = from_transport_error(exc, what=self.step.what)
@@ -81,17 +81,18 @@ def _request_kwargs(call: Call) -> dict[str, Any]:
     return {"params": call.params or None, "body": call.body, "timeout": call.timeout}
 
 
-def run_sync(transport: Transport, operation: Operation[T]) -> T:
-    """Drive `operation` with blocking I/O."""
+def run_sync(transport: Transport | None, operation: Operation[T]) -> T:
+    """Drive `operation` with blocking I/O; an operation that only sleeps needs no `transport`."""
     driver = _Driver(operation)
     while (step := driver.step) is not None:
         if isinstance(step, Sleep):
             time.sleep(step.seconds)
             driver.resume(None)
             continue
+        assert transport is not None, f"{step.what} needs a transport"
         try:
             response = transport.perform_request(step.method, step.path, **_request_kwargs(step))
-        except TransportError as exc:
+        except (TransportError, SerializationError) as exc:  # a 200 with a non-JSON body is a SerializationError
             driver.fail(exc)
         else:
             driver.resume(response)
@@ -108,7 +109,7 @@ async def run_async(transport: AsyncTransport, operation: Operation[T]) -> T:
             continue
         try:
             response = await transport.perform_request(step.method, step.path, **_request_kwargs(step))
-        except TransportError as exc:
+        except (TransportError, SerializationError) as exc:  # a 200 with a non-JSON body is a SerializationError
             driver.fail(exc)
         else:
             driver.resume(response)

@@ -3,17 +3,24 @@
 opensearch-py retries 502/503/504 a fixed number of times and never 429; ML Commons throttles
 with 429 and trips breakers under load. `with_retries` wraps an operation (see `protocol.py`)
 and retries it while its error is `retryable`, sleeping `policy.backoff(attempt)` in between,
-and never starts a wait that would end past the deadline.
+and never starts a wait that would end past the deadline. Each retry is one log line (INFO), never a
+traceback. `call_with_retries` applies the same policy to a blocking call that is not an operation
+(opensearch-haystack's store methods), mapping its opensearch-py errors the same way.
 """
 
 from __future__ import annotations
 
+import logging
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from opensearch_pretrained_haystack.cluster.errors import MLCommonsError, OperationTimeoutError
-from opensearch_pretrained_haystack.cluster.protocol import Deadline, Operation, Sleep, T
+from opensearchpy.exceptions import SerializationError, TransportError
+
+from opensearch_pretrained_haystack.cluster.errors import MLCommonsError, OperationTimeoutError, from_transport_error
+from opensearch_pretrained_haystack.cluster.protocol import Deadline, Operation, Sleep, T, run_sync
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -66,5 +73,32 @@ def with_retries(
             if wait >= deadline.remaining():
                 msg = f"{what}: no success within the {deadline.seconds:g} s deadline after {attempt} attempts: {error}"
                 raise OperationTimeoutError(msg, status=error.status, reason=error.reason) from error
+            logger.info("%s (attempt %d of %d); retrying in %.1f s", error, attempt, policy.max_attempts, wait)
             yield Sleep(wait)
             attempt += 1
+
+
+def call_with_retries(
+    call: Callable[[], T],
+    policy: RetryPolicy,
+    *,
+    what: str,
+    classify: Callable[[Exception], MLCommonsError | None] | None = None,
+) -> T:
+    """Run the blocking `call` under `policy`: opensearch-py errors are mapped by `from_transport_error`;
+    `classify` may map other exceptions (e.g. opensearch-haystack's `DocumentStoreError`) or return None
+    to let them through unchanged."""
+
+    def attempt(_: Deadline) -> Operation[T]:
+        try:
+            return call()
+        except (TransportError, SerializationError) as error:
+            raise from_transport_error(error, what=what) from error
+        except Exception as error:
+            mapped = classify(error) if classify else None
+            if mapped is None:
+                raise
+            raise mapped from error
+        yield  # unreachable: makes this function an operation (a generator) that only ever sleeps between tries
+
+    return run_sync(None, with_retries(attempt, policy, what=what))

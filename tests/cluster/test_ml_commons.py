@@ -7,12 +7,9 @@ import pytest
 from opensearchpy import AsyncOpenSearch, OpenSearch
 
 from haystack_integrations.components.embedders.opensearch_pretrained.model_uploader import PretrainedModelUploader
-from opensearch_pretrained_haystack.cluster import (
-    AsyncMLCommonsClient,
-    MLCommonsClient,
-    ModelNotFoundError,
-    TaskFailedError,
-)
+from opensearch_pretrained_haystack.cluster import MLCommonsClient, ModelNotFoundError, TaskFailedError
+from opensearch_pretrained_haystack.cluster import operations as ops
+from opensearch_pretrained_haystack.cluster.protocol import run_async
 
 TINY = Path(__file__).resolve().parents[2].parent / "shared" / "testing" / "tiny-bert-mean"
 
@@ -23,12 +20,13 @@ async def test_sync_and_async_clients_agree(opensearch_url: str):
     sync = MLCommonsClient(OpenSearch(opensearch_url))
     async_client = AsyncOpenSearch(opensearch_url)
     try:
-        client = AsyncMLCommonsClient(async_client)
-        assert (await client.server_profile()) == sync.server_profile()
-        model = await client.get_model(model_id)
+        transport = async_client.transport
+        assert (await run_async(transport, ops.server_profile())) == sync.server_profile()
+        model = await run_async(transport, ops.get_model(model_id))
         assert model["model_state"] == "DEPLOYED" and model == sync.get_model(model_id)
         texts = ["hello", "wörld"]
-        np.testing.assert_array_equal(await client.predict(model_id, texts), sync.predict(model_id, texts))
+        vectors = await run_async(transport, ops.predict(model_id, texts))
+        np.testing.assert_array_equal(vectors, sync.predict(model_id, texts))
     finally:
         await async_client.close()
 

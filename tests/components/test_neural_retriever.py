@@ -11,6 +11,7 @@ from haystack_integrations.components.retrievers.opensearch_pretrained import Op
 from haystack_integrations.components.retrievers.opensearch_pretrained.neural_retriever import _explain, search_body
 from opensearch_pretrained_haystack.catalog import get_model
 from opensearch_pretrained_haystack.cluster import ModelNotFoundError, RequestRejectedError, UnsupportedServerError
+from opensearch_pretrained_haystack.cluster import document_store as adapter
 from opensearch_pretrained_haystack.neural import create_hybrid_search_pipeline, neural_document_store
 
 FOOD = {"field": "meta.topic", "operator": "==", "value": "food"}
@@ -88,7 +89,7 @@ def test_to_dict_from_dict_and_yaml_with_the_default_loader():
     settings = ("model_id", "filters", "top_k", "filter_policy", "num_candidates", "hybrid_search_pipeline",
                 "raise_on_failure")  # fmt: skip
     assert [getattr(restored, name) for name in settings] == [getattr(retriever, name) for name in settings]
-    assert restored.document_store._return_embedding and restored.document_store._index == "docs"
+    assert adapter.returns_embeddings(restored.document_store) and adapter.index_name(restored.document_store) == "docs"
     pipeline = Pipeline()
     pipeline.add_component("retriever", retriever)
     yaml = pipeline.dumps()
@@ -157,7 +158,7 @@ async def test_run_async_uses_the_async_client_and_agrees(neural_store, minilm_m
 
 @pytest.mark.integration
 def test_hybrid_search_normalizes_and_mixes_bm25_with_neural(neural_store, minilm_model_id):
-    pipeline = f"{neural_store._index}-hybrid"
+    pipeline = f"{adapter.index_name(neural_store)}-hybrid"
     hybrid = OpenSearchNeuralRetriever(
         document_store=neural_store, model_id=minilm_model_id, top_k=6, hybrid_search_pipeline=pipeline
     )

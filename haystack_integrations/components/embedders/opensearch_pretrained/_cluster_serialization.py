@@ -1,7 +1,8 @@
 """`to_dict`/`from_dict` for components that talk to a cluster and so hold `http_auth`.
 
 `http_auth` is a pair of Secrets or an `AWSAuth`; Haystack's default serialization does not look inside a
-tuple, so it is converted here. Only Secret descriptions (env-var names) are written, never values.
+tuple, so it is converted here. Only Secret descriptions (env-var names) are written, never values: plain-string
+credentials, and a password written into a host URL, are refused with a message that says how to pass them.
 """
 
 from __future__ import annotations
@@ -13,15 +14,23 @@ from haystack import default_from_dict
 from haystack_integrations.components.embedders.opensearch_pretrained._serialization import (
     InitParametersSerialization,
 )
-from opensearch_pretrained_haystack.cluster.connection import deserialize_http_auth, serialize_http_auth
+from opensearch_pretrained_haystack.cluster.connection import (
+    deserialize_http_auth,
+    refuse_url_credentials,
+    serialize_http_auth,
+)
+
 
 class HttpAuthSerialization(InitParametersSerialization):
     """Init-parameter serialization with `http_auth` converted both ways."""
 
     def to_dict(self) -> dict[str, Any]:
         """Every `__init__` parameter; credentials only as Secret descriptions."""
+        where = f"{type(self).__name__}.to_dict"
+        refuse_url_credentials(self.hosts, where=where)
+        http_auth = serialize_http_auth(self.http_auth, where=f"{where}: http_auth")
         data = InitParametersSerialization.to_dict(self)
-        data["init_parameters"]["http_auth"] = serialize_http_auth(self.http_auth)
+        data["init_parameters"]["http_auth"] = http_auth
         return data
 
     @classmethod

@@ -3,6 +3,9 @@
 Lifecycle as in Haystack 3 remote embedders: `__init__` only stores parameters; `warm_up` /
 `warm_up_async` build the sync / async opensearch-py client (resolving Secrets there, never in
 `__init__`); `close` / `close_async` release them independently; `run` warms up lazily.
+
+`meta["model"]` is the model's name as the cluster reports it (read once, at the first run), as the local
+embedders report their catalog name; `meta["model_id"]` is the cluster's id of the deployed model.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ class OpenSearchMLComponent(HttpAuthSerialization):
 
     def __init__(
         self,
+        *,
         hosts: str | list[str],
         model_id: str,
         http_auth: HttpAuth,
@@ -79,4 +83,4 @@ class OpenSearchMLComponent(HttpAuthSerialization):
             await self._embedder.close_async()
 
     def _meta(self) -> dict[str, Any]:
-        return {"model": self.model_id}
+        return {"model": self._backend().model_name, "model_id": self.model_id}

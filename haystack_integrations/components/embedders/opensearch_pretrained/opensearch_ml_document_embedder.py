@@ -15,6 +15,7 @@ from haystack_integrations.components.embedders.opensearch_pretrained._text_prep
     with_embeddings,
 )
 from opensearch_pretrained_haystack.cluster.connection import HttpAuth
+from opensearch_pretrained_haystack.cluster.errors import MLCommonsError
 from opensearch_pretrained_haystack.remote import BatchOutcome
 
 logger = logging.getLogger(__name__)
@@ -82,8 +83,9 @@ class OpenSearchMLDocumentEmbedder(OpenSearchMLComponent):
         """
         # Explicit base call: @component re-creates the class, which breaks zero-argument super().
         OpenSearchMLComponent.__init__(
-            self, hosts, model_id, http_auth, verify_certs, ca_certs, timeout,
-            batch_size, max_concurrency, max_retries, retry_deadline,
+            self, hosts=hosts, model_id=model_id, http_auth=http_auth, verify_certs=verify_certs, ca_certs=ca_certs,
+            timeout=timeout, batch_size=batch_size, max_concurrency=max_concurrency, max_retries=max_retries,
+            retry_deadline=retry_deadline,
         )  # fmt: skip
         self.prefix = prefix
         self.suffix = suffix
@@ -98,11 +100,15 @@ class OpenSearchMLDocumentEmbedder(OpenSearchMLComponent):
         Embed documents.
 
         :param documents: The documents; they are not modified.
-        :returns: `documents` (new objects, in input order) and `meta` (model id and counts of embedded,
-            failed and content-less documents).
+        :returns: `documents` (new objects, in input order) and `meta` (`model`: the cluster's name of the
+            model, `model_id`, and counts of embedded, failed and content-less documents).
         """
         to_embed, texts = self._prepare(documents)
         self.warm_up()
+        try:
+            self._backend().read_model_name()
+        except MLCommonsError as error:
+            self._name_unknown(error)
         with self._progress(len(texts)) as bar:
             outcomes = self._backend().embed_batches(texts, progress=bar.update)
         return self._assemble(documents, to_embed, outcomes)
@@ -112,9 +118,20 @@ class OpenSearchMLDocumentEmbedder(OpenSearchMLComponent):
         """Like `run`, with the async client and at most `max_concurrency` requests in flight."""
         to_embed, texts = self._prepare(documents)
         await self.warm_up_async()
+        try:
+            await self._backend().read_model_name_async()
+        except MLCommonsError as error:
+            self._name_unknown(error)
         with self._progress(len(texts)) as bar:
             outcomes = await self._backend().embed_batches_async(texts, progress=bar.update)
         return self._assemble(documents, to_embed, outcomes)
+
+    def _name_unknown(self, error: MLCommonsError) -> None:
+        """Without `raise_on_failure`, a cluster that cannot even name the model still gets every document back
+        (the batches fail and are counted); `meta["model"]` stays None."""
+        if self.raise_on_failure:
+            raise error
+        logger.warning("%s: could not read the model's name: %s", type(self).__name__, error)
 
     def _prepare(self, documents: list[Document]) -> tuple[list[int], list[str]]:
         check_documents(type(self).__name__, "OpenSearchMLTextEmbedder", documents)

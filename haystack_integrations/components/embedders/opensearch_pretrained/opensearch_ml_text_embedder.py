@@ -56,8 +56,8 @@ class OpenSearchMLTextEmbedder(OpenSearchMLComponent):
         """
         # Explicit base call: @component re-creates the class, which breaks zero-argument super().
         OpenSearchMLComponent.__init__(
-            self, hosts, model_id, http_auth, verify_certs, ca_certs, timeout,
-            1, 1, max_retries, retry_deadline,
+            self, hosts=hosts, model_id=model_id, http_auth=http_auth, verify_certs=verify_certs, ca_certs=ca_certs,
+            timeout=timeout, batch_size=1, max_concurrency=1, max_retries=max_retries, retry_deadline=retry_deadline,
         )  # fmt: skip
         self.prefix = prefix
         self.suffix = suffix
@@ -68,10 +68,12 @@ class OpenSearchMLTextEmbedder(OpenSearchMLComponent):
         Embed one text.
 
         :param text: The text.
-        :returns: `embedding` (a list of floats) and `meta` (the model id).
+        :returns: `embedding` (a list of floats) and `meta` (`model`: the cluster's name of the model,
+            `model_id`).
         """
         check_text(type(self).__name__, "OpenSearchMLDocumentEmbedder", text)
         self.warm_up()
+        self._backend().read_model_name()
         vector = self._backend().embed([prepare_text(text, self.prefix, self.suffix)])[0]
         return {"embedding": vector.tolist(), "meta": self._meta()}
 
@@ -80,5 +82,6 @@ class OpenSearchMLTextEmbedder(OpenSearchMLComponent):
         """Like `run`, with the async client."""
         check_text(type(self).__name__, "OpenSearchMLDocumentEmbedder", text)
         await self.warm_up_async()
+        await self._backend().read_model_name_async()
         vector = (await self._backend().embed_async([prepare_text(text, self.prefix, self.suffix)]))[0]
         return {"embedding": vector.tolist(), "meta": self._meta()}

@@ -22,6 +22,8 @@ from haystack_integrations.document_stores.opensearch import OpenSearchDocumentS
 from haystack_integrations.document_stores.opensearch.filters import normalize_filters
 from opensearchpy.exceptions import TransportError
 
+from opensearch_pretrained_haystack.cluster import document_store as adapter
+from opensearch_pretrained_haystack.cluster.connection import refuse_url_credentials
 from opensearch_pretrained_haystack.cluster.errors import UnsupportedServerError, from_transport_error
 from opensearch_pretrained_haystack.neural import TEXT_FIELD
 from opensearch_pretrained_haystack.store import VECTOR_FIELD
@@ -131,10 +133,12 @@ class OpenSearchNeuralRetriever:
         self.raise_on_failure = raise_on_failure
 
     def to_dict(self) -> dict[str, Any]:
-        """Serialize the component (the store through its own `to_dict`)."""
+        """Serialize the component (the store through its own `to_dict`); a password in a host URL is refused."""
+        store = self.document_store.to_dict()
+        refuse_url_credentials(store["init_parameters"].get("hosts"), where=f"{type(self).__name__}.to_dict")
         return default_to_dict(
             self,
-            document_store=self.document_store.to_dict(),
+            document_store=store,
             model_id=self.model_id,
             filters=self.filters,
             top_k=self.top_k,
@@ -165,30 +169,26 @@ class OpenSearchNeuralRetriever:
         :param top_k: How many documents; defaults to the init `top_k`.
         :returns: `documents`: best first, with `score` (normalized to [0, 1] in hybrid mode).
         """
-        store = self.document_store
-        store._ensure_initialized()
-        assert store._client is not None
+        client = adapter.connected_client(self.document_store)
         body, params = self._request(query, filters, top_k)
         try:
-            response = store._client.search(index=store._index, body=body, params=params)
+            response = client.search(index=adapter.index_name(self.document_store), body=body, params=params)
         except TransportError as error:
             return {"documents": self._failed(error)}
-        return {"documents": OpenSearchDocumentStore._deserialize_search_hits(response["hits"]["hits"])}
+        return {"documents": adapter.hits_to_documents(response["hits"]["hits"])}
 
     @component.output_types(documents=list[Document])
     async def run_async(
         self, query: str, filters: dict[str, Any] | None = None, top_k: int | None = None
     ) -> dict[str, list[Document]]:
         """The async twin of `run`, through the store's async client."""
-        store = self.document_store
-        await store._ensure_initialized_async()
-        assert store._async_client is not None
+        client = await adapter.connected_async_client(self.document_store)
         body, params = self._request(query, filters, top_k)
         try:
-            response = await store._async_client.search(index=store._index, body=body, params=params)
+            response = await client.search(index=adapter.index_name(self.document_store), body=body, params=params)
         except TransportError as error:
             return {"documents": self._failed(error)}
-        return {"documents": OpenSearchDocumentStore._deserialize_search_hits(response["hits"]["hits"])}
+        return {"documents": adapter.hits_to_documents(response["hits"]["hits"])}
 
     def _request(
         self, query: str, filters: dict[str, Any] | None, top_k: int | None
@@ -198,7 +198,7 @@ class OpenSearchNeuralRetriever:
             raise ValueError("query must be a non-empty string.")
         filters = apply_filter_policy(self.filter_policy, self.filters, filters)
         store = self.document_store
-        normalized = normalize_filters(filters, nested_fields=store._resolved_nested_fields) if filters else None
+        normalized = normalize_filters(filters, nested_fields=adapter.nested_fields(store)) if filters else None
         hybrid = self.hybrid_search_pipeline is not None
         body = search_body(
             query,
@@ -207,7 +207,7 @@ class OpenSearchNeuralRetriever:
             normalized,
             num_candidates=self.num_candidates,
             hybrid=hybrid,
-            return_embedding=store._return_embedding,
+            return_embedding=adapter.returns_embeddings(store),
         )
         return body, ({"search_pipeline": self.hybrid_search_pipeline} if hybrid else {})
 
