@@ -103,6 +103,23 @@ class SparseVocabulary:
         return weights
 
 
+def load_vocabulary(
+    model: str,
+    version: str | None = None,
+    *,
+    mirror: str | os.PathLike[str] | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    progress_bar: bool = True,
+) -> SparseVocabulary:
+    """The vocabulary of any sparse artifact (encoder or tokenizer) from its ``tokenizer.json``.
+
+    A query tokenizer is the light way to get it: ``opensearch-neural-sparse-tokenizer-v1`` (about 1 MB) has the
+    vocabulary of every English catalog model (see the catalog's ``vocabulary`` field).
+    """
+    artifact = resolve_sparse_artifact(model, version, mirror=mirror, cache_dir=cache_dir, progress_bar=progress_bar)
+    return SparseVocabulary(Tokenizer.from_str(read_zip_member(artifact.zip_path, TOKENIZER_FILE).decode("utf-8")))
+
+
 class SparseTokenizer:
     """SPARSE_TOKENIZE as the node computes it, from a query-tokenizer artifact.
 
