@@ -38,7 +38,10 @@ def local(count: int) -> None:
     start = time.perf_counter()
     tokenizer.encode(texts)
     batch = time.perf_counter() - start
-    print(f"local SPARSE_TOKENIZE: {count / one:,.0f} texts/s one at a time (queries), {count / batch:,.0f} texts/s batched")
+    print(
+        f"local SPARSE_TOKENIZE: {count / one:,.0f} texts/s one at a time (queries), "
+        f"{count / batch:,.0f} texts/s batched"
+    )
 
 
 def remote(url: str, count: int, batch_size: int) -> None:
@@ -61,18 +64,24 @@ def remote(url: str, count: int, batch_size: int) -> None:
     start = time.perf_counter()
     encoder2.encode(texts)
     ours2 = time.perf_counter() - start
-    print(f"remote SPARSE_ENCODING (tiny encoder, batch {batch_size}): bare _predict {count / bare:,.1f} docs/s, "
-          f"OpenSearchMLSparseEncoder {count / ours:,.1f} docs/s (concurrency 1), {count / ours2:,.1f} docs/s (2)")
+    print(
+        f"remote SPARSE_ENCODING (tiny encoder, batch {batch_size}): bare _predict {count / bare:,.1f} docs/s, "
+        f"OpenSearchMLSparseEncoder {count / ours:,.1f} docs/s (concurrency 1), {count / ours2:,.1f} docs/s (2)"
+    )
     index = f"bench-sparse-{uuid.uuid4().hex[:8]}"
     tokens = sum(len(m) for m in maps) / count
     map_json = sum(len(json.dumps(m)) for m in maps) / count
     print(f"maps: {tokens:.0f} tokens/doc, {map_json:,.0f} bytes/doc as JSON _source")
     try:
-        client.indices.create(index=index, body={"settings": {"number_of_shards": 1, "number_of_replicas": 0},
-                                             "mappings": {"properties": {"content": {"type": "text"},
-                                                                         "sparse": {"type": "rank_features"}}}})
+        client.indices.create(
+            index=index,
+            body={
+                "settings": {"number_of_shards": 1, "number_of_replicas": 0},
+                "mappings": {"properties": {"content": {"type": "text"}, "sparse": {"type": "rank_features"}}},
+            },
+        )
     except RequestError as error:  # rank_features lives in the mapper-extras module
-        print(f"index: not measured, the node has no rank_features ({error.error}: {error.info['error']['reason']})")
+        print(f"index: not measured, the node has no rank_features ({error.error}: {error})")
         return
     try:
         # rank_features refuses non-positive values; the encoder's maps hold only positive weights.
@@ -82,8 +91,10 @@ def remote(url: str, count: int, batch_size: int) -> None:
         client.indices.refresh(index=index)
         stats = client.indices.stats(index=index)["indices"][index]["primaries"]
         content_only = sum(len(t.encode("utf-8")) for t in texts)
-        print(f"index: {stats['store']['size_in_bytes'] / count:,.0f} bytes/doc on disk ({tokens:.0f} tokens/doc; "
-              f"content alone {content_only / count:,.0f} bytes/doc)")
+        print(
+            f"index: {stats['store']['size_in_bytes'] / count:,.0f} bytes/doc on disk ({tokens:.0f} tokens/doc; "
+            f"content alone {content_only / count:,.0f} bytes/doc)"
+        )
     finally:
         client.indices.delete(index=index)
 

@@ -95,7 +95,7 @@ class BatchedPredictor(Generic[R]):
         transport = self.connect().transport
         deadline = Deadline(self.retry.deadline)
 
-        def one(bounds: tuple[int, int]) -> BatchOutcome:
+        def one(bounds: tuple[int, int]) -> BatchOutcome[R]:
             outcome = _outcome(bounds, lambda: run_sync(transport, self._predict(texts, bounds, deadline)))
             if progress:
                 progress(bounds[1] - bounds[0])
@@ -112,7 +112,7 @@ class BatchedPredictor(Generic[R]):
         deadline = Deadline(self.retry.deadline)
         slots = asyncio.Semaphore(self.max_concurrency)
 
-        async def one(bounds: tuple[int, int]) -> BatchOutcome:
+        async def one(bounds: tuple[int, int]) -> BatchOutcome[R]:
             async with slots:
                 try:
                     vectors = await run_async(transport, self._predict(texts, bounds, deadline))

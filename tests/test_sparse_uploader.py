@@ -22,8 +22,13 @@ def test_a_config_without_model_config_registers_with_its_function_name(folder) 
 
 
 def test_dense_configs_still_send_their_model_config() -> None:
-    config = {"name": "n", "version": "1", "model_format": "ONNX", "model_content_hash_value": "h",
-              "model_config": {"model_type": "bert", "embedding_dimension": 8}}
+    config = {
+        "name": "n",
+        "version": "1",
+        "model_format": "ONNX",
+        "model_content_hash_value": "h",
+        "model_config": {"model_type": "bert", "embedding_dimension": 8},
+    }
     assert registration_body(config)["model_config"] == config["model_config"]
 
 

@@ -139,7 +139,9 @@ class SparseTokenizer:
         cache_dir: str | os.PathLike[str] | None = None,
         progress_bar: bool = True,
     ) -> None:
-        artifact = resolve_sparse_artifact(model, version, mirror=mirror, cache_dir=cache_dir, progress_bar=progress_bar)
+        artifact = resolve_sparse_artifact(
+            model, version, mirror=mirror, cache_dir=cache_dir, progress_bar=progress_bar
+        )
         self._load(artifact)
 
     @classmethod

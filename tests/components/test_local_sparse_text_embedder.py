@@ -56,6 +56,11 @@ def test_yaml_round_trip_with_haystacks_default_loader() -> None:
     assert isinstance(component, LocalSparseTextEmbedder)
     assert component.to_dict() == pipeline.get_component("query").to_dict()
     assert component.to_dict()["init_parameters"] == {
-        "model": TOKENIZER_DIR, "version": None, "mirror": None, "cache_dir": None,
-        "prefix": "q: ", "suffix": "", "progress_bar": False,
+        "model": TOKENIZER_DIR,
+        "version": None,
+        "mirror": None,
+        "cache_dir": None,
+        "prefix": "q: ",
+        "suffix": "",
+        "progress_bar": False,
     }

@@ -39,7 +39,9 @@ def test_init_is_light_and_to_dict_round_trips_through_yaml_without_secret_value
     )
     assert document._encoder is None and document._vocabulary is None
     pipeline.add_component("docs", document)
-    pipeline.add_component("query", OpenSearchMLSparseTextEmbedder("https://localhost:9200", "q", task_type="SPARSE_TOKENIZE"))
+    pipeline.add_component(
+        "query", OpenSearchMLSparseTextEmbedder("https://localhost:9200", "q", task_type="SPARSE_TOKENIZE")
+    )
     text = pipeline.dumps()
     assert "s3cret-value" not in text
     loaded = Pipeline.loads(text)
@@ -79,7 +81,9 @@ def test_the_document_embedder_returns_the_nodes_maps_for_every_text(opensearch_
 @pytest.mark.integration
 def test_the_text_embedder_on_the_tokenizer_equals_the_local_one(opensearch_url: str) -> None:
     model_id = deployed_sparse_model(opensearch_url, "tokenizer")
-    remote = OpenSearchMLSparseTextEmbedder(opensearch_url, model_id, task_type="SPARSE_TOKENIZE", vocabulary=VOCABULARY)
+    remote = OpenSearchMLSparseTextEmbedder(
+        opensearch_url, model_id, task_type="SPARSE_TOKENIZE", vocabulary=VOCABULARY
+    )
     local = LocalSparseTextEmbedder(model=VOCABULARY)
     for text, node in zip(TOKENIZER_REFS["texts"][3:12], TOKENIZER_REFS["node"][3:12], strict=True):
         embedding = remote.run(text=text)["sparse_embedding"]
@@ -91,7 +95,9 @@ def test_the_text_embedder_on_the_tokenizer_equals_the_local_one(opensearch_url:
 def test_run_async_agrees_with_run(opensearch_url: str) -> None:
     model_id = deployed_sparse_model(opensearch_url, "encoder")
     documents = [Document(content=text) for text in ENCODER_REFS["texts"][3:10]]
-    embedder = OpenSearchMLSparseDocumentEmbedder(opensearch_url, model_id, vocabulary=VOCABULARY, batch_size=2, progress_bar=False)
+    embedder = OpenSearchMLSparseDocumentEmbedder(
+        opensearch_url, model_id, vocabulary=VOCABULARY, batch_size=2, progress_bar=False
+    )
 
     async def both() -> dict[str, Any]:
         try:
@@ -114,13 +120,23 @@ def test_throttling_is_retried_and_a_failed_batch_is_kept_and_counted(opensearch
         assert_same_map(ours, node)
 
     with FaultProxy(opensearch_url, failures=2, status=503) as proxy:
-        embedder = OpenSearchMLSparseDocumentEmbedder(proxy.url, model_id, vocabulary=VOCABULARY, batch_size=3, max_concurrency=1, max_retries=0, progress_bar=False)
+        embedder = OpenSearchMLSparseDocumentEmbedder(
+            proxy.url,
+            model_id,
+            vocabulary=VOCABULARY,
+            batch_size=3,
+            max_concurrency=1,
+            max_retries=0,
+            progress_bar=False,
+        )
         result = embedder.run(documents=documents)
     assert result["meta"]["documents_failed"] == 6 and result["meta"]["documents_embedded"] == 0
     assert [d.sparse_embedding for d in result["documents"]] == [None] * 6
     assert [d.id for d in result["documents"]] == [d.id for d in documents]
 
     with FaultProxy(opensearch_url, failures=1, status=503) as proxy:
-        embedder = OpenSearchMLSparseDocumentEmbedder(proxy.url, model_id, vocabulary=VOCABULARY, max_retries=0, raise_on_failure=True, progress_bar=False)
+        embedder = OpenSearchMLSparseDocumentEmbedder(
+            proxy.url, model_id, vocabulary=VOCABULARY, max_retries=0, raise_on_failure=True, progress_bar=False
+        )
         with pytest.raises(TransientServerError):
             embedder.run(documents=documents)

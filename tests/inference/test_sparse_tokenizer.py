@@ -46,20 +46,22 @@ def test_sparse_embedding_round_trips_to_the_token_map(tokenizer: SparseTokenize
     weights = tokenizer.encode(["Hello world. A man is playing a guitar."])[0]
     embedding = tokenizer.encode_sparse(["Hello world. A man is playing a guitar."])[0]
     assert embedding.indices == sorted(embedding.indices)
-    assert embedding.indices == [tokenizer.vocabulary.ids[token] for token in sorted(weights, key=tokenizer.vocabulary.ids.get)]
+    assert embedding.indices == [
+        tokenizer.vocabulary.ids[token] for token in sorted(weights, key=tokenizer.vocabulary.ids.get)
+    ]
     assert tokenizer.vocabulary.to_token_weights(embedding) == weights
     assert tokenizer.vocabulary.to_sparse_embedding(weights) == embedding
 
 
 def test_a_token_from_another_vocabulary_is_one_clear_error(tokenizer: SparseTokenizer) -> None:
-    with pytest.raises(ModelInputError, match="'no-such-token-xyz'.*not the model's"):
+    with pytest.raises(ModelInputError, match=r"'no-such-token-xyz'.*not the model's"):
         tokenizer.vocabulary.to_sparse_embedding({"no-such-token-xyz": 1.0}, source="the cluster's map")
     with pytest.raises(ModelInputError, match="index 0"):  # id 0 is [PAD]: special, never a key
         tokenizer.vocabulary.to_token_weights(SparseEmbedding(indices=[0], values=[1.0]))
 
 
 def test_an_encoder_artifact_is_refused_with_what_to_do() -> None:
-    with pytest.raises(ArtifactFormatError, match="SPARSE_ENCODING model, not SPARSE_TOKENIZE.*cluster"):
+    with pytest.raises(ArtifactFormatError, match=r"SPARSE_ENCODING model, not SPARSE_TOKENIZE.*cluster"):
         SparseTokenizer(str(TESTING / "tiny-sparse-encoder"))
 
 

@@ -159,7 +159,11 @@ class OpenSearchMLSparseDocumentEmbedder(OpenSearchMLSparseComponent):
                 failed.extend(positions)
                 ids = ", ".join(documents[i].id for i in positions[:5])
                 logger.warning(
-                    "%s: a batch of %d documents failed (%s): %s", type(self).__name__, len(positions), ids, outcome.error
+                    "%s: a batch of %d documents failed (%s): %s",
+                    type(self).__name__,
+                    len(positions),
+                    ids,
+                    outcome.error,
                 )
                 continue
             for i, weights in zip(positions, outcome.vectors or [], strict=True):
