@@ -1,4 +1,4 @@
-"""The catalog of OpenSearch's pretrained sentence-transformer models.
+"""The catalog of OpenSearch's pretrained models: sentence transformers (dense) and neural sparse.
 
 The facts live in ``data/catalog.json``; this module only turns them into frozen objects and answers
 look-ups, so that every other part of the package (artifact URLs, index dimensions, pooling) reads the
@@ -36,6 +36,20 @@ class PretrainedModel:
     space_type: str
     model_type: str
     artifacts_base_url: str
+    task_type: str = "TEXT_EMBEDDING"
+    """ML Commons' function name: TEXT_EMBEDDING, or SPARSE_ENCODING / SPARSE_TOKENIZE for neural sparse."""
+    role: str = "bi-encoder"
+    """bi-encoder, document-encoder (documents only) or query-tokenizer."""
+    search_with: str | None = None
+    """Sparse: alias of the model that encodes queries for an index this model fills."""
+    vocabulary: str | None = None
+    """Sparse: alias whose tokenizer.json maps tokens to ``SparseEmbedding.indices``."""
+    recommended: bool = False
+
+    @property
+    def family(self) -> str:
+        """"dense" or "sparse" (``dimension`` is 0 for sparse models: they have no dense vector)."""
+        return "sparse" if self.task_type.startswith("SPARSE_") else "dense"
 
     def artifact_path(self, model_format: str) -> str:
         """The artifact's path below the artifacts base URL, by ML Commons' own rule (``MLEngine``)."""
@@ -85,14 +99,19 @@ def _load() -> tuple[PretrainedModel, ...]:
                     alias=entry["name"].rsplit("/", 1)[1],
                     version=version,
                     formats=tuple(published["formats"]),
-                    dimension=entry["dimension"],
-                    pooling_mode=entry["pooling_mode"],
-                    normalize=entry["normalize"],
+                    dimension=entry.get("dimension", 0),
+                    pooling_mode=entry.get("pooling_mode", ""),
+                    normalize=entry.get("normalize", False),
                     max_tokens=entry["max_tokens"],
                     auto_truncation=published.get("auto_truncation", True),
-                    space_type=entry["space_type"],
-                    model_type=entry["model_type"],
+                    space_type=entry.get("space_type", ""),
+                    model_type=entry.get("model_type", ""),
                     artifacts_base_url=raw["artifacts_base_url"],
+                    task_type=entry.get("task_type", "TEXT_EMBEDDING"),
+                    role=entry.get("role", "bi-encoder"),
+                    search_with=entry.get("search_with"),
+                    vocabulary=entry.get("vocabulary"),
+                    recommended=entry.get("recommended", False),
                 )
             )
     return tuple(models)

@@ -42,16 +42,18 @@ def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _models(args: argparse.Namespace) -> int:
     rows = [
-        {"alias": m.alias, "name": m.name, "version": m.version, "formats": list(m.formats), "dimension": m.dimension,
+        {"alias": m.alias, "name": m.name, "version": m.version, "family": m.family, "task_type": m.task_type,
+         "role": m.role, "search_with": m.search_with, "formats": list(m.formats), "dimension": m.dimension,
          "pooling_mode": m.pooling_mode, "normalize": m.normalize, "max_tokens": m.max_tokens, "space_type": m.space_type}
         for m in catalog.list_models()
     ]
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
-    header = ("alias", "version", "formats", "dim", "pooling", "normalize", "max_tokens", "space_type")
+    header = ("alias", "version", "family", "formats", "dim", "pooling", "normalize", "max_tokens", "space_type")
     table = [header] + [
-        (r["alias"], r["version"], ",".join(r["formats"]), str(r["dimension"]), r["pooling_mode"],
+        (r["alias"], r["version"], f'{r["family"]} ({r["role"]})', ",".join(r["formats"]), str(r["dimension"] or "-"),
+         r["pooling_mode"] or "-",
          "yes" if r["normalize"] else "no", str(r["max_tokens"]), r["space_type"])
         for r in rows
     ]

@@ -12,7 +12,7 @@ import asyncio
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 from opensearchpy import AsyncOpenSearch, OpenSearch
@@ -25,27 +25,22 @@ from opensearch_pretrained_haystack.cluster.retry import RetryPolicy, with_retri
 
 ProgressCallback = Callable[[int], None]
 """Called with the number of texts of each finished batch (for progress bars)."""
+R = TypeVar("R")
+"""What one predict call gives for its batch: a float32 matrix, or `{token: weight}` maps for sparse models."""
 
 
 @dataclass(frozen=True)
-class BatchOutcome:
+class BatchOutcome(Generic[R]):
     """The result of one predict batch: texts `start:stop`, with vectors or the error that stopped them."""
 
     start: int
     stop: int
-    vectors: np.ndarray | None
+    vectors: R | None
     error: MLCommonsError | None
 
 
-class OpenSearchMLEmbedder:
-    """Embeds texts with an ML Commons text-embedding model, by its `model_id`.
-
-    Usage example:
-    ```python
-    embedder = OpenSearchMLEmbedder("http://localhost:9200", model_id)
-    vectors = embedder.embed(["OpenSearch is a search engine."])  # float32, shape (1, dim)
-    ```
-    """
+class BatchedPredictor(Generic[R]):
+    """Batches, concurrency, retries and per-batch failures around one predict call, `_predict_call`."""
 
     def __init__(
         self,
@@ -115,20 +110,12 @@ class OpenSearchMLEmbedder:
             await self._async_client.close()
             self._async_client = None
 
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        """float32 `(len(texts), dim)`; raises the first batch's error if any batch failed."""
-        return _concatenate(self.embed_batches(texts))
-
-    async def embed_async(self, texts: Sequence[str]) -> np.ndarray:
-        """Async twin of `embed`."""
-        return _concatenate(await self.embed_batches_async(texts))
-
-    def embed_batches(self, texts: Sequence[str], progress: ProgressCallback | None = None) -> list[BatchOutcome]:
+    def embed_batches(self, texts: Sequence[str], progress: ProgressCallback | None = None) -> list[BatchOutcome[R]]:
         """Embed every batch, keeping failures per batch instead of raising (for `raise_on_failure=False`)."""
         transport = self.connect().transport
         deadline = Deadline(self.retry.deadline)
 
-        def one(bounds: tuple[int, int]) -> BatchOutcome:
+        def one(bounds: tuple[int, int]) -> BatchOutcome[R]:
             outcome = _outcome(bounds, lambda: run_sync(transport, self._predict(texts, bounds, deadline)))
             if progress:
                 progress(bounds[1] - bounds[0])
@@ -139,13 +126,13 @@ class OpenSearchMLEmbedder:
 
     async def embed_batches_async(
         self, texts: Sequence[str], progress: ProgressCallback | None = None
-    ) -> list[BatchOutcome]:
+    ) -> list[BatchOutcome[R]]:
         """Async twin of `embed_batches`, with at most `max_concurrency` predict calls in flight."""
         transport = self.connect_async().transport
         deadline = Deadline(self.retry.deadline)
         slots = asyncio.Semaphore(self.max_concurrency)
 
-        async def one(bounds: tuple[int, int]) -> BatchOutcome:
+        async def one(bounds: tuple[int, int]) -> BatchOutcome[R]:
             async with slots:
                 try:
                     vectors = await run_async(transport, self._predict(texts, bounds, deadline))
@@ -161,14 +148,39 @@ class OpenSearchMLEmbedder:
     def _bounds(self, count: int) -> list[tuple[int, int]]:
         return [(start, min(start + self.batch_size, count)) for start in range(0, count, self.batch_size)]
 
-    def _predict(self, texts: Sequence[str], bounds: tuple[int, int], deadline: Deadline) -> Operation[np.ndarray]:
+    def _predict(self, texts: Sequence[str], bounds: tuple[int, int], deadline: Deadline) -> Operation[R]:
         batch = [_checked_text(texts, i) for i in range(*bounds)]
         return with_retries(
-            lambda left: ops.predict(self.model_id, batch, timeout=min(self.settings.timeout, left.remaining())),
+            lambda left: self._predict_call(batch, min(self.settings.timeout, left.remaining())),
             self.retry,
             what=f"predict with model {self.model_id} (texts {bounds[0]}-{bounds[1] - 1})",
             deadline=deadline,
         )
+
+    def _predict_call(self, batch: list[str], timeout: float) -> Operation[R]:
+        raise NotImplementedError
+
+
+class OpenSearchMLEmbedder(BatchedPredictor[np.ndarray]):
+    """Embeds texts with an ML Commons text-embedding model, by its `model_id`.
+
+    Usage example:
+    ```python
+    embedder = OpenSearchMLEmbedder("http://localhost:9200", model_id)
+    vectors = embedder.embed(["OpenSearch is a search engine."])  # float32, shape (1, dim)
+    ```
+    """
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """float32 `(len(texts), dim)`; raises the first batch's error if any batch failed."""
+        return _concatenate(self.embed_batches(texts))
+
+    async def embed_async(self, texts: Sequence[str]) -> np.ndarray:
+        """Async twin of `embed`."""
+        return _concatenate(await self.embed_batches_async(texts))
+
+    def _predict_call(self, batch: list[str], timeout: float) -> Operation[np.ndarray]:
+        return ops.predict(self.model_id, batch, timeout=timeout)
 
 
 def _checked_text(texts: Sequence[str], index: int) -> str:
@@ -179,14 +191,14 @@ def _checked_text(texts: Sequence[str], index: int) -> str:
     return text
 
 
-def _outcome(bounds: tuple[int, int], call: Callable[[], np.ndarray]) -> BatchOutcome:
+def _outcome(bounds: tuple[int, int], call: Callable[[], R]) -> BatchOutcome[R]:
     try:
         return BatchOutcome(*bounds, call(), None)
     except MLCommonsError as error:
         return BatchOutcome(*bounds, None, error)
 
 
-def _concatenate(outcomes: list[BatchOutcome]) -> np.ndarray:
+def _concatenate(outcomes: list[BatchOutcome[np.ndarray]]) -> np.ndarray:
     for outcome in outcomes:
         if outcome.error is not None:
             raise outcome.error

@@ -113,9 +113,9 @@ def _local_artifact(request: ModelRequest) -> ModelArtifact:
 
 
 def _identity(request: ModelRequest, artifact: ModelArtifact | None) -> tuple[str, str, int]:
-    """Name, version and dimension, from the artifact's config.json if at hand, else from the catalog."""
+    """Name, version and dimension (0 for sparse models), from the artifact's config.json if at hand, else the catalog."""
     if artifact is not None:
-        return artifact.name, artifact.version, int(artifact.model_config["embedding_dimension"])
+        return artifact.name, artifact.version, int(artifact.model_config.get("embedding_dimension") or 0)
     entry = get_model(request.model, request.version)
     return entry.name, entry.version, entry.dimension
 

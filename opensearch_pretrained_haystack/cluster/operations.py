@@ -94,7 +94,10 @@ def register_pretrained(
 
 
 def registration_body(config: dict[str, Any]) -> dict[str, Any]:
-    """The register fields of an artifact's `config.json` (its `model_task_type` is sent as `function_name`)."""
+    """The register fields of an artifact's `config.json` (its `model_task_type` is sent as `function_name`).
+
+    Sparse models (SPARSE_ENCODING, SPARSE_TOKENIZE) have no `model_config`, and ML Commons needs none for them.
+    """
     body = {
         "name": config["name"],
         "version": config["version"],
@@ -102,8 +105,9 @@ def registration_body(config: dict[str, Any]) -> dict[str, Any]:
         "model_format": config["model_format"],
         "function_name": config.get("model_task_type", "TEXT_EMBEDDING"),
         "model_content_hash_value": config["model_content_hash_value"],
-        "model_config": config["model_config"],
     }
+    if "model_config" in config:
+        body["model_config"] = config["model_config"]
     if "model_content_size_in_bytes" in config:
         body["model_content_size_in_bytes"] = config["model_content_size_in_bytes"]
     return body

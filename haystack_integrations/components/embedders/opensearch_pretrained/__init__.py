@@ -13,14 +13,20 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .local_onnx_document_embedder import LocalOnnxDocumentEmbedder
     from .local_onnx_text_embedder import LocalOnnxTextEmbedder
+    from .local_sparse_text_embedder import LocalSparseTextEmbedder
     from .model_uploader import PretrainedModelUploader
     from .opensearch_ml_document_embedder import OpenSearchMLDocumentEmbedder
+    from .opensearch_ml_sparse_document_embedder import OpenSearchMLSparseDocumentEmbedder
+    from .opensearch_ml_sparse_text_embedder import OpenSearchMLSparseTextEmbedder
     from .opensearch_ml_text_embedder import OpenSearchMLTextEmbedder
 
 _MODULES = {
     "LocalOnnxDocumentEmbedder": "local_onnx_document_embedder",
     "LocalOnnxTextEmbedder": "local_onnx_text_embedder",
+    "LocalSparseTextEmbedder": "local_sparse_text_embedder",
     "OpenSearchMLDocumentEmbedder": "opensearch_ml_document_embedder",
+    "OpenSearchMLSparseDocumentEmbedder": "opensearch_ml_sparse_document_embedder",
+    "OpenSearchMLSparseTextEmbedder": "opensearch_ml_sparse_text_embedder",
     "OpenSearchMLTextEmbedder": "opensearch_ml_text_embedder",
     "PretrainedModelUploader": "model_uploader",
 }
@@ -28,7 +34,10 @@ _MODULES = {
 __all__ = [
     "LocalOnnxDocumentEmbedder",
     "LocalOnnxTextEmbedder",
+    "LocalSparseTextEmbedder",
     "OpenSearchMLDocumentEmbedder",
+    "OpenSearchMLSparseDocumentEmbedder",
+    "OpenSearchMLSparseTextEmbedder",
     "OpenSearchMLTextEmbedder",
     "PretrainedModelUploader",
 ]

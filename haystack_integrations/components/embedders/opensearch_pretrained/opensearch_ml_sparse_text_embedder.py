@@ -1,0 +1,102 @@
+"""`OpenSearchMLSparseTextEmbedder`: a query's sparse embedding, computed by a model deployed in ML Commons."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from haystack import component
+from haystack.dataclasses import SparseEmbedding
+
+from haystack_integrations.components.embedders.opensearch_pretrained._sparse_remote_component import (
+    OpenSearchMLSparseComponent,
+)
+from haystack_integrations.components.embedders.opensearch_pretrained._text_preparation import check_text, prepare_text
+from opensearch_pretrained_haystack.cluster.connection import HttpAuth
+from opensearch_pretrained_haystack.cluster.sparse_operations import SparseTask
+
+
+@component
+class OpenSearchMLSparseTextEmbedder(OpenSearchMLSparseComponent):
+    """Encodes one string in the cluster with a SPARSE_ENCODING (bi-encoder) or SPARSE_TOKENIZE model.
+
+    For a query tokenizer, `LocalSparseTextEmbedder` gives the same embedding without a round trip.
+
+    Usage example:
+    ```python
+    from haystack_integrations.components.embedders.opensearch_pretrained import OpenSearchMLSparseTextEmbedder
+
+    embedder = OpenSearchMLSparseTextEmbedder(hosts="http://localhost:9200", model_id=model_id)
+    embedder.run(text="What is OpenSearch?")["sparse_embedding"]
+    ```
+    """
+
+    def __init__(
+        self,
+        hosts: str | list[str],
+        model_id: str,
+        *,
+        task_type: SparseTask = "SPARSE_ENCODING",
+        vocabulary: str = "opensearch-neural-sparse-tokenizer-v1",
+        vocabulary_version: str | None = None,
+        mirror: str | None = None,
+        cache_dir: str | None = None,
+        http_auth: HttpAuth = None,
+        verify_certs: bool = True,
+        ca_certs: str | None = None,
+        timeout: float = 60.0,
+        prefix: str = "",
+        suffix: str = "",
+        max_retries: int = 4,
+        retry_deadline: float = 60.0,
+    ) -> None:
+        """
+        Create the component; the client and the vocabulary are loaded at `warm_up`, not here.
+
+        :param hosts: Cluster URL(s), e.g. "https://localhost:9200".
+        :param model_id: A deployed ML Commons sparse model (see `PretrainedModelUploader`).
+        :param task_type: The model's function: "SPARSE_ENCODING" or "SPARSE_TOKENIZE".
+        :param vocabulary: The sparse artifact (catalog alias, directory or zip) whose tokenizer.json maps tokens to
+            `SparseEmbedding.indices`: the catalog's `vocabulary` of the model (tokenizer-v1 for English models).
+        :param vocabulary_version: Its catalog version; None takes the newest.
+        :param mirror: A directory or URL laid out like the artifacts site, to fetch the vocabulary offline.
+        :param cache_dir: Where verified artifacts are kept.
+        :param http_auth: A (user, password) pair of Secrets, an `AWSAuth`, or None.
+        :param verify_certs: Verify the cluster's TLS certificate.
+        :param ca_certs: Path to a CA bundle for the cluster's certificate.
+        :param timeout: Per-request timeout in seconds.
+        :param prefix: Text put before the input.
+        :param suffix: Text put after the input.
+        :param max_retries: Retries on 429, 502–504 and connection errors (exponential backoff, jitter).
+        :param retry_deadline: Seconds one `run` may spend in total, retries included.
+        """
+        # Explicit base call: @component re-creates the class, which breaks zero-argument super().
+        OpenSearchMLSparseComponent.__init__(
+            self, hosts, model_id, task_type, vocabulary, vocabulary_version, mirror, cache_dir, http_auth,
+            verify_certs, ca_certs, timeout, 1, 1, max_retries, retry_deadline,
+        )  # fmt: skip
+        self.prefix = prefix
+        self.suffix = suffix
+
+    @component.output_types(sparse_embedding=SparseEmbedding, meta=dict[str, Any])
+    def run(self, text: str) -> dict[str, Any]:
+        """
+        Encode one text.
+
+        :param text: The text.
+        :returns: `sparse_embedding` (indices: vocabulary ids, ascending) and `meta` (the model id).
+        """
+        check_text(type(self).__name__, "OpenSearchMLSparseDocumentEmbedder", text)
+        self.warm_up()
+        weights = self._backend().encode([prepare_text(text, self.prefix, self.suffix)])[0]
+        return {"sparse_embedding": self._embedding(weights), "meta": self._meta()}
+
+    @component.output_types(sparse_embedding=SparseEmbedding, meta=dict[str, Any])
+    async def run_async(self, text: str) -> dict[str, Any]:
+        """Like `run`, with the async client."""
+        check_text(type(self).__name__, "OpenSearchMLSparseDocumentEmbedder", text)
+        await self.warm_up_async()
+        weights = (await self._backend().encode_async([prepare_text(text, self.prefix, self.suffix)]))[0]
+        return {"sparse_embedding": self._embedding(weights), "meta": self._meta()}
+
+    def _embedding(self, weights: dict[str, float]) -> SparseEmbedding:
+        return self._vocab().to_sparse_embedding(weights, source=f"model {self.model_id}'s map")
