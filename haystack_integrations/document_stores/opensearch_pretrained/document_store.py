@@ -15,6 +15,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -272,7 +273,7 @@ class SQLiteDocumentStore:
 
     def _open(self, connection: sqlite3.Connection) -> StoreModel:
         """Set WAL mode, create the schema and record the model (a new store), or check the recorded one."""
-        if not sqlite3.sqlite_version_info >= (3, 35) or not _has_fts5(connection):
+        if sqlite3.sqlite_version_info < (3, 35) or not has_fts5():
             raise SQLiteStoreError(
                 f"This Python's SQLite ({sqlite3.sqlite_version}) lacks FTS5 (or is older than 3.35), which the "
                 "embedded store needs for BM25. Use a Python build whose sqlite3 has FTS5 (CPython's official "
@@ -443,12 +444,16 @@ class SQLiteDocumentStore:
         ]
 
 
-def _has_fts5(connection: sqlite3.Connection) -> bool:
+@cache
+def has_fts5() -> bool:
+    """Whether this Python's SQLite was compiled with FTS5 (probed once, in memory)."""
+    probe = sqlite3.connect(":memory:")
     try:
-        connection.execute("CREATE VIRTUAL TABLE temp.fts5_probe USING fts5(x)")
-        connection.execute("DROP TABLE temp.fts5_probe")
+        probe.execute("CREATE VIRTUAL TABLE fts5_probe USING fts5(x)")
     except sqlite3.OperationalError:
         return False
+    finally:
+        probe.close()
     return True
 
 
