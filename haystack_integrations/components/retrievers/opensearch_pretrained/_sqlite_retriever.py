@@ -44,9 +44,9 @@ class SQLiteRetrieverBase:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Self:
-        parameters = data["init_parameters"]
+        parameters = dict(data["init_parameters"])  # the caller's dict stays as it was
         parameters["document_store"] = SQLiteDocumentStore.from_dict(parameters["document_store"])
-        return default_from_dict(cls, data)
+        return default_from_dict(cls, {**data, "init_parameters": parameters})
 
     def _run_parameters(self, filters: dict[str, Any] | None, top_k: int | None) -> dict[str, Any]:
         return {

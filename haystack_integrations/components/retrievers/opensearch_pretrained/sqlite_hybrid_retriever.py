@@ -41,7 +41,8 @@ class SQLiteHybridRetriever(SQLiteRetrieverBase):
         bm25_weight: float = 0.5,
         rank_constant: int = DEFAULT_RANK_CONSTANT,
     ) -> None:
-        super().__init__(
+        SQLiteRetrieverBase.__init__(  # @component re-creates the class, so zero-argument super() cannot work
+            self,
             document_store=document_store, filters=filters, top_k=top_k, filter_policy=filter_policy,
             return_embedding=return_embedding,
         )  # fmt: skip
