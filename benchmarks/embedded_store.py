@@ -85,10 +85,14 @@ def main() -> None:
     written, _ = _python(WRITE, str(path), str(args.count))
     size = path.stat().st_size
     raw = args.count * 384 * 4 + written["text_bytes"]
-    print(f"passages: {args.count:,}  write: {written['seconds']:.1f} s  peak RSS writing: {written['peak_rss_mib']:.0f} MiB")
-    print(f"store size: {size / 2**20:.0f} MiB = {size / raw:.2f} x (raw float32 vectors + text: {raw / 2**20:.0f} MiB)")
+    print(
+        f"passages: {args.count:,}  write: {written['seconds']:.1f} s  peak RSS writing: {written['peak_rss_mib']:.0f} MiB"
+    )
+    print(
+        f"store size: {size / 2**20:.0f} MiB = {size / raw:.2f} x (raw float32 vectors + text: {raw / 2**20:.0f} MiB)"
+    )
 
-    first, first_wall = _python(QUERY, str(path), "0")
+    _first, first_wall = _python(QUERY, str(path), "0")
     print(f"first query after writing (builds the mapped vector copy): {first_wall:.2f} s")
     cache = path.with_name(path.name + "-vectors")
     print(f"mapped vector copy: {cache.stat().st_size / 2**20:.0f} MiB")
@@ -117,7 +121,9 @@ def main() -> None:
             run(query)
             times.append(time.perf_counter() - started)
         print(f"warm {name} query (Python API, top 50): median {statistics.median(times) * 1000:.0f} ms")
-    print(f"peak RSS of this process (warm queries): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+    print(
+        f"peak RSS of this process (warm queries): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB"
+    )
     store.close()
 
 

@@ -32,17 +32,28 @@ def _query(index: int) -> list[float]:
 
 
 def test_embedding_retriever_runs_with_filters_and_policy(store):
-    retriever = SQLiteEmbeddingRetriever(document_store=store, top_k=2, filters={"field": "meta.lang", "operator": "==", "value": "en"})
-    assert [d.content for d in retriever.run(query_embedding=_query(1))["documents"]] == ["scurvy and vitamin C", "the moon"]
+    retriever = SQLiteEmbeddingRetriever(
+        document_store=store, top_k=2, filters={"field": "meta.lang", "operator": "==", "value": "en"}
+    )
+    assert [d.content for d in retriever.run(query_embedding=_query(1))["documents"]] == [
+        "scurvy and vitamin C",
+        "the moon",
+    ]
     replaced = retriever.run(query_embedding=_query(1), filters={"field": "meta.lang", "operator": "==", "value": "fr"})
     assert [d.content for d in replaced["documents"]] == ["le scorbut"]
-    merging = SQLiteEmbeddingRetriever(document_store=store, filters={"field": "meta.lang", "operator": "==", "value": "en"}, filter_policy="merge")
-    merged = merging.run(query_embedding=_query(1), filters={"field": "content", "operator": "==", "value": "le scorbut"})
+    merging = SQLiteEmbeddingRetriever(
+        document_store=store, filters={"field": "meta.lang", "operator": "==", "value": "en"}, filter_policy="merge"
+    )
+    merged = merging.run(
+        query_embedding=_query(1), filters={"field": "content", "operator": "==", "value": "le scorbut"}
+    )
     assert merged["documents"] == []
 
 
 def test_bm25_and_hybrid_retrievers(store):
-    assert SQLiteBM25Retriever(document_store=store).run(query="scurvy")["documents"][0].content == "scurvy and vitamin C"
+    assert (
+        SQLiteBM25Retriever(document_store=store).run(query="scurvy")["documents"][0].content == "scurvy and vitamin C"
+    )
     hybrid = SQLiteHybridRetriever(document_store=store, top_k=3, fusion="rrf")
     found = hybrid.run(query="scurvy", query_embedding=_query(2))["documents"]
     assert {found[0].content, found[1].content} == {"scurvy and vitamin C", "the moon"}
@@ -67,7 +78,10 @@ def test_wrong_store_is_a_type_error():
 def test_to_dict_from_dict(store):
     retriever = SQLiteHybridRetriever(document_store=store, top_k=4, bm25_weight=0.3)
     data = retriever.to_dict()
-    assert data["type"] == "haystack_integrations.components.retrievers.opensearch_pretrained.sqlite_hybrid_retriever.SQLiteHybridRetriever"
+    assert (
+        data["type"]
+        == "haystack_integrations.components.retrievers.opensearch_pretrained.sqlite_hybrid_retriever.SQLiteHybridRetriever"
+    )
     assert data["init_parameters"] == {
         "document_store": store.to_dict(), "filters": {}, "top_k": 4, "filter_policy": "replace",
         "return_embedding": False, "fusion": "min_max", "bm25_weight": 0.3, "rank_constant": 60,
@@ -82,5 +96,11 @@ def test_yaml_round_trip_with_the_default_loader(store):
     pipeline.add_component("hybrid", SQLiteHybridRetriever(document_store=store, fusion="rrf"))
     loaded = Pipeline.loads(pipeline.dumps())
     assert loaded.to_dict() == pipeline.to_dict()
-    result = loaded.run({"dense": {"query_embedding": _query(2)}, "bm25": {"query": "moon"}, "hybrid": {"query": "moon", "query_embedding": _query(2)}})
+    result = loaded.run(
+        {
+            "dense": {"query_embedding": _query(2)},
+            "bm25": {"query": "moon"},
+            "hybrid": {"query": "moon", "query_embedding": _query(2)},
+        }
+    )
     assert result["dense"]["documents"][0].content == "the moon"

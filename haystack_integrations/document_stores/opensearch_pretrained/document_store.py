@@ -313,7 +313,10 @@ class SQLiteDocumentStore:
             from opensearch_pretrained_haystack.store import require_same_space  # imports opensearch-py: on demand
 
             require_same_space(
-                f"Store {self.path!r}", (record.dimension, record.space_type), model, self.space_type or model.space_type
+                f"Store {self.path!r}",
+                (record.dimension, record.space_type),
+                model,
+                self.space_type or model.space_type,
             )
         return record
 
@@ -366,7 +369,7 @@ class SQLiteDocumentStore:
         clause = to_sql(filters)
         if clause is not None:
             return clause
-        keys = []
+        keys: list[int] = []
         cursor = connection.execute(f"SELECT {_COLUMNS} FROM documents d ORDER BY d.pk")
         while rows := cursor.fetchmany(_ROWS_PER_FETCH):
             keys.extend(row[0] for row in rows if document_matches_filter(filters, _document(row)))
@@ -388,8 +391,8 @@ class SQLiteDocumentStore:
         allowed = None
         if filters:
             where, params = self._where(connection, filters)
-            keys = connection.execute(f"SELECT d.pk FROM documents d WHERE {where} ORDER BY d.pk", params)
-            allowed = np.fromiter((row[0] for row in keys), np.int64)
+            matching = connection.execute(f"SELECT d.pk FROM documents d WHERE {where} ORDER BY d.pk", params)
+            allowed = np.fromiter((row[0] for row in matching), np.int64)
         cache = self._vectors(connection)
         query_squared_norm = float(np.dot(query.astype(np.float64), query.astype(np.float64)))
         best_keys = np.empty(0, np.int64)

@@ -114,5 +114,5 @@ def _may_be_date(value: str) -> bool:
     return len(value) >= 10 and value[:4].isdigit() and value[4] == "-"
 
 
-def _number(value: bool | int | float) -> int | float:
+def _number(value: bool | float) -> int | float:
     return int(value) if isinstance(value, bool) else value

@@ -75,7 +75,7 @@ def test_kill_9_leaves_a_store_that_opens_and_a_rerun_stores_each_document_once(
         survivor.count_documents()  # opens: no partial transaction is visible
         survivor.close()
     rerun = _start(tmp_path, store_path, 0, 3000)
-    out, err = rerun.communicate(timeout=300)
+    _out, err = rerun.communicate(timeout=300)
     assert rerun.returncode == 0, err
     _assert_exactly(store_path, {f"doc-{i}" for i in range(3000)})
 

@@ -107,7 +107,9 @@ def test_innerproduct_scores_as_knn_reports_them(tmp_path):
     store = SQLiteDocumentStore(path=str(tmp_path / "s.sqlite"), model="msmarco-distilbert-base-tas-b")
     positive, negative = np.zeros(768), np.zeros(768)
     positive[0], negative[0] = 2.0, -3.0
-    store.write_documents([Document(content="p", embedding=positive.tolist()), Document(content="n", embedding=negative.tolist())])
+    store.write_documents(
+        [Document(content="p", embedding=positive.tolist()), Document(content="n", embedding=negative.tolist())]
+    )
     query = np.zeros(768)
     query[0] = 1.0
     scores = {d.content: d.score for d in store.embedding_retrieval(query.tolist(), top_k=2)}
@@ -116,7 +118,9 @@ def test_innerproduct_scores_as_knn_reports_them(tmp_path):
 
 def test_dense_search_with_filters_and_after_writes(store):
     vectors = _unit_vectors(500, 384)
-    documents = [Document(content=f"d{i}", meta={"even": i % 2 == 0}, embedding=v.tolist()) for i, v in enumerate(vectors)]
+    documents = [
+        Document(content=f"d{i}", meta={"even": i % 2 == 0}, embedding=v.tolist()) for i, v in enumerate(vectors)
+    ]
     store.write_documents(documents[:400])
     query = vectors[450].tolist()
     assert store.embedding_retrieval(query, top_k=1)[0].id != documents[450].id
@@ -135,9 +139,14 @@ def test_bm25_ranks_the_matching_passage_first_and_quotes_query_syntax(store):
     )  # fmt: skip
     found = store.bm25_retrieval('what causes "scurvy" AND NOT (', top_k=3)
     assert found[0].content.startswith("Vitamin C")
-    assert {d.content for d in found} == {"Vitamin C deficiency causes scurvy.", "Sailors got scurvy on long voyages without fruit."}
+    assert {d.content for d in found} == {
+        "Vitamin C deficiency causes scurvy.",
+        "Sailors got scurvy on long voyages without fruit.",
+    }
     assert store.bm25_retrieval("   ", top_k=3) == []
-    filtered = store.bm25_retrieval("scurvy", top_k=3, filters={"field": "content", "operator": "==", "value": "The moon orbits the earth."})
+    filtered = store.bm25_retrieval(
+        "scurvy", top_k=3, filters={"field": "content", "operator": "==", "value": "The moon orbits the earth."}
+    )
     assert filtered == []
 
 
