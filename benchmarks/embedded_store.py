@@ -1,0 +1,131 @@
+"""The SQLite embedded store at scale: size, peak RSS while writing, query latency from a new process and warm.
+
+Vectors are random unit vectors (embedding a million texts is not possible on a development machine; the store's
+cost does not depend on where the vectors come from). Passages are short synthetic texts (~100 characters) of
+Zipf-distributed words.
+
+    python benchmarks/embedded_store.py --count 100000 [--dir /tmp/bench]
+
+Targets (issue 12): peak RSS <= 1 GiB writing 1M passages; size <= 2x (raw float32 + text); a query from a new
+process <= 1.5 s at 100k, <= 3 s at 1M; warm through the Python API <= 50 ms at 100k, <= 300 ms at 1M.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+WRITE = """
+import json, resource, sys, time
+import numpy as np
+from haystack import Document
+from haystack.document_stores.types import DuplicatePolicy
+from haystack_integrations.document_stores.opensearch_pretrained import SQLiteDocumentStore
+
+path, count, batch = sys.argv[1], int(sys.argv[2]), 2048
+# Zipf-distributed words over a 30,000-word vocabulary, as in natural text (a tiny vocabulary makes every
+# query term match most passages, which no real corpus does).
+words = [f"w{i}" for i in range(30000)]
+store = SQLiteDocumentStore(path=path, model="all-MiniLM-L6-v2")
+rng = np.random.default_rng(0)
+text_bytes, started = 0, time.perf_counter()
+for start in range(0, count, batch):
+    n = min(batch, count - start)
+    vectors = rng.standard_normal((n, 384), dtype=np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    picks = np.minimum(rng.zipf(1.2, (n, 14)) - 1, len(words) - 1)
+    documents = []
+    for i in range(n):
+        content = f"passage {start + i}: " + " ".join(words[j] for j in picks[i])
+        text_bytes += len(content.encode())
+        documents.append(Document(id=str(start + i), content=content, embedding=vectors[i].tolist()))
+    store.write_documents(documents, policy=DuplicatePolicy.OVERWRITE)
+store.close()
+print(json.dumps({"seconds": time.perf_counter() - started, "text_bytes": text_bytes,
+                  "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+QUERY = """
+import json, resource, sys, time
+started = time.perf_counter()
+import numpy as np
+from haystack_integrations.document_stores.opensearch_pretrained import SQLiteDocumentStore
+store = SQLiteDocumentStore(path=sys.argv[1])
+query = np.random.default_rng(int(sys.argv[2])).standard_normal(384)
+store.embedding_retrieval((query / np.linalg.norm(query)).tolist(), top_k=50)
+store.bm25_retrieval("w40 w300 w2000", top_k=50)
+print(json.dumps({"seconds_in_process": time.perf_counter() - started,
+                  "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def _python(code: str, *args: str) -> tuple[dict[str, float], float]:
+    started = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", code, *args], check=True, capture_output=True, text=True).stdout
+    return json.loads(out), time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--count", type=int, default=100_000)
+    parser.add_argument("--dir", default=None, help="where to build the store (default: a temporary directory)")
+    args = parser.parse_args()
+    directory = Path(args.dir or tempfile.mkdtemp(prefix="embedded-store-bench-"))
+    path = directory / f"store-{args.count}.sqlite"
+    for stale in directory.glob(path.name + "*"):
+        stale.unlink()
+
+    written, _ = _python(WRITE, str(path), str(args.count))
+    size = path.stat().st_size
+    raw = args.count * 384 * 4 + written["text_bytes"]
+    print(
+        f"passages: {args.count:,}  write: {written['seconds']:.1f} s  peak RSS writing: {written['peak_rss_mib']:.0f} MiB"
+    )
+    print(
+        f"store size: {size / 2**20:.0f} MiB = {size / raw:.2f} x (raw float32 vectors + text: {raw / 2**20:.0f} MiB)"
+    )
+
+    _first, first_wall = _python(QUERY, str(path), "0")
+    print(f"first query after writing (builds the mapped vector copy): {first_wall:.2f} s")
+    cache = path.with_name(path.name + "-vectors")
+    print(f"mapped vector copy: {cache.stat().st_size / 2**20:.0f} MiB")
+    walls = [_python(QUERY, str(path), str(seed)) for seed in range(1, 4)]
+    print(
+        f"new process, dense + BM25 query, warm OS cache: {statistics.median(w for _, w in walls):.2f} s wall "
+        f"(interpreter and imports included), peak RSS {max(r['peak_rss_mib'] for r, _ in walls):.0f} MiB"
+    )
+
+    import numpy as np
+
+    from haystack_integrations.document_stores.opensearch_pretrained import SQLiteDocumentStore
+
+    store = SQLiteDocumentStore(path=str(path))
+    rng = np.random.default_rng(7)
+    queries = [(q / np.linalg.norm(q)).tolist() for q in rng.standard_normal((21, 384))]
+    store.embedding_retrieval(queries[0], top_k=50)
+    for name, run in [
+        ("dense", lambda q: store.embedding_retrieval(q, top_k=50)),
+        ("bm25", lambda q: store.bm25_retrieval("w40 w300 w2000", top_k=50)),
+        ("hybrid", lambda q: store.hybrid_retrieval("w40 w300 w2000", q, top_k=50)),
+    ]:
+        times = []
+        for query in queries[1:]:
+            started = time.perf_counter()
+            run(query)
+            times.append(time.perf_counter() - started)
+        print(f"warm {name} query (Python API, top 50): median {statistics.median(times) * 1000:.0f} ms")
+    print(
+        f"peak RSS of this process (warm queries): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB"
+    )
+    store.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,36 @@
+"""BM25 keyword search over an ``SQLiteDocumentStore`` (SQLite FTS5)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from haystack import Document, component
+
+from haystack_integrations.components.retrievers.opensearch_pretrained._sqlite_retriever import SQLiteRetrieverBase
+
+
+@component
+class SQLiteBM25Retriever(SQLiteRetrieverBase):
+    """The ``top_k`` documents by BM25 over the query's words, any of which may match (as OpenSearch's ``match``).
+
+    Usage example:
+    ```python
+    retriever = SQLiteBM25Retriever(document_store=SQLiteDocumentStore(path="store.sqlite"), top_k=5)
+    retriever.run(query="what causes scurvy")
+    ```
+    """
+
+    @component.output_types(documents=list[Document])
+    def run(
+        self, query: str, filters: dict[str, Any] | None = None, top_k: int | None = None
+    ) -> dict[str, list[Document]]:
+        """Retrieve; runtime ``filters`` combine with the init filters by ``filter_policy``."""
+        return {"documents": self.document_store.bm25_retrieval(query, **self._run_parameters(filters, top_k))}
+
+    @component.output_types(documents=list[Document])
+    async def run_async(
+        self, query: str, filters: dict[str, Any] | None = None, top_k: int | None = None
+    ) -> dict[str, list[Document]]:
+        """``run`` on a worker thread."""
+        return await asyncio.to_thread(self.run, query, filters, top_k)

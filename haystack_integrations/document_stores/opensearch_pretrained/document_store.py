@@ -1,0 +1,491 @@
+"""A Haystack document store in one SQLite file: documents, meta, float32 vectors, BM25 (FTS5) and the model.
+
+SQLite gives what a file of JSON lines could not: transactions (a ``kill -9`` mid-write loses only the
+uncommitted batch, and the next run rewrites it), WAL mode (searches read while one process writes), a busy
+timeout (a second writer waits for the first instead of failing), a primary key (a document is stored once,
+whoever writes it) and FTS5 for BM25. The store records the model it holds vectors of and refuses others.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from haystack import Document, default_from_dict, default_to_dict
+from haystack.document_stores.errors import DuplicateDocumentError
+from haystack.document_stores.types import DuplicatePolicy
+from haystack.utils.filters import document_matches_filter
+
+from haystack_integrations.document_stores.opensearch_pretrained import scoring
+from haystack_integrations.document_stores.opensearch_pretrained.filters import SqlClause, to_sql, validate_filters
+from haystack_integrations.document_stores.opensearch_pretrained.vector_cache import BLOCK_ROWS, open_cache
+from opensearch_pretrained_haystack.catalog import PretrainedModel, get_model
+from opensearch_pretrained_haystack.errors import OpenSearchPretrainedError
+
+SCHEMA_VERSION = 1
+DEFAULT_BUSY_TIMEOUT = 600.0
+# One statement each: executescript() would commit, and the schema is created inside the opening transaction.
+_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS store_info (
+        singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+        schema_version INTEGER NOT NULL,
+        model_name TEXT NOT NULL,
+        model_version TEXT NOT NULL,
+        dimension INTEGER NOT NULL,
+        space_type TEXT NOT NULL,
+        generation INTEGER NOT NULL DEFAULT 0
+    )""",
+    """CREATE TABLE IF NOT EXISTS documents (
+        pk INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        content TEXT,
+        meta TEXT NOT NULL,
+        embedding BLOB,
+        extra TEXT
+    )""",
+    """CREATE VIRTUAL TABLE IF NOT EXISTS documents_fts USING fts5(
+        content, content='documents', content_rowid='pk', tokenize='unicode61 remove_diacritics 0'
+    )""",
+    """CREATE TRIGGER IF NOT EXISTS documents_ai AFTER INSERT ON documents BEGIN
+        INSERT INTO documents_fts(rowid, content) VALUES (new.pk, new.content);
+    END""",
+    """CREATE TRIGGER IF NOT EXISTS documents_ad AFTER DELETE ON documents BEGIN
+        INSERT INTO documents_fts(documents_fts, rowid, content) VALUES ('delete', old.pk, old.content);
+    END""",
+    """CREATE TRIGGER IF NOT EXISTS documents_au AFTER UPDATE ON documents BEGIN
+        INSERT INTO documents_fts(documents_fts, rowid, content) VALUES ('delete', old.pk, old.content);
+        INSERT INTO documents_fts(rowid, content) VALUES (new.pk, new.content);
+    END""",
+)
+_COLUMNS = "d.pk, d.id, d.content, d.meta, d.embedding, d.extra"
+_ROWS_PER_FETCH = 1000
+# Query terms for FTS5, each quoted, so no user text is read as FTS5 query syntax.
+_TERM = re.compile(r"\w+")
+
+
+class SQLiteStoreError(OpenSearchPretrainedError):
+    """A store file that cannot be used: not ours, a newer schema, or an SQLite without FTS5."""
+
+
+@dataclass(frozen=True)
+class StoreModel:
+    """The model a store holds vectors of, as recorded in the store."""
+
+    name: str
+    version: str
+    dimension: int
+    space_type: str
+
+
+class SQLiteDocumentStore:
+    """Documents, meta, vectors and a BM25 index in one SQLite file, for one pretrained model's k-NN space.
+
+    The connection opens on first use (``__init__`` only records parameters) and ``close()`` releases it.
+    A new store needs ``model`` (and optionally ``version``/``space_type``, the catalog's by default); an
+    existing store records its own, and opening it with another model raises ``IndexMismatchError``.
+
+    Usage example:
+    ```python
+    store = SQLiteDocumentStore(path="store.sqlite", model="all-MiniLM-L6-v2")
+    store.write_documents(embedded_documents)
+    store.embedding_retrieval(query_embedding=vector, top_k=5)
+    ```
+    """
+
+    def __init__(
+        self,
+        *,
+        path: str,
+        model: str | None = None,
+        version: str | None = None,
+        space_type: str | None = None,
+        busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+    ) -> None:
+        self.path = str(path)
+        self.model = model
+        self.version = version
+        self.space_type = space_type
+        self.busy_timeout = busy_timeout
+        self._connection: sqlite3.Connection | None = None
+        self._record: StoreModel | None = None
+        self._lock = threading.RLock()
+        self._cache: Any = None
+
+    # -- lifecycle -----------------------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        return default_to_dict(
+            self, path=self.path, model=self.model, version=self.version, space_type=self.space_type,
+            busy_timeout=self.busy_timeout,
+        )  # fmt: skip
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SQLiteDocumentStore:
+        return default_from_dict(cls, data)
+
+    def close(self) -> None:
+        """Release the connection and the mapped vectors; the store reopens on next use."""
+        with self._lock:
+            if self._connection is not None:
+                self._connection.close()
+            self._connection = None
+            self._cache = None
+
+    @property
+    def store_model(self) -> StoreModel:
+        """The model record of the store (opening it if needed)."""
+        self._connect()
+        assert self._record is not None
+        return self._record
+
+    # -- DocumentStore protocol ----------------------------------------------------------------------------
+
+    def count_documents(self) -> int:
+        with self._reading() as connection:
+            return int(connection.execute("SELECT count(*) FROM documents").fetchone()[0])
+
+    def filter_documents(self, filters: dict[str, Any] | None = None) -> list[Document]:
+        """Documents matching Haystack ``filters`` (all of them without), in the order they were first written."""
+        with self._reading() as connection:
+            where, params = self._where(connection, filters)
+            rows = connection.execute(f"SELECT {_COLUMNS} FROM documents d WHERE {where} ORDER BY d.pk", params)
+            return [_document(row) for row in rows]
+
+    def write_documents(self, documents: list[Document], policy: DuplicatePolicy = DuplicatePolicy.NONE) -> int:
+        """Write ``documents`` in one transaction (all or none); NONE means FAIL. Returns how many were written."""
+        if not isinstance(documents, list) or not all(isinstance(doc, Document) for doc in documents):
+            raise ValueError("write_documents expects a list of Documents.")
+        record = self.store_model
+        rows = [self._row(document, record) for document in documents]
+        policy = DuplicatePolicy(policy)
+        policy = DuplicatePolicy.FAIL if policy == DuplicatePolicy.NONE else policy
+        insert = "INSERT INTO documents (id, content, meta, embedding, extra) VALUES (?, ?, ?, ?, ?)"
+        with self._writing() as connection:
+            if policy == DuplicatePolicy.OVERWRITE:
+                connection.executemany(
+                    insert + " ON CONFLICT(id) DO UPDATE SET content = excluded.content, meta = excluded.meta, "
+                    "embedding = excluded.embedding, extra = excluded.extra",
+                    rows,
+                )
+                return len(rows)
+            if policy == DuplicatePolicy.SKIP:
+                return connection.executemany(insert + " ON CONFLICT(id) DO NOTHING", rows).rowcount
+            try:
+                connection.executemany(insert, rows)
+            except sqlite3.IntegrityError as error:
+                raise DuplicateDocumentError(f"A document with one of these ids is already stored: {error}") from None
+            return len(rows)
+
+    def delete_documents(self, document_ids: list[str]) -> None:
+        with self._writing() as connection:
+            connection.executemany("DELETE FROM documents WHERE id = ?", [(doc_id,) for doc_id in document_ids])
+
+    # -- what sinks and retrievers need --------------------------------------------------------------------
+
+    def stored_ids(self, ids: Sequence[str]) -> set[str]:
+        """Which of ``ids`` the store already holds (for resumable indexing)."""
+        with self._reading() as connection:
+            found = connection.execute(
+                "SELECT id FROM documents WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(list(ids)),)
+            )
+            return {row[0] for row in found}
+
+    def embedding_retrieval(
+        self,
+        query_embedding: list[float],
+        *,
+        filters: dict[str, Any] | None = None,
+        top_k: int = 10,
+        return_embedding: bool = False,
+    ) -> list[Document]:
+        """Exact k-NN in the store's space: the ``top_k`` best vectors, scored as OpenSearch's k-NN scores them."""
+        with self._reading() as connection:
+            hits = self._dense_hits(connection, query_embedding, filters, top_k)
+            return self._documents(connection, hits, return_embedding)
+
+    def bm25_retrieval(
+        self, query: str, *, filters: dict[str, Any] | None = None, top_k: int = 10, return_embedding: bool = False
+    ) -> list[Document]:
+        """FTS5's BM25 (k1 1.2, b 0.75, as Lucene) over the query's terms, any of which may match (OpenSearch's
+        ``match``)."""
+        with self._reading() as connection:
+            hits = self._bm25_hits(connection, query, filters, top_k)
+            return self._documents(connection, hits, return_embedding)
+
+    def hybrid_retrieval(
+        self,
+        query: str,
+        query_embedding: list[float],
+        *,
+        filters: dict[str, Any] | None = None,
+        top_k: int = 10,
+        fusion: str = "min_max",
+        bm25_weight: float = 0.5,
+        rank_constant: int = scoring.DEFAULT_RANK_CONSTANT,
+        return_embedding: bool = False,
+    ) -> list[Document]:
+        """BM25 and k-NN, each ``top_k`` deep, fused as OpenSearch's hybrid search pipelines fuse them:
+        ``min_max`` (weights ``bm25_weight`` and ``1 - bm25_weight``) or ``rrf``."""
+        if fusion not in scoring.FUSIONS:
+            raise ValueError(f"Unknown fusion {fusion!r}; use one of {', '.join(scoring.FUSIONS)}.")
+        if not 0.0 <= bm25_weight <= 1.0:
+            raise ValueError("bm25_weight must lie between 0 and 1 (the dense weight is 1 - bm25_weight).")
+        with self._reading() as connection:
+            ranked = [
+                self._bm25_hits(connection, query, filters, top_k),
+                self._dense_hits(connection, query_embedding, filters, top_k),
+            ]
+            if fusion == "rrf":
+                fused = scoring.reciprocal_rank_fusion(ranked, rank_constant=rank_constant)
+            else:
+                fused = scoring.min_max_fusion(ranked, [bm25_weight, 1.0 - bm25_weight])
+            return self._documents(connection, fused[:top_k], return_embedding)
+
+    # -- internals -----------------------------------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        with self._lock:
+            if self._connection is None:
+                if self.model is None and not Path(self.path).exists():
+                    raise SQLiteStoreError(
+                        f"No store at {self.path!r}: index documents first, or give model=... to start a new store."
+                    )
+                connection = sqlite3.connect(
+                    self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False
+                )
+                try:
+                    self._record = self._open(connection)
+                except BaseException:
+                    connection.close()
+                    raise
+                self._connection = connection
+            return self._connection
+
+    def _open(self, connection: sqlite3.Connection) -> StoreModel:
+        """Set WAL mode, create the schema and record the model (a new store), or check the recorded one."""
+        if sqlite3.sqlite_version_info < (3, 35) or not has_fts5():
+            raise SQLiteStoreError(
+                f"This Python's SQLite ({sqlite3.sqlite_version}) lacks FTS5 (or is older than 3.35), which the "
+                "embedded store needs for BM25. Use a Python build whose sqlite3 has FTS5 (CPython's official "
+                "builds do), or index into OpenSearch instead."
+            )
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=NORMAL")  # WAL: a crash loses no committed transaction
+            with _transaction(connection):
+                for statement in _SCHEMA:
+                    connection.execute(statement)
+                row = connection.execute(
+                    "SELECT schema_version, model_name, model_version, dimension, space_type FROM store_info"
+                ).fetchone()
+                if row is None:
+                    model = self._wanted_model()
+                    if model is None:
+                        raise SQLiteStoreError(
+                            f"{self.path!r} is a new store: say which model its vectors come from (model=...)."
+                        )
+                    space = self.space_type or model.space_type
+                    connection.execute(
+                        "INSERT INTO store_info (singleton, schema_version, model_name, model_version, dimension, "
+                        "space_type) VALUES (1, ?, ?, ?, ?, ?)",
+                        (SCHEMA_VERSION, model.name, model.version, model.dimension, space),
+                    )
+                    row = (SCHEMA_VERSION, model.name, model.version, model.dimension, space)
+        except sqlite3.DatabaseError as error:
+            raise SQLiteStoreError(
+                f"{self.path!r} is not an SQLite store written by opensearch-pretrained ({error}). Pass another "
+                "store path."
+            ) from None
+        if row[0] > SCHEMA_VERSION:
+            raise SQLiteStoreError(f"{self.path!r} was written by a newer opensearch-pretrained: upgrade it to read.")
+        record = StoreModel(name=row[1], version=row[2], dimension=int(row[3]), space_type=row[4])
+        model = self._wanted_model()
+        if model is not None:
+            from opensearch_pretrained_haystack.store import require_same_space  # imports opensearch-py: on demand
+
+            require_same_space(
+                f"Store {self.path!r}",
+                (record.dimension, record.space_type),
+                model,
+                self.space_type or model.space_type,
+            )
+        return record
+
+    def _wanted_model(self) -> PretrainedModel | None:
+        return get_model(self.model, self.version) if self.model else None
+
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        """One read transaction: everything read inside sees one snapshot, whatever writers do meanwhile."""
+        connection = self._connect()
+        with self._lock:
+            connection.execute("BEGIN")
+            try:
+                yield connection
+            finally:
+                connection.execute("COMMIT")
+
+    @contextmanager
+    def _writing(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, which also advances the generation (so mapped vectors are rebuilt)."""
+        connection = self._connect()
+        with self._lock, _transaction(connection):
+            yield connection
+            connection.execute("UPDATE store_info SET generation = generation + 1")
+
+    def _row(self, document: Document, record: StoreModel) -> tuple[Any, ...]:
+        vector = None
+        if document.embedding is not None:
+            if len(document.embedding) != record.dimension:
+                raise _mismatch()(
+                    f"Document {document.id} has a {len(document.embedding)}-dimensional embedding, but store "
+                    f"{self.path!r} holds {record.dimension}-dimensional vectors of {record.name} {record.version}. "
+                    "Nothing was written; embed with the store's model or use another store."
+                )
+            vector = np.asarray(document.embedding, np.float32).tobytes()
+        extra = {}
+        if document.blob is not None:
+            extra["blob"] = document.blob.to_dict()
+        if document.sparse_embedding is not None:
+            extra["sparse_embedding"] = document.sparse_embedding.to_dict()
+        return (
+            document.id, document.content, json.dumps(document.meta), vector, json.dumps(extra) if extra else None
+        )  # fmt: skip
+
+    def _where(self, connection: sqlite3.Connection, filters: dict[str, Any] | None) -> SqlClause:
+        """SQL for ``filters``; a filter SQL cannot express is matched by Haystack itself, row by row."""
+        if not filters:
+            return "1", []
+        validate_filters(filters)
+        clause = to_sql(filters)
+        if clause is not None:
+            return clause
+        keys: list[int] = []
+        cursor = connection.execute(f"SELECT {_COLUMNS} FROM documents d ORDER BY d.pk")
+        while rows := cursor.fetchmany(_ROWS_PER_FETCH):
+            keys.extend(row[0] for row in rows if document_matches_filter(filters, _document(row)))
+        return "d.pk IN (SELECT value FROM json_each(?))", [json.dumps(keys)]
+
+    def _dense_hits(
+        self, connection: sqlite3.Connection, query_embedding: list[float], filters: dict[str, Any] | None, top_k: int
+    ) -> list[tuple[int, float]]:
+        record = self.store_model
+        query = np.asarray(query_embedding, np.float32)
+        if query.shape != (record.dimension,):
+            raise _mismatch()(
+                f"The query embedding has {query.size} dimensions, but store {self.path!r} holds "
+                f"{record.dimension}-dimensional vectors of {record.name} {record.version}: embed the query with "
+                "the store's model."
+            )
+        if top_k <= 0:
+            return []
+        allowed = None
+        if filters:
+            where, params = self._where(connection, filters)
+            matching = connection.execute(f"SELECT d.pk FROM documents d WHERE {where} ORDER BY d.pk", params)
+            allowed = np.fromiter((row[0] for row in matching), np.int64)
+        cache = self._vectors(connection)
+        query_squared_norm = float(np.dot(query.astype(np.float64), query.astype(np.float64)))
+        best_keys = np.empty(0, np.int64)
+        best_scores = np.empty(0, np.float64)
+        for start in range(0, len(cache.keys), BLOCK_ROWS):
+            keys = np.asarray(cache.keys[start : start + BLOCK_ROWS])
+            dots = (cache.vectors[start : start + BLOCK_ROWS] @ query).astype(np.float64)
+            norms = np.asarray(cache.squared_norms[start : start + BLOCK_ROWS], np.float64)
+            scores = scoring.knn_scores(record.space_type, dots, norms, query_squared_norm)
+            if allowed is not None:
+                scores = np.where(np.isin(keys, allowed, assume_unique=True), scores, -np.inf)
+            best_keys = np.concatenate([best_keys, keys])
+            best_scores = np.concatenate([best_scores, scores])
+            if len(best_keys) > top_k:
+                keep = np.argpartition(-best_scores, top_k - 1)[:top_k]
+                best_keys, best_scores = best_keys[keep], best_scores[keep]
+        order = np.lexsort((best_keys, -best_scores))  # best first; ties by order of writing
+        return [(int(best_keys[i]), float(best_scores[i])) for i in order if np.isfinite(best_scores[i])]
+
+    def _vectors(self, connection: sqlite3.Connection) -> Any:
+        generation = int(connection.execute("SELECT generation FROM store_info").fetchone()[0])
+        if self._cache is None or self._cache.generation != generation:
+            self._cache = open_cache(Path(self.path), connection, generation, self.store_model.dimension)
+        return self._cache
+
+    def _bm25_hits(
+        self, connection: sqlite3.Connection, query: str, filters: dict[str, Any] | None, top_k: int
+    ) -> list[tuple[int, float]]:
+        terms = _TERM.findall(query)
+        if not terms or top_k <= 0:
+            return []
+        match = " OR ".join('"' + term.replace('"', '""') + '"' for term in terms)
+        where, params = self._where(connection, filters)
+        rows = connection.execute(
+            "SELECT d.pk, -bm25(documents_fts) AS score FROM documents_fts JOIN documents d ON d.pk = "
+            f"documents_fts.rowid WHERE documents_fts MATCH ? AND {where} ORDER BY score DESC, d.pk LIMIT ?",
+            [match, *params, top_k],
+        )
+        return [(int(key), float(score)) for key, score in rows]
+
+    def _documents(
+        self, connection: sqlite3.Connection, hits: Sequence[tuple[int, float]], return_embedding: bool
+    ) -> list[Document]:
+        if not hits:
+            return []
+        rows = connection.execute(
+            f"SELECT {_COLUMNS} FROM documents d WHERE d.pk IN (SELECT value FROM json_each(?))",
+            (json.dumps([key for key, _ in hits]),),
+        )
+        by_key = {row[0]: row for row in rows}
+        return [
+            _document(by_key[key], score=score, with_embedding=return_embedding) for key, score in hits if key in by_key
+        ]
+
+
+def _mismatch() -> type[Exception]:
+    """The package's ``IndexMismatchError``, imported when raised: its module loads opensearch-py, which a search
+    of the embedded store should not pay for (~0.5 s of a new process)."""
+    from opensearch_pretrained_haystack.store import IndexMismatchError
+
+    return IndexMismatchError
+
+
+@cache
+def has_fts5() -> bool:
+    """Whether this Python's SQLite was compiled with FTS5 (probed once, in memory)."""
+    probe = sqlite3.connect(":memory:")
+    try:
+        probe.execute("CREATE VIRTUAL TABLE fts5_probe USING fts5(x)")
+    except sqlite3.OperationalError:
+        return False
+    finally:
+        probe.close()
+    return True
+
+
+@contextmanager
+def _transaction(connection: sqlite3.Connection) -> Iterator[None]:
+    """BEGIN IMMEDIATE: take the write lock up front (waiting up to the busy timeout), so two writers queue."""
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    connection.execute("COMMIT")
+
+
+def _document(row: tuple[Any, ...], *, score: float | None = None, with_embedding: bool = True) -> Document:
+    _, doc_id, content, meta, vector, extra = row
+    data: dict[str, Any] = {"id": doc_id, "content": content, "meta": json.loads(meta), "score": score}
+    if vector is not None and with_embedding:
+        data["embedding"] = np.frombuffer(vector, np.float32).tolist()
+    if extra:
+        data.update(json.loads(extra))
+    return Document.from_dict(data)

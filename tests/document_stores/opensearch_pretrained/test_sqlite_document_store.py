@@ -1,0 +1,191 @@
+"""The SQLite store against Haystack's own document-store test suite, plus what it adds: the model record,
+k-NN scores as OpenSearch reports them, the exact top-k, BM25, and hybrid fusion."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from haystack import Document
+from haystack.document_stores.types import DuplicatePolicy
+from haystack.testing.document_store import DocumentStoreBaseTests
+
+from haystack_integrations.document_stores.opensearch_pretrained import SQLiteDocumentStore, SQLiteStoreError
+from opensearch_pretrained_haystack.store import IndexMismatchError
+
+# 768 dimensions and innerproduct: Haystack's suite writes 768-dimensional random vectors.
+SUITE_MODEL = "msmarco-distilbert-base-tas-b"
+
+
+def _comparable(document: Document) -> tuple[object, ...]:
+    vector = None if document.embedding is None else np.asarray(document.embedding, np.float32).tolist()
+    return document.id, document.content, document.meta, vector
+
+
+class TestHaystackSuite(DocumentStoreBaseTests):
+    @pytest.fixture
+    def document_store(self, tmp_path):
+        store = SQLiteDocumentStore(path=str(tmp_path / "suite.sqlite"), model=SUITE_MODEL)
+        yield store
+        store.close()
+
+    @staticmethod
+    def assert_documents_are_equal(received: list[Document], expected: list[Document]) -> None:
+        """Vectors are stored as float32 (as k-NN stores them), so compare them at float32 precision."""
+        assert [_comparable(d) for d in received] == [_comparable(d) for d in expected]
+
+    def test_write_documents(self, document_store):
+        """The default policy fails on a duplicate and writes nothing of that batch."""
+        first, second = Document(content="a"), Document(content="b")
+        assert document_store.write_documents([first]) == 1
+        with pytest.raises(Exception, match="already stored"):
+            document_store.write_documents([second, first])
+        assert document_store.filter_documents() == [first]
+
+
+def _unit_vectors(count: int, dimension: int, seed: int = 0) -> np.ndarray:
+    vectors = np.random.default_rng(seed).standard_normal((count, dimension)).astype(np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+@pytest.fixture
+def store(tmp_path):
+    store = SQLiteDocumentStore(path=str(tmp_path / "store.sqlite"), model="all-MiniLM-L6-v2")
+    yield store
+    store.close()
+
+
+def test_store_records_its_model_and_refuses_another(tmp_path):
+    path = str(tmp_path / "s.sqlite")
+    SQLiteDocumentStore(path=path, model="all-MiniLM-L6-v2").write_documents([Document(content="x")])
+    reopened = SQLiteDocumentStore(path=path)
+    assert (reopened.store_model.dimension, reopened.store_model.space_type) == (384, "l2")
+    with pytest.raises(IndexMismatchError, match="768-dimensional"):
+        SQLiteDocumentStore(path=path, model="msmarco-distilbert-base-tas-b").count_documents()
+
+
+def test_refuses_vectors_and_queries_of_another_dimension(store):
+    with pytest.raises(IndexMismatchError, match="Nothing was written"):
+        store.write_documents([Document(content="ok", embedding=[0.1] * 384), Document(content="x", embedding=[0.1])])
+    assert store.count_documents() == 0
+    with pytest.raises(IndexMismatchError, match="query embedding has 3 dimensions"):
+        store.embedding_retrieval([0.1, 0.2, 0.3])
+
+
+def test_a_missing_store_without_model_is_an_error_not_an_empty_file(tmp_path):
+    with pytest.raises(SQLiteStoreError, match="No store at"):
+        SQLiteDocumentStore(path=str(tmp_path / "typo.sqlite")).count_documents()
+    assert not (tmp_path / "typo.sqlite").exists()
+
+
+def test_a_file_that_is_not_a_store_gets_one_clear_error(tmp_path):
+    path = tmp_path / "notes.sqlite"
+    path.write_text("just some text, not a database\n" * 100)
+    with pytest.raises(SQLiteStoreError, match="not an SQLite store"):
+        SQLiteDocumentStore(path=str(path)).count_documents()
+
+
+@pytest.mark.parametrize(("model", "space"), [("all-MiniLM-L6-v2", "l2"), ("paraphrase-MiniLM-L3-v2", "cosinesimil")])
+def test_dense_top_k_and_scores_equal_brute_force(tmp_path, model, space):
+    vectors = np.random.default_rng(1).standard_normal((3000, 384)).astype(np.float32)  # not unit: norms matter
+    store = SQLiteDocumentStore(path=str(tmp_path / "s.sqlite"), model=model)
+    documents = [Document(content=f"passage {i}", embedding=v.tolist()) for i, v in enumerate(vectors)]
+    store.write_documents(documents)
+    query = np.random.default_rng(2).standard_normal(384).astype(np.float32)
+    found = store.embedding_retrieval(query.tolist(), top_k=20)
+
+    q, x = query.astype(np.float64), vectors.astype(np.float64)
+    if space == "l2":
+        expected = 1.0 / (1.0 + ((x - q) ** 2).sum(axis=1))
+    else:
+        expected = (1.0 + x @ q / (np.linalg.norm(x, axis=1) * np.linalg.norm(q))) / 2.0
+    best = np.argsort(-expected)[:20]
+    assert [d.id for d in found] == [documents[i].id for i in best]
+    assert [d.score for d in found] == pytest.approx(expected[best].tolist(), rel=1e-5)
+
+
+def test_innerproduct_scores_as_knn_reports_them(tmp_path):
+    store = SQLiteDocumentStore(path=str(tmp_path / "s.sqlite"), model="msmarco-distilbert-base-tas-b")
+    positive, negative = np.zeros(768), np.zeros(768)
+    positive[0], negative[0] = 2.0, -3.0
+    store.write_documents(
+        [Document(content="p", embedding=positive.tolist()), Document(content="n", embedding=negative.tolist())]
+    )
+    query = np.zeros(768)
+    query[0] = 1.0
+    scores = {d.content: d.score for d in store.embedding_retrieval(query.tolist(), top_k=2)}
+    assert scores == pytest.approx({"p": 2.0 + 1.0, "n": 1.0 / (1.0 + 3.0)})
+
+
+def test_dense_search_with_filters_and_after_writes(store):
+    vectors = _unit_vectors(500, 384)
+    documents = [
+        Document(content=f"d{i}", meta={"even": i % 2 == 0}, embedding=v.tolist()) for i, v in enumerate(vectors)
+    ]
+    store.write_documents(documents[:400])
+    query = vectors[450].tolist()
+    assert store.embedding_retrieval(query, top_k=1)[0].id != documents[450].id
+    store.write_documents(documents[400:])  # the mapped copy of the vectors follows the new generation
+    assert store.embedding_retrieval(query, top_k=1)[0].id == documents[450].id
+    odd = store.embedding_retrieval(query, top_k=5, filters={"field": "meta.even", "operator": "==", "value": True})
+    assert len(odd) == 5 and all(d.meta["even"] for d in odd)
+    store.delete_documents([documents[450].id])
+    assert documents[450].id not in {d.id for d in store.embedding_retrieval(query, top_k=5)}
+
+
+def test_bm25_ranks_the_matching_passage_first_and_quotes_query_syntax(store):
+    store.write_documents(
+        [Document(content="Vitamin C deficiency causes scurvy."), Document(content="The moon orbits the earth."),
+         Document(content="Sailors got scurvy on long voyages without fruit.")]
+    )  # fmt: skip
+    found = store.bm25_retrieval('what causes "scurvy" AND NOT (', top_k=3)
+    assert found[0].content.startswith("Vitamin C")
+    assert {d.content for d in found} == {
+        "Vitamin C deficiency causes scurvy.",
+        "Sailors got scurvy on long voyages without fruit.",
+    }
+    assert store.bm25_retrieval("   ", top_k=3) == []
+    filtered = store.bm25_retrieval(
+        "scurvy", top_k=3, filters={"field": "content", "operator": "==", "value": "The moon orbits the earth."}
+    )
+    assert filtered == []
+
+
+def test_hybrid_fuses_bm25_and_dense(store):
+    vectors = _unit_vectors(3, 384)
+    store.write_documents(
+        [Document(content="scurvy and vitamin C", embedding=vectors[0].tolist()),
+         Document(content="unrelated text", embedding=vectors[1].tolist()),
+         Document(content="more unrelated text", embedding=vectors[2].tolist())]
+    )  # fmt: skip
+    query = (0.8 * vectors[1] + 0.6 * vectors[0]).tolist()  # k-NN order: "unrelated text", then the scurvy one
+    keyword_only = store.hybrid_retrieval("scurvy", query, top_k=3, bm25_weight=1.0)
+    assert keyword_only[0].content == "scurvy and vitamin C"
+    dense_only = store.hybrid_retrieval("scurvy", query, top_k=3, bm25_weight=0.0)
+    assert dense_only[0].content == "unrelated text"
+    rrf = store.hybrid_retrieval("scurvy", query, top_k=3, fusion="rrf")
+    assert rrf[0].score == pytest.approx(1 / 61 + 1 / 62)  # first in BM25, second in k-NN
+    with pytest.raises(ValueError, match="Unknown fusion"):
+        store.hybrid_retrieval("scurvy", query, fusion="sum")
+
+
+def test_to_dict_from_dict(tmp_path):
+    store = SQLiteDocumentStore(path=str(tmp_path / "s.sqlite"), model="all-MiniLM-L6-v2", busy_timeout=5.0)
+    data = store.to_dict()
+    assert data == {
+        "type": "haystack_integrations.document_stores.opensearch_pretrained.document_store.SQLiteDocumentStore",
+        "init_parameters": {
+            "path": str(tmp_path / "s.sqlite"), "model": "all-MiniLM-L6-v2", "version": None, "space_type": None,
+            "busy_timeout": 5.0,
+        },
+    }  # fmt: skip
+    assert SQLiteDocumentStore.from_dict(data).to_dict() == data
+    assert not (tmp_path / "s.sqlite").exists()  # __init__ and serialization never touch the file
+
+
+def test_overwrite_skip_counts(store):
+    doc = Document(id="1", content="one")
+    assert store.write_documents([doc], policy=DuplicatePolicy.SKIP) == 1
+    assert store.write_documents([doc, Document(id="2", content="two")], policy=DuplicatePolicy.SKIP) == 1
+    assert store.write_documents([Document(id="1", content="uno")], policy=DuplicatePolicy.OVERWRITE) == 1
+    assert store.bm25_retrieval("uno")[0].id == "1" and store.bm25_retrieval("one") == []
+    assert store.stored_ids(["1", "2", "3"]) == {"1", "2"}
