@@ -15,7 +15,7 @@ from haystack.document_stores.types import DuplicatePolicy
 
 from haystack_integrations.document_stores.opensearch_pretrained.document_store import SQLiteDocumentStore
 from haystack_integrations.document_stores.opensearch_pretrained.vector_cache import cache_path
-from opensearch_pretrained_haystack.embedded_store import MODEL_KEY, _document_lines, _parse_header
+from opensearch_pretrained_haystack.embedded_store import StoreFileReader
 
 CONVERSION_BATCH = 1000
 
@@ -31,14 +31,14 @@ def convert_json_store(
     partial = target.with_name(target.name + ".converting")
     for leftover in (partial, Path(f"{partial}-wal"), Path(f"{partial}-shm"), cache_path(partial)):
         leftover.unlink(missing_ok=True)  # an earlier conversion that was interrupted
-    with open(json_path, encoding="utf-8") as file:
-        record = _parse_header(file.readline(), json_path)[MODEL_KEY]
+    with StoreFileReader(json_path) as reader:
+        record = reader.model
         store = SQLiteDocumentStore(
             path=str(partial), model=record["name"], version=record["version"], space_type=record["space_type"]
         )
         written = 0
         batch: list[Document] = []
-        for _, document in _document_lines(file):
+        for document in reader.documents():
             batch.append(Document.from_dict(document))
             if len(batch) >= batch_size:
                 written += store.write_documents(batch, policy=DuplicatePolicy.OVERWRITE)
