@@ -36,6 +36,10 @@ class PretrainedModel:
     space_type: str
     model_type: str
     artifacts_base_url: str
+    family: str = "sentence-transformers"
+    """The ``<family>`` part of the name: "sentence-transformers" (embedders) or "cross-encoders" (rerankers)."""
+    task_type: str = "TEXT_EMBEDDING"
+    """ML Commons' ``function_name``: TEXT_EMBEDDING, or TEXT_SIMILARITY for cross-encoders."""
 
     def artifact_path(self, model_format: str) -> str:
         """The artifact's path below the artifacts base URL, by ML Commons' own rule (``MLEngine``)."""
@@ -86,13 +90,16 @@ def _load() -> tuple[PretrainedModel, ...]:
                     version=version,
                     formats=tuple(published["formats"]),
                     dimension=entry["dimension"],
-                    pooling_mode=entry["pooling_mode"],
-                    normalize=entry["normalize"],
+                    # Cross-encoders neither pool nor normalize, nor index vectors (no space type).
+                    pooling_mode=entry.get("pooling_mode", "NONE"),
+                    normalize=entry.get("normalize", False),
                     max_tokens=entry["max_tokens"],
                     auto_truncation=published.get("auto_truncation", True),
-                    space_type=entry["space_type"],
+                    space_type=entry.get("space_type", ""),
                     model_type=entry["model_type"],
                     artifacts_base_url=raw["artifacts_base_url"],
+                    family=entry.get("family", "sentence-transformers"),
+                    task_type=entry.get("task_type", "TEXT_EMBEDDING"),
                 )
             )
     return tuple(models)
