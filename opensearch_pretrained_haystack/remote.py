@@ -25,6 +25,10 @@ from opensearch_pretrained_haystack.cluster.retry import RetryPolicy, with_retri
 ProgressCallback = Callable[[int], None]
 """Called with the number of texts of each finished batch (for progress bars)."""
 
+BatchPredict = Callable[[list[str], float], Operation[np.ndarray]]
+"""One predict call for a batch of texts with its request timeout, one result row per text; the default is
+text embedding, a reranker passes the TEXT_SIMILARITY call (batching, concurrency and retries stay the same)."""
+
 
 @dataclass(frozen=True)
 class BatchOutcome:
@@ -102,13 +106,15 @@ class OpenSearchMLEmbedder:
         """Async twin of `embed`."""
         return _concatenate(await self.embed_batches_async(texts))
 
-    def embed_batches(self, texts: Sequence[str], progress: ProgressCallback | None = None) -> list[BatchOutcome]:
+    def embed_batches(
+        self, texts: Sequence[str], progress: ProgressCallback | None = None, *, predict: BatchPredict | None = None
+    ) -> list[BatchOutcome]:
         """Embed every batch, keeping failures per batch instead of raising (for `raise_on_failure=False`)."""
         transport = self.connect().transport
         deadline = Deadline(self.retry.deadline)
 
         def one(bounds: tuple[int, int]) -> BatchOutcome:
-            outcome = _outcome(bounds, lambda: run_sync(transport, self._predict(texts, bounds, deadline)))
+            outcome = _outcome(bounds, lambda: run_sync(transport, self._predict(texts, bounds, deadline, predict)))
             if progress:
                 progress(bounds[1] - bounds[0])
             return outcome
@@ -117,7 +123,7 @@ class OpenSearchMLEmbedder:
             return list(pool.map(one, self._bounds(len(texts))))
 
     async def embed_batches_async(
-        self, texts: Sequence[str], progress: ProgressCallback | None = None
+        self, texts: Sequence[str], progress: ProgressCallback | None = None, *, predict: BatchPredict | None = None
     ) -> list[BatchOutcome]:
         """Async twin of `embed_batches`, with at most `max_concurrency` predict calls in flight."""
         transport = self.connect_async().transport
@@ -127,7 +133,7 @@ class OpenSearchMLEmbedder:
         async def one(bounds: tuple[int, int]) -> BatchOutcome:
             async with slots:
                 try:
-                    vectors = await run_async(transport, self._predict(texts, bounds, deadline))
+                    vectors = await run_async(transport, self._predict(texts, bounds, deadline, predict))
                     outcome = BatchOutcome(*bounds, vectors, None)
                 except MLCommonsError as error:
                     outcome = BatchOutcome(*bounds, None, error)
@@ -140,10 +146,13 @@ class OpenSearchMLEmbedder:
     def _bounds(self, count: int) -> list[tuple[int, int]]:
         return [(start, min(start + self.batch_size, count)) for start in range(0, count, self.batch_size)]
 
-    def _predict(self, texts: Sequence[str], bounds: tuple[int, int], deadline: Deadline) -> Operation[np.ndarray]:
+    def _predict(
+        self, texts: Sequence[str], bounds: tuple[int, int], deadline: Deadline, predict: BatchPredict | None
+    ) -> Operation[np.ndarray]:
         batch = [_checked_text(texts, i) for i in range(*bounds)]
+        call = predict or (lambda texts, timeout: ops.predict(self.model_id, texts, timeout=timeout))
         return with_retries(
-            lambda left: ops.predict(self.model_id, batch, timeout=min(self.settings.timeout, left.remaining())),
+            lambda left: call(batch, min(self.settings.timeout, left.remaining())),
             self.retry,
             what=f"predict with model {self.model_id} (texts {bounds[0]}-{bounds[1] - 1})",
             deadline=deadline,
