@@ -41,5 +41,5 @@ def predict_similarity(
 ) -> Operation[np.ndarray]:
     """Score `texts` against `query` in one predict call."""
     body = predict_body(query, texts)
-    response = yield Call("POST", f"{ML}/models/{model_id}/_predict", body, timeout=timeout)
+    response = yield Call("POST", f"{ML}/_predict/text_similarity/{model_id}", body, timeout=timeout)
     return parse_similarities(response, len(texts))
