@@ -52,7 +52,10 @@ def workload(queries: int, seed: int = 7) -> list[tuple[str, list[str]]]:
     vocabulary = sorted({w for row in rows for w in row.split("\t", 1)[-1].split()})
     rng = random.Random(seed)
     return [
-        (" ".join(rng.choices(vocabulary, k=8)), [" ".join(rng.choices(vocabulary, k=WORDS)) for _ in range(CANDIDATES)])
+        (
+            " ".join(rng.choices(vocabulary, k=8)),
+            [" ".join(rng.choices(vocabulary, k=WORDS)) for _ in range(CANDIDATES)],
+        )
         for _ in range(queries)
     ]
 
@@ -67,7 +70,12 @@ def real_size_cross_encoder(folder: Path) -> Path:
             data = source.read(info)
             if info.filename.endswith("tokenizer.json"):
                 tokenizer = json.loads(data)
-                tokenizer["truncation"] = {"direction": "Right", "max_length": 512, "strategy": "LongestFirst", "stride": 0}
+                tokenizer["truncation"] = {
+                    "direction": "Right",
+                    "max_length": 512,
+                    "strategy": "LongestFirst",
+                    "stride": 0,
+                }
                 data = json.dumps(tokenizer).encode()
             out.writestr(info.filename, data)
     config.update(
@@ -108,7 +116,9 @@ def plain_ort(folder: Path) -> tuple[Callable[[str, list[str]], object], Callabl
     return batch32, per_pair
 
 
-def measure(variants: dict[str, Callable[[str, list[str]], object]], work: list[tuple[str, list[str]]], rounds: int) -> None:
+def measure(
+    variants: dict[str, Callable[[str, list[str]], object]], work: list[tuple[str, list[str]]], rounds: int
+) -> None:
     for fn in variants.values():  # warm-up: sessions, threads, connections
         fn(work[0][0], work[0][1][:4])
     seconds: dict[str, list[float]] = {name: [] for name in variants}
@@ -122,7 +132,10 @@ def measure(variants: dict[str, Callable[[str, list[str]], object]], work: list[
     rates = {name: pairs / statistics.median(times) for name, times in seconds.items()}
     first = next(iter(rates))
     for name, rate in rates.items():
-        print(f"  {name:22} {rate:9.1f} pairs/s" + ("" if name == first else f"   {first} / {name}: {rates[first] / rate:.2f}x"))
+        print(
+            f"  {name:22} {rate:9.1f} pairs/s"
+            + ("" if name == first else f"   {first} / {name}: {rates[first] / rate:.2f}x")
+        )
 
 
 def main() -> None:
@@ -140,8 +153,10 @@ def main() -> None:
         ranker.warm_up()
         tokens = statistics.mean(ranker._encoder.count_tokens(q, p) for q, ps in work for p in ps)  # type: ignore[union-attr]
         batch32, per_pair = plain_ort(folder)
-        print(f"local, real-size cross-encoder, {args.queries} queries x {CANDIDATES} candidates of {WORDS} words "
-              f"(~{tokens:.0f} tokens a pair), medians of {args.rounds} rounds, {os.cpu_count()} CPUs")
+        print(
+            f"local, real-size cross-encoder, {args.queries} queries x {CANDIDATES} candidates of {WORDS} words "
+            f"(~{tokens:.0f} tokens a pair), medians of {args.rounds} rounds, {os.cpu_count()} CPUs"
+        )
         measure({
             "component": lambda q, ps: ranker.run(query=q, documents=documents[q]),
             "plain-ort-batch32": batch32,
@@ -158,17 +173,23 @@ def main() -> None:
         from opensearch_pretrained_haystack.cluster.text_similarity import predict_body
 
         model_id = PretrainedModelUploader(args.url, str(TINY / "onnx"), source="client").run()["model_id"]
-        remote = OpenSearchMLRanker(hosts=args.url, model_id=model_id, top_k=CANDIDATES, batch_size=32, max_concurrency=2)
+        remote = OpenSearchMLRanker(
+            hosts=args.url, model_id=model_id, top_k=CANDIDATES, batch_size=32, max_concurrency=2
+        )
         client = OpenSearch(args.url, pool_maxsize=10)
         pool = ThreadPoolExecutor(2)
 
         def bare(query: str, passages: list[str]) -> object:
             path = f"/_plugins/_ml/_predict/text_similarity/{model_id}"
-            post = lambda i: client.transport.perform_request("POST", path, body=predict_body(query, passages[i : i + 32]))  # noqa: E731
+            post = lambda i: client.transport.perform_request(
+                "POST", path, body=predict_body(query, passages[i : i + 32])
+            )
             return list(pool.map(post, range(0, len(passages), 32)))
 
         print(f"remote, tiny cross-encoder on {args.url}, batches of 32, 2 in flight, medians of {args.rounds} rounds")
-        measure({"component": lambda q, ps: remote.run(query=q, documents=documents[q]), "bare": bare}, work, args.rounds)
+        measure(
+            {"component": lambda q, ps: remote.run(query=q, documents=documents[q]), "bare": bare}, work, args.rounds
+        )
         remote.close()
         pool.shutdown()
 

@@ -56,5 +56,7 @@ def create_rerank_search_pipeline(
             f"ML Commons model {model_id} ({model.get('name')}) is a {model.get('algorithm')} model; the rerank "
             "processor needs a TEXT_SIMILARITY model (a cross-encoder such as ms-marco-MiniLM-L-6-v2)."
         )
-    client.search_pipeline.put(id=pipeline_id, body=rerank_search_pipeline_body(model_id, document_fields=document_fields))
+    client.search_pipeline.put(
+        id=pipeline_id, body=rerank_search_pipeline_body(model_id, document_fields=document_fields)
+    )
     return pipeline_id

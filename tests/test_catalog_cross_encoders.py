@@ -13,7 +13,11 @@ def test_both_cross_encoders_in_every_published_version_and_format():
     }
     for model in found.values():
         assert (model.task_type, model.formats, model.dimension, model.max_tokens, model.model_type) == (
-            "TEXT_SIMILARITY", ("ONNX", "TORCH_SCRIPT"), 1, 512, "bert"
+            "TEXT_SIMILARITY",
+            ("ONNX", "TORCH_SCRIPT"),
+            1,
+            512,
+            "bert",
         )
 
 
@@ -23,9 +27,10 @@ def test_cross_encoder_urls_follow_the_published_rule():
     assert model.artifact_url("ONNX") == (
         f"{BASE}/ms-marco-MiniLM-L-6-v2/1.0.2/onnx/cross-encoders_ms-marco-MiniLM-L-6-v2-1.0.2-onnx.zip"
     )
-    assert catalog.get_model("huggingface/cross-encoders/ms-marco-MiniLM-L-12-v2", "1.0.0").artifact_url(
-        "torch_script"
-    ) == f"{BASE}/ms-marco-MiniLM-L-12-v2/1.0.0/torch_script/cross-encoders_ms-marco-MiniLM-L-12-v2-1.0.0-torch_script.zip"
+    assert (
+        catalog.get_model("huggingface/cross-encoders/ms-marco-MiniLM-L-12-v2", "1.0.0").artifact_url("torch_script")
+        == f"{BASE}/ms-marco-MiniLM-L-12-v2/1.0.0/torch_script/cross-encoders_ms-marco-MiniLM-L-12-v2-1.0.0-torch_script.zip"
+    )
     assert model.config_url("ONNX") == f"{BASE}/ms-marco-MiniLM-L-6-v2/1.0.2/onnx/config.json"
 
 

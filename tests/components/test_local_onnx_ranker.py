@@ -107,7 +107,10 @@ def test_run_async_equals_run(ranker):
 def test_to_dict_from_dict_and_yaml_round_trip_with_haystacks_default_loader():
     ranker = LocalOnnxRanker(model=TINY, top_k=5, scale_score=True, meta_fields_to_embed=["title"])
     data = ranker.to_dict()
-    assert data["type"] == "haystack_integrations.components.rankers.opensearch_pretrained.local_onnx_ranker.LocalOnnxRanker"
+    assert (
+        data["type"]
+        == "haystack_integrations.components.rankers.opensearch_pretrained.local_onnx_ranker.LocalOnnxRanker"
+    )
     assert data["init_parameters"]["top_k"] == 5 and data["init_parameters"]["scale_score"] is True
     assert LocalOnnxRanker.from_dict(data).to_dict() == data
     pipeline = Pipeline()

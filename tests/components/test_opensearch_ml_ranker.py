@@ -63,9 +63,9 @@ def test_wrong_inputs_are_refused_before_any_request():
 def cross_encoder_ids(opensearch_url: str) -> dict[str, str]:
     """The tiny cross-encoder deployed in both formats by the uploader, from this client in chunks."""
     return {
-        fmt: PretrainedModelUploader(
-            opensearch_url, str(TINY / fmt.lower()), model_format=fmt, source="client"
-        ).run()["model_id"]
+        fmt: PretrainedModelUploader(opensearch_url, str(TINY / fmt.lower()), model_format=fmt, source="client").run()[
+            "model_id"
+        ]
         for fmt in FORMATS
     }
 

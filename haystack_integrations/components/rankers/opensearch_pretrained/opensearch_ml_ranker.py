@@ -115,7 +115,12 @@ class OpenSearchMLRanker(RankingParameters, OpenSearchMLComponent):
         self.warm_up()
         outcomes = self._backend().embed_batches(prepared.texts, predict=self._predict_call(prepared))
         return self._ranked(
-            documents, prepared, _logits(outcomes), top_k=top_k, scale_score=scale_score, score_threshold=score_threshold
+            documents,
+            prepared,
+            _logits(outcomes),
+            top_k=top_k,
+            scale_score=scale_score,
+            score_threshold=score_threshold,
         )
 
     @component.output_types(documents=list[Document])
@@ -132,7 +137,12 @@ class OpenSearchMLRanker(RankingParameters, OpenSearchMLComponent):
         await self.warm_up_async()
         outcomes = await self._backend().embed_batches_async(prepared.texts, predict=self._predict_call(prepared))
         return self._ranked(
-            documents, prepared, _logits(outcomes), top_k=top_k, scale_score=scale_score, score_threshold=score_threshold
+            documents,
+            prepared,
+            _logits(outcomes),
+            top_k=top_k,
+            scale_score=scale_score,
+            score_threshold=score_threshold,
         )
 
     def _predict_call(self, prepared: PreparedRanking) -> partial:
