@@ -37,7 +37,8 @@ class PretrainedModel:
     model_type: str
     artifacts_base_url: str
     task_type: str = "TEXT_EMBEDDING"
-    """ML Commons' function name: TEXT_EMBEDDING, or SPARSE_ENCODING / SPARSE_TOKENIZE for neural sparse."""
+    """ML Commons' function name: TEXT_EMBEDDING; TEXT_SIMILARITY for cross-encoders; SPARSE_ENCODING or
+    SPARSE_TOKENIZE for neural sparse."""
     role: str = "bi-encoder"
     """bi-encoder, document-encoder (documents only) or query-tokenizer."""
     search_with: str | None = None
@@ -48,8 +49,9 @@ class PretrainedModel:
 
     @property
     def family(self) -> str:
-        """"dense" or "sparse" (``dimension`` is 0 for sparse models: they have no dense vector)."""
-        return "sparse" if self.task_type.startswith("SPARSE_") else "dense"
+        """The ``<family>`` part of the name: "sentence-transformers" (embedders), "cross-encoders" (rerankers)
+        or "neural-sparse" (sparse encoders and tokenizers; their ``dimension`` is 0: no dense vector)."""
+        return self.name.split("/")[1]
 
     def artifact_path(self, model_format: str) -> str:
         """The artifact's path below the artifacts base URL, by ML Commons' own rule (``MLEngine``)."""
@@ -100,7 +102,8 @@ def _load() -> tuple[PretrainedModel, ...]:
                     version=version,
                     formats=tuple(published["formats"]),
                     dimension=entry.get("dimension", 0),
-                    pooling_mode=entry.get("pooling_mode", ""),
+                    # Cross-encoders and sparse models neither pool nor normalize, nor index dense vectors.
+                    pooling_mode=entry.get("pooling_mode", "NONE"),
                     normalize=entry.get("normalize", False),
                     max_tokens=entry["max_tokens"],
                     auto_truncation=published.get("auto_truncation", True),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import Any
 
 from opensearch_pretrained_haystack import catalog
 
@@ -14,7 +15,8 @@ SubParsers = "argparse._SubParsersAction[argparse.ArgumentParser]"
 def add_model_commands(subparsers: SubParsers) -> None:
     """Register `models`, `download` and `embed`; each handler returns an exit code."""
     models = subparsers.add_parser("models", help="list the catalog of pretrained models", description="List every "
-                                   "catalog model version: alias, version, formats, dimension, pooling, space type.")
+                                   "catalog model version: family (sentence-transformers embed, cross-encoders "
+                                   "rerank), alias, version, formats, dimension, pooling, space type.")
     models.add_argument("--json", action="store_true", help="print JSON instead of a table")
     models.set_defaults(handler=_models)
 
@@ -42,25 +44,33 @@ def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _models(args: argparse.Namespace) -> int:
     rows = [
-        {"alias": m.alias, "name": m.name, "version": m.version, "family": m.family, "task_type": m.task_type,
-         "role": m.role, "search_with": m.search_with, "formats": list(m.formats), "dimension": m.dimension,
-         "pooling_mode": m.pooling_mode, "normalize": m.normalize, "max_tokens": m.max_tokens, "space_type": m.space_type}
+        {"alias": m.alias, "name": m.name, "family": m.family, "role": m.role, "task_type": m.task_type,
+         "version": m.version, "search_with": m.search_with, "formats": list(m.formats), "dimension": m.dimension,
+         "pooling_mode": m.pooling_mode, "normalize": m.normalize, "max_tokens": m.max_tokens,
+         "space_type": m.space_type}
         for m in catalog.list_models()
     ]
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
-    header = ("alias", "version", "family", "formats", "dim", "pooling", "normalize", "max_tokens", "space_type")
-    table = [header] + [
-        (r["alias"], r["version"], f'{r["family"]} ({r["role"]})', ",".join(r["formats"]), str(r["dimension"] or "-"),
-         r["pooling_mode"] or "-",
-         "yes" if r["normalize"] else "no", str(r["max_tokens"]), r["space_type"])
-        for r in rows
-    ]
+    header = ("family", "role", "alias", "version", "formats", "dim", "pooling", "normalize", "max_tokens", "space_type")
+    table = [header] + [_table_row(r) for r in rows]
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     for row in table:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
     return 0
+
+
+def _table_row(row: dict[str, Any]) -> tuple[str, ...]:
+    """Only dense embedders pool, normalize and index vectors: for cross-encoders (which score pairs) and sparse
+    models those columns are "-"."""
+    embeds = row["task_type"] == "TEXT_EMBEDDING"
+    return (
+        row["family"], row["role"] if embeds or row["family"] == "neural-sparse" else "reranker", row["alias"],
+        row["version"], ",".join(row["formats"]), str(row["dimension"]) if row["dimension"] else "-",
+        row["pooling_mode"] if embeds else "-", ("yes" if row["normalize"] else "no") if embeds else "-",
+        str(row["max_tokens"]), row["space_type"] if embeds else "-",
+    )
 
 
 def _download(args: argparse.Namespace) -> int:

@@ -27,6 +27,9 @@ ProgressCallback = Callable[[int], None]
 """Called with the number of texts of each finished batch (for progress bars)."""
 R = TypeVar("R")
 """What one predict call gives for its batch: a float32 matrix, or `{token: weight}` maps for sparse models."""
+BatchPredict = Callable[[list[str], float], Operation[R]]
+"""One predict call for a batch of texts with its request timeout, one result per text. The default is the
+predictor's own `_predict_call`; a reranker passes the TEXT_SIMILARITY call of its query."""
 
 
 @dataclass(frozen=True)
@@ -110,13 +113,15 @@ class BatchedPredictor(Generic[R]):
             await self._async_client.close()
             self._async_client = None
 
-    def embed_batches(self, texts: Sequence[str], progress: ProgressCallback | None = None) -> list[BatchOutcome[R]]:
+    def embed_batches(
+        self, texts: Sequence[str], progress: ProgressCallback | None = None, *, predict: BatchPredict[R] | None = None
+    ) -> list[BatchOutcome[R]]:
         """Embed every batch, keeping failures per batch instead of raising (for `raise_on_failure=False`)."""
         transport = self.connect().transport
         deadline = Deadline(self.retry.deadline)
 
         def one(bounds: tuple[int, int]) -> BatchOutcome[R]:
-            outcome = _outcome(bounds, lambda: run_sync(transport, self._predict(texts, bounds, deadline)))
+            outcome = _outcome(bounds, lambda: run_sync(transport, self._predict(texts, bounds, deadline, predict)))
             if progress:
                 progress(bounds[1] - bounds[0])
             return outcome
@@ -125,7 +130,7 @@ class BatchedPredictor(Generic[R]):
             return list(pool.map(one, self._bounds(len(texts))))
 
     async def embed_batches_async(
-        self, texts: Sequence[str], progress: ProgressCallback | None = None
+        self, texts: Sequence[str], progress: ProgressCallback | None = None, *, predict: BatchPredict[R] | None = None
     ) -> list[BatchOutcome[R]]:
         """Async twin of `embed_batches`, with at most `max_concurrency` predict calls in flight."""
         transport = self.connect_async().transport
@@ -135,7 +140,7 @@ class BatchedPredictor(Generic[R]):
         async def one(bounds: tuple[int, int]) -> BatchOutcome[R]:
             async with slots:
                 try:
-                    vectors = await run_async(transport, self._predict(texts, bounds, deadline))
+                    vectors = await run_async(transport, self._predict(texts, bounds, deadline, predict))
                     outcome = BatchOutcome(*bounds, vectors, None)
                 except MLCommonsError as error:
                     outcome = BatchOutcome(*bounds, None, error)
@@ -148,10 +153,13 @@ class BatchedPredictor(Generic[R]):
     def _bounds(self, count: int) -> list[tuple[int, int]]:
         return [(start, min(start + self.batch_size, count)) for start in range(0, count, self.batch_size)]
 
-    def _predict(self, texts: Sequence[str], bounds: tuple[int, int], deadline: Deadline) -> Operation[R]:
+    def _predict(
+        self, texts: Sequence[str], bounds: tuple[int, int], deadline: Deadline, predict: BatchPredict[R] | None
+    ) -> Operation[R]:
         batch = [_checked_text(texts, i) for i in range(*bounds)]
+        call = predict or self._predict_call
         return with_retries(
-            lambda left: self._predict_call(batch, min(self.settings.timeout, left.remaining())),
+            lambda left: call(batch, min(self.settings.timeout, left.remaining())),
             self.retry,
             what=f"predict with model {self.model_id} (texts {bounds[0]}-{bounds[1] - 1})",
             deadline=deadline,

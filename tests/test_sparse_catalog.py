@@ -6,7 +6,7 @@ BASE = "https://artifacts.opensearch.org/models/ml-models/amazon/neural-sparse"
 
 
 def test_the_ten_sparse_artifacts_with_their_task_and_role() -> None:
-    sparse = {m.alias: m for m in list_models() if m.family == "sparse"}
+    sparse = {m.alias: m for m in list_models() if m.family == "neural-sparse"}
     assert len(sparse) == 10
     assert all(m.formats == ("TORCH_SCRIPT",) and m.dimension == 0 for m in sparse.values())
     tokenizers = {a for a, m in sparse.items() if m.task_type == "SPARSE_TOKENIZE"}
@@ -26,9 +26,9 @@ def test_urls_follow_the_published_rule() -> None:
 
 
 def test_pairings_point_at_catalog_models_of_the_right_kind() -> None:
-    for model in (m for m in list_models() if m.family == "sparse"):
+    for model in (m for m in list_models() if m.family == "neural-sparse"):
         partner = get_model(model.search_with or "")
-        assert partner.family == "sparse"
+        assert partner.family == "neural-sparse"
         assert partner.role != "document-encoder"  # the query side is a bi-encoder or a tokenizer
         assert get_model(model.vocabulary or "").task_type == "SPARSE_TOKENIZE"
     recommended = {m.alias for m in list_models() if m.recommended}
@@ -41,4 +41,4 @@ def test_pairings_point_at_catalog_models_of_the_right_kind() -> None:
 
 def test_dense_models_are_unchanged() -> None:
     model = get_model("all-MiniLM-L6-v2", "1.0.1")
-    assert (model.family, model.task_type, model.dimension) == ("dense", "TEXT_EMBEDDING", 384)
+    assert (model.family, model.task_type, model.dimension) == ("sentence-transformers", "TEXT_EMBEDDING", 384)

@@ -1,0 +1,157 @@
+"""``LocalOnnxCrossEncoder``: the cluster's TEXT_SIMILARITY (cross-encoder) scores, computed on this machine.
+
+ML Commons' ``TextSimilarityTranslator`` encodes each (query, document) pair through the artifact's
+``tokenizer.json`` as ``encode(query, document)`` — ``[CLS] query [SEP] document [SEP]`` with token types 0 for
+the query part and 1 for the document part, LongestFirst truncation at the tokenizer's limit (capped at 512) —
+always sends ``input_ids``, ``attention_mask`` and ``token_type_ids``, and returns the raw logit (no sigmoid).
+It runs one pair per inference; here pairs are sorted by length and padded per run, as ``LocalOnnxEmbedder``
+does, which gives the same logits because padding is masked out.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import onnxruntime as ort
+from tokenizers import Encoding
+
+from opensearch_pretrained_haystack.artifacts import ModelArtifact
+from opensearch_pretrained_haystack.errors import ModelInputError
+from opensearch_pretrained_haystack.inference.onnx_embedder import _length_sorted_batches, resolve_artifact
+from opensearch_pretrained_haystack.inference.tokenizer import load_tokenizer
+
+TASK_TYPE = "TEXT_SIMILARITY"
+INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
+"""What TextSimilarityTranslator always sends, whatever the model type."""
+
+
+class LocalOnnxCrossEncoder:
+    """Scores (query, document) pairs with an ONNX cross-encoder artifact exactly as ML Commons would.
+
+    Usage example:
+    ```python
+    encoder = LocalOnnxCrossEncoder("ms-marco-MiniLM-L-6-v2", version="1.0.2")
+    logits = encoder.score("what is opensearch?", ["OpenSearch is a search engine.", "Bananas are yellow."])
+    ```
+    """
+
+    def __init__(
+        self,
+        model: str,
+        version: str | None = None,
+        *,
+        mirror: str | os.PathLike[str] | None = None,
+        cache_dir: str | os.PathLike[str] | None = None,
+        providers: Sequence[str] | None = None,
+        threads: int | None = None,
+        progress_bar: bool = True,
+    ) -> None:
+        artifact = resolve_artifact(model, version, mirror=mirror, cache_dir=cache_dir, progress_bar=progress_bar)
+        self._load(artifact, providers, threads)
+
+    @classmethod
+    def from_artifact(
+        cls, artifact: ModelArtifact, *, providers: Sequence[str] | None = None, threads: int | None = None
+    ) -> LocalOnnxCrossEncoder:
+        """Build from an artifact already fetched or loaded (see ``artifacts``)."""
+        encoder = cls.__new__(cls)
+        encoder._load(artifact, providers, threads)
+        return encoder
+
+    def _load(self, artifact: ModelArtifact, providers: Sequence[str] | None, threads: int | None) -> None:
+        task = str(artifact.config.get("function_name") or artifact.config.get("model_task_type") or "").upper()
+        if task != TASK_TYPE:
+            raise ModelInputError(
+                f"{artifact.name} is a {task or 'TEXT_EMBEDDING'} model; LocalOnnxCrossEncoder runs {TASK_TYPE} "
+                "models (cross-encoders such as ms-marco-MiniLM-L-6-v2). Use LocalOnnxEmbedder for embedding models."
+            )
+        if artifact.model_format != "ONNX":
+            raise ModelInputError(
+                f"{artifact.name} is a {artifact.model_format} artifact; LocalOnnxCrossEncoder runs ONNX artifacts only."
+            )
+        files = artifact.extract()
+        self.artifact = artifact
+        self.name = artifact.name
+        self.version = artifact.version
+        self.tokenizer, self.max_tokens = load_tokenizer(files.tokenizer_file, artifact.model_config)
+        # As in LocalOnnxEmbedder: single-threaded runs, several at once (onnxruntime releases the GIL).
+        self._workers = threads or len(os.sched_getaffinity(0))
+        self._executor: ThreadPoolExecutor | None = None
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
+        self._session = ort.InferenceSession(
+            str(files.model_file), options, providers=list(providers or ["CPUExecutionProvider"])
+        )
+        graph_inputs = {i.name for i in self._session.get_inputs()}
+        if graph_inputs != set(INPUT_NAMES):
+            raise ModelInputError(
+                f"{self.name}: the ONNX graph takes {sorted(graph_inputs)}, but ML Commons sends {list(INPUT_NAMES)} "
+                "to a TEXT_SIMILARITY model, so a cluster could not serve this artifact. Re-export it with all three."
+            )
+        self._output_name = self._session.get_outputs()[0].name
+
+    def score(
+        self,
+        query: str,
+        texts: Sequence[str],
+        *,
+        batch_size: int = 32,
+        on_batch: Callable[[int], None] | None = None,
+    ) -> np.ndarray:
+        """Raw logits (float32, shape ``(len(texts),)``, input order) of ``query`` against each text."""
+        return self.score_pairs([(query, text) for text in texts], batch_size=batch_size, on_batch=on_batch)
+
+    def score_pairs(
+        self,
+        pairs: Sequence[tuple[str, str]],
+        *,
+        batch_size: int = 32,
+        on_batch: Callable[[int], None] | None = None,
+    ) -> np.ndarray:
+        """Raw logits (float32, shape ``(len(pairs),)``, input order) of (query, document) pairs.
+
+        Pairs are sorted by length and cut into runs of at most ``batch_size`` pairs and about ``BATCH_TOKENS``
+        tokens; ``on_batch`` is told how many pairs each finished run held (for progress bars).
+        """
+        for index, pair in enumerate(pairs):
+            if not (isinstance(pair, tuple) and len(pair) == 2 and all(isinstance(part, str) for part in pair)):
+                raise TypeError(f"Pair {index} is {pair!r:.80}, not a (query, document) tuple of two strings.")
+        result = np.empty(len(pairs), dtype=np.float32)
+        if not pairs:
+            return result
+        encodings = self.tokenizer.encode_batch(list(pairs))
+        batches = list(_length_sorted_batches([len(e.ids) for e in encodings], max(1, batch_size)))
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(self._workers, thread_name_prefix="onnx-rerank")
+        runs = self._executor.map(lambda batch: self._score_encoded([encodings[i] for i in batch]), batches)
+        for batch, logits in zip(batches, runs):
+            result[batch] = logits
+            if on_batch is not None:
+                on_batch(len(batch))
+        return result
+
+    def count_tokens(self, query: str, text: str) -> int:
+        """How many tokens of the pair the model sees (after truncation, with special tokens)."""
+        return len(self.tokenizer.encode(query, text).ids)
+
+    def close(self) -> None:
+        """Stop the worker threads; the next ``score`` starts them again."""
+        if self._executor is not None:
+            self._executor.shutdown()
+            self._executor = None
+
+    def _score_encoded(self, encodings: list[Encoding]) -> np.ndarray:
+        width = max(len(e.ids) for e in encodings)
+        feeds = {name: np.zeros((len(encodings), width), dtype=np.int64) for name in INPUT_NAMES}
+        for row, encoding in enumerate(encodings):
+            length = len(encoding.ids)
+            feeds["input_ids"][row, :length] = encoding.ids
+            feeds["attention_mask"][row, :length] = 1
+            feeds["token_type_ids"][row, :length] = encoding.type_ids
+        (logits,) = self._session.run([self._output_name], feeds)
+        # One logit per pair (a [batch, 1] tensor); ML Commons returns the first value of each output.
+        return np.asarray(logits, dtype=np.float32).reshape(len(encodings), -1)[:, 0]
