@@ -139,7 +139,7 @@ def test_unsafe_or_ambiguous_zips_are_refused(tmp_path, entries, links, message)
 
 
 def test_absurd_unpacked_size_is_refused(tmp_path, monkeypatch):
-    monkeypatch.setattr(artifacts, "MAX_UNPACKED_BYTES", 10)
+    monkeypatch.setattr(artifacts.unpack, "MAX_UNPACKED_BYTES", 10)
     path = _zip(tmp_path / "m.zip", {"model.onnx": b"x" * 20, "tokenizer.json": b"{}"})
     with zipfile.ZipFile(path) as archive, pytest.raises(ArtifactFormatError, match="more than"):
         artifacts.check_zip_entries(archive, str(path))
@@ -171,16 +171,16 @@ def test_custom_model_with_a_wrong_hash_is_refused(tmp_path):
 
 def test_an_interrupted_download_leaves_nothing_a_later_run_would_trust(tmp_path, monkeypatch):
     mirror = _fake_mirror(tmp_path / "mirror", _tiny_zip())
-    real_download = artifacts._download
+    real_download = artifacts.fetch._download
 
     def interrupted(url, destination, config, progress_bar):
         real_download(url, destination, config, progress_bar)
         raise KeyboardInterrupt  # Ctrl-C after the bytes landed but before verification
 
-    monkeypatch.setattr(artifacts, "_download", interrupted)
+    monkeypatch.setattr(artifacts.fetch, "_download", interrupted)
     with pytest.raises(KeyboardInterrupt):
         artifacts.fetch_artifact("all-MiniLM-L6-v2", "1.0.1", mirror=mirror, cache_dir=tmp_path / "c", progress_bar=False)
     assert [p for p in (tmp_path / "c").rglob("*") if p.is_file()] == []
-    monkeypatch.setattr(artifacts, "_download", real_download)
+    monkeypatch.setattr(artifacts.fetch, "_download", real_download)
     artifact = artifacts.fetch_artifact("all-MiniLM-L6-v2", "1.0.1", mirror=mirror, cache_dir=tmp_path / "c", progress_bar=False)
     assert artifact.zip_path.read_bytes() == _tiny_zip()

@@ -1,4 +1,4 @@
-"""Verified model artifacts: download (or mirror), check against config.json, cache, and unpack safely.
+"""Verified model artifacts from the catalog (downloaded or mirrored, then cached) or from a user's own files.
 
 A file in the cache is trusted only after its size and SHA-256 matched the ``config.json`` published beside
 it. Every write goes to a temporary name first and is renamed into place, so a crash or Ctrl-C never leaves a
@@ -7,92 +7,32 @@ file that a later run would trust.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
-import shutil
-import stat
-import tempfile
 import urllib.error
 import urllib.request
-import zipfile
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import platformdirs
 from tqdm import tqdm
 
-from opensearch_pretrained_haystack.catalog import PretrainedModel, get_model
-from opensearch_pretrained_haystack.errors import (
-    ArtifactDownloadError,
-    ArtifactFormatError,
-    ArtifactIntegrityError,
+from opensearch_pretrained_haystack.artifacts.artifact import ModelArtifact
+from opensearch_pretrained_haystack.artifacts.verify import (
+    CHUNK,
+    atomic_file,
+    file_stamp,
+    parse_config,
+    read_config,
+    read_json,
+    verify_zip,
+    write_json,
 )
+from opensearch_pretrained_haystack.catalog import PretrainedModel, get_model
+from opensearch_pretrained_haystack.errors import ArtifactDownloadError, ArtifactFormatError
 
 CACHE_ENV = "OPENSEARCH_PRETRAINED_CACHE"
 MIRROR_ENV = "OPENSEARCH_PRETRAINED_MIRROR"
-# ML Commons refuses models over 4 GB; an archive that claims more is broken or hostile.
-MAX_UNPACKED_BYTES = 4_000_000_000
-MODEL_SUFFIXES = (".onnx", ".pt")
-TOKENIZER_FILE = "tokenizer.json"
-_CHUNK = 1 << 20
 _VERIFIED_STAMP = ".verified.json"
-
-
-@dataclass(frozen=True)
-class ExtractedModel:
-    """The two files ML Commons uses from a model zip, unpacked on disk."""
-
-    model_file: Path
-    tokenizer_file: Path
-
-
-@dataclass(frozen=True)
-class ModelArtifact:
-    """A model zip whose bytes matched its ``config.json``, with that config."""
-
-    zip_path: Path
-    config: dict[str, Any]
-    model_format: str
-    sha256: str
-    size: int
-    cache_dir: Path
-
-    @property
-    def model_config(self) -> dict[str, Any]:
-        """``config.json``'s ``model_config`` block: what ML Commons needs to register and run the model."""
-        return dict(self.config.get("model_config") or {})
-
-    @property
-    def name(self) -> str:
-        return str(self.config.get("name") or self.zip_path.stem)
-
-    @property
-    def version(self) -> str:
-        return str(self.config.get("version") or "")
-
-    def extract(self) -> ExtractedModel:
-        """Unpack the model file and ``tokenizer.json`` once into the cache, keyed by the zip's hash."""
-        target = self.cache_dir / "extracted" / self.sha256[:24]
-        if not target.is_dir():
-            with zipfile.ZipFile(self.zip_path) as archive:
-                entries = check_zip_entries(archive, str(self.zip_path))
-                target.parent.mkdir(parents=True, exist_ok=True)
-                staging = Path(tempfile.mkdtemp(prefix=".partial-", dir=target.parent))
-                try:
-                    for entry in entries:
-                        with archive.open(entry) as source, open(staging / PurePosixPath(entry.filename).name, "wb") as out:
-                            shutil.copyfileobj(source, out, _CHUNK)
-                    os.replace(staging, target)
-                except BaseException:
-                    shutil.rmtree(staging, ignore_errors=True)
-                    if not target.is_dir():
-                        raise
-        model_file = next(p for p in target.iterdir() if p.suffix in MODEL_SUFFIXES)
-        return ExtractedModel(model_file=model_file, tokenizer_file=target / TOKENIZER_FILE)
 
 
 def default_cache_dir() -> Path:
@@ -139,18 +79,18 @@ def fetch_artifact(
     config_path = folder / "config.json"
 
     if zip_path.is_file() and config_path.is_file():
-        config = _read_config(config_path)
+        config = read_config(config_path)
         if _stamp_matches(zip_path, config):
             return _artifact(zip_path, config, fmt, root)
 
     base = artifacts_base_url(entry, mirror)
     config_bytes = _read_url(f"{base}/{entry.config_path(fmt)}")
-    config = _parse_config(config_bytes, f"{base}/{entry.config_path(fmt)}")
+    config = parse_config(config_bytes, f"{base}/{entry.config_path(fmt)}")
     folder.mkdir(parents=True, exist_ok=True)
-    with _atomic_file(zip_path) as partial:
+    with atomic_file(zip_path) as partial:
         _download(f"{base}/{entry.artifact_path(fmt)}", partial, config, progress_bar)
-        _verify(partial, config, source=f"{base}/{entry.artifact_path(fmt)}")
-    with _atomic_file(config_path) as partial:
+        verify_zip(partial, config, source=f"{base}/{entry.artifact_path(fmt)}")
+    with atomic_file(config_path) as partial:
         partial.write_bytes(config_bytes)
     _write_stamp(zip_path, config)
     return _artifact(zip_path, config, fmt, root)
@@ -175,8 +115,8 @@ def load_artifact(
             f"No config.json at {config_file}: a model zip needs the config.json that describes it "
             "(model_config with model_type, embedding_dimension, pooling_mode, normalize_result)."
         )
-    config = _read_config(config_file)
-    sha256 = _verify(zip_file, config, source=str(zip_file))
+    config = read_config(config_file)
+    sha256 = verify_zip(zip_file, config, source=str(zip_file))
     root = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
     fmt = str(config.get("model_format") or "ONNX").upper()
     return ModelArtifact(zip_file, config, fmt, sha256, zip_file.stat().st_size, root)
@@ -189,35 +129,6 @@ def load_model_dir(directory: str | os.PathLike[str], *, cache_dir: str | os.Pat
     if len(zips) != 1:
         raise ArtifactFormatError(f"{folder} must hold exactly one model .zip beside config.json; found {len(zips)}.")
     return load_artifact(zips[0], folder / "config.json", cache_dir=cache_dir)
-
-
-def check_zip_entries(archive: zipfile.ZipFile, source: str) -> list[zipfile.ZipInfo]:
-    """Return the model file and tokenizer entries of a model zip, refusing anything unsafe or ambiguous."""
-    total = 0
-    models, tokenizers = [], []
-    for info in archive.infolist():
-        path = PurePosixPath(info.filename.replace("\\", "/"))
-        if path.is_absolute() or ".." in path.parts or (path.parts and ":" in path.parts[0]):
-            raise ArtifactFormatError(f"{source} has an entry outside the archive ({info.filename!r}); refusing to unpack it.")
-        if stat.S_ISLNK(info.external_attr >> 16):
-            raise ArtifactFormatError(f"{source} has a link entry ({info.filename!r}); model zips hold plain files only.")
-        total += info.file_size
-        if total > MAX_UNPACKED_BYTES:
-            raise ArtifactFormatError(f"{source} unpacks to more than {MAX_UNPACKED_BYTES:,} bytes; refusing to unpack it.")
-        if info.is_dir():
-            continue
-        if path.suffix in MODEL_SUFFIXES:
-            models.append(info)
-        elif path.name == TOKENIZER_FILE:
-            tokenizers.append(info)
-    if len(models) != 1:
-        names = ", ".join(m.filename for m in models) or "none"
-        raise ArtifactFormatError(
-            f"{source} must hold exactly one model file (.onnx or .pt) as ML Commons requires; found {names}."
-        )
-    if len(tokenizers) != 1:
-        raise ArtifactFormatError(f"{source} must hold exactly one tokenizer.json as ML Commons requires; found {len(tokenizers)}.")
-    return [models[0], tokenizers[0]]
 
 
 def _artifact(zip_path: Path, config: dict[str, Any], fmt: str, root: Path) -> ModelArtifact:
@@ -237,7 +148,7 @@ def _download(url: str, destination: Path, config: dict[str, Any], progress_bar:
         with urllib.request.urlopen(url, timeout=60) as response, open(destination, "wb") as out:
             total = int(response.headers.get("Content-Length") or config.get("model_content_size_in_bytes") or 0)
             with tqdm(total=total or None, unit="B", unit_scale=True, desc=PurePosixPath(url).name, disable=not progress_bar) as bar:
-                while chunk := response.read(_CHUNK):
+                while chunk := response.read(CHUNK):
                     out.write(chunk)
                     bar.update(len(chunk))
     except (urllib.error.URLError, OSError) as error:
@@ -254,85 +165,20 @@ def _unreachable(url: str, error: BaseException) -> str:
     )
 
 
-def _parse_config(raw: bytes, source: str) -> dict[str, Any]:
-    try:
-        config = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ArtifactFormatError(f"{source} is not valid JSON ({error}); it should be the model's config.json.") from error
-    if not isinstance(config, dict) or "model_content_hash_value" not in config:
-        raise ArtifactFormatError(f"{source} has no model_content_hash_value, so the artifact cannot be verified.")
-    return config
-
-
-def _read_config(path: Path) -> dict[str, Any]:
-    try:
-        config = json.loads(path.read_text("utf-8"))
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ArtifactFormatError(f"{path} is not a readable config.json ({error}).") from error
-    if not isinstance(config, dict):
-        raise ArtifactFormatError(f"{path} is not a JSON object; it should be the model's config.json.")
-    return config
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _verify(path: Path, config: dict[str, Any], *, source: str) -> str:
-    """Check size and SHA-256 against config.json; a file that fails is removed if it is ours to remove."""
-    expected_size = config.get("model_content_size_in_bytes")
-    expected_hash = str(config.get("model_content_hash_value") or "").lower()
-    actual_size = path.stat().st_size
-    if expected_size is not None and int(expected_size) != actual_size:
-        raise ArtifactIntegrityError(
-            f"{source} has {actual_size:,} bytes but its config.json says {int(expected_size):,}: the download is "
-            "incomplete or the file was replaced. It was not used; run the command again, or check the mirror."
-        )
-    actual_hash = _sha256(path)
-    if expected_hash and actual_hash != expected_hash:
-        raise ArtifactIntegrityError(
-            f"{source} has SHA-256 {actual_hash} but its config.json says {expected_hash}: the file is corrupt or "
-            "does not belong to this config. It was not used; run the command again, or check the mirror."
-        )
-    if not (zipfile.is_zipfile(path)):
-        raise ArtifactFormatError(f"{source} is not a zip archive; a model artifact is a zip of the model and tokenizer.json.")
-    return actual_hash
-
-
 def _write_stamp(zip_path: Path, config: dict[str, Any]) -> None:
-    info = zip_path.stat()
-    stamp = {"sha256": str(config["model_content_hash_value"]).lower(), "size": info.st_size, "mtime_ns": info.st_mtime_ns}
-    with _atomic_file(zip_path.with_name(_VERIFIED_STAMP)) as partial:
-        partial.write_text(json.dumps(stamp), "utf-8")
+    write_json(zip_path.with_name(_VERIFIED_STAMP), {"sha256": str(config["model_content_hash_value"]).lower(), **file_stamp(zip_path)})
 
 
 def _stamp_matches(zip_path: Path, config: dict[str, Any]) -> bool:
     """True when the zip is the very file that was verified (same hash promise, size and modification time)."""
+    stamp = read_json(zip_path.with_name(_VERIFIED_STAMP))
     try:
-        stamp = json.loads(zip_path.with_name(_VERIFIED_STAMP).read_text("utf-8"))
-        info = zip_path.stat()
-    except (OSError, json.JSONDecodeError):
+        current = file_stamp(zip_path)
+    except OSError:
         return False
     return (
-        stamp.get("sha256") == str(config.get("model_content_hash_value", "")).lower()
-        and stamp.get("size") == info.st_size
-        and stamp.get("mtime_ns") == info.st_mtime_ns
+        isinstance(stamp, dict)
+        and stamp.get("sha256") == str(config.get("model_content_hash_value", "")).lower()
+        and stamp.get("size") == current["size"]
+        and stamp.get("mtime_ns") == current["mtime_ns"]
     )
-
-
-@contextmanager
-def _atomic_file(final: Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``final``; rename it into place only if the block finishes."""
-    final.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".partial", dir=final.parent)
-    os.close(handle)
-    partial = Path(name)
-    try:
-        yield partial
-        os.replace(partial, final)
-    finally:
-        partial.unlink(missing_ok=True)
