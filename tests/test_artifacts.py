@@ -1,10 +1,12 @@
 import hashlib
+import os
 import json
 import shutil
 import stat
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from opensearch_pretrained_haystack import artifacts
@@ -184,3 +186,74 @@ def test_an_interrupted_download_leaves_nothing_a_later_run_would_trust(tmp_path
     monkeypatch.setattr(artifacts.fetch, "_download", real_download)
     artifact = artifacts.fetch_artifact("all-MiniLM-L6-v2", "1.0.1", mirror=mirror, cache_dir=tmp_path / "c", progress_bar=False)
     assert artifact.zip_path.read_bytes() == _tiny_zip()
+
+
+def _damage(files: artifacts.ExtractedModel, how: str) -> None:
+    if how == "other tokenizer":  # valid, but another model's: would silently change every vector
+        tokenizer = json.loads(files.tokenizer_file.read_text())
+        tokenizer["truncation"] = {"max_length": 3, "strategy": "LongestFirst", "stride": 0, "direction": "Right"}
+        files.tokenizer_file.write_text(json.dumps(tokenizer))
+    elif how == "garbage tokenizer":
+        files.tokenizer_file.write_bytes(b"\x00garbage")
+    elif how == "truncated onnx":
+        data = files.model_file.read_bytes()
+        files.model_file.write_bytes(data[: len(data) // 2])
+    elif how == "emptied directory":
+        for path in files.model_file.parent.iterdir():
+            path.unlink()
+
+
+@pytest.mark.parametrize("how", ["other tokenizer", "garbage tokenizer", "truncated onnx", "emptied directory"])
+def test_a_damaged_unpacked_copy_is_unpacked_again_and_never_changes_vectors(tmp_path, how, caplog):
+    from opensearch_pretrained_haystack.inference import LocalOnnxEmbedder
+
+    texts = ["[CLS] hello world", "OpenSearch pretrained models", ""]
+    artifact = artifacts.load_model_dir(TESTING / "tiny-bert-mean", cache_dir=tmp_path)
+    first = LocalOnnxEmbedder(artifact)
+    expected = first.embed(texts)
+    first.close()  # the last user: the loaded model is dropped, so the next embedder loads from disk again
+    files = artifact.extract()
+    _damage(files, how)
+    again = LocalOnnxEmbedder(artifact)
+    np.testing.assert_array_equal(again.embed(texts), expected)
+    again.close()
+    assert "unpacking it again from the verified zip" in caplog.text
+    assert artifact.extract() == files
+
+
+def test_an_unchanged_file_with_a_new_mtime_is_hashed_once_and_not_unpacked_again(tmp_path, caplog):
+    artifact = artifacts.load_model_dir(TESTING / "tiny-bert-mean", cache_dir=tmp_path)
+    files = artifact.extract()
+    inode = files.model_file.stat().st_ino
+    os.utime(files.tokenizer_file, ns=(1, 1))
+    assert artifact.extract() == files
+    assert files.model_file.stat().st_ino == inode and "again" not in caplog.text
+
+
+def test_a_zip_entry_that_lies_about_its_size_is_one_clear_error(tmp_path):
+    tokenizer = (b'{"truncation": null}' * 50)
+    path = _zip(tmp_path / "m.zip", {"model.onnx": b"x" * 100, "tokenizer.json": tokenizer})
+    data = bytearray(path.read_bytes())
+    for signature, offset in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):  # local header, central directory
+        start = data.find(signature, data.find(b"tokenizer.json") - 60 if signature == b"PK\x03\x04" else 0)
+        start = data.rfind(signature, 0, data.find(b"tokenizer.json", start) + 1)
+        data[start + offset : start + offset + 4] = (len(tokenizer) // 2).to_bytes(4, "little")
+    mirror = _fake_mirror(tmp_path / "mirror", bytes(data))
+    artifact = artifacts.fetch_artifact("all-MiniLM-L6-v2", "1.0.1", mirror=mirror, cache_dir=tmp_path / "c", progress_bar=False)
+    with pytest.raises(ArtifactFormatError, match="tokenizer.json|damaged") as refused:
+        artifact.extract()
+    assert "\n" not in str(refused.value)
+    assert not list((tmp_path / "c" / "extracted").glob("*/*"))  # nothing half-unpacked is left to trust
+
+
+def test_one_place_resolves_names_directories_zips_and_model_objects(tmp_path):
+    from opensearch_pretrained_haystack import catalog
+
+    by_dir = artifacts.resolve_artifact(str(TESTING / "tiny-bert-mean"), cache_dir=tmp_path)
+    by_zip = artifacts.resolve_artifact(next((TESTING / "tiny-bert-mean").glob("*.zip")), cache_dir=tmp_path)
+    assert by_dir.sha256 == by_zip.sha256
+    assert artifacts.resolve_artifact(str(TESTING / "tiny-bert-mean"), cache_dir=tmp_path) is by_dir  # once per process
+    assert artifacts.resolve_artifact(by_dir) is by_dir
+    model = catalog.get_model("all-MiniLM-L6-v2", "1.0.1")
+    by_object = artifacts.resolve_artifact(model, mirror=MIRROR, cache_dir=tmp_path, progress_bar=False)
+    assert by_object.sha256 == artifacts.resolve_artifact("all-MiniLM-L6-v2", "1.0.1", cache_dir=tmp_path).sha256
