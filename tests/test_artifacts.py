@@ -1,6 +1,6 @@
 import hashlib
-import os
 import json
+import os
 import shutil
 import stat
 import zipfile
@@ -16,7 +16,6 @@ from opensearch_pretrained_haystack.errors import (
     ArtifactIntegrityError,
     UnknownModelError,
 )
-
 from tests.conftest import MIRROR, TESTING
 
 MINILM = "huggingface/sentence-transformers/all-MiniLM-L6-v2/1.0.1/onnx"
@@ -45,7 +44,9 @@ def _tiny_zip() -> bytes:
 
 
 def test_fetch_from_the_shared_mirror_verifies_and_caches(tmp_path):
-    artifact = artifacts.fetch_artifact("all-MiniLM-L6-v2", "1.0.1", mirror=MIRROR, cache_dir=tmp_path, progress_bar=False)
+    artifact = artifacts.fetch_artifact(
+        "all-MiniLM-L6-v2", "1.0.1", mirror=MIRROR, cache_dir=tmp_path, progress_bar=False
+    )
     config = json.loads((MIRROR / "models/ml-models" / MINILM / "config.json").read_text())
     assert artifact.sha256 == config["model_content_hash_value"]
     assert artifact.size == config["model_content_size_in_bytes"]
@@ -72,21 +73,29 @@ def test_mirror_accepts_a_file_url_and_the_environment_variable(tmp_path, monkey
 def test_hash_mismatch_is_refused_and_leaves_no_file_behind(tmp_path):
     mirror = _fake_mirror(tmp_path / "mirror", _tiny_zip(), {"model_content_hash_value": "0" * 64})
     with pytest.raises(ArtifactIntegrityError, match="SHA-256"):
-        artifacts.fetch_artifact("all-MiniLM-L6-v2", "1.0.1", mirror=mirror, cache_dir=tmp_path / "cache", progress_bar=False)
+        artifacts.fetch_artifact(
+            "all-MiniLM-L6-v2", "1.0.1", mirror=mirror, cache_dir=tmp_path / "cache", progress_bar=False
+        )
     assert [p for p in (tmp_path / "cache").rglob("*") if p.is_file()] == []
 
 
 def test_size_mismatch_is_refused(tmp_path):
     mirror = _fake_mirror(tmp_path / "mirror", _tiny_zip(), {"model_content_size_in_bytes": 12})
     with pytest.raises(ArtifactIntegrityError, match="config.json says 12:"):
-        artifacts.fetch_artifact("all-MiniLM-L6-v2", "1.0.1", mirror=mirror, cache_dir=tmp_path / "cache", progress_bar=False)
+        artifacts.fetch_artifact(
+            "all-MiniLM-L6-v2", "1.0.1", mirror=mirror, cache_dir=tmp_path / "cache", progress_bar=False
+        )
 
 
 def test_a_tampered_cache_file_is_downloaded_again(tmp_path):
     mirror = _fake_mirror(tmp_path / "mirror", _tiny_zip())
-    artifact = artifacts.fetch_artifact("all-MiniLM-L6-v2", "1.0.1", mirror=mirror, cache_dir=tmp_path / "c", progress_bar=False)
+    artifact = artifacts.fetch_artifact(
+        "all-MiniLM-L6-v2", "1.0.1", mirror=mirror, cache_dir=tmp_path / "c", progress_bar=False
+    )
     artifact.zip_path.write_bytes(b"garbage")
-    again = artifacts.fetch_artifact("all-MiniLM-L6-v2", "1.0.1", mirror=mirror, cache_dir=tmp_path / "c", progress_bar=False)
+    again = artifacts.fetch_artifact(
+        "all-MiniLM-L6-v2", "1.0.1", mirror=mirror, cache_dir=tmp_path / "c", progress_bar=False
+    )
     assert again.zip_path.read_bytes() == _tiny_zip()
 
 
@@ -110,7 +119,9 @@ def test_missing_format_is_refused_before_any_download(tmp_path):
 def test_not_a_zip_is_refused(tmp_path):
     mirror = _fake_mirror(tmp_path / "mirror", b"this is not a zip")
     with pytest.raises(ArtifactFormatError, match="not a zip"):
-        artifacts.fetch_artifact("all-MiniLM-L6-v2", "1.0.1", mirror=mirror, cache_dir=tmp_path / "cache", progress_bar=False)
+        artifacts.fetch_artifact(
+            "all-MiniLM-L6-v2", "1.0.1", mirror=mirror, cache_dir=tmp_path / "cache", progress_bar=False
+        )
 
 
 def _zip(path: Path, entries: dict[str, bytes], links: tuple[str, ...] = ()) -> Path:
@@ -181,10 +192,14 @@ def test_an_interrupted_download_leaves_nothing_a_later_run_would_trust(tmp_path
 
     monkeypatch.setattr(artifacts.fetch, "_download", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        artifacts.fetch_artifact("all-MiniLM-L6-v2", "1.0.1", mirror=mirror, cache_dir=tmp_path / "c", progress_bar=False)
+        artifacts.fetch_artifact(
+            "all-MiniLM-L6-v2", "1.0.1", mirror=mirror, cache_dir=tmp_path / "c", progress_bar=False
+        )
     assert [p for p in (tmp_path / "c").rglob("*") if p.is_file()] == []
     monkeypatch.setattr(artifacts.fetch, "_download", real_download)
-    artifact = artifacts.fetch_artifact("all-MiniLM-L6-v2", "1.0.1", mirror=mirror, cache_dir=tmp_path / "c", progress_bar=False)
+    artifact = artifacts.fetch_artifact(
+        "all-MiniLM-L6-v2", "1.0.1", mirror=mirror, cache_dir=tmp_path / "c", progress_bar=False
+    )
     assert artifact.zip_path.read_bytes() == _tiny_zip()
 
 
@@ -231,7 +246,7 @@ def test_an_unchanged_file_with_a_new_mtime_is_hashed_once_and_not_unpacked_agai
 
 
 def test_a_zip_entry_that_lies_about_its_size_is_one_clear_error(tmp_path):
-    tokenizer = (b'{"truncation": null}' * 50)
+    tokenizer = b'{"truncation": null}' * 50
     path = _zip(tmp_path / "m.zip", {"model.onnx": b"x" * 100, "tokenizer.json": tokenizer})
     data = bytearray(path.read_bytes())
     for signature, offset in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):  # local header, central directory
@@ -239,7 +254,9 @@ def test_a_zip_entry_that_lies_about_its_size_is_one_clear_error(tmp_path):
         start = data.rfind(signature, 0, data.find(b"tokenizer.json", start) + 1)
         data[start + offset : start + offset + 4] = (len(tokenizer) // 2).to_bytes(4, "little")
     mirror = _fake_mirror(tmp_path / "mirror", bytes(data))
-    artifact = artifacts.fetch_artifact("all-MiniLM-L6-v2", "1.0.1", mirror=mirror, cache_dir=tmp_path / "c", progress_bar=False)
+    artifact = artifacts.fetch_artifact(
+        "all-MiniLM-L6-v2", "1.0.1", mirror=mirror, cache_dir=tmp_path / "c", progress_bar=False
+    )
     with pytest.raises(ArtifactFormatError, match="tokenizer.json|damaged") as refused:
         artifact.extract()
     assert "\n" not in str(refused.value)

@@ -38,7 +38,11 @@ _VERIFIED_STAMP = ".verified.json"
 def default_cache_dir() -> Path:
     """``$OPENSEARCH_PRETRAINED_CACHE``, else the user's cache directory."""
     configured = os.environ.get(CACHE_ENV)
-    return Path(configured).expanduser() if configured else Path(platformdirs.user_cache_dir("opensearch-pretrained-haystack"))
+    return (
+        Path(configured).expanduser()
+        if configured
+        else Path(platformdirs.user_cache_dir("opensearch-pretrained-haystack"))
+    )
 
 
 def artifacts_base_url(model: PretrainedModel, mirror: str | os.PathLike[str] | None = None) -> str:
@@ -122,7 +126,9 @@ def load_artifact(
     return ModelArtifact(zip_file, config, fmt, sha256, zip_file.stat().st_size, root)
 
 
-def load_model_dir(directory: str | os.PathLike[str], *, cache_dir: str | os.PathLike[str] | None = None) -> ModelArtifact:
+def load_model_dir(
+    directory: str | os.PathLike[str], *, cache_dir: str | os.PathLike[str] | None = None
+) -> ModelArtifact:
     """Open a directory that holds exactly one model zip and its ``config.json``."""
     folder = Path(directory).expanduser()
     zips = sorted(folder.glob("*.zip"))
@@ -132,7 +138,9 @@ def load_model_dir(directory: str | os.PathLike[str], *, cache_dir: str | os.Pat
 
 
 def _artifact(zip_path: Path, config: dict[str, Any], fmt: str, root: Path) -> ModelArtifact:
-    return ModelArtifact(zip_path, config, fmt, str(config["model_content_hash_value"]).lower(), zip_path.stat().st_size, root)
+    return ModelArtifact(
+        zip_path, config, fmt, str(config["model_content_hash_value"]).lower(), zip_path.stat().st_size, root
+    )
 
 
 def _read_url(url: str) -> bytes:
@@ -147,7 +155,9 @@ def _download(url: str, destination: Path, config: dict[str, Any], progress_bar:
     try:
         with urllib.request.urlopen(url, timeout=60) as response, open(destination, "wb") as out:
             total = int(response.headers.get("Content-Length") or config.get("model_content_size_in_bytes") or 0)
-            with tqdm(total=total or None, unit="B", unit_scale=True, desc=PurePosixPath(url).name, disable=not progress_bar) as bar:
+            with tqdm(
+                total=total or None, unit="B", unit_scale=True, desc=PurePosixPath(url).name, disable=not progress_bar
+            ) as bar:
                 while chunk := response.read(CHUNK):
                     out.write(chunk)
                     bar.update(len(chunk))
@@ -166,7 +176,10 @@ def _unreachable(url: str, error: BaseException) -> str:
 
 
 def _write_stamp(zip_path: Path, config: dict[str, Any]) -> None:
-    write_json(zip_path.with_name(_VERIFIED_STAMP), {"sha256": str(config["model_content_hash_value"]).lower(), **file_stamp(zip_path)})
+    write_json(
+        zip_path.with_name(_VERIFIED_STAMP),
+        {"sha256": str(config["model_content_hash_value"]).lower(), **file_stamp(zip_path)},
+    )
 
 
 def _stamp_matches(zip_path: Path, config: dict[str, Any]) -> bool:

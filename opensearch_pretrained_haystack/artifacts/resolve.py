@@ -12,7 +12,12 @@ from pathlib import Path
 from typing import Union
 
 from opensearch_pretrained_haystack.artifacts.artifact import ModelArtifact
-from opensearch_pretrained_haystack.artifacts.fetch import default_cache_dir, fetch_artifact, load_artifact, load_model_dir
+from opensearch_pretrained_haystack.artifacts.fetch import (
+    default_cache_dir,
+    fetch_artifact,
+    load_artifact,
+    load_model_dir,
+)
 from opensearch_pretrained_haystack.artifacts.verify import file_stamp
 from opensearch_pretrained_haystack.catalog import PretrainedModel
 
@@ -57,13 +62,17 @@ def _resolve(
     progress_bar: bool,
 ) -> ModelArtifact:
     if isinstance(model, PretrainedModel):
-        return fetch_artifact(model, model_format=model_format, mirror=mirror, cache_dir=cache_dir, progress_bar=progress_bar)
+        return fetch_artifact(
+            model, model_format=model_format, mirror=mirror, cache_dir=cache_dir, progress_bar=progress_bar
+        )
     path = Path(model).expanduser()
     if path.is_dir():
         return load_model_dir(path, cache_dir=cache_dir)
     if path.suffix == ".zip" and path.is_file():
         return load_artifact(path, cache_dir=cache_dir)
-    return fetch_artifact(str(model), version, model_format, mirror=mirror, cache_dir=cache_dir, progress_bar=progress_bar)
+    return fetch_artifact(
+        str(model), version, model_format, mirror=mirror, cache_dir=cache_dir, progress_bar=progress_bar
+    )
 
 
 def _unchanged(known: tuple[dict[str, int], ModelArtifact]) -> bool:

@@ -45,12 +45,18 @@ def check_zip_entries(archive: zipfile.ZipFile, source: str) -> list[zipfile.Zip
     for info in archive.infolist():
         path = PurePosixPath(info.filename.replace("\\", "/"))
         if path.is_absolute() or ".." in path.parts or (path.parts and ":" in path.parts[0]):
-            raise ArtifactFormatError(f"{source} has an entry outside the archive ({info.filename!r}); refusing to unpack it.")
+            raise ArtifactFormatError(
+                f"{source} has an entry outside the archive ({info.filename!r}); refusing to unpack it."
+            )
         if stat.S_ISLNK(info.external_attr >> 16):
-            raise ArtifactFormatError(f"{source} has a link entry ({info.filename!r}); model zips hold plain files only.")
+            raise ArtifactFormatError(
+                f"{source} has a link entry ({info.filename!r}); model zips hold plain files only."
+            )
         total += info.file_size
         if total > MAX_UNPACKED_BYTES:
-            raise ArtifactFormatError(f"{source} unpacks to more than {MAX_UNPACKED_BYTES:,} bytes; refusing to unpack it.")
+            raise ArtifactFormatError(
+                f"{source} unpacks to more than {MAX_UNPACKED_BYTES:,} bytes; refusing to unpack it."
+            )
         if info.is_dir():
             continue
         if path.suffix in MODEL_SUFFIXES:
@@ -63,7 +69,9 @@ def check_zip_entries(archive: zipfile.ZipFile, source: str) -> list[zipfile.Zip
             f"{source} must hold exactly one model file (.onnx or .pt) as ML Commons requires; found {names}."
         )
     if len(tokenizers) != 1:
-        raise ArtifactFormatError(f"{source} must hold exactly one tokenizer.json as ML Commons requires; found {len(tokenizers)}.")
+        raise ArtifactFormatError(
+            f"{source} must hold exactly one tokenizer.json as ML Commons requires; found {len(tokenizers)}."
+        )
     return [models[0], tokenizers[0]]
 
 
@@ -82,7 +90,9 @@ def extract_model(zip_path: Path, target: Path) -> ExtractedModel:
     if files is not None:
         return files
     if damage:
-        logger.warning("The unpacked copy of %s is damaged (%s); unpacking it again from the verified zip.", zip_path, damage)
+        logger.warning(
+            "The unpacked copy of %s is damaged (%s); unpacking it again from the verified zip.", zip_path, damage
+        )
     _unpack(zip_path, target)
     files, damage = _intact(target)
     if files is None:
@@ -122,7 +132,10 @@ def _unpack(zip_path: Path, target: Path) -> None:
         try:
             with zipfile.ZipFile(zip_path) as archive:
                 entries = check_zip_entries(archive, str(zip_path))
-                files = {PurePosixPath(entry.filename).name: _copy_entry(archive, entry, staging, zip_path) for entry in entries}
+                files = {
+                    PurePosixPath(entry.filename).name: _copy_entry(archive, entry, staging, zip_path)
+                    for entry in entries
+                }
         except (zipfile.BadZipFile, zlib.error, EOFError) as error:
             raise ArtifactFormatError(f"{zip_path} is damaged ({error}); it cannot be unpacked.") from error
         for name, record in files.items():

@@ -52,7 +52,9 @@ def verify_zip(path: Path, config: dict[str, Any], *, source: str) -> str:
             "does not belong to this config. It was not used; run the command again, or check the mirror."
         )
     if not zipfile.is_zipfile(path):
-        raise ArtifactFormatError(f"{source} is not a zip archive; a model artifact is a zip of the model and tokenizer.json.")
+        raise ArtifactFormatError(
+            f"{source} is not a zip archive; a model artifact is a zip of the model and tokenizer.json."
+        )
     return actual_hash
 
 
@@ -61,7 +63,9 @@ def parse_config(raw: bytes, source: str) -> dict[str, Any]:
     try:
         config = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ArtifactFormatError(f"{source} is not valid JSON ({error}); it should be the model's config.json.") from error
+        raise ArtifactFormatError(
+            f"{source} is not valid JSON ({error}); it should be the model's config.json."
+        ) from error
     if not isinstance(config, dict) or "model_content_hash_value" not in config:
         raise ArtifactFormatError(f"{source} has no model_content_hash_value, so the artifact cannot be verified.")
     return config

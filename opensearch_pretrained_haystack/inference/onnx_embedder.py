@@ -94,7 +94,11 @@ class LocalOnnxEmbedder:
         threads: int | None = None,
     ) -> LocalOnnxEmbedder:
         """Build from an artifact already fetched or loaded (see ``artifacts``); the same as passing it as ``model``."""
-        return cls(artifact, providers=providers, concurrent_runs=concurrency_from(concurrent_runs, threads, owner=cls.__name__))
+        return cls(
+            artifact,
+            providers=providers,
+            concurrent_runs=concurrency_from(concurrent_runs, threads, owner=cls.__name__),
+        )
 
     def _load(self, artifact: ModelArtifact, providers: Sequence[str] | None, concurrent_runs: int | None) -> None:
         if artifact.model_format != "ONNX":
@@ -153,7 +157,9 @@ class LocalOnnxEmbedder:
         """
         for index, text in enumerate(texts):
             if not isinstance(text, str):
-                raise TypeError(f"Text {index} is {type(text).__name__}, not str: LocalOnnxEmbedder embeds strings only.")
+                raise TypeError(
+                    f"Text {index} is {type(text).__name__}, not str: LocalOnnxEmbedder embeds strings only."
+                )
         if self.closed:
             raise RuntimeError(f"This LocalOnnxEmbedder of {self.name} was closed; create a new one to embed again.")
         result = np.empty((len(texts), self.dimension), dtype=np.float32)

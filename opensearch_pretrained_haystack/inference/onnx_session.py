@@ -45,7 +45,9 @@ def load_session(artifact: ModelArtifact, providers: tuple[str, ...]) -> ort.Inf
     try:
         return ort.InferenceSession(str(model_file), options, providers=list(providers))
     except Exception as error:  # onnxruntime raises plain Exception subclasses (InvalidProtobuf, Fail, ...)
-        raise ArtifactFormatError(f"{artifact.zip_path}: ONNX Runtime cannot load {model_file.name} ({error}).") from error
+        raise ArtifactFormatError(
+            f"{artifact.zip_path}: ONNX Runtime cannot load {model_file.name} ({error})."
+        ) from error
 
 
 def shared_session(artifact: ModelArtifact, providers: Sequence[str] | None = None) -> Lease[ort.InferenceSession]:

@@ -11,7 +11,6 @@ from haystack_integrations.components.embedders.opensearch_pretrained import (
 )
 from opensearch_pretrained_haystack.artifacts import loaded_artifacts
 from opensearch_pretrained_haystack.inference import LocalOnnxEmbedder
-
 from tests.conftest import TESTING
 
 TINY = str(TESTING / "tiny-bert-mean")
@@ -92,7 +91,11 @@ def test_document_embedder_refuses_a_string_and_names_the_sibling():
 
 def test_document_text_is_meta_fields_then_content_joined_by_the_separator(engine):
     embedder = LocalOnnxDocumentEmbedder(
-        model=TINY, prefix="p ", suffix=" s", meta_fields_to_embed=["title", "missing", "none"], embedding_separator=" | "
+        model=TINY,
+        prefix="p ",
+        suffix=" s",
+        meta_fields_to_embed=["title", "missing", "none"],
+        embedding_separator=" | ",
     )
     doc = Document(content="body", meta={"title": "Title", "none": None})
     (embedded,) = embedder.run(documents=[doc])["documents"]

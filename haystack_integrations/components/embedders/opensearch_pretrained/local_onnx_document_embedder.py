@@ -8,14 +8,13 @@ from typing import Any
 from haystack import Document, component
 from tqdm import tqdm
 
-from opensearch_pretrained_haystack.catalog import PretrainedModel
-
 from haystack_integrations.components.embedders.opensearch_pretrained._local_component import LocalOnnxComponent
 from haystack_integrations.components.embedders.opensearch_pretrained._text_preparation import (
     check_documents,
     texts_to_embed,
     with_embeddings,
 )
+from opensearch_pretrained_haystack.catalog import PretrainedModel
 
 
 @component

@@ -7,10 +7,9 @@ from typing import Any
 
 from haystack import component
 
-from opensearch_pretrained_haystack.catalog import PretrainedModel
-
 from haystack_integrations.components.embedders.opensearch_pretrained._local_component import LocalOnnxComponent
 from haystack_integrations.components.embedders.opensearch_pretrained._text_preparation import check_text, prepare_text
+from opensearch_pretrained_haystack.catalog import PretrainedModel
 
 
 @component

@@ -134,7 +134,9 @@ class ModelTokenSplitter(InitParametersSerialization):
         if len(with_content) < len(documents):
             skipped = [doc.id for doc in documents if not doc.content]
             logger.warning("ModelTokenSplitter: dropped %d document(s) without content: %s", len(skipped), skipped[:10])
-        encodings = self._lease.value.tokenizer.encode_batch([doc.content for doc in with_content], add_special_tokens=False)
+        encodings = self._lease.value.tokenizer.encode_batch(
+            [doc.content for doc in with_content], add_special_tokens=False
+        )
         passages = []
         for doc, encoding in zip(with_content, encodings):
             for split_id, (start, end) in enumerate(self.spans(encoding)):
