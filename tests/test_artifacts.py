@@ -219,8 +219,12 @@ def _damage(files: artifacts.ExtractedModel, how: str) -> None:
 
 
 @pytest.mark.parametrize("how", ["other tokenizer", "garbage tokenizer", "truncated onnx", "emptied directory"])
-def test_a_damaged_unpacked_copy_is_unpacked_again_and_never_changes_vectors(tmp_path, how, caplog):
-    from opensearch_pretrained_haystack.inference import LocalOnnxEmbedder
+def test_a_damaged_unpacked_copy_is_unpacked_again_and_never_changes_vectors(tmp_path, how, caplog, monkeypatch):
+    from opensearch_pretrained_haystack.inference import LocalOnnxEmbedder, onnx_session, tokenizer
+
+    fresh = artifacts.LoadedArtifacts()  # no other test's loaded copy of this model can stand in for the files
+    monkeypatch.setattr(tokenizer, "loaded_artifacts", fresh)
+    monkeypatch.setattr(onnx_session, "loaded_artifacts", fresh)
 
     texts = ["[CLS] hello world", "OpenSearch pretrained models", ""]
     artifact = artifacts.load_model_dir(TESTING / "tiny-bert-mean", cache_dir=tmp_path)
