@@ -3,7 +3,7 @@
     python benchmarks/batch_indexing.py [--documents 10000] [--rss-documents 100000]
                                         [--opensearch URL --remote MODEL_ID]
 
-1. Embedding alone: `LocalOnnxEmbedder.embed` (the instance the command's embedder shares) on the documents' texts (batch 32), the floor any indexing
+1. Embedding alone: `LocalOnnxEmbedder.embed` (sharing the loaded model with the command's embedder) on the documents' texts (batch 32), the floor any indexing
    path pays. 2. The `index` command's code path (`batch.index_sources`: read JSONL, clean, split, embed,
    write the embedded store file, progress bar) on the same documents; its overhead is the extra time over
    (1). With `--opensearch URL --remote MODEL_ID` it also times indexing into OpenSearch with the cluster
@@ -44,11 +44,9 @@ def write_corpus(path: Path, documents: int, seed: int = 7) -> list[str]:
 
 
 def time_embedding(texts: list[str]) -> float:
-    from haystack_integrations.components.embedders.opensearch_pretrained._local_backend import shared_local_embedder
+    from opensearch_pretrained_haystack.inference import LocalOnnxEmbedder
 
-    embedder = shared_local_embedder(
-        model=MODEL, version=VERSION, mirror=None, cache_dir=None, providers=None, threads=None, progress_bar=False
-    )  # the very instance `index` uses
+    embedder = LocalOnnxEmbedder(MODEL, VERSION, progress_bar=False)  # shares its session with the one `index` uses
     embedder.embed(texts[:64])  # warm-up
     start = time.perf_counter()
     embedder.embed(texts, batch_size=32)

@@ -32,7 +32,6 @@ class PretrainedModel:
     pooling_mode: str
     normalize: bool
     max_tokens: int
-    auto_truncation: bool
     space_type: str
     model_type: str
     artifacts_base_url: str
@@ -106,7 +105,6 @@ def _load() -> tuple[PretrainedModel, ...]:
                     pooling_mode=entry.get("pooling_mode", "NONE"),
                     normalize=entry.get("normalize", False),
                     max_tokens=entry["max_tokens"],
-                    auto_truncation=published.get("auto_truncation", True),
                     space_type=entry.get("space_type", ""),
                     model_type=entry.get("model_type", ""),
                     artifacts_base_url=raw["artifacts_base_url"],

@@ -19,10 +19,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from opensearch_pretrained_haystack.artifacts import ModelArtifact, fetch_artifact, load_model_dir
+from opensearch_pretrained_haystack.artifacts import ModelArtifact, check_zip, resolve_artifact
 from opensearch_pretrained_haystack.catalog import get_model
 from opensearch_pretrained_haystack.cluster.errors import MLCommonsError, TaskFailedError
 from opensearch_pretrained_haystack.cluster.ml_commons import DEFAULT_TASK_TIMEOUT, MLCommonsClient
+from opensearch_pretrained_haystack.inference.onnx_session import check_onnx_inputs
 
 logger = logging.getLogger(__name__)
 
@@ -105,11 +106,22 @@ def upload_and_deploy(
 
 
 def _local_artifact(request: ModelRequest) -> ModelArtifact:
-    if request.is_custom:
-        return load_model_dir(request.model, cache_dir=request.cache_dir)
-    return fetch_artifact(
-        request.model, request.version, request.model_format, mirror=request.mirror, cache_dir=request.cache_dir
-    )
+    """The verified artifact to upload, refused here if the cluster could not unpack or serve it."""
+    artifact = resolve_artifact(
+        request.model, request.version, model_format=request.model_format, mirror=request.mirror,
+        cache_dir=request.cache_dir,
+    )  # fmt: skip
+    check_before_upload(artifact)
+    return artifact
+
+
+def check_before_upload(artifact: ModelArtifact) -> None:
+    """The checks the package itself applies before using an artifact, run before any byte is uploaded:
+    safe zip entries (exactly one model file and tokenizer.json) and, for ONNX, the graph inputs ML Commons sends
+    (a mismatch would end in a slow, cryptic DEPLOY_FAILED on the cluster)."""
+    check_zip(artifact.zip_path)
+    if artifact.model_format == "ONNX":
+        check_onnx_inputs(artifact)
 
 
 def _identity(request: ModelRequest, artifact: ModelArtifact | None) -> tuple[str, str, int]:

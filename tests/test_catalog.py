@@ -42,8 +42,13 @@ def test_facts_that_decide_parity_and_index_mappings():
     minilm = catalog.get_model("all-MiniLM-L6-v2", "1.0.1")
     assert (minilm.dimension, minilm.pooling_mode, minilm.normalize, minilm.max_tokens) == (384, "MEAN", True, 128)
     tasb = catalog.get_model("msmarco-distilbert-base-tas-b", "1.0.2")
-    assert (tasb.pooling_mode, tasb.normalize, tasb.space_type, tasb.model_type) == ("CLS", False, "innerproduct", "distilbert")
-    assert catalog.get_model("msmarco-distilbert-base-tas-b", "1.0.1").auto_truncation is False
+    assert (tasb.pooling_mode, tasb.normalize, tasb.space_type, tasb.model_type) == (
+        "CLS",
+        False,
+        "innerproduct",
+        "distilbert",
+    )
+    assert catalog.get_model("msmarco-distilbert-base-tas-b", "1.0.1").max_tokens == 512  # no truncation block: 512
 
 
 def test_alias_lookup_is_case_insensitive_and_none_means_newest():

@@ -6,6 +6,7 @@ from opensearchpy import OpenSearch
 
 from haystack_integrations.components.embedders.opensearch_pretrained.model_uploader import PretrainedModelUploader
 from opensearch_pretrained_haystack.cluster import MLCommonsClient, TaskFailedError
+from opensearch_pretrained_haystack.errors import ArtifactFormatError, ModelInputError
 from opensearch_pretrained_haystack.uploader import ModelRequest, upload_and_deploy
 
 TESTING = Path(__file__).resolve().parents[1].parent / "shared" / "testing"
@@ -87,3 +88,70 @@ def test_an_interrupted_upload_is_not_reused_but_a_deployed_copy_is():
     deployed = upload_and_deploy(cluster, ModelRequest("all-MiniLM-L6-v2", "1.0.1", source="cluster"))  # type: ignore[arg-type]
     assert deployed.model_id == "good" and deployed.reused
     assert cluster.calls == ["find", "deploy good"]
+
+
+def _custom_model(folder: Path, entries: dict[str, bytes], model_type: str = "bert") -> Path:
+    """A custom model directory whose zip holds ``entries``, with a config.json that verifies it."""
+    import hashlib
+    import zipfile
+
+    folder.mkdir()
+    zip_path = folder / "evil-1.0.0-onnx.zip"
+    with zipfile.ZipFile(zip_path, "w") as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+    data = zip_path.read_bytes()
+    config = {
+        "name": f"test/evil-{folder.name}",
+        "version": "1.0.0",
+        "model_format": "ONNX",
+        "model_content_size_in_bytes": len(data),
+        "model_content_hash_value": hashlib.sha256(data).hexdigest(),
+        "model_config": {"model_type": model_type, "embedding_dimension": 32},
+    }
+    (folder / "config.json").write_text(json.dumps(config))
+    return folder
+
+
+def _nothing_registered(opensearch_url: str, model_dir: Path) -> bool:
+    name = json.loads((model_dir / "config.json").read_text())["name"]
+    return MLCommonsClient(OpenSearch(opensearch_url)).find_models(name, "ONNX") == []
+
+
+@pytest.mark.integration
+def test_a_zip_the_package_would_not_unpack_is_never_uploaded(opensearch_url: str, tmp_path):
+    tiny = next((TESTING / "tiny-bert-mean").glob("*.zip"))
+    import zipfile
+
+    with zipfile.ZipFile(tiny) as source:
+        entries = {Path(i.filename).name: source.read(i) for i in source.infolist()}
+    model_dir = _custom_model(tmp_path / "traversal", {**entries, "../evil": b"owned"})
+    with pytest.raises(ArtifactFormatError, match="outside the archive"):
+        PretrainedModelUploader(opensearch_url, str(model_dir), source="client").run()
+    assert _nothing_registered(opensearch_url, model_dir)
+
+
+@pytest.mark.integration
+def test_a_graph_whose_inputs_ml_commons_would_not_send_is_refused_before_upload(opensearch_url: str):
+    model_dir = TESTING / "negative" / "tiny-xlmr-bert-mean-2inputs"
+    with pytest.raises(ModelInputError) as refused:
+        PretrainedModelUploader(opensearch_url, str(model_dir), source="client").run()
+    message = str(refused.value)
+    assert "['attention_mask', 'input_ids']" in message  # the graph's inputs
+    assert "['input_ids', 'attention_mask', 'token_type_ids']" in message and "'bert'" in message  # what is sent
+    assert "Re-export" in message  # what to do
+    assert _nothing_registered(opensearch_url, model_dir)
+
+
+def test_the_pre_upload_check_is_the_local_embedders_rule(tmp_path):
+    from opensearch_pretrained_haystack.artifacts import load_model_dir
+    from opensearch_pretrained_haystack.inference import LocalOnnxEmbedder
+    from opensearch_pretrained_haystack.uploader import check_before_upload
+
+    artifact = load_model_dir(TESTING / "negative" / "tiny-xlmr-bert-mean-2inputs", cache_dir=tmp_path)
+    with pytest.raises(ModelInputError) as uploading:
+        check_before_upload(artifact)
+    with pytest.raises(ModelInputError) as embedding:
+        LocalOnnxEmbedder(artifact)
+    assert str(uploading.value) == str(embedding.value)
+    check_before_upload(load_model_dir(TESTING / "tiny-xlmr-bert-mean", cache_dir=tmp_path))  # 3 inputs: fine

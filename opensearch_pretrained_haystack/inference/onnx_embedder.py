@@ -7,119 +7,145 @@ several times faster and gives the same vectors, because padding is masked out e
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import numpy as np
-import onnxruntime as ort
+from tokenizers import Encoding, Tokenizer
 
-from opensearch_pretrained_haystack.artifacts import ModelArtifact, fetch_artifact, load_artifact, load_model_dir
+from opensearch_pretrained_haystack.artifacts import ModelArtifact, ModelSource, resolve_artifact
 from opensearch_pretrained_haystack.errors import ModelInputError
+from opensearch_pretrained_haystack.inference.onnx_session import shared_session
 from opensearch_pretrained_haystack.inference.pooling import l2_normalize, pooling_for
-from opensearch_pretrained_haystack.inference.tokenizer import load_tokenizer
+from opensearch_pretrained_haystack.inference.tokenizer import shared_tokenizer
 
 # Measured on 2 cores: runs of about 512 tokens (4 texts of 128) give the most texts per second; larger
 # runs lose to cache misses and padding, smaller ones to per-run overhead.
 BATCH_TOKENS = 512
 
-# ML Commons adds token_type_ids only for these model types (TextEmbeddingDenseModel / ONNX translator).
-_TYPES_WITH_TOKEN_TYPE_IDS = frozenset({"bert", "albert"})
+
+def available_cpus() -> int:
+    """CPUs this process may use: its affinity where the OS has one (Linux), else the machine's count."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    counter = getattr(os, "process_cpu_count", None) or os.cpu_count  # process_cpu_count: Python >= 3.13
+    return counter() or 1
 
 
-def resolve_artifact(
-    model: str,
-    version: str | None = None,
-    *,
-    mirror: str | os.PathLike[str] | None = None,
-    cache_dir: str | os.PathLike[str] | None = None,
-    progress_bar: bool = True,
-) -> ModelArtifact:
-    """A catalog name or alias, a directory holding a model zip and its config.json, or a path to such a zip."""
-    path = Path(model).expanduser()
-    if path.is_dir():
-        return load_model_dir(path, cache_dir=cache_dir)
-    if path.suffix == ".zip" and path.is_file():
-        return load_artifact(path, cache_dir=cache_dir)
-    return fetch_artifact(model, version, "ONNX", mirror=mirror, cache_dir=cache_dir, progress_bar=progress_bar)
+def concurrency_from(concurrent_runs: int | None, threads: int | None, *, owner: str) -> int | None:
+    """``concurrent_runs``, or the deprecated ``threads`` it replaces (with a DeprecationWarning)."""
+    if threads is None:
+        return concurrent_runs
+    warnings.warn(
+        f"{owner}(threads=...) is deprecated: it always meant how many single-threaded runs go at once; "
+        "use concurrent_runs=... instead.",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    return concurrent_runs if concurrent_runs is not None else threads
 
 
 class LocalOnnxEmbedder:
     """Embeds texts with a pretrained (or custom) ONNX artifact exactly as ML Commons would.
 
+    The tokenizer and the ONNX session come from the process-wide cache of loaded artifacts, so embedders (and
+    splitters) of one model share them; ``close`` stops this embedder's workers and gives its share back.
+
     Usage example:
     ```python
     embedder = LocalOnnxEmbedder("all-MiniLM-L6-v2", version="1.0.1")
     vectors = embedder.embed(["OpenSearch is a search engine."])  # float32, shape (1, 384)
+    embedder.close()
     ```
     """
 
     def __init__(
         self,
-        model: str,
+        model: ModelSource,
         version: str | None = None,
         *,
         mirror: str | os.PathLike[str] | None = None,
         cache_dir: str | os.PathLike[str] | None = None,
         providers: Sequence[str] | None = None,
+        concurrent_runs: int | None = None,
         threads: int | None = None,
         progress_bar: bool = True,
     ) -> None:
+        """
+        :param model: A catalog name or alias, a ``PretrainedModel``, a custom model directory or zip, or a
+            ``ModelArtifact``.
+        :param concurrent_runs: How many inference runs go at once, each single-threaded (onnxruntime releases
+            the GIL; whole runs parallelize better than the operators inside one small run). Default: the CPUs
+            this process may use.
+        :param threads: Deprecated name of ``concurrent_runs``.
+        """
+        runs = concurrency_from(concurrent_runs, threads, owner=type(self).__name__)
         artifact = resolve_artifact(model, version, mirror=mirror, cache_dir=cache_dir, progress_bar=progress_bar)
-        self._load(artifact, providers, threads)
+        self._load(artifact, providers, runs)
 
     @classmethod
     def from_artifact(
-        cls, artifact: ModelArtifact, *, providers: Sequence[str] | None = None, threads: int | None = None
+        cls,
+        artifact: ModelArtifact,
+        *,
+        providers: Sequence[str] | None = None,
+        concurrent_runs: int | None = None,
+        threads: int | None = None,
     ) -> LocalOnnxEmbedder:
-        """Build from an artifact already fetched or loaded (see ``artifacts``)."""
-        embedder = cls.__new__(cls)
-        embedder._load(artifact, providers, threads)
-        return embedder
+        """Build from an artifact already fetched or loaded (see ``artifacts``); the same as passing it as ``model``."""
+        return cls(
+            artifact,
+            providers=providers,
+            concurrent_runs=concurrency_from(concurrent_runs, threads, owner=cls.__name__),
+        )
 
-    def _load(self, artifact: ModelArtifact, providers: Sequence[str] | None, threads: int | None) -> None:
+    def _load(self, artifact: ModelArtifact, providers: Sequence[str] | None, concurrent_runs: int | None) -> None:
         if artifact.model_format != "ONNX":
             raise ModelInputError(
                 f"{artifact.name} is a {artifact.model_format} artifact; LocalOnnxEmbedder runs ONNX artifacts only."
             )
-        files = artifact.extract()
         config = artifact.model_config
         self.artifact = artifact
         self.name = artifact.name
         self.version = artifact.version
-        self.model_type = str(config.get("model_type") or "").lower()
+        self.model_type = artifact.model_type
         self.pooling_mode = str(config.get("pooling_mode") or "MEAN").upper()
         self.normalize = bool(config.get("normalize_result", False))
         self._pooling = pooling_for(self.pooling_mode)
-        self.tokenizer, self.max_tokens = load_tokenizer(files.tokenizer_file, config)
-
-        # One single-threaded run per worker, several runs at once: onnxruntime releases the GIL, and whole runs
-        # parallelize better than the operators inside one small run.
-        self._workers = threads or len(os.sched_getaffinity(0))
+        self.concurrent_runs = concurrent_runs or available_cpus()
         self._executor: ThreadPoolExecutor | None = None
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = 1
-        options.inter_op_num_threads = 1
-        self._session = ort.InferenceSession(
-            str(files.model_file), options, providers=list(providers or ["CPUExecutionProvider"])
-        )
-        self._input_names = self._check_inputs({i.name for i in self._session.get_inputs()})
+        self._session_lease = shared_session(artifact, providers)
+        try:
+            self._tokenizer_lease = shared_tokenizer(artifact)
+        except BaseException:
+            self._session_lease.release()
+            raise
+        self._session = self._session_lease.value
+        self._model_tokenizer = self._tokenizer_lease.value
+        self.max_tokens = self._model_tokenizer.max_tokens
+        self._input_names = tuple(i.name for i in self._session.get_inputs())
         outputs = self._session.get_outputs()
         # ML Commons reads output 0 (token embeddings); only NONE takes output 1 (a pooled output) when there is one.
         self._output_name = outputs[1].name if self.pooling_mode == "NONE" and len(outputs) > 1 else outputs[0].name
         self.dimension = int(config.get("embedding_dimension") or outputs[0].shape[-1])
 
-    def _check_inputs(self, graph_inputs: set[str]) -> tuple[str, ...]:
-        expected = ["input_ids", "attention_mask"]
-        if self.model_type in _TYPES_WITH_TOKEN_TYPE_IDS:
-            expected.append("token_type_ids")
-        if graph_inputs != set(expected):
-            raise ModelInputError(
-                f"{self.name}: the ONNX graph takes {sorted(graph_inputs)}, but ML Commons sends {expected} for "
-                f"model_type {self.model_type!r}, so a cluster could not serve this artifact (DJL input mismatch). "
-                "Re-export the model with the inputs its tokenizer produces, or fix model_type in config.json."
-            )
-        return tuple(expected)
+    @property
+    def tokenizer(self) -> Tokenizer:
+        """The artifact's shared tokenizer, without truncation (``count_tokens`` counts what the model sees)."""
+        return self._model_tokenizer.tokenizer
+
+    def close(self) -> None:
+        """Stop the worker threads and give back this embedder's share of the loaded model (idempotent)."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
+        self._session_lease.release()
+        self._tokenizer_lease.release()
+
+    @property
+    def closed(self) -> bool:
+        return self._session_lease.released
 
     def embed(
         self, texts: Sequence[str], batch_size: int = 32, on_batch: Callable[[int], None] | None = None
@@ -131,15 +157,19 @@ class LocalOnnxEmbedder:
         """
         for index, text in enumerate(texts):
             if not isinstance(text, str):
-                raise TypeError(f"Text {index} is {type(text).__name__}, not str: LocalOnnxEmbedder embeds strings only.")
+                raise TypeError(
+                    f"Text {index} is {type(text).__name__}, not str: LocalOnnxEmbedder embeds strings only."
+                )
+        if self.closed:
+            raise RuntimeError(f"This LocalOnnxEmbedder of {self.name} was closed; create a new one to embed again.")
         result = np.empty((len(texts), self.dimension), dtype=np.float32)
         if not texts:
             return result
-        encodings = self.tokenizer.encode_batch(list(texts))
+        encodings = self._model_tokenizer.encode_batch(texts)
         lengths = [len(e.ids) for e in encodings]
         batches = list(_length_sorted_batches(lengths, max(1, batch_size)))
         if self._executor is None:
-            self._executor = ThreadPoolExecutor(self._workers, thread_name_prefix="onnx-embed")
+            self._executor = ThreadPoolExecutor(self.concurrent_runs, thread_name_prefix="onnx-embed")
         runs = self._executor.map(lambda batch: self._embed_encoded([encodings[i] for i in batch]), batches)
         for batch, vectors in zip(batches, runs):
             result[batch] = vectors
@@ -149,9 +179,9 @@ class LocalOnnxEmbedder:
 
     def count_tokens(self, text: str) -> int:
         """How many tokens of ``text`` the model sees (after truncation, with special tokens)."""
-        return len(self.tokenizer.encode(text).ids)
+        return len(self._model_tokenizer.encode_batch([text])[0].ids)
 
-    def _embed_encoded(self, encodings: list) -> np.ndarray:
+    def _embed_encoded(self, encodings: list[Encoding]) -> np.ndarray:
         width = max(len(e.ids) for e in encodings)
         ids = np.zeros((len(encodings), width), dtype=np.int64)
         mask = np.zeros((len(encodings), width), dtype=np.int64)

@@ -1,12 +1,21 @@
-"""The artifact's own tokenizer, set up the way ML Commons (DJL's HuggingFaceTokenizer) sets it up."""
+"""The artifact's own tokenizer, set up the way ML Commons (DJL's HuggingFaceTokenizer) sets it up.
+
+One ``Tokenizer`` is parsed per artifact and shared (``shared_tokenizer``): kept without truncation, so the
+splitter can count whole texts, while ``ModelTokenizer.encode_batch`` truncates exactly as the tokenizer's own
+``enable_truncation`` would (cut the text's tokens to the limit minus the special tokens, then add them).
+"""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from tokenizers import Tokenizer
+from tokenizers import Encoding, Tokenizer
+
+from opensearch_pretrained_haystack.artifacts import Lease, ModelArtifact, loaded_artifacts
+from opensearch_pretrained_haystack.errors import ArtifactFormatError
 
 # DJL >= 0.28 (ML Commons >= 2.15) falls back to model_max_length, whose default is 512.
 DEFAULT_MODEL_MAX_LENGTH = 512
@@ -25,13 +34,47 @@ def truncation_length(tokenizer_json: dict[str, Any], model_config: dict[str, An
     return cap
 
 
-def load_tokenizer(tokenizer_file: Path, model_config: dict[str, Any]) -> tuple[Tokenizer, int]:
-    """Load ``tokenizer.json`` with the cluster's truncation and no padding (batches are padded by the caller).
+@dataclass(frozen=True)
+class ModelTokenizer:
+    """An artifact's tokenizer (no truncation, no padding) and the token limit the cluster applies."""
 
-    Returns the tokenizer and its token limit.
-    """
-    max_length = truncation_length(json.loads(tokenizer_file.read_text("utf-8")), model_config)
-    tokenizer = Tokenizer.from_file(str(tokenizer_file))
+    tokenizer: Tokenizer
+    max_tokens: int
+    """The limit, special tokens included."""
+
+    @property
+    def special_tokens(self) -> int:
+        """Special tokens added to one text ([CLS], [SEP], ...)."""
+        return int(self.tokenizer.num_special_tokens_to_add(False))
+
+    def encode_batch(self, texts: Sequence[str]) -> list[Encoding]:
+        """What the model sees for each text: truncated as the cluster truncates, with special tokens.
+
+        The ids, masks and type ids equal the tokenizer's own truncating ``encode_batch`` (checked on every test
+        tokenizer); offsets may differ where the post-processor trims them, and the embedder does not read them.
+        """
+        room = self.max_tokens - self.special_tokens
+        encodings = self.tokenizer.encode_batch(list(texts), add_special_tokens=False)
+        for encoding in encodings:
+            if len(encoding.ids) > room:
+                encoding.truncate(room)  # LongestFirst of one sequence, stride 0, right: what the files and DJL use
+        return [self.tokenizer.post_process(encoding) for encoding in encodings]
+
+
+def load_tokenizer(artifact: ModelArtifact) -> ModelTokenizer:
+    """Parse the artifact's ``tokenizer.json`` and work out its limit (use ``shared_tokenizer`` to share it)."""
+    path = artifact.extract().tokenizer_file
+    try:
+        text = path.read_text("utf-8")
+        tokenizer = Tokenizer.from_str(text)
+        limit = truncation_length(json.loads(text), artifact.model_config)
+    except Exception as error:  # the tokenizers library raises plain Exceptions for a malformed file
+        raise ArtifactFormatError(f"{artifact.zip_path}: its tokenizer.json cannot be read ({error}).") from error
     tokenizer.no_padding()
-    tokenizer.enable_truncation(max_length=max_length)  # LongestFirst, stride 0, right: what the files and DJL use
-    return tokenizer, max_length
+    tokenizer.no_truncation()
+    return ModelTokenizer(tokenizer, limit)
+
+
+def shared_tokenizer(artifact: ModelArtifact) -> Lease[ModelTokenizer]:
+    """The process's one ``ModelTokenizer`` of this artifact; release the lease when done."""
+    return loaded_artifacts.acquire("tokenizer", artifact, load_tokenizer)

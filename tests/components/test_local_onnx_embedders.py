@@ -9,8 +9,8 @@ from haystack_integrations.components.embedders.opensearch_pretrained import (
     LocalOnnxDocumentEmbedder,
     LocalOnnxTextEmbedder,
 )
+from opensearch_pretrained_haystack.artifacts import loaded_artifacts
 from opensearch_pretrained_haystack.inference import LocalOnnxEmbedder
-
 from tests.conftest import TESTING
 
 TINY = str(TESTING / "tiny-bert-mean")
@@ -35,7 +35,33 @@ def test_text_and_document_embedders_share_one_loaded_model():
     text, docs = LocalOnnxTextEmbedder(model=TINY), LocalOnnxDocumentEmbedder(model=TINY, progress_bar=False)
     text.warm_up()
     docs.warm_up()
-    assert text._embedder is docs._embedder
+    assert text._embedder._session is docs._embedder._session
+    assert text._embedder.tokenizer is docs._embedder.tokenizer
+
+
+def test_close_stops_the_workers_and_the_last_close_releases_the_shared_model():
+    text, docs = LocalOnnxTextEmbedder(model=TINY), LocalOnnxDocumentEmbedder(model=TINY, progress_bar=False)
+    text.run("warm")
+    docs.run([Document(content="warm")])
+    artifact = text._embedder.artifact
+    executor = text._embedder._executor
+    held = loaded_artifacts.users("onnx-session", artifact, ("CPUExecutionProvider",))
+    text.close()
+    assert executor._shutdown
+    assert loaded_artifacts.users("onnx-session", artifact, ("CPUExecutionProvider",)) == held - 1
+    docs.close()
+    assert loaded_artifacts.users("onnx-session", artifact, ("CPUExecutionProvider",)) == held - 2
+    assert len(text.run("again")["embedding"]) == 32  # warms up again
+    text.close()
+
+
+def test_threads_still_works_with_a_deprecation_warning():
+    with pytest.warns(DeprecationWarning, match="concurrent_runs"):
+        embedder = LocalOnnxDocumentEmbedder(model=TINY, threads=3)
+    assert embedder.concurrent_runs == 3
+    embedder.warm_up()
+    assert embedder._embedder.concurrent_runs == 3
+    embedder.close()
 
 
 def test_close_lets_go_and_run_warms_up_again():
@@ -65,7 +91,11 @@ def test_document_embedder_refuses_a_string_and_names_the_sibling():
 
 def test_document_text_is_meta_fields_then_content_joined_by_the_separator(engine):
     embedder = LocalOnnxDocumentEmbedder(
-        model=TINY, prefix="p ", suffix=" s", meta_fields_to_embed=["title", "missing", "none"], embedding_separator=" | "
+        model=TINY,
+        prefix="p ",
+        suffix=" s",
+        meta_fields_to_embed=["title", "missing", "none"],
+        embedding_separator=" | ",
     )
     doc = Document(content="body", meta={"title": "Title", "none": None})
     (embedded,) = embedder.run(documents=[doc])["documents"]
@@ -131,6 +161,7 @@ def test_to_dict_and_from_dict_round_trip():
             "meta_fields_to_embed": ["title"],
             "embedding_separator": "\n",
             "providers": None,
+            "concurrent_runs": None,
             "threads": None,
         },
     }

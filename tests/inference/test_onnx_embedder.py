@@ -7,7 +7,6 @@ import pytest
 from opensearch_pretrained_haystack.artifacts import load_artifact
 from opensearch_pretrained_haystack.errors import ModelInputError
 from opensearch_pretrained_haystack.inference import LocalOnnxEmbedder
-
 from tests.conftest import REFERENCE, TESTING
 
 TINY_TEXTS = json.loads((TESTING / "texts.json").read_text())

@@ -14,6 +14,7 @@ from haystack_integrations.components.embedders.opensearch_pretrained._text_prep
     texts_to_embed,
     with_embeddings,
 )
+from opensearch_pretrained_haystack.catalog import PretrainedModel
 
 
 @component
@@ -36,7 +37,7 @@ class LocalOnnxDocumentEmbedder(LocalOnnxComponent):
 
     def __init__(
         self,
-        model: str = "all-MiniLM-L6-v2",
+        model: str | PretrainedModel = "all-MiniLM-L6-v2",
         version: str | None = None,
         *,
         mirror: str | None = None,
@@ -48,12 +49,14 @@ class LocalOnnxDocumentEmbedder(LocalOnnxComponent):
         meta_fields_to_embed: list[str] | None = None,
         embedding_separator: str = "\n",
         providers: list[str] | None = None,
+        concurrent_runs: int | None = None,
         threads: int | None = None,
     ) -> None:
         """
         Create the component; the model is loaded at ``warm_up``, not here.
 
-        :param model: A catalog name or alias, or a directory holding a custom model zip and its ``config.json``.
+        :param model: A catalog name or alias (or a ``PretrainedModel``), or a directory holding a custom model zip
+            and its ``config.json``.
         :param version: The catalog version; ``None`` takes the newest.
         :param mirror: A directory or URL laid out like the artifacts site, for offline or air-gapped machines.
         :param cache_dir: Where verified artifacts are kept (default: ``$OPENSEARCH_PRETRAINED_CACHE`` or the user cache).
@@ -64,12 +67,16 @@ class LocalOnnxDocumentEmbedder(LocalOnnxComponent):
         :param meta_fields_to_embed: Meta fields whose values are embedded before the content.
         :param embedding_separator: Joins the meta values and the content.
         :param providers: onnxruntime execution providers (default CPU).
-        :param threads: onnxruntime intra-op threads (default: onnxruntime's choice).
+        :param concurrent_runs: How many single-threaded inference runs go at once (default: the CPUs this process
+            may use).
+        :param threads: Deprecated name of ``concurrent_runs`` (it never set onnxruntime's intra-op threads).
         """
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
         # Explicit base call: @component re-creates the class, which breaks zero-argument super().
-        LocalOnnxComponent.__init__(self, model, version, mirror, cache_dir, progress_bar, providers, threads)
+        LocalOnnxComponent.__init__(
+            self, model, version, mirror, cache_dir, progress_bar, providers, concurrent_runs, threads
+        )
         self.prefix = prefix
         self.suffix = suffix
         self.batch_size = batch_size

@@ -9,6 +9,7 @@ from haystack import component
 
 from haystack_integrations.components.embedders.opensearch_pretrained._local_component import LocalOnnxComponent
 from haystack_integrations.components.embedders.opensearch_pretrained._text_preparation import check_text, prepare_text
+from opensearch_pretrained_haystack.catalog import PretrainedModel
 
 
 @component
@@ -27,7 +28,7 @@ class LocalOnnxTextEmbedder(LocalOnnxComponent):
 
     def __init__(
         self,
-        model: str = "all-MiniLM-L6-v2",
+        model: str | PretrainedModel = "all-MiniLM-L6-v2",
         version: str | None = None,
         *,
         mirror: str | None = None,
@@ -36,12 +37,14 @@ class LocalOnnxTextEmbedder(LocalOnnxComponent):
         suffix: str = "",
         progress_bar: bool = True,
         providers: list[str] | None = None,
+        concurrent_runs: int | None = None,
         threads: int | None = None,
     ) -> None:
         """
         Create the component; the model is loaded at ``warm_up``, not here.
 
-        :param model: A catalog name or alias, or a directory holding a custom model zip and its ``config.json``.
+        :param model: A catalog name or alias (or a ``PretrainedModel``), or a directory holding a custom model zip
+            and its ``config.json``.
         :param version: The catalog version; ``None`` takes the newest.
         :param mirror: A directory or URL laid out like the artifacts site, for offline or air-gapped machines.
         :param cache_dir: Where verified artifacts are kept (default: ``$OPENSEARCH_PRETRAINED_CACHE`` or the user cache).
@@ -49,10 +52,14 @@ class LocalOnnxTextEmbedder(LocalOnnxComponent):
         :param suffix: Text put after the input.
         :param progress_bar: Show the download progress bar.
         :param providers: onnxruntime execution providers (default CPU).
-        :param threads: onnxruntime intra-op threads (default: onnxruntime's choice).
+        :param concurrent_runs: How many single-threaded inference runs go at once (default: the CPUs this process
+            may use).
+        :param threads: Deprecated name of ``concurrent_runs`` (it never set onnxruntime's intra-op threads).
         """
         # Explicit base call: @component re-creates the class, which breaks zero-argument super().
-        LocalOnnxComponent.__init__(self, model, version, mirror, cache_dir, progress_bar, providers, threads)
+        LocalOnnxComponent.__init__(
+            self, model, version, mirror, cache_dir, progress_bar, providers, concurrent_runs, threads
+        )
         self.prefix = prefix
         self.suffix = suffix
 

@@ -9,33 +9,22 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from functools import cache
 from typing import Any
 
 from haystack import Document, component
-from tokenizers import Encoding, Tokenizer
+from tokenizers import Encoding
 
 from haystack_integrations.components.embedders.opensearch_pretrained._serialization import (
     InitParametersSerialization,
 )
-from opensearch_pretrained_haystack.inference import resolve_artifact
-from opensearch_pretrained_haystack.inference.tokenizer import load_tokenizer
+from opensearch_pretrained_haystack.artifacts import Lease, resolve_artifact
+from opensearch_pretrained_haystack.catalog import PretrainedModel
+from opensearch_pretrained_haystack.inference.tokenizer import ModelTokenizer, shared_tokenizer
 
 logger = logging.getLogger(__name__)
 
 # Chosen by measurement with `opensearch-pretrained evaluate` (see README): tokens shared by neighbouring passages.
 DEFAULT_OVERLAP = 32
-
-
-@cache
-def _model_tokenizer(
-    model: str, version: str | None, mirror: str | None, cache_dir: str | None
-) -> tuple[Tokenizer, int]:
-    """The artifact's tokenizer without truncation, and the model's token limit (special tokens included)."""
-    artifact = resolve_artifact(model, version, mirror=mirror, cache_dir=cache_dir, progress_bar=False)
-    tokenizer, max_tokens = load_tokenizer(artifact.extract().tokenizer_file, artifact.model_config)
-    tokenizer.no_truncation()
-    return tokenizer, max_tokens
 
 
 @component
@@ -61,7 +50,7 @@ class ModelTokenSplitter(InitParametersSerialization):
 
     def __init__(
         self,
-        model: str = "all-MiniLM-L6-v2",
+        model: str | PretrainedModel = "all-MiniLM-L6-v2",
         version: str | None = None,
         *,
         mirror: str | None = None,
@@ -72,7 +61,8 @@ class ModelTokenSplitter(InitParametersSerialization):
         """
         Create the splitter; the tokenizer is loaded at ``warm_up``.
 
-        :param model: A catalog name or alias, or a directory holding a custom model zip and its ``config.json``.
+        :param model: A catalog name or alias (or a ``PretrainedModel``), or a directory holding a custom model zip
+            and its ``config.json``.
         :param version: The catalog version; ``None`` takes the newest.
         :param mirror: A directory or URL laid out like the artifacts site, for offline machines.
         :param cache_dir: Where verified artifacts are kept.
@@ -83,21 +73,41 @@ class ModelTokenSplitter(InitParametersSerialization):
             raise ValueError(f"window must be at least 1 token, got {window}.")
         if overlap < 0 or (window is not None and overlap >= window):
             raise ValueError(f"overlap must be at least 0 and smaller than the window, got {overlap}.")
+        if isinstance(model, PretrainedModel):  # kept as name and version, which serialize
+            model, version = model.name, version or model.version
         self.model = model
         self.version = version
         self.mirror = mirror
         self.cache_dir = cache_dir
         self.window = window
         self.overlap = overlap
-        self._tokenizer: Tokenizer | None = None
+        self._lease: Lease[ModelTokenizer] | None = None
         self._window = 0
 
     def warm_up(self) -> None:
-        """Load the artifact's tokenizer (once per process and model) and check the window against the limit."""
-        if self._tokenizer is not None:
+        """Share the artifact's tokenizer (loaded once per process) and check the window against the limit."""
+        if self._lease is not None:
             return
-        tokenizer, max_tokens = _model_tokenizer(self.model, self.version, self.mirror, self.cache_dir)
-        room = max_tokens - tokenizer.post_processor.num_special_tokens_to_add(False)
+        artifact = resolve_artifact(
+            self.model, self.version, mirror=self.mirror, cache_dir=self.cache_dir, progress_bar=False
+        )
+        lease = shared_tokenizer(artifact)
+        try:
+            self._window = self._checked_window(lease.value)
+        except BaseException:
+            lease.release()
+            raise
+        self._lease = lease
+
+    def close(self) -> None:
+        """Give back this splitter's share of the tokenizer; ``run`` warms up again."""
+        if self._lease is not None:
+            self._lease.release()
+            self._lease = None
+
+    def _checked_window(self, model_tokenizer: ModelTokenizer) -> int:
+        max_tokens = model_tokenizer.max_tokens
+        room = max_tokens - model_tokenizer.special_tokens
         if self.window is not None and self.window > room:
             raise ValueError(
                 f"window={self.window} tokens does not fit {self.model}: it truncates at {max_tokens} tokens, "
@@ -106,7 +116,7 @@ class ModelTokenSplitter(InitParametersSerialization):
         window = self.window or room
         if self.overlap >= window:
             raise ValueError(f"overlap={self.overlap} must be smaller than the window ({window} tokens).")
-        self._tokenizer, self._window = tokenizer, window
+        return window
 
     @component.output_types(documents=list[Document])
     def run(self, documents: list[Document]) -> dict[str, Any]:
@@ -119,12 +129,14 @@ class ModelTokenSplitter(InitParametersSerialization):
         if not isinstance(documents, list) or any(not isinstance(doc, Document) for doc in documents):
             raise TypeError("ModelTokenSplitter expects a list of Documents as input.")
         self.warm_up()
-        assert self._tokenizer is not None
+        assert self._lease is not None
         with_content = [doc for doc in documents if doc.content]
         if len(with_content) < len(documents):
             skipped = [doc.id for doc in documents if not doc.content]
             logger.warning("ModelTokenSplitter: dropped %d document(s) without content: %s", len(skipped), skipped[:10])
-        encodings = self._tokenizer.encode_batch([doc.content for doc in with_content], add_special_tokens=False)
+        encodings = self._lease.value.tokenizer.encode_batch(
+            [doc.content for doc in with_content], add_special_tokens=False
+        )
         passages = []
         for doc, encoding in zip(with_content, encodings):
             for split_id, (start, end) in enumerate(self.spans(encoding)):

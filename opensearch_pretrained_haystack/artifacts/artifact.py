@@ -1,0 +1,44 @@
+"""``ModelArtifact``: a model zip whose bytes matched its ``config.json``, the object the other layers pass on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from opensearch_pretrained_haystack.artifacts.unpack import ExtractedModel, extract_model
+
+
+@dataclass(frozen=True)
+class ModelArtifact:
+    """A model zip whose bytes matched its ``config.json``, with that config."""
+
+    zip_path: Path
+    config: dict[str, Any]
+    model_format: str
+    sha256: str
+    size: int
+    cache_dir: Path
+
+    @property
+    def model_config(self) -> dict[str, Any]:
+        """``config.json``'s ``model_config`` block: what ML Commons needs to register and run the model."""
+        return dict(self.config.get("model_config") or {})
+
+    @property
+    def model_type(self) -> str:
+        """``model_config.model_type``, lower-cased: it decides the inputs ML Commons sends."""
+        return str(self.model_config.get("model_type") or "").lower()
+
+    @property
+    def name(self) -> str:
+        return str(self.config.get("name") or self.zip_path.stem)
+
+    @property
+    def version(self) -> str:
+        return str(self.config.get("version") or "")
+
+    def extract(self) -> ExtractedModel:
+        """The model file and ``tokenizer.json``, unpacked once into the cache (keyed by the zip's hash) and
+        checked against what was unpacked at every call; a damaged copy is unpacked again."""
+        return extract_model(self.zip_path, self.cache_dir / "extracted" / self.sha256[:24])

@@ -1,0 +1,181 @@
+"""Safe unpacking of a verified model zip, and checks that the unpacked files are still what was unpacked.
+
+The zip is verified against its config.json; the unpacked copy is not covered by that check, so each file's
+SHA-256 and stamp are recorded at extraction. At load a ``stat`` per file confirms the stamp; only a changed
+stamp costs a hash, and a file that differs (edited, truncated, deleted) is unpacked again from the zip.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+import stat
+import tempfile
+import zipfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from opensearch_pretrained_haystack.artifacts.verify import CHUNK, file_sha256, file_stamp, read_json, write_json
+from opensearch_pretrained_haystack.errors import ArtifactFormatError
+
+logger = logging.getLogger(__name__)
+
+# ML Commons refuses models over 4 GB; an archive that claims more is broken or hostile.
+MAX_UNPACKED_BYTES = 4_000_000_000
+MODEL_SUFFIXES = (".onnx", ".pt")
+TOKENIZER_FILE = "tokenizer.json"
+_MANIFEST = ".files.json"
+
+
+@dataclass(frozen=True)
+class ExtractedModel:
+    """The two files ML Commons uses from a model zip, unpacked on disk."""
+
+    model_file: Path
+    tokenizer_file: Path
+
+
+def check_zip_entries(archive: zipfile.ZipFile, source: str) -> list[zipfile.ZipInfo]:
+    """Return the model file and tokenizer entries of a model zip, refusing anything unsafe or ambiguous."""
+    total = 0
+    models, tokenizers = [], []
+    for info in archive.infolist():
+        path = PurePosixPath(info.filename.replace("\\", "/"))
+        if path.is_absolute() or ".." in path.parts or (path.parts and ":" in path.parts[0]):
+            raise ArtifactFormatError(
+                f"{source} has an entry outside the archive ({info.filename!r}); refusing to unpack it."
+            )
+        if stat.S_ISLNK(info.external_attr >> 16):
+            raise ArtifactFormatError(
+                f"{source} has a link entry ({info.filename!r}); model zips hold plain files only."
+            )
+        total += info.file_size
+        if total > MAX_UNPACKED_BYTES:
+            raise ArtifactFormatError(
+                f"{source} unpacks to more than {MAX_UNPACKED_BYTES:,} bytes; refusing to unpack it."
+            )
+        if info.is_dir():
+            continue
+        if path.suffix in MODEL_SUFFIXES:
+            models.append(info)
+        elif path.name == TOKENIZER_FILE:
+            tokenizers.append(info)
+    if len(models) != 1:
+        names = ", ".join(m.filename for m in models) or "none"
+        raise ArtifactFormatError(
+            f"{source} must hold exactly one model file (.onnx or .pt) as ML Commons requires; found {names}."
+        )
+    if len(tokenizers) != 1:
+        raise ArtifactFormatError(
+            f"{source} must hold exactly one tokenizer.json as ML Commons requires; found {len(tokenizers)}."
+        )
+    return [models[0], tokenizers[0]]
+
+
+def check_zip(zip_path: Path) -> None:
+    """The unpacking checks alone (entries only, nothing written): what every upload must pass first."""
+    try:
+        with zipfile.ZipFile(zip_path) as archive:
+            check_zip_entries(archive, str(zip_path))
+    except zipfile.BadZipFile as error:
+        raise ArtifactFormatError(f"{zip_path} is not a readable zip archive ({error}).") from error
+
+
+def extract_model(zip_path: Path, target: Path) -> ExtractedModel:
+    """The model file and ``tokenizer.json`` of ``zip_path`` in ``target``, unpacked again if damaged or absent."""
+    files, damage = _intact(target)
+    if files is not None:
+        return files
+    if damage:
+        logger.warning(
+            "The unpacked copy of %s is damaged (%s); unpacking it again from the verified zip.", zip_path, damage
+        )
+    _unpack(zip_path, target)
+    files, damage = _intact(target)
+    if files is None:
+        raise ArtifactFormatError(f"{target} changed while it was being unpacked ({damage}); run the command again.")
+    return files
+
+
+def _intact(target: Path) -> tuple[ExtractedModel | None, str]:
+    """The files if they match the manifest written at extraction, else why not ("" when never unpacked)."""
+    manifest = read_json(target / _MANIFEST)
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
+        return None, "its list of files is missing" if target.exists() else ""
+    refreshed = False
+    for name, recorded in manifest["files"].items():
+        path = target / name
+        try:
+            stamp = file_stamp(path)
+        except OSError:
+            return None, f"{name} is missing"
+        if stamp["size"] != recorded.get("size"):
+            return None, f"{name} has {stamp['size']:,} bytes, not {recorded.get('size'):,}"
+        if stamp["mtime_ns"] != recorded.get("mtime_ns"):
+            if file_sha256(path) != recorded.get("sha256"):
+                return None, f"{name} was modified"
+            recorded.update(stamp)  # touched but identical: trust the new stamp from now on
+            refreshed = True
+    if refreshed:
+        write_json(target / _MANIFEST, manifest)
+    return ExtractedModel(target / manifest["model"], target / TOKENIZER_FILE), ""
+
+
+def _unpack(zip_path: Path, target: Path) -> None:
+    """Unpack into a fresh directory beside ``target`` and swap it in; a crash leaves ``target`` as it was."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".partial-", dir=target.parent))
+    try:
+        try:
+            with zipfile.ZipFile(zip_path) as archive:
+                entries = check_zip_entries(archive, str(zip_path))
+                files = {
+                    PurePosixPath(entry.filename).name: _copy_entry(archive, entry, staging, zip_path)
+                    for entry in entries
+                }
+        except (zipfile.BadZipFile, zlib.error, EOFError) as error:
+            raise ArtifactFormatError(f"{zip_path} is damaged ({error}); it cannot be unpacked.") from error
+        for name, record in files.items():
+            record.update(file_stamp(staging / name))
+        write_json(staging / _MANIFEST, {"model": PurePosixPath(entries[0].filename).name, "files": files})
+        _swap_in(staging, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _copy_entry(archive: zipfile.ZipFile, entry: zipfile.ZipInfo, folder: Path, zip_path: Path) -> dict[str, object]:
+    """Copy one entry, hashing as it goes; an entry whose bytes differ from its declared size is refused."""
+    digest, written = hashlib.sha256(), 0
+    with archive.open(entry) as source, open(folder / PurePosixPath(entry.filename).name, "wb") as out:
+        while chunk := source.read(CHUNK):
+            written += len(chunk)
+            if written > entry.file_size:
+                break
+            digest.update(chunk)
+            out.write(chunk)
+    if written != entry.file_size:
+        raise ArtifactFormatError(
+            f"{zip_path}: entry {entry.filename!r} declares {entry.file_size:,} bytes but holds "
+            f"{'more' if written > entry.file_size else f'{written:,}'}; the archive is damaged or forged."
+        )
+    return {"sha256": digest.hexdigest()}
+
+
+def _swap_in(staging: Path, target: Path) -> None:
+    """Replace ``target`` (absent or damaged) by ``staging``; if another process got there first, keep theirs."""
+    if target.exists():
+        stale = Path(tempfile.mkdtemp(prefix=".stale-", dir=target.parent))
+        try:
+            os.replace(target, stale / target.name)
+        except FileNotFoundError:
+            pass  # another process moved it already
+        finally:
+            shutil.rmtree(stale, ignore_errors=True)
+    try:
+        os.replace(staging, target)
+    except OSError:
+        if not target.is_dir():
+            raise
