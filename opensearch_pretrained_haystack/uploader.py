@@ -117,9 +117,9 @@ def _local_artifact(request: ModelRequest) -> ModelArtifact:
 
 def check_before_upload(artifact: ModelArtifact) -> None:
     """The checks the package itself applies before using an artifact, run before any byte is uploaded:
-    safe zip entries (exactly one model file and tokenizer.json) and, for ONNX, the graph inputs ML Commons sends
-    (a mismatch would end in a slow, cryptic DEPLOY_FAILED on the cluster)."""
-    check_zip(artifact.zip_path)
+    safe zip entries (exactly one model file — none for a SPARSE_TOKENIZE query tokenizer — and tokenizer.json) and,
+    for ONNX, the graph inputs ML Commons sends (a mismatch would end in a slow, cryptic DEPLOY_FAILED)."""
+    check_zip(artifact.zip_path, needs_model_file=artifact.task_type != "SPARSE_TOKENIZE")
     if artifact.model_format == "ONNX":
         check_onnx_inputs(artifact)
 

@@ -31,6 +31,11 @@ class ModelArtifact:
         return str(self.model_config.get("model_type") or "").lower()
 
     @property
+    def task_type(self) -> str:
+        """ML Commons' function name: TEXT_EMBEDDING (the default), TEXT_SIMILARITY, SPARSE_ENCODING, SPARSE_TOKENIZE."""
+        return str(self.config.get("model_task_type") or self.config.get("function_name") or "TEXT_EMBEDDING").upper()
+
+    @property
     def name(self) -> str:
         return str(self.config.get("name") or self.zip_path.stem)
 

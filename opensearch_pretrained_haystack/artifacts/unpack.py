@@ -38,8 +38,13 @@ class ExtractedModel:
     tokenizer_file: Path
 
 
-def check_zip_entries(archive: zipfile.ZipFile, source: str) -> list[zipfile.ZipInfo]:
-    """Return the model file and tokenizer entries of a model zip, refusing anything unsafe or ambiguous."""
+def check_zip_entries(
+    archive: zipfile.ZipFile, source: str, *, needs_model_file: bool = True
+) -> list[zipfile.ZipInfo]:
+    """Return the model file and tokenizer entries of a model zip, refusing anything unsafe or ambiguous.
+
+    A SPARSE_TOKENIZE zip has no model file (``needs_model_file=False``: its tokenizer.json and idf.json are the
+    model), so only its tokenizer entry is returned."""
     total = 0
     models, tokenizers = [], []
     for info in archive.infolist():
@@ -63,23 +68,22 @@ def check_zip_entries(archive: zipfile.ZipFile, source: str) -> list[zipfile.Zip
             models.append(info)
         elif path.name == TOKENIZER_FILE:
             tokenizers.append(info)
-    if len(models) != 1:
+    if len(models) != (1 if needs_model_file else 0):
         names = ", ".join(m.filename for m in models) or "none"
-        raise ArtifactFormatError(
-            f"{source} must hold exactly one model file (.onnx or .pt) as ML Commons requires; found {names}."
-        )
+        wanted = "exactly one model file (.onnx or .pt)" if needs_model_file else "no model file (a query tokenizer)"
+        raise ArtifactFormatError(f"{source} must hold {wanted} as ML Commons requires; found {names}.")
     if len(tokenizers) != 1:
         raise ArtifactFormatError(
             f"{source} must hold exactly one tokenizer.json as ML Commons requires; found {len(tokenizers)}."
         )
-    return [models[0], tokenizers[0]]
+    return [*models, tokenizers[0]]
 
 
-def check_zip(zip_path: Path) -> None:
+def check_zip(zip_path: Path, *, needs_model_file: bool = True) -> None:
     """The unpacking checks alone (entries only, nothing written): what every upload must pass first."""
     try:
         with zipfile.ZipFile(zip_path) as archive:
-            check_zip_entries(archive, str(zip_path))
+            check_zip_entries(archive, str(zip_path), needs_model_file=needs_model_file)
     except zipfile.BadZipFile as error:
         raise ArtifactFormatError(f"{zip_path} is not a readable zip archive ({error}).") from error
 

@@ -15,12 +15,12 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-import onnxruntime as ort
-from tokenizers import Encoding
+from tokenizers import Encoding, Tokenizer
 
-from opensearch_pretrained_haystack.artifacts import ModelArtifact
+from opensearch_pretrained_haystack.artifacts import ModelArtifact, ModelSource, loaded_artifacts, resolve_artifact
 from opensearch_pretrained_haystack.errors import ModelInputError
-from opensearch_pretrained_haystack.inference.onnx_embedder import _length_sorted_batches, resolve_artifact
+from opensearch_pretrained_haystack.inference.onnx_embedder import _length_sorted_batches, available_cpus
+from opensearch_pretrained_haystack.inference.onnx_session import DEFAULT_PROVIDERS, load_session
 from opensearch_pretrained_haystack.inference.tokenizer import load_tokenizer
 
 TASK_TYPE = "TEXT_SIMILARITY"
@@ -40,28 +40,24 @@ class LocalOnnxCrossEncoder:
 
     def __init__(
         self,
-        model: str,
+        model: ModelSource,
         version: str | None = None,
         *,
         mirror: str | os.PathLike[str] | None = None,
         cache_dir: str | os.PathLike[str] | None = None,
         providers: Sequence[str] | None = None,
-        threads: int | None = None,
+        concurrent_runs: int | None = None,
         progress_bar: bool = True,
     ) -> None:
+        """
+        :param model: A catalog name or alias, a ``PretrainedModel``, a custom model directory or zip, or a
+            ``ModelArtifact``.
+        :param concurrent_runs: How many single-threaded inference runs go at once (default: the usable CPUs).
+        """
         artifact = resolve_artifact(model, version, mirror=mirror, cache_dir=cache_dir, progress_bar=progress_bar)
-        self._load(artifact, providers, threads)
+        self._load(artifact, providers, concurrent_runs)
 
-    @classmethod
-    def from_artifact(
-        cls, artifact: ModelArtifact, *, providers: Sequence[str] | None = None, threads: int | None = None
-    ) -> LocalOnnxCrossEncoder:
-        """Build from an artifact already fetched or loaded (see ``artifacts``)."""
-        encoder = cls.__new__(cls)
-        encoder._load(artifact, providers, threads)
-        return encoder
-
-    def _load(self, artifact: ModelArtifact, providers: Sequence[str] | None, threads: int | None) -> None:
+    def _load(self, artifact: ModelArtifact, providers: Sequence[str] | None, concurrent_runs: int | None) -> None:
         task = str(artifact.config.get("function_name") or artifact.config.get("model_task_type") or "").upper()
         if task != TASK_TYPE:
             raise ModelInputError(
@@ -72,22 +68,24 @@ class LocalOnnxCrossEncoder:
             raise ModelInputError(
                 f"{artifact.name} is a {artifact.model_format} artifact; LocalOnnxCrossEncoder runs ONNX artifacts only."
             )
-        files = artifact.extract()
         self.artifact = artifact
         self.name = artifact.name
         self.version = artifact.version
-        self.tokenizer, self.max_tokens = load_tokenizer(files.tokenizer_file, artifact.model_config)
         # As in LocalOnnxEmbedder: single-threaded runs, several at once (onnxruntime releases the GIL).
-        self._workers = threads or len(os.sched_getaffinity(0))
+        self.concurrent_runs = concurrent_runs or available_cpus()
         self._executor: ThreadPoolExecutor | None = None
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = 1
-        options.inter_op_num_threads = 1
-        self._session = ort.InferenceSession(
-            str(files.model_file), options, providers=list(providers or ["CPUExecutionProvider"])
-        )
+        chosen = tuple(providers or DEFAULT_PROVIDERS)
+        self._session_lease = loaded_artifacts.acquire("onnx-session", artifact, lambda a: load_session(a, chosen), chosen)
+        try:
+            self._tokenizer_lease = loaded_artifacts.acquire("pair-tokenizer", artifact, _pair_tokenizer)
+        except BaseException:
+            self._session_lease.release()
+            raise
+        self._session = self._session_lease.value
+        self.tokenizer, self.max_tokens = self._tokenizer_lease.value
         graph_inputs = {i.name for i in self._session.get_inputs()}
         if graph_inputs != set(INPUT_NAMES):
+            self.close()
             raise ModelInputError(
                 f"{self.name}: the ONNX graph takes {sorted(graph_inputs)}, but ML Commons sends {list(INPUT_NAMES)} "
                 "to a TEXT_SIMILARITY model, so a cluster could not serve this artifact. Re-export it with all three."
@@ -126,7 +124,7 @@ class LocalOnnxCrossEncoder:
         encodings = self.tokenizer.encode_batch(list(pairs))
         batches = list(_length_sorted_batches([len(e.ids) for e in encodings], max(1, batch_size)))
         if self._executor is None:
-            self._executor = ThreadPoolExecutor(self._workers, thread_name_prefix="onnx-rerank")
+            self._executor = ThreadPoolExecutor(self.concurrent_runs, thread_name_prefix="onnx-rerank")
         runs = self._executor.map(lambda batch: self._score_encoded([encodings[i] for i in batch]), batches)
         for batch, logits in zip(batches, runs):
             result[batch] = logits
@@ -139,10 +137,12 @@ class LocalOnnxCrossEncoder:
         return len(self.tokenizer.encode(query, text).ids)
 
     def close(self) -> None:
-        """Stop the worker threads; the next ``score`` starts them again."""
+        """Stop the worker threads and give back this encoder's share of the loaded model (idempotent)."""
         if self._executor is not None:
-            self._executor.shutdown()
+            self._executor.shutdown(wait=True)
             self._executor = None
+        self._session_lease.release()
+        self._tokenizer_lease.release()
 
     def _score_encoded(self, encodings: list[Encoding]) -> np.ndarray:
         width = max(len(e.ids) for e in encodings)
@@ -155,3 +155,12 @@ class LocalOnnxCrossEncoder:
         (logits,) = self._session.run([self._output_name], feeds)
         # One logit per pair (a [batch, 1] tensor); ML Commons returns the first value of each output.
         return np.asarray(logits, dtype=np.float32).reshape(len(encodings), -1)[:, 0]
+
+
+def _pair_tokenizer(artifact: ModelArtifact) -> tuple[Tokenizer, int]:
+    """A tokenizer of its own that truncates pairs LongestFirst at the cluster's limit, as DJL's does; the shared
+    single-text tokenizer stays untruncated for the splitter and the embedders."""
+    model_tokenizer = load_tokenizer(artifact)
+    tokenizer = model_tokenizer.tokenizer
+    tokenizer.enable_truncation(model_tokenizer.max_tokens, strategy="longest_first")
+    return tokenizer, model_tokenizer.max_tokens

@@ -25,7 +25,7 @@ import numpy as np
 from haystack.dataclasses import SparseEmbedding
 from tokenizers import Tokenizer
 
-from opensearch_pretrained_haystack.artifacts import ModelArtifact, fetch_artifact, load_artifact, load_model_dir
+from opensearch_pretrained_haystack.artifacts import ModelArtifact, ModelSource, resolve_artifact
 from opensearch_pretrained_haystack.errors import ArtifactFormatError, ModelInputError
 from opensearch_pretrained_haystack.inference.tokenizer import truncation_length
 
@@ -37,20 +37,17 @@ _MAX_MEMBER_BYTES = 200_000_000
 
 
 def resolve_sparse_artifact(
-    model: str,
+    model: ModelSource,
     version: str | None = None,
     *,
     mirror: str | os.PathLike[str] | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
     progress_bar: bool = True,
 ) -> ModelArtifact:
-    """A catalog name or alias, a directory with a sparse zip and its config.json, or such a zip (TORCH_SCRIPT)."""
-    path = Path(model).expanduser()
-    if path.is_dir():
-        return load_model_dir(path, cache_dir=cache_dir)
-    if path.suffix == ".zip" and path.is_file():
-        return load_artifact(path, cache_dir=cache_dir)
-    return fetch_artifact(model, version, SPARSE_FORMAT, mirror=mirror, cache_dir=cache_dir, progress_bar=progress_bar)
+    """``resolve_artifact`` for the sparse family, whose artifacts are all TORCH_SCRIPT zips."""
+    return resolve_artifact(
+        model, version, model_format=SPARSE_FORMAT, mirror=mirror, cache_dir=cache_dir, progress_bar=progress_bar
+    )
 
 
 def read_zip_member(zip_path: Path, name: str) -> bytes:

@@ -52,7 +52,7 @@ class LocalOnnxRanker(RankingParameters, InitParametersSerialization):
         batch_size: int = 32,
         progress_bar: bool = True,
         providers: list[str] | None = None,
-        threads: int | None = None,
+        concurrent_runs: int | None = None,
     ) -> None:
         """
         Create the component; the model is loaded at ``warm_up``, not here.
@@ -76,7 +76,7 @@ class LocalOnnxRanker(RankingParameters, InitParametersSerialization):
         :param batch_size: Pairs per inference run; pairs are sorted by length first, so runs pad little.
         :param progress_bar: Show a progress bar while the model is downloaded.
         :param providers: onnxruntime execution providers (default CPU).
-        :param threads: Inference runs at once (default: the CPUs this process may use).
+        :param concurrent_runs: Single-threaded inference runs at once (default: the CPUs this process may use).
         """
         # Explicit base call: @component re-creates the class, which breaks zero-argument super().
         RankingParameters.__init__(
@@ -89,7 +89,7 @@ class LocalOnnxRanker(RankingParameters, InitParametersSerialization):
         self.cache_dir = cache_dir
         self.progress_bar = progress_bar
         self.providers = providers
-        self.threads = threads
+        self.concurrent_runs = concurrent_runs
         self._encoder: LocalOnnxCrossEncoder | None = None
 
     def warm_up(self) -> None:
@@ -101,7 +101,7 @@ class LocalOnnxRanker(RankingParameters, InitParametersSerialization):
                 mirror=self.mirror,
                 cache_dir=self.cache_dir,
                 providers=self.providers,
-                threads=self.threads,
+                concurrent_runs=self.concurrent_runs,
                 progress_bar=self.progress_bar,
             )
 
