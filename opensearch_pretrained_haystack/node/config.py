@@ -13,14 +13,15 @@ def free_port(host: str = HOST) -> int:
     """A TCP port that nothing listens on right now (the OS picks it, so parallel runs do not collide)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
-        return sock.getsockname()[1]
+        return int(sock.getsockname()[1])
 
 
 def render_opensearch_yml(home: Path, http_port: int, transport_port: int) -> str:
     """opensearch.yml for one loopback node that runs ML Commons models on itself.
 
     Single-node discovery on loopback keeps bootstrap checks as warnings; the disk threshold is off so a full
-    CI disk does not make indices read-only; the ML Commons limits are relaxed because this node is the
+    CI disk does not make indices read-only; new indices get no replica unless they ask (one node cannot place
+    one, and the cluster would turn yellow); the ML Commons limits are relaxed because this node is the
     only (and so the ML) node.  No ``plugins.security.*``: the security plugin is not installed.
     """
     return f"""\
@@ -32,6 +33,7 @@ transport.port: {transport_port}
 path.data: {home / "data"}
 path.logs: {home / "logs"}
 cluster.routing.allocation.disk.threshold_enabled: false
+cluster.default_number_of_replicas: 0
 bootstrap.system_call_filter: false
 plugins.ml_commons.only_run_on_ml_node: false
 plugins.ml_commons.native_memory_threshold: 100
