@@ -65,7 +65,7 @@ def test_an_index_with_a_replica_leaves_the_node_ready(client: OpenSearch, opens
     index = f"replica-{uuid.uuid4().hex[:8]}"
     client.indices.create(index=index, body={"settings": {"number_of_shards": 1, "number_of_replicas": 1}})
     try:
-        health = client.cluster.health(index=index, wait_for_status="yellow", timeout="30s")
+        health = client.cluster.health(index=index, wait_for_status="yellow")
         assert health["active_primary_shards"] == 1
         assert cluster_is_ready(opensearch_url)
     finally:
