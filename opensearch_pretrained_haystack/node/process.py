@@ -19,9 +19,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from opensearch_pretrained_haystack.node.config import HOST, free_port, render_java_opts, render_opensearch_yml
+from opensearch_pretrained_haystack.node.config import (
+    HOST,
+    adapt_jvm_options,
+    free_port,
+    render_java_opts,
+    render_opensearch_yml,
+)
 from opensearch_pretrained_haystack.node.errors import NodeError
-from opensearch_pretrained_haystack.node.java import find_java_home
+from opensearch_pretrained_haystack.node.java import find_java_home, java_modules
 from opensearch_pretrained_haystack.node.locks import exclusive_lock
 from opensearch_pretrained_haystack.node.paths import (
     RUN_AS_USER,
@@ -146,6 +152,7 @@ class TestNode:
         while transport_port == http_port:
             transport_port = free_port()
         self.layout.config_file.write_text(render_opensearch_yml(self.layout.home, http_port, transport_port))
+        self._fit_jvm_options_to(java_home)
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "HOME": str(self.layout.home),
@@ -175,6 +182,17 @@ class TestNode:
         state = NodeState(pid=self._process.pid, url=f"http://{HOST}:{http_port}", started_at=time.time())
         write_state(self.layout.state_file, state)
         return state
+
+    def _fit_jvm_options_to(self, java_home: Path) -> None:
+        jvm_options = self.layout.config_file.with_name("jvm.options")
+        modules = java_modules(java_home)
+        has_vector_module = modules is None or "jdk.incubator.vector" in modules
+        if not has_vector_module:
+            logger.info("%s has no jdk.incubator.vector module: Lucene runs without the vector API", java_home)
+        text = jvm_options.read_text()
+        adapted = adapt_jvm_options(text, has_vector_module)
+        if adapted != text:
+            jvm_options.write_text(adapted)
 
     def _wait_until_ready(self, state: NodeState) -> None:
         deadline = time.monotonic() + self.start_timeout

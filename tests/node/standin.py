@@ -44,6 +44,9 @@ http.server.HTTPServer(("127.0.0.1", port), Health).serve_forever()
 '''
 
 
+JVM_OPTIONS = "-XX:+UseG1GC\n20-:--add-modules=jdk.incubator.vector\n"
+
+
 def install_standin(layout: NodeLayout, profile: v.NodeProfile, health: str = "green") -> None:
     """A provisioned-looking install (marker, seeded PyTorch natives) whose bin/opensearch is the stand-in."""
     (layout.home / "bin").mkdir(parents=True)
@@ -53,6 +56,7 @@ def install_standin(layout: NodeLayout, profile: v.NodeProfile, health: str = "g
     launcher.write_text(SCRIPT.format(python=sys.executable))
     launcher.chmod(0o755)
     (layout.home / "health").write_text(health)
+    (layout.home / "config" / "jvm.options").write_text(JVM_OPTIONS)
     fake_jars(layout.node_dir / "jars")
     prov._seed_pytorch(layout.node_dir / "jars", prov.pytorch_dir(layout.home))
     write_json_atomically(layout.marker, prov.recipe(profile))

