@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from opensearch_pretrained_haystack.node import PrerequisiteError, TestNode
+from opensearch_pretrained_haystack.node import DEFAULT_VERSION, PROFILES, PrerequisiteError, TestNode
 
 # Haystack reads this when it is first imported: tests run offline, so no pipeline may try to send telemetry.
 os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")
@@ -30,22 +30,42 @@ def offline_artifacts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path
         yield cache
 
 
-# --- OpenSearch test node (issue 3) -------------------------------------------------------------------------
+# --- OpenSearch test node (issues 3 and 9) --------------------------------------------------------------------
+
+VERSION_ENV = "OPENSEARCH_TEST_VERSION"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--opensearch-version",
+        choices=list(PROFILES),
+        default=None,
+        help=f"version of the local test node the integration tests start (default: ${VERSION_ENV}, "
+        f"else {DEFAULT_VERSION}); ignored when OPENSEARCH_URL is set",
+    )
+
+
+def requested_opensearch_version(config: pytest.Config) -> str:
+    """--opensearch-version, else $OPENSEARCH_TEST_VERSION, else the test node's default version."""
+    version = config.getoption("--opensearch-version") or os.environ.get(VERSION_ENV) or DEFAULT_VERSION
+    if version not in PROFILES:
+        raise pytest.UsageError(f"${VERSION_ENV}={version} is not a test node version; use one of {list(PROFILES)}")
+    return version
 
 
 @pytest.fixture(scope="session")
-def opensearch_url() -> Iterator[str]:
-    """URL of a real OpenSearch 2.19 with k-NN, ML Commons and neural-search.
+def opensearch_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """URL of a real OpenSearch (3.6.0 or 2.19.1) with k-NN, ML Commons and neural-search.
 
-    $OPENSEARCH_URL (your own cluster) wins; otherwise the local test node is started for the session and
-    stopped at its end (a node that was already running is reused and left running).  Without Java or
-    Maven the integration tests are skipped, except under CI=true, where that is a failure.
+    $OPENSEARCH_URL (your own cluster) wins; otherwise the local test node of the requested version is started
+    for the session and stopped at its end (a node that was already running is reused and left running).
+    Without Java or Maven the integration tests are skipped, except under CI=true, where that is a failure.
     """
     own_cluster = os.environ.get("OPENSEARCH_URL")
     if own_cluster:
         yield own_cluster.rstrip("/")
         return
-    node = TestNode()
+    node = TestNode(version=requested_opensearch_version(request.config))
     if node.status() is not None:
         yield node.start()
         return

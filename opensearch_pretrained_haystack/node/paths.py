@@ -3,6 +3,7 @@
 OpenSearch refuses to run as root, so when we are root the node runs as the unprivileged
 ``opensearch`` user, and its directory must be traversable by that user: a directory under
 ``/root`` is not, so root gets ``/var/cache/opensearch-pretrained-haystack/node/<version>``.
+Each version has its own node directory, so a 2.19.1 and a 3.6.0 node can live (and run) side by side.
 """
 
 import json
@@ -11,8 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from platformdirs import user_cache_dir
-
-from opensearch_pretrained_haystack.node.versions import OPENSEARCH_VERSION
 
 NODE_DIR_ENV = "OPENSEARCH_PRETRAINED_NODE_DIR"
 ROOT_CACHE_DIR = Path("/var/cache/opensearch-pretrained-haystack")
@@ -24,26 +23,33 @@ def running_as_root() -> bool:
     return os.geteuid() == 0
 
 
-def default_node_dir() -> Path:
-    """The node directory: $OPENSEARCH_PRETRAINED_NODE_DIR, else a per-version directory in the user cache."""
+def nodes_base_dir() -> Path:
+    """The directory that holds one node directory per version: $OPENSEARCH_PRETRAINED_NODE_DIR, else the cache."""
     override = os.environ.get(NODE_DIR_ENV)
     if override:
         return Path(override).expanduser().absolute()
     cache = Path(user_cache_dir("opensearch-pretrained-haystack"))
     if running_as_root() and cache.is_relative_to("/root"):
         cache = ROOT_CACHE_DIR
-    return cache / "node" / OPENSEARCH_VERSION
+    return cache / "node"
+
+
+def default_node_dir(version: str) -> Path:
+    """The node directory of one OpenSearch version."""
+    return nodes_base_dir() / version
 
 
 class NodeLayout:
     """The files inside one node directory, named in one place."""
 
-    def __init__(self, node_dir: Path) -> None:
+    def __init__(self, node_dir: Path, version: str) -> None:
         self.node_dir = node_dir
-        self.home = node_dir / f"opensearch-{OPENSEARCH_VERSION}"
+        self.home = node_dir / f"opensearch-{version}"
+        self.data_dir = self.home / "data"
         self.marker = node_dir / "provisioned.json"
         self.state_file = node_dir / "state.json"
-        self.lock_file = node_dir / ".lock"
+        self.lock_file = node_dir / ".lock"  # held while provisioning
+        self.start_lock_file = node_dir / ".start.lock"  # held while starting, stopping or resetting
         self.console_log = self.home / "logs" / "console.log"
         self.config_file = self.home / "config" / "opensearch.yml"
 

@@ -1,33 +1,64 @@
 """Starting, health-checking and stopping the node process.
 
 The node runs in the background (its own session, so Ctrl-C in a terminal does not reach it) and its pid
-and URL are recorded in the state file, so `status` and `stop` work from any process.
+and URL are recorded in the state file, so `status` and `stop` work from any process.  Start, stop and reset
+hold one lock per node directory, so two of them at once never launch two nodes: the second waits for the
+first and then finds its node.
 """
 
 import json
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from opensearch_pretrained_haystack.node.config import HOST, free_port, render_java_opts, render_opensearch_yml
+from opensearch_pretrained_haystack.node.config import (
+    HOST,
+    adapt_jvm_options,
+    free_port,
+    render_java_opts,
+    render_opensearch_yml,
+)
 from opensearch_pretrained_haystack.node.errors import NodeError
-from opensearch_pretrained_haystack.node.java import find_java_home
-from opensearch_pretrained_haystack.node.paths import RUN_AS_USER, NodeLayout, default_node_dir, running_as_root
-from opensearch_pretrained_haystack.node.provision import ensure_node_user, provision, pytorch_dir
+from opensearch_pretrained_haystack.node.java import find_java_home, java_modules
+from opensearch_pretrained_haystack.node.locks import exclusive_lock
+from opensearch_pretrained_haystack.node.paths import (
+    RUN_AS_USER,
+    NodeLayout,
+    default_node_dir,
+    make_traversable_dir,
+    running_as_root,
+)
+from opensearch_pretrained_haystack.node.provision import (
+    ensure_node_user,
+    ensure_pytorch_seeded,
+    is_provisioned,
+    provision,
+    pytorch_dir,
+)
 from opensearch_pretrained_haystack.node.state import NodeState, clear_state, read_state, write_state
+from opensearch_pretrained_haystack.node.versions import get_profile
 
 logger = logging.getLogger(__name__)
 
 LOG_TAIL_LINES = 40
+# On one node, yellow means every primary shard is active and only replicas are unassigned: a single node can
+# never place a replica, so an index that asks for one (e.g. the cluster default of 1) must not block the start.
+READY = {"green", "yellow"}
 
 
 class TestNode:
-    """One local OpenSearch node with k-NN, ML Commons and neural-search, kept in `node_dir`."""
+    """One local OpenSearch node with k-NN, ML Commons and neural-search, kept in `node_dir`.
+
+    `version` picks the profile (default: the current line); `node_dir` defaults to that version's directory.
+    """
 
     __test__ = False  # not a pytest test class, despite the name
 
@@ -37,29 +68,35 @@ class TestNode:
         heap: str = "2g",
         start_timeout: float = 180.0,
         stop_timeout: float = 60.0,
+        *,
+        version: str | None = None,
     ) -> None:
-        self.layout = NodeLayout(Path(node_dir) if node_dir is not None else default_node_dir())
+        self.profile = get_profile(version)
+        node_path = Path(node_dir) if node_dir is not None else default_node_dir(self.profile.version)
+        self.layout = NodeLayout(node_path, self.profile.version)
         self.heap = heap
         self.start_timeout = start_timeout
         self.stop_timeout = stop_timeout
         self._process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> str:
-        """Provision if needed, start the node (unless it already runs), wait until green; return its URL."""
-        state = self._live_state()
-        if state is not None:
-            logger.info("OpenSearch already running at %s (pid %d)", state.url, state.pid)
-            self._wait_until_green(state)
+        """Provision if needed, start the node (unless it already runs), wait until ready; return its URL."""
+        with self._exclusive():
+            state = self._live_state()
+            if state is not None:
+                logger.info("OpenSearch already running at %s (pid %d)", state.url, state.pid)
+                self._wait_until_ready(state)
+                return state.url
+            provision(self.layout, self.profile)
+            ensure_pytorch_seeded(self.layout)
+            state = self._launch()
+            try:
+                self._wait_until_ready(state)
+            except BaseException:
+                self._stop_unlocked()
+                raise
+            logger.info("OpenSearch %s is ready at %s", self.profile.version, state.url)
             return state.url
-        provision(self.layout)
-        state = self._launch()
-        try:
-            self._wait_until_green(state)
-        except BaseException:
-            self.stop()
-            raise
-        logger.info("OpenSearch is green at %s", state.url)
-        return state.url
 
     def status(self) -> str | None:
         """The URL of the running node when it answers HTTP, else None."""
@@ -70,6 +107,31 @@ class TestNode:
 
     def stop(self) -> bool:
         """SIGTERM the node, SIGKILL it if it has not exited after `stop_timeout`; False if none was running."""
+        with self._exclusive():
+            return self._stop_unlocked()
+
+    def reset(self) -> bool:
+        """Stop the node if it runs and wipe its data (indices, models), keeping the provisioned install.
+
+        The next start seeds the PyTorch natives again (they live under data/). False when nothing was there.
+        """
+        with self._exclusive():
+            self._stop_unlocked()
+            if not is_provisioned(self.layout, self.profile) or not self.layout.data_dir.exists():
+                return False
+            logger.info("Removing %s", self.layout.data_dir)
+            shutil.rmtree(self.layout.data_dir)
+            return True
+
+    @contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        make_traversable_dir(self.layout.node_dir)
+        waiting = (f"Another start, stop or reset of the OpenSearch {self.profile.version} node in "
+                   f"{self.layout.node_dir} is running; waiting for it to finish")
+        with exclusive_lock(self.layout.start_lock_file, waiting):
+            yield
+
+    def _stop_unlocked(self) -> bool:
         state = self._live_state()
         if state is None:
             return False
@@ -84,12 +146,13 @@ class TestNode:
         return True
 
     def _launch(self) -> NodeState:
-        java_home = find_java_home()
+        java_home = find_java_home(self.profile)
         http_port = free_port()
         transport_port = free_port()
         while transport_port == http_port:
             transport_port = free_port()
         self.layout.config_file.write_text(render_opensearch_yml(self.layout.home, http_port, transport_port))
+        self._fit_jvm_options_to(java_home)
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "HOME": str(self.layout.home),
@@ -98,11 +161,11 @@ class TestNode:
             "OPENSEARCH_JAVA_HOME": str(java_home),
             "OPENSEARCH_JAVA_OPTS": render_java_opts(self.heap, pytorch_dir(self.layout.home)),
         }
-        as_user: dict[str, object] = {}
-        if running_as_root():
+        as_root = running_as_root()
+        if as_root:
             ensure_node_user()
-            as_user = {"user": RUN_AS_USER, "group": RUN_AS_USER, "extra_groups": []}
-        logger.info("Starting OpenSearch on http://%s:%d (heap %s)", HOST, http_port, self.heap)
+        logger.info("Starting OpenSearch %s on http://%s:%d (heap %s, Java %s)",
+                    self.profile.version, HOST, http_port, self.heap, java_home)
         with self.layout.console_log.open("wb") as console:
             self._process = subprocess.Popen(
                 [str(self.layout.home / "bin" / "opensearch")],
@@ -112,13 +175,26 @@ class TestNode:
                 stdout=console,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
-                **as_user,  # type: ignore[arg-type]
+                user=RUN_AS_USER if as_root else None,
+                group=RUN_AS_USER if as_root else None,
+                extra_groups=[] if as_root else None,
             )
         state = NodeState(pid=self._process.pid, url=f"http://{HOST}:{http_port}", started_at=time.time())
         write_state(self.layout.state_file, state)
         return state
 
-    def _wait_until_green(self, state: NodeState) -> None:
+    def _fit_jvm_options_to(self, java_home: Path) -> None:
+        jvm_options = self.layout.config_file.with_name("jvm.options")
+        modules = java_modules(java_home)
+        has_vector_module = modules is None or "jdk.incubator.vector" in modules
+        if not has_vector_module:
+            logger.info("%s has no jdk.incubator.vector module: Lucene runs without the vector API", java_home)
+        text = jvm_options.read_text()
+        adapted = adapt_jvm_options(text, has_vector_module)
+        if adapted != text:
+            jvm_options.write_text(adapted)
+
+    def _wait_until_ready(self, state: NodeState) -> None:
         deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
             if not self._is_running(state.pid):
@@ -126,11 +202,11 @@ class TestNode:
                 raise NodeError(
                     f"OpenSearch exited during startup; see {self.layout.console_log}\n" + self._log_tail()
                 )
-            if _cluster_health(state.url) == "green":
+            if _cluster_health(state.url) in READY:
                 return
             time.sleep(1)
         raise NodeError(
-            f"OpenSearch was not green after {self.start_timeout:.0f} s; see {self.layout.console_log}\n"
+            f"OpenSearch was not ready (green or yellow) after {self.start_timeout:.0f} s; see {self.layout.console_log}\n"
             + self._log_tail()
         )
 
@@ -174,18 +250,28 @@ class TestNode:
         return "\n".join(lines[-LOG_TAIL_LINES:])
 
 
+def cluster_is_ready(url: str) -> bool:
+    """True when the one-node cluster serves every index: all primaries active (green or yellow)."""
+    return _cluster_health(url) in READY
+
+
 def _cluster_health(url: str) -> str | None:
     """The cluster's health colour, or None when the node does not answer (yet)."""
     try:
-        with urllib.request.urlopen(f"{url}/_cluster/health?wait_for_status=green&timeout=1s", timeout=5) as reply:
-            return json.load(reply).get("status")
-    except urllib.error.HTTPError as error:  # 408 while waiting for green still carries the health body
+        with urllib.request.urlopen(f"{url}/_cluster/health?wait_for_status=yellow&timeout=1s", timeout=5) as reply:
+            return _status(json.load(reply))
+    except urllib.error.HTTPError as error:  # 408 while waiting still carries the health body
         try:
-            return json.load(error).get("status")
+            return _status(json.load(error))
         except ValueError:
             return None
     except (OSError, ValueError):
         return None
+
+
+def _status(health: object) -> str | None:
+    status = health.get("status") if isinstance(health, dict) else None
+    return status if isinstance(status, str) else None
 
 
 def _is_alive(pid: int) -> bool:

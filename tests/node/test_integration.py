@@ -14,6 +14,8 @@ import numpy as np
 import pytest
 from opensearchpy import OpenSearch
 
+from opensearch_pretrained_haystack.node.process import cluster_is_ready
+
 pytestmark = pytest.mark.integration
 
 ML = "/_plugins/_ml"
@@ -53,6 +55,19 @@ def test_lucene_knn_index_finds_the_nearest_vector(client: OpenSearch) -> None:
         query = {"knn": {"vector": {"vector": [0.1, 0.9, 0.2], "k": 2}}}
         reply = client.search(index=index, body={"size": 1, "query": query})
         assert reply["hits"]["hits"][0]["_id"] == "b"
+    finally:
+        client.indices.delete(index=index)
+
+
+def test_an_index_with_a_replica_leaves_the_node_ready(client: OpenSearch, opensearch_url: str) -> None:
+    # Issue 14 item 15: one node cannot place a replica, so the cluster stays yellow; the node must still count as
+    # started (it used to wait 180 s for green, then stop the node).
+    index = f"replica-{uuid.uuid4().hex[:8]}"
+    client.indices.create(index=index, body={"settings": {"number_of_shards": 1, "number_of_replicas": 1}})
+    try:
+        health = client.cluster.health(index=index, wait_for_status="yellow")
+        assert health["active_primary_shards"] == 1
+        assert cluster_is_ready(opensearch_url)
     finally:
         client.indices.delete(index=index)
 

@@ -7,25 +7,38 @@ import pytest
 
 from opensearch_pretrained_haystack.node import paths
 from opensearch_pretrained_haystack.node.state import NodeState, clear_state, read_state, write_state
+from opensearch_pretrained_haystack.node.versions import PROFILES
+
+VERSIONS = pytest.mark.parametrize("version", list(PROFILES))
 
 
-def test_env_var_overrides_the_node_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv(paths.NODE_DIR_ENV, str(tmp_path / "node"))
-    assert paths.default_node_dir() == tmp_path / "node"
+@VERSIONS
+def test_env_var_holds_one_node_dir_per_version(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, version: str) -> None:
+    monkeypatch.setenv(paths.NODE_DIR_ENV, str(tmp_path / "nodes"))
+    assert paths.default_node_dir(version) == tmp_path / "nodes" / version
 
 
-def test_root_gets_a_directory_the_node_user_can_traverse(monkeypatch: pytest.MonkeyPatch) -> None:
+@VERSIONS
+def test_root_gets_a_directory_the_node_user_can_traverse(monkeypatch: pytest.MonkeyPatch, version: str) -> None:
     monkeypatch.delenv(paths.NODE_DIR_ENV, raising=False)
     monkeypatch.setattr(paths, "running_as_root", lambda: True)
     monkeypatch.setattr(paths, "user_cache_dir", lambda name: f"/root/.cache/{name}")
-    assert paths.default_node_dir() == Path("/var/cache/opensearch-pretrained-haystack/node/2.19.1")
+    assert paths.default_node_dir(version) == Path(f"/var/cache/opensearch-pretrained-haystack/node/{version}")
 
 
-def test_other_users_get_their_cache_dir(monkeypatch: pytest.MonkeyPatch) -> None:
+@VERSIONS
+def test_other_users_get_their_cache_dir(monkeypatch: pytest.MonkeyPatch, version: str) -> None:
     monkeypatch.delenv(paths.NODE_DIR_ENV, raising=False)
     monkeypatch.setattr(paths, "running_as_root", lambda: False)
     monkeypatch.setattr(paths, "user_cache_dir", lambda name: f"/home/ann/.cache/{name}")
-    assert paths.default_node_dir() == Path("/home/ann/.cache/opensearch-pretrained-haystack/node/2.19.1")
+    assert paths.default_node_dir(version) == Path(f"/home/ann/.cache/opensearch-pretrained-haystack/node/{version}")
+
+
+@VERSIONS
+def test_layout_names_the_install_after_its_version(tmp_path: Path, version: str) -> None:
+    layout = paths.NodeLayout(tmp_path, version)
+    assert layout.home == tmp_path / f"opensearch-{version}"
+    assert layout.data_dir == layout.home / "data"
 
 
 def test_make_traversable_dir_ignores_the_umask(tmp_path: Path) -> None:
