@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TypeAlias
 
 from opensearch_pretrained_haystack import catalog
 
-SubParsers = "argparse._SubParsersAction[argparse.ArgumentParser]"
+SubParsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
 def add_parity_command(subparsers: SubParsers) -> None:
@@ -27,12 +28,24 @@ def add_parity_command(subparsers: SubParsers) -> None:
                         help="OpenSearch URL; credentials from OPENSEARCH_USERNAME/PASSWORD")  # fmt: skip
     parser.add_argument("--model-id", help="an already deployed model to check (default: deploy MODEL)")
     parser.add_argument("--model-version", help="catalog version (default: the newest)")
-    parser.add_argument("--format", default="ONNX", choices=catalog.MODEL_FORMATS,
-                        help="the format deployed in the cluster (the local side is always ONNX); default %(default)s")
-    parser.add_argument("--source", default="auto", choices=("auto", "cluster", "client"),
-                        help="how the model reaches the cluster (see PretrainedModelUploader); default %(default)s")
-    parser.add_argument("--tolerance", type=float, default=1e-5,
-                        help="largest |diff| relative to the vector norm that passes; default %(default)g")
+    parser.add_argument(
+        "--format",
+        default="ONNX",
+        choices=catalog.MODEL_FORMATS,
+        help="the format deployed in the cluster (the local side is always ONNX); default %(default)s",
+    )
+    parser.add_argument(
+        "--source",
+        default="auto",
+        choices=("auto", "cluster", "client"),
+        help="how the model reaches the cluster (see PretrainedModelUploader); default %(default)s",
+    )
+    parser.add_argument(
+        "--tolerance",
+        type=float,
+        default=1e-5,
+        help="largest |diff| relative to the vector norm that passes; default %(default)g",
+    )
     parser.add_argument("--mirror", help="directory or URL laid out like the artifacts site")
     parser.add_argument("--cache-dir", help="artifact cache")
     parser.add_argument("--ca-certs", metavar="PATH", help="CA bundle that signed the cluster's TLS certificate")
@@ -46,7 +59,7 @@ def _verify_parity(args: argparse.Namespace) -> int:
     from opensearch_pretrained_haystack.cluster.connection import ConnectionSettings
     from opensearch_pretrained_haystack.cluster.ml_commons import MLCommonsClient
     from opensearch_pretrained_haystack.inference import LocalOnnxEmbedder
-    from opensearch_pretrained_haystack.parity import DEFAULT_TEXTS, verify_parity
+    from opensearch_pretrained_haystack.parity import verify_parity
     from opensearch_pretrained_haystack.remote import OpenSearchMLEmbedder
     from opensearch_pretrained_haystack.uploader import ModelRequest, upload_and_deploy
 

@@ -16,8 +16,8 @@ from opensearch_pretrained_haystack.cluster import document_store as adapter
 from opensearch_pretrained_haystack.cluster.connection import tls_kwargs
 from opensearch_pretrained_haystack.cluster.errors import UnsupportedServerError
 from opensearch_pretrained_haystack.cluster.ml_commons import MLCommonsClient
-from opensearch_pretrained_haystack.cluster.versions import ServerProfile
 from opensearch_pretrained_haystack.cluster.retry import RetryPolicy, call_with_retries
+from opensearch_pretrained_haystack.cluster.versions import ServerProfile
 from opensearch_pretrained_haystack.errors import OpenSearchPretrainedError
 
 # opensearch-haystack hard-codes the vector field name; every index we build must use it.

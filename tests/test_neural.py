@@ -177,7 +177,7 @@ def test_a_weighted_rrf_is_refused_by_a_server_before_3_1(opensearch_url):
         create_hybrid_search_pipeline(client, "test-weighted-rrf", fusion="rrf", weights=(0.4, 0.6))
         client.search_pipeline.delete(id="test-weighted-rrf")
     else:
-        with pytest.raises(UnsupportedServerError, match="3.1.0 or newer"):
+        with pytest.raises(UnsupportedServerError, match=r"3\.1\.0 or newer"):
             create_hybrid_search_pipeline(client, "test-weighted-rrf", fusion="rrf", weights=(0.4, 0.6))
         assert not client.search_pipeline.get(id="test-weighted-rrf", ignore=[404]).get("test-weighted-rrf")
 

@@ -10,7 +10,6 @@ import re
 import time
 from collections.abc import Iterator
 
-import numpy as np
 import pytest
 from opensearchpy import OpenSearch
 

@@ -111,4 +111,3 @@ class ServerProfile:
                 "use engine='lucene', or space_type='innerproduct' with a normalizing model."
             )
         return None
-
