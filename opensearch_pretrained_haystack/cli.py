@@ -14,6 +14,7 @@ from opensearch_pretrained_haystack.batch_cli import add_evaluate_command, add_i
 from opensearch_pretrained_haystack.errors import OpenSearchPretrainedError
 from opensearch_pretrained_haystack.model_commands import add_model_commands
 from opensearch_pretrained_haystack.node.cli import add_node_command
+from opensearch_pretrained_haystack.parity_command import add_parity_command
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     add_index_command(subparsers)
     add_search_command(subparsers)
     add_evaluate_command(subparsers)
+    add_parity_command(subparsers)
     args = parser.parse_args(argv)
     try:
         return args.handler(args)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 from haystack_integrations.document_stores.opensearch import OpenSearchDocumentStore
 from opensearchpy import OpenSearch
@@ -26,6 +26,7 @@ from opensearch_pretrained_haystack.cluster.document_store import connected_clie
 from opensearch_pretrained_haystack.cluster.errors import UPLOADER_HINT, ModelNotDeployedError, UnsupportedServerError
 from opensearch_pretrained_haystack.cluster.ml_commons import MLCommonsClient
 from opensearch_pretrained_haystack.cluster.operations import DEPLOYED_STATES
+from opensearch_pretrained_haystack.cluster.versions import RRF_VERSION, WEIGHTED_RRF_VERSION
 from opensearch_pretrained_haystack.store import VECTOR_FIELD, IndexMismatchError, document_store_for
 
 logger = logging.getLogger(__name__)
@@ -39,6 +40,8 @@ HYBRID_MINIMUM_VERSION = (2, 10, 0)
 """``hybrid`` query and the ``normalization-processor`` search processor."""
 DEFAULT_HYBRID_WEIGHTS = (0.3, 0.7)
 """(BM25, neural): the weights of OpenSearch's own hybrid search example."""
+DEFAULT_RANK_CONSTANT = 60
+"""The ``score-ranker-processor``'s own default k."""
 
 
 def ingest_pipeline_body(
@@ -141,12 +144,58 @@ def create_ingest_pipeline(
 
 
 def create_hybrid_search_pipeline(
-    client: OpenSearch, pipeline_id: str, *, weights: Sequence[float] = DEFAULT_HYBRID_WEIGHTS
+    client: OpenSearch,
+    pipeline_id: str,
+    *,
+    weights: Sequence[float] | None = None,
+    fusion: Literal["min_max", "rrf"] = "min_max",
+    rank_constant: int = DEFAULT_RANK_CONSTANT,
 ) -> None:
-    """Create (or replace) the score-normalizing search pipeline that hybrid queries need (OpenSearch 2.10+)."""
-    body = hybrid_search_pipeline_body(weights)
-    require_neural_search(client, HYBRID_MINIMUM_VERSION)
+    """Create (or replace) the search pipeline that combines a hybrid query's BM25 and neural results.
+
+    ``fusion="min_max"`` (OpenSearch 2.10+) min-max normalizes each sub-query's scores and takes their weighted
+    mean (``weights`` default ``DEFAULT_HYBRID_WEIGHTS``). ``fusion="rrf"`` (2.19+) is reciprocal rank fusion:
+    each document scores the sum over sub-queries of ``1 / (rank_constant + rank)``, so BM25's and cosine's scales
+    never meet; ``weights`` there (3.1+) scale each sub-query's share. The server version is checked first.
+    """
+    if fusion == "min_max":
+        body = hybrid_search_pipeline_body(DEFAULT_HYBRID_WEIGHTS if weights is None else weights)
+        require_neural_search(client, HYBRID_MINIMUM_VERSION)
+    elif fusion == "rrf":
+        require_neural_search(client, RRF_VERSION if weights is None else WEIGHTED_RRF_VERSION)
+        profile = MLCommonsClient(client).server_profile()
+        body = rrf_search_pipeline_body(
+            rank_constant=rank_constant, weights=weights, in_parameters=profile.rrf_rank_constant_in_parameters
+        )
+    else:
+        raise ValueError(f"fusion must be 'min_max' or 'rrf', not {fusion!r}.")
     client.search_pipeline.put(id=pipeline_id, body=body)
+
+
+def rrf_search_pipeline_body(
+    *, rank_constant: int = DEFAULT_RANK_CONSTANT, weights: Sequence[float] | None = None, in_parameters: bool = False
+) -> dict[str, Any]:
+    """A search pipeline that fuses a hybrid query's sub-query rankings by reciprocal rank (``score-ranker-processor``).
+
+    ``rank_constant`` is k in ``1 / (k + rank)``, 1 to 10,000; ``weights`` (BM25, neural) are optional (3.1+).
+    ``in_parameters``: put k in ``combination.parameters``, where OpenSearch 2.19–3.0 read it (see versions.py).
+    """
+    if isinstance(rank_constant, bool) or not isinstance(rank_constant, int) or not 1 <= rank_constant <= 10_000:
+        raise ValueError(f"rank_constant must be a whole number from 1 to 10000, not {rank_constant!r}.")
+    if weights is not None and (len(weights) != 2 or any(not 0 <= w <= 1 for w in weights)):
+        raise ValueError(f"RRF weights must be two numbers from 0 to 1 (BM25, neural), not {list(weights)}.")
+    parameters: dict[str, Any] = {"weights": list(weights)} if weights is not None else {}
+    combination: dict[str, Any] = {"technique": "rrf"}
+    if in_parameters:
+        parameters["rank_constant"] = rank_constant
+    else:
+        combination["rank_constant"] = rank_constant
+    if parameters:
+        combination["parameters"] = parameters
+    return {
+        "description": f"Hybrid search: reciprocal rank fusion of BM25 and neural results (k={rank_constant})",
+        "phase_results_processors": [{"score-ranker-processor": {"combination": combination}}],
+    }
 
 
 def neural_document_store(

@@ -14,7 +14,10 @@ from haystack_integrations.document_stores.opensearch import OpenSearchDocumentS
 from opensearch_pretrained_haystack.catalog import PretrainedModel
 from opensearch_pretrained_haystack.cluster import document_store as adapter
 from opensearch_pretrained_haystack.cluster.connection import tls_kwargs
+from opensearch_pretrained_haystack.cluster.errors import UnsupportedServerError
+from opensearch_pretrained_haystack.cluster.ml_commons import MLCommonsClient
 from opensearch_pretrained_haystack.cluster.retry import RetryPolicy, call_with_retries
+from opensearch_pretrained_haystack.cluster.versions import ServerProfile
 from opensearch_pretrained_haystack.errors import OpenSearchPretrainedError
 
 # opensearch-haystack hard-codes the vector field name; every index we build must use it.
@@ -27,6 +30,8 @@ ENGINE_SPACES = {
 }
 # k-NN's default when a mapping names no space type.
 DEFAULT_SPACE_TYPE = "l2"
+# Engines whose rules changed between server versions (versions.py): only for them is the version read first.
+VERSIONED_ENGINES = ("nmslib", "faiss")
 
 
 class IndexMismatchError(OpenSearchPretrainedError, ValueError):
@@ -46,6 +51,7 @@ def knn_index_body(
     ef_construction: int = 100,
     text_field: str = "content",
     number_of_replicas: int | None = None,
+    server_version: tuple[int, int, int] | None = None,
 ) -> dict[str, Any]:
     """Settings and mappings of a k-NN index for ``model``'s vectors.
 
@@ -53,6 +59,8 @@ def knn_index_body(
     faiss), and a node without the native libraries dies on a faiss index, while lucene works everywhere.
     ``space_type`` defaults to the model's own (e.g. innerproduct for msmarco-distilbert-base-tas-b).
     Strings in meta are mapped to ``keyword`` as opensearch-haystack does, so its filters keep working.
+    With ``server_version``, what that server refuses for a new index (nmslib on 3.x) raises
+    ``UnsupportedServerError`` here, before anything is sent.
     """
     space = space_type or model.space_type
     if engine not in ENGINE_SPACES:
@@ -61,6 +69,9 @@ def knn_index_body(
         raise ValueError(
             f"The {engine} engine has no space type {space!r}; it supports {', '.join(ENGINE_SPACES[engine])}."
         )
+    refusal = ServerProfile(server_version).new_knn_index_refusal(engine, space) if server_version else None
+    if refusal:
+        raise UnsupportedServerError(refusal)
     settings: dict[str, Any] = {"index.knn": True}
     if number_of_replicas is not None:
         settings["number_of_replicas"] = number_of_replicas
@@ -104,10 +115,14 @@ def document_store_for(
     written. TLS certificates are verified (against ``ca_certs`` when given) unless ``verify_certs=False``,
     which logs a warning; opensearch-haystack alone would not verify them. Transient faults of the index
     check are retried with ``retry``. ``store_kwargs`` go to ``OpenSearchDocumentStore`` (``http_auth``, ...).
+    For a new index of an engine whose rules changed between versions (nmslib is refused from 3.0), the server
+    version is read first and the index body checked against it, so a refused index is never sent.
     """
+    connection = {**tls_kwargs(hosts, verify_certs=verify_certs, ca_certs=ca_certs), **store_kwargs}
+    server_version = _version_for_new_index(hosts, index, connection, retry) if engine in VERSIONED_ENGINES else None
     body = knn_index_body(
         model, engine=engine, space_type=space_type, m=m, ef_construction=ef_construction,
-        number_of_replicas=number_of_replicas,
+        number_of_replicas=number_of_replicas, server_version=server_version,
     )  # fmt: skip
     vector_mapping = body["mappings"]["properties"][VECTOR_FIELD]
     store = OpenSearchDocumentStore(
@@ -117,11 +132,27 @@ def document_store_for(
         method=vector_mapping["method"],
         mappings=body["mappings"],
         settings=body["settings"],
-        **tls_kwargs(hosts, verify_certs=verify_certs, ca_certs=ca_certs),
-        **store_kwargs,
+        **connection,
     )
     check_index(store, model, space_type=vector_mapping["method"]["space_type"], retry=retry)
     return store
+
+
+def _version_for_new_index(
+    hosts: str | list[str], index: str, connection: dict[str, Any], retry: RetryPolicy | None
+) -> tuple[int, int, int] | None:
+    """The server's version if ``index`` does not exist yet (None: it exists, so no new field is created).
+
+    Read through a store that may not create the index, with the same auth and TLS as the real one.
+    """
+    probe = OpenSearchDocumentStore(hosts=hosts, index=index, **{**connection, "create_index": False})
+    try:
+        client = adapter.connected_client(probe, retry)
+        if call_with_retries(lambda: client.indices.exists(index=index), retry or RetryPolicy(), what="Checking index"):
+            return None
+        return MLCommonsClient(client).server_profile().version
+    finally:
+        probe.close()
 
 
 def check_index(

@@ -17,13 +17,14 @@ from haystack_integrations.components.embedders.opensearch_pretrained import (
 from haystack_integrations.components.retrievers.opensearch_pretrained import OpenSearchNeuralRetriever
 from opensearch_pretrained_haystack.artifacts import load_model_dir
 from opensearch_pretrained_haystack.catalog import get_model
-from opensearch_pretrained_haystack.cluster import MLCommonsClient, ModelNotDeployedError
+from opensearch_pretrained_haystack.cluster import MLCommonsClient, ModelNotDeployedError, UnsupportedServerError
 from opensearch_pretrained_haystack.neural import (
     create_hybrid_search_pipeline,
     create_ingest_pipeline,
     hybrid_search_pipeline_body,
     ingest_pipeline_body,
     neural_document_store,
+    rrf_search_pipeline_body,
 )
 from opensearch_pretrained_haystack.store import IndexMismatchError, document_store_for
 from tests.conftest import REFERENCE, TESTING
@@ -149,3 +150,89 @@ def test_hybrid_search_pipeline_is_created_on_the_server(opensearch_url):
         assert weights["weights"] == [0.4, 0.6]
     finally:
         client.search_pipeline.delete(id="test-hybrid-pipeline")
+
+
+# --- Reciprocal rank fusion beside min-max (issue 9 §2) ----------------------------------------------------------
+
+
+def test_rrf_pipeline_uses_the_score_ranker_with_its_rank_constant():
+    processor = rrf_search_pipeline_body(rank_constant=10)["phase_results_processors"][0]
+    assert processor == {"score-ranker-processor": {"combination": {"technique": "rrf", "rank_constant": 10}}}
+    weighted = rrf_search_pipeline_body(weights=(0.4, 0.6))["phase_results_processors"][0]["score-ranker-processor"]
+    assert weighted["combination"] == {"technique": "rrf", "rank_constant": 60, "parameters": {"weights": [0.4, 0.6]}}
+    old = rrf_search_pipeline_body(rank_constant=10, in_parameters=True)["phase_results_processors"][0]
+    assert old["score-ranker-processor"]["combination"] == {"technique": "rrf", "parameters": {"rank_constant": 10}}
+    for bad in (0, 10_001, 2.5, True):
+        with pytest.raises(ValueError, match="rank_constant"):
+            rrf_search_pipeline_body(rank_constant=bad)
+    with pytest.raises(ValueError, match="RRF weights"):
+        rrf_search_pipeline_body(weights=(1.5, 0.5))
+
+
+@pytest.mark.integration
+def test_a_weighted_rrf_is_refused_by_a_server_before_3_1(opensearch_url):
+    client = OpenSearch(hosts=opensearch_url)
+    profile = MLCommonsClient(client).server_profile()
+    if profile.version >= (3, 1, 0):
+        create_hybrid_search_pipeline(client, "test-weighted-rrf", fusion="rrf", weights=(0.4, 0.6))
+        client.search_pipeline.delete(id="test-weighted-rrf")
+    else:
+        with pytest.raises(UnsupportedServerError, match=r"3\.1\.0 or newer"):
+            create_hybrid_search_pipeline(client, "test-weighted-rrf", fusion="rrf", weights=(0.4, 0.6))
+        assert not client.search_pipeline.get(id="test-weighted-rrf", ignore=[404]).get("test-weighted-rrf")
+
+
+def test_an_unknown_fusion_is_refused_before_the_cluster_is_asked():
+    with pytest.raises(ValueError, match="'min_max' or 'rrf'"):
+        create_hybrid_search_pipeline(None, "p", fusion="mean")  # type: ignore[arg-type]
+
+
+RRF_DOCUMENTS = [
+    "Risotto needs arborio rice, stock added slowly and constant stirring.",
+    "Fried rice is cooked rice stirred in a wok with egg and soy sauce.",
+    "A carbonara is made with eggs, pecorino, guanciale and pepper.",
+    "Rice paddies in Asia are flooded fields where rice plants grow.",
+    "OpenSearch runs approximate k-NN vector search with HNSW graphs.",
+    "The James Webb telescope observes the early universe in infrared.",
+    "Bake the bread at 220 degrees until the crust is brown.",
+]
+
+
+@pytest.mark.integration
+def test_the_same_hybrid_query_through_min_max_and_rrf_returns_the_hits_rrf_scoring_by_rank(
+    opensearch_url, minilm_model_id, index_name
+):
+    """RRF scores are recomputed here from the two sub-queries run alone: sum of 1/(k + rank) per document."""
+    store = neural_document_store(MINILM, opensearch_url, index_name, minilm_model_id, number_of_replicas=0)
+    store.write_documents([Document(content=text) for text in RRF_DOCUMENTS], refresh=True)
+    client = OpenSearch(hosts=opensearch_url)
+    text, k = "how do I cook rice?", 5
+    match = {"match": {"content": {"query": text}}}
+    neural = {"neural": {"embedding": {"query_text": text, "model_id": minilm_model_id, "k": len(RRF_DOCUMENTS)}}}
+
+    def hits(query: dict, pipeline: str | None = None) -> list[tuple[str, float]]:
+        params = {"search_pipeline": pipeline} if pipeline else {}
+        found = client.search(index=index_name, body={"query": query, "size": 10, "_source": False}, params=params)
+        return [(hit["_id"], hit["_score"]) for hit in found["hits"]["hits"]]
+
+    sub_rankings = [[doc for doc, _ in hits(match)], [doc for doc, _ in hits(neural)]]
+    assert 0 < len(sub_rankings[0]) < len(RRF_DOCUMENTS) and len(sub_rankings[1]) == len(RRF_DOCUMENTS)
+    expected = {}
+    for ranking in sub_rankings:
+        for rank, doc in enumerate(ranking, start=1):
+            expected[doc] = expected.get(doc, 0.0) + 1.0 / (k + rank)
+    hybrid = {"hybrid": {"queries": [match, neural]}}
+    pipelines = {"min_max": f"{index_name}-min-max", "rrf": f"{index_name}-rrf"}
+    try:
+        create_hybrid_search_pipeline(client, pipelines["min_max"])
+        create_hybrid_search_pipeline(client, pipelines["rrf"], fusion="rrf", rank_constant=k)
+        min_max, rrf = hits(hybrid, pipelines["min_max"]), hits(hybrid, pipelines["rrf"])
+        assert {doc for doc, _ in min_max} == {doc for doc, _ in rrf} == set(expected)
+        assert dict(rrf) == pytest.approx(expected, abs=1e-6)
+        assert [score for _, score in rrf] == pytest.approx(sorted(expected.values(), reverse=True), abs=1e-6)
+        assert all(0 <= score <= 1 for _, score in min_max)
+        print(f"rrf k={k}: {rrf}")
+    finally:
+        for pipeline in pipelines.values():
+            client.search_pipeline.delete(id=pipeline, ignore=[404])
+        client.ingest.delete_pipeline(id=f"{index_name}-embedding", ignore=[404])

@@ -8,6 +8,13 @@ Sources: `../shared/docs/ml-commons-api.md` §1, §3–§5 and §8.
   group fails. So on 2.8–2.10 this client registers into a group named after the model; 2.11+
   reuses (or creates) the group itself.
 - 2.15+: an open breaker is a 429; before that a 500 with the same text (handled in `errors.py`).
+
+k-NN and neural-search differences the package touches (ml-commons-api.md §12–§13, the plugins' release notes):
+- 2.19+: faiss accepts `cosinesimil` (k-NN PR #2376); the `score-ranker-processor` (reciprocal rank fusion).
+- 3.0+: nmslib is refused for new indices ("nmslib engine is deprecated … cannot be used for new index creation").
+- 3.1+: the `score-ranker-processor` takes per-sub-query `weights` (neural-search PR #1322), and reads
+  `rank_constant` beside `technique`; 2.19–3.0 read it from `combination.parameters` and silently ignore it
+  beside `technique` (measured on 2.19.1: k stayed 60), while 3.1+ refuses it in `parameters`.
 """
 
 from __future__ import annotations
@@ -19,6 +26,15 @@ from opensearch_pretrained_haystack.cluster.errors import UnsupportedServerError
 
 ML = "/_plugins/_ml"
 MINIMUM_VERSION = (2, 4, 0)
+FAISS_COSINE_VERSION = (2, 19, 0)
+NMSLIB_BLOCKED_VERSION = (3, 0, 0)
+RRF_VERSION = (2, 19, 0)
+WEIGHTED_RRF_VERSION = (3, 1, 0)
+
+
+def version_text(version: tuple[int, int, int]) -> str:
+    """`(2, 19, 0)` → `"2.19.0"`, for messages."""
+    return ".".join(map(str, version))
 
 
 @dataclass(frozen=True)
@@ -72,3 +88,26 @@ class ServerProfile:
     def undeploy_path(self, model_id: str) -> str:
         """Undeploy (legacy: unload) a model."""
         return f"{ML}/models/{model_id}/{'_unload' if self.legacy_routes else '_undeploy'}"
+
+    @property
+    def rrf_rank_constant_in_parameters(self) -> bool:
+        """Where the `score-ranker-processor` reads `rank_constant`: `combination.parameters` before 3.1."""
+        return self.version < WEIGHTED_RRF_VERSION
+
+    def new_knn_index_refusal(self, engine: str, space_type: str) -> str | None:
+        """Why this server would refuse a new k-NN field of `engine` and `space_type` (None: it accepts it).
+
+        Checked before the index is created, so the user gets one line saying what to use instead of a 400.
+        """
+        here = version_text(self.version)
+        if engine == "nmslib" and self.version >= NMSLIB_BLOCKED_VERSION:
+            return (
+                f"OpenSearch {here} refuses new nmslib indices (nmslib is deprecated from "
+                f"{version_text(NMSLIB_BLOCKED_VERSION)}): use engine='lucene' (portable) or 'faiss'."
+            )
+        if engine == "faiss" and space_type == "cosinesimil" and self.version < FAISS_COSINE_VERSION:
+            return (
+                f"OpenSearch {here} has no cosinesimil for faiss (it needs {version_text(FAISS_COSINE_VERSION)}): "
+                "use engine='lucene', or space_type='innerproduct' with a normalizing model."
+            )
+        return None
