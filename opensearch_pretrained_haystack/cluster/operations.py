@@ -136,16 +136,23 @@ def _chunks(zip_path: Path) -> Iterator[bytes]:
 
 def deploy(profile: ServerProfile, model_id: str, timeout: float) -> Operation[dict[str, Any]]:
     """Deploy a model and wait until it is DEPLOYED; return the model document."""
+    deadline = Deadline(timeout)
     response = yield Call("POST", profile.deploy_path(model_id))
     try:
         yield from wait_for_task(response["task_id"], timeout)
     except TaskFailedError as failure:
         raise _deploy_failure(model_id, failure) from failure
-    model = yield from get_model(model_id)
-    if model.get("model_state") not in DEPLOYED_STATES:
-        msg = f"Model {model_id}'s deploy task completed but its state is {model.get('model_state')}; deploy it again."
-        raise DeployFailedError(msg)
-    return model
+    # ML Commons 3.x can mark the task COMPLETED a moment before the model's own state leaves DEPLOYING.
+    intervals = poll_intervals()
+    while True:
+        model = yield from get_model(model_id)
+        state = model.get("model_state")
+        if state in DEPLOYED_STATES:
+            return model
+        if state != "DEPLOYING" or deadline.expired():
+            msg = f"Model {model_id}'s deploy task completed but its state is {state}; deploy it again."
+            raise DeployFailedError(msg)
+        yield Sleep(min(next(intervals), deadline.remaining()))
 
 
 def _deploy_failure(model_id: str, failure: TaskFailedError) -> DeployFailedError:

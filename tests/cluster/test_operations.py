@@ -133,6 +133,21 @@ def test_deploy_waits_for_task_then_checks_state():
     assert model == {"model_state": "DEPLOYED", "model_id": "m"}
 
 
+def test_deploy_waits_while_the_model_is_still_deploying_after_its_task_completed():
+    # ML Commons 3.6 reports the deploy task COMPLETED while the model is still DEPLOYING for a moment.
+    steps, model = play(
+        ops.deploy(V219, "m", 60),
+        [{"task_id": "t"}, {"state": "COMPLETED"}, {"model_state": "DEPLOYING"}, None, {"model_state": "DEPLOYED"}],
+    )
+    assert isinstance(steps[3], Sleep)
+    assert model["model_state"] == "DEPLOYED"
+
+
+def test_deploy_refuses_a_model_left_in_another_state():
+    with pytest.raises(DeployFailedError, match="state is DEPLOY_FAILED"):
+        play(ops.deploy(V219, "m", 60), [{"task_id": "t"}, {"state": "COMPLETED"}, {"model_state": "DEPLOY_FAILED"}])
+
+
 def test_predict_body_and_parsing():
     response = {
         "inference_results": [
