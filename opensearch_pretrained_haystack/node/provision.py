@@ -32,7 +32,7 @@ logger = logging.getLogger(__name__)
 
 # Bump when the assembly recipe changes, so existing installs are rebuilt.
 RECIPE = {
-    "recipe": 2,
+    "recipe": 3,
     "opensearch": v.OPENSEARCH_VERSION,
     "plugins": v.PLUGIN_VERSION,
     "pytorch": f"{v.PYTORCH_VERSION}-{v.PYTORCH_FLAVOR}",
@@ -143,7 +143,8 @@ def _build_module(module: v.JarModule, downloads: Path, module_dir: Path) -> Non
         module.name, f"The {module.name} module", v.OPENSEARCH_VERSION, module.classname
     )
     (module_dir / "plugin-descriptor.properties").write_text(descriptor)
-    (module_dir / "plugin-security.policy").write_text(MODULE_SECURITY_POLICIES[module.name])
+    if module.name in MODULE_SECURITY_POLICIES:  # mapper-extras upstream ships no policy: it needs no grants
+        (module_dir / "plugin-security.policy").write_text(MODULE_SECURITY_POLICIES[module.name])
 
 
 def _install_plugins(downloads: Path, home: Path, java_home: Path) -> None:

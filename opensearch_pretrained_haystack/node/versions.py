@@ -47,6 +47,13 @@ MODULES = (
         ("reindex-client-", "opensearch-rest-client-", "opensearch-ssl-config-", "httpclient-", "httpcore-",
          "httpasyncclient-", "commons-codec-", "commons-logging-"),
     ),
+    # Neural sparse indices map token weights as rank_features, a field type of the mapper-extras module.
+    JarModule(
+        "mapper-extras",
+        ("org.opensearch.plugin", "mapper-extras-client", OPENSEARCH_VERSION, "jar", ""),
+        "org.opensearch.index.mapper.MapperExtrasPlugin",
+        ("mapper-extras-client-",),
+    ),
 )
 
 # ML Commons 2.19 runs DJL 0.31.1 and asks it for PyTorch 1.13.1, which DJL downloads at deploy time (and
