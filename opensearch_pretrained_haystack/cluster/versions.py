@@ -8,6 +8,9 @@ Sources: `../shared/docs/ml-commons-api.md` §1, §3–§5 and §8.
   group fails. So on 2.8–2.10 this client registers into a group named after the model; 2.11+
   reuses (or creates) the group itself.
 - 2.15+: an open breaker is a 429; before that a 500 with the same text (handled in `errors.py`).
+- Neural sparse (neural-search plugin): 2.11+ `sparse_encoding` processor and `neural_sparse` query with
+  `query_text` + `model_id` on `rank_features`; 2.14+ `query_tokens` (a ready `{token: weight}` map);
+  3.3+ the `sparse_vector` field (SEISMIC approximate search; keys are token ids, index setting `index.sparse`).
 """
 
 from __future__ import annotations
@@ -19,6 +22,9 @@ from opensearch_pretrained_haystack.cluster.errors import UnsupportedServerError
 
 ML = "/_plugins/_ml"
 MINIMUM_VERSION = (2, 4, 0)
+NEURAL_SPARSE_VERSION = (2, 11, 0)
+QUERY_TOKENS_VERSION = (2, 14, 0)
+SPARSE_VECTOR_VERSION = (3, 3, 0)
 
 
 @dataclass(frozen=True)
@@ -72,3 +78,13 @@ class ServerProfile:
     def undeploy_path(self, model_id: str) -> str:
         """Undeploy (legacy: unload) a model."""
         return f"{ML}/models/{model_id}/{'_unload' if self.legacy_routes else '_undeploy'}"
+
+    @property
+    def sparse_query_tokens(self) -> bool:
+        """`neural_sparse` accepts `query_tokens` (2.14+); before that only `query_text` + `model_id`."""
+        return self.version >= QUERY_TOKENS_VERSION
+
+    @property
+    def sparse_vector_field(self) -> bool:
+        """The `sparse_vector` field type exists (neural-search 3.3+); older servers only have `rank_features`."""
+        return self.version >= SPARSE_VECTOR_VERSION

@@ -1,7 +1,10 @@
-"""Retrievers for indices embedded by OpenSearch's pretrained models in the cluster (neural and hybrid search)."""
+"""Retrievers for indices embedded by OpenSearch's pretrained models in the cluster (neural, sparse, hybrid)."""
 
 from haystack_integrations.components.retrievers.opensearch_pretrained.neural_retriever import (
     OpenSearchNeuralRetriever,
 )
+from haystack_integrations.components.retrievers.opensearch_pretrained.neural_sparse_retriever import (
+    OpenSearchNeuralSparseRetriever,
+)
 
-__all__ = ["OpenSearchNeuralRetriever"]
+__all__ = ["OpenSearchNeuralRetriever", "OpenSearchNeuralSparseRetriever"]
