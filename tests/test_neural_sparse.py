@@ -5,7 +5,7 @@ search with locally computed `query_tokens` returning the same hits and scores a
 import json
 
 import pytest
-from fault_proxy import STORE, FaultProxy
+from fault_proxy import FaultProxy
 from haystack import Document
 from haystack.dataclasses import SparseEmbedding
 from opensearchpy import OpenSearch
