@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from haystack import Document
 from haystack.dataclasses import SparseEmbedding
@@ -46,9 +46,9 @@ logger = logging.getLogger(__name__)
 
 SPARSE_FIELD = "sparse_embedding"
 """Where the token weights live: Haystack's name for them (opensearch-haystack itself never writes it)."""
-RANK_FEATURES = "rank_features"
-SPARSE_VECTOR = "sparse_vector"
 SparseFieldType = Literal["rank_features", "sparse_vector"]
+RANK_FEATURES: Final = "rank_features"
+SPARSE_VECTOR: Final = "sparse_vector"
 NO_PIPELINE = "_none"
 """OpenSearch's name for "run no default pipeline": documents that carry their embeddings are not re-encoded."""
 _STRING_KEYWORDS = [{"strings": {"match_mapping_type": "string", "mapping": {"type": "keyword"}}}]
@@ -167,7 +167,7 @@ def sparse_document_store(
         field_type=field_type, dense_model=dense_model, store_sparse_source=store_sparse_source,
         number_of_replicas=number_of_replicas,
     )  # fmt: skip
-    dense_kwargs = {"embedding_dim": dense_model.dimension} if dense_model is not None else {}
+    dense_kwargs: dict[str, Any] = {"embedding_dim": dense_model.dimension} if dense_model is not None else {}
     store = OpenSearchDocumentStore(
         hosts=hosts,
         index=index,

@@ -64,7 +64,9 @@ class OpenSearchNeuralSparseRetriever:
     retriever = OpenSearchNeuralSparseRetriever(document_store=store, model_id=tokenizer_model_id)
     documents = retriever.run(query="how do I cook risotto?")["documents"]
     # Or encode it here with LocalSparseTextEmbedder and pass its vocabulary:
-    retriever = OpenSearchNeuralSparseRetriever(document_store=store, vocabulary="opensearch-neural-sparse-tokenizer-v1")
+    retriever = OpenSearchNeuralSparseRetriever(
+        document_store=store, vocabulary="opensearch-neural-sparse-tokenizer-v1"
+    )
     documents = retriever.run(query_sparse_embedding=embedding)["documents"]
     ```
     """
@@ -217,12 +219,12 @@ class OpenSearchNeuralSparseRetriever:
         top_k: int | None,
     ) -> tuple[dict[str, Any], dict[str, str]]:
         """The search body and URL parameters for one query."""
-        hybrid = self.hybrid_search_pipeline is not None
+        pipeline = self.hybrid_search_pipeline
         if embedding is None and not (query and self.model_id):
             raise ValueError(
                 "Give query_sparse_embedding, or query text with the retriever's model_id (a deployed sparse model)."
             )
-        if hybrid and not query:
+        if pipeline is not None and not query:
             raise ValueError("Hybrid search needs the query text for its dense clause.")
         query_tokens = None
         if embedding is not None:
@@ -232,14 +234,16 @@ class OpenSearchNeuralSparseRetriever:
         store = self.document_store
         normalized = normalize_filters(filters, nested_fields=adapter.nested_fields(store)) if filters else None
         size = top_k or self.top_k
-        sparse = neural_sparse_clause(query=query, model_id=self.model_id, query_tokens=query_tokens, filters=normalized)
-        if hybrid:
+        sparse = neural_sparse_clause(
+            query=query, model_id=self.model_id, query_tokens=query_tokens, filters=normalized
+        )
+        if pipeline is not None:
             assert query is not None and self.dense_model_id is not None
             dense = neural_clause(query, self.dense_model_id, max(self.num_candidates or size, size), normalized)
             sparse = {"hybrid": {"queries": [dense, sparse]}}
         excludes = [SPARSE_FIELD] if adapter.returns_embeddings(store) else [SPARSE_FIELD, VECTOR_FIELD]
         body = {"query": sparse, "size": size, "_source": {"excludes": excludes}}
-        return body, ({"search_pipeline": self.hybrid_search_pipeline} if hybrid else {})
+        return body, ({"search_pipeline": pipeline} if pipeline is not None else {})
 
     def _failed(self, error: TransportError) -> list[Document]:
         """Raise an error that says what to do, or (raise_on_failure=False) log it and return no documents."""
