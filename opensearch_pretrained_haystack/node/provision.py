@@ -143,8 +143,7 @@ def _build_module(module: v.JarModule, downloads: Path, module_dir: Path) -> Non
         module.name, f"The {module.name} module", v.OPENSEARCH_VERSION, module.classname
     )
     (module_dir / "plugin-descriptor.properties").write_text(descriptor)
-    if module.name in MODULE_SECURITY_POLICIES:  # mapper-extras upstream ships no policy: it needs no grants
-        (module_dir / "plugin-security.policy").write_text(MODULE_SECURITY_POLICIES[module.name])
+    (module_dir / "plugin-security.policy").write_text(MODULE_SECURITY_POLICIES[module.name])
 
 
 def _install_plugins(downloads: Path, home: Path, java_home: Path) -> None:
