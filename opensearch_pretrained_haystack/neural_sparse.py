@@ -22,13 +22,13 @@ from typing import Any, Final, Literal
 from haystack import Document
 from haystack.dataclasses import SparseEmbedding
 from haystack_integrations.document_stores.opensearch import OpenSearchDocumentStore
+from haystack_integrations.document_stores.opensearch.document_store import Hosts
 from opensearchpy import OpenSearch, helpers
 
 from opensearch_pretrained_haystack.catalog import PretrainedModel
 from opensearch_pretrained_haystack.cluster import document_store as adapter
 from opensearch_pretrained_haystack.cluster.connection import tls_kwargs
-from opensearch_pretrained_haystack.cluster.errors import ThrottledError, UnsupportedServerError
-from opensearch_pretrained_haystack.cluster.ml_commons import MLCommonsClient
+from opensearch_pretrained_haystack.cluster.errors import RequestRejectedError, ThrottledError, UnsupportedServerError
 from opensearch_pretrained_haystack.cluster.retry import RetryPolicy, call_with_retries
 from opensearch_pretrained_haystack.cluster.sparse_operations import SPARSE_TASKS
 from opensearch_pretrained_haystack.cluster.versions import NEURAL_SPARSE_VERSION
@@ -139,7 +139,7 @@ def create_sparse_ingest_pipeline(
 
 
 def sparse_document_store(
-    hosts: str | list[str],
+    hosts: Hosts,
     index: str,
     *,
     model_id: str | None = None,
@@ -161,7 +161,7 @@ def sparse_document_store(
     becomes the index's default pipeline, so every write through the store fills the sparse field. Without it,
     write pre-encoded documents with ``write_sparse_documents``. ``dense_model`` adds the k-NN field (and
     ``dense_model_id`` its ``text_embedding`` processor) for hybrid search. Raises ``IndexMismatchError`` if an
-    existing index has no such sparse field, ``UnsupportedServerError`` for ``sparse_vector`` before 3.3.
+    existing index has no such sparse field, ``UnsupportedServerError`` when the server lacks the field type.
     """
     body = sparse_index_body(
         field_type=field_type, dense_model=dense_model, store_sparse_source=store_sparse_source,
@@ -177,11 +177,10 @@ def sparse_document_store(
         **tls_kwargs(hosts, verify_certs=verify_certs, ca_certs=ca_certs),
         **store_kwargs,
     )
-    client = adapter.connected_client(store, retry)  # creates the index on first use
-    if field_type == SPARSE_VECTOR and not MLCommonsClient(client).server_profile().sparse_vector_field:
-        raise UnsupportedServerError(
-            "The sparse_vector field needs OpenSearch 3.3 or newer; use field_type='rank_features' on this cluster."
-        )
+    try:
+        client = adapter.connected_client(store, retry)  # creates the index on first use
+    except RequestRejectedError as error:
+        raise _missing_field_type(error, field_type) from error
     require_sparse_field(client, index, retry=retry)
     if model_id is not None:
         pipeline_id = pipeline_id or f"{index}-sparse"
@@ -191,6 +190,23 @@ def sparse_document_store(
         logger.info("Index %s sparse-encodes %r with model %s at ingest (pipeline %s).", index, TEXT_FIELD,
                     model_id, pipeline_id)  # fmt: skip
     return store
+
+
+def _missing_field_type(error: RequestRejectedError, field_type: SparseFieldType) -> Exception:
+    """Name the server capability behind a refused sparse index: ``sparse_vector`` before 3.3 (its ``index.sparse``
+    setting is unknown too), or ``rank_features`` without the mapper-extras module."""
+    reason = str(error)
+    if field_type == SPARSE_VECTOR and ("index.sparse" in reason or SPARSE_VECTOR in reason):
+        return UnsupportedServerError(
+            f"This cluster has no sparse_vector field ({reason}): it needs OpenSearch 3.3 or newer with the "
+            "neural-search plugin. Use field_type='rank_features' here."
+        )
+    if f"[{RANK_FEATURES}]" in reason:
+        return UnsupportedServerError(
+            f"This cluster has no rank_features field ({reason}): its mapper-extras module is missing (every "
+            "OpenSearch distribution ships it; a hand-assembled node may not)."
+        )
+    return error
 
 
 def require_sparse_field(client: OpenSearch, index: str, *, retry: RetryPolicy | None = None) -> SparseFieldType:

@@ -17,7 +17,7 @@ from haystack_integrations.components.embedders.opensearch_pretrained import (
 )
 from haystack_integrations.components.retrievers.opensearch_pretrained import OpenSearchNeuralSparseRetriever
 from opensearch_pretrained_haystack.catalog import get_model
-from opensearch_pretrained_haystack.cluster import RetryPolicy, ServerProfile
+from opensearch_pretrained_haystack.cluster import RetryPolicy, ServerProfile, UnsupportedServerError
 from opensearch_pretrained_haystack.inference.sparse_tokenizer import load_vocabulary
 from opensearch_pretrained_haystack.neural_sparse import (
     SPARSE_FIELD,
@@ -219,6 +219,19 @@ def test_a_refused_document_is_named_and_the_others_are_written(opensearch_url, 
         write_sparse_documents(store, [good, bad], vocabulary=vocabulary)
     assert list(refused.value.failures) == ["bad"]
     assert [d.id for d in store.filter_documents()] == ["good"]
+
+
+@pytest.mark.integration
+def test_sparse_vector_is_created_from_3_3_and_refused_before_naming_the_version(opensearch_url, index_name):
+    client = OpenSearch(hosts=opensearch_url)
+    if ServerProfile.parse(client.info()["version"]["number"]).sparse_vector_field:
+        sparse_document_store(opensearch_url, index_name, field_type="sparse_vector", number_of_replicas=0)
+        mapping = client.indices.get_mapping(index=index_name)[index_name]["mappings"]["properties"]
+        assert mapping[SPARSE_FIELD]["type"] == "sparse_vector"
+    else:
+        with pytest.raises(UnsupportedServerError, match=r"needs OpenSearch 3\.3 or newer"):
+            sparse_document_store(opensearch_url, index_name, field_type="sparse_vector")
+        assert not client.indices.exists(index=index_name)
 
 
 @pytest.mark.integration
