@@ -4,7 +4,8 @@ documents that already carry a ``SparseEmbedding``.
 - The sparse field is ``rank_features`` (every neural-search version), or ``sparse_vector`` on servers that have
   it (3.3+, ``ServerProfile.sparse_vector_field``; its keys are token ids and it needs ``index.sparse``).
 - The field is left out of ``_source`` by default: opensearch-haystack turns every hit into a ``Document`` and
-  cannot read a ``{token: weight}`` map as a ``SparseEmbedding``; the field stays searchable, the index smaller.
+  cannot read a ``{token: weight}`` map as a ``SparseEmbedding``; the field stays searchable. (This is not a size
+  saving at first: OpenSearch keeps the excluded maps as recovery source until its retention lease expires.)
 - The ingest pipeline (document-only mode: a SPARSE_ENCODING model at ingest, a tokenizer or the same encoder at
   search) is the dense pipeline of ``neural.py`` with the ``sparse_encoding`` processor.
 - opensearch-haystack 9 drops ``sparse_embedding`` on write, so ``write_sparse_documents`` writes with
