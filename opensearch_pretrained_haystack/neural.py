@@ -45,18 +45,24 @@ DEFAULT_RANK_CONSTANT = 60
 
 
 def ingest_pipeline_body(
-    model_id: str, *, text_field: str = TEXT_FIELD, batch_size: int | None = None
+    model_id: str,
+    *,
+    text_field: str = TEXT_FIELD,
+    batch_size: int | None = None,
+    processor_type: str = "text_embedding",
+    target_field: str = VECTOR_FIELD,
 ) -> dict[str, Any]:
     """An ingest pipeline that embeds ``text_field`` into opensearch-haystack's ``embedding`` field.
 
     ``batch_size`` (2.16+) lets the processor send several documents of a bulk request in one predict call.
+    ``processor_type``/``target_field`` select another inference processor of the same shape (``sparse_encoding``).
     """
-    processor: dict[str, Any] = {"model_id": model_id, "field_map": {text_field: VECTOR_FIELD}}
+    processor: dict[str, Any] = {"model_id": model_id, "field_map": {text_field: target_field}}
     if batch_size is not None:
         processor["batch_size"] = batch_size
     return {
-        "description": f"Embeds {text_field!r} into {VECTOR_FIELD!r} with ML Commons model {model_id}",
-        "processors": [{"text_embedding": processor}],
+        "description": f"Embeds {text_field!r} into {target_field!r} with ML Commons model {model_id}",
+        "processors": [{processor_type: processor}],
     }
 
 

@@ -15,6 +15,9 @@ k-NN and neural-search differences the package touches (ml-commons-api.md §12�
 - 3.1+: the `score-ranker-processor` takes per-sub-query `weights` (neural-search PR #1322), and reads
   `rank_constant` beside `technique`; 2.19–3.0 read it from `combination.parameters` and silently ignore it
   beside `technique` (measured on 2.19.1: k stayed 60), while 3.1+ refuses it in `parameters`.
+- Neural sparse (neural-search plugin): 2.11+ `sparse_encoding` processor and `neural_sparse` query with
+  `query_text` + `model_id` on `rank_features`; 2.14+ `query_tokens` (a ready `{token: weight}` map);
+  3.3+ the `sparse_vector` field (SEISMIC approximate search; keys are token ids, index setting `index.sparse`).
 """
 
 from __future__ import annotations
@@ -30,6 +33,9 @@ FAISS_COSINE_VERSION = (2, 19, 0)
 NMSLIB_BLOCKED_VERSION = (3, 0, 0)
 RRF_VERSION = (2, 19, 0)
 WEIGHTED_RRF_VERSION = (3, 1, 0)
+NEURAL_SPARSE_VERSION = (2, 11, 0)
+QUERY_TOKENS_VERSION = (2, 14, 0)
+SPARSE_VECTOR_VERSION = (3, 3, 0)
 
 
 def version_text(version: tuple[int, int, int]) -> str:
@@ -111,3 +117,13 @@ class ServerProfile:
                 "use engine='lucene', or space_type='innerproduct' with a normalizing model."
             )
         return None
+
+    @property
+    def sparse_query_tokens(self) -> bool:
+        """`neural_sparse` accepts `query_tokens` (2.14+); before that only `query_text` + `model_id`."""
+        return self.version >= QUERY_TOKENS_VERSION
+
+    @property
+    def sparse_vector_field(self) -> bool:
+        """The `sparse_vector` field type exists (neural-search 3.3+); older servers only have `rank_features`."""
+        return self.version >= SPARSE_VECTOR_VERSION

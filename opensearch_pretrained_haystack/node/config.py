@@ -105,4 +105,9 @@ grant {
   permission java.net.SocketPermission "*", "connect";
 };
 """,
+    # mapper-extras (rank_features, for neural sparse) ships no policy upstream: it needs no permissions.
+    "mapper-extras": """\
+grant {
+};
+""",
 }

@@ -30,7 +30,7 @@ from opensearch_pretrained_haystack.node.paths import (
 logger = logging.getLogger(__name__)
 
 # Bump when the assembly recipe changes, so existing installs are rebuilt.
-RECIPE_NUMBER = 2
+RECIPE_NUMBER = 3
 SEED_MANIFEST = "seeded.json"  # written last into the PyTorch directory: names and sizes of the seeded files
 
 

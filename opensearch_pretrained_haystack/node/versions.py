@@ -43,6 +43,13 @@ REINDEX = JarModule(
     ("reindex-client-", "opensearch-rest-client-", "opensearch-ssl-config-", "httpclient-", "httpcore-",
      "httpasyncclient-", "commons-codec-", "commons-logging-"),
 )
+# Neural sparse indices map token weights as rank_features, a field type of the mapper-extras module.
+MAPPER_EXTRAS = JarModule(
+    "mapper-extras",
+    "mapper-extras-client",
+    "org.opensearch.index.mapper.MapperExtrasPlugin",
+    ("mapper-extras-client-",),
+)
 
 
 @dataclass(frozen=True)
@@ -92,7 +99,7 @@ PROFILES = {
         ),
         NodeProfile(
             version="2.19.1",
-            modules=(LANG_PAINLESS, REINDEX),  # its integ-test zip ships only transport-netty4
+            modules=(LANG_PAINLESS, REINDEX, MAPPER_EXTRAS),  # its integ-test zip ships only transport-netty4
             min_java=17,
             max_java=23,
             java_reason="2.19 needs the SecurityManager, which Java 24 removed",

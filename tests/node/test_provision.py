@@ -164,10 +164,14 @@ def test_provisioned_node_is_reused_without_downloading(
     prov.provision(layout, profile)
 
 
-def test_existing_2_19_1_installs_keep_their_marker() -> None:
-    # the marker an install provisioned before the 3.6.0 profile existed wrote: it must not be rebuilt
+def test_2_19_1_installs_without_mapper_extras_are_rebuilt(tmp_path: Path) -> None:
+    # recipe 2 installs lack the mapper-extras module (rank_features, for neural sparse): they must be rebuilt
+    layout = NodeLayout(tmp_path, "2.19.1")
+    layout.home.mkdir()
     old = {"recipe": 2, "opensearch": "2.19.1", "plugins": "2.19.1.0", "pytorch": "2.5.1-cpu"}
-    assert prov.recipe(v.get_profile("2.19.1")) == old
+    layout.marker.write_text(json.dumps(old))
+    assert not prov.is_provisioned(layout, v.get_profile("2.19.1"))
+    assert "mapper-extras" in {module.name for module in v.get_profile("2.19.1").modules}
 
 
 @pytest.mark.parametrize("marker", [None, "{}", "not json", "other version"])

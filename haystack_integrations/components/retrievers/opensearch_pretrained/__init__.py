@@ -1,4 +1,4 @@
-"""Retrievers: for indices embedded by OpenSearch's pretrained models in the cluster (neural and hybrid search), and
+"""Retrievers: for indices embedded by OpenSearch's pretrained models in the cluster (neural, sparse and hybrid search), and
 for the embedded SQLite store (dense, BM25, hybrid; imported on first use, so cluster users never load them)."""
 
 from importlib import import_module
@@ -6,6 +6,9 @@ from typing import TYPE_CHECKING, Any
 
 from haystack_integrations.components.retrievers.opensearch_pretrained.neural_retriever import (
     OpenSearchNeuralRetriever,
+)
+from haystack_integrations.components.retrievers.opensearch_pretrained.neural_sparse_retriever import (
+    OpenSearchNeuralSparseRetriever,
 )
 
 if TYPE_CHECKING:
@@ -25,7 +28,13 @@ _LAZY = {
     "SQLiteHybridRetriever": "sqlite_hybrid_retriever",
 }
 
-__all__ = ["OpenSearchNeuralRetriever", "SQLiteBM25Retriever", "SQLiteEmbeddingRetriever", "SQLiteHybridRetriever"]
+__all__ = [
+    "OpenSearchNeuralRetriever",
+    "OpenSearchNeuralSparseRetriever",
+    "SQLiteBM25Retriever",
+    "SQLiteEmbeddingRetriever",
+    "SQLiteHybridRetriever",
+]
 
 
 def __getattr__(name: str) -> Any:

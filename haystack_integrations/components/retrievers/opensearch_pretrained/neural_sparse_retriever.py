@@ -1,0 +1,254 @@
+"""`OpenSearchNeuralSparseRetriever`: a `neural_sparse` query, encoded by the cluster or on this machine.
+
+Two ways to give the query: `query` text with `model_id` (the cluster encodes it with a deployed SPARSE_ENCODING or
+SPARSE_TOKENIZE model), or `query_sparse_embedding` (e.g. from `LocalSparseTextEmbedder`), sent as `query_tokens`
+after the vocabulary turns its indices back into token strings (a `sparse_vector` index takes the ids as they
+are). Both give the same hits and scores when the local tokenizer is the cluster's model. With
+`hybrid_search_pipeline` and `dense_model_id`, the dense `neural` clause of `OpenSearchNeuralRetriever` and the
+sparse clause run as one `hybrid` query that the search pipeline normalizes and combines (weights: dense, sparse).
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from typing import Any
+
+from haystack import Document, component, default_from_dict, default_to_dict
+from haystack.dataclasses import SparseEmbedding
+from haystack.document_stores.types import FilterPolicy
+from haystack.document_stores.types.filter_policy import apply_filter_policy
+from haystack_integrations.document_stores.opensearch import OpenSearchDocumentStore
+from haystack_integrations.document_stores.opensearch.filters import normalize_filters
+from opensearchpy.exceptions import TransportError
+
+from haystack_integrations.components.embedders.opensearch_pretrained._sparse_remote_component import (
+    shared_vocabulary,
+)
+from haystack_integrations.components.retrievers.opensearch_pretrained.neural_retriever import neural_clause
+from opensearch_pretrained_haystack.cluster import document_store as adapter
+from opensearch_pretrained_haystack.cluster.connection import refuse_url_credentials
+from opensearch_pretrained_haystack.cluster.errors import from_transport_error
+from opensearch_pretrained_haystack.inference.sparse_tokenizer import SparseVocabulary
+from opensearch_pretrained_haystack.neural_sparse import (
+    RANK_FEATURES,
+    SPARSE_FIELD,
+    SparseFieldType,
+    sparse_field_value,
+)
+from opensearch_pretrained_haystack.store import VECTOR_FIELD
+
+logger = logging.getLogger(__name__)
+
+
+def neural_sparse_clause(
+    *, query: str | None, model_id: str | None, query_tokens: dict[str, float] | None, filters: dict[str, Any] | None
+) -> dict[str, Any]:
+    """A `neural_sparse` query on the sparse field, in a `bool` filter when there are filters (scores unchanged)."""
+    sparse: dict[str, Any] = (
+        {"query_tokens": query_tokens} if query_tokens is not None else {"query_text": query, "model_id": model_id}
+    )
+    clause = {"neural_sparse": {SPARSE_FIELD: sparse}}
+    return {"bool": {"must": [clause], "filter": filters}} if filters else clause
+
+
+@component
+class OpenSearchNeuralSparseRetriever:
+    """Retrieves documents of a neural sparse index (see `opensearch_pretrained_haystack.neural_sparse`).
+
+    Usage example:
+    ```python
+    from haystack_integrations.components.retrievers.opensearch_pretrained import OpenSearchNeuralSparseRetriever
+
+    # The cluster encodes the query with a deployed tokenizer (or the index's encoder):
+    retriever = OpenSearchNeuralSparseRetriever(document_store=store, model_id=tokenizer_model_id)
+    documents = retriever.run(query="how do I cook risotto?")["documents"]
+    # Or encode it here with LocalSparseTextEmbedder and pass its vocabulary:
+    retriever = OpenSearchNeuralSparseRetriever(
+        document_store=store, vocabulary="opensearch-neural-sparse-tokenizer-v1"
+    )
+    documents = retriever.run(query_sparse_embedding=embedding)["documents"]
+    ```
+    """
+
+    def __init__(
+        self,
+        *,
+        document_store: OpenSearchDocumentStore,
+        model_id: str | None = None,
+        vocabulary: str | None = None,
+        vocabulary_version: str | None = None,
+        field_type: SparseFieldType = RANK_FEATURES,
+        filters: dict[str, Any] | None = None,
+        top_k: int = 10,
+        filter_policy: str | FilterPolicy = FilterPolicy.REPLACE,
+        hybrid_search_pipeline: str | None = None,
+        dense_model_id: str | None = None,
+        num_candidates: int | None = None,
+        mirror: str | None = None,
+        cache_dir: str | None = None,
+        raise_on_failure: bool = True,
+    ) -> None:
+        """
+        Create the retriever; nothing is contacted or loaded until `run`.
+
+        :param document_store: The OpenSearchDocumentStore of a sparse index.
+        :param model_id: A deployed sparse model that encodes `query` text in the cluster.
+        :param vocabulary: The model's vocabulary (catalog sparse model, or a directory / zip of one), which turns a
+            `query_sparse_embedding` into `query_tokens` (not needed for a `sparse_vector` index).
+        :param vocabulary_version: The catalog version of `vocabulary`; `None` takes the newest.
+        :param field_type: The index's sparse field type, `rank_features` or `sparse_vector` (OpenSearch 3.3+).
+        :param filters: Haystack filters applied to every query.
+        :param top_k: How many documents to return.
+        :param filter_policy: "replace" (runtime filters replace `filters`) or "merge".
+        :param hybrid_search_pipeline: A search pipeline with a normalization processor
+            (`create_hybrid_search_pipeline`); with `dense_model_id`, the query is dense + sparse in one `hybrid` query.
+        :param dense_model_id: The deployed dense model of the index's `embedding` field (hybrid mode only).
+        :param num_candidates: Neighbours the dense clause gathers (OpenSearch's `k`); defaults to `top_k`.
+        :param mirror: Where the vocabulary's artifact is read from, for offline machines.
+        :param cache_dir: Where verified artifacts are kept.
+        :param raise_on_failure: If False, a failed search is logged and returns no documents.
+        """
+        if not isinstance(document_store, OpenSearchDocumentStore):
+            raise TypeError("document_store must be an instance of OpenSearchDocumentStore")
+        if (hybrid_search_pipeline is None) != (dense_model_id is None):
+            raise ValueError("hybrid_search_pipeline and dense_model_id go together: set both for hybrid search.")
+        self.document_store = document_store
+        self.model_id = model_id
+        self.vocabulary = vocabulary
+        self.vocabulary_version = vocabulary_version
+        self.field_type = field_type
+        self.filters = filters or {}
+        self.top_k = top_k
+        self.filter_policy = (
+            filter_policy if isinstance(filter_policy, FilterPolicy) else FilterPolicy.from_str(filter_policy)
+        )
+        self.hybrid_search_pipeline = hybrid_search_pipeline
+        self.dense_model_id = dense_model_id
+        self.num_candidates = num_candidates
+        self.mirror = mirror
+        self.cache_dir = cache_dir
+        self.raise_on_failure = raise_on_failure
+        self._vocabulary: SparseVocabulary | None = None
+
+    def warm_up(self) -> None:
+        """Load the vocabulary (if one is set); calling it again does nothing."""
+        if self.vocabulary is not None and self._vocabulary is None:
+            self._vocabulary = shared_vocabulary(
+                model=self.vocabulary, version=self.vocabulary_version, mirror=self.mirror, cache_dir=self.cache_dir
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialize the component (the store through its own `to_dict`); a password in a host URL is refused."""
+        store = self.document_store.to_dict()
+        refuse_url_credentials(store["init_parameters"].get("hosts"), where=f"{type(self).__name__}.to_dict")
+        return default_to_dict(
+            self,
+            document_store=store,
+            model_id=self.model_id,
+            vocabulary=self.vocabulary,
+            vocabulary_version=self.vocabulary_version,
+            field_type=self.field_type,
+            filters=self.filters,
+            top_k=self.top_k,
+            filter_policy=self.filter_policy.value,
+            hybrid_search_pipeline=self.hybrid_search_pipeline,
+            dense_model_id=self.dense_model_id,
+            num_candidates=self.num_candidates,
+            mirror=self.mirror,
+            cache_dir=self.cache_dir,
+            raise_on_failure=self.raise_on_failure,
+        )
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> OpenSearchNeuralSparseRetriever:
+        """Deserialize the component; ``data`` is left unchanged (the store's ``from_dict`` edits its input)."""
+        data = copy.deepcopy(data)
+        params = data["init_parameters"]
+        params["document_store"] = OpenSearchDocumentStore.from_dict(params["document_store"])
+        params["filter_policy"] = FilterPolicy.from_str(params.get("filter_policy", FilterPolicy.REPLACE.value))
+        return default_from_dict(cls, data)
+
+    @component.output_types(documents=list[Document])
+    def run(
+        self,
+        query: str | None = None,
+        query_sparse_embedding: SparseEmbedding | None = None,
+        filters: dict[str, Any] | None = None,
+        top_k: int | None = None,
+    ) -> dict[str, list[Document]]:
+        """
+        Retrieve the documents that best match the query.
+
+        :param query: The query text, encoded by the cluster with `model_id` (and embedded densely in hybrid mode).
+        :param query_sparse_embedding: The query encoded here (e.g. `LocalSparseTextEmbedder`); wins over `model_id`.
+        :param filters: Haystack filters, combined with the init filters by `filter_policy`.
+        :param top_k: How many documents; defaults to the init `top_k`.
+        :returns: `documents`: best first, with `score` (normalized to [0, 1] in hybrid mode).
+        """
+        body, params = self._request(query, query_sparse_embedding, filters, top_k)
+        client = adapter.connected_client(self.document_store)
+        try:
+            response = client.search(index=adapter.index_name(self.document_store), body=body, params=params)
+        except TransportError as error:
+            return {"documents": self._failed(error)}
+        return {"documents": adapter.hits_to_documents(response["hits"]["hits"])}
+
+    @component.output_types(documents=list[Document])
+    async def run_async(
+        self,
+        query: str | None = None,
+        query_sparse_embedding: SparseEmbedding | None = None,
+        filters: dict[str, Any] | None = None,
+        top_k: int | None = None,
+    ) -> dict[str, list[Document]]:
+        """The async twin of `run`, through the store's async client."""
+        body, params = self._request(query, query_sparse_embedding, filters, top_k)
+        client = await adapter.connected_async_client(self.document_store)
+        try:
+            response = await client.search(index=adapter.index_name(self.document_store), body=body, params=params)
+        except TransportError as error:
+            return {"documents": self._failed(error)}
+        return {"documents": adapter.hits_to_documents(response["hits"]["hits"])}
+
+    def _request(
+        self,
+        query: str | None,
+        embedding: SparseEmbedding | None,
+        filters: dict[str, Any] | None,
+        top_k: int | None,
+    ) -> tuple[dict[str, Any], dict[str, str]]:
+        """The search body and URL parameters for one query."""
+        pipeline = self.hybrid_search_pipeline
+        if embedding is None and not (query and self.model_id):
+            raise ValueError(
+                "Give query_sparse_embedding, or query text with the retriever's model_id (a deployed sparse model)."
+            )
+        if pipeline is not None and not query:
+            raise ValueError("Hybrid search needs the query text for its dense clause.")
+        query_tokens = None
+        if embedding is not None:
+            self.warm_up()
+            query_tokens = sparse_field_value(embedding, self.field_type, self._vocabulary)
+        filters = apply_filter_policy(self.filter_policy, self.filters, filters)
+        store = self.document_store
+        normalized = normalize_filters(filters, nested_fields=adapter.nested_fields(store)) if filters else None
+        size = top_k or self.top_k
+        sparse = neural_sparse_clause(
+            query=query, model_id=self.model_id, query_tokens=query_tokens, filters=normalized
+        )
+        if pipeline is not None:
+            assert query is not None and self.dense_model_id is not None
+            dense = neural_clause(query, self.dense_model_id, max(self.num_candidates or size, size), normalized)
+            sparse = {"hybrid": {"queries": [dense, sparse]}}
+        excludes = [SPARSE_FIELD] if adapter.returns_embeddings(store) else [SPARSE_FIELD, VECTOR_FIELD]
+        body = {"query": sparse, "size": size, "_source": {"excludes": excludes}}
+        return body, ({"search_pipeline": pipeline} if pipeline is not None else {})
+
+    def _failed(self, error: TransportError) -> list[Document]:
+        """Raise an error that says what to do, or (raise_on_failure=False) log it and return no documents."""
+        failure = from_transport_error(error, what=f"Neural sparse search in {adapter.describe(self.document_store)}")
+        if self.raise_on_failure:
+            raise failure from error
+        logger.warning("Neural sparse search failed and returns no documents: %s", failure)
+        return []
