@@ -75,7 +75,7 @@ def test_modules_are_built_for_2_19_1_only(tmp_path: Path, monkeypatch: pytest.M
         downloaded = _fake_provision(tmp_path / version, profile, monkeypatch)
         prov.provision(NodeLayout(tmp_path / version, version), profile)
         assert "lang-painless" in downloaded[0] if version == "2.19.1" else "lang-painless" not in downloaded[0]
-    assert built == ["lang-painless", "reindex"]
+    assert built == ["lang-painless", "reindex", "mapper-extras"]
 
 
 def test_extract_zip_keeps_executable_bits(tmp_path: Path) -> None:
