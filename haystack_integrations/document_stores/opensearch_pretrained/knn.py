@@ -71,9 +71,12 @@ def _best(scores: npt.NDArray[np.float64], top_k: int) -> npt.NDArray[np.intp]:
 
 
 def _dots(vectors: npt.NDArray[np.float32], query: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    dots: npt.NDArray[np.float32]
     if hasattr(np, "vecdot"):  # numpy >= 2.0
-        return np.vecdot(vectors, query)  # type: ignore[no-any-return]
-    return np.einsum("ij,j->i", vectors, query)  # numpy 1.26: also its own kernel, a little slower
+        dots = np.vecdot(vectors, query)
+    else:
+        dots = np.einsum("ij,j->i", vectors, query)  # numpy 1.26: also its own kernel, a little slower
+    return dots
 
 
 def _pool() -> ThreadPoolExecutor:

@@ -16,6 +16,7 @@ never change it at once, and what is copied cannot change while it is copied.
 
 from __future__ import annotations
 
+import glob
 import os
 import secrets
 import sqlite3
@@ -199,6 +200,9 @@ def _build(database: Path, connection: sqlite3.Connection, state: StoreState, di
     """Copy every vector into new files and rename them into place (keys first; the build id pairs them)."""
     build_id = secrets.token_bytes(16)
     targets = cache_paths(database)
+    for target in targets:  # what a killed build left: no other build runs, as builds hold the write lock
+        for leftover in target.parent.glob(glob.escape(target.name) + ".*.tmp"):
+            leftover.unlink(missing_ok=True)
     temporaries = [_temporary(target) for target in targets]
     try:
         with open(temporaries[0], "wb") as vectors, open(temporaries[1], "wb") as keys:
