@@ -462,11 +462,18 @@ class SQLiteDocumentStore:
             return []
         match = " OR ".join('"' + term.replace('"', '""') + '"' for term in terms)
         where, params = self._where(connection, filters)
-        rows = connection.execute(
-            "SELECT d.pk, -bm25(documents_fts) AS score FROM documents_fts JOIN documents d ON d.pk = "
-            f"documents_fts.rowid WHERE documents_fts MATCH ? AND {where} ORDER BY score DESC, d.pk LIMIT ?",
-            [match, *params, top_k],
-        )
+        if not params and where == "1":  # no filter: the FTS5 index alone (joining each match costs 3x at 1M)
+            rows = connection.execute(
+                "SELECT rowid, -bm25(documents_fts) AS score FROM documents_fts WHERE documents_fts MATCH ? "
+                "ORDER BY score DESC, rowid LIMIT ?",
+                [match, top_k],
+            )
+        else:
+            rows = connection.execute(
+                "SELECT d.pk, -bm25(documents_fts) AS score FROM documents_fts JOIN documents d ON d.pk = "
+                f"documents_fts.rowid WHERE documents_fts MATCH ? AND {where} ORDER BY score DESC, d.pk LIMIT ?",
+                [match, *params, top_k],
+            )
         return [(int(key), float(score)) for key, score in rows]
 
     def _documents(
