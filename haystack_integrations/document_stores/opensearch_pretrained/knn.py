@@ -71,11 +71,10 @@ def _best(scores: npt.NDArray[np.float64], top_k: int) -> npt.NDArray[np.intp]:
 
 
 def _dots(vectors: npt.NDArray[np.float32], query: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-    dots: npt.NDArray[np.float32]
-    if hasattr(np, "vecdot"):  # numpy >= 2.0
-        dots = np.vecdot(vectors, query)
-    else:
-        dots = np.einsum("ij,j->i", vectors, query)  # numpy 1.26: also its own kernel, a little slower
+    # numpy >= 2.0 has vecdot; on numpy 1.26 einsum is also numpy's own kernel, a little slower.
+    dots: npt.NDArray[np.float32] = (
+        np.vecdot(vectors, query) if hasattr(np, "vecdot") else np.einsum("ij,j->i", vectors, query)
+    )
     return dots
 
 

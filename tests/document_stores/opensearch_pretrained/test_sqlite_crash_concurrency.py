@@ -28,7 +28,8 @@ rng = np.random.default_rng(first)
 for start in range(first, last, batch):
     ids = [f"doc-{i}" for i in range(start, min(start + batch, last))]
     stored = store.stored_ids(ids)
-    new = [Document(id=i, content=f"passage {i} " * 20, embedding=rng.random(384).tolist()) for i in ids if i not in stored]
+    new = [Document(id=i, content=f"passage {i} " * 20, embedding=rng.random(384).tolist())
+           for i in ids if i not in stored]
     store.write_documents(new, policy=DuplicatePolicy.OVERWRITE)
     print("committed", start, flush=True)
 store.close()
