@@ -23,7 +23,6 @@ import numpy as np
 from haystack import Document, default_from_dict, default_to_dict
 from haystack.document_stores.errors import DuplicateDocumentError
 from haystack.document_stores.types import DuplicatePolicy
-from haystack.utils.filters import document_matches_filter
 
 from haystack_integrations.document_stores.opensearch_pretrained import knn, scoring, vector_cache
 from haystack_integrations.document_stores.opensearch_pretrained.filters import SqlClause, to_sql, validate_filters
@@ -427,6 +426,8 @@ class SQLiteDocumentStore:
         clause = to_sql(filters)
         if clause is not None:
             return clause
+        from haystack.utils.filters import document_matches_filter  # loads dateutil: only for this rare fallback
+
         keys: list[int] = []
         cursor = connection.execute(f"SELECT {_COLUMNS} FROM documents d ORDER BY d.pk")
         while rows := cursor.fetchmany(_ROWS_PER_FETCH):
