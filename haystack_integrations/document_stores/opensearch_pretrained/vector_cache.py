@@ -75,11 +75,10 @@ def open_current(
 ) -> VectorCache | None:
     """The copy if it holds exactly ``state`` (no lock needed: the copy only changes under the write lock, and a
     header is only ever written after the data it describes)."""
-    header = _read_header(database, dimension)
-    if header is None or header.state != state:
+    loaded = _load(database, dimension)
+    if loaded is None or loaded[0].state != state or not _tail_matches(connection, loaded[1]):
         return None
-    cache = _map(database, header, dimension)
-    return cache if _tail_matches(connection, cache) else None
+    return loaded[1]
 
 
 def refresh(
@@ -87,11 +86,12 @@ def refresh(
 ) -> VectorCache | None:
     """Bring the copy to ``state``, with ``connection`` holding the write lock: append the rows written since, when
     nothing else changed; otherwise rebuild it (or, without ``rebuild``, leave that to the next search)."""
-    header = _read_header(database, dimension)
-    if header is not None and not _tail_matches(connection, _map(database, header, dimension)):
-        header = None  # the database lost writes the copy holds (a power loss can): the copy is of another past
-    if header is not None and header.state == state:
-        return _map(database, header, dimension)
+    loaded = _load(database, dimension)
+    if loaded is not None and not _tail_matches(connection, loaded[1]):
+        loaded = None  # the database lost writes the copy holds (a power loss can): the copy is of another past
+    if loaded is not None and loaded[0].state == state:
+        return loaded[1]
+    header = None if loaded is None else loaded[0]
     appendable = (
         header is not None
         and header.state.store_id == state.store_id
@@ -100,30 +100,34 @@ def refresh(
     )
     if appendable:
         assert header is not None
-        header = _append(database, connection, header, state, dimension)
+        _append(database, connection, header, state, dimension)
     elif rebuild or header is None:
-        header = _build(database, connection, state, dimension)
+        _build(database, connection, state, dimension)
     else:
         return None
-    return _map(database, header, dimension)
+    loaded = _load(database, dimension)
+    assert loaded is not None and loaded[0].state == state, "a copy just written under the write lock must load"
+    return loaded[1]
 
 
-def _read_header(database: Path, dimension: int) -> _Header | None:
-    """The copy's header if both files belong to one build and are long enough for it; None otherwise."""
+def _load(database: Path, dimension: int) -> tuple[_Header, VectorCache] | None:
+    """The copy's header and arrays, if both files belong to one build and are long enough for it. Both are mapped
+    from the files whose headers were read, so a rebuild renamed into place meanwhile cannot mix two builds."""
     vectors_path, keys_path = cache_paths(database)
     try:
         with open(vectors_path, "rb") as vectors, open(keys_path, "rb") as keys:
             fields = _HEADER.unpack(vectors.read(_HEADER.size))
             keys_magic, keys_build = _KEYS_HEADER.unpack(keys.read(_KEYS_HEADER.size))
+            magic, build_id, store_id, generation, rewrites, count, last_key, found_dimension = fields
+            if (magic, keys_magic, keys_build, found_dimension) != (_MAGIC, _KEYS_MAGIC, build_id, dimension):
+                return None
             sizes = os.fstat(vectors.fileno()).st_size, os.fstat(keys.fileno()).st_size
+            if sizes[0] < _vectors_end(count, dimension) or sizes[1] < _keys_end(count):
+                return None
+            header = _Header(build_id, StoreState(store_id, generation, rewrites), count, last_key)
+            return header, _map(vectors, keys, header, dimension)
     except (OSError, struct.error):
         return None
-    magic, build_id, store_id, generation, rewrites, count, last_key, found_dimension = fields
-    if (magic, keys_magic, keys_build, found_dimension) != (_MAGIC, _KEYS_MAGIC, build_id, dimension):
-        return None
-    if sizes[0] < _vectors_end(count, dimension) or sizes[1] < _keys_end(count):
-        return None
-    return _Header(build_id, StoreState(store_id, generation, rewrites), count, last_key)
 
 
 def _tail_matches(connection: sqlite3.Connection, cache: VectorCache) -> bool:
@@ -143,15 +147,14 @@ def _keys_end(count: int) -> int:
     return _KEYS_HEADER.size + count * _KEY_RECORD.itemsize
 
 
-def _map(database: Path, header: _Header, dimension: int) -> VectorCache:
+def _map(vectors: BinaryIO, keys: BinaryIO, header: _Header, dimension: int) -> VectorCache:
     if header.count == 0:
         return VectorCache(
             header.state, np.empty((0, dimension), np.float32), np.empty(0, np.float64), np.empty(0, np.int64)
         )
-    vectors_path, keys_path = cache_paths(database)
-    vectors = np.memmap(vectors_path, np.float32, "r", offset=_HEADER.size, shape=(header.count, dimension))
-    records = np.memmap(keys_path, _KEY_RECORD, "r", offset=_KEYS_HEADER.size, shape=(header.count,))
-    return VectorCache(header.state, vectors, records["squared_norm"], records["key"])
+    mapped = np.memmap(vectors, np.float32, "r", offset=_HEADER.size, shape=(header.count, dimension))
+    records = np.memmap(keys, _KEY_RECORD, "r", offset=_KEYS_HEADER.size, shape=(header.count,))
+    return VectorCache(header.state, mapped, records["squared_norm"], records["key"])
 
 
 def _copy_rows(
@@ -173,9 +176,7 @@ def _copy_rows(
     return copied, last_key
 
 
-def _append(
-    database: Path, connection: sqlite3.Connection, header: _Header, state: StoreState, dimension: int
-) -> _Header:
+def _append(database: Path, connection: sqlite3.Connection, header: _Header, state: StoreState, dimension: int) -> None:
     """Write the new rows past the copy's end (cutting off what an interrupted append left there), sync, and only
     then rewrite the header to claim them. Readers map no further than the header they read, so none is disturbed."""
     vectors_path, keys_path = cache_paths(database)
@@ -193,10 +194,9 @@ def _append(
         vectors.write(_pack(appended, dimension))
         vectors.flush()
         os.fsync(vectors.fileno())
-    return appended
 
 
-def _build(database: Path, connection: sqlite3.Connection, state: StoreState, dimension: int) -> _Header:
+def _build(database: Path, connection: sqlite3.Connection, state: StoreState, dimension: int) -> None:
     """Copy every vector into new files and rename them into place (keys first; the build id pairs them)."""
     build_id = secrets.token_bytes(16)
     targets = cache_paths(database)
@@ -221,7 +221,6 @@ def _build(database: Path, connection: sqlite3.Connection, state: StoreState, di
         for temporary in temporaries:
             Path(temporary).unlink(missing_ok=True)
         raise
-    return header
 
 
 def _temporary(target: Path) -> str:

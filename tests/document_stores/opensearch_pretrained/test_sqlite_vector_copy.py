@@ -29,9 +29,9 @@ def _query(seed: int = 99) -> list[float]:
 
 
 def _header(path: Path) -> vector_cache._Header:
-    header = vector_cache._read_header(path, 384)
-    assert header is not None
-    return header
+    loaded = vector_cache._load(path, 384)
+    assert loaded is not None
+    return loaded[0]
 
 
 def _no_rebuild(*_args: object) -> None:
