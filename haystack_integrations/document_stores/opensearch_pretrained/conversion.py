@@ -14,7 +14,7 @@ from haystack import Document
 from haystack.document_stores.types import DuplicatePolicy
 
 from haystack_integrations.document_stores.opensearch_pretrained.document_store import SQLiteDocumentStore
-from haystack_integrations.document_stores.opensearch_pretrained.vector_cache import cache_path
+from haystack_integrations.document_stores.opensearch_pretrained.vector_cache import cache_paths
 from opensearch_pretrained_haystack.embedded_store import StoreFileReader
 
 CONVERSION_BATCH = 1000
@@ -29,7 +29,7 @@ def convert_json_store(
     if target.exists():
         raise FileExistsError(f"{target} already exists: it is the converted store, or remove it to convert again.")
     partial = target.with_name(target.name + ".converting")
-    for leftover in (partial, Path(f"{partial}-wal"), Path(f"{partial}-shm"), cache_path(partial)):
+    for leftover in (partial, Path(f"{partial}-wal"), Path(f"{partial}-shm"), *cache_paths(partial)):
         leftover.unlink(missing_ok=True)  # an earlier conversion that was interrupted
     with StoreFileReader(json_path) as reader:
         record = reader.model
@@ -45,7 +45,7 @@ def convert_json_store(
                 batch = []
         written += store.write_documents(batch, policy=DuplicatePolicy.OVERWRITE)
     store.close()  # checkpoints the WAL into the file on the last close, so one file holds everything
-    Path(f"{partial}-wal").unlink(missing_ok=True)
-    Path(f"{partial}-shm").unlink(missing_ok=True)
+    for leftover in (Path(f"{partial}-wal"), Path(f"{partial}-shm"), *cache_paths(partial)):
+        leftover.unlink(missing_ok=True)  # the vector copy is derived: the first search builds it for the target
     os.replace(partial, target)
     return written

@@ -48,10 +48,7 @@ def min_max_fusion(ranked: Sequence[Sequence[tuple[int, float]]], weights: Seque
         scores = [score for _, score in results]
         low, high = min(scores), max(scores)
         for key, score in results:
-            if high == low:
-                normalized = _SINGLE_RESULT_SCORE
-            else:
-                normalized = (score - low) / (high - low) or _MIN_SCORE
+            normalized = _SINGLE_RESULT_SCORE if high == low else ((score - low) / (high - low) or _MIN_SCORE)
             entry = totals.setdefault(key, [0.0, 0.0])
             entry[0] += weight * normalized
             entry[1] += weight

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 
 from haystack_integrations.document_stores.opensearch_pretrained import SQLiteDocumentStore
@@ -27,7 +28,8 @@ rng = np.random.default_rng(first)
 for start in range(first, last, batch):
     ids = [f"doc-{i}" for i in range(start, min(start + batch, last))]
     stored = store.stored_ids(ids)
-    new = [Document(id=i, content=f"passage {i} " * 20, embedding=rng.random(384).tolist()) for i in ids if i not in stored]
+    new = [Document(id=i, content=f"passage {i} " * 20, embedding=rng.random(384).tolist())
+           for i in ids if i not in stored]
     store.write_documents(new, policy=DuplicatePolicy.OVERWRITE)
     print("committed", start, flush=True)
 store.close()
@@ -44,17 +46,20 @@ def _start(tmp_path, store_path, first, last, batch=200):
     )  # fmt: skip
 
 
-def _assert_exactly(store_path, expected_ids):
+def _assert_exactly(store_path, expected_ids, assert_exact_dense):
     store = SQLiteDocumentStore(path=str(store_path))
     ids = [d.id for d in store.filter_documents()]
     assert len(ids) == len(set(ids)) == len(expected_ids)
     assert set(ids) == expected_ids
     assert len(store.bm25_retrieval("passage", top_k=len(ids) + 10)) == len(ids)  # FTS5 index kept in step
+    assert_exact_dense(store, np.random.default_rng(0).random(384).tolist(), top_k=20)  # the vector copy too
     store.close()
 
 
 @pytest.mark.parametrize("kill_after", ["start", "first-commit", "third-commit"])
-def test_kill_9_leaves_a_store_that_opens_and_a_rerun_stores_each_document_once(tmp_path, kill_after):
+def test_kill_9_leaves_a_store_that_opens_and_a_rerun_stores_each_document_once(
+    tmp_path, kill_after, assert_exact_dense
+):
     store_path = tmp_path / "store.sqlite"
     writer = _start(tmp_path, store_path, 0, 3000)
     assert writer.stdout is not None
@@ -77,11 +82,11 @@ def test_kill_9_leaves_a_store_that_opens_and_a_rerun_stores_each_document_once(
     rerun = _start(tmp_path, store_path, 0, 3000)
     _out, err = rerun.communicate(timeout=300)
     assert rerun.returncode == 0, err
-    _assert_exactly(store_path, {f"doc-{i}" for i in range(3000)})
+    _assert_exactly(store_path, {f"doc-{i}" for i in range(3000)}, assert_exact_dense)
 
 
 @pytest.mark.parametrize("overlap", [True, False])
-def test_two_writers_at_once_both_finish_nothing_lost_nothing_duplicated(tmp_path, overlap):
+def test_two_writers_at_once_both_finish_nothing_lost_nothing_duplicated(tmp_path, overlap, assert_exact_dense):
     store_path = tmp_path / "store.sqlite"
     ranges = [(0, 3000), (0, 3000)] if overlap else [(0, 1500), (1500, 3000)]
     writers = [_start(tmp_path, store_path, first, last, batch=100) for first, last in ranges]
@@ -89,4 +94,4 @@ def test_two_writers_at_once_both_finish_nothing_lost_nothing_duplicated(tmp_pat
         out, err = writer.communicate(timeout=300)
         assert writer.returncode == 0, err
         assert out.rstrip().endswith("done")
-    _assert_exactly(store_path, {f"doc-{i}" for i in range(3000)})
+    _assert_exactly(store_path, {f"doc-{i}" for i in range(3000)}, assert_exact_dense)

@@ -150,6 +150,20 @@ def test_bm25_ranks_the_matching_passage_first_and_quotes_query_syntax(store):
     assert filtered == []
 
 
+def test_bm25_without_filters_ranks_as_with_a_filter_every_document_passes(store):
+    """Unfiltered BM25 reads the FTS5 index alone; filtered BM25 joins the documents: both rank alike, ties by key."""
+    words = ["alpha", "beta", "gamma", "delta"]
+    store.write_documents(
+        [Document(content=" ".join(words[j] for j in range(i % 4 + 1)), meta={"n": i}) for i in range(40)]
+    )
+    everything = {"field": "meta.n", "operator": ">=", "value": 0}
+    unfiltered = store.bm25_retrieval("alpha delta", top_k=25)
+    assert [(d.id, d.score) for d in unfiltered] == [
+        (d.id, d.score) for d in store.bm25_retrieval("alpha delta", top_k=25, filters=everything)
+    ]
+    assert unfiltered[0].content == "alpha beta gamma delta" and len(unfiltered) == 25
+
+
 def test_hybrid_fuses_bm25_and_dense(store):
     vectors = _unit_vectors(3, 384)
     store.write_documents(
