@@ -7,7 +7,6 @@ at that limit; this splitter counts exactly what the model will see.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import replace
 from functools import cache
 from typing import Any
@@ -18,10 +17,9 @@ from tokenizers import Encoding, Tokenizer
 from haystack_integrations.components.embedders.opensearch_pretrained._serialization import (
     InitParametersSerialization,
 )
+from haystack_integrations.components.embedders.opensearch_pretrained._text_preparation import split_by_content
 from opensearch_pretrained_haystack.inference import resolve_artifact
 from opensearch_pretrained_haystack.inference.tokenizer import load_tokenizer
-
-logger = logging.getLogger(__name__)
 
 # Chosen by measurement with `opensearch-pretrained evaluate` (see README): tokens shared by neighbouring passages.
 DEFAULT_OVERLAP = 32
@@ -46,8 +44,8 @@ class ModelTokenSplitter(InitParametersSerialization):
     source's meta plus ``source_id`` (the source document's id), ``split_id`` (its position) and
     ``split_idx_start`` (its character offset) — the names Haystack's ``DocumentSplitter`` uses — so results
     can be collapsed back to source documents (``SourceDocumentCollapser``). Passage ids are hashes of
-    content and meta, so the same input always gives the same ids. Documents without content are dropped
-    with a warning.
+    content and meta, so the same input always gives the same ids. Documents without content are returned
+    unchanged in their place, counted in ``meta`` and named in one warning.
 
     Usage example:
     ```python
@@ -108,32 +106,34 @@ class ModelTokenSplitter(InitParametersSerialization):
             raise ValueError(f"overlap={self.overlap} must be smaller than the window ({window} tokens).")
         self._tokenizer, self._window = tokenizer, window
 
-    @component.output_types(documents=list[Document])
+    @component.output_types(documents=list[Document], meta=dict[str, Any])
     def run(self, documents: list[Document]) -> dict[str, Any]:
         """
         Split documents into passages.
 
         :param documents: The source documents.
-        :returns: ``documents``: their passages, in order.
+        :returns: ``documents``: their passages, in order, and each document without content (see
+            ``has_content``) unchanged in its place; ``meta``: ``documents_without_content``, their count.
         """
         if not isinstance(documents, list) or any(not isinstance(doc, Document) for doc in documents):
             raise TypeError("ModelTokenSplitter expects a list of Documents as input.")
         self.warm_up()
         assert self._tokenizer is not None
-        with_content = [doc for doc in documents if doc.content]
-        if len(with_content) < len(documents):
-            skipped = [doc.id for doc in documents if not doc.content]
-            logger.warning("ModelTokenSplitter: dropped %d document(s) without content: %s", len(skipped), skipped[:10])
-        encodings = self._tokenizer.encode_batch([doc.content for doc in with_content], add_special_tokens=False)
+        to_split, without = split_by_content(type(self).__name__, documents)
+        encodings = self._tokenizer.encode_batch([documents[i].content for i in to_split], add_special_tokens=False)
+        encoding_of = dict(zip(to_split, encodings))
         passages = []
-        for doc, encoding in zip(with_content, encodings):
-            for split_id, (start, end) in enumerate(self.spans(encoding)):
+        for position, doc in enumerate(documents):
+            if position not in encoding_of:  # no content: returned unchanged, in its place
+                passages.append(doc)
+                continue
+            for split_id, (start, end) in enumerate(self.spans(encoding_of[position])):
                 meta = {**doc.meta, "source_id": doc.id, "split_id": split_id, "split_idx_start": start}
                 # id="" makes Document hash the passage's content and meta: stable ids across runs.
                 passages.append(
                     replace(doc, id="", content=doc.content[start:end], meta=meta, embedding=None, score=None)
                 )
-        return {"documents": passages}
+        return {"documents": passages, "meta": {"documents_without_content": len(without)}}
 
     def spans(self, encoding: Encoding) -> list[tuple[int, int]]:
         """Character spans of the passages of one encoded text (encoded without special tokens)."""
