@@ -8,6 +8,7 @@ from haystack.document_stores.in_memory import InMemoryDocumentStore
 from opensearchpy import OpenSearch
 
 from opensearch_pretrained_haystack import batch
+from opensearch_pretrained_haystack.batch import job
 from opensearch_pretrained_haystack.batch import (
     IndexSummary,
     Target,
@@ -62,10 +63,10 @@ def test_index_then_rerun_skips_everything(tmp_path, corpus):
     target = Target(store_path=tmp_path / "store.json")
     first = index_sources([corpus], target, MINILM, progress_bar=False)
     assert (first.documents_read, first.failed) == (23, 0)
-    assert first.skipped == 1  # the blank document
-    assert first.passages_written > 22  # the long document was split
+    assert (first.skipped, first.without_content) == (0, 1)  # the blank document: stored, without a vector
+    assert first.passages_written > 23  # the long document was split
     second = index_sources([corpus], target, MINILM, progress_bar=False)
-    assert (second.passages_written, second.skipped) == (0, first.passages_written + 1)
+    assert (second.passages_written, second.skipped) == (0, first.passages_written)
     store = InMemoryDocumentStore.load_from_disk(str(target.store_path))
     assert store.count_documents() == first.passages_written
     long_passages = [d for d in store.filter_documents() if d.meta["source_id"] == "long"]
@@ -75,7 +76,7 @@ def test_index_then_rerun_skips_everything(tmp_path, corpus):
 def test_an_interrupted_run_resumes_without_loss(tmp_path, corpus, monkeypatch):
     reference = index_sources([corpus], Target(store_path=tmp_path / "full.json"), MINILM, progress_bar=False)
     target = Target(store_path=tmp_path / "store.json")
-    original = batch._embed_and_write
+    original = job._embed_and_write
     calls = []
 
     def interrupted(*args, **kwargs):
@@ -84,10 +85,10 @@ def test_an_interrupted_run_resumes_without_loss(tmp_path, corpus, monkeypatch):
         calls.append(1)
         original(*args, **kwargs)
 
-    monkeypatch.setattr(batch, "_embed_and_write", interrupted)
+    monkeypatch.setattr(job, "_embed_and_write", interrupted)
     with pytest.raises(KeyboardInterrupt):
         index_sources([corpus], target, MINILM, group_size=8, progress_bar=False)
-    monkeypatch.setattr(batch, "_embed_and_write", original)
+    monkeypatch.setattr(job, "_embed_and_write", original)
     partial = InMemoryDocumentStore.load_from_disk(str(target.store_path)).count_documents()
     assert 0 < partial < reference.passages_written
     resumed = index_sources([corpus], target, MINILM, progress_bar=False)
@@ -224,7 +225,7 @@ def test_progress_counts_documents_once_their_passages_are_written():
             self.n += count
 
     bar = Bar()
-    progress = batch._WrittenProgress(bar)
+    progress = job._WrittenProgress(bar)
     progress.read(documents=3, passages=5)
     progress.read(documents=2, passages=0)
     progress.read(documents=4, passages=4)

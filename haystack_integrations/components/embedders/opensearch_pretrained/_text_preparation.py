@@ -50,12 +50,12 @@ def prepare_document_text(
 def has_content(document: Document) -> bool:
     """The content rule of every indexing step: a document whose content is None or "" has none (whitespace is
     content, as the cluster embeds it; ``DocumentCleaner`` turns whitespace-only text into ""). Such a document
-    is returned unchanged by the splitter and the embedders, counted, and never dropped."""
+    is returned (by the splitter as its one passage, by the embedders unchanged), counted, and never dropped."""
     return bool(document.content)
 
 
 def split_by_content(component: str, documents: list[Document]) -> tuple[list[int], list[int]]:
-    """Positions of documents with content, and of documents without (see ``has_content``), returned unchanged.
+    """Positions of documents with content, and of documents without (see ``has_content``).
 
     One warning names the documents without content, so a batch never fails, and never silently loses one, over
     an empty document.
@@ -65,7 +65,7 @@ def split_by_content(component: str, documents: list[Document]) -> tuple[list[in
     if without:
         ids = ", ".join(documents[i].id for i in without[:10]) + (", ..." if len(without) > 10 else "")
         logger.warning(
-            "%s: %d document(s) have no content and are returned unchanged: %s", component, len(without), ids
+            "%s: %d document(s) have no content and are kept, without an embedding: %s", component, len(without), ids
         )
     return with_content, without
 

@@ -44,8 +44,8 @@ class ModelTokenSplitter(InitParametersSerialization):
     source's meta plus ``source_id`` (the source document's id), ``split_id`` (its position) and
     ``split_idx_start`` (its character offset) — the names Haystack's ``DocumentSplitter`` uses — so results
     can be collapsed back to source documents (``SourceDocumentCollapser``). Passage ids are hashes of
-    content and meta, so the same input always gives the same ids. Documents without content are returned
-    unchanged in their place, counted in ``meta`` and named in one warning.
+    content and meta, so the same input always gives the same ids. A document without content is returned as
+    one passage without content, counted in ``meta`` and named in one warning: never dropped.
 
     Usage example:
     ```python
@@ -112,8 +112,8 @@ class ModelTokenSplitter(InitParametersSerialization):
         Split documents into passages.
 
         :param documents: The source documents.
-        :returns: ``documents``: their passages, in order, and each document without content (see
-            ``has_content``) unchanged in its place; ``meta``: ``documents_without_content``, their count.
+        :returns: ``documents``: their passages, in order (a document without content, see ``has_content``, is
+            one passage without content); ``meta``: ``documents_without_content``, how many had none.
         """
         if not isinstance(documents, list) or any(not isinstance(doc, Document) for doc in documents):
             raise TypeError("ModelTokenSplitter expects a list of Documents as input.")
@@ -124,15 +124,13 @@ class ModelTokenSplitter(InitParametersSerialization):
         encoding_of = dict(zip(to_split, encodings))
         passages = []
         for position, doc in enumerate(documents):
-            if position not in encoding_of:  # no content: returned unchanged, in its place
-                passages.append(doc)
-                continue
-            for split_id, (start, end) in enumerate(self.spans(encoding_of[position])):
+            # A document without content is its own one passage: kept, and collapsible to its source like the rest.
+            spans = self.spans(encoding_of[position]) if position in encoding_of else [(0, 0)]
+            for split_id, (start, end) in enumerate(spans):
                 meta = {**doc.meta, "source_id": doc.id, "split_id": split_id, "split_idx_start": start}
+                content = None if doc.content is None else doc.content[start:end]
                 # id="" makes Document hash the passage's content and meta: stable ids across runs.
-                passages.append(
-                    replace(doc, id="", content=doc.content[start:end], meta=meta, embedding=None, score=None)
-                )
+                passages.append(replace(doc, id="", content=content, meta=meta, embedding=None, score=None))
         return {"documents": passages, "meta": {"documents_without_content": len(without)}}
 
     def spans(self, encoding: Encoding) -> list[tuple[int, int]]:
