@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from haystack import Document
-from haystack_integrations.components.preprocessors.opensearch_pretrained.model_token_splitter import DEFAULT_OVERLAP
 
+from haystack_integrations.components.preprocessors.opensearch_pretrained.model_token_splitter import DEFAULT_OVERLAP
 from opensearch_pretrained_haystack.batch import Target, count_documents, index_into, load_store
 from opensearch_pretrained_haystack.catalog import PretrainedModel
 from opensearch_pretrained_haystack.errors import OpenSearchPretrainedError

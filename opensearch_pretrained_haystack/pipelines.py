@@ -46,8 +46,8 @@ def document_embedder(
     progress_bar: bool = False,
     **remote_kwargs: Any,
 ) -> Any:
-    """The local ``LocalOnnxDocumentEmbedder``, or with ``remote_model_id`` the cluster's ``OpenSearchMLDocumentEmbedder``
-    (``hosts`` and ``remote_kwargs`` such as ``http_auth`` go to it)."""
+    """The local ``LocalOnnxDocumentEmbedder``, or with ``remote_model_id`` the cluster's
+    ``OpenSearchMLDocumentEmbedder`` (``hosts`` and ``remote_kwargs`` such as ``http_auth`` go to it)."""
     if remote_model_id is None:
         return LocalOnnxDocumentEmbedder(
             model, version, mirror=mirror, cache_dir=cache_dir, batch_size=batch_size, progress_bar=progress_bar

@@ -11,12 +11,12 @@ from haystack.document_stores.in_memory import InMemoryDocumentStore
 from opensearchpy import OpenSearch
 
 from opensearch_pretrained_haystack import batch
-from opensearch_pretrained_haystack.batch import job
 from opensearch_pretrained_haystack.batch import (
     IndexSummary,
     Target,
     count_documents,
     index_sources,
+    job,
     jsonl_document,
     open_sink,
     read_documents,
@@ -123,7 +123,7 @@ def test_cli_index_and_search(tmp_path, corpus, capsys):
 def test_cli_argument_errors(tmp_path, argv, message, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "x.txt").write_text("hello")
-    assert main(argv + ["--model-version", "1.0.1"]) == 2
+    assert main([*argv, "--model-version", "1.0.1"]) == 2
     assert message in capsys.readouterr().err
 
 
@@ -190,7 +190,9 @@ def test_index_command_with_the_remote_embedder(opensearch_url, index_name, corp
     assert remote.keys() == expected.keys()
     blank = [i for i in expected if expected[i] is None]
     assert len(blank) == 1 and remote[blank[0]] is None  # the document without content, stored in both
-    worst = max(max(abs(a - b) for a, b in zip(remote[i], expected[i])) for i in expected if i not in blank)
+    worst = max(
+        max(abs(a - b) for a, b in zip(remote[i], expected[i], strict=True)) for i in expected if i not in blank
+    )
     assert worst < 1e-4
 
 

@@ -17,10 +17,10 @@ from itertools import islice
 from pathlib import Path
 
 from haystack import Document
-from haystack_integrations.components.embedders.opensearch_pretrained._text_preparation import has_content
-from haystack_integrations.components.preprocessors.opensearch_pretrained.model_token_splitter import DEFAULT_OVERLAP
 from tqdm import tqdm
 
+from haystack_integrations.components.embedders.opensearch_pretrained._text_preparation import has_content
+from haystack_integrations.components.preprocessors.opensearch_pretrained.model_token_splitter import DEFAULT_OVERLAP
 from opensearch_pretrained_haystack.batch.remote_model import ENV_CREDENTIALS, check_remote_model
 from opensearch_pretrained_haystack.batch.sources import count_documents, read_documents
 from opensearch_pretrained_haystack.batch.targets import Sink, Target, open_sink

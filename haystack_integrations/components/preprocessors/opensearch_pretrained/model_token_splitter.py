@@ -121,7 +121,7 @@ class ModelTokenSplitter(InitParametersSerialization):
         assert self._tokenizer is not None
         to_split, without = split_by_content(type(self).__name__, documents)
         encodings = self._tokenizer.encode_batch([documents[i].content for i in to_split], add_special_tokens=False)
-        encoding_of = dict(zip(to_split, encodings))
+        encoding_of = dict(zip(to_split, encodings, strict=True))
         passages = []
         for position, doc in enumerate(documents):
             # A document without content is its own one passage: kept, and collapsible to its source like the rest.
