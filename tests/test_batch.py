@@ -394,3 +394,11 @@ def test_a_passage_whose_embedding_failed_is_a_failure_and_one_without_content_i
     with open_sink(Target(store_path=tmp_path / "store.json"), MINILM) as sink:
         rerun = job.index_documents(documents, sink, components=rerun_components, progress_bar=False)
     assert (rerun.passages_written, rerun.skipped, rerun.failed) == (1, 2, 0)  # only the failed one is embedded again
+
+
+def test_a_repeated_document_is_written_once_and_counted_as_skipped(tmp_path):
+    (tmp_path / "docs.jsonl").write_text('{"content": ""}\n{"content": ""}\n{"content": "x"}\n{"content": "x"}\n')
+    target = Target(store_path=tmp_path / "store.json")
+    summary = index_sources([tmp_path / "docs.jsonl"], target, MINILM, progress_bar=False)
+    assert (summary.passages_written, summary.skipped, summary.without_content) == (2, 2, 1)
+    assert len(target.store_path.read_text().splitlines()) == 4  # header, two documents, closing line

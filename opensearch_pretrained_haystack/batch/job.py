@@ -41,8 +41,9 @@ MAX_FAILURES_KEPT = 100
 class IndexSummary:
     """What one run did. ``passages_written`` includes ``without_content``: passages with no content (see
     ``has_content``), stored without a vector, which is not a failure. ``skipped`` counts passages already
-    stored. ``failed`` counts unreadable documents (bad files, bad JSONL lines) and passages with content that
-    the embedder returned without a vector (not written, so a re-run embeds them)."""
+    stored or repeated in the input (same content and meta). ``failed`` counts unreadable documents (bad files,
+    bad JSONL lines) and passages with content that the embedder returned without a vector (not written, so a
+    re-run embeds them)."""
 
     documents_read: int = 0
     passages_written: int = 0
@@ -122,7 +123,7 @@ def _embed_and_write(
     if not passages:
         return
     stored = sink.stored_ids([p.id for p in passages])
-    new = [p for p in passages if p.id not in stored]
+    new = list({p.id: p for p in passages if p.id not in stored}.values())  # a repeated passage is written once
     summary.skipped += len(passages) - len(new)
     if not new:
         return
