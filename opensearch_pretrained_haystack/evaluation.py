@@ -1,7 +1,7 @@
 """``evaluate``: retrieval quality of a model and splitting setting on a BEIR-format data set.
 
-The corpus goes through the same path as the ``index`` command (clean → split → embed → write), the queries
-through the query pipeline, and passages are collapsed to their source document by the best passage before
+The corpus goes through the same path as the ``index`` command (the components of ``indexing_pipeline``),
+the queries through the query pipeline, and passages are collapsed to their source document by the best passage before
 scoring, so the numbers describe what users of ``index``/``search`` get. Metrics follow BEIR (pytrec_eval):
 nDCG@10 with linear gains, Recall@100, averaged over the queries that have judgements.
 """
@@ -19,15 +19,8 @@ from typing import Any
 
 from haystack import Document
 
-from opensearch_pretrained_haystack.batch import (
-    DEFAULT_OVERLAP,
-    Target,
-    count_documents,
-    index_documents,
-    indexing_components,
-    load_store,
-    open_sink,
-)
+from haystack_integrations.components.preprocessors.opensearch_pretrained.model_token_splitter import DEFAULT_OVERLAP
+from opensearch_pretrained_haystack.batch import Target, count_documents, index_into, load_store
 from opensearch_pretrained_haystack.catalog import PretrainedModel
 from opensearch_pretrained_haystack.errors import OpenSearchPretrainedError
 from opensearch_pretrained_haystack.pipelines import query_pipeline
@@ -132,12 +125,10 @@ def evaluate(
                 dataset_dir, model, Target(store_path=Path(scratch) / "store.json"), split=split, window=window,
                 overlap=overlap, progress_bar=progress_bar,
             )  # fmt: skip
-    splitter, embedder = indexing_components(model, target, split=split, window=window, overlap=overlap)
-    with open_sink(target, model) as sink:
-        summary = index_documents(
-            corpus_documents(dataset.corpus_path), sink, splitter=splitter, embedder=embedder,
-            total=count_documents([dataset.corpus_path]), progress_bar=progress_bar,
-        )  # fmt: skip
+    summary = index_into(
+        target, model, corpus_documents(dataset.corpus_path), total=count_documents([dataset.corpus_path]),
+        split=split, window=window, overlap=overlap, progress_bar=progress_bar,
+    )  # fmt: skip
     pipeline = query_pipeline(load_store(target, model), model=model.name, version=model.version, top_k=RECALL_AT)
     ndcgs, recalls = [], []
     for query_id, text in dataset.queries.items():

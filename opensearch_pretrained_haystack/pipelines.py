@@ -7,9 +7,11 @@ default loader, since every component lives in ``haystack`` or ``haystack_integr
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
-from haystack import Pipeline
+from haystack import Document, Pipeline
 from haystack.components.converters import TextFileToDocument
 from haystack.components.preprocessors import DocumentCleaner
 from haystack.components.retrievers.in_memory import InMemoryEmbeddingRetriever
@@ -46,8 +48,8 @@ def document_embedder(
     progress_bar: bool = False,
     **remote_kwargs: Any,
 ) -> Any:
-    """The local ``LocalOnnxDocumentEmbedder``, or with ``remote_model_id`` the cluster's ``OpenSearchMLDocumentEmbedder``
-    (``hosts`` and ``remote_kwargs`` such as ``http_auth`` go to it)."""
+    """The local ``LocalOnnxDocumentEmbedder``, or with ``remote_model_id`` the cluster's
+    ``OpenSearchMLDocumentEmbedder`` (``hosts`` and ``remote_kwargs`` such as ``http_auth`` go to it)."""
     if remote_model_id is None:
         return LocalOnnxDocumentEmbedder(
             model, version, mirror=mirror, cache_dir=cache_dir, batch_size=batch_size, progress_bar=progress_bar
@@ -81,12 +83,67 @@ def text_embedder(
     return OpenSearchMLTextEmbedder(_required_hosts(hosts), remote_model_id, **remote_kwargs)
 
 
+@dataclass(frozen=True)
+class IndexingComponents:
+    """The steps between reading and writing, in the order every indexing path runs them: clean → split → embed.
+
+    ``indexing_pipeline`` wires them into a Pipeline; the batch job (``index``, ``evaluate``) runs the same
+    components on its stream of chunks, so both give the same passages and vectors for the same input.
+    """
+
+    cleaner: DocumentCleaner
+    splitter: ModelTokenSplitter | None
+    embedder: Any
+
+    def steps(self) -> dict[str, Any]:
+        """The components by their pipeline names, in flow order (no splitter when documents are kept whole)."""
+        named = {"cleaner": self.cleaner, "splitter": self.splitter, "embedder": self.embedder}
+        return {name: step for name, step in named.items() if step is not None}
+
+    def passages(self, documents: list[Document]) -> list[Document]:
+        """Clean and split ``documents``: what the embedder gets."""
+        cleaned = self.cleaner.run(documents=documents)["documents"]
+        return self.splitter.run(documents=cleaned)["documents"] if self.splitter else cleaned
+
+    def embed(self, passages: list[Document]) -> list[Document]:
+        """The passages with their vectors; those without content come back unchanged (see ``has_content``)."""
+        documents: list[Document] = self.embedder.run(documents=passages)["documents"]
+        return documents
+
+
+def indexing_components(
+    *,
+    model: str = DEFAULT_MODEL,
+    version: str | None = None,
+    embedder: Any = None,
+    split: bool = True,
+    window: int | None = None,
+    overlap: int = DEFAULT_OVERLAP,
+    mirror: str | None = None,
+    cache_dir: str | None = None,
+) -> IndexingComponents:
+    """The cleaner, the splitter (None with ``split=False``: whole documents, truncated by the model) and the
+    embedder (default: the local embedder of ``model``) that every indexing path runs. The splitter always uses
+    ``model``'s tokenizer, since that is the token limit the vectors are made under."""
+    splitter = (
+        ModelTokenSplitter(model, version, mirror=mirror, cache_dir=cache_dir, window=window, overlap=overlap)
+        if split
+        else None
+    )
+    return IndexingComponents(
+        cleaner=DocumentCleaner(keep_id=True),
+        splitter=splitter,
+        embedder=embedder or document_embedder(model, version, mirror=mirror, cache_dir=cache_dir),
+    )
+
+
 def indexing_pipeline(
     document_store: DocumentStore,
     *,
     model: str = DEFAULT_MODEL,
     version: str | None = None,
     embedder: Any = None,
+    split: bool = True,
     window: int | None = None,
     overlap: int = DEFAULT_OVERLAP,
     mirror: str | None = None,
@@ -94,26 +151,21 @@ def indexing_pipeline(
 ) -> Pipeline:
     """files → ``TextFileToDocument`` → ``DocumentCleaner`` → ``ModelTokenSplitter`` → embedder → ``DocumentWriter``.
 
-    Run it with ``{"converter": {"sources": [paths]}}``. ``embedder`` defaults to the local embedder of
-    ``model``; pass ``document_embedder(..., remote_model_id=...)`` to embed in the cluster. The splitter
-    always uses ``model``'s tokenizer, since that is the token limit the vectors are made under. Passages
-    overwrite same-id passages, so indexing the same files twice changes nothing.
+    Run it with ``{"converter": {"sources": [paths]}}``. The middle steps are ``indexing_components`` (see there
+    for ``embedder``, ``split``, ``window`` and ``overlap``); pass ``document_embedder(..., remote_model_id=...)``
+    to embed in the cluster. Passages overwrite same-id passages, so indexing the same files twice changes nothing.
     """
+    components = indexing_components(
+        model=model, version=version, embedder=embedder, split=split, window=window, overlap=overlap, mirror=mirror,
+        cache_dir=cache_dir,
+    )  # fmt: skip
     pipeline = Pipeline()
     pipeline.add_component("converter", TextFileToDocument())
-    pipeline.add_component("cleaner", DocumentCleaner(keep_id=True))
-    pipeline.add_component(
-        "splitter",
-        ModelTokenSplitter(model, version, mirror=mirror, cache_dir=cache_dir, window=window, overlap=overlap),
-    )
-    pipeline.add_component(
-        "embedder", embedder or document_embedder(model, version, mirror=mirror, cache_dir=cache_dir)
-    )
+    for name, step in components.steps().items():
+        pipeline.add_component(name, step)
     pipeline.add_component("writer", DocumentWriter(document_store, policy=DuplicatePolicy.OVERWRITE))
-    pipeline.connect("converter.documents", "cleaner.documents")
-    pipeline.connect("cleaner.documents", "splitter.documents")
-    pipeline.connect("splitter.documents", "embedder.documents")
-    pipeline.connect("embedder.documents", "writer.documents")
+    for sender, receiver in pairwise(["converter", *components.steps(), "writer"]):
+        pipeline.connect(f"{sender}.documents", f"{receiver}.documents")
     return pipeline
 
 

@@ -1,9 +1,12 @@
 import gzip
 import json
 import re
+from dataclasses import replace
 
 import pytest
+from haystack import Document
 from haystack.components.converters import TextFileToDocument
+from haystack.components.preprocessors import DocumentCleaner
 from haystack.document_stores.in_memory import InMemoryDocumentStore
 from opensearchpy import OpenSearch
 
@@ -13,11 +16,14 @@ from opensearch_pretrained_haystack.batch import (
     Target,
     count_documents,
     index_sources,
+    job,
     jsonl_document,
+    open_sink,
     read_documents,
 )
 from opensearch_pretrained_haystack.catalog import get_model
 from opensearch_pretrained_haystack.cli import main
+from opensearch_pretrained_haystack.pipelines import IndexingComponents, document_embedder, indexing_pipeline
 from opensearch_pretrained_haystack.store import IndexMismatchError, document_store_for
 
 MINILM = get_model("all-MiniLM-L6-v2", "1.0.1")
@@ -62,10 +68,10 @@ def test_index_then_rerun_skips_everything(tmp_path, corpus):
     target = Target(store_path=tmp_path / "store.json")
     first = index_sources([corpus], target, MINILM, progress_bar=False)
     assert (first.documents_read, first.failed) == (23, 0)
-    assert first.skipped == 1  # the blank document
-    assert first.passages_written > 22  # the long document was split
+    assert (first.skipped, first.without_content) == (0, 1)  # the blank document: stored, without a vector
+    assert first.passages_written > 23  # the long document was split
     second = index_sources([corpus], target, MINILM, progress_bar=False)
-    assert (second.passages_written, second.skipped) == (0, first.passages_written + 1)
+    assert (second.passages_written, second.skipped) == (0, first.passages_written)
     store = InMemoryDocumentStore.load_from_disk(str(target.store_path))
     assert store.count_documents() == first.passages_written
     long_passages = [d for d in store.filter_documents() if d.meta["source_id"] == "long"]
@@ -75,7 +81,7 @@ def test_index_then_rerun_skips_everything(tmp_path, corpus):
 def test_an_interrupted_run_resumes_without_loss(tmp_path, corpus, monkeypatch):
     reference = index_sources([corpus], Target(store_path=tmp_path / "full.json"), MINILM, progress_bar=False)
     target = Target(store_path=tmp_path / "store.json")
-    original = batch._embed_and_write
+    original = job._embed_and_write
     calls = []
 
     def interrupted(*args, **kwargs):
@@ -84,10 +90,10 @@ def test_an_interrupted_run_resumes_without_loss(tmp_path, corpus, monkeypatch):
         calls.append(1)
         original(*args, **kwargs)
 
-    monkeypatch.setattr(batch, "_embed_and_write", interrupted)
+    monkeypatch.setattr(job, "_embed_and_write", interrupted)
     with pytest.raises(KeyboardInterrupt):
         index_sources([corpus], target, MINILM, group_size=8, progress_bar=False)
-    monkeypatch.setattr(batch, "_embed_and_write", original)
+    monkeypatch.setattr(job, "_embed_and_write", original)
     partial = InMemoryDocumentStore.load_from_disk(str(target.store_path)).count_documents()
     assert 0 < partial < reference.passages_written
     resumed = index_sources([corpus], target, MINILM, progress_bar=False)
@@ -117,7 +123,7 @@ def test_cli_index_and_search(tmp_path, corpus, capsys):
 def test_cli_argument_errors(tmp_path, argv, message, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "x.txt").write_text("hello")
-    assert main(argv + ["--model-version", "1.0.1"]) == 2
+    assert main([*argv, "--model-version", "1.0.1"]) == 2
     assert message in capsys.readouterr().err
 
 
@@ -182,7 +188,11 @@ def test_index_command_with_the_remote_embedder(opensearch_url, index_name, corp
         d.id: d.embedding for d in InMemoryDocumentStore.load_from_disk(str(local.store_path)).filter_documents()
     }
     assert remote.keys() == expected.keys()
-    worst = max(max(abs(a - b) for a, b in zip(remote[i], expected[i])) for i in expected)
+    blank = [i for i in expected if expected[i] is None]
+    assert len(blank) == 1 and remote[blank[0]] is None  # the document without content, stored in both
+    worst = max(
+        max(abs(a - b) for a, b in zip(remote[i], expected[i], strict=True)) for i in expected if i not in blank
+    )
     assert worst < 1e-4
 
 
@@ -224,7 +234,7 @@ def test_progress_counts_documents_once_their_passages_are_written():
             self.n += count
 
     bar = Bar()
-    progress = batch._WrittenProgress(bar)
+    progress = job._WrittenProgress(bar)
     progress.read(documents=3, passages=5)
     progress.read(documents=2, passages=0)
     progress.read(documents=4, passages=4)
@@ -336,3 +346,59 @@ def test_index_replicas_option_reaches_the_new_index(opensearch_url, index_name,
     assert main(argv + ([] if replicas is None else ["--replicas", str(replicas)])) == 0
     settings = client.indices.get_settings(index=index_name)[index_name]["settings"]["index"]
     assert settings["number_of_replicas"] == (default if replicas is None else str(replicas))
+
+
+def test_index_and_indexing_pipeline_give_the_same_passages_and_vectors(tmp_path):
+    folder = tmp_path / "files"
+    folder.mkdir()
+    (folder / "long.txt").write_text(LONG)
+    (folder / "notes.md").write_text("# Notes\n\n\n\nOpenSearch runs   k-NN search on vectors.  ")
+    (folder / "empty.txt").write_text("")
+    (folder / "blank.txt").write_text("  \n\t ")  # the cleaner makes it "": no content
+    target = Target(store_path=tmp_path / "store.json")
+    summary = index_sources([folder], target, MINILM, progress_bar=False)
+    pipeline_store = InMemoryDocumentStore()
+    pipeline = indexing_pipeline(pipeline_store, model=MINILM.name, version=MINILM.version)
+    pipeline.run({"converter": {"sources": list(batch.source_files([folder]))}})
+
+    def passages(store):
+        return {d.id: (d.content, d.meta, d.embedding) for d in store.filter_documents()}
+
+    ours, theirs = passages(InMemoryDocumentStore.load_from_disk(str(target.store_path))), passages(pipeline_store)
+    assert ours == theirs  # ids, content, meta and vectors, exactly
+    assert len([d for d in ours.values() if d[1]["file_path"] == "long.txt"]) > 1
+    without = sorted((meta["file_path"], content, vector) for content, meta, vector in ours.values() if not content)
+    assert without == [("blank.txt", "", None), ("empty.txt", "", None)]
+    assert (summary.passages_written, summary.without_content, summary.failed) == (len(ours), 2, 0)
+
+
+def test_a_passage_whose_embedding_failed_is_a_failure_and_one_without_content_is_not(tmp_path):
+    local = document_embedder(MINILM.name, MINILM.version)
+
+    class FailsOnWordFail:
+        """The local embedder, but a passage containing "fail" comes back without a vector (as the cluster
+        embedder returns a batch it could not embed)."""
+
+        def run(self, documents):
+            out = local.run(documents=documents)["documents"]
+            return {"documents": [replace(d, embedding=None) if "fail" in (d.content or "") else d for d in out]}
+
+    components = IndexingComponents(cleaner=DocumentCleaner(keep_id=True), splitter=None, embedder=FailsOnWordFail())
+    documents = [Document(content="fine"), Document(content=""), Document(content="this will fail")]
+    with open_sink(Target(store_path=tmp_path / "store.json"), MINILM) as sink:
+        summary = job.index_documents(documents, sink, components=components, progress_bar=False)
+    assert (summary.passages_written, summary.without_content, summary.failed) == (2, 1, 1)
+    assert summary.failures == ["1 passage(s) could not be embedded"]
+    assert summary.line().endswith("passages written: 2, skipped: 0, failed: 1, without content: 1")
+    rerun_components = IndexingComponents(cleaner=DocumentCleaner(keep_id=True), splitter=None, embedder=local)
+    with open_sink(Target(store_path=tmp_path / "store.json"), MINILM) as sink:
+        rerun = job.index_documents(documents, sink, components=rerun_components, progress_bar=False)
+    assert (rerun.passages_written, rerun.skipped, rerun.failed) == (1, 2, 0)  # only the failed one is embedded again
+
+
+def test_a_repeated_document_is_written_once_and_counted_as_skipped(tmp_path):
+    (tmp_path / "docs.jsonl").write_text('{"content": ""}\n{"content": ""}\n{"content": "x"}\n{"content": "x"}\n')
+    target = Target(store_path=tmp_path / "store.json")
+    summary = index_sources([tmp_path / "docs.jsonl"], target, MINILM, progress_bar=False)
+    assert (summary.passages_written, summary.skipped, summary.without_content) == (2, 2, 1)
+    assert len(target.store_path.read_text().splitlines()) == 4  # header, two documents, closing line

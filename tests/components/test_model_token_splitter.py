@@ -44,8 +44,11 @@ def test_neighbours_overlap_and_no_word_is_cut():
 def test_short_documents_become_one_passage_and_ids_are_stable():
     splitter = ModelTokenSplitter(TINY)
     documents = [Document(content="A short text."), Document(content=""), Document(content=None)]
-    first = splitter.run(documents)["documents"]
-    assert [p.content for p in first] == ["A short text."]
+    result = splitter.run(documents)
+    first = result["documents"]
+    assert [p.content for p in first] == ["A short text.", "", None]
+    assert [p.meta["source_id"] for p in first] == [d.id for d in documents]  # no content: kept, not dropped
+    assert result["meta"] == {"documents_without_content": 2}
     assert first[0].meta["source_id"] == documents[0].id
     assert [p.id for p in ModelTokenSplitter(TINY).run(documents)["documents"]] == [p.id for p in first]
 

@@ -1,4 +1,5 @@
-"""What every embedder pair of this package shares: input checks, text preparation, and returning documents.
+"""What every embedder pair of this package shares: input checks, text preparation, returning documents, and
+the content rule (``has_content``) that the splitter and the batch job follow too.
 
 Local and cluster embedders must turn the same document into the same string, or their vectors would differ
 for reasons that have nothing to do with the model; so both use these functions.
@@ -46,21 +47,25 @@ def prepare_document_text(
     return prepare_text(embedding_separator.join([*meta_values, document.content or ""]), prefix, suffix)
 
 
-def split_by_content(component: str, documents: list[Document]) -> tuple[list[int], list[int]]:
-    """Positions of documents to embed, and of documents without content (None or ""), returned unchanged.
+def has_content(document: Document) -> bool:
+    """The content rule of every indexing step: a document whose content is None or "" has none (whitespace is
+    content, as the cluster embeds it; ``DocumentCleaner`` turns whitespace-only text into ""). Such a document
+    is returned (by the splitter as its one passage, by the embedders unchanged), counted, and never dropped."""
+    return bool(document.content)
 
-    One warning names the skipped documents, so a batch never fails, and never silently loses one, over an
-    empty document.
+
+def split_by_content(component: str, documents: list[Document]) -> tuple[list[int], list[int]]:
+    """Positions of documents with content, and of documents without (see ``has_content``).
+
+    One warning names the documents without content, so a batch never fails, and never silently loses one, over
+    an empty document.
     """
-    with_content = [i for i, doc in enumerate(documents) if doc.content]
-    without = [i for i, doc in enumerate(documents) if not doc.content]
+    with_content = [i for i, doc in enumerate(documents) if has_content(doc)]
+    without = [i for i, doc in enumerate(documents) if not has_content(doc)]
     if without:
         ids = ", ".join(documents[i].id for i in without[:10]) + (", ..." if len(without) > 10 else "")
         logger.warning(
-            "%s: %d document(s) have no content and are returned without an embedding: %s",
-            component,
-            len(without),
-            ids,
+            "%s: %d document(s) have no content and are kept, without an embedding: %s", component, len(without), ids
         )
     return with_content, without
 

@@ -7,7 +7,6 @@ at that limit; this splitter counts exactly what the model will see.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import replace
 from typing import Any
 
@@ -17,11 +16,10 @@ from tokenizers import Encoding
 from haystack_integrations.components.embedders.opensearch_pretrained._serialization import (
     InitParametersSerialization,
 )
+from haystack_integrations.components.embedders.opensearch_pretrained._text_preparation import split_by_content
 from opensearch_pretrained_haystack.artifacts import Lease, resolve_artifact
 from opensearch_pretrained_haystack.catalog import PretrainedModel
 from opensearch_pretrained_haystack.inference.tokenizer import ModelTokenizer, shared_tokenizer
-
-logger = logging.getLogger(__name__)
 
 # Chosen by measurement with `opensearch-pretrained evaluate` (see README): tokens shared by neighbouring passages.
 DEFAULT_OVERLAP = 32
@@ -35,8 +33,8 @@ class ModelTokenSplitter(InitParametersSerialization):
     source's meta plus ``source_id`` (the source document's id), ``split_id`` (its position) and
     ``split_idx_start`` (its character offset) — the names Haystack's ``DocumentSplitter`` uses — so results
     can be collapsed back to source documents (``SourceDocumentCollapser``). Passage ids are hashes of
-    content and meta, so the same input always gives the same ids. Documents without content are dropped
-    with a warning.
+    content and meta, so the same input always gives the same ids. A document without content is returned as
+    one passage without content, counted in ``meta`` and named in one warning: never dropped.
 
     Usage example:
     ```python
@@ -118,34 +116,34 @@ class ModelTokenSplitter(InitParametersSerialization):
             raise ValueError(f"overlap={self.overlap} must be smaller than the window ({window} tokens).")
         return window
 
-    @component.output_types(documents=list[Document])
+    @component.output_types(documents=list[Document], meta=dict[str, Any])
     def run(self, documents: list[Document]) -> dict[str, Any]:
         """
         Split documents into passages.
 
         :param documents: The source documents.
-        :returns: ``documents``: their passages, in order.
+        :returns: ``documents``: their passages, in order (a document without content, see ``has_content``, is
+            one passage without content); ``meta``: ``documents_without_content``, how many had none.
         """
         if not isinstance(documents, list) or any(not isinstance(doc, Document) for doc in documents):
             raise TypeError("ModelTokenSplitter expects a list of Documents as input.")
         self.warm_up()
         assert self._lease is not None
-        with_content = [doc for doc in documents if doc.content]
-        if len(with_content) < len(documents):
-            skipped = [doc.id for doc in documents if not doc.content]
-            logger.warning("ModelTokenSplitter: dropped %d document(s) without content: %s", len(skipped), skipped[:10])
+        to_split, without = split_by_content(type(self).__name__, documents)
         encodings = self._lease.value.tokenizer.encode_batch(
-            [doc.content for doc in with_content], add_special_tokens=False
+            [documents[i].content for i in to_split], add_special_tokens=False
         )
+        encoding_of = dict(zip(to_split, encodings, strict=True))
         passages = []
-        for doc, encoding in zip(with_content, encodings):
-            for split_id, (start, end) in enumerate(self.spans(encoding)):
+        for position, doc in enumerate(documents):
+            # A document without content is its own one passage: kept, and collapsible to its source like the rest.
+            spans = self.spans(encoding_of[position]) if position in encoding_of else [(0, 0)]
+            for split_id, (start, end) in enumerate(spans):
                 meta = {**doc.meta, "source_id": doc.id, "split_id": split_id, "split_idx_start": start}
+                content = None if doc.content is None else doc.content[start:end]
                 # id="" makes Document hash the passage's content and meta: stable ids across runs.
-                passages.append(
-                    replace(doc, id="", content=doc.content[start:end], meta=meta, embedding=None, score=None)
-                )
-        return {"documents": passages}
+                passages.append(replace(doc, id="", content=content, meta=meta, embedding=None, score=None))
+        return {"documents": passages, "meta": {"documents_without_content": len(without)}}
 
     def spans(self, encoding: Encoding) -> list[tuple[int, int]]:
         """Character spans of the passages of one encoded text (encoded without special tokens)."""

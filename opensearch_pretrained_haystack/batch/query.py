@@ -1,0 +1,18 @@
+"""``search``: the best source documents for a query, from the target ``index`` wrote."""
+
+from __future__ import annotations
+
+from haystack import Document
+
+from opensearch_pretrained_haystack.batch.targets import Target, load_store
+from opensearch_pretrained_haystack.catalog import PretrainedModel
+from opensearch_pretrained_haystack.pipelines import query_pipeline
+
+
+def search(query: str, target: Target, model: PretrainedModel, *, top_k: int = 10) -> list[Document]:
+    """The ``top_k`` source documents for ``query``, best first, each scored by its best passage."""
+    if top_k < 1:
+        raise ValueError(f"top-k must be 1 or more (how many documents to return), got {top_k}.")
+    store = load_store(target, model)
+    pipeline = query_pipeline(store, model=model.name, version=model.version, top_k=top_k)
+    return pipeline.run({"embedder": {"text": query}})["collapser"]["documents"]

@@ -1,0 +1,148 @@
+"""The batch job's input: .txt/.md files (one document each) and .jsonl files (one document per line).
+
+Documents are read lazily, so a corpus of any size streams through. A missing or unreadable file and each bad
+line is reported once (``file:line: why``) and counted as failed; the rest is read.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+from haystack import Document
+
+TEXT_SUFFIXES = (".txt", ".md")
+JSONL_SUFFIX = ".jsonl"
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+class FailureLog(Protocol):
+    """Where reading reports what it could not read (``IndexSummary``)."""
+
+    def fail(self, count: int, reason: str) -> None: ...
+
+
+def source_files(sources: Sequence[str | Path]) -> Iterator[Path]:
+    """The files named by ``sources``; directories are walked (sorted, so runs repeat exactly). A source that
+    does not exist is passed on, for ``read_documents`` to report as failed."""
+    for source in map(Path, sources):
+        if source.is_dir():
+            yield from sorted(
+                p for p in source.rglob("*") if p.is_file() and p.suffix in (*TEXT_SUFFIXES, JSONL_SUFFIX)
+            )
+        elif source.suffix in (*TEXT_SUFFIXES, JSONL_SUFFIX) or not source.exists():
+            yield source
+        else:
+            raise ValueError(f"{source}: not a directory, .txt, .md or .jsonl file.")
+
+
+def count_documents(sources: Sequence[str | Path]) -> int:
+    """How many documents ``read_documents`` will yield (one per text file, one per non-blank JSONL line),
+    so the progress bar can show the remaining time; it only counts lines."""
+    total = 0
+    for path in source_files(sources):
+        if path.suffix == JSONL_SUFFIX and path.is_file() and not _is_gzip(path):
+            with open(path, "rb") as file:
+                total += sum(1 for line in file if line.strip())
+        else:
+            total += 1
+    return total
+
+
+def read_documents(sources: Sequence[str | Path], summary: FailureLog) -> Iterator[Document]:
+    """Documents from .txt/.md files (one each, as Haystack's ``TextFileToDocument`` makes them) and .jsonl files
+    (one per line: ``content``, optional ``meta`` and ``id``). A missing or unreadable file and each bad line is
+    reported (``file:line: why``) and counted as failed; the rest is read."""
+    for path in source_files(sources):
+        try:
+            if not path.exists():
+                summary.fail(1, f"{path}: does not exist")
+            elif path.suffix != JSONL_SUFFIX:
+                yield _text_document(path)
+            elif _is_gzip(path):
+                summary.fail(1, f"{path}: is gzip-compressed, not JSONL text: decompress it first")
+            else:
+                yield from _jsonl_documents(path, summary)
+        except (OSError, ValueError) as error:
+            summary.fail(1, f"{path}: {getattr(error, 'strerror', None) or error}")
+
+
+def _text_document(path: Path) -> Document:
+    """The document ``TextFileToDocument`` makes of ``path`` (same content and meta, so the same id), with a
+    reason when the file is not text instead of the converter's silent skip."""
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise ValueError(f"not UTF-8 text ({error.reason} at byte {error.start})") from None
+    return Document(content=text, meta={"file_path": path.name})
+
+
+def _jsonl_documents(path: Path, summary: FailureLog) -> Iterator[Document]:
+    with open(path, "rb") as file:
+        for number, raw in enumerate(file, start=1):
+            try:
+                line = raw.decode("utf-8")
+                if line.strip():
+                    yield jsonl_document(line)
+            except UnicodeDecodeError as error:
+                summary.fail(1, f"{path}:{number}: not UTF-8 text ({error.reason} at byte {error.start})")
+            except ValueError as error:
+                summary.fail(1, f"{path}:{number}: {error}")
+
+
+def _is_gzip(path: Path) -> bool:
+    with open(path, "rb") as file:
+        return file.read(2) == GZIP_MAGIC
+
+
+def jsonl_document(line: str) -> Document:
+    """One JSONL record as a Document. A string or integer ``id`` is kept as given (without one, the id is a
+    hash of content and meta); anything that the store or the tokenizer could not hold exactly is refused."""
+    record = json.loads(line, parse_constant=_refuse_constant, parse_float=_finite_float)
+    if not isinstance(record, dict) or not isinstance(record.get("content"), str):
+        raise ValueError('each line must be a JSON object with a string "content" (and optional "meta", "id")')
+    meta = record.get("meta") or {}
+    if not isinstance(meta, dict):
+        raise ValueError('"meta" must be a JSON object')
+    for key, value in record.items():
+        if found := _lone_surrogate(key) or _lone_surrogate(value):
+            raise ValueError(f"{json.dumps(key)} holds a lone surrogate \\u{ord(found):04x}, which is not text")
+    return Document(id=_record_id(record.get("id")), content=record["content"], meta=meta)
+
+
+def _record_id(value: Any) -> str:
+    """The id as given; "" lets ``Document`` hash content and meta."""
+    if value is None:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise ValueError(f'"id" must be a string or an integer, not {json.dumps(value)}')
+    if value == "":
+        raise ValueError('"id" must not be empty (leave it out to get an id made from content and meta)')
+    return str(value)
+
+
+def _refuse_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a number JSON allows (the store could not write it back)")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is out of the range of a float (the store could not write it back)")
+    return value
+
+
+def _lone_surrogate(value: Any) -> str | None:
+    """The first lone surrogate in a parsed JSON value: an escaped one such as \\ud800 is valid JSON, but it is
+    not text, and no tokenizer, file or cluster can hold it."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as error:
+            return value[error.start]
+        return None
+    items = [*value.keys(), *value.values()] if isinstance(value, dict) else value if isinstance(value, list) else []
+    return next((found for item in items if (found := _lone_surrogate(item))), None)
