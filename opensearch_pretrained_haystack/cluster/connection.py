@@ -138,9 +138,7 @@ def serialize_http_auth(auth: Any, *, where: str = "http_auth") -> list[dict[str
         return auth.to_dict()
     if isinstance(auth, tuple | list) and len(auth) == 2 and all(isinstance(a, Secret) for a in auth):  # noqa: PLR2004
         return [secret.to_dict() for secret in auth]
-    given = (
-        f"({', '.join(type(a).__name__ for a in auth)})" if isinstance(auth, tuple | list) else type(auth).__name__
-    )
+    given = f"({', '.join(type(a).__name__ for a in auth)})" if isinstance(auth, tuple | list) else type(auth).__name__
     msg = (
         f"{where} is {given}, which cannot be serialized without writing the credentials: pass a pair of Secrets, "
         'e.g. (Secret.from_env_var("OPENSEARCH_USERNAME"), Secret.from_env_var("OPENSEARCH_PASSWORD")), or an AWSAuth.'

@@ -104,4 +104,3 @@ class MLCommonsClient:
     def predict(self, model_id: str, texts: list[str], timeout: float | None = None) -> np.ndarray:
         """Embed texts in one call; float32 (len(texts), dim)."""
         return self.run(ops.predict(model_id, texts, timeout))
-

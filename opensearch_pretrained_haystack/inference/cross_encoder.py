@@ -75,7 +75,9 @@ class LocalOnnxCrossEncoder:
         self.concurrent_runs = concurrent_runs or available_cpus()
         self._executor: ThreadPoolExecutor | None = None
         chosen = tuple(providers or DEFAULT_PROVIDERS)
-        self._session_lease = loaded_artifacts.acquire("onnx-session", artifact, lambda a: load_session(a, chosen), chosen)
+        self._session_lease = loaded_artifacts.acquire(
+            "onnx-session", artifact, lambda a: load_session(a, chosen), chosen
+        )
         try:
             self._tokenizer_lease = loaded_artifacts.acquire("pair-tokenizer", artifact, _pair_tokenizer)
         except BaseException:
