@@ -12,7 +12,6 @@ from opensearch_pretrained_haystack.rerank_pipeline import (
     rerank_ext,
     rerank_search_pipeline_body,
 )
-
 from tests.conftest import TESTING
 
 TINY = TESTING / "tiny-cross-encoder"

@@ -167,7 +167,7 @@ def _download(url: str, destination: Path, config: dict[str, Any], progress_bar:
 
 def _unreachable(url: str, error: BaseException) -> str:
     reason = getattr(error, "reason", error)
-    if isinstance(error, urllib.error.HTTPError) and error.code == 404 or isinstance(reason, FileNotFoundError):
+    if (isinstance(error, urllib.error.HTTPError) and error.code == 404) or isinstance(reason, FileNotFoundError):
         return f"{url} does not exist (404). Check the model name, version and format, or the mirror's layout."
     return (
         f"Could not read {url}: {reason}. On a machine without internet, point {MIRROR_ENV} (or mirror=...) at a "

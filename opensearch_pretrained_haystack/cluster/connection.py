@@ -136,7 +136,7 @@ def serialize_http_auth(auth: Any, *, where: str = "http_auth") -> list[dict[str
         return None
     if isinstance(auth, AWSAuth):
         return auth.to_dict()
-    if isinstance(auth, tuple | list) and len(auth) == 2 and all(isinstance(a, Secret) for a in auth):  # noqa: PLR2004
+    if isinstance(auth, tuple | list) and len(auth) == 2 and all(isinstance(a, Secret) for a in auth):
         return [secret.to_dict() for secret in auth]
     given = f"({', '.join(type(a).__name__ for a in auth)})" if isinstance(auth, tuple | list) else type(auth).__name__
     msg = (

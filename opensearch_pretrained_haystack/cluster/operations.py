@@ -228,7 +228,7 @@ def parse_embeddings(response: Any, expected: int) -> np.ndarray:
     except (AttributeError, KeyError, IndexError, TypeError, ValueError) as error:
         msg = f"ML Commons answered predict with a body that holds no embeddings ({type(error).__name__}: {error})."
         raise MalformedResponseError(msg) from error
-    if vectors.ndim != 2:  # noqa: PLR2004 - (texts, dimension)
+    if vectors.ndim != 2:  # (texts, dimension)
         msg = f"ML Commons answered predict with embeddings of shape {vectors.shape}, not (texts, dimension)."
         raise MalformedResponseError(msg)
     return vectors

@@ -8,7 +8,6 @@ from haystack import Document, Pipeline
 
 from haystack_integrations.components.rankers.opensearch_pretrained import LocalOnnxRanker
 from opensearch_pretrained_haystack.inference.cross_encoder import LocalOnnxCrossEncoder
-
 from tests.conftest import TESTING
 
 TINY = str(TESTING / "tiny-cross-encoder" / "onnx")

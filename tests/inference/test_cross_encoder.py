@@ -5,7 +5,6 @@ import pytest
 
 from opensearch_pretrained_haystack.errors import ModelInputError
 from opensearch_pretrained_haystack.inference.cross_encoder import LocalOnnxCrossEncoder
-
 from tests.conftest import TESTING
 
 TINY = TESTING / "tiny-cross-encoder"

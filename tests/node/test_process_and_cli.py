@@ -163,7 +163,7 @@ def test_two_starts_at_once_run_one_node_that_status_and_stop_see(standin: NodeL
     def start() -> None:
         try:
             urls.append(TestNode(standin.node_dir, version="3.6.0", start_timeout=30).start())
-        except BaseException as error:  # noqa: BLE001 - reported by the assertion below
+        except BaseException as error:  # reported by the assertion below
             errors.append(error)
 
     threads = [threading.Thread(target=start) for _ in range(2)]
