@@ -166,7 +166,8 @@ def main() -> None:
         rates[name] = args.paragraphs / seconds
         print(
             f"{name:24} {rates[name]:12.1f} {runs[0]['tokens'] / seconds:10.0f} "
-            f"{statistics.median(r['cold_s'] for r in runs):12.2f} {statistics.median(r['peak_rss_mb'] for r in runs):11.0f}"
+            f"{statistics.median(r['cold_s'] for r in runs):12.2f} "
+            f"{statistics.median(r['peak_rss_mb'] for r in runs):11.0f}"
         )
     for other in ("plain-ort", "sentence-transformers"):
         if "component" in rates and other in rates:

@@ -181,9 +181,10 @@ def main() -> None:
 
         def bare(query: str, passages: list[str]) -> object:
             path = f"/_plugins/_ml/_predict/text_similarity/{model_id}"
-            post = lambda i: client.transport.perform_request(
-                "POST", path, body=predict_body(query, passages[i : i + 32])
-            )
+
+            def post(i: int) -> object:
+                return client.transport.perform_request("POST", path, body=predict_body(query, passages[i : i + 32]))
+
             return list(pool.map(post, range(0, len(passages), 32)))
 
         print(f"remote, tiny cross-encoder on {args.url}, batches of 32, 2 in flight, medians of {args.rounds} rounds")

@@ -125,7 +125,7 @@ def check_before_upload(artifact: ModelArtifact) -> None:
 
 
 def _identity(request: ModelRequest, artifact: ModelArtifact | None) -> tuple[str, str, int]:
-    """Name, version and dimension (0 for sparse models), from the artifact's config.json if at hand, else the catalog."""
+    """Name, version and dimension (0 if sparse) from the artifact's config.json if at hand, else the catalog."""
     if artifact is not None:
         return artifact.name, artifact.version, int(artifact.model_config.get("embedding_dimension") or 0)
     entry = get_model(request.model, request.version)

@@ -56,7 +56,10 @@ def wait_for_task(task_id: str, timeout: float) -> Operation[dict[str, Any]]:
             msg = f"ML Commons task {task_id} ({task.get('task_type')}) ended {state}: {reason}"
             raise TaskFailedError(msg, task_id=task_id, task=task, reason=reason)
         if deadline.expired():
-            msg = f"ML Commons task {task_id} is still {state} after {timeout:g} s; raise the timeout or check the cluster."
+            msg = (
+                f"ML Commons task {task_id} is still {state} after {timeout:g} s; "
+                "raise the timeout or check the cluster."
+            )
             raise OperationTimeoutError(msg)
         yield Sleep(min(next(intervals), deadline.remaining()))
 

@@ -66,7 +66,8 @@ class LocalOnnxCrossEncoder:
             )
         if artifact.model_format != "ONNX":
             raise ModelInputError(
-                f"{artifact.name} is a {artifact.model_format} artifact; LocalOnnxCrossEncoder runs ONNX artifacts only."
+                f"{artifact.name} is a {artifact.model_format} artifact; "
+                "LocalOnnxCrossEncoder runs ONNX artifacts only."
             )
         self.artifact = artifact
         self.name = artifact.name
@@ -128,7 +129,7 @@ class LocalOnnxCrossEncoder:
         if self._executor is None:
             self._executor = ThreadPoolExecutor(self.concurrent_runs, thread_name_prefix="onnx-rerank")
         runs = self._executor.map(lambda batch: self._score_encoded([encodings[i] for i in batch]), batches)
-        for batch, logits in zip(batches, runs):
+        for batch, logits in zip(batches, runs, strict=True):
             result[batch] = logits
             if on_batch is not None:
                 on_batch(len(batch))

@@ -212,8 +212,8 @@ class TestNode:
                 return
             time.sleep(1)
         raise NodeError(
-            f"OpenSearch was not ready (green or yellow) after {self.start_timeout:.0f} s; see {self.layout.console_log}\n"
-            + self._log_tail()
+            f"OpenSearch was not ready (green or yellow) after {self.start_timeout:.0f} s; "
+            f"see {self.layout.console_log}\n" + self._log_tail()
         )
 
     def _live_state(self) -> NodeState | None:

@@ -165,7 +165,7 @@ class OpenSearchMLDocumentEmbedder(OpenSearchMLComponent):
                     outcome.error,
                 )
                 continue
-            embeddings.update({i: vector.tolist() for i, vector in zip(positions, outcome.vectors)})
+            embeddings.update({i: vector.tolist() for i, vector in zip(positions, outcome.vectors, strict=True)})
         meta = {
             **self._meta(),
             "documents_embedded": len(embeddings),
