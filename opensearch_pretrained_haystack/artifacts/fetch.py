@@ -146,7 +146,8 @@ def _artifact(zip_path: Path, config: dict[str, Any], fmt: str, root: Path) -> M
 def _read_url(url: str) -> bytes:
     try:
         with urllib.request.urlopen(url, timeout=60) as response:
-            return response.read()
+            body: bytes = response.read()
+            return body
     except (urllib.error.URLError, OSError) as error:
         raise ArtifactDownloadError(_unreachable(url, error)) from error
 

@@ -101,7 +101,7 @@ class LocalOnnxCrossEncoder:
         texts: Sequence[str],
         *,
         batch_size: int = 32,
-        on_batch: Callable[[int], None] | None = None,
+        on_batch: Callable[[int], object] | None = None,
     ) -> np.ndarray:
         """Raw logits (float32, shape ``(len(texts),)``, input order) of ``query`` against each text."""
         return self.score_pairs([(query, text) for text in texts], batch_size=batch_size, on_batch=on_batch)
@@ -111,7 +111,7 @@ class LocalOnnxCrossEncoder:
         pairs: Sequence[tuple[str, str]],
         *,
         batch_size: int = 32,
-        on_batch: Callable[[int], None] | None = None,
+        on_batch: Callable[[int], object] | None = None,
     ) -> np.ndarray:
         """Raw logits (float32, shape ``(len(pairs),)``, input order) of (query, document) pairs.
 

@@ -148,7 +148,7 @@ class LocalOnnxEmbedder:
         return self._session_lease.released
 
     def embed(
-        self, texts: Sequence[str], batch_size: int = 32, on_batch: Callable[[int], None] | None = None
+        self, texts: Sequence[str], batch_size: int = 32, on_batch: Callable[[int], object] | None = None
     ) -> np.ndarray:
         """Embed ``texts`` into a float32 array of shape ``(len(texts), dimension)``, in input order.
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Never
 
+import numpy as np
 from haystack import Document, component
 from tqdm import tqdm
 
@@ -144,10 +145,12 @@ class OpenSearchMLDocumentEmbedder(OpenSearchMLComponent):
             embedding_separator=self.embedding_separator,
         )
 
-    def _progress(self, total: int) -> tqdm:
+    def _progress(self, total: int) -> tqdm[Never]:
         return tqdm(total=total, desc="Embedding documents", unit="doc", disable=not self.progress_bar)
 
-    def _assemble(self, documents: list[Document], to_embed: list[int], outcomes: list[BatchOutcome]) -> dict[str, Any]:
+    def _assemble(
+        self, documents: list[Document], to_embed: list[int], outcomes: list[BatchOutcome[np.ndarray]]
+    ) -> dict[str, Any]:
         embeddings: dict[int, list[float]] = {}
         failed: list[int] = []
         for outcome in outcomes:
@@ -165,6 +168,7 @@ class OpenSearchMLDocumentEmbedder(OpenSearchMLComponent):
                     outcome.error,
                 )
                 continue
+            assert outcome.vectors is not None  # a batch holds either vectors or an error
             embeddings.update({i: vector.tolist() for i, vector in zip(positions, outcome.vectors, strict=True)})
         meta = {
             **self._meta(),

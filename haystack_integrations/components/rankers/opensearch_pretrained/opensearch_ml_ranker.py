@@ -11,7 +11,7 @@ from haystack_integrations.components.embedders.opensearch_pretrained._remote_co
 from haystack_integrations.components.rankers.opensearch_pretrained._ranking import PreparedRanking, RankingParameters
 from opensearch_pretrained_haystack.cluster.connection import HttpAuth
 from opensearch_pretrained_haystack.cluster.text_similarity import predict_similarity
-from opensearch_pretrained_haystack.remote import BatchOutcome
+from opensearch_pretrained_haystack.remote import BatchOutcome, BatchPredict
 
 
 @component
@@ -146,11 +146,11 @@ class OpenSearchMLRanker(RankingParameters, OpenSearchMLComponent):
             score_threshold=score_threshold,
         )
 
-    def _predict_call(self, prepared: PreparedRanking) -> partial:
+    def _predict_call(self, prepared: PreparedRanking) -> BatchPredict[np.ndarray]:
         return partial(predict_similarity, self.model_id, prepared.query)
 
 
-def _logits(outcomes: list[BatchOutcome]) -> np.ndarray:
+def _logits(outcomes: list[BatchOutcome[np.ndarray]]) -> np.ndarray:
     """All batches' logits in document order; the first failed batch's error is raised."""
     for outcome in outcomes:
         if outcome.error is not None:
