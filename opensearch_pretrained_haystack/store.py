@@ -122,9 +122,14 @@ def document_store_for(
     connection = {**tls_kwargs(hosts, verify_certs=verify_certs, ca_certs=ca_certs), **store_kwargs}
     server_version = _version_for_new_index(hosts, index, connection, retry) if engine in VERSIONED_ENGINES else None
     body = knn_index_body(
-        model, engine=engine, space_type=space_type, m=m, ef_construction=ef_construction,
-        number_of_replicas=number_of_replicas, server_version=server_version,
-    )  # fmt: skip
+        model,
+        engine=engine,
+        space_type=space_type,
+        m=m,
+        ef_construction=ef_construction,
+        number_of_replicas=number_of_replicas,
+        server_version=server_version,
+    )
     vector_mapping = body["mappings"]["properties"][VECTOR_FIELD]
     store = OpenSearchDocumentStore(
         hosts=_store_hosts(hosts),

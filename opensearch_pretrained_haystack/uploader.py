@@ -108,9 +108,12 @@ def upload_and_deploy(
 def _local_artifact(request: ModelRequest) -> ModelArtifact:
     """The verified artifact to upload, refused here if the cluster could not unpack or serve it."""
     artifact = resolve_artifact(
-        request.model, request.version, model_format=request.model_format, mirror=request.mirror,
+        request.model,
+        request.version,
+        model_format=request.model_format,
+        mirror=request.mirror,
         cache_dir=request.cache_dir,
-    )  # fmt: skip
+    )
     check_before_upload(artifact)
     return artifact
 

@@ -51,8 +51,11 @@ class ConnectionSettings:
 
     def client_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for `OpenSearch`/`AsyncOpenSearch` shared by both."""
-        return {"hosts": self.hosts, **tls_kwargs(self.hosts, verify_certs=self.verify_certs, ca_certs=self.ca_certs),
-                "timeout": self.timeout}  # fmt: skip
+        return {
+            "hosts": self.hosts,
+            **tls_kwargs(self.hosts, verify_certs=self.verify_certs, ca_certs=self.ca_certs),
+            "timeout": self.timeout,
+        }
 
     def sync_client(self, **extra: Any) -> OpenSearch:
         """A blocking client; `extra` goes to `OpenSearch` (e.g. `max_retries`, `pool_maxsize`)."""

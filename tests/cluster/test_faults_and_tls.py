@@ -57,8 +57,9 @@ def test_index_survives_faults_on_the_stores_own_requests(opensearch_url, index_
         caplog.at_level(logging.INFO),
         FaultProxy(opensearch_url, paths=STORE, every=2, head_index=True, **fault) as proxy,
     ):
-        summary = index_sources([corpus], Target(hosts=proxy.url, index=index_name), MINILM, group_size=8,
-                                progress_bar=False)  # fmt: skip
+        summary = index_sources(
+            [corpus], Target(hosts=proxy.url, index=index_name), MINILM, group_size=8, progress_bar=False
+        )
     assert proxy.injected >= 5
     assert (summary.documents_read, summary.passages_written, summary.failed) == (40, 40, 0)
     assert "Traceback" not in caplog.text  # one line per retry, no traceback for a handled fault
@@ -67,8 +68,9 @@ def test_index_survives_faults_on_the_stores_own_requests(opensearch_url, index_
 
 def test_a_write_that_keeps_failing_is_reported_by_id_and_the_run_goes_on(opensearch_url, index_name, corpus):
     with FaultProxy(opensearch_url, paths=("/_bulk",), failures=20, status=503) as proxy:
-        summary = index_sources([corpus], Target(hosts=proxy.url, index=index_name), MINILM, group_size=20,
-                                progress_bar=False)  # fmt: skip
+        summary = index_sources(
+            [corpus], Target(hosts=proxy.url, index=index_name), MINILM, group_size=20, progress_bar=False
+        )
     assert (summary.passages_written, summary.failed) == (
         20,
         20,
@@ -85,8 +87,9 @@ def test_unreachable_cluster_and_bad_index_name_are_one_line(opensearch_url, cor
     assert len(err) == 1 and "Bad,Name" in err[0] and "rejected" in err[0]
 
 
-def test_a_top_k_beyond_the_knn_limit_is_refused_clearly_and_a_large_one_is_capped(opensearch_url, index_name, corpus,
-                                                                                  capsys):  # fmt: skip
+def test_a_top_k_beyond_the_knn_limit_is_refused_clearly_and_a_large_one_is_capped(
+    opensearch_url, index_name, corpus, capsys
+):
     assert main(["index", str(corpus), "--opensearch", opensearch_url, "--index", index_name, *V]) == 0
     capsys.readouterr()
     assert (

@@ -84,10 +84,18 @@ class OpenSearchMLDocumentEmbedder(OpenSearchMLComponent):
         """
         # Explicit base call: @component re-creates the class, which breaks zero-argument super().
         OpenSearchMLComponent.__init__(
-            self, hosts=hosts, model_id=model_id, http_auth=http_auth, verify_certs=verify_certs, ca_certs=ca_certs,
-            timeout=timeout, batch_size=batch_size, max_concurrency=max_concurrency, max_retries=max_retries,
+            self,
+            hosts=hosts,
+            model_id=model_id,
+            http_auth=http_auth,
+            verify_certs=verify_certs,
+            ca_certs=ca_certs,
+            timeout=timeout,
+            batch_size=batch_size,
+            max_concurrency=max_concurrency,
+            max_retries=max_retries,
             retry_deadline=retry_deadline,
-        )  # fmt: skip
+        )
         self.prefix = prefix
         self.suffix = suffix
         self.raise_on_failure = raise_on_failure

@@ -81,9 +81,18 @@ class LocalOnnxRanker(RankingParameters, InitParametersSerialization):
         """
         # Explicit base call: @component re-creates the class, which breaks zero-argument super().
         RankingParameters.__init__(
-            self, top_k, query_prefix, query_suffix, document_prefix, document_suffix,
-            meta_fields_to_embed, embedding_separator, scale_score, score_threshold, batch_size,
-        )  # fmt: skip
+            self,
+            top_k,
+            query_prefix,
+            query_suffix,
+            document_prefix,
+            document_suffix,
+            meta_fields_to_embed,
+            embedding_separator,
+            scale_score,
+            score_threshold,
+            batch_size,
+        )
         self.model = model
         self.version = version
         self.mirror = mirror

@@ -84,14 +84,31 @@ class OpenSearchMLRanker(RankingParameters, OpenSearchMLComponent):
         """
         # Explicit base calls: @component re-creates the class, which breaks zero-argument super().
         RankingParameters.__init__(
-            self, top_k, query_prefix, query_suffix, document_prefix, document_suffix,
-            meta_fields_to_embed, embedding_separator, scale_score, score_threshold, batch_size,
-        )  # fmt: skip
+            self,
+            top_k,
+            query_prefix,
+            query_suffix,
+            document_prefix,
+            document_suffix,
+            meta_fields_to_embed,
+            embedding_separator,
+            scale_score,
+            score_threshold,
+            batch_size,
+        )
         OpenSearchMLComponent.__init__(
-            self, hosts=hosts, model_id=model_id, http_auth=http_auth, verify_certs=verify_certs, ca_certs=ca_certs,
-            timeout=timeout, batch_size=batch_size, max_concurrency=max_concurrency, max_retries=max_retries,
+            self,
+            hosts=hosts,
+            model_id=model_id,
+            http_auth=http_auth,
+            verify_certs=verify_certs,
+            ca_certs=ca_certs,
+            timeout=timeout,
+            batch_size=batch_size,
+            max_concurrency=max_concurrency,
+            max_retries=max_retries,
             retry_deadline=retry_deadline,
-        )  # fmt: skip
+        )
 
     @component.output_types(documents=list[Document])
     def run(
