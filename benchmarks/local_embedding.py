@@ -67,7 +67,9 @@ def _plain_ort(texts: list[str]) -> tuple[float, float, int]:
         encodings = tokenizer.encode_batch(batch)
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
-        (out,) = session.run(["output_0"], {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)})
+        (out,) = session.run(
+            ["output_0"], {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        )
         pooled = (out * mask[..., None]).sum(1) / mask.sum(1, keepdims=True)
         return pooled / np.linalg.norm(pooled, axis=1, keepdims=True)
 
@@ -133,13 +135,21 @@ def main() -> None:
     env = {**os.environ, "OPENSEARCH_PRETRAINED_MIRROR": args.mirror, "HF_HUB_OFFLINE": "1"}
     names = [n for n in VARIANTS if _available(n)]
     # Fill the artifact cache first, so cold start means "from the cache", as documented.
-    subprocess.run([sys.executable, __file__, "--variant", "component", "--paragraphs", "1"], env=env, check=True,
-                   capture_output=True)
+    subprocess.run(
+        [sys.executable, __file__, "--variant", "component", "--paragraphs", "1"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     results: dict[str, list[dict[str, float]]] = {n: [] for n in names}
     for round_number in range(args.rounds):
         for name in names:
-            done = subprocess.run([sys.executable, __file__, "--variant", name, "--paragraphs", str(args.paragraphs)],
-                                  env=env, capture_output=True, text=True)
+            done = subprocess.run(
+                [sys.executable, __file__, "--variant", name, "--paragraphs", str(args.paragraphs)],
+                env=env,
+                capture_output=True,
+                text=True,
+            )
             if done.returncode != 0:
                 print(f"{name} failed: {done.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
                 continue
@@ -154,8 +164,11 @@ def main() -> None:
             continue
         seconds = statistics.median(r["seconds"] for r in runs)
         rates[name] = args.paragraphs / seconds
-        print(f"{name:24} {rates[name]:12.1f} {runs[0]['tokens'] / seconds:10.0f} "
-              f"{statistics.median(r['cold_s'] for r in runs):12.2f} {statistics.median(r['peak_rss_mb'] for r in runs):11.0f}")
+        print(
+            f"{name:24} {rates[name]:12.1f} {runs[0]['tokens'] / seconds:10.0f} "
+            f"{statistics.median(r['cold_s'] for r in runs):12.2f} "
+            f"{statistics.median(r['peak_rss_mb'] for r in runs):11.0f}"
+        )
     for other in ("plain-ort", "sentence-transformers"):
         if "component" in rates and other in rates:
             print(f"component / {other}: {rates['component'] / rates[other]:.2f}x")

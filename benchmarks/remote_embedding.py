@@ -9,7 +9,8 @@ For each concurrency 1, 2, 4, rounds interleave:
   `perform_request` (no retries, no text preparation, no Documents);
 - ``component``: OpenSearchMLDocumentEmbedder(batch_size=32, max_concurrency=concurrency).run(documents);
 and the median round is reported, with this process's CPU time per document (the client's own cost,
-which a busy machine does not blur as it blurs wall-clock rates). ``local`` is LocalOnnxEmbedder (batch 32) on the same texts.
+which a busy machine does not blur as it blurs wall-clock rates). ``local`` is LocalOnnxEmbedder (batch 32) on
+the same texts.
 """
 
 from __future__ import annotations
@@ -88,9 +89,8 @@ def main() -> None:
         deployed = PretrainedModelUploader(url, "all-MiniLM-L6-v2", "1.0.1", source="client", mirror=str(MIRROR)).run()
         model_id = deployed["model_id"]
         texts = [t for t in json.loads(TEXTS.read_text()) if t] * args.repeat
-        print(
-            f"{len(texts)} texts, batch {BATCH}, model {model_id} ({'reused' if deployed['model']['reused'] else 'new'})"
-        )
+        reused = "reused" if deployed["model"]["reused"] else "new"
+        print(f"{len(texts)} texts, batch {BATCH}, model {model_id} ({reused})")
         bare_loop(url, model_id, texts[:BATCH], 1)  # warm the model and the connection
 
         print("concurrency  bare docs/s  component docs/s  component/bare  client CPU ms/doc bare / component")
@@ -99,9 +99,12 @@ def main() -> None:
             for _ in range(args.rounds):
                 bare.append(measure(partial(bare_loop, url, model_id, texts, concurrency), len(texts)))
                 component.append(measure(partial(component_run, url, model_id, texts, concurrency), len(texts)))
-            (b_rate, b_cpu), (c_rate, c_cpu) = (tuple(map(statistics.median, zip(*runs))) for runs in (bare, component))
+            (b_rate, b_cpu), (c_rate, c_cpu) = (
+                tuple(map(statistics.median, zip(*runs, strict=True))) for runs in (bare, component)
+            )
             print(
-                f"{concurrency:>11} {b_rate:>12.1f} {c_rate:>17.1f} {c_rate / b_rate:>15.3f}  {b_cpu:>8.2f} / {c_cpu:.2f}"
+                f"{concurrency:>11} {b_rate:>12.1f} {c_rate:>17.1f} {c_rate / b_rate:>15.3f}  "
+                f"{b_cpu:>8.2f} / {c_cpu:.2f}"
             )
 
         local = LocalOnnxEmbedder("all-MiniLM-L6-v2", "1.0.1", mirror=MIRROR, progress_bar=False)

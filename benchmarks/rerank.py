@@ -79,10 +79,12 @@ def real_size_cross_encoder(folder: Path) -> Path:
                 data = json.dumps(tokenizer).encode()
             out.writestr(info.filename, data)
     config.update(
-        name="benchmark/real-size-cross-encoder", function_name="TEXT_SIMILARITY", model_task_type="TEXT_SIMILARITY",
+        name="benchmark/real-size-cross-encoder",
+        function_name="TEXT_SIMILARITY",
+        model_task_type="TEXT_SIMILARITY",
         model_content_size_in_bytes=target.stat().st_size,
         model_content_hash_value=hashlib.sha256(target.read_bytes()).hexdigest(),
-    )  # fmt: skip
+    )
     (folder / "config.json").write_text(json.dumps(config), "utf-8")
     return folder
 
@@ -157,11 +159,15 @@ def main() -> None:
             f"local, real-size cross-encoder, {args.queries} queries x {CANDIDATES} candidates of {WORDS} words "
             f"(~{tokens:.0f} tokens a pair), medians of {args.rounds} rounds, {os.cpu_count()} CPUs"
         )
-        measure({
-            "component": lambda q, ps: ranker.run(query=q, documents=documents[q]),
-            "plain-ort-batch32": batch32,
-            "plain-ort-per-pair": per_pair,
-        }, work, args.rounds)  # fmt: skip
+        measure(
+            {
+                "component": lambda q, ps: ranker.run(query=q, documents=documents[q]),
+                "plain-ort-batch32": batch32,
+                "plain-ort-per-pair": per_pair,
+            },
+            work,
+            args.rounds,
+        )
         ranker.close()
 
     if args.url:
@@ -181,9 +187,10 @@ def main() -> None:
 
         def bare(query: str, passages: list[str]) -> object:
             path = f"/_plugins/_ml/_predict/text_similarity/{model_id}"
-            post = lambda i: client.transport.perform_request(
-                "POST", path, body=predict_body(query, passages[i : i + 32])
-            )
+
+            def post(i: int) -> object:
+                return client.transport.perform_request("POST", path, body=predict_body(query, passages[i : i + 32]))
+
             return list(pool.map(post, range(0, len(passages), 32)))
 
         print(f"remote, tiny cross-encoder on {args.url}, batches of 32, 2 in flight, medians of {args.rounds} rounds")

@@ -79,7 +79,7 @@ class PretrainedModel:
             raise UnknownModelError(
                 f"{self.name} {self.version} is published only as {', '.join(self.formats)}, not {fmt}."
             )
-        return fmt  # type: ignore[return-value]
+        return fmt
 
 
 def _version_key(version: str) -> tuple[int, ...]:

@@ -35,7 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     add_parity_command(subparsers)
     args = parser.parse_args(argv)
     try:
-        return args.handler(args)
+        code: int = args.handler(args)  # each subcommand's handler returns its exit code
+        return code
     except (OpenSearchPretrainedError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -165,9 +165,11 @@ def sparse_document_store(
     existing index has no such sparse field, ``UnsupportedServerError`` when the server lacks the field type.
     """
     body = sparse_index_body(
-        field_type=field_type, dense_model=dense_model, store_sparse_source=store_sparse_source,
+        field_type=field_type,
+        dense_model=dense_model,
+        store_sparse_source=store_sparse_source,
         number_of_replicas=number_of_replicas,
-    )  # fmt: skip
+    )
     dense_kwargs: dict[str, Any] = {"embedding_dim": dense_model.dimension} if dense_model is not None else {}
     store = OpenSearchDocumentStore(
         hosts=hosts,
@@ -185,11 +187,17 @@ def sparse_document_store(
     require_sparse_field(client, index, retry=retry)
     if model_id is not None:
         pipeline_id = pipeline_id or f"{index}-sparse"
-        create_sparse_ingest_pipeline(client, pipeline_id, model_id, dense_model_id=dense_model_id,
-                                      batch_size=batch_size)  # fmt: skip
+        create_sparse_ingest_pipeline(
+            client, pipeline_id, model_id, dense_model_id=dense_model_id, batch_size=batch_size
+        )
         client.indices.put_settings(index=index, body={"index.default_pipeline": pipeline_id})
-        logger.info("Index %s sparse-encodes %r with model %s at ingest (pipeline %s).", index, TEXT_FIELD,
-                    model_id, pipeline_id)  # fmt: skip
+        logger.info(
+            "Index %s sparse-encodes %r with model %s at ingest (pipeline %s).",
+            index,
+            TEXT_FIELD,
+            model_id,
+            pipeline_id,
+        )
     return store
 
 
@@ -213,9 +221,10 @@ def _missing_field_type(error: RequestRejectedError, field_type: SparseFieldType
 def require_sparse_field(client: OpenSearch, index: str, *, retry: RetryPolicy | None = None) -> SparseFieldType:
     """The type of the index's sparse field; ``IndexMismatchError`` if it has none (e.g. a dense-only index)."""
     mapping = call_with_retries(
-        lambda: client.indices.get_mapping(index=index), retry or RetryPolicy(),
+        lambda: client.indices.get_mapping(index=index),
+        retry or RetryPolicy(),
         what=f"Reading the mapping of index {index!r}",
-    )  # fmt: skip
+    )
     properties = next(iter(mapping.values()))["mappings"].get("properties", {})
     found = (properties.get(SPARSE_FIELD) or {}).get("type")
     if found not in (RANK_FEATURES, SPARSE_VECTOR):
@@ -275,9 +284,13 @@ def write_sparse_documents(
 
     def attempt() -> None:
         results = helpers.streaming_bulk(
-            client, list(pending.actions.values()), index=index, chunk_size=chunk_size, raise_on_error=False,
+            client,
+            list(pending.actions.values()),
+            index=index,
+            chunk_size=chunk_size,
+            raise_on_error=False,
             **params,
-        )  # fmt: skip
+        )
         throttled = 0
         for ok, item in results:
             result = item["index"]

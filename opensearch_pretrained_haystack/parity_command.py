@@ -19,13 +19,18 @@ SubParsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 def add_parity_command(subparsers: SubParsers) -> None:
     """Register `verify-parity`."""
     parser = subparsers.add_parser(
-        "verify-parity", help="check that the cluster embeds exactly like the local engine",
+        "verify-parity",
+        help="check that the cluster embeds exactly like the local engine",
         description="Deploy (or reuse) MODEL in the cluster, embed a built-in set of texts (short, non-ASCII, empty, "
         "past the token limit) locally and in the cluster, and print max |diff|, min cosine and PASS/FAIL.",
-    )  # fmt: skip
+    )
     parser.add_argument("model", help="catalog name or alias, or a custom model directory")
-    parser.add_argument("--opensearch", metavar="URL", required=True,
-                        help="OpenSearch URL; credentials from OPENSEARCH_USERNAME/PASSWORD")  # fmt: skip
+    parser.add_argument(
+        "--opensearch",
+        metavar="URL",
+        required=True,
+        help="OpenSearch URL; credentials from OPENSEARCH_USERNAME/PASSWORD",
+    )
     parser.add_argument("--model-id", help="an already deployed model to check (default: deploy MODEL)")
     parser.add_argument("--model-version", help="catalog version (default: the newest)")
     parser.add_argument(
@@ -49,8 +54,9 @@ def add_parity_command(subparsers: SubParsers) -> None:
     parser.add_argument("--mirror", help="directory or URL laid out like the artifacts site")
     parser.add_argument("--cache-dir", help="artifact cache")
     parser.add_argument("--ca-certs", metavar="PATH", help="CA bundle that signed the cluster's TLS certificate")
-    parser.add_argument("--insecure", action="store_true",
-                        help="do not verify the cluster's TLS certificate (trusted networks only)")  # fmt: skip
+    parser.add_argument(
+        "--insecure", action="store_true", help="do not verify the cluster's TLS certificate (trusted networks only)"
+    )
     parser.set_defaults(handler=_verify_parity)
 
 
@@ -64,12 +70,15 @@ def _verify_parity(args: argparse.Namespace) -> int:
     from opensearch_pretrained_haystack.uploader import ModelRequest, upload_and_deploy
 
     if args.insecure and args.ca_certs:
-        print("error: --insecure turns certificate checks off and --ca-certs sets how to check: give one.",
-              file=sys.stderr)  # fmt: skip
+        print(
+            "error: --insecure turns certificate checks off and --ca-certs sets how to check: give one.",
+            file=sys.stderr,
+        )
         return 2
     tls = {"verify_certs": not args.insecure, "ca_certs": args.ca_certs}
-    local = LocalOnnxEmbedder(args.model, args.model_version, mirror=args.mirror, cache_dir=args.cache_dir,
-                              progress_bar=sys.stderr.isatty())  # fmt: skip
+    local = LocalOnnxEmbedder(
+        args.model, args.model_version, mirror=args.mirror, cache_dir=args.cache_dir, progress_bar=sys.stderr.isatty()
+    )
     model_id = args.model_id
     if model_id is None:
         request = ModelRequest(args.model, args.model_version, args.format, args.source, args.mirror, args.cache_dir)
@@ -79,17 +88,21 @@ def _verify_parity(args: argparse.Namespace) -> int:
         finally:
             client.close()
         model_id = deployed.model_id
-        print(f"model {deployed.name} {deployed.version} {deployed.format}: {model_id} "
-              f"({'reused' if deployed.reused else 'registered'}, {deployed.state})")  # fmt: skip
+        print(
+            f"model {deployed.name} {deployed.version} {deployed.format}: {model_id} "
+            f"({'reused' if deployed.reused else 'registered'}, {deployed.state})"
+        )
     remote = OpenSearchMLEmbedder(args.opensearch, model_id, http_auth=ENV_CREDENTIALS, **tls)
     try:
         report = verify_parity(local, remote)
     finally:
         remote.close()
     passed = report.passed(args.tolerance)
-    print(f"{local.name} {local.version} local ONNX vs cluster model {model_id}, {report.n_texts} texts: "
-          f"max |diff| {report.max_abs_diff:.2e} (relative to the norm {report.max_relative_diff:.2e}), "
-          f"min cosine {report.min_cosine:.8f}")  # fmt: skip
+    print(
+        f"{local.name} {local.version} local ONNX vs cluster model {model_id}, {report.n_texts} texts: "
+        f"max |diff| {report.max_abs_diff:.2e} (relative to the norm {report.max_relative_diff:.2e}), "
+        f"min cosine {report.min_cosine:.8f}"
+    )
     if passed:
         print(f"PASS (tolerance {args.tolerance:g})")
         return 0

@@ -12,10 +12,10 @@ import asyncio
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeAlias, TypeVar, cast
 
 import numpy as np
-from opensearchpy import AsyncOpenSearch, OpenSearch
+from opensearchpy import AsyncOpenSearch, AsyncTransport, OpenSearch
 
 from opensearch_pretrained_haystack.cluster import operations as ops
 from opensearch_pretrained_haystack.cluster.connection import ConnectionSettings, HttpAuth
@@ -23,8 +23,9 @@ from opensearch_pretrained_haystack.cluster.errors import MLCommonsError
 from opensearch_pretrained_haystack.cluster.protocol import Deadline, Operation, run_async, run_sync
 from opensearch_pretrained_haystack.cluster.retry import RetryPolicy, with_retries
 
-ProgressCallback = Callable[[int], None]
-"""Called with the number of texts of each finished batch (for progress bars)."""
+ProgressCallback: TypeAlias = Callable[[int], object]
+"""Called with the number of texts of each finished batch (for progress bars, e.g. `tqdm.update`); its result is
+ignored."""
 R = TypeVar("R")
 """What one predict call gives for its batch: a float32 matrix, or `{token: weight}` maps for sparse models."""
 BatchPredict = Callable[[list[str], float], Operation[R]]
@@ -83,6 +84,10 @@ class BatchedPredictor(Generic[R]):
             self._async_client = self.settings.async_client(max_retries=0)
         return self._async_client
 
+    def _async_transport(self) -> AsyncTransport:
+        # AsyncOpenSearch builds an AsyncTransport, but opensearch-py annotates `transport` with its base class.
+        return cast(AsyncTransport, self.connect_async().transport)
+
     def read_model_name(self) -> str:
         """The model's name as the cluster reports it (e.g. `huggingface/sentence-transformers/all-MiniLM-L6-v2`),
         read once and retried like a predict call."""
@@ -94,7 +99,7 @@ class BatchedPredictor(Generic[R]):
     async def read_model_name_async(self) -> str:
         """Async twin of `read_model_name`."""
         if self.model_name is None:
-            model = await run_async(self.connect_async().transport, self._get_model())
+            model = await run_async(self._async_transport(), self._get_model())
             self.model_name = str(model["name"])
         return self.model_name
 
@@ -133,7 +138,7 @@ class BatchedPredictor(Generic[R]):
         self, texts: Sequence[str], progress: ProgressCallback | None = None, *, predict: BatchPredict[R] | None = None
     ) -> list[BatchOutcome[R]]:
         """Async twin of `embed_batches`, with at most `max_concurrency` predict calls in flight."""
-        transport = self.connect_async().transport
+        transport = self._async_transport()
         deadline = Deadline(self.retry.deadline)
         slots = asyncio.Semaphore(self.max_concurrency)
 

@@ -7,6 +7,7 @@ the mismatch surfaces later as a ``mapper_parsing_exception`` at bulk time, or a
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from haystack_integrations.document_stores.opensearch import OpenSearchDocumentStore
@@ -121,12 +122,17 @@ def document_store_for(
     connection = {**tls_kwargs(hosts, verify_certs=verify_certs, ca_certs=ca_certs), **store_kwargs}
     server_version = _version_for_new_index(hosts, index, connection, retry) if engine in VERSIONED_ENGINES else None
     body = knn_index_body(
-        model, engine=engine, space_type=space_type, m=m, ef_construction=ef_construction,
-        number_of_replicas=number_of_replicas, server_version=server_version,
-    )  # fmt: skip
+        model,
+        engine=engine,
+        space_type=space_type,
+        m=m,
+        ef_construction=ef_construction,
+        number_of_replicas=number_of_replicas,
+        server_version=server_version,
+    )
     vector_mapping = body["mappings"]["properties"][VECTOR_FIELD]
     store = OpenSearchDocumentStore(
-        hosts=hosts,
+        hosts=_store_hosts(hosts),
         index=index,
         embedding_dim=model.dimension,
         method=vector_mapping["method"],
@@ -138,6 +144,11 @@ def document_store_for(
     return store
 
 
+def _store_hosts(hosts: str | list[str]) -> str | list[str | Mapping[str, str | int]]:
+    """``hosts`` as opensearch-haystack types it (a list is invariant, so a ``list[str]`` is copied into one)."""
+    return hosts if isinstance(hosts, str) else list(hosts)
+
+
 def _version_for_new_index(
     hosts: str | list[str], index: str, connection: dict[str, Any], retry: RetryPolicy | None
 ) -> tuple[int, int, int] | None:
@@ -145,7 +156,7 @@ def _version_for_new_index(
 
     Read through a store that may not create the index, with the same auth and TLS as the real one.
     """
-    probe = OpenSearchDocumentStore(hosts=hosts, index=index, **{**connection, "create_index": False})
+    probe = OpenSearchDocumentStore(hosts=_store_hosts(hosts), index=index, **{**connection, "create_index": False})
     try:
         client = adapter.connected_client(probe, retry)
         if call_with_retries(lambda: client.indices.exists(index=index), retry or RetryPolicy(), what="Checking index"):

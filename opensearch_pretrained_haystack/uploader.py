@@ -108,9 +108,12 @@ def upload_and_deploy(
 def _local_artifact(request: ModelRequest) -> ModelArtifact:
     """The verified artifact to upload, refused here if the cluster could not unpack or serve it."""
     artifact = resolve_artifact(
-        request.model, request.version, model_format=request.model_format, mirror=request.mirror,
+        request.model,
+        request.version,
+        model_format=request.model_format,
+        mirror=request.mirror,
         cache_dir=request.cache_dir,
-    )  # fmt: skip
+    )
     check_before_upload(artifact)
     return artifact
 
@@ -125,7 +128,7 @@ def check_before_upload(artifact: ModelArtifact) -> None:
 
 
 def _identity(request: ModelRequest, artifact: ModelArtifact | None) -> tuple[str, str, int]:
-    """Name, version and dimension (0 for sparse models), from the artifact's config.json if at hand, else the catalog."""
+    """Name, version and dimension (0 if sparse) from the artifact's config.json if at hand, else the catalog."""
     if artifact is not None:
         return artifact.name, artifact.version, int(artifact.model_config.get("embedding_dimension") or 0)
     entry = get_model(request.model, request.version)

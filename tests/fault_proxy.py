@@ -100,9 +100,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._fault()
             return
         request = urllib.request.Request(
-            self.server.upstream + self.path, data=body or None, method=self.command,
+            self.server.upstream + self.path,
+            data=body or None,
+            method=self.command,
             headers={"Content-Type": self.headers.get("Content-Type", "application/json")},
-        )  # fmt: skip
+        )
         try:
             with urllib.request.urlopen(request, timeout=120) as response:
                 self._reply(response.status, response.read())

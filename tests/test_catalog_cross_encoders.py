@@ -29,7 +29,8 @@ def test_cross_encoder_urls_follow_the_published_rule():
     )
     assert (
         catalog.get_model("huggingface/cross-encoders/ms-marco-MiniLM-L-12-v2", "1.0.0").artifact_url("torch_script")
-        == f"{BASE}/ms-marco-MiniLM-L-12-v2/1.0.0/torch_script/cross-encoders_ms-marco-MiniLM-L-12-v2-1.0.0-torch_script.zip"
+        == f"{BASE}/ms-marco-MiniLM-L-12-v2/1.0.0/torch_script/"
+        "cross-encoders_ms-marco-MiniLM-L-12-v2-1.0.0-torch_script.zip"
     )
     assert model.config_url("ONNX") == f"{BASE}/ms-marco-MiniLM-L-6-v2/1.0.2/onnx/config.json"
 

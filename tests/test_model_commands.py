@@ -5,7 +5,6 @@ import pytest
 
 from opensearch_pretrained_haystack.cli import main
 from opensearch_pretrained_haystack.inference import LocalOnnxEmbedder
-
 from tests.conftest import TESTING
 
 

@@ -75,9 +75,15 @@ def test_sparse_ingest_pipeline_uses_the_sparse_encoding_processor():
 
 @pytest.mark.parametrize(
     ("number", "tokens", "sparse_vector"),
-    [("2.11.0", False, False), ("2.14.0", True, False), ("2.19.1", True, False), ("3.2.0", True, False),
-     ("3.3.0", True, True), ("3.6.0", True, True)],
-)  # fmt: skip
+    [
+        ("2.11.0", False, False),
+        ("2.14.0", True, False),
+        ("2.19.1", True, False),
+        ("3.2.0", True, False),
+        ("3.3.0", True, True),
+        ("3.6.0", True, True),
+    ],
+)
 def test_query_tokens_from_2_14_and_sparse_vector_from_3_3(number, tokens, sparse_vector):
     profile = ServerProfile.parse(number)
     assert profile.sparse_query_tokens is tokens
@@ -101,8 +107,11 @@ def test_field_values_are_token_strings_for_rank_features_and_ids_for_sparse_vec
 
 def corpus() -> list[Document]:
     texts = json.loads((REFERENCE / "texts.json").read_text())
-    return [Document(content=text, meta={"group": f"g{i % 3}"}) for i, text in enumerate(dict.fromkeys(texts))
-            if text.strip()]  # fmt: skip
+    return [
+        Document(content=text, meta={"group": f"g{i % 3}"})
+        for i, text in enumerate(dict.fromkeys(texts))
+        if text.strip()
+    ]
 
 
 @pytest.fixture

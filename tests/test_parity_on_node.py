@@ -69,9 +69,11 @@ def test_the_uploaded_model_embeds_in_the_cluster_exactly_like_the_local_engine(
         release(ml, cluster_model)
     version = ".".join(map(str, ml.server_profile().version))
     with capsys.disabled():
-        print(f"\nPARITY {local.name} {model_format} OpenSearch {version}: max |diff| {report.max_abs_diff:.1e}, "
-              f"relative {report.max_relative_diff:.1e}, min cosine {report.min_cosine:.8f}, "
-              f"{time.monotonic() - started:.1f} s")  # fmt: skip
+        print(
+            f"\nPARITY {local.name} {model_format} OpenSearch {version}: max |diff| {report.max_abs_diff:.1e}, "
+            f"relative {report.max_relative_diff:.1e}, min cosine {report.min_cosine:.8f}, "
+            f"{time.monotonic() - started:.1f} s"
+        )
     assert report.n_texts == len(TEXTS)
     assert report.passed(1e-5), report
     assert report.min_cosine >= 1 - 1e-6

@@ -12,7 +12,6 @@ from opensearch_pretrained_haystack.rerank_pipeline import (
     rerank_ext,
     rerank_search_pipeline_body,
 )
-
 from tests.conftest import TESTING
 
 TINY = TESTING / "tiny-cross-encoder"
@@ -49,7 +48,7 @@ def test_the_cluster_reranks_with_the_order_and_scores_of_the_local_ranker(opens
             query=query, documents=[Document(content=text) for text in PASSAGES]
         )["documents"]
         assert [hit["_source"]["content"] for hit in hits] == [doc.content for doc in local]
-        assert max(abs(hit["_score"] - doc.score) for hit, doc in zip(hits, local)) <= 1e-5
+        assert max(abs(hit["_score"] - doc.score) for hit, doc in zip(hits, local, strict=True)) <= 1e-5
     finally:
         client.search_pipeline.delete(id=pipeline_id)
 

@@ -85,8 +85,10 @@ def test_two_index_runs_into_one_store_both_finish_and_nothing_is_lost(tmp_path)
         with open(errors, "w") as stderr:
             second = subprocess.Popen(
                 [*CLI, "index", str(second_source), "--store", str(store), "--model-version", "1.0.1"],
-                stdout=subprocess.PIPE, stderr=stderr, text=True,
-            )  # fmt: skip
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                text=True,
+            )
             wait_until(lambda: second.poll() is not None or "another run" in errors.read_text(), second)
         first.send_signal(signal.SIGCONT)
         assert first.wait(timeout=300) == 0

@@ -32,7 +32,7 @@ class ModelArtifact:
 
     @property
     def task_type(self) -> str:
-        """ML Commons' function name: TEXT_EMBEDDING (the default), TEXT_SIMILARITY, SPARSE_ENCODING, SPARSE_TOKENIZE."""
+        """ML Commons' function name: TEXT_EMBEDDING (default), TEXT_SIMILARITY, SPARSE_ENCODING, SPARSE_TOKENIZE."""
         return str(self.config.get("model_task_type") or self.config.get("function_name") or "TEXT_EMBEDDING").upper()
 
     @property

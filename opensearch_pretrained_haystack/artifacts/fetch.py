@@ -146,7 +146,8 @@ def _artifact(zip_path: Path, config: dict[str, Any], fmt: str, root: Path) -> M
 def _read_url(url: str) -> bytes:
     try:
         with urllib.request.urlopen(url, timeout=60) as response:
-            return response.read()
+            body: bytes = response.read()
+            return body
     except (urllib.error.URLError, OSError) as error:
         raise ArtifactDownloadError(_unreachable(url, error)) from error
 
@@ -167,7 +168,7 @@ def _download(url: str, destination: Path, config: dict[str, Any], progress_bar:
 
 def _unreachable(url: str, error: BaseException) -> str:
     reason = getattr(error, "reason", error)
-    if isinstance(error, urllib.error.HTTPError) and error.code == 404 or isinstance(reason, FileNotFoundError):
+    if (isinstance(error, urllib.error.HTTPError) and error.code == 404) or isinstance(reason, FileNotFoundError):
         return f"{url} does not exist (404). Check the model name, version and format, or the mirror's layout."
     return (
         f"Could not read {url}: {reason}. On a machine without internet, point {MIRROR_ENV} (or mirror=...) at a "

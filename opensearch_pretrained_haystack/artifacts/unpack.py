@@ -38,9 +38,7 @@ class ExtractedModel:
     tokenizer_file: Path
 
 
-def check_zip_entries(
-    archive: zipfile.ZipFile, source: str, *, needs_model_file: bool = True
-) -> list[zipfile.ZipInfo]:
+def check_zip_entries(archive: zipfile.ZipFile, source: str, *, needs_model_file: bool = True) -> list[zipfile.ZipInfo]:
     """Return the model file and tokenizer entries of a model zip, refusing anything unsafe or ambiguous.
 
     A SPARSE_TOKENIZE zip has no model file (``needs_model_file=False``: its tokenizer.json and idf.json are the

@@ -51,8 +51,11 @@ class ConnectionSettings:
 
     def client_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for `OpenSearch`/`AsyncOpenSearch` shared by both."""
-        return {"hosts": self.hosts, **tls_kwargs(self.hosts, verify_certs=self.verify_certs, ca_certs=self.ca_certs),
-                "timeout": self.timeout}  # fmt: skip
+        return {
+            "hosts": self.hosts,
+            **tls_kwargs(self.hosts, verify_certs=self.verify_certs, ca_certs=self.ca_certs),
+            "timeout": self.timeout,
+        }
 
     def sync_client(self, **extra: Any) -> OpenSearch:
         """A blocking client; `extra` goes to `OpenSearch` (e.g. `max_retries`, `pool_maxsize`)."""
@@ -136,11 +139,9 @@ def serialize_http_auth(auth: Any, *, where: str = "http_auth") -> list[dict[str
         return None
     if isinstance(auth, AWSAuth):
         return auth.to_dict()
-    if isinstance(auth, tuple | list) and len(auth) == 2 and all(isinstance(a, Secret) for a in auth):  # noqa: PLR2004
+    if isinstance(auth, tuple | list) and len(auth) == 2 and all(isinstance(a, Secret) for a in auth):
         return [secret.to_dict() for secret in auth]
-    given = (
-        f"({', '.join(type(a).__name__ for a in auth)})" if isinstance(auth, tuple | list) else type(auth).__name__
-    )
+    given = f"({', '.join(type(a).__name__ for a in auth)})" if isinstance(auth, tuple | list) else type(auth).__name__
     msg = (
         f"{where} is {given}, which cannot be serialized without writing the credentials: pass a pair of Secrets, "
         'e.g. (Secret.from_env_var("OPENSEARCH_USERNAME"), Secret.from_env_var("OPENSEARCH_PASSWORD")), or an AWSAuth.'

@@ -1,8 +1,8 @@
 """The blocking ML Commons client over opensearch-py.
 
 It is thin: each method runs one operation from `operations.py` through the sync driver of
-`protocol.py` (async callers run the same operations with `protocol.run_async`), so the logic (routes per server version, polling, error mapping) exists
-once. The server version is read on first use and cached.
+`protocol.py` (async callers run the same operations with `protocol.run_async`), so the logic (routes per server
+version, polling, error mapping) exists once. The server version is read on first use and cached.
 
 Usage:
     client = MLCommonsClient(OpenSearch("http://localhost:9200"))
@@ -104,4 +104,3 @@ class MLCommonsClient:
     def predict(self, model_id: str, texts: list[str], timeout: float | None = None) -> np.ndarray:
         """Embed texts in one call; float32 (len(texts), dim)."""
         return self.run(ops.predict(model_id, texts, timeout))
-

@@ -47,7 +47,7 @@ def wait_for_task(task_id: str, timeout: float) -> Operation[dict[str, Any]]:
     deadline = Deadline(timeout)
     intervals = poll_intervals()
     while True:
-        task = yield Call("GET", f"{ML}/tasks/{task_id}")
+        task: dict[str, Any] = yield Call("GET", f"{ML}/tasks/{task_id}")
         state = task.get("state")
         if state == "COMPLETED":
             return task
@@ -56,7 +56,10 @@ def wait_for_task(task_id: str, timeout: float) -> Operation[dict[str, Any]]:
             msg = f"ML Commons task {task_id} ({task.get('task_type')}) ended {state}: {reason}"
             raise TaskFailedError(msg, task_id=task_id, task=task, reason=reason)
         if deadline.expired():
-            msg = f"ML Commons task {task_id} is still {state} after {timeout:g} s; raise the timeout or check the cluster."
+            msg = (
+                f"ML Commons task {task_id} is still {state} after {timeout:g} s; "
+                "raise the timeout or check the cluster."
+            )
             raise OperationTimeoutError(msg)
         yield Sleep(min(next(intervals), deadline.remaining()))
 
@@ -72,7 +75,8 @@ def model_group_id(profile: ServerProfile, name: str) -> Operation[str | None]:
         if existing is None:
             raise
         return existing[1]
-    return created["model_group_id"]
+    group_id: str = created["model_group_id"]
+    return group_id
 
 
 def _register(profile: ServerProfile, body: dict[str, Any], timeout: float) -> Operation[str]:
@@ -82,7 +86,8 @@ def _register(profile: ServerProfile, body: dict[str, Any], timeout: float) -> O
         body = {**body, "model_group_id": group}
     response = yield Call("POST", profile.register_path, body)
     task = yield from wait_for_task(response["task_id"], timeout)
-    return task["model_id"]
+    model_id: str = task["model_id"]
+    return model_id
 
 
 def register_pretrained(
@@ -122,7 +127,7 @@ def upload_model(profile: ServerProfile, zip_path: Path, config: dict[str, Any])
     if group is not None:
         body["model_group_id"] = group
     created = yield Call("POST", profile.register_meta_path, body)
-    model_id = created["model_id"]
+    model_id: str = created["model_id"]
     for number, chunk in enumerate(_chunks(zip_path)):
         yield Call("POST", profile.upload_chunk_path(model_id, number), chunk, timeout=120.0)
     return model_id
@@ -172,12 +177,14 @@ def _deploy_failure(model_id: str, failure: TaskFailedError) -> DeployFailedErro
 
 def undeploy(profile: ServerProfile, model_id: str) -> Operation[dict[str, Any]]:
     """Undeploy a model from every node (the reply may be `{}`)."""
-    return (yield Call("POST", profile.undeploy_path(model_id)))
+    response: dict[str, Any] = yield Call("POST", profile.undeploy_path(model_id))
+    return response
 
 
 def delete_model(model_id: str) -> Operation[dict[str, Any]]:
     """Delete an undeployed model (and its chunks)."""
-    return (yield Call("DELETE", f"{ML}/models/{model_id}"))
+    response: dict[str, Any] = yield Call("DELETE", f"{ML}/models/{model_id}")
+    return response
 
 
 def get_model(model_id: str) -> Operation[dict[str, Any]]:
@@ -228,7 +235,7 @@ def parse_embeddings(response: Any, expected: int) -> np.ndarray:
     except (AttributeError, KeyError, IndexError, TypeError, ValueError) as error:
         msg = f"ML Commons answered predict with a body that holds no embeddings ({type(error).__name__}: {error})."
         raise MalformedResponseError(msg) from error
-    if vectors.ndim != 2:  # noqa: PLR2004 - (texts, dimension)
+    if vectors.ndim != 2:  # (texts, dimension)
         msg = f"ML Commons answered predict with embeddings of shape {vectors.shape}, not (texts, dimension)."
         raise MalformedResponseError(msg)
     return vectors

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from opensearchpy import AsyncTransport, Transport
 from opensearchpy.exceptions import SerializationError, TransportError
@@ -51,13 +51,14 @@ Step = Call | Sleep
 Operation = Generator[Step, Any, T]
 
 
-class _Driver:
+class _Driver(Generic[T]):
     """Feeds responses (or mapped errors) back into an operation and exposes its next step."""
 
-    def __init__(self, operation: Operation[Any]) -> None:
+    result: T  # set when the operation returns, i.e. once `step` is None
+
+    def __init__(self, operation: Operation[T]) -> None:
         self._operation = operation
         self.step: Step | None = None
-        self.result: Any = None
         self._advance(lambda: next(operation))
 
     def resume(self, response: Any) -> None:
@@ -70,7 +71,7 @@ class _Driver:
         error = from_transport_error(exc, what=self.step.what)
         self._advance(lambda: self._operation.throw(error))
 
-    def _advance(self, move: Any) -> None:
+    def _advance(self, move: Callable[[], Step]) -> None:
         try:
             self.step = move()
         except StopIteration as done:

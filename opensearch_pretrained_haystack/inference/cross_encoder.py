@@ -66,7 +66,8 @@ class LocalOnnxCrossEncoder:
             )
         if artifact.model_format != "ONNX":
             raise ModelInputError(
-                f"{artifact.name} is a {artifact.model_format} artifact; LocalOnnxCrossEncoder runs ONNX artifacts only."
+                f"{artifact.name} is a {artifact.model_format} artifact; "
+                "LocalOnnxCrossEncoder runs ONNX artifacts only."
             )
         self.artifact = artifact
         self.name = artifact.name
@@ -75,7 +76,9 @@ class LocalOnnxCrossEncoder:
         self.concurrent_runs = concurrent_runs or available_cpus()
         self._executor: ThreadPoolExecutor | None = None
         chosen = tuple(providers or DEFAULT_PROVIDERS)
-        self._session_lease = loaded_artifacts.acquire("onnx-session", artifact, lambda a: load_session(a, chosen), chosen)
+        self._session_lease = loaded_artifacts.acquire(
+            "onnx-session", artifact, lambda a: load_session(a, chosen), chosen
+        )
         try:
             self._tokenizer_lease = loaded_artifacts.acquire("pair-tokenizer", artifact, _pair_tokenizer)
         except BaseException:
@@ -98,7 +101,7 @@ class LocalOnnxCrossEncoder:
         texts: Sequence[str],
         *,
         batch_size: int = 32,
-        on_batch: Callable[[int], None] | None = None,
+        on_batch: Callable[[int], object] | None = None,
     ) -> np.ndarray:
         """Raw logits (float32, shape ``(len(texts),)``, input order) of ``query`` against each text."""
         return self.score_pairs([(query, text) for text in texts], batch_size=batch_size, on_batch=on_batch)
@@ -108,7 +111,7 @@ class LocalOnnxCrossEncoder:
         pairs: Sequence[tuple[str, str]],
         *,
         batch_size: int = 32,
-        on_batch: Callable[[int], None] | None = None,
+        on_batch: Callable[[int], object] | None = None,
     ) -> np.ndarray:
         """Raw logits (float32, shape ``(len(pairs),)``, input order) of (query, document) pairs.
 
@@ -126,7 +129,7 @@ class LocalOnnxCrossEncoder:
         if self._executor is None:
             self._executor = ThreadPoolExecutor(self.concurrent_runs, thread_name_prefix="onnx-rerank")
         runs = self._executor.map(lambda batch: self._score_encoded([encodings[i] for i in batch]), batches)
-        for batch, logits in zip(batches, runs):
+        for batch, logits in zip(batches, runs, strict=True):
             result[batch] = logits
             if on_batch is not None:
                 on_batch(len(batch))

@@ -148,7 +148,7 @@ class LocalOnnxEmbedder:
         return self._session_lease.released
 
     def embed(
-        self, texts: Sequence[str], batch_size: int = 32, on_batch: Callable[[int], None] | None = None
+        self, texts: Sequence[str], batch_size: int = 32, on_batch: Callable[[int], object] | None = None
     ) -> np.ndarray:
         """Embed ``texts`` into a float32 array of shape ``(len(texts), dimension)``, in input order.
 
@@ -171,7 +171,7 @@ class LocalOnnxEmbedder:
         if self._executor is None:
             self._executor = ThreadPoolExecutor(self.concurrent_runs, thread_name_prefix="onnx-embed")
         runs = self._executor.map(lambda batch: self._embed_encoded([encodings[i] for i in batch]), batches)
-        for batch, vectors in zip(batches, runs):
+        for batch, vectors in zip(batches, runs, strict=True):
             result[batch] = vectors
             if on_batch is not None:
                 on_batch(len(batch))

@@ -8,48 +8,56 @@ padding, so padding never changes a result.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeAlias
 
 import numpy as np
+import numpy.typing as npt
 
-Pooling = Callable[[np.ndarray, np.ndarray], np.ndarray]
+Floats: TypeAlias = npt.NDArray[np.float32]
+Mask: TypeAlias = npt.NDArray[np.int64]
+Pooling: TypeAlias = Callable[[Floats, Mask], Floats]
 
 
-def _mean(token_embeddings: np.ndarray, attention_mask: np.ndarray, *, sqrt: bool = False) -> np.ndarray:
+def _mean(token_embeddings: Floats, attention_mask: Mask, *, sqrt: bool = False) -> Floats:
     mask = attention_mask[..., None].astype(np.float32)
     summed = (token_embeddings * mask).sum(axis=1)
     counts = np.clip(mask.sum(axis=1), 1e-9, 1e12)
-    return summed / (np.sqrt(counts) if sqrt else counts)
+    pooled: Floats = summed / (np.sqrt(counts) if sqrt else counts)
+    return pooled
 
 
-def mean(token_embeddings: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+def mean(token_embeddings: Floats, attention_mask: Mask) -> Floats:
     return _mean(token_embeddings, attention_mask)
 
 
-def mean_sqrt_len(token_embeddings: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+def mean_sqrt_len(token_embeddings: Floats, attention_mask: Mask) -> Floats:
     return _mean(token_embeddings, attention_mask, sqrt=True)
 
 
-def max_(token_embeddings: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+def max_(token_embeddings: Floats, attention_mask: Mask) -> Floats:
     masked = np.where(attention_mask[..., None] == 0, np.float32(-1e9), token_embeddings)
-    return masked.max(axis=1)
+    pooled: Floats = masked.max(axis=1)
+    return pooled
 
 
-def weighted_mean(token_embeddings: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+def weighted_mean(token_embeddings: Floats, attention_mask: Mask) -> Floats:
     positions = np.arange(1, token_embeddings.shape[1] + 1, dtype=np.float32)
     weights = (attention_mask.astype(np.float32) * positions)[..., None]
-    return (token_embeddings * weights).sum(axis=1) / weights.sum(axis=1)
+    pooled: Floats = (token_embeddings * weights).sum(axis=1) / weights.sum(axis=1)
+    return pooled
 
 
-def cls(token_embeddings: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+def cls(token_embeddings: Floats, attention_mask: Mask) -> Floats:
     return token_embeddings[:, 0]
 
 
-def last_token(token_embeddings: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+def last_token(token_embeddings: Floats, attention_mask: Mask) -> Floats:
     last = attention_mask.sum(axis=1).astype(np.int64) - 1
-    return token_embeddings[np.arange(token_embeddings.shape[0]), last]
+    pooled: Floats = token_embeddings[np.arange(token_embeddings.shape[0]), last]
+    return pooled
 
 
-def none(token_embeddings: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+def none(token_embeddings: Floats, attention_mask: Mask) -> Floats:
     if token_embeddings.ndim != 2:
         raise ValueError(
             "pooling_mode NONE needs a graph whose selected output is already one vector per text "
@@ -77,7 +85,8 @@ def pooling_for(mode: str | None) -> Pooling:
     return POOLING_MODES[name]
 
 
-def l2_normalize(vectors: np.ndarray) -> np.ndarray:
+def l2_normalize(vectors: Floats) -> Floats:
     """Unit length per row, as DJL's ``normalize(2, 0)`` (norms clamped at 1e-12)."""
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return vectors / np.maximum(norms, np.float32(1e-12))
+    normalized: Floats = vectors / np.maximum(norms, np.float32(1e-12))
+    return normalized

@@ -18,8 +18,17 @@ from opensearch_pretrained_haystack.node.versions import DEFAULT_VERSION, PROFIL
 if TYPE_CHECKING:
     from opensearch_pretrained_haystack.node.process import TestNode
 
-__all__ = ["DEFAULT_VERSION", "PROFILES", "NodeError", "PrerequisiteError", "TestNode", "reset", "start", "status",
-           "stop"]
+__all__ = [
+    "DEFAULT_VERSION",
+    "PROFILES",
+    "NodeError",
+    "PrerequisiteError",
+    "TestNode",
+    "reset",
+    "start",
+    "status",
+    "stop",
+]
 
 
 def __getattr__(name: str) -> Any:

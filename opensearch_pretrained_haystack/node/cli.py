@@ -23,15 +23,21 @@ def add_node_command(subparsers: "argparse._SubParsersAction[argparse.ArgumentPa
         "OpenSearch. `reset` stops it and wipes its data (indices, models) but keeps the install.",
     )
     parser.add_argument("action", choices=["start", "stop", "status", "reset"])
-    parser.add_argument("--version", choices=list(PROFILES), default=DEFAULT_VERSION,
-                        help="OpenSearch version (default: %(default)s); each version has its own node")
+    parser.add_argument(
+        "--version",
+        choices=list(PROFILES),
+        default=DEFAULT_VERSION,
+        help="OpenSearch version (default: %(default)s); each version has its own node",
+    )
     parser.add_argument(
         "--node-dir",
         help="the directory holding one node directory per version "
         "(default: $OPENSEARCH_PRETRAINED_NODE_DIR, else the user cache)",
     )
     parser.add_argument("--heap", default="2g", help="JVM heap, e.g. 2g (default: %(default)s)")
-    parser.add_argument("--timeout", type=float, default=180.0, help="seconds to wait for the node (default: %(default)s)")
+    parser.add_argument(
+        "--timeout", type=float, default=180.0, help="seconds to wait for the node (default: %(default)s)"
+    )
     parser.set_defaults(handler=run_node_command)
 
 
@@ -51,15 +57,17 @@ def run_node_command(args: argparse.Namespace) -> int:
             url = node.status()
             if url is None:
                 start = "opensearch-pretrained node start" + _version_flag(args.version)
-                print(f"OpenSearch {args.version} test node is not running; start it with `{start}`.",
-                      file=sys.stderr)
+                print(f"OpenSearch {args.version} test node is not running; start it with `{start}`.", file=sys.stderr)
                 return 1
             print(url)
             return 0
         if args.action == "reset":
             wiped = node.reset()
-            print(f"OpenSearch {args.version} test node " + ("data wiped; the install is kept." if wiped else
-                  "had no data to wipe."), file=sys.stderr)
+            print(
+                f"OpenSearch {args.version} test node "
+                + ("data wiped; the install is kept." if wiped else "had no data to wipe."),
+                file=sys.stderr,
+            )
             return 0
         if not node.stop():
             print(f"OpenSearch {args.version} test node was not running.", file=sys.stderr)

@@ -71,7 +71,7 @@ def adapt_jvm_options(text: str, has_vector_module: bool) -> str:
     lines = []
     for line in text.splitlines(keepends=True):
         if has_vector_module and line.startswith(DISABLED_PREFIX):
-            line = line[len(DISABLED_PREFIX):]
+            line = line[len(DISABLED_PREFIX) :]
         elif not has_vector_module and VECTOR_MODULE_OPTION in line and not line.lstrip().startswith("#"):
             line = DISABLED_PREFIX + line
         lines.append(line)

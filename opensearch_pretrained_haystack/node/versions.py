@@ -40,8 +40,16 @@ REINDEX = JarModule(
     "reindex",
     "reindex-client",
     "org.opensearch.index.reindex.ReindexPlugin",
-    ("reindex-client-", "opensearch-rest-client-", "opensearch-ssl-config-", "httpclient-", "httpcore-",
-     "httpasyncclient-", "commons-codec-", "commons-logging-"),
+    (
+        "reindex-client-",
+        "opensearch-rest-client-",
+        "opensearch-ssl-config-",
+        "httpclient-",
+        "httpcore-",
+        "httpasyncclient-",
+        "commons-codec-",
+        "commons-logging-",
+    ),
 )
 # Neural sparse indices map token weights as rank_features, a field type of the mapper-extras module.
 MAPPER_EXTRAS = JarModule(

@@ -53,7 +53,11 @@ def test_token_secrets_refuse_to_serialize():
 
 @pytest.mark.parametrize(
     "hosts",
-    ["https://admin:hunter2@node:9200", ["http://ok:9200", "admin:hunter2@node:9200"], [{"host": "n", "http_auth": "a:hunter2"}]],
+    [
+        "https://admin:hunter2@node:9200",
+        ["http://ok:9200", "admin:hunter2@node:9200"],
+        [{"host": "n", "http_auth": "a:hunter2"}],
+    ],
 )
 def test_credentials_in_a_host_url_are_refused_and_redacted(hosts):
     with pytest.raises(ValueError, match="Secret") as raised:
@@ -68,7 +72,10 @@ def test_plain_hosts_pass_and_are_shown_unchanged():
 
 def test_tls_is_verified_unless_turned_off_loudly(caplog):
     assert tls_kwargs("https://n", verify_certs=True, ca_certs=None) == {"verify_certs": True}
-    assert tls_kwargs("https://n", verify_certs=None, ca_certs="/ca.pem") == {"verify_certs": True, "ca_certs": "/ca.pem"}
+    assert tls_kwargs("https://n", verify_certs=None, ca_certs="/ca.pem") == {
+        "verify_certs": True,
+        "ca_certs": "/ca.pem",
+    }
     with caplog.at_level(logging.WARNING):
         assert tls_kwargs("https://u:p@n", verify_certs=False, ca_certs=None)["verify_certs"] is False
     assert "verification is OFF for https://***@n" in caplog.text

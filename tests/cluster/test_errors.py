@@ -40,7 +40,8 @@ def body(reason: str, kind: str = "status_exception") -> dict:
                 400,
                 "x",
                 body(
-                    "To upload custom model from local file, user needs to enable allow_registering_model_via_local_file settings."
+                    "To upload custom model from local file, user needs to enable "
+                    "allow_registering_model_via_local_file settings."
                 ),
             ),
             e.SettingRequiredError,

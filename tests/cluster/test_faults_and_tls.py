@@ -53,9 +53,13 @@ def corpus(tmp_path: Path) -> Path:
 
 @pytest.mark.parametrize("fault", [{"status": 429}, {"status": 503}, {"reset": True}, {"status": 200, "garbage": True}])
 def test_index_survives_faults_on_the_stores_own_requests(opensearch_url, index_name, corpus, fault, caplog):
-    with caplog.at_level(logging.INFO), FaultProxy(opensearch_url, paths=STORE, every=2, head_index=True, **fault) as proxy:
-        summary = index_sources([corpus], Target(hosts=proxy.url, index=index_name), MINILM, group_size=8,
-                                progress_bar=False)  # fmt: skip
+    with (
+        caplog.at_level(logging.INFO),
+        FaultProxy(opensearch_url, paths=STORE, every=2, head_index=True, **fault) as proxy,
+    ):
+        summary = index_sources(
+            [corpus], Target(hosts=proxy.url, index=index_name), MINILM, group_size=8, progress_bar=False
+        )
     assert proxy.injected >= 5
     assert (summary.documents_read, summary.passages_written, summary.failed) == (40, 40, 0)
     assert "Traceback" not in caplog.text  # one line per retry, no traceback for a handled fault
@@ -64,9 +68,13 @@ def test_index_survives_faults_on_the_stores_own_requests(opensearch_url, index_
 
 def test_a_write_that_keeps_failing_is_reported_by_id_and_the_run_goes_on(opensearch_url, index_name, corpus):
     with FaultProxy(opensearch_url, paths=("/_bulk",), failures=20, status=503) as proxy:
-        summary = index_sources([corpus], Target(hosts=proxy.url, index=index_name), MINILM, group_size=20,
-                                progress_bar=False)  # fmt: skip
-    assert (summary.passages_written, summary.failed) == (20, 20)  # the first group outlived its attempts (ours x opensearch-py's)
+        summary = index_sources(
+            [corpus], Target(hosts=proxy.url, index=index_name), MINILM, group_size=20, progress_bar=False
+        )
+    assert (summary.passages_written, summary.failed) == (
+        20,
+        20,
+    )  # the first group outlived its attempts (ours x opensearch-py's)
     assert "20 passage(s) not written (" in summary.failures[0] and "503" in summary.failures[0]
 
 
@@ -79,13 +87,18 @@ def test_unreachable_cluster_and_bad_index_name_are_one_line(opensearch_url, cor
     assert len(err) == 1 and "Bad,Name" in err[0] and "rejected" in err[0]
 
 
-def test_a_top_k_beyond_the_knn_limit_is_refused_clearly_and_a_large_one_is_capped(opensearch_url, index_name, corpus,
-                                                                                  capsys):  # fmt: skip
+def test_a_top_k_beyond_the_knn_limit_is_refused_clearly_and_a_large_one_is_capped(
+    opensearch_url, index_name, corpus, capsys
+):
     assert main(["index", str(corpus), "--opensearch", opensearch_url, "--index", index_name, *V]) == 0
     capsys.readouterr()
-    assert main(["search", "tomatoes", "--opensearch", opensearch_url, "--index", index_name, "--top-k", "3000", *V]) == 0
+    assert (
+        main(["search", "tomatoes", "--opensearch", opensearch_url, "--index", index_name, "--top-k", "3000", *V]) == 0
+    )
     assert len(capsys.readouterr().out.strip().splitlines()) == 40
-    assert main(["search", "tomatoes", "--opensearch", opensearch_url, "--index", index_name, "--top-k", "20000", *V]) == 2
+    assert (
+        main(["search", "tomatoes", "--opensearch", opensearch_url, "--index", index_name, "--top-k", "20000", *V]) == 2
+    )
     assert "10,000" in capsys.readouterr().err
 
 
@@ -98,7 +111,9 @@ def test_garbage_200_on_predict_is_a_failed_batch_retried_then_kept(opensearch_u
         result = OpenSearchMLDocumentEmbedder(proxy.url, tiny_model_id, batch_size=3, progress_bar=False).run(docs)
     assert proxy.injected == 1 and result["meta"]["documents_embedded"] == 6
     with FaultProxy(opensearch_url, paths=PREDICT, failures=100, status=200, garbage=True):
-        embedder = OpenSearchMLDocumentEmbedder(proxy.url, tiny_model_id, batch_size=3, max_retries=1, progress_bar=False)
+        embedder = OpenSearchMLDocumentEmbedder(
+            proxy.url, tiny_model_id, batch_size=3, max_retries=1, progress_bar=False
+        )
         result = embedder.run(docs)
     assert [d.id for d in result["documents"]] == [d.id for d in docs] and result["meta"]["documents_failed"] == 6
 

@@ -121,7 +121,7 @@ def test_2_10_registers_into_the_group_named_after_the_model_reusing_an_existing
 
 def test_deploy_failure_reports_node_messages_and_breaker_advice():
     error = json.dumps({"node1": "Memory Circuit Breaker is open, please check your resources!"})
-    with pytest.raises(DeployFailedError, match="node1: Memory Circuit Breaker.*native_memory_threshold"):
+    with pytest.raises(DeployFailedError, match=r"node1: Memory Circuit Breaker.*native_memory_threshold"):
         play(ops.deploy(V219, "m", 60), [{"task_id": "t"}, {"state": "FAILED", "error": error}])
 
 

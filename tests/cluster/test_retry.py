@@ -15,7 +15,7 @@ def test_backoff_grows_exponentially_is_capped_and_jittered_downwards():
     policy = RetryPolicy(initial_backoff=1, multiplier=2, max_backoff=5, jitter=0.5, rng=random.Random(0))
     waits = [policy.backoff(attempt) for attempt in range(1, 7)]
     ceilings = [1, 2, 4, 5, 5, 5]
-    assert all(c * 0.5 <= w <= c for w, c in zip(waits, ceilings))
+    assert all(c * 0.5 <= w <= c for w, c in zip(waits, ceilings, strict=True))
     assert len(set(waits)) == len(waits)  # jittered
 
 

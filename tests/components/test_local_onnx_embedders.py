@@ -107,7 +107,7 @@ def test_documents_come_back_as_new_objects_in_order_and_the_inputs_are_untouche
     result = LocalOnnxDocumentEmbedder(model=TINY, batch_size=6, progress_bar=False).run(documents=docs)
     assert [d.id for d in result["documents"]] == [d.id for d in docs]
     assert all(d.embedding is None for d in docs)
-    assert all(out is not doc for out, doc in zip(result["documents"], docs))
+    assert all(out is not doc for out, doc in zip(result["documents"], docs, strict=True))
     expected = engine.embed([d.content for d in docs])
     np.testing.assert_allclose([d.embedding for d in result["documents"]], expected, atol=1e-6)
 

@@ -8,7 +8,6 @@ from haystack import Document, Pipeline
 
 from haystack_integrations.components.rankers.opensearch_pretrained import LocalOnnxRanker
 from opensearch_pretrained_haystack.inference.cross_encoder import LocalOnnxCrossEncoder
-
 from tests.conftest import TESTING
 
 TINY = str(TESTING / "tiny-cross-encoder" / "onnx")
@@ -70,9 +69,14 @@ def test_top_k_threshold_and_scale_score_with_run_overrides(ranker, engine):
 
 def test_query_and_document_text_preparation(ranker, engine):
     custom = LocalOnnxRanker(
-        model=TINY, query_prefix="q: ", query_suffix=" ?", document_prefix="d: ", document_suffix=" .",
-        meta_fields_to_embed=["title", "missing", "none"], embedding_separator=" | ",
-    )  # fmt: skip
+        model=TINY,
+        query_prefix="q: ",
+        query_suffix=" ?",
+        document_prefix="d: ",
+        document_suffix=" .",
+        meta_fields_to_embed=["title", "missing", "none"],
+        embedding_separator=" | ",
+    )
     doc = Document(content="body", meta={"title": "Title", "none": None})
     (ranked,) = custom.run(query="hello", documents=[doc])["documents"]
     assert ranked.score == pytest.approx(float(engine.score("q: hello ?", ["d: Title | body ."])[0]), abs=1e-6)

@@ -53,9 +53,12 @@ def test_hybrid_body_is_bm25_then_neural_both_filtered():
 
 def test_request_applies_the_filter_policy_and_names_the_search_pipeline():
     retriever = OpenSearchNeuralRetriever(
-        document_store=unconnected_store(), model_id="m1", filters=FOOD, filter_policy="merge",
+        document_store=unconnected_store(),
+        model_id="m1",
+        filters=FOOD,
+        filter_policy="merge",
         hybrid_search_pipeline="hybrid",
-    )  # fmt: skip
+    )
     body, params = retriever._request("q", {"field": "meta.year", "operator": ">", "value": 2000}, None)
     assert params == {"search_pipeline": "hybrid"}
     conditions = body["query"]["hybrid"]["queries"][1]["neural"]["embedding"]["filter"]["bool"]["must"]
@@ -76,9 +79,15 @@ def test_init_refuses_what_cannot_work():
 
 def test_to_dict_from_dict_and_yaml_with_the_default_loader():
     retriever = OpenSearchNeuralRetriever(
-        document_store=unconnected_store(return_embedding=True), model_id="m1", filters=FOOD, top_k=4,
-        filter_policy=FilterPolicy.MERGE, num_candidates=40, hybrid_search_pipeline="hybrid", raise_on_failure=False,
-    )  # fmt: skip
+        document_store=unconnected_store(return_embedding=True),
+        model_id="m1",
+        filters=FOOD,
+        top_k=4,
+        filter_policy=FilterPolicy.MERGE,
+        num_candidates=40,
+        hybrid_search_pipeline="hybrid",
+        raise_on_failure=False,
+    )
     data = retriever.to_dict()
     assert data["type"] == (
         "haystack_integrations.components.retrievers.opensearch_pretrained.neural_retriever.OpenSearchNeuralRetriever"
@@ -86,8 +95,15 @@ def test_to_dict_from_dict_and_yaml_with_the_default_loader():
     assert data["init_parameters"]["document_store"] == retriever.document_store.to_dict()
     restored = OpenSearchNeuralRetriever.from_dict(data)
     assert data["init_parameters"]["document_store"] == retriever.document_store.to_dict()  # data left unchanged
-    settings = ("model_id", "filters", "top_k", "filter_policy", "num_candidates", "hybrid_search_pipeline",
-                "raise_on_failure")  # fmt: skip
+    settings = (
+        "model_id",
+        "filters",
+        "top_k",
+        "filter_policy",
+        "num_candidates",
+        "hybrid_search_pipeline",
+        "raise_on_failure",
+    )
     assert [getattr(restored, name) for name in settings] == [getattr(retriever, name) for name in settings]
     assert adapter.returns_embeddings(restored.document_store) and adapter.index_name(restored.document_store) == "docs"
     pipeline = Pipeline()
@@ -123,8 +139,9 @@ DOCUMENTS = [
 def neural_store(opensearch_url, minilm_model_id):
     """An index embedded by the cluster's ingest pipeline, with a hybrid search pipeline beside it."""
     index = f"test-neural-retriever-{uuid.uuid4().hex[:8]}"
-    store = neural_document_store(get_model("all-MiniLM-L6-v2", "1.0.1"), opensearch_url, index, minilm_model_id,
-                                  number_of_replicas=0)  # fmt: skip
+    store = neural_document_store(
+        get_model("all-MiniLM-L6-v2", "1.0.1"), opensearch_url, index, minilm_model_id, number_of_replicas=0
+    )
     store.write_documents(DOCUMENTS, refresh=True)
     client = OpenSearch(hosts=opensearch_url)
     create_hybrid_search_pipeline(client, f"{index}-hybrid")

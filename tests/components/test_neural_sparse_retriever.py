@@ -67,9 +67,13 @@ def test_a_local_embedding_becomes_query_tokens_and_filters_wrap_it_in_a_bool():
 
 def test_hybrid_is_dense_then_sparse_both_filtered_and_names_the_search_pipeline():
     retriever = OpenSearchNeuralSparseRetriever(
-        document_store=unconnected_store(), model_id="sparse", hybrid_search_pipeline="hybrid", dense_model_id="dense",
-        num_candidates=20, filters=FOOD,
-    )  # fmt: skip
+        document_store=unconnected_store(),
+        model_id="sparse",
+        hybrid_search_pipeline="hybrid",
+        dense_model_id="dense",
+        num_candidates=20,
+        filters=FOOD,
+    )
     body, params = retriever._request("q", None, None, 3)
     assert params == {"search_pipeline": "hybrid"}
     dense, sparse = body["query"]["hybrid"]["queries"]
@@ -92,10 +96,18 @@ def test_what_cannot_work_is_refused_with_one_clear_line():
 
 def test_init_is_light_and_to_dict_from_dict_and_yaml_round_trip():
     retriever = OpenSearchNeuralSparseRetriever(
-        document_store=unconnected_store(return_embedding=True), model_id="m1", vocabulary=VOCABULARY,
-        vocabulary_version="1.0.0", filters=FOOD, top_k=4, filter_policy=FilterPolicy.MERGE,
-        hybrid_search_pipeline="hybrid", dense_model_id="d1", num_candidates=40, raise_on_failure=False,
-    )  # fmt: skip
+        document_store=unconnected_store(return_embedding=True),
+        model_id="m1",
+        vocabulary=VOCABULARY,
+        vocabulary_version="1.0.0",
+        filters=FOOD,
+        top_k=4,
+        filter_policy=FilterPolicy.MERGE,
+        hybrid_search_pipeline="hybrid",
+        dense_model_id="d1",
+        num_candidates=40,
+        raise_on_failure=False,
+    )
     assert retriever._vocabulary is None  # loaded at warm_up / first local query, not here
     data = retriever.to_dict()
     assert data["type"] == (
@@ -104,9 +116,21 @@ def test_init_is_light_and_to_dict_from_dict_and_yaml_round_trip():
     )
     restored = OpenSearchNeuralSparseRetriever.from_dict(data)
     assert data["init_parameters"]["document_store"] == retriever.document_store.to_dict()  # data left unchanged
-    settings = ("model_id", "vocabulary", "vocabulary_version", "field_type", "filters", "top_k", "filter_policy",
-                "hybrid_search_pipeline", "dense_model_id", "num_candidates", "mirror", "cache_dir",
-                "raise_on_failure")  # fmt: skip
+    settings = (
+        "model_id",
+        "vocabulary",
+        "vocabulary_version",
+        "field_type",
+        "filters",
+        "top_k",
+        "filter_policy",
+        "hybrid_search_pipeline",
+        "dense_model_id",
+        "num_candidates",
+        "mirror",
+        "cache_dir",
+        "raise_on_failure",
+    )
     assert [getattr(restored, name) for name in settings] == [getattr(retriever, name) for name in settings]
     pipeline = Pipeline()
     pipeline.add_component("retriever", retriever)
@@ -139,9 +163,13 @@ def hybrid_store(opensearch_url, minilm_model_id):
     index = f"test-sparse-retriever-{uuid.uuid4().hex[:8]}"
     encoder_id = deployed_sparse_model(opensearch_url, "encoder")
     store = sparse_document_store(
-        opensearch_url, index, model_id=encoder_id, dense_model=get_model("all-MiniLM-L6-v2", "1.0.1"),
-        dense_model_id=minilm_model_id, number_of_replicas=0,
-    )  # fmt: skip
+        opensearch_url,
+        index,
+        model_id=encoder_id,
+        dense_model=get_model("all-MiniLM-L6-v2", "1.0.1"),
+        dense_model_id=minilm_model_id,
+        number_of_replicas=0,
+    )
     store.write_documents(DOCUMENTS, refresh=True)
     client = OpenSearch(hosts=opensearch_url)
     for weights in ((1.0, 0.0), (0.0, 1.0), (0.5, 0.5)):
@@ -184,9 +212,13 @@ def test_hybrid_search_mixes_the_dense_and_sparse_rankings_by_the_pipeline_weigh
 
     def hybrid(pipeline: str) -> list[Document]:
         retriever = OpenSearchNeuralSparseRetriever(
-            document_store=hybrid_store, model_id=tokenizer_id, hybrid_search_pipeline=f"{index}-{pipeline}",
-            dense_model_id=minilm_model_id, top_k=6, num_candidates=6,
-        )  # fmt: skip
+            document_store=hybrid_store,
+            model_id=tokenizer_id,
+            hybrid_search_pipeline=f"{index}-{pipeline}",
+            dense_model_id=minilm_model_id,
+            top_k=6,
+            num_candidates=6,
+        )
         return retriever.run(query=sparse_query)["documents"]
 
     dense = OpenSearchNeuralRetriever(document_store=hybrid_store, model_id=minilm_model_id, top_k=6, num_candidates=6)
@@ -205,11 +237,14 @@ def test_failures_name_the_way_out(hybrid_store):
     with pytest.raises(ModelNotFoundError):
         OpenSearchNeuralSparseRetriever(document_store=hybrid_store, model_id="no-such-model").run(query="x")
     missing = OpenSearchNeuralSparseRetriever(
-        document_store=hybrid_store, model_id="no-such-model", hybrid_search_pipeline="no-such-pipeline",
+        document_store=hybrid_store,
+        model_id="no-such-model",
+        hybrid_search_pipeline="no-such-pipeline",
         dense_model_id="d",
-    )  # fmt: skip
+    )
     with pytest.raises(RequestRejectedError, match="no-such-pipeline"):
         missing.run(query="x")
-    quiet = OpenSearchNeuralSparseRetriever(document_store=hybrid_store, model_id="no-such-model",
-                                            raise_on_failure=False)  # fmt: skip
+    quiet = OpenSearchNeuralSparseRetriever(
+        document_store=hybrid_store, model_id="no-such-model", raise_on_failure=False
+    )
     assert quiet.run(query="x") == {"documents": []}

@@ -14,7 +14,6 @@ from haystack_integrations.components.rankers.opensearch_pretrained import Local
 from opensearch_pretrained_haystack.cluster import MLCommonsClient, TransientServerError
 from opensearch_pretrained_haystack.cluster.retry import RetryPolicy
 from opensearch_pretrained_haystack.cluster.text_similarity import predict_similarity
-
 from tests.conftest import TESTING
 
 TINY = TESTING / "tiny-cross-encoder"

@@ -5,7 +5,6 @@ import pytest
 
 from opensearch_pretrained_haystack.errors import ModelInputError
 from opensearch_pretrained_haystack.inference.cross_encoder import LocalOnnxCrossEncoder
-
 from tests.conftest import TESTING
 
 TINY = TESTING / "tiny-cross-encoder"
@@ -54,7 +53,7 @@ def test_non_string_pairs_are_refused_with_their_position(encoder):
 
 
 def test_an_embedding_model_is_refused_with_what_to_use_instead():
-    with pytest.raises(ModelInputError, match="TEXT_EMBEDDING model.*LocalOnnxEmbedder"):
+    with pytest.raises(ModelInputError, match=r"TEXT_EMBEDDING model.*LocalOnnxEmbedder"):
         LocalOnnxCrossEncoder(str(TESTING / "tiny-roberta-mean"), progress_bar=False)
 
 

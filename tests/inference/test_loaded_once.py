@@ -42,9 +42,11 @@ def test_one_index_run_loads_the_model_artifact_once(tmp_path, counted):
     long_text = " ".join(f"Sentence {i} is about the search engine OpenSearch." for i in range(80))
     source.write_text("".join(json.dumps({"id": f"d{i}", "content": long_text}) + "\n" for i in range(3)))
     summary = index_sources(
-        [source], Target(store_path=tmp_path / "store.jsonl"), catalog.get_model("all-MiniLM-L6-v2", "1.0.1"),
+        [source],
+        Target(store_path=tmp_path / "store.jsonl"),
+        catalog.get_model("all-MiniLM-L6-v2", "1.0.1"),
         progress_bar=False,
-    )  # fmt: skip
+    )
     assert summary.passages_written > 3  # split by the tokenizer, then embedded: both components ran
     assert counted == {"tokenizers": 1, "sessions": 1}
 

@@ -14,7 +14,7 @@ from opensearch_pretrained_haystack.node import provision as prov
 from opensearch_pretrained_haystack.node import versions as v
 from opensearch_pretrained_haystack.node.paths import NodeLayout, write_json_atomically
 
-SCRIPT = '''\
+SCRIPT = """\
 #!{python}
 import fcntl, http.server, json, pathlib, re, sys, time
 home = pathlib.Path(__file__).resolve().parents[1]
@@ -41,7 +41,7 @@ class Health(http.server.BaseHTTPRequestHandler):
         pass
 
 http.server.HTTPServer(("127.0.0.1", port), Health).serve_forever()
-'''
+"""
 
 
 JVM_OPTIONS = "-XX:+UseG1GC\n20-:--add-modules=jdk.incubator.vector\n"

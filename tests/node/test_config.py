@@ -50,11 +50,21 @@ def test_java_opts_fix_the_heap_and_keep_djl_offline_on_the_seeded_natives() -> 
 
 @PROFILE_PARAMS
 def test_plugin_descriptor_has_only_the_keys_opensearch_accepts(profile: NodeProfile) -> None:
-    text = render_plugin_descriptor("lang-painless", "Painless", profile.version,
-                                    "org.opensearch.painless.PainlessPlugin")
+    text = render_plugin_descriptor(
+        "lang-painless", "Painless", profile.version, "org.opensearch.painless.PainlessPlugin"
+    )
     properties = dict(line.split("=", 1) for line in text.splitlines())
-    allowed = {"name", "description", "version", "opensearch.version", "java.version", "classname",
-               "custom.foldername", "extended.plugins", "has.native.controller"}
+    allowed = {
+        "name",
+        "description",
+        "version",
+        "opensearch.version",
+        "java.version",
+        "classname",
+        "custom.foldername",
+        "extended.plugins",
+        "has.native.controller",
+    }
     assert set(properties) <= allowed
     assert properties["opensearch.version"] == profile.version
     assert properties["classname"] == "org.opensearch.painless.PainlessPlugin"

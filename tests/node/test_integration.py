@@ -42,10 +42,15 @@ def test_lucene_knn_index_finds_the_nearest_vector(client: OpenSearch) -> None:
         index=index,
         body={
             "settings": {"index.knn": True, "number_of_replicas": 0},
-            "mappings": {"properties": {"vector": {
-                "type": "knn_vector", "dimension": 3,
-                "method": {"name": "hnsw", "engine": "lucene", "space_type": "l2"},
-            }}},
+            "mappings": {
+                "properties": {
+                    "vector": {
+                        "type": "knn_vector",
+                        "dimension": 3,
+                        "method": {"name": "hnsw", "engine": "lucene", "space_type": "l2"},
+                    }
+                }
+            },
         },
     )
     try:
@@ -106,17 +111,22 @@ def _register_by_chunks(client: OpenSearch, artifact_dir: Path) -> str:
     """Register a model zip with _register_meta + 0-based upload_chunk calls; metadata from its config.json."""
     config = json.loads((artifact_dir / "config.json").read_text())
     content = next(artifact_dir.glob("*.zip")).read_bytes()
-    chunks = [content[start:start + CHUNK_BYTES] for start in range(0, len(content), CHUNK_BYTES)]
-    meta = _call(client, "POST", f"{ML}/models/_register_meta", {
-        "name": config["name"],
-        "version": config["version"],
-        "model_format": config["model_format"],
-        "model_task_type": config["model_task_type"],
-        "model_config": config["model_config"],
-        "model_content_hash_value": config["model_content_hash_value"],
-        "model_content_size_in_bytes": config["model_content_size_in_bytes"],
-        "total_chunks": len(chunks),
-    })
+    chunks = [content[start : start + CHUNK_BYTES] for start in range(0, len(content), CHUNK_BYTES)]
+    meta = _call(
+        client,
+        "POST",
+        f"{ML}/models/_register_meta",
+        {
+            "name": config["name"],
+            "version": config["version"],
+            "model_format": config["model_format"],
+            "model_task_type": config["model_task_type"],
+            "model_config": config["model_config"],
+            "model_content_hash_value": config["model_content_hash_value"],
+            "model_content_size_in_bytes": config["model_content_size_in_bytes"],
+            "total_chunks": len(chunks),
+        },
+    )
     model_id = meta["model_id"]
     for number, chunk in enumerate(chunks):
         _call(client, "POST", f"{ML}/models/{model_id}/upload_chunk/{number}", chunk)
@@ -144,8 +154,12 @@ def _reference_pair() -> tuple[str, np.ndarray]:
 
 
 def _embed(client: OpenSearch, model_id: str, text: str) -> np.ndarray:
-    reply = _call(client, "POST", f"{ML}/_predict/text_embedding/{model_id}",
-                  {"text_docs": [text], "target_response": ["sentence_embedding"]})
+    reply = _call(
+        client,
+        "POST",
+        f"{ML}/_predict/text_embedding/{model_id}",
+        {"text_docs": [text], "target_response": ["sentence_embedding"]},
+    )
     output = reply["inference_results"][0]["output"][0]
     assert output["name"] == "sentence_embedding"
     return np.asarray(output["data"], dtype=np.float32)

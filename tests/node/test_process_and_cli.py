@@ -163,7 +163,7 @@ def test_two_starts_at_once_run_one_node_that_status_and_stop_see(standin: NodeL
     def start() -> None:
         try:
             urls.append(TestNode(standin.node_dir, version="3.6.0", start_timeout=30).start())
-        except BaseException as error:  # noqa: BLE001 - reported by the assertion below
+        except BaseException as error:  # reported by the assertion below
             errors.append(error)
 
     threads = [threading.Thread(target=start) for _ in range(2)]
@@ -273,9 +273,11 @@ def test_cli_rejects_an_unknown_action_and_version() -> None:
 
 def test_main_cli_help_works_without_fcntl() -> None:
     # Issue 8: Windows has no fcntl; only `node` commands may need it.
-    code = ("import sys; sys.modules['fcntl'] = None\n"
-            "from opensearch_pretrained_haystack.cli import main\n"
-            "sys.exit(main(['--help']))\n")
+    code = (
+        "import sys; sys.modules['fcntl'] = None\n"
+        "from opensearch_pretrained_haystack.cli import main\n"
+        "sys.exit(main(['--help']))\n"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
     assert "node" in result.stdout

@@ -95,8 +95,12 @@ def test_module_gets_its_jars_descriptor_and_policy(tmp_path: Path) -> None:
         (downloads / name).write_bytes(b"")
     prov._build_module(v.LANG_PAINLESS, downloads, tmp_path / "module", "2.19.1")
     names = sorted(p.name for p in (tmp_path / "module").iterdir())
-    assert names == ["asm-9.7.jar", "lang-painless-2.19.1.jar", "plugin-descriptor.properties",
-                     "plugin-security.policy"]
+    assert names == [
+        "asm-9.7.jar",
+        "lang-painless-2.19.1.jar",
+        "plugin-descriptor.properties",
+        "plugin-security.policy",
+    ]
     descriptor = (tmp_path / "module/plugin-descriptor.properties").read_text()
     assert "classname=org.opensearch.painless.PainlessPlugin" in descriptor
 
@@ -114,8 +118,12 @@ def test_pytorch_seed_flattens_natives_and_names_the_jni_for_djl(tmp_path: Path)
     target = prov.pytorch_dir(tmp_path / "home")
     prov._seed_pytorch(downloads, target)
     assert target.name == "2.5.1-cpu-linux-x86_64"
-    assert sorted(p.name for p in target.iterdir()) == ["0.31.1-libdjl_torch.so", "libgomp-1.so.1", "libtorch.so",
-                                                        prov.SEED_MANIFEST]
+    assert sorted(p.name for p in target.iterdir()) == [
+        "0.31.1-libdjl_torch.so",
+        "libgomp-1.so.1",
+        "libtorch.so",
+        prov.SEED_MANIFEST,
+    ]
     assert (target / "0.31.1-libdjl_torch.so").read_bytes() == b"j"
     assert prov.is_pytorch_seeded(target)
 

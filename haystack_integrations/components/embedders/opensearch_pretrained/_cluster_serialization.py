@@ -15,6 +15,7 @@ from haystack_integrations.components.embedders.opensearch_pretrained._serializa
     InitParametersSerialization,
 )
 from opensearch_pretrained_haystack.cluster.connection import (
+    HttpAuth,
     deserialize_http_auth,
     refuse_url_credentials,
     serialize_http_auth,
@@ -23,6 +24,9 @@ from opensearch_pretrained_haystack.cluster.connection import (
 
 class HttpAuthSerialization(InitParametersSerialization):
     """Init-parameter serialization with `http_auth` converted both ways."""
+
+    hosts: str | list[str]
+    http_auth: HttpAuth
 
     def to_dict(self) -> dict[str, Any]:
         """Every `__init__` parameter; credentials only as Secret descriptions."""

@@ -32,7 +32,8 @@ class LocalOnnxComponent(InitParametersSerialization):
         threads: int | None,
     ) -> None:
         if isinstance(model, PretrainedModel):  # kept as name and version, which serialize
-            model, version = model.name, version or model.version
+            version = version or model.version
+            model = model.name
         self.model = model
         self.version = version
         self.mirror = mirror

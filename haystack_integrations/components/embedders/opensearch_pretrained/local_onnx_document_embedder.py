@@ -59,7 +59,8 @@ class LocalOnnxDocumentEmbedder(LocalOnnxComponent):
             and its ``config.json``.
         :param version: The catalog version; ``None`` takes the newest.
         :param mirror: A directory or URL laid out like the artifacts site, for offline or air-gapped machines.
-        :param cache_dir: Where verified artifacts are kept (default: ``$OPENSEARCH_PRETRAINED_CACHE`` or the user cache).
+        :param cache_dir: Where verified artifacts are kept (default: ``$OPENSEARCH_PRETRAINED_CACHE`` or the user
+            cache).
         :param prefix: Text put before each document's text.
         :param suffix: Text put after each document's text.
         :param batch_size: Texts per inference call; texts are sorted by length first, so batches pad little.
@@ -104,7 +105,7 @@ class LocalOnnxDocumentEmbedder(LocalOnnxComponent):
         )
         with tqdm(total=len(texts), desc="Embedding documents", unit="doc", disable=not self.progress_bar) as bar:
             vectors = embedder.embed(texts, batch_size=self.batch_size, on_batch=bar.update)
-        embedded = with_embeddings(documents, {i: vector.tolist() for i, vector in zip(to_embed, vectors)})
+        embedded = with_embeddings(documents, {i: vector.tolist() for i, vector in zip(to_embed, vectors, strict=True)})
         meta = {
             **self._meta(),
             "documents_embedded": len(to_embed),

@@ -47,7 +47,8 @@ class LocalOnnxTextEmbedder(LocalOnnxComponent):
             and its ``config.json``.
         :param version: The catalog version; ``None`` takes the newest.
         :param mirror: A directory or URL laid out like the artifacts site, for offline or air-gapped machines.
-        :param cache_dir: Where verified artifacts are kept (default: ``$OPENSEARCH_PRETRAINED_CACHE`` or the user cache).
+        :param cache_dir: Where verified artifacts are kept (default: ``$OPENSEARCH_PRETRAINED_CACHE`` or the user
+            cache).
         :param prefix: Text put before the input (for models trained with query prefixes).
         :param suffix: Text put after the input.
         :param progress_bar: Show the download progress bar.

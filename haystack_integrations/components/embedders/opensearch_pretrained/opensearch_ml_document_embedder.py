@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Never
 
+import numpy as np
 from haystack import Document, component
 from tqdm import tqdm
 
@@ -83,10 +84,18 @@ class OpenSearchMLDocumentEmbedder(OpenSearchMLComponent):
         """
         # Explicit base call: @component re-creates the class, which breaks zero-argument super().
         OpenSearchMLComponent.__init__(
-            self, hosts=hosts, model_id=model_id, http_auth=http_auth, verify_certs=verify_certs, ca_certs=ca_certs,
-            timeout=timeout, batch_size=batch_size, max_concurrency=max_concurrency, max_retries=max_retries,
+            self,
+            hosts=hosts,
+            model_id=model_id,
+            http_auth=http_auth,
+            verify_certs=verify_certs,
+            ca_certs=ca_certs,
+            timeout=timeout,
+            batch_size=batch_size,
+            max_concurrency=max_concurrency,
+            max_retries=max_retries,
             retry_deadline=retry_deadline,
-        )  # fmt: skip
+        )
         self.prefix = prefix
         self.suffix = suffix
         self.raise_on_failure = raise_on_failure
@@ -144,10 +153,12 @@ class OpenSearchMLDocumentEmbedder(OpenSearchMLComponent):
             embedding_separator=self.embedding_separator,
         )
 
-    def _progress(self, total: int) -> tqdm:
+    def _progress(self, total: int) -> tqdm[Never]:
         return tqdm(total=total, desc="Embedding documents", unit="doc", disable=not self.progress_bar)
 
-    def _assemble(self, documents: list[Document], to_embed: list[int], outcomes: list[BatchOutcome]) -> dict[str, Any]:
+    def _assemble(
+        self, documents: list[Document], to_embed: list[int], outcomes: list[BatchOutcome[np.ndarray]]
+    ) -> dict[str, Any]:
         embeddings: dict[int, list[float]] = {}
         failed: list[int] = []
         for outcome in outcomes:
@@ -165,7 +176,8 @@ class OpenSearchMLDocumentEmbedder(OpenSearchMLComponent):
                     outcome.error,
                 )
                 continue
-            embeddings.update({i: vector.tolist() for i, vector in zip(positions, outcome.vectors)})
+            assert outcome.vectors is not None  # a batch holds either vectors or an error
+            embeddings.update({i: vector.tolist() for i, vector in zip(positions, outcome.vectors, strict=True)})
         meta = {
             **self._meta(),
             "documents_embedded": len(embeddings),

@@ -97,9 +97,23 @@ class OpenSearchMLSparseDocumentEmbedder(OpenSearchMLSparseComponent):
         """
         # Explicit base call: @component re-creates the class, which breaks zero-argument super().
         OpenSearchMLSparseComponent.__init__(
-            self, hosts, model_id, task_type, vocabulary, vocabulary_version, mirror, cache_dir, http_auth,
-            verify_certs, ca_certs, timeout, batch_size, max_concurrency, max_retries, retry_deadline,
-        )  # fmt: skip
+            self,
+            hosts,
+            model_id,
+            task_type,
+            vocabulary,
+            vocabulary_version,
+            mirror,
+            cache_dir,
+            http_auth,
+            verify_certs,
+            ca_certs,
+            timeout,
+            batch_size,
+            max_concurrency,
+            max_retries,
+            retry_deadline,
+        )
         self.prefix = prefix
         self.suffix = suffix
         self.raise_on_failure = raise_on_failure

@@ -71,9 +71,23 @@ class OpenSearchMLSparseTextEmbedder(OpenSearchMLSparseComponent):
         """
         # Explicit base call: @component re-creates the class, which breaks zero-argument super().
         OpenSearchMLSparseComponent.__init__(
-            self, hosts, model_id, task_type, vocabulary, vocabulary_version, mirror, cache_dir, http_auth,
-            verify_certs, ca_certs, timeout, 1, 1, max_retries, retry_deadline,
-        )  # fmt: skip
+            self,
+            hosts,
+            model_id,
+            task_type,
+            vocabulary,
+            vocabulary_version,
+            mirror,
+            cache_dir,
+            http_auth,
+            verify_certs,
+            ca_certs,
+            timeout,
+            1,
+            1,
+            max_retries,
+            retry_deadline,
+        )
         self.prefix = prefix
         self.suffix = suffix
 

@@ -56,9 +56,18 @@ class OpenSearchMLTextEmbedder(OpenSearchMLComponent):
         """
         # Explicit base call: @component re-creates the class, which breaks zero-argument super().
         OpenSearchMLComponent.__init__(
-            self, hosts=hosts, model_id=model_id, http_auth=http_auth, verify_certs=verify_certs, ca_certs=ca_certs,
-            timeout=timeout, batch_size=1, max_concurrency=1, max_retries=max_retries, retry_deadline=retry_deadline,
-        )  # fmt: skip
+            self,
+            hosts=hosts,
+            model_id=model_id,
+            http_auth=http_auth,
+            verify_certs=verify_certs,
+            ca_certs=ca_certs,
+            timeout=timeout,
+            batch_size=1,
+            max_concurrency=1,
+            max_retries=max_retries,
+            retry_deadline=retry_deadline,
+        )
         self.prefix = prefix
         self.suffix = suffix
 

@@ -61,7 +61,8 @@ class LocalOnnxRanker(RankingParameters, InitParametersSerialization):
             ``config.json`` (TEXT_SIMILARITY, ONNX).
         :param version: The catalog version; ``None`` takes the newest.
         :param mirror: A directory or URL laid out like the artifacts site, for offline or air-gapped machines.
-        :param cache_dir: Where verified artifacts are kept (default: ``$OPENSEARCH_PRETRAINED_CACHE`` or the user cache).
+        :param cache_dir: Where verified artifacts are kept (default: ``$OPENSEARCH_PRETRAINED_CACHE`` or the user
+            cache).
         :param top_k: How many ranked documents to return at most.
         :param query_prefix: Text put before the query.
         :param query_suffix: Text put after the query.
@@ -80,9 +81,18 @@ class LocalOnnxRanker(RankingParameters, InitParametersSerialization):
         """
         # Explicit base call: @component re-creates the class, which breaks zero-argument super().
         RankingParameters.__init__(
-            self, top_k, query_prefix, query_suffix, document_prefix, document_suffix,
-            meta_fields_to_embed, embedding_separator, scale_score, score_threshold, batch_size,
-        )  # fmt: skip
+            self,
+            top_k,
+            query_prefix,
+            query_suffix,
+            document_prefix,
+            document_suffix,
+            meta_fields_to_embed,
+            embedding_separator,
+            scale_score,
+            score_threshold,
+            batch_size,
+        )
         self.model = model
         self.version = version
         self.mirror = mirror

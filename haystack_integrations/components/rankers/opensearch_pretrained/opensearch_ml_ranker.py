@@ -11,7 +11,7 @@ from haystack_integrations.components.embedders.opensearch_pretrained._remote_co
 from haystack_integrations.components.rankers.opensearch_pretrained._ranking import PreparedRanking, RankingParameters
 from opensearch_pretrained_haystack.cluster.connection import HttpAuth
 from opensearch_pretrained_haystack.cluster.text_similarity import predict_similarity
-from opensearch_pretrained_haystack.remote import BatchOutcome
+from opensearch_pretrained_haystack.remote import BatchOutcome, BatchPredict
 
 
 @component
@@ -84,14 +84,31 @@ class OpenSearchMLRanker(RankingParameters, OpenSearchMLComponent):
         """
         # Explicit base calls: @component re-creates the class, which breaks zero-argument super().
         RankingParameters.__init__(
-            self, top_k, query_prefix, query_suffix, document_prefix, document_suffix,
-            meta_fields_to_embed, embedding_separator, scale_score, score_threshold, batch_size,
-        )  # fmt: skip
+            self,
+            top_k,
+            query_prefix,
+            query_suffix,
+            document_prefix,
+            document_suffix,
+            meta_fields_to_embed,
+            embedding_separator,
+            scale_score,
+            score_threshold,
+            batch_size,
+        )
         OpenSearchMLComponent.__init__(
-            self, hosts=hosts, model_id=model_id, http_auth=http_auth, verify_certs=verify_certs, ca_certs=ca_certs,
-            timeout=timeout, batch_size=batch_size, max_concurrency=max_concurrency, max_retries=max_retries,
+            self,
+            hosts=hosts,
+            model_id=model_id,
+            http_auth=http_auth,
+            verify_certs=verify_certs,
+            ca_certs=ca_certs,
+            timeout=timeout,
+            batch_size=batch_size,
+            max_concurrency=max_concurrency,
+            max_retries=max_retries,
             retry_deadline=retry_deadline,
-        )  # fmt: skip
+        )
 
     @component.output_types(documents=list[Document])
     def run(
@@ -146,11 +163,11 @@ class OpenSearchMLRanker(RankingParameters, OpenSearchMLComponent):
             score_threshold=score_threshold,
         )
 
-    def _predict_call(self, prepared: PreparedRanking) -> partial:
+    def _predict_call(self, prepared: PreparedRanking) -> BatchPredict[np.ndarray]:
         return partial(predict_similarity, self.model_id, prepared.query)
 
 
-def _logits(outcomes: list[BatchOutcome]) -> np.ndarray:
+def _logits(outcomes: list[BatchOutcome[np.ndarray]]) -> np.ndarray:
     """All batches' logits in document order; the first failed batch's error is raised."""
     for outcome in outcomes:
         if outcome.error is not None:

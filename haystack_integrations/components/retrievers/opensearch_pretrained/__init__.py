@@ -1,5 +1,6 @@
-"""Retrievers: for indices embedded by OpenSearch's pretrained models in the cluster (neural, sparse and hybrid search), and
-for the embedded SQLite store (dense, BM25, hybrid; imported on first use, so cluster users never load them)."""
+"""Retrievers: for indices embedded by OpenSearch's pretrained models in the cluster (neural, sparse and hybrid
+search), and for the embedded SQLite store (dense, BM25, hybrid; imported on first use, so cluster users never load
+them)."""
 
 from importlib import import_module
 from typing import TYPE_CHECKING, Any

@@ -209,7 +209,8 @@ class OpenSearchNeuralRetriever:
             hybrid=hybrid,
             return_embedding=adapter.returns_embeddings(store),
         )
-        return body, ({"search_pipeline": self.hybrid_search_pipeline} if hybrid else {})
+        params = {} if self.hybrid_search_pipeline is None else {"search_pipeline": self.hybrid_search_pipeline}
+        return body, params
 
     def _failed(self, error: TransportError) -> list[Document]:
         """Raise an error that says what to do, or (raise_on_failure=False) log it and return no documents."""
