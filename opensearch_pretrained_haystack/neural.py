@@ -27,7 +27,8 @@ from opensearch_pretrained_haystack.cluster.errors import UPLOADER_HINT, ModelNo
 from opensearch_pretrained_haystack.cluster.ml_commons import MLCommonsClient
 from opensearch_pretrained_haystack.cluster.operations import DEPLOYED_STATES
 from opensearch_pretrained_haystack.cluster.versions import RRF_VERSION, WEIGHTED_RRF_VERSION
-from opensearch_pretrained_haystack.store import VECTOR_FIELD, IndexMismatchError, document_store_for
+from opensearch_pretrained_haystack.compatibility import require_cluster_model_fits
+from opensearch_pretrained_haystack.store import VECTOR_FIELD, document_store_for
 
 logger = logging.getLogger(__name__)
 
@@ -137,13 +138,11 @@ def create_ingest_pipeline(
     """
     require_neural_search(client)
     deployed = require_deployed(client, model_id)
-    produced = (deployed.get("model_config") or {}).get("embedding_dimension")
-    if dimension is not None and produced is not None and int(produced) != dimension:
-        raise IndexMismatchError(
-            f"ML Commons model {model_id} ({deployed.get('name')}) produces {produced}-dimensional vectors, but the "
-            f"index holds {dimension}-dimensional ones. Deploy the index's model with PretrainedModelUploader, or "
-            "use a new index for this one."
-        )
+    if dimension is not None:
+        require_cluster_model_fits(
+            model_id, deployed, dimension,
+            way_out="Deploy the index's model with PretrainedModelUploader, or use a new index for this one.",
+        )  # fmt: skip
     client.ingest.put_pipeline(
         id=pipeline_id, body=ingest_pipeline_body(model_id, text_field=text_field, batch_size=batch_size)
     )

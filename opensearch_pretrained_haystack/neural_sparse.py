@@ -33,6 +33,7 @@ from opensearch_pretrained_haystack.cluster.errors import RequestRejectedError, 
 from opensearch_pretrained_haystack.cluster.retry import RetryPolicy, call_with_retries
 from opensearch_pretrained_haystack.cluster.sparse_operations import SPARSE_TASKS
 from opensearch_pretrained_haystack.cluster.versions import NEURAL_SPARSE_VERSION
+from opensearch_pretrained_haystack.compatibility import IndexMismatchError
 from opensearch_pretrained_haystack.errors import OpenSearchPretrainedError
 from opensearch_pretrained_haystack.inference.sparse_tokenizer import SparseVocabulary
 from opensearch_pretrained_haystack.neural import (
@@ -41,7 +42,7 @@ from opensearch_pretrained_haystack.neural import (
     require_deployed,
     require_neural_search,
 )
-from opensearch_pretrained_haystack.store import IndexMismatchError, knn_index_body
+from opensearch_pretrained_haystack.store import knn_index_body
 
 logger = logging.getLogger(__name__)
 

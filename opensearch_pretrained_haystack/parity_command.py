@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TypeAlias
 
 from opensearch_pretrained_haystack import catalog
 
-SubParsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
-
-def add_parity_command(subparsers: SubParsers) -> None:
+def add_parity_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register `verify-parity`."""
     parser = subparsers.add_parser(
         "verify-parity",

@@ -19,6 +19,11 @@ from opensearch_pretrained_haystack.cluster.errors import UnsupportedServerError
 from opensearch_pretrained_haystack.cluster.ml_commons import MLCommonsClient
 from opensearch_pretrained_haystack.cluster.retry import RetryPolicy, call_with_retries
 from opensearch_pretrained_haystack.cluster.versions import ServerProfile
+from opensearch_pretrained_haystack.compatibility import (
+    IndexMismatchError,
+    index_vector_space,
+    require_same_space,
+)
 from opensearch_pretrained_haystack.errors import OpenSearchPretrainedError
 
 # opensearch-haystack hard-codes the vector field name; every index we build must use it.
@@ -29,14 +34,8 @@ ENGINE_SPACES = {
     "faiss": ("l2", "innerproduct", "cosinesimil"),
     "nmslib": ("l2", "l1", "linf", "cosinesimil", "innerproduct"),
 }
-# k-NN's default when a mapping names no space type.
-DEFAULT_SPACE_TYPE = "l2"
 # Engines whose rules changed between server versions (versions.py): only for them is the version read first.
 VERSIONED_ENGINES = ("nmslib", "faiss")
-
-
-class IndexMismatchError(OpenSearchPretrainedError, ValueError):
-    """An existing index was built for vectors of another size or space than the model produces."""
 
 
 class MissingIndexError(OpenSearchPretrainedError, ValueError):
@@ -198,22 +197,3 @@ def check_index(
             "document_store_for()."
         )
     require_same_space(f"Index {name!r}", index_vector_space(vector), model, space_type or model.space_type)
-
-
-def require_same_space(target: str, found: tuple[int, str], model: PretrainedModel, space_type: str) -> None:
-    """Raise ``IndexMismatchError`` naming both (dimension, space type) pairs and the way out, if they differ."""
-    expected = (model.dimension, space_type)
-    if found != expected:
-        raise IndexMismatchError(
-            f"{target} holds {found[0]}-dimensional vectors in space {found[1]!r}, but {model.name} {model.version} "
-            f"produces {expected[0]}-dimensional vectors in space {expected[1]!r}. Nothing was written. Use a new "
-            "index name (or store file) for this model, or re-index: delete the old one and index the documents "
-            "again with this model."
-        )
-
-
-def index_vector_space(vector_mapping: dict[str, Any]) -> tuple[int, str]:
-    """(dimension, space type) of a ``knn_vector`` mapping; the space type may sit in ``method`` or, from
-    OpenSearch 2.17 on, at the top level, and is k-NN's ``l2`` when absent."""
-    space = (vector_mapping.get("method") or {}).get("space_type") or vector_mapping.get("space_type")
-    return int(vector_mapping["dimension"]), space or DEFAULT_SPACE_TYPE
