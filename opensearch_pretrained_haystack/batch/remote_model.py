@@ -12,7 +12,7 @@ from haystack.utils import Secret
 from opensearch_pretrained_haystack.catalog import PretrainedModel
 from opensearch_pretrained_haystack.cluster.connection import ConnectionSettings
 from opensearch_pretrained_haystack.compatibility import require_cluster_model_fits
-from opensearch_pretrained_haystack.neural import require_deployed
+from opensearch_pretrained_haystack.indices.neural import require_deployed
 
 logger = logging.getLogger(__name__)
 

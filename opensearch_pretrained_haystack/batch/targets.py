@@ -22,7 +22,7 @@ from opensearch_pretrained_haystack.cluster.document_store import overwrite_docu
 from opensearch_pretrained_haystack.cluster.errors import MLCommonsError
 from opensearch_pretrained_haystack.embedded_store import EmbeddedStoreWriter, load_embedded_store
 from opensearch_pretrained_haystack.errors import OpenSearchPretrainedError
-from opensearch_pretrained_haystack.store import document_store_for
+from opensearch_pretrained_haystack.indices.knn import document_store_for
 
 logger = logging.getLogger(__name__)
 
