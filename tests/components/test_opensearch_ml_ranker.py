@@ -90,7 +90,10 @@ def test_uploader_deploys_text_similarity_models_idempotently(opensearch_url, cr
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_the_nodes_logits_match_the_references_on_all_40_pairs(opensearch_url, cross_encoder_ids, fmt):
     client = MLCommonsClient(OpenSearch(opensearch_url))
-    logits = [client.run(predict_similarity(cross_encoder_ids[fmt], p["query"], [p["passage"]]))[0] for p in PAIRS]
+    logits = [
+        client.run(predict_similarity(cross_encoder_ids[fmt], p["query"], [p["passage"]], timeout=60.0))[0]
+        for p in PAIRS
+    ]
     assert np.abs(np.array(logits) - REFERENCES[f"node_{fmt.lower()}"]).max() <= 1e-5
 
 
