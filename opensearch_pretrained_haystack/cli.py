@@ -1,4 +1,8 @@
-"""The `opensearch-pretrained` command line: one subcommand per feature, each registered by its own module."""
+"""The `opensearch-pretrained` command line: one subcommand per feature, each registered by its own module.
+
+`node` is the exception: the test node is a development tool, so its code (POSIX-only) is imported only when a
+`node` command runs, and the rest of the command line works on any platform.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +17,9 @@ os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")
 from opensearch_pretrained_haystack.batch_cli import add_evaluate_command, add_index_command, add_search_command
 from opensearch_pretrained_haystack.errors import OpenSearchPretrainedError
 from opensearch_pretrained_haystack.model_commands import add_model_commands
-from opensearch_pretrained_haystack.node.cli import add_node_command
 from opensearch_pretrained_haystack.parity_command import add_parity_command
+
+NODE_COMMAND = "node"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,13 +27,21 @@ def main(argv: list[str] | None = None) -> int:
 
     A user's mistake (unknown model, unreachable mirror, bad file) is one line on stderr, never a traceback.
     """
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == [NODE_COMMAND]:
+        from opensearch_pretrained_haystack.node.cli import main as node_main
+
+        return node_main(argv[1:])
     parser = argparse.ArgumentParser(
         prog="opensearch-pretrained",
-        description="OpenSearch's pretrained text-embedding models, locally and in a cluster.",
+        description="OpenSearch's pretrained models (embedders, cross-encoders, neural sparse), locally and in a cluster.",
     )
     subparsers = parser.add_subparsers(dest="command", required=True)
     add_model_commands(subparsers)
-    add_node_command(subparsers)
+    subparsers.add_parser(
+        NODE_COMMAND,
+        help="run a local OpenSearch test node: start|stop|status|reset [--version V] (see `node --help`)",
+    )
     add_index_command(subparsers)
     add_search_command(subparsers)
     add_evaluate_command(subparsers)

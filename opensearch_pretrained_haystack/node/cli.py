@@ -16,13 +16,13 @@ from opensearch_pretrained_haystack.node.errors import NodeError
 from opensearch_pretrained_haystack.node.versions import DEFAULT_VERSION, PROFILES
 
 
-def add_node_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register the `node` subcommand; the main CLI runs it with ``args.handler(args)`` (an exit code)."""
-    parser = subparsers.add_parser(
-        "node",
-        help=f"run a local OpenSearch test node ({' or '.join(PROFILES)}; k-NN, ML Commons, neural-search)",
+def node_parser() -> argparse.ArgumentParser:
+    """The arguments of `opensearch-pretrained node ...`."""
+    parser = argparse.ArgumentParser(
+        prog="opensearch-pretrained node",
         description="Provision (first time, with Maven), start, inspect, stop or reset a local single-node "
-        "OpenSearch. `reset` stops it and wipes its data (indices, models) but keeps the install.",
+        f"OpenSearch ({' or '.join(PROFILES)}; k-NN, ML Commons, neural-search). `reset` stops it and wipes its "
+        "data (indices, models) but keeps the install.",
     )
     parser.add_argument("action", choices=["start", "stop", "status", "reset"])
     parser.add_argument(
@@ -40,7 +40,12 @@ def add_node_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
     parser.add_argument(
         "--timeout", type=float, default=180.0, help="seconds to wait for the node (default: %(default)s)"
     )
-    parser.set_defaults(handler=run_node_command)
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    """Run `opensearch-pretrained node ARGV...`; return the process exit code."""
+    return run_node_command(node_parser().parse_args(argv))
 
 
 def run_node_command(args: argparse.Namespace) -> int:

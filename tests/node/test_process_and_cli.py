@@ -1,6 +1,5 @@
 """Node process bookkeeping, Java selection and the CLI, without starting OpenSearch."""
 
-import argparse
 import os
 import stat
 import subprocess
@@ -14,7 +13,7 @@ from standin import fake_jars, install_standin, processes_running_from
 from opensearch_pretrained_haystack.node import TestNode, process
 from opensearch_pretrained_haystack.node import java as java_module
 from opensearch_pretrained_haystack.node import provision as prov
-from opensearch_pretrained_haystack.node.cli import add_node_command
+from opensearch_pretrained_haystack.node.cli import node_parser
 from opensearch_pretrained_haystack.node.errors import PrerequisiteError
 from opensearch_pretrained_haystack.node.java import find_java_home, java_major_version
 from opensearch_pretrained_haystack.node.paths import NodeLayout
@@ -237,9 +236,8 @@ def _cli(*args: str, blocked: str = "") -> subprocess.CompletedProcess[str]:
     code = (
         "import argparse, sys\n"
         + (f"sys.modules[{blocked!r}] = None\n" if blocked else "")
-        + "from opensearch_pretrained_haystack.node.cli import add_node_command\n"
-        "parser = argparse.ArgumentParser(); add_node_command(parser.add_subparsers(required=True))\n"
-        "parsed = parser.parse_args(sys.argv[1:]); sys.exit(parsed.handler(parsed))\n"
+        + "from opensearch_pretrained_haystack.cli import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
     )
     return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=False)
 
@@ -263,12 +261,10 @@ def test_cli_stop_and_reset_of_a_node_that_never_ran_succeed(tmp_path: Path) -> 
 
 
 def test_cli_rejects_an_unknown_action_and_version() -> None:
-    parser = argparse.ArgumentParser()
-    add_node_command(parser.add_subparsers())
     with pytest.raises(SystemExit):
-        parser.parse_args(["node", "restart"])
+        node_parser().parse_args(["restart"])
     with pytest.raises(SystemExit):
-        parser.parse_args(["node", "start", "--version", "3.7.0"])
+        node_parser().parse_args(["start", "--version", "3.7.0"])
 
 
 def test_main_cli_help_works_without_fcntl() -> None:
@@ -282,3 +278,22 @@ def test_main_cli_help_works_without_fcntl() -> None:
     assert result.returncode == 0, result.stderr
     assert "node" in result.stdout
     assert _cli("node", "--help", blocked="fcntl").returncode == 0
+
+
+def test_the_library_and_the_command_line_import_no_test_node_module() -> None:
+    # Issue 8: the test node is a development tool; only `opensearch-pretrained node ...` loads it.
+    code = (
+        "import sys\n"
+        "import opensearch_pretrained_haystack, opensearch_pretrained_haystack.cli\n"
+        "import haystack_integrations.components.embedders.opensearch_pretrained\n"
+        "import haystack_integrations.components.preprocessors.opensearch_pretrained\n"
+        "import haystack_integrations.components.rankers.opensearch_pretrained\n"
+        "import haystack_integrations.components.retrievers.opensearch_pretrained\n"
+        "import haystack_integrations.document_stores.opensearch_pretrained\n"
+        "from opensearch_pretrained_haystack.cli import main\n"
+        "try:\n    main(['index', '--help'])\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in sys.modules if m.startswith('opensearch_pretrained_haystack.node')))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"
