@@ -34,7 +34,8 @@ def main(argv: list[str] | None = None) -> int:
         return node_main(argv[1:])
     parser = argparse.ArgumentParser(
         prog="opensearch-pretrained",
-        description="OpenSearch's pretrained models (embedders, cross-encoders, neural sparse), locally and in a cluster.",
+        description="OpenSearch's pretrained models (embedders, cross-encoders, neural sparse), locally and in a "
+        "cluster.",
     )
     subparsers = parser.add_subparsers(dest="command", required=True)
     add_model_commands(subparsers)
