@@ -22,6 +22,7 @@ from opensearch_pretrained_haystack.cluster.document_store import overwrite_docu
 from opensearch_pretrained_haystack.cluster.errors import MLCommonsError
 from opensearch_pretrained_haystack.embedded_store import EmbeddedStoreWriter, load_embedded_store
 from opensearch_pretrained_haystack.errors import OpenSearchPretrainedError
+from opensearch_pretrained_haystack.neural_sparse import SparseEncoding, sparse_document_store
 from opensearch_pretrained_haystack.store import document_store_for
 
 logger = logging.getLogger(__name__)
@@ -39,6 +40,8 @@ class Target:
     ca_certs: str | None = None
     verify_certs: bool = True
     """TLS for ``hosts``: certificates are verified (against ``ca_certs`` when given) unless this is False."""
+    sparse: SparseEncoding | None = None
+    """A neural sparse index instead of a k-NN one: the cluster encodes passages at ingest (no local vectors)."""
 
     def tls(self) -> dict[str, Any]:
         """``verify_certs``/``ca_certs`` for every client of this target (store, embedder, preflight)."""
@@ -51,6 +54,10 @@ class Target:
             raise ValueError("An OpenSearch target needs an index name (--index NAME).")
         if self.replicas is not None and (self.hosts is None or self.replicas < 0):
             raise ValueError(f"--replicas {self.replicas}: give 0 or more, for a new OpenSearch index (--opensearch).")
+        if self.sparse is not None and self.hosts is None:
+            raise ValueError(
+                "--sparse searches an OpenSearch index the cluster encodes: give --opensearch URL --index NAME."
+            )
 
 
 class Sink(Protocol):
@@ -109,8 +116,10 @@ def open_sink(target: Target, model: PretrainedModel) -> Iterator[Sink]:
         with EmbeddedStoreWriter(target.store_path, model) as writer:
             yield _EmbeddedSink(writer)
         return
-    store = document_store_for(
-        model, target.hosts, target.index, number_of_replicas=target.replicas, **target.tls()
+    store = (
+        _sparse_store(target, model_id=target.sparse.model_id, number_of_replicas=target.replicas)
+        if target.sparse is not None
+        else document_store_for(model, target.hosts, target.index, number_of_replicas=target.replicas, **target.tls())
     )
     try:
         yield _OpenSearchSink(store)
@@ -127,4 +136,12 @@ def load_store(target: Target, model: PretrainedModel) -> OpenSearchDocumentStor
             )
         return load_embedded_store(target.store_path)
     # Searching must not leave an empty index behind a typo in --index.
+    if target.sparse is not None:
+        return _sparse_store(target, create_index=False)
     return document_store_for(model, target.hosts, target.index, create_index=False, **target.tls())
+
+
+def _sparse_store(target: Target, **kwargs: Any) -> OpenSearchDocumentStore:
+    """The target's sparse index (``neural_sparse.sparse_document_store``); ``model_id`` makes it its ingest model."""
+    assert target.hosts is not None and target.index is not None
+    return sparse_document_store(target.hosts, target.index, **target.tls(), **kwargs)
