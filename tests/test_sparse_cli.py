@@ -8,10 +8,13 @@ import json
 from pathlib import Path
 
 import pytest
-from haystack import Document
+from haystack import Document, Pipeline
+from haystack_integrations.document_stores.opensearch import OpenSearchDocumentStore
 from opensearchpy import OpenSearch
 
 from opensearch_pretrained_haystack.cli import main
+from opensearch_pretrained_haystack.neural_sparse import SparseEncoding
+from opensearch_pretrained_haystack.pipelines import query_inputs, query_pipeline
 from tests.sparse_models import SPARSE_ENCODER_DIR, SPARSE_TOKENIZER_DIR, deployed_sparse_model
 from tests.test_neural_sparse import cluster_queries, corpus
 
@@ -133,3 +136,17 @@ def test_sparse_options_need_a_cluster_and_a_model_id(tmp_path, capsys):
     )
     assert "give --sparse MODEL_ID with it" in capsys.readouterr().err
     assert not (tmp_path / "s.json").exists()
+
+
+def test_sparse_query_pipeline_encodes_here_or_in_the_cluster_and_round_trips_through_yaml():
+    store = OpenSearchDocumentStore(hosts="http://localhost:9200", index="sparse")  # lazy: nothing is contacted
+    local = query_pipeline(store, top_k=3, sparse=SparseEncoding(query_tokenizer=str(SPARSE_TOKENIZER_DIR)))
+    assert query_inputs(local, "q") == {"embedder": {"text": "q"}}
+    assert ("embedder", "retriever") in local.graph.edges() and local.get_component("retriever").top_k == 15
+    cluster = query_pipeline(store, top_k=3, sparse=SparseEncoding(model_id="m1"))
+    assert query_inputs(cluster, "q") == {"retriever": {"query": "q"}}
+    assert cluster.get_component("retriever").model_id == "m1"
+    for pipeline in (local, cluster):
+        assert Pipeline.loads(pipeline.dumps()).to_dict() == pipeline.to_dict()
+    with pytest.raises(ValueError, match="--sparse MODEL_ID"):
+        query_pipeline(store, sparse=SparseEncoding(passage_model="x"))
