@@ -31,7 +31,7 @@ from haystack_integrations.components.preprocessors.opensearch_pretrained import
 from haystack_integrations.components.preprocessors.opensearch_pretrained.model_token_splitter import DEFAULT_OVERLAP
 from haystack_integrations.components.rankers.opensearch_pretrained import SourceDocumentCollapser
 from haystack_integrations.components.retrievers.opensearch_pretrained import OpenSearchNeuralSparseRetriever
-from opensearch_pretrained_haystack.neural_sparse import SparseEncoding
+from opensearch_pretrained_haystack.indices.sparse import SparseEncoding
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 # Passages fetched per source document returned, so that several passages of one source still leave top_k sources.
@@ -210,7 +210,8 @@ def query_pipeline(
         retriever = InMemoryEmbeddingRetriever(document_store=document_store, top_k=top_k * PASSAGES_PER_RESULT)
     else:
         raise TypeError(
-            f"query_pipeline needs an OpenSearchDocumentStore or an InMemoryDocumentStore, got {type(document_store).__name__}."
+            "query_pipeline needs an OpenSearchDocumentStore or an InMemoryDocumentStore, "
+            f"got {type(document_store).__name__}."
         )
     pipeline = Pipeline()
     pipeline.add_component("embedder", embedder or text_embedder(model, version, mirror=mirror, cache_dir=cache_dir))

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
+from typing import Never
 
 from haystack import Document
 from tqdm import tqdm
@@ -25,7 +26,7 @@ from opensearch_pretrained_haystack.batch.remote_model import ENV_CREDENTIALS, c
 from opensearch_pretrained_haystack.batch.sources import count_documents, read_documents
 from opensearch_pretrained_haystack.batch.targets import PassagesNotWrittenError, Sink, Target, open_sink
 from opensearch_pretrained_haystack.catalog import PretrainedModel
-from opensearch_pretrained_haystack.neural_sparse import SparseEncoding
+from opensearch_pretrained_haystack.indices.sparse import SparseEncoding
 from opensearch_pretrained_haystack.pipelines import IndexingComponents, document_embedder, indexing_components
 
 logger = logging.getLogger(__name__)
@@ -101,7 +102,7 @@ def index_documents(
 class _WrittenProgress:
     """Advances the bar by a chunk's documents once all of the chunk's passages are written."""
 
-    def __init__(self, bar: tqdm) -> None:
+    def __init__(self, bar: tqdm[Never]) -> None:
         self._bar = bar
         self._chunks: deque[list[int]] = deque()  # [passages still to write, documents] per chunk read
 

@@ -15,4 +15,5 @@ def search(query: str, target: Target, model: PretrainedModel, *, top_k: int = 1
         raise ValueError(f"top-k must be 1 or more (how many documents to return), got {top_k}.")
     store = load_store(target, model)
     pipeline = query_pipeline(store, model=model.name, version=model.version, top_k=top_k, sparse=target.sparse)
-    return pipeline.run(query_inputs(pipeline, query))["collapser"]["documents"]
+    documents: list[Document] = pipeline.run(query_inputs(pipeline, query))["collapser"]["documents"]
+    return documents

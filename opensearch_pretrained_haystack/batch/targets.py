@@ -22,8 +22,8 @@ from opensearch_pretrained_haystack.cluster.document_store import overwrite_docu
 from opensearch_pretrained_haystack.cluster.errors import MLCommonsError
 from opensearch_pretrained_haystack.embedded_store import EmbeddedStoreWriter, load_embedded_store
 from opensearch_pretrained_haystack.errors import OpenSearchPretrainedError
-from opensearch_pretrained_haystack.neural_sparse import SparseEncoding, sparse_document_store
-from opensearch_pretrained_haystack.store import document_store_for
+from opensearch_pretrained_haystack.indices.knn import document_store_for
+from opensearch_pretrained_haystack.indices.sparse import SparseEncoding, sparse_document_store
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +46,12 @@ class Target:
     def tls(self) -> dict[str, Any]:
         """``verify_certs``/``ca_certs`` for every client of this target (store, embedder, preflight)."""
         return {"verify_certs": self.verify_certs, "ca_certs": self.ca_certs}
+
+    def opensearch_index(self) -> tuple[str, str]:
+        """``(hosts, index)`` of an OpenSearch target."""
+        if self.hosts is None or self.index is None:
+            raise ValueError("This target is the embedded store, not an OpenSearch index.")
+        return self.hosts, self.index
 
     def __post_init__(self) -> None:
         if (self.store_path is None) == (self.hosts is None):
@@ -116,10 +122,13 @@ def open_sink(target: Target, model: PretrainedModel) -> Iterator[Sink]:
         with EmbeddedStoreWriter(target.store_path, model) as writer:
             yield _EmbeddedSink(writer)
         return
+    hosts, index = target.opensearch_index()
     store = (
-        _sparse_store(target, model_id=target.sparse.model_id, number_of_replicas=target.replicas)
+        sparse_document_store(
+            hosts, index, model_id=target.sparse.model_id, number_of_replicas=target.replicas, **target.tls()
+        )
         if target.sparse is not None
-        else document_store_for(model, target.hosts, target.index, number_of_replicas=target.replicas, **target.tls())
+        else document_store_for(model, hosts, index, number_of_replicas=target.replicas, **target.tls())
     )
     try:
         yield _OpenSearchSink(store)
@@ -136,12 +145,7 @@ def load_store(target: Target, model: PretrainedModel) -> OpenSearchDocumentStor
             )
         return load_embedded_store(target.store_path)
     # Searching must not leave an empty index behind a typo in --index.
+    hosts, index = target.opensearch_index()
     if target.sparse is not None:
-        return _sparse_store(target, create_index=False)
-    return document_store_for(model, target.hosts, target.index, create_index=False, **target.tls())
-
-
-def _sparse_store(target: Target, **kwargs: Any) -> OpenSearchDocumentStore:
-    """The target's sparse index (``neural_sparse.sparse_document_store``); ``model_id`` makes it its ingest model."""
-    assert target.hosts is not None and target.index is not None
-    return sparse_document_store(target.hosts, target.index, **target.tls(), **kwargs)
+        return sparse_document_store(hosts, index, create_index=False, **target.tls())
+    return document_store_for(model, hosts, index, create_index=False, **target.tls())

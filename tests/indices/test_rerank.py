@@ -7,7 +7,7 @@ from opensearchpy import OpenSearch
 from haystack_integrations.components.embedders.opensearch_pretrained.model_uploader import PretrainedModelUploader
 from haystack_integrations.components.rankers.opensearch_pretrained import LocalOnnxRanker
 from opensearch_pretrained_haystack.errors import ModelInputError
-from opensearch_pretrained_haystack.rerank_pipeline import (
+from opensearch_pretrained_haystack.indices.rerank import (
     create_rerank_search_pipeline,
     rerank_ext,
     rerank_search_pipeline_body,
