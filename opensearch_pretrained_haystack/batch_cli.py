@@ -20,6 +20,7 @@ from opensearch_pretrained_haystack.batch import Target, index_sources, search
 from opensearch_pretrained_haystack.catalog import PretrainedModel, get_model
 from opensearch_pretrained_haystack.embedded_store import read_store_model
 from opensearch_pretrained_haystack.evaluation import evaluate
+from opensearch_pretrained_haystack.indices.sparse import SparseEncoding
 from opensearch_pretrained_haystack.pipelines import DEFAULT_MODEL
 
 DEFAULT_STORE = "opensearch-pretrained-store.json"
@@ -39,6 +40,7 @@ def add_index_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
     _add_target_arguments(parser)
     _add_split_arguments(parser)
     parser.add_argument("--remote", metavar="MODEL_ID", help="embed in the cluster with this deployed ML Commons model")
+    _add_sparse_arguments(parser, query=False)
     parser.add_argument(
         "--replicas", type=int, metavar="N", help="replicas of a new OpenSearch index (default: the cluster's default)"
     )
@@ -52,6 +54,7 @@ def add_search_command(subparsers: argparse._SubParsersAction[argparse.ArgumentP
     _add_model_arguments(parser, default=None)
     _add_target_arguments(parser)
     parser.add_argument("--top-k", type=int, default=10, help="how many documents (default: %(default)s)")
+    _add_sparse_arguments(parser, passages=False)
     parser.set_defaults(handler=_run_search)
 
 
@@ -69,6 +72,7 @@ def add_evaluate_command(subparsers: argparse._SubParsersAction[argparse.Argumen
     _add_target_arguments(parser, store_default=None)
     _add_split_arguments(parser)
     parser.add_argument("--json", action="store_true", help='print one JSON object with "ndcg@10" and "recall@100"')
+    _add_sparse_arguments(parser)
     parser.set_defaults(handler=_run_evaluate)
 
 
@@ -103,6 +107,35 @@ def _add_split_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_sparse_arguments(parser: argparse.ArgumentParser, *, passages: bool = True, query: bool = True) -> None:
+    """``--sparse MODEL_ID`` (a neural sparse index instead of k-NN), with ``--sparse-model`` (whose tokenizer
+    splits passages) when indexing and ``--sparse-tokenizer`` (local query encoding) when searching."""
+    group = parser.add_argument_group("neural sparse (with --opensearch)")
+    group.add_argument(
+        "--sparse", metavar="MODEL_ID", help="a sparse index: this deployed SPARSE_* model encodes documents at ingest"
+        + (" and, without --sparse-tokenizer, queries" if query else ""),
+    )  # fmt: skip
+    if passages:
+        group.add_argument(
+            "--sparse-model", metavar="ALIAS", help="catalog sparse model (or its directory) whose tokenizer splits "
+            "passages (default: the deployed model's name)",
+        )  # fmt: skip
+    if query:
+        group.add_argument(
+            "--sparse-tokenizer", metavar="ALIAS", help="encode queries here with this catalog sparse tokenizer (or "
+            "its directory) and send query_tokens, instead of the cluster encoding them",
+        )  # fmt: skip
+
+
+def _sparse(args: argparse.Namespace) -> SparseEncoding | None:
+    passage_model, query_tokenizer = getattr(args, "sparse_model", None), getattr(args, "sparse_tokenizer", None)
+    if args.sparse is None and query_tokenizer is None:
+        if passage_model is not None:
+            raise ValueError("--sparse-model names the tokenizer of a sparse index: give --sparse MODEL_ID with it.")
+        return None
+    return SparseEncoding(model_id=args.sparse, passage_model=passage_model, query_tokenizer=query_tokenizer)
+
+
 def _guarded(handler: Handler) -> Handler:
     """A bad argument combination ends as one `error:` line and exit code 2 (the main CLI handles our other errors)."""
 
@@ -122,9 +155,16 @@ def _target(args: argparse.Namespace) -> Target | None:
     if args.opensearch:
         if args.insecure and args.ca_certs:
             raise ValueError("--insecure turns certificate checks off and --ca-certs sets how to check: give one.")
-        return Target(hosts=args.opensearch, index=args.index, ca_certs=args.ca_certs, verify_certs=not args.insecure)
+        return Target(
+            hosts=args.opensearch, index=args.index, ca_certs=args.ca_certs, verify_certs=not args.insecure,
+            sparse=_sparse(args),
+        )  # fmt: skip
     if args.index or args.ca_certs or args.insecure:
         raise ValueError("--index, --ca-certs and --insecure are about an OpenSearch cluster: give --opensearch URL.")
+    if _sparse(args) is not None:
+        raise ValueError(
+            "--sparse is a neural sparse index in an OpenSearch cluster: give --opensearch URL --index NAME."
+        )
     store = args.store or args.store_default
     return Target(store_path=Path(store)) if store else None
 

@@ -23,7 +23,7 @@ from haystack_integrations.components.preprocessors.opensearch_pretrained.model_
 from opensearch_pretrained_haystack.batch import Target, count_documents, index_into, load_store
 from opensearch_pretrained_haystack.catalog import PretrainedModel
 from opensearch_pretrained_haystack.errors import OpenSearchPretrainedError
-from opensearch_pretrained_haystack.pipelines import query_pipeline
+from opensearch_pretrained_haystack.pipelines import query_inputs, query_pipeline
 
 NDCG_AT = 10
 RECALL_AT = 100
@@ -117,7 +117,8 @@ def evaluate(
     progress_bar: bool = True,
 ) -> dict[str, float]:
     """Index the corpus into ``target`` (default: a temporary embedded store), run the judged queries and
-    return ``{"ndcg@10", "recall@100", "queries", "passages"}``."""
+    return ``{"ndcg@10", "recall@100", "queries", "passages"}``. A sparse target (``Target.sparse``) is encoded by
+    the cluster and searched with the neural sparse retriever, so sparse and dense are measured alike."""
     dataset = load_beir(dataset_dir)
     if target is None:
         with tempfile.TemporaryDirectory(prefix="opensearch-pretrained-eval-") as scratch:
@@ -129,10 +130,12 @@ def evaluate(
         target, model, corpus_documents(dataset.corpus_path), total=count_documents([dataset.corpus_path]),
         split=split, window=window, overlap=overlap, progress_bar=progress_bar,
     )  # fmt: skip
-    pipeline = query_pipeline(load_store(target, model), model=model.name, version=model.version, top_k=RECALL_AT)
+    pipeline = query_pipeline(
+        load_store(target, model), model=model.name, version=model.version, top_k=RECALL_AT, sparse=target.sparse
+    )
     ndcgs, recalls = [], []
     for query_id, text in dataset.queries.items():
-        ranked = [doc.id for doc in pipeline.run({"embedder": {"text": text}})["collapser"]["documents"]]
+        ranked = [doc.id for doc in pipeline.run(query_inputs(pipeline, text))["collapser"]["documents"]]
         ndcgs.append(ndcg(ranked, dataset.qrels[query_id]))
         recalls.append(recall(ranked, dataset.qrels[query_id]))
     count = max(1, len(ndcgs))

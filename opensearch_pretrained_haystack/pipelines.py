@@ -24,10 +24,14 @@ from haystack_integrations.document_stores.opensearch import OpenSearchDocumentS
 from haystack_integrations.components.embedders.opensearch_pretrained import (
     LocalOnnxDocumentEmbedder,
     LocalOnnxTextEmbedder,
+    LocalSparseTextEmbedder,
 )
+from haystack_integrations.components.embedders.opensearch_pretrained._text_preparation import has_content
 from haystack_integrations.components.preprocessors.opensearch_pretrained import ModelTokenSplitter
 from haystack_integrations.components.preprocessors.opensearch_pretrained.model_token_splitter import DEFAULT_OVERLAP
 from haystack_integrations.components.rankers.opensearch_pretrained import SourceDocumentCollapser
+from haystack_integrations.components.retrievers.opensearch_pretrained import OpenSearchNeuralSparseRetriever
+from opensearch_pretrained_haystack.indices.sparse import SparseEncoding
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 # Passages fetched per source document returned, so that several passages of one source still leave top_k sources.
@@ -94,6 +98,7 @@ class IndexingComponents:
     cleaner: DocumentCleaner
     splitter: ModelTokenSplitter | None
     embedder: Any
+    """None when the cluster encodes passages at ingest (a sparse index's pipeline): nothing is embedded here."""
 
     def steps(self) -> dict[str, Any]:
         """The components by their pipeline names, in flow order (no splitter when documents are kept whole)."""
@@ -107,8 +112,14 @@ class IndexingComponents:
 
     def embed(self, passages: list[Document]) -> list[Document]:
         """The passages with their vectors; those without content come back unchanged (see ``has_content``)."""
+        if self.embedder is None:
+            return passages
         documents: list[Document] = self.embedder.run(documents=passages)["documents"]
         return documents
+
+    def lacks_vector(self, passage: Document) -> bool:
+        """Whether ``embed`` failed on ``passage``: it has content but no vector (never, when the cluster encodes)."""
+        return self.embedder is not None and passage.embedding is None and has_content(passage)
 
 
 def indexing_components(
@@ -121,19 +132,21 @@ def indexing_components(
     overlap: int = DEFAULT_OVERLAP,
     mirror: str | None = None,
     cache_dir: str | None = None,
+    cluster_encodes: bool = False,
 ) -> IndexingComponents:
     """The cleaner, the splitter (None with ``split=False``: whole documents, truncated by the model) and the
-    embedder (default: the local embedder of ``model``) that every indexing path runs. The splitter always uses
-    ``model``'s tokenizer, since that is the token limit the vectors are made under."""
+    embedder (default: the local embedder of ``model``; none with ``cluster_encodes``, for an index whose ingest
+    pipeline encodes) that every indexing path runs. The splitter always uses ``model``'s tokenizer, since that is
+    the token limit the vectors are made under."""
     splitter = (
         ModelTokenSplitter(model, version, mirror=mirror, cache_dir=cache_dir, window=window, overlap=overlap)
         if split
         else None
     )
+    if not cluster_encodes:
+        embedder = embedder or document_embedder(model, version, mirror=mirror, cache_dir=cache_dir)
     return IndexingComponents(
-        cleaner=DocumentCleaner(keep_id=True),
-        splitter=splitter,
-        embedder=embedder or document_embedder(model, version, mirror=mirror, cache_dir=cache_dir),
+        cleaner=DocumentCleaner(keep_id=True), splitter=splitter, embedder=None if cluster_encodes else embedder
     )
 
 
@@ -178,12 +191,16 @@ def query_pipeline(
     top_k: int = 10,
     mirror: str | None = None,
     cache_dir: str | None = None,
+    sparse: SparseEncoding | None = None,
 ) -> Pipeline:
     """text embedder → embedding retriever (OpenSearch k-NN, or in-memory) → ``SourceDocumentCollapser``.
 
-    Run it with ``{"embedder": {"text": query}}``; ``collapser.documents`` holds the ``top_k`` best source
-    documents, each scored by its best passage. ``embedder`` defaults to the local text embedder of ``model``.
+    Run it with ``{"embedder": {"text": query}}`` (``query_inputs``); ``collapser.documents`` holds the ``top_k``
+    best source documents, each scored by its best passage. ``embedder`` defaults to the local text embedder of
+    ``model``. With ``sparse`` it is ``sparse_query_pipeline`` instead (``model`` and ``embedder`` unused).
     """
+    if sparse is not None:
+        return sparse_query_pipeline(document_store, sparse, top_k=top_k, mirror=mirror, cache_dir=cache_dir)
     if isinstance(document_store, OpenSearchDocumentStore):
         if top_k > KNN_MAX_K:
             raise ValueError(f"top_k {top_k} is more than OpenSearch k-NN returns for one query ({KNN_MAX_K:,}).")
@@ -203,6 +220,56 @@ def query_pipeline(
     pipeline.connect("embedder.embedding", "retriever.query_embedding")
     pipeline.connect("retriever.documents", "collapser.documents")
     return pipeline
+
+
+def sparse_query_pipeline(
+    document_store: OpenSearchDocumentStore | InMemoryDocumentStore,
+    sparse: SparseEncoding,
+    *,
+    top_k: int = 10,
+    mirror: str | None = None,
+    cache_dir: str | None = None,
+) -> Pipeline:
+    """[``LocalSparseTextEmbedder``] → ``OpenSearchNeuralSparseRetriever`` → ``SourceDocumentCollapser``.
+
+    With ``sparse.query_tokenizer`` the query is encoded here and sent as ``query_tokens``; otherwise the cluster
+    encodes it with ``sparse.model_id`` (``query_text`` + ``model_id``). Run it with ``query_inputs``.
+    """
+    if not isinstance(document_store, OpenSearchDocumentStore):
+        raise TypeError(f"Sparse search needs an OpenSearchDocumentStore, got {type(document_store).__name__}.")
+    if sparse.query_tokenizer is None and sparse.model_id is None:
+        raise ValueError(
+            "Sparse search encodes the query with --sparse MODEL_ID (cluster) or --sparse-tokenizer ALIAS."
+        )
+    if top_k > KNN_MAX_K:
+        raise ValueError(f"top_k {top_k} is more than one OpenSearch query returns ({KNN_MAX_K:,}).")
+    candidates = min(top_k * PASSAGES_PER_RESULT, KNN_MAX_K)
+    pipeline = Pipeline()
+    if sparse.query_tokenizer is not None:
+        embedder = LocalSparseTextEmbedder(
+            sparse.query_tokenizer, mirror=mirror, cache_dir=cache_dir, progress_bar=False
+        )
+        retriever = OpenSearchNeuralSparseRetriever(
+            document_store=document_store, vocabulary=sparse.query_tokenizer, top_k=candidates, mirror=mirror,
+            cache_dir=cache_dir,
+        )  # fmt: skip
+        pipeline.add_component("embedder", embedder)
+        pipeline.add_component("retriever", retriever)
+        pipeline.connect("embedder.sparse_embedding", "retriever.query_sparse_embedding")
+    else:
+        pipeline.add_component(
+            "retriever",
+            OpenSearchNeuralSparseRetriever(document_store=document_store, model_id=sparse.model_id, top_k=candidates),
+        )
+    pipeline.add_component("collapser", SourceDocumentCollapser(top_k=top_k))
+    pipeline.connect("retriever.documents", "collapser.documents")
+    return pipeline
+
+
+def query_inputs(pipeline: Pipeline, query: str) -> dict[str, dict[str, str]]:
+    """The run inputs of a ``query_pipeline`` for ``query``: its text embedder's ``text`` or, when the cluster
+    encodes the query (a sparse pipeline without embedder), the retriever's ``query``."""
+    return {"embedder": {"text": query}} if "embedder" in pipeline.graph.nodes else {"retriever": {"query": query}}
 
 
 def _required_hosts(hosts: str | list[str] | None) -> str | list[str]:

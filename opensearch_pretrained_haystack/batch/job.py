@@ -22,10 +22,11 @@ from tqdm import tqdm
 
 from haystack_integrations.components.embedders.opensearch_pretrained._text_preparation import has_content
 from haystack_integrations.components.preprocessors.opensearch_pretrained.model_token_splitter import DEFAULT_OVERLAP
-from opensearch_pretrained_haystack.batch.remote_model import ENV_CREDENTIALS, check_remote_model
+from opensearch_pretrained_haystack.batch.remote_model import ENV_CREDENTIALS, check_remote_model, check_sparse_model
 from opensearch_pretrained_haystack.batch.sources import count_documents, read_documents
 from opensearch_pretrained_haystack.batch.targets import PassagesNotWrittenError, Sink, Target, open_sink
 from opensearch_pretrained_haystack.catalog import PretrainedModel
+from opensearch_pretrained_haystack.indices.sparse import SparseEncoding
 from opensearch_pretrained_haystack.pipelines import IndexingComponents, document_embedder, indexing_components
 
 logger = logging.getLogger(__name__)
@@ -129,10 +130,10 @@ def _embed_and_write(
     if not new:
         return
     embedded = components.embed(new)
-    failed = sum(1 for doc in embedded if doc.embedding is None and has_content(doc))
+    failed = sum(1 for doc in embedded if components.lacks_vector(doc))
     if failed:
         summary.fail(failed, f"{failed} passage(s) could not be embedded")
-    kept = [doc for doc in embedded if doc.embedding is not None or not has_content(doc)]
+    kept = [doc for doc in embedded if not components.lacks_vector(doc)]
     summary.without_content += sum(1 for doc in kept if not has_content(doc))
     try:
         summary.passages_written += sink.write(kept)
@@ -158,7 +159,23 @@ def index_into(
 
     The remote embedder asks the cluster the documents go to (checked before anything is read or written:
     ``check_remote_model``); the embedded store has no cluster, so ``remote_model_id`` needs an OpenSearch target.
+    A sparse target (``target.sparse``) is encoded by the cluster's ingest pipeline: nothing is embedded here, and
+    passages are cut with the sparse model's tokenizer (``check_sparse_model``); ``model`` is not used.
     """
+    if target.sparse is not None:
+        components = _cluster_encoded_components(target, target.sparse, remote_model_id, split, window, overlap)
+    else:
+        components = _embedding_components(target, model, remote_model_id, split, window, overlap)
+    with open_sink(target, model) as sink:
+        return index_documents(
+            documents, sink, components=components, summary=summary, total=total, group_size=group_size,
+            progress_bar=progress_bar,
+        )  # fmt: skip
+
+
+def _embedding_components(
+    target: Target, model: PretrainedModel, remote_model_id: str | None, split: bool, window: int | None, overlap: int
+) -> IndexingComponents:
     if remote_model_id is not None:
         if target.hosts is None:
             raise ValueError("--remote MODEL_ID embeds in the cluster: give --opensearch URL --index NAME with it.")
@@ -167,14 +184,19 @@ def index_into(
         model.name, model.version, remote_model_id=remote_model_id, hosts=target.hosts, http_auth=ENV_CREDENTIALS,
         **target.tls(),
     )  # fmt: skip
-    components = indexing_components(
+    return indexing_components(
         model=model.name, version=model.version, embedder=embedder, split=split, window=window, overlap=overlap
     )
-    with open_sink(target, model) as sink:
-        return index_documents(
-            documents, sink, components=components, summary=summary, total=total, group_size=group_size,
-            progress_bar=progress_bar,
-        )  # fmt: skip
+
+
+def _cluster_encoded_components(
+    target: Target, sparse: SparseEncoding, remote_model_id: str | None, split: bool, window: int | None, overlap: int
+) -> IndexingComponents:
+    if remote_model_id is not None:
+        raise ValueError("--remote embeds into a k-NN index, --sparse has the cluster encode a sparse one: give one.")
+    assert target.hosts is not None  # a sparse Target is an OpenSearch one
+    passage_model = check_sparse_model(sparse, target.hosts, **target.tls())
+    return indexing_components(model=passage_model, split=split, window=window, overlap=overlap, cluster_encodes=True)
 
 
 def index_sources(

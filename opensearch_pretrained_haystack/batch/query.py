@@ -6,7 +6,7 @@ from haystack import Document
 
 from opensearch_pretrained_haystack.batch.targets import Target, load_store
 from opensearch_pretrained_haystack.catalog import PretrainedModel
-from opensearch_pretrained_haystack.pipelines import query_pipeline
+from opensearch_pretrained_haystack.pipelines import query_inputs, query_pipeline
 
 
 def search(query: str, target: Target, model: PretrainedModel, *, top_k: int = 10) -> list[Document]:
@@ -14,6 +14,6 @@ def search(query: str, target: Target, model: PretrainedModel, *, top_k: int = 1
     if top_k < 1:
         raise ValueError(f"top-k must be 1 or more (how many documents to return), got {top_k}.")
     store = load_store(target, model)
-    pipeline = query_pipeline(store, model=model.name, version=model.version, top_k=top_k)
-    documents: list[Document] = pipeline.run({"embedder": {"text": query}})["collapser"]["documents"]
+    pipeline = query_pipeline(store, model=model.name, version=model.version, top_k=top_k, sparse=target.sparse)
+    documents: list[Document] = pipeline.run(query_inputs(pipeline, query))["collapser"]["documents"]
     return documents

@@ -23,6 +23,7 @@ from opensearch_pretrained_haystack.cluster.errors import MLCommonsError
 from opensearch_pretrained_haystack.embedded_store import EmbeddedStoreWriter, load_embedded_store
 from opensearch_pretrained_haystack.errors import OpenSearchPretrainedError
 from opensearch_pretrained_haystack.indices.knn import document_store_for
+from opensearch_pretrained_haystack.indices.sparse import SparseEncoding, sparse_document_store
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +40,8 @@ class Target:
     ca_certs: str | None = None
     verify_certs: bool = True
     """TLS for ``hosts``: certificates are verified (against ``ca_certs`` when given) unless this is False."""
+    sparse: SparseEncoding | None = None
+    """A neural sparse index instead of a k-NN one: the cluster encodes passages at ingest (no local vectors)."""
 
     def tls(self) -> dict[str, Any]:
         """``verify_certs``/``ca_certs`` for every client of this target (store, embedder, preflight)."""
@@ -57,6 +60,10 @@ class Target:
             raise ValueError("An OpenSearch target needs an index name (--index NAME).")
         if self.replicas is not None and (self.hosts is None or self.replicas < 0):
             raise ValueError(f"--replicas {self.replicas}: give 0 or more, for a new OpenSearch index (--opensearch).")
+        if self.sparse is not None and self.hosts is None:
+            raise ValueError(
+                "--sparse searches an OpenSearch index the cluster encodes: give --opensearch URL --index NAME."
+            )
 
 
 class Sink(Protocol):
@@ -116,7 +123,13 @@ def open_sink(target: Target, model: PretrainedModel) -> Iterator[Sink]:
             yield _EmbeddedSink(writer)
         return
     hosts, index = target.opensearch_index()
-    store = document_store_for(model, hosts, index, number_of_replicas=target.replicas, **target.tls())
+    store = (
+        sparse_document_store(
+            hosts, index, model_id=target.sparse.model_id, number_of_replicas=target.replicas, **target.tls()
+        )
+        if target.sparse is not None
+        else document_store_for(model, hosts, index, number_of_replicas=target.replicas, **target.tls())
+    )
     try:
         yield _OpenSearchSink(store)
     finally:
@@ -133,4 +146,6 @@ def load_store(target: Target, model: PretrainedModel) -> OpenSearchDocumentStor
         return load_embedded_store(target.store_path)
     # Searching must not leave an empty index behind a typo in --index.
     hosts, index = target.opensearch_index()
+    if target.sparse is not None:
+        return sparse_document_store(hosts, index, create_index=False, **target.tls())
     return document_store_for(model, hosts, index, create_index=False, **target.tls())

@@ -35,7 +35,7 @@ from opensearch_pretrained_haystack.cluster.sparse_operations import SPARSE_TASK
 from opensearch_pretrained_haystack.cluster.versions import NEURAL_SPARSE_VERSION
 from opensearch_pretrained_haystack.compatibility import IndexMismatchError
 from opensearch_pretrained_haystack.errors import OpenSearchPretrainedError
-from opensearch_pretrained_haystack.indices.knn import knn_index_body
+from opensearch_pretrained_haystack.indices.knn import MissingIndexError, knn_index_body
 from opensearch_pretrained_haystack.indices.neural import (
     TEXT_FIELD,
     ingest_pipeline_body,
@@ -124,20 +124,43 @@ def create_sparse_ingest_pipeline(
     With ``dense_model_id`` the same pipeline also embeds ``text_field`` densely (an index has one default
     pipeline), for hybrid dense + sparse indices.
     """
-    require_neural_search(client, NEURAL_SPARSE_VERSION)
-    deployed = require_deployed(client, model_id)
-    task = deployed.get("algorithm") or deployed.get("function_name")
-    if task not in SPARSE_TASKS:
-        raise IndexMismatchError(
-            f"ML Commons model {model_id} ({deployed.get('name')}) is a {task} model: the sparse_encoding processor "
-            "needs a SPARSE_ENCODING model (a neural-sparse encoder from the catalog)."
-        )
+    require_sparse_model(client, model_id)
     body = sparse_ingest_pipeline_body(model_id, text_field=text_field, batch_size=batch_size)
     if dense_model_id is not None:
         require_deployed(client, dense_model_id)
         dense = ingest_pipeline_body(dense_model_id, text_field=text_field, batch_size=batch_size)
         body["processors"] = dense["processors"] + body["processors"]
     client.ingest.put_pipeline(id=pipeline_id, body=body)
+
+
+def require_sparse_model(client: OpenSearch, model_id: str) -> dict[str, Any]:
+    """The model document of ``model_id`` once the cluster can run neural sparse and the model is a deployed
+    SPARSE_ENCODING or SPARSE_TOKENIZE model; ``IndexMismatchError`` for a dense (or any other) model."""
+    require_neural_search(client, NEURAL_SPARSE_VERSION)
+    deployed = require_deployed(client, model_id)
+    task = deployed.get("algorithm") or deployed.get("function_name")
+    if task not in SPARSE_TASKS:
+        raise IndexMismatchError(
+            f"ML Commons model {model_id} ({deployed.get('name')}) is a {task} model: sparse encoding needs a "
+            "SPARSE_ENCODING or SPARSE_TOKENIZE model (a neural-sparse encoder or tokenizer from the catalog)."
+        )
+    return deployed
+
+
+@dataclass(frozen=True)
+class SparseEncoding:
+    """How a sparse index is encoded and searched (``index``/``search``/``evaluate --sparse``).
+
+    ``model_id``, a deployed sparse model, encodes documents at ingest (the index's default ``sparse_encoding``
+    pipeline) and, unless ``query_tokenizer`` is set, queries in the cluster (``query_text`` + ``model_id``).
+    ``passage_model`` (a catalog sparse model, or a directory of one) splits passages with its tokenizer; None
+    takes the deployed model's catalog name. ``query_tokenizer`` (the same kinds) encodes queries on this machine
+    with ``LocalSparseTextEmbedder``, sent as ``query_tokens``.
+    """
+
+    model_id: str | None = None
+    passage_model: str | None = None
+    query_tokenizer: str | None = None
 
 
 def sparse_document_store(
@@ -220,11 +243,16 @@ def _missing_field_type(error: RequestRejectedError, field_type: SparseFieldType
 
 
 def require_sparse_field(client: OpenSearch, index: str, *, retry: RetryPolicy | None = None) -> SparseFieldType:
-    """The type of the index's sparse field; ``IndexMismatchError`` if it has none (e.g. a dense-only index)."""
+    """The type of the index's sparse field; ``IndexMismatchError`` if it has none (e.g. a dense-only index),
+    ``MissingIndexError`` if there is no such index (a store that may not create it, e.g. for searching)."""
+    policy = retry or RetryPolicy()
+    if not call_with_retries(lambda: client.indices.exists(index=index), policy, what=f"Checking index {index!r}"):
+        raise MissingIndexError(
+            f"Index {index!r} does not exist: index documents into it first "
+            f"(`opensearch-pretrained index SOURCE... --opensearch URL --index {index} --sparse MODEL_ID`)."
+        )
     mapping = call_with_retries(
-        lambda: client.indices.get_mapping(index=index),
-        retry or RetryPolicy(),
-        what=f"Reading the mapping of index {index!r}",
+        lambda: client.indices.get_mapping(index=index), policy, what=f"Reading the mapping of index {index!r}"
     )
     properties = next(iter(mapping.values()))["mappings"].get("properties", {})
     found = (properties.get(SPARSE_FIELD) or {}).get("type")
