@@ -37,7 +37,8 @@ def rerank_search_pipeline_body(
     processors are kept, the rerank running last."""
     if isinstance(document_fields, str) or not document_fields:
         raise ValueError(f"document_fields must be a non-empty list of field names, not {document_fields!r}.")
-    rerank = {"rerank": {"ml_opensearch": {"model_id": model_id}, "context": {"document_fields": list(document_fields)}}}
+    context = {"document_fields": list(document_fields)}
+    rerank = {"rerank": {"ml_opensearch": {"model_id": model_id}, "context": context}}
     body = {key: value for key, value in (combined_with or {}).items() if key != "description"}
     description = f"Reranks hits on {list(document_fields)} with ML Commons cross-encoder {model_id}"
     if combined_with and combined_with.get("description"):

@@ -80,8 +80,8 @@ class OpenSearchNeuralRetriever:
     (`opensearch_pretrained_haystack.neural.neural_document_store`) or by an embedder of that model.
     With `hybrid_search_pipeline`, a BM25 `match` on `content` and the `neural` query run as one OpenSearch
     `hybrid` query whose scores that search pipeline normalizes and combines (OpenSearch 2.10+).
-With `search_pipeline` (a rerank pipeline, `create_rerank_search_pipeline`), the cluster's cross-encoder
-rescores the hits in the same request: the query text goes along as `ext.rerank.query_context.query_text`.
+    With `search_pipeline` (a rerank pipeline, `create_rerank_search_pipeline`), the cluster's cross-encoder
+    rescores the hits in the same request: the query text goes along as `ext.rerank.query_context.query_text`.
 
     Usage example:
     ```python
