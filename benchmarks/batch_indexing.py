@@ -3,8 +3,9 @@
     python benchmarks/batch_indexing.py [--documents 10000] [--rss-documents 100000]
                                         [--opensearch URL --remote MODEL_ID]
 
-1. Embedding alone: `LocalOnnxEmbedder.embed` (sharing the loaded model with the command's embedder) on the documents' texts (batch 32), the floor any indexing
-   path pays. 2. The `index` command's code path (`batch.index_sources`: read JSONL, clean, split, embed,
+1. Embedding alone: `LocalOnnxEmbedder.embed` (sharing the loaded model with the command's embedder) on the
+   documents' texts (batch 32), the floor any indexing path pays. 2. The `index` command's code path
+   (`batch.index_sources`: read JSONL, clean, split, embed,
    write the embedded store file, progress bar) on the same documents; its overhead is the extra time over
    (1). With `--opensearch URL --remote MODEL_ID` it also times indexing into OpenSearch with the cluster
    embedding. 3. Peak RSS of a separate process running the `index` command on `--rss-documents` short

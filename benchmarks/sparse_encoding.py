@@ -17,8 +17,8 @@ from pathlib import Path
 from opensearchpy import OpenSearch, helpers
 from opensearchpy.exceptions import RequestError
 
+from opensearch_pretrained_haystack.cluster.remote_sparse import OpenSearchMLSparseEncoder
 from opensearch_pretrained_haystack.inference.sparse_tokenizer import SparseTokenizer
-from opensearch_pretrained_haystack.sparse_remote import OpenSearchMLSparseEncoder
 
 TESTING = Path(__file__).resolve().parents[2] / "shared" / "testing"
 

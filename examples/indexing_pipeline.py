@@ -14,8 +14,8 @@ from pathlib import Path
 from common import add_arguments, model_and_target
 
 from opensearch_pretrained_haystack.embedded_store import EmbeddedStoreWriter, new_embedded_store
+from opensearch_pretrained_haystack.indices.knn import document_store_for
 from opensearch_pretrained_haystack.pipelines import indexing_pipeline
-from opensearch_pretrained_haystack.store import document_store_for
 
 DATA = Path(__file__).parent / "data"
 

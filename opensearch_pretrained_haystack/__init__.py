@@ -19,7 +19,7 @@ _LAZY = {
     "LocalOnnxEmbedder": "opensearch_pretrained_haystack.inference",
     "fetch_artifact": "opensearch_pretrained_haystack.artifacts",
     "load_artifact": "opensearch_pretrained_haystack.artifacts",
-    "OpenSearchMLEmbedder": "opensearch_pretrained_haystack.remote",
+    "OpenSearchMLEmbedder": "opensearch_pretrained_haystack.cluster.remote_embedding",
     "verify_parity": "opensearch_pretrained_haystack.parity",
     "LocalOnnxTextEmbedder": _EMBEDDERS,
     "LocalOnnxDocumentEmbedder": _EMBEDDERS,

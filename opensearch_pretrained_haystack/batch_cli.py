@@ -16,7 +16,6 @@ from dataclasses import replace
 from pathlib import Path
 
 from haystack_integrations.components.preprocessors.opensearch_pretrained.model_token_splitter import DEFAULT_OVERLAP
-
 from opensearch_pretrained_haystack.batch import Target, index_sources, search
 from opensearch_pretrained_haystack.batch.query import Rerank
 from opensearch_pretrained_haystack.catalog import PretrainedModel, get_model
@@ -26,11 +25,10 @@ from opensearch_pretrained_haystack.pipelines import DEFAULT_MODEL
 
 DEFAULT_STORE = "opensearch-pretrained-store.json"
 SNIPPET_CHARS = 100
-Subparsers = "argparse._SubParsersAction[argparse.ArgumentParser]"
 Handler = Callable[[argparse.Namespace], int]
 
 
-def add_index_command(subparsers: Subparsers) -> None:
+def add_index_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register `index SOURCE... [--model M] [--store PATH | --opensearch URL --index NAME] [--remote MODEL_ID]`."""
     parser = subparsers.add_parser(
         "index",
@@ -48,7 +46,7 @@ def add_index_command(subparsers: Subparsers) -> None:
     parser.set_defaults(handler=_run_index)
 
 
-def add_search_command(subparsers: Subparsers) -> None:
+def add_search_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register `search "query" [--store PATH | --opensearch URL --index NAME] [--top-k K]`."""
     parser = subparsers.add_parser("search", help="print the best documents for a query (score, id, snippet)")
     parser.add_argument("query")
@@ -59,7 +57,7 @@ def add_search_command(subparsers: Subparsers) -> None:
     parser.set_defaults(handler=_run_search)
 
 
-def add_evaluate_command(subparsers: Subparsers) -> None:
+def add_evaluate_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register `evaluate --dataset DIR [--model M] [--store PATH | --opensearch URL --index NAME] [--json]`."""
     parser = subparsers.add_parser(
         "evaluate",

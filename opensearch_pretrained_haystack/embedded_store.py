@@ -19,7 +19,7 @@ from dataclasses import replace
 from itertools import islice
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, Self
+from typing import IO, Any, Literal, Self
 
 from filelock import FileLock, Timeout
 from haystack import Document
@@ -27,8 +27,8 @@ from haystack.document_stores.in_memory import InMemoryDocumentStore
 from haystack.document_stores.types import DuplicatePolicy
 
 from opensearch_pretrained_haystack.catalog import PretrainedModel
+from opensearch_pretrained_haystack.compatibility import require_same_space
 from opensearch_pretrained_haystack.errors import OpenSearchPretrainedError
-from opensearch_pretrained_haystack.store import require_same_space
 
 logger = logging.getLogger(__name__)
 
@@ -139,7 +139,7 @@ class StoreFileReader:
         )
 
 
-def similarity_for(space_type: str) -> str:
+def similarity_for(space_type: str) -> Literal["dot_product", "cosine"]:
     """The in-memory store's similarity ranking like the k-NN space (l2 and cosine rank alike on unit vectors)."""
     return "dot_product" if space_type == "innerproduct" else "cosine"
 

@@ -5,14 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any, TypeAlias
+from typing import Any
 
 from opensearch_pretrained_haystack import catalog
 
-SubParsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
-
-def add_model_commands(subparsers: SubParsers) -> None:
+def add_model_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register `models`, `download` and `embed`; each handler returns an exit code."""
     models = subparsers.add_parser(
         "models",

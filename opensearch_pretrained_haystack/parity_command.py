@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TypeAlias
 
 from opensearch_pretrained_haystack import catalog
 
-SubParsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
-
-def add_parity_command(subparsers: SubParsers) -> None:
+def add_parity_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register `verify-parity`."""
     parser = subparsers.add_parser(
         "verify-parity",
@@ -64,10 +61,10 @@ def _verify_parity(args: argparse.Namespace) -> int:
     from opensearch_pretrained_haystack.batch import ENV_CREDENTIALS
     from opensearch_pretrained_haystack.cluster.connection import ConnectionSettings
     from opensearch_pretrained_haystack.cluster.ml_commons import MLCommonsClient
+    from opensearch_pretrained_haystack.cluster.remote_embedding import OpenSearchMLEmbedder
+    from opensearch_pretrained_haystack.cluster.uploader import ModelRequest, upload_and_deploy
     from opensearch_pretrained_haystack.inference import LocalOnnxEmbedder
     from opensearch_pretrained_haystack.parity import verify_parity
-    from opensearch_pretrained_haystack.remote import OpenSearchMLEmbedder
-    from opensearch_pretrained_haystack.uploader import ModelRequest, upload_and_deploy
 
     if args.insecure and args.ca_certs:
         print(

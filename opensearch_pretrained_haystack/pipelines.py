@@ -225,7 +225,8 @@ def query_pipeline(
         retriever = InMemoryEmbeddingRetriever(document_store=document_store, top_k=candidates)
     else:
         raise TypeError(
-            f"query_pipeline needs an OpenSearchDocumentStore or an InMemoryDocumentStore, got {type(document_store).__name__}."
+            "query_pipeline needs an OpenSearchDocumentStore or an InMemoryDocumentStore, "
+            f"got {type(document_store).__name__}."
         )
     pipeline = Pipeline()
     pipeline.add_component("embedder", embedder or text_embedder(model, version, mirror=mirror, cache_dir=cache_dir))

@@ -23,8 +23,8 @@ from opensearch_pretrained_haystack.batch import (
 )
 from opensearch_pretrained_haystack.catalog import get_model
 from opensearch_pretrained_haystack.cli import main
+from opensearch_pretrained_haystack.indices.knn import IndexMismatchError, document_store_for
 from opensearch_pretrained_haystack.pipelines import IndexingComponents, document_embedder, indexing_pipeline
-from opensearch_pretrained_haystack.store import IndexMismatchError, document_store_for
 
 MINILM = get_model("all-MiniLM-L6-v2", "1.0.1")
 LONG = " ".join(f"Sentence {i} is about the history of topic {i}." for i in range(80))

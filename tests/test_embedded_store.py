@@ -16,7 +16,7 @@ from opensearch_pretrained_haystack.embedded_store import (
     lock_path,
     read_store_model,
 )
-from opensearch_pretrained_haystack.store import IndexMismatchError
+from opensearch_pretrained_haystack.indices.knn import IndexMismatchError
 
 MINILM = get_model("all-MiniLM-L6-v2", "1.0.1")
 

@@ -55,7 +55,7 @@ def test_beir_reading(beir):
     }
     first = next(corpus_documents(dataset.corpus_path))
     assert first.id == "rice" and first.content.startswith("Notes Filler sentence 0")
-    with pytest.raises(FileNotFoundError, match="qrels/test.tsv"):
+    with pytest.raises(FileNotFoundError, match=r"qrels/test\.tsv"):
         load_beir(beir / "qrels")
 
 

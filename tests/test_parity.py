@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 from haystack_integrations.components.embedders.opensearch_pretrained.model_uploader import PretrainedModelUploader
+from opensearch_pretrained_haystack.cluster.remote_embedding import OpenSearchMLEmbedder
 from opensearch_pretrained_haystack.inference import LocalOnnxEmbedder
 from opensearch_pretrained_haystack.parity import verify_parity
-from opensearch_pretrained_haystack.remote import OpenSearchMLEmbedder
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 MIRROR = SHARED / "mirror"

@@ -15,10 +15,10 @@ from opensearchpy import OpenSearch
 
 from opensearch_pretrained_haystack.cli import main
 from opensearch_pretrained_haystack.cluster import MLCommonsClient
+from opensearch_pretrained_haystack.cluster.remote_embedding import OpenSearchMLEmbedder
+from opensearch_pretrained_haystack.cluster.uploader import DeployedModel, ModelRequest, upload_and_deploy
 from opensearch_pretrained_haystack.inference import LocalOnnxEmbedder
 from opensearch_pretrained_haystack.parity import verify_parity
-from opensearch_pretrained_haystack.remote import OpenSearchMLEmbedder
-from opensearch_pretrained_haystack.uploader import DeployedModel, ModelRequest, upload_and_deploy
 from tests.conftest import MIRROR, TESTING
 
 pytestmark = pytest.mark.integration

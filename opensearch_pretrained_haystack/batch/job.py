@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
+from typing import Never
 
 from haystack import Document
 from tqdm import tqdm
@@ -100,7 +101,7 @@ def index_documents(
 class _WrittenProgress:
     """Advances the bar by a chunk's documents once all of the chunk's passages are written."""
 
-    def __init__(self, bar: tqdm) -> None:
+    def __init__(self, bar: tqdm[Never]) -> None:
         self._bar = bar
         self._chunks: deque[list[int]] = deque()  # [passages still to write, documents] per chunk read
 

@@ -11,8 +11,8 @@ from haystack.utils import Secret
 
 from opensearch_pretrained_haystack.catalog import PretrainedModel
 from opensearch_pretrained_haystack.cluster.connection import ConnectionSettings
-from opensearch_pretrained_haystack.neural import require_deployed
-from opensearch_pretrained_haystack.store import IndexMismatchError
+from opensearch_pretrained_haystack.compatibility import require_cluster_model_fits
+from opensearch_pretrained_haystack.indices.neural import require_deployed
 
 logger = logging.getLogger(__name__)
 
@@ -34,13 +34,11 @@ def check_remote_model(
         deployed = require_deployed(client, model_id)
     finally:
         client.close()
-    produced = (deployed.get("model_config") or {}).get("embedding_dimension")
-    if produced is not None and int(produced) != model.dimension:
-        raise IndexMismatchError(
-            f"ML Commons model {model_id} ({deployed.get('name')}) gives {produced}-dimensional vectors, but "
-            f"--model {model.alias} {model.version} makes {model.dimension}-dimensional indices: pass the --model "
-            "that the cluster model was registered from."
-        )
+    require_cluster_model_fits(
+        model_id, deployed, model.dimension,
+        way_out=f"--model {model.alias} {model.version} makes them: pass the --model the cluster model was "
+        "registered from.",
+    )  # fmt: skip
     if deployed.get("name") != model.name:
         logger.warning(
             "ML Commons model %s is %r, not %s: passages are cut with %s's tokenizer; pass --model with the name "

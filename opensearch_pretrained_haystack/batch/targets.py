@@ -22,7 +22,7 @@ from opensearch_pretrained_haystack.cluster.document_store import overwrite_docu
 from opensearch_pretrained_haystack.cluster.errors import MLCommonsError
 from opensearch_pretrained_haystack.embedded_store import EmbeddedStoreWriter, load_embedded_store
 from opensearch_pretrained_haystack.errors import OpenSearchPretrainedError
-from opensearch_pretrained_haystack.store import document_store_for
+from opensearch_pretrained_haystack.indices.knn import document_store_for
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +43,12 @@ class Target:
     def tls(self) -> dict[str, Any]:
         """``verify_certs``/``ca_certs`` for every client of this target (store, embedder, preflight)."""
         return {"verify_certs": self.verify_certs, "ca_certs": self.ca_certs}
+
+    def opensearch_index(self) -> tuple[str, str]:
+        """``(hosts, index)`` of an OpenSearch target."""
+        if self.hosts is None or self.index is None:
+            raise ValueError("This target is the embedded store, not an OpenSearch index.")
+        return self.hosts, self.index
 
     def __post_init__(self) -> None:
         if (self.store_path is None) == (self.hosts is None):
@@ -109,9 +115,8 @@ def open_sink(target: Target, model: PretrainedModel) -> Iterator[Sink]:
         with EmbeddedStoreWriter(target.store_path, model) as writer:
             yield _EmbeddedSink(writer)
         return
-    store = document_store_for(
-        model, target.hosts, target.index, number_of_replicas=target.replicas, **target.tls()
-    )
+    hosts, index = target.opensearch_index()
+    store = document_store_for(model, hosts, index, number_of_replicas=target.replicas, **target.tls())
     try:
         yield _OpenSearchSink(store)
     finally:
@@ -127,4 +132,5 @@ def load_store(target: Target, model: PretrainedModel) -> OpenSearchDocumentStor
             )
         return load_embedded_store(target.store_path)
     # Searching must not leave an empty index behind a typo in --index.
-    return document_store_for(model, target.hosts, target.index, create_index=False, **target.tls())
+    hosts, index = target.opensearch_index()
+    return document_store_for(model, hosts, index, create_index=False, **target.tls())

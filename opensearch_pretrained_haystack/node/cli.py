@@ -5,6 +5,8 @@ Only the cluster URL goes to stdout (as the last line), so scripts can do
 The node's process code is imported only when a `node` command runs: it needs POSIX, the main CLI does not.
 """
 
+from __future__ import annotations
+
 import argparse
 import logging
 import sys
@@ -14,7 +16,7 @@ from opensearch_pretrained_haystack.node.errors import NodeError
 from opensearch_pretrained_haystack.node.versions import DEFAULT_VERSION, PROFILES
 
 
-def add_node_command(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+def add_node_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register the `node` subcommand; the main CLI runs it with ``args.handler(args)`` (an exit code)."""
     parser = subparsers.add_parser(
         "node",

@@ -26,8 +26,8 @@ from opensearch_pretrained_haystack.batch import Target, index_sources
 from opensearch_pretrained_haystack.catalog import get_model
 from opensearch_pretrained_haystack.cli import main
 from opensearch_pretrained_haystack.cluster import CertificateError, MLCommonsClient
-from opensearch_pretrained_haystack.neural import neural_document_store
-from opensearch_pretrained_haystack.store import document_store_for
+from opensearch_pretrained_haystack.indices.knn import document_store_for
+from opensearch_pretrained_haystack.indices.neural import neural_document_store
 
 TINY = Path(__file__).resolve().parents[2].parent / "shared" / "testing" / "tiny-bert-mean"
 MINILM = get_model("all-MiniLM-L6-v2", "1.0.1")

@@ -60,7 +60,7 @@ def test_rrf_rank_constant_moved_out_of_parameters_in_3_1(number, in_parameters)
 
 def test_index_body_refuses_nmslib_for_a_3x_server_before_sending():
     from opensearch_pretrained_haystack.catalog import get_model
-    from opensearch_pretrained_haystack.store import knn_index_body
+    from opensearch_pretrained_haystack.indices.knn import knn_index_body
 
     minilm = get_model("all-MiniLM-L6-v2", "1.0.1")
     with pytest.raises(UnsupportedServerError, match=r"OpenSearch 3\.6\.0 refuses new nmslib"):
@@ -76,7 +76,7 @@ def test_document_store_reads_the_version_and_refuses_nmslib_only_where_the_serv
 
     from opensearch_pretrained_haystack.catalog import get_model
     from opensearch_pretrained_haystack.cluster import MLCommonsClient
-    from opensearch_pretrained_haystack.store import MissingIndexError, document_store_for
+    from opensearch_pretrained_haystack.indices.knn import MissingIndexError, document_store_for
 
     client = OpenSearch(hosts=opensearch_url)
     version = MLCommonsClient(client).server_profile().version

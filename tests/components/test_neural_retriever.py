@@ -12,7 +12,7 @@ from haystack_integrations.components.retrievers.opensearch_pretrained.neural_re
 from opensearch_pretrained_haystack.catalog import get_model
 from opensearch_pretrained_haystack.cluster import ModelNotFoundError, RequestRejectedError, UnsupportedServerError
 from opensearch_pretrained_haystack.cluster import document_store as adapter
-from opensearch_pretrained_haystack.neural import create_hybrid_search_pipeline, neural_document_store
+from opensearch_pretrained_haystack.indices.neural import create_hybrid_search_pipeline, neural_document_store
 
 FOOD = {"field": "meta.topic", "operator": "==", "value": "food"}
 

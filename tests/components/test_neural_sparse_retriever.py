@@ -9,6 +9,7 @@ from haystack.dataclasses import SparseEmbedding
 from haystack.document_stores.types import FilterPolicy
 from haystack_integrations.document_stores.opensearch import OpenSearchDocumentStore
 from opensearchpy import OpenSearch
+from tests.indices.test_sparse import cluster_queries
 
 from haystack_integrations.components.retrievers.opensearch_pretrained import (
     OpenSearchNeuralRetriever,
@@ -17,11 +18,10 @@ from haystack_integrations.components.retrievers.opensearch_pretrained import (
 from opensearch_pretrained_haystack.catalog import get_model
 from opensearch_pretrained_haystack.cluster import ModelNotFoundError, RequestRejectedError
 from opensearch_pretrained_haystack.cluster import document_store as adapter
+from opensearch_pretrained_haystack.indices.neural import create_hybrid_search_pipeline
+from opensearch_pretrained_haystack.indices.sparse import sparse_document_store
 from opensearch_pretrained_haystack.inference.sparse_tokenizer import load_vocabulary
-from opensearch_pretrained_haystack.neural import create_hybrid_search_pipeline
-from opensearch_pretrained_haystack.neural_sparse import sparse_document_store
 from tests.sparse_models import SPARSE_TOKENIZER_DIR, deployed_sparse_model
-from tests.test_neural_sparse import cluster_queries
 
 FOOD = {"field": "meta.topic", "operator": "==", "value": "food"}
 VOCABULARY = str(SPARSE_TOKENIZER_DIR)

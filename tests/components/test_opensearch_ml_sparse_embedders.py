@@ -16,7 +16,7 @@ from haystack_integrations.components.embedders.opensearch_pretrained import (
 )
 from opensearch_pretrained_haystack.cluster import RetryPolicy
 from opensearch_pretrained_haystack.cluster.errors import TransientServerError
-from opensearch_pretrained_haystack.sparse_remote import OpenSearchMLSparseEncoder
+from opensearch_pretrained_haystack.cluster.remote_sparse import OpenSearchMLSparseEncoder
 from tests.sparse_models import SPARSE_ENCODER_DIR, SPARSE_TOKENIZER_DIR, deployed_sparse_model
 
 VOCABULARY = str(SPARSE_TOKENIZER_DIR)

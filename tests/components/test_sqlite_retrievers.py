@@ -78,10 +78,8 @@ def test_wrong_store_is_a_type_error():
 def test_to_dict_from_dict(store):
     retriever = SQLiteHybridRetriever(document_store=store, top_k=4, bm25_weight=0.3)
     data = retriever.to_dict()
-    assert (
-        data["type"]
-        == "haystack_integrations.components.retrievers.opensearch_pretrained.sqlite_hybrid_retriever.SQLiteHybridRetriever"
-    )
+    module = "haystack_integrations.components.retrievers.opensearch_pretrained.sqlite_hybrid_retriever"
+    assert data["type"] == f"{module}.SQLiteHybridRetriever"
     assert data["init_parameters"] == {
         "document_store": store.to_dict(), "filters": {}, "top_k": 4, "filter_policy": "replace",
         "return_embedding": False, "fusion": "min_max", "bm25_weight": 0.3, "rank_constant": 60,

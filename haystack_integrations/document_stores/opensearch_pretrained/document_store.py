@@ -27,6 +27,7 @@ from haystack.document_stores.types import DuplicatePolicy
 from haystack_integrations.document_stores.opensearch_pretrained import knn, scoring, vector_cache
 from haystack_integrations.document_stores.opensearch_pretrained.filters import SqlClause, to_sql, validate_filters
 from opensearch_pretrained_haystack.catalog import PretrainedModel, get_model
+from opensearch_pretrained_haystack.compatibility import IndexMismatchError, require_same_space
 from opensearch_pretrained_haystack.errors import OpenSearchPretrainedError
 
 SCHEMA_VERSION = 1
@@ -334,8 +335,6 @@ class SQLiteDocumentStore:
         record = StoreModel(name=row[1], version=row[2], dimension=int(row[3]), space_type=row[4])
         model = self._wanted_model()
         if model is not None:
-            from opensearch_pretrained_haystack.store import require_same_space  # imports opensearch-py: on demand
-
             require_same_space(
                 f"Store {self.path!r}",
                 (record.dimension, record.space_type),
@@ -403,7 +402,7 @@ class SQLiteDocumentStore:
         vector = None
         if document.embedding is not None:
             if len(document.embedding) != record.dimension:
-                raise _mismatch()(
+                raise IndexMismatchError(
                     f"Document {document.id} has a {len(document.embedding)}-dimensional embedding, but store "
                     f"{self.path!r} holds {record.dimension}-dimensional vectors of {record.name} {record.version}. "
                     "Nothing was written; embed with the store's model or use another store."
@@ -440,7 +439,7 @@ class SQLiteDocumentStore:
         record = self.store_model
         query = np.asarray(query_embedding, np.float32)
         if query.shape != (record.dimension,):
-            raise _mismatch()(
+            raise IndexMismatchError(
                 f"The query embedding has {query.size} dimensions, but store {self.path!r} holds "
                 f"{record.dimension}-dimensional vectors of {record.name} {record.version}: embed the query with "
                 "the store's model."
@@ -490,14 +489,6 @@ class SQLiteDocumentStore:
         return [
             _document(by_key[key], score=score, with_embedding=return_embedding) for key, score in hits if key in by_key
         ]
-
-
-def _mismatch() -> type[Exception]:
-    """The package's ``IndexMismatchError``, imported when raised: its module loads opensearch-py, which a search
-    of the embedded store should not pay for (~0.5 s of a new process)."""
-    from opensearch_pretrained_haystack.store import IndexMismatchError
-
-    return IndexMismatchError
 
 
 @cache

@@ -10,7 +10,7 @@ from haystack.document_stores.types import DuplicatePolicy
 from haystack.testing.document_store import DocumentStoreBaseTests
 
 from haystack_integrations.document_stores.opensearch_pretrained import SQLiteDocumentStore, SQLiteStoreError
-from opensearch_pretrained_haystack.store import IndexMismatchError
+from opensearch_pretrained_haystack.indices.knn import IndexMismatchError
 
 # 768 dimensions and innerproduct: Haystack's suite writes 768-dimensional random vectors.
 SUITE_MODEL = "msmarco-distilbert-base-tas-b"

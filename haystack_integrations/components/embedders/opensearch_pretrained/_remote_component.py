@@ -16,8 +16,8 @@ from haystack_integrations.components.embedders.opensearch_pretrained._cluster_s
     HttpAuthSerialization,
 )
 from opensearch_pretrained_haystack.cluster.connection import HttpAuth
+from opensearch_pretrained_haystack.cluster.remote_embedding import OpenSearchMLEmbedder
 from opensearch_pretrained_haystack.cluster.retry import RetryPolicy
-from opensearch_pretrained_haystack.remote import OpenSearchMLEmbedder
 
 
 class OpenSearchMLComponent(HttpAuthSerialization):

@@ -15,10 +15,10 @@ from haystack_integrations.components.embedders.opensearch_pretrained._cluster_s
     HttpAuthSerialization,
 )
 from opensearch_pretrained_haystack.cluster.connection import HttpAuth
+from opensearch_pretrained_haystack.cluster.remote_sparse import OpenSearchMLSparseEncoder
 from opensearch_pretrained_haystack.cluster.retry import RetryPolicy
 from opensearch_pretrained_haystack.cluster.sparse_operations import SparseTask
 from opensearch_pretrained_haystack.inference.sparse_tokenizer import SparseVocabulary, load_vocabulary
-from opensearch_pretrained_haystack.sparse_remote import OpenSearchMLSparseEncoder
 
 _lock = threading.Lock()
 _vocabularies: dict[str, SparseVocabulary] = {}

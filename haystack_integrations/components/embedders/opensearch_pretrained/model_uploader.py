@@ -11,7 +11,7 @@ from haystack_integrations.components.embedders.opensearch_pretrained._cluster_s
 )
 from opensearch_pretrained_haystack.cluster.connection import ConnectionSettings, HttpAuth
 from opensearch_pretrained_haystack.cluster.ml_commons import DEFAULT_TASK_TIMEOUT, MLCommonsClient
-from opensearch_pretrained_haystack.uploader import ModelRequest, Source, upload_and_deploy
+from opensearch_pretrained_haystack.cluster.uploader import ModelRequest, Source, upload_and_deploy
 
 
 @component

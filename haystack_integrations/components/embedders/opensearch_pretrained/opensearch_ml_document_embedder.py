@@ -17,7 +17,7 @@ from haystack_integrations.components.embedders.opensearch_pretrained._text_prep
 )
 from opensearch_pretrained_haystack.cluster.connection import HttpAuth
 from opensearch_pretrained_haystack.cluster.errors import MLCommonsError
-from opensearch_pretrained_haystack.remote import BatchOutcome
+from opensearch_pretrained_haystack.cluster.remote_embedding import BatchOutcome
 
 logger = logging.getLogger(__name__)
 

@@ -18,9 +18,9 @@ from haystack_integrations.components.embedders.opensearch_pretrained._text_prep
     texts_to_embed,
 )
 from opensearch_pretrained_haystack.cluster.connection import HttpAuth
+from opensearch_pretrained_haystack.cluster.remote_embedding import BatchOutcome
+from opensearch_pretrained_haystack.cluster.remote_sparse import SparseMaps
 from opensearch_pretrained_haystack.cluster.sparse_operations import SparseTask
-from opensearch_pretrained_haystack.remote import BatchOutcome
-from opensearch_pretrained_haystack.sparse_remote import SparseMaps
 
 logger = logging.getLogger(__name__)
 

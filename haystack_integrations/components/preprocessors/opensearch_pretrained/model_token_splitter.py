@@ -72,7 +72,8 @@ class ModelTokenSplitter(InitParametersSerialization):
         if overlap < 0 or (window is not None and overlap >= window):
             raise ValueError(f"overlap must be at least 0 and smaller than the window, got {overlap}.")
         if isinstance(model, PretrainedModel):  # kept as name and version, which serialize
-            model, version = model.name, version or model.version
+            version = version or model.version
+            model = model.name
         self.model = model
         self.version = version
         self.mirror = mirror

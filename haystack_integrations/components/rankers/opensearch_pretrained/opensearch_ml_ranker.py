@@ -10,8 +10,8 @@ from haystack import Document, component
 from haystack_integrations.components.embedders.opensearch_pretrained._remote_component import OpenSearchMLComponent
 from haystack_integrations.components.rankers.opensearch_pretrained._ranking import PreparedRanking, RankingParameters
 from opensearch_pretrained_haystack.cluster.connection import HttpAuth
+from opensearch_pretrained_haystack.cluster.remote_embedding import BatchOutcome, BatchPredict
 from opensearch_pretrained_haystack.cluster.text_similarity import predict_similarity
-from opensearch_pretrained_haystack.remote import BatchOutcome, BatchPredict
 
 
 @component

@@ -3,7 +3,7 @@
 opensearch-haystack 9.0.0 has no `neural` query and its hybrid retriever fuses results on the client; this
 retriever sends the query text and a deployed model id, so no embedder runs in the pipeline, and its hybrid
 mode is OpenSearch's own `hybrid` query, scored by a normalizing search pipeline
-(`opensearch_pretrained_haystack.neural.create_hybrid_search_pipeline`). It reads the index through the
+(`opensearch_pretrained_haystack.indices.neural.create_hybrid_search_pipeline`). It reads the index through the
 store's own client and turns hits into Documents with the store's own conversion, as the package's
 retrievers do.
 """
@@ -25,9 +25,9 @@ from opensearchpy.exceptions import TransportError
 from opensearch_pretrained_haystack.cluster import document_store as adapter
 from opensearch_pretrained_haystack.cluster.connection import refuse_url_credentials
 from opensearch_pretrained_haystack.cluster.errors import UnsupportedServerError, from_transport_error
-from opensearch_pretrained_haystack.neural import TEXT_FIELD
-from opensearch_pretrained_haystack.rerank_pipeline import rerank_ext
-from opensearch_pretrained_haystack.store import VECTOR_FIELD
+from opensearch_pretrained_haystack.indices.knn import VECTOR_FIELD
+from opensearch_pretrained_haystack.indices.neural import TEXT_FIELD
+from opensearch_pretrained_haystack.indices.rerank import rerank_ext
 
 logger = logging.getLogger(__name__)
 _UNKNOWN_QUERY = re.compile(r"(unknown query|no \[query\] registered for) \[(neural|hybrid)\]")
@@ -77,7 +77,7 @@ class OpenSearchNeuralRetriever:
     """Retrieves documents for a text query embedded by the cluster with a deployed ML Commons model.
 
     The index must hold vectors from the same model: written with an ingest pipeline
-    (`opensearch_pretrained_haystack.neural.neural_document_store`) or by an embedder of that model.
+    (`opensearch_pretrained_haystack.indices.neural.neural_document_store`) or by an embedder of that model.
     With `hybrid_search_pipeline`, a BM25 `match` on `content` and the `neural` query run as one OpenSearch
     `hybrid` query whose scores that search pipeline normalizes and combines (OpenSearch 2.10+).
     With `search_pipeline` (a rerank pipeline, `create_rerank_search_pipeline`), the cluster's cross-encoder

@@ -29,14 +29,14 @@ from haystack_integrations.components.retrievers.opensearch_pretrained.neural_re
 from opensearch_pretrained_haystack.cluster import document_store as adapter
 from opensearch_pretrained_haystack.cluster.connection import refuse_url_credentials
 from opensearch_pretrained_haystack.cluster.errors import from_transport_error
-from opensearch_pretrained_haystack.inference.sparse_tokenizer import SparseVocabulary
-from opensearch_pretrained_haystack.neural_sparse import (
+from opensearch_pretrained_haystack.indices.knn import VECTOR_FIELD
+from opensearch_pretrained_haystack.indices.sparse import (
     RANK_FEATURES,
     SPARSE_FIELD,
     SparseFieldType,
     sparse_field_value,
 )
-from opensearch_pretrained_haystack.store import VECTOR_FIELD
+from opensearch_pretrained_haystack.inference.sparse_tokenizer import SparseVocabulary
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ def neural_sparse_clause(
 
 @component
 class OpenSearchNeuralSparseRetriever:
-    """Retrieves documents of a neural sparse index (see `opensearch_pretrained_haystack.neural_sparse`).
+    """Retrieves documents of a neural sparse index (see `opensearch_pretrained_haystack.indices.sparse`).
 
     Usage example:
     ```python

@@ -18,8 +18,8 @@ from haystack_integrations.components.embedders.opensearch_pretrained import (
 from haystack_integrations.components.retrievers.opensearch_pretrained import OpenSearchNeuralSparseRetriever
 from opensearch_pretrained_haystack.catalog import get_model
 from opensearch_pretrained_haystack.cluster import RetryPolicy, ServerProfile, UnsupportedServerError
-from opensearch_pretrained_haystack.inference.sparse_tokenizer import load_vocabulary
-from opensearch_pretrained_haystack.neural_sparse import (
+from opensearch_pretrained_haystack.indices.knn import IndexMismatchError, document_store_for
+from opensearch_pretrained_haystack.indices.sparse import (
     SPARSE_FIELD,
     SparseWriteError,
     sparse_document_store,
@@ -28,7 +28,7 @@ from opensearch_pretrained_haystack.neural_sparse import (
     sparse_ingest_pipeline_body,
     write_sparse_documents,
 )
-from opensearch_pretrained_haystack.store import IndexMismatchError, document_store_for
+from opensearch_pretrained_haystack.inference.sparse_tokenizer import load_vocabulary
 from tests.conftest import REFERENCE
 from tests.sparse_models import SPARSE_TOKENIZER_DIR, deployed_sparse_model
 

@@ -33,15 +33,16 @@ from opensearch_pretrained_haystack.cluster.errors import RequestRejectedError, 
 from opensearch_pretrained_haystack.cluster.retry import RetryPolicy, call_with_retries
 from opensearch_pretrained_haystack.cluster.sparse_operations import SPARSE_TASKS
 from opensearch_pretrained_haystack.cluster.versions import NEURAL_SPARSE_VERSION
+from opensearch_pretrained_haystack.compatibility import IndexMismatchError
 from opensearch_pretrained_haystack.errors import OpenSearchPretrainedError
-from opensearch_pretrained_haystack.inference.sparse_tokenizer import SparseVocabulary
-from opensearch_pretrained_haystack.neural import (
+from opensearch_pretrained_haystack.indices.knn import knn_index_body
+from opensearch_pretrained_haystack.indices.neural import (
     TEXT_FIELD,
     ingest_pipeline_body,
     require_deployed,
     require_neural_search,
 )
-from opensearch_pretrained_haystack.store import IndexMismatchError, knn_index_body
+from opensearch_pretrained_haystack.inference.sparse_tokenizer import SparseVocabulary
 
 logger = logging.getLogger(__name__)
 

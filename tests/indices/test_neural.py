@@ -18,7 +18,8 @@ from haystack_integrations.components.retrievers.opensearch_pretrained import Op
 from opensearch_pretrained_haystack.artifacts import load_model_dir
 from opensearch_pretrained_haystack.catalog import get_model
 from opensearch_pretrained_haystack.cluster import MLCommonsClient, ModelNotDeployedError, UnsupportedServerError
-from opensearch_pretrained_haystack.neural import (
+from opensearch_pretrained_haystack.indices.knn import IndexMismatchError, document_store_for
+from opensearch_pretrained_haystack.indices.neural import (
     create_hybrid_search_pipeline,
     create_ingest_pipeline,
     hybrid_search_pipeline_body,
@@ -26,7 +27,6 @@ from opensearch_pretrained_haystack.neural import (
     neural_document_store,
     rrf_search_pipeline_body,
 )
-from opensearch_pretrained_haystack.store import IndexMismatchError, document_store_for
 from tests.conftest import REFERENCE, TESTING
 
 MINILM = get_model("all-MiniLM-L6-v2", "1.0.1")

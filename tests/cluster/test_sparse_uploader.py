@@ -7,7 +7,7 @@ from opensearchpy import OpenSearch
 
 from opensearch_pretrained_haystack.cluster import MLCommonsClient
 from opensearch_pretrained_haystack.cluster.operations import registration_body
-from opensearch_pretrained_haystack.uploader import ModelRequest, upload_and_deploy
+from opensearch_pretrained_haystack.cluster.uploader import ModelRequest, upload_and_deploy
 from tests.sparse_models import SPARSE_ENCODER_DIR, SPARSE_TOKENIZER_DIR
 
 

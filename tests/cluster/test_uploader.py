@@ -6,10 +6,9 @@ from opensearchpy import OpenSearch
 
 from haystack_integrations.components.embedders.opensearch_pretrained.model_uploader import PretrainedModelUploader
 from opensearch_pretrained_haystack.cluster import MLCommonsClient, TaskFailedError
+from opensearch_pretrained_haystack.cluster.uploader import ModelRequest, upload_and_deploy
 from opensearch_pretrained_haystack.errors import ArtifactFormatError, ModelInputError
-from opensearch_pretrained_haystack.uploader import ModelRequest, upload_and_deploy
-
-TESTING = Path(__file__).resolve().parents[1].parent / "shared" / "testing"
+from tests.conftest import TESTING
 
 
 def test_unknown_source_is_refused():
@@ -145,8 +144,8 @@ def test_a_graph_whose_inputs_ml_commons_would_not_send_is_refused_before_upload
 
 def test_the_pre_upload_check_is_the_local_embedders_rule(tmp_path):
     from opensearch_pretrained_haystack.artifacts import load_model_dir
+    from opensearch_pretrained_haystack.cluster.uploader import check_before_upload
     from opensearch_pretrained_haystack.inference import LocalOnnxEmbedder
-    from opensearch_pretrained_haystack.uploader import check_before_upload
 
     artifact = load_model_dir(TESTING / "negative" / "tiny-xlmr-bert-mean-2inputs", cache_dir=tmp_path)
     with pytest.raises(ModelInputError) as uploading:

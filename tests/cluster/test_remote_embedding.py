@@ -1,7 +1,6 @@
 """OpenSearchMLEmbedder and the OpenSearchML components: unit tests of their logic (no cluster)."""
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,10 +18,10 @@ from haystack_integrations.components.embedders.opensearch_pretrained.opensearch
 )
 from opensearch_pretrained_haystack.cluster import MLCommonsClient, ModelNotDeployedError, RetryPolicy
 from opensearch_pretrained_haystack.cluster.errors import ThrottledError
+from opensearch_pretrained_haystack.cluster.remote_embedding import BatchOutcome, OpenSearchMLEmbedder
 from opensearch_pretrained_haystack.inference import LocalOnnxEmbedder
-from opensearch_pretrained_haystack.remote import BatchOutcome, OpenSearchMLEmbedder
+from tests.conftest import TESTING
 
-TESTING = Path(__file__).resolve().parents[1].parent / "shared" / "testing"
 AUTH = (Secret.from_env_var("OS_USER"), Secret.from_env_var("OS_PASSWORD"))
 
 

@@ -14,12 +14,12 @@ from haystack_integrations.components.retrievers.opensearch_pretrained import Op
 from opensearch_pretrained_haystack.catalog import get_model
 from opensearch_pretrained_haystack.cluster import document_store as adapter
 from opensearch_pretrained_haystack.errors import ModelInputError
-from opensearch_pretrained_haystack.neural import (
+from opensearch_pretrained_haystack.indices.neural import (
     create_hybrid_search_pipeline,
     hybrid_search_pipeline_body,
     neural_document_store,
 )
-from opensearch_pretrained_haystack.rerank_pipeline import (
+from opensearch_pretrained_haystack.indices.rerank import (
     create_rerank_search_pipeline,
     rerank_ext,
     rerank_knn_query,

@@ -3,7 +3,7 @@ from haystack import Document
 from opensearchpy import OpenSearch
 
 from opensearch_pretrained_haystack.catalog import get_model
-from opensearch_pretrained_haystack.store import (
+from opensearch_pretrained_haystack.indices.knn import (
     IndexMismatchError,
     document_store_for,
     index_vector_space,

@@ -9,8 +9,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from opensearch_pretrained_haystack.cluster.protocol import Operation
+from opensearch_pretrained_haystack.cluster.remote_embedding import BatchedPredictor, BatchOutcome
 from opensearch_pretrained_haystack.cluster.sparse_operations import SPARSE_TASKS, SparseTask, predict_sparse
-from opensearch_pretrained_haystack.remote import BatchedPredictor, BatchOutcome
 
 SparseMaps = list[dict[str, float]]
 

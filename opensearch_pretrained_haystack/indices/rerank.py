@@ -19,8 +19,8 @@ from typing import Any
 from opensearchpy import OpenSearch
 
 from opensearch_pretrained_haystack.errors import ModelInputError
-from opensearch_pretrained_haystack.neural import TEXT_FIELD, require_deployed, require_neural_search
-from opensearch_pretrained_haystack.store import VECTOR_FIELD
+from opensearch_pretrained_haystack.indices.knn import VECTOR_FIELD
+from opensearch_pretrained_haystack.indices.neural import TEXT_FIELD, require_deployed, require_neural_search
 
 RERANK_MINIMUM_VERSION = (2, 12, 0)
 """The ``rerank`` search response processor with ``ml_opensearch``."""
