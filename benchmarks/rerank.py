@@ -17,6 +17,11 @@ Remote (with --url or $OPENSEARCH_URL): ../shared/testing/tiny-cross-encoder dep
 cannot hold real weights it cannot download; the tiny model makes the client's overhead visible, not hide it):
 - ``bare``: 2 threads posting `_predict` for batches of 32 with opensearch-py's `perform_request`;
 - ``component``: OpenSearchMLRanker(batch_size=32, max_concurrency=2).run(query, documents).
+
+The machine is shared: the 1-minute load average is printed before and after each part, so a slow round can be told
+from a busy machine. (sentence-transformers' CrossEncoder is not compared: ``pip install sentence-transformers``
+pulls torch with its CUDA wheels, over 1.4 GB, and the real-size model would need torch weights this repository
+does not have.)
 """
 
 from __future__ import annotations
@@ -140,6 +145,11 @@ def measure(
         )
 
 
+def load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.2f} (1 min), {five:.2f} (5 min)"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--queries", type=int, default=10)
@@ -157,7 +167,7 @@ def main() -> None:
         batch32, per_pair = plain_ort(folder)
         print(
             f"local, real-size cross-encoder, {args.queries} queries x {CANDIDATES} candidates of {WORDS} words "
-            f"(~{tokens:.0f} tokens a pair), medians of {args.rounds} rounds, {os.cpu_count()} CPUs"
+            f"(~{tokens:.0f} tokens a pair), medians of {args.rounds} rounds, {os.cpu_count()} CPUs, {load()}"
         )
         measure(
             {
@@ -168,6 +178,7 @@ def main() -> None:
             work,
             args.rounds,
         )
+        print(f"  after: {load()}")
         ranker.close()
 
     if args.url:
@@ -193,10 +204,14 @@ def main() -> None:
 
             return list(pool.map(post, range(0, len(passages), 32)))
 
-        print(f"remote, tiny cross-encoder on {args.url}, batches of 32, 2 in flight, medians of {args.rounds} rounds")
+        print(
+            f"remote, tiny cross-encoder on {args.url}, batches of 32, 2 in flight, medians of {args.rounds} rounds, "
+            f"{load()}"
+        )
         measure(
             {"component": lambda q, ps: remote.run(query=q, documents=documents[q]), "bare": bare}, work, args.rounds
         )
+        print(f"  after: {load()}")
         remote.close()
         pool.shutdown()
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from haystack_integrations.components.preprocessors.opensearch_pretrained.model_token_splitter import DEFAULT_OVERLAP
 from opensearch_pretrained_haystack.batch import Target, index_sources, search
+from opensearch_pretrained_haystack.batch.query import Rerank
 from opensearch_pretrained_haystack.catalog import PretrainedModel, get_model
 from opensearch_pretrained_haystack.embedded_store import read_store_model
 from opensearch_pretrained_haystack.evaluation import evaluate
@@ -55,6 +56,7 @@ def add_search_command(subparsers: argparse._SubParsersAction[argparse.ArgumentP
     _add_target_arguments(parser)
     parser.add_argument("--top-k", type=int, default=10, help="how many documents (default: %(default)s)")
     _add_sparse_arguments(parser, passages=False)
+    _add_rerank_arguments(parser)
     parser.set_defaults(handler=_run_search)
 
 
@@ -73,6 +75,7 @@ def add_evaluate_command(subparsers: argparse._SubParsersAction[argparse.Argumen
     _add_split_arguments(parser)
     parser.add_argument("--json", action="store_true", help='print one JSON object with "ndcg@10" and "recall@100"')
     _add_sparse_arguments(parser)
+    _add_rerank_arguments(parser)
     parser.set_defaults(handler=_run_evaluate)
 
 
@@ -95,6 +98,29 @@ def _add_target_arguments(parser: argparse.ArgumentParser, store_default: str | 
         "--insecure", action="store_true", help="do not verify the cluster's TLS certificate (trusted networks only)"
     )
     parser.set_defaults(store_default=store_default)
+
+
+def _add_rerank_arguments(parser: argparse.ArgumentParser) -> None:
+    """`--rerank MODEL | --remote-rerank MODEL_ID` and `--rerank-top-k N`: rescore the retrieved passages with a
+    cross-encoder before they are collapsed into documents (read back by `_rerank`)."""
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument(
+        "--rerank", metavar="MODEL", help="rerank locally with this cross-encoder (catalog name, alias or directory)"
+    )
+    which.add_argument(
+        "--remote-rerank", metavar="MODEL_ID", help="rerank in the cluster with this deployed cross-encoder"
+    )
+    parser.add_argument(
+        "--rerank-top-k", type=int, metavar="N", help="passages to rerank (default: as many as are retrieved)"
+    )
+
+
+def _rerank(args: argparse.Namespace) -> Rerank | None:
+    if args.rerank is None and args.remote_rerank is None:
+        if args.rerank_top_k is not None:
+            raise ValueError("--rerank-top-k says how many passages to rerank: give --rerank MODEL or --remote-rerank.")
+        return None
+    return Rerank(model=args.rerank, remote_model_id=args.remote_rerank, top_k=args.rerank_top_k)
 
 
 def _add_split_arguments(parser: argparse.ArgumentParser) -> None:
@@ -194,7 +220,7 @@ def _run_index(args: argparse.Namespace) -> int:
 def _run_search(args: argparse.Namespace) -> int:
     target = _target(args)
     assert target is not None
-    for document in search(args.query, target, _model(args, target), top_k=args.top_k):
+    for document in search(args.query, target, _model(args, target), top_k=args.top_k, rerank=_rerank(args)):
         snippet = " ".join((document.content or "").split())[:SNIPPET_CHARS]
         print(f"{document.score:.4f}\t{document.id}\t{snippet}")
     return 0
@@ -204,8 +230,9 @@ def _run_search(args: argparse.Namespace) -> int:
 def _run_evaluate(args: argparse.Namespace) -> int:
     target = _target(args)
     scores = evaluate(
-        args.dataset, _model(args, target), target, split=args.split, window=args.window, overlap=args.overlap
-    )
+        args.dataset, _model(args, target), target, split=args.split, window=args.window, overlap=args.overlap,
+        rerank=_rerank(args),
+    )  # fmt: skip
     if args.json:
         print(json.dumps(scores))
     else:

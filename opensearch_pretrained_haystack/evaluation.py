@@ -21,6 +21,7 @@ from haystack import Document
 
 from haystack_integrations.components.preprocessors.opensearch_pretrained.model_token_splitter import DEFAULT_OVERLAP
 from opensearch_pretrained_haystack.batch import Target, count_documents, index_into, load_store
+from opensearch_pretrained_haystack.batch.query import Rerank, reranking
 from opensearch_pretrained_haystack.catalog import PretrainedModel
 from opensearch_pretrained_haystack.errors import OpenSearchPretrainedError
 from opensearch_pretrained_haystack.pipelines import query_inputs, query_pipeline
@@ -115,23 +116,31 @@ def evaluate(
     window: int | None = None,
     overlap: int = DEFAULT_OVERLAP,
     progress_bar: bool = True,
+    rerank: Rerank | None = None,
 ) -> dict[str, float]:
-    """Index the corpus into ``target`` (default: a temporary embedded store), run the judged queries and
-    return ``{"ndcg@10", "recall@100", "queries", "passages"}``. A sparse target (``Target.sparse``) is encoded by
-    the cluster and searched with the neural sparse retriever, so sparse and dense are measured alike."""
+    """Index the corpus into ``target`` (default: a temporary embedded store), run the judged queries (reranked
+    with ``rerank``: only the reranked passages' sources are ranked) and return
+    ``{"ndcg@10", "recall@100", "queries", "passages"}``. A sparse target (``Target.sparse``) is encoded by the
+    cluster and searched with the neural sparse retriever, so sparse and dense are measured alike."""
     dataset = load_beir(dataset_dir)
     if target is None:
         with tempfile.TemporaryDirectory(prefix="opensearch-pretrained-eval-") as scratch:
             return evaluate(
                 dataset_dir, model, Target(store_path=Path(scratch) / "store.json"), split=split, window=window,
-                overlap=overlap, progress_bar=progress_bar,
+                overlap=overlap, progress_bar=progress_bar, rerank=rerank,
             )  # fmt: skip
+    reranked = reranking(rerank, target)  # before indexing: a ranker that cannot be built fails first
     summary = index_into(
         target, model, corpus_documents(dataset.corpus_path), total=count_documents([dataset.corpus_path]),
         split=split, window=window, overlap=overlap, progress_bar=progress_bar,
     )  # fmt: skip
     pipeline = query_pipeline(
-        load_store(target, model), model=model.name, version=model.version, top_k=RECALL_AT, sparse=target.sparse
+        load_store(target, model),
+        model=model.name,
+        version=model.version,
+        top_k=RECALL_AT,
+        sparse=target.sparse,
+        **reranked,
     )
     ndcgs, recalls = [], []
     for query_id, text in dataset.queries.items():

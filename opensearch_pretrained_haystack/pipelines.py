@@ -34,6 +34,7 @@ from haystack_integrations.components.retrievers.opensearch_pretrained import Op
 from opensearch_pretrained_haystack.indices.sparse import SparseEncoding
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
+DEFAULT_RERANK_MODEL = "ms-marco-MiniLM-L-6-v2"
 # Passages fetched per source document returned, so that several passages of one source still leave top_k sources.
 PASSAGES_PER_RESULT = 5
 # The largest k of a k-NN query (and the default index.max_result_window).
@@ -85,6 +86,29 @@ def text_embedder(
     )
 
     return OpenSearchMLTextEmbedder(_required_hosts(hosts), remote_model_id, **remote_kwargs)
+
+
+def ranker(
+    model: str = DEFAULT_RERANK_MODEL,
+    version: str | None = None,
+    *,
+    remote_model_id: str | None = None,
+    hosts: str | list[str] | None = None,
+    mirror: str | None = None,
+    cache_dir: str | None = None,
+    **kwargs: Any,
+) -> Any:
+    """The local ``LocalOnnxRanker`` of a catalog cross-encoder (or a model directory), or with ``remote_model_id``
+    the cluster's ``OpenSearchMLRanker`` (``hosts`` goes to it); ``kwargs`` (``batch_size``; ``http_auth`` and TLS
+    for the cluster) go to the ranker. Both give the same scores, the cluster's raw logits."""
+    from haystack_integrations.components.rankers.opensearch_pretrained import LocalOnnxRanker, OpenSearchMLRanker
+
+    if remote_model_id is None:
+        kwargs.setdefault("progress_bar", False)
+        return LocalOnnxRanker(model=model, version=version, mirror=mirror, cache_dir=cache_dir, **kwargs)
+    if not hosts:
+        raise ValueError("The cluster's ranker needs the cluster: pass hosts='https://host:9200' with remote_model_id.")
+    return OpenSearchMLRanker(hosts=hosts, model_id=remote_model_id, **kwargs)
 
 
 @dataclass(frozen=True)
@@ -189,25 +213,35 @@ def query_pipeline(
     version: str | None = None,
     embedder: Any = None,
     top_k: int = 10,
+    rerank: Any = None,
+    rerank_top_k: int | None = None,
     mirror: str | None = None,
     cache_dir: str | None = None,
     sparse: SparseEncoding | None = None,
 ) -> Pipeline:
     """text embedder → embedding retriever (OpenSearch k-NN, or in-memory) → ``SourceDocumentCollapser``.
 
-    Run it with ``{"embedder": {"text": query}}`` (``query_inputs``); ``collapser.documents`` holds the ``top_k``
-    best source documents, each scored by its best passage. ``embedder`` defaults to the local text embedder of
-    ``model``. With ``sparse`` it is ``sparse_query_pipeline`` instead (``model`` and ``embedder`` unused).
+    Run it with ``query_inputs(pipeline, query)``; ``collapser.documents`` holds the ``top_k`` best source
+    documents, each scored by its best passage. ``embedder`` defaults to the local text embedder of ``model``.
+    With ``rerank`` (a ranker component, see ``ranker``) between retriever and collapser, the retriever fetches
+    ``rerank_top_k`` passages (default: as many as without reranking), the ranker rescores all of them (its
+    ``top_k`` is set to that number) and the collapser scores each source by its best reranked passage. With
+    ``sparse`` it is ``sparse_query_pipeline`` instead (``model`` and ``embedder`` unused).
     """
     if sparse is not None:
+        if rerank is not None:
+            raise ValueError("Reranking a neural sparse search is not supported yet: rerank a dense search.")
         return sparse_query_pipeline(document_store, sparse, top_k=top_k, mirror=mirror, cache_dir=cache_dir)
+    candidates = top_k * PASSAGES_PER_RESULT
+    if rerank is not None or rerank_top_k is not None:
+        candidates = _reranked_candidates(rerank, rerank_top_k, candidates)
     if isinstance(document_store, OpenSearchDocumentStore):
         if top_k > KNN_MAX_K:
             raise ValueError(f"top_k {top_k} is more than OpenSearch k-NN returns for one query ({KNN_MAX_K:,}).")
-        candidates = min(top_k * PASSAGES_PER_RESULT, KNN_MAX_K)  # a larger k is refused by the server
+        candidates = min(candidates, KNN_MAX_K)  # a larger k is refused by the server
         retriever: Any = OpenSearchEmbeddingRetriever(document_store=document_store, top_k=candidates)
     elif isinstance(document_store, InMemoryDocumentStore):
-        retriever = InMemoryEmbeddingRetriever(document_store=document_store, top_k=top_k * PASSAGES_PER_RESULT)
+        retriever = InMemoryEmbeddingRetriever(document_store=document_store, top_k=candidates)
     else:
         raise TypeError(
             "query_pipeline needs an OpenSearchDocumentStore or an InMemoryDocumentStore, "
@@ -216,9 +250,14 @@ def query_pipeline(
     pipeline = Pipeline()
     pipeline.add_component("embedder", embedder or text_embedder(model, version, mirror=mirror, cache_dir=cache_dir))
     pipeline.add_component("retriever", retriever)
+    if rerank is not None:
+        rerank.top_k = candidates  # every reranked passage goes on: the collapser keeps the top_k sources
+        pipeline.add_component("ranker", rerank)
     pipeline.add_component("collapser", SourceDocumentCollapser(top_k=top_k))
     pipeline.connect("embedder.embedding", "retriever.query_embedding")
-    pipeline.connect("retriever.documents", "collapser.documents")
+    pipeline.connect("retriever.documents", "ranker.documents" if rerank is not None else "collapser.documents")
+    if rerank is not None:
+        pipeline.connect("ranker.documents", "collapser.documents")
     return pipeline
 
 
@@ -266,10 +305,25 @@ def sparse_query_pipeline(
     return pipeline
 
 
-def query_inputs(pipeline: Pipeline, query: str) -> dict[str, dict[str, str]]:
-    """The run inputs of a ``query_pipeline`` for ``query``: its text embedder's ``text`` or, when the cluster
-    encodes the query (a sparse pipeline without embedder), the retriever's ``query``."""
-    return {"embedder": {"text": query}} if "embedder" in pipeline.graph.nodes else {"retriever": {"query": query}}
+def query_inputs(pipeline: Pipeline, query: str) -> dict[str, dict[str, Any]]:
+    """The run data that gives ``query`` to every component of ``pipeline`` that takes the query's text (the
+    embedder's ``text``, a BM25 or hybrid retriever's ``query``), whichever of them the pipeline has."""
+    return {
+        name: {socket: query for socket in sockets if socket in ("text", "query")}
+        for name, sockets in pipeline.inputs().items()
+        if "text" in sockets or "query" in sockets
+    }
+
+
+def _reranked_candidates(rerank: Any, rerank_top_k: int | None, default: int) -> int:
+    """How many retrieved passages the ranker rescores; the ranker must be one (it has ``top_k`` and a ``query``)."""
+    if rerank is None:
+        raise ValueError(f"rerank_top_k {rerank_top_k} says how many passages to rerank: give the ranker (rerank=).")
+    if not hasattr(rerank, "top_k"):
+        raise TypeError(f"rerank must be a ranker component such as LocalOnnxRanker, got {type(rerank).__name__}.")
+    if rerank_top_k is not None and rerank_top_k < 1:
+        raise ValueError(f"rerank_top_k must be 1 or more (passages to rerank), got {rerank_top_k}.")
+    return rerank_top_k or default
 
 
 def _required_hosts(hosts: str | list[str] | None) -> str | list[str]:

@@ -2,18 +2,67 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from haystack import Document
 
+from opensearch_pretrained_haystack.batch.remote_model import ENV_CREDENTIALS
 from opensearch_pretrained_haystack.batch.targets import Target, load_store
 from opensearch_pretrained_haystack.catalog import PretrainedModel
-from opensearch_pretrained_haystack.pipelines import query_inputs, query_pipeline
+from opensearch_pretrained_haystack.pipelines import query_inputs, query_pipeline, ranker
 
 
-def search(query: str, target: Target, model: PretrainedModel, *, top_k: int = 10) -> list[Document]:
-    """The ``top_k`` source documents for ``query``, best first, each scored by its best passage."""
+@dataclass(frozen=True)
+class Rerank:
+    """How ``search`` and ``evaluate`` rerank the retrieved passages: with a catalog cross-encoder (or a model
+    directory) run locally, or with a cross-encoder deployed in the target's cluster (``remote_model_id``);
+    ``top_k`` passages are reranked (default: as many as are retrieved without reranking)."""
+
+    model: str | None = None
+    remote_model_id: str | None = None
+    top_k: int | None = None
+
+    def __post_init__(self) -> None:
+        if (self.model is None) == (self.remote_model_id is None):
+            raise ValueError(
+                "Rerank with a local cross-encoder (--rerank MODEL) or the cluster's (--remote-rerank ID)."
+            )
+        if self.top_k is not None and self.top_k < 1:
+            raise ValueError(f"--rerank-top-k must be 1 or more (passages to rerank), got {self.top_k}.")
+
+    def component(self, target: Target) -> Any:
+        """The ranker: local, or the cluster's with the target's credentials and TLS settings."""
+        if self.remote_model_id is None:
+            assert self.model is not None
+            return ranker(self.model)
+        if target.hosts is None:
+            raise ValueError("--remote-rerank ID reranks in the cluster: give --opensearch URL (and --index).")
+        return ranker(
+            remote_model_id=self.remote_model_id, hosts=target.hosts, http_auth=ENV_CREDENTIALS, **target.tls()
+        )
+
+
+def search(
+    query: str, target: Target, model: PretrainedModel, *, top_k: int = 10, rerank: Rerank | None = None
+) -> list[Document]:
+    """The ``top_k`` source documents for ``query``, best first, each scored by its best passage (by the
+    cross-encoder's score with ``rerank``)."""
     if top_k < 1:
         raise ValueError(f"top-k must be 1 or more (how many documents to return), got {top_k}.")
     store = load_store(target, model)
-    pipeline = query_pipeline(store, model=model.name, version=model.version, top_k=top_k, sparse=target.sparse)
+    pipeline = query_pipeline(
+        store,
+        model=model.name,
+        version=model.version,
+        top_k=top_k,
+        sparse=target.sparse,
+        **reranking(rerank, target),
+    )
     documents: list[Document] = pipeline.run(query_inputs(pipeline, query))["collapser"]["documents"]
     return documents
+
+
+def reranking(rerank: Rerank | None, target: Target) -> dict[str, Any]:
+    """``query_pipeline``'s reranking arguments for ``rerank`` (none without it)."""
+    return {} if rerank is None else {"rerank": rerank.component(target), "rerank_top_k": rerank.top_k}

@@ -27,6 +27,7 @@ from opensearch_pretrained_haystack.cluster.connection import refuse_url_credent
 from opensearch_pretrained_haystack.cluster.errors import UnsupportedServerError, from_transport_error
 from opensearch_pretrained_haystack.indices.knn import VECTOR_FIELD
 from opensearch_pretrained_haystack.indices.neural import TEXT_FIELD
+from opensearch_pretrained_haystack.indices.rerank import rerank_ext
 
 logger = logging.getLogger(__name__)
 _UNKNOWN_QUERY = re.compile(r"(unknown query|no \[query\] registered for) \[(neural|hybrid)\]")
@@ -79,6 +80,8 @@ class OpenSearchNeuralRetriever:
     (`opensearch_pretrained_haystack.indices.neural.neural_document_store`) or by an embedder of that model.
     With `hybrid_search_pipeline`, a BM25 `match` on `content` and the `neural` query run as one OpenSearch
     `hybrid` query whose scores that search pipeline normalizes and combines (OpenSearch 2.10+).
+    With `search_pipeline` (a rerank pipeline, `create_rerank_search_pipeline`), the cluster's cross-encoder
+    rescores the hits in the same request: the query text goes along as `ext.rerank.query_context.query_text`.
 
     Usage example:
     ```python
@@ -99,6 +102,7 @@ class OpenSearchNeuralRetriever:
         filter_policy: str | FilterPolicy = FilterPolicy.REPLACE,
         num_candidates: int | None = None,
         hybrid_search_pipeline: str | None = None,
+        search_pipeline: str | None = None,
         raise_on_failure: bool = True,
     ) -> None:
         """
@@ -113,6 +117,9 @@ class OpenSearchNeuralRetriever:
             are returned (OpenSearch's `k`); defaults to `top_k`. Raise it when recall matters more than latency.
         :param hybrid_search_pipeline: Name of a search pipeline with a normalization processor (see
             `create_hybrid_search_pipeline`); when set, the query is BM25 + neural in one `hybrid` query.
+        :param search_pipeline: Name of a rerank search pipeline (see `create_rerank_search_pipeline`): the hits
+            come back rescored by its cross-encoder (raw logits, best first). A request runs one pipeline, so in
+            hybrid mode this must be the same pipeline, holding both (`combined_with=hybrid_search_pipeline_body()`).
         :param raise_on_failure: If False, a failed search is logged and returns no documents.
         """
         if not isinstance(document_store, OpenSearchDocumentStore):
@@ -128,8 +135,15 @@ class OpenSearchNeuralRetriever:
         self.filter_policy = (
             filter_policy if isinstance(filter_policy, FilterPolicy) else FilterPolicy.from_str(filter_policy)
         )
+        if search_pipeline and hybrid_search_pipeline and search_pipeline != hybrid_search_pipeline:
+            raise ValueError(
+                f"A search request runs one search pipeline, not both {hybrid_search_pipeline!r} and "
+                f"{search_pipeline!r}: create one that normalizes and reranks (create_rerank_search_pipeline with "
+                "combined_with=hybrid_search_pipeline_body()) and pass its name as both."
+            )
         self.num_candidates = num_candidates
         self.hybrid_search_pipeline = hybrid_search_pipeline
+        self.search_pipeline = search_pipeline
         self.raise_on_failure = raise_on_failure
 
     def to_dict(self) -> dict[str, Any]:
@@ -145,6 +159,7 @@ class OpenSearchNeuralRetriever:
             filter_policy=self.filter_policy.value,
             num_candidates=self.num_candidates,
             hybrid_search_pipeline=self.hybrid_search_pipeline,
+            search_pipeline=self.search_pipeline,
             raise_on_failure=self.raise_on_failure,
         )
 
@@ -167,7 +182,8 @@ class OpenSearchNeuralRetriever:
         :param query: The query text.
         :param filters: Haystack filters, combined with the init filters by `filter_policy`.
         :param top_k: How many documents; defaults to the init `top_k`.
-        :returns: `documents`: best first, with `score` (normalized to [0, 1] in hybrid mode).
+        :returns: `documents`: best first, with `score` (normalized to [0, 1] in hybrid mode, the cross-encoder's
+            logit with `search_pipeline`).
         """
         client = adapter.connected_client(self.document_store)
         body, params = self._request(query, filters, top_k)
@@ -209,8 +225,10 @@ class OpenSearchNeuralRetriever:
             hybrid=hybrid,
             return_embedding=adapter.returns_embeddings(store),
         )
-        params = {} if self.hybrid_search_pipeline is None else {"search_pipeline": self.hybrid_search_pipeline}
-        return body, params
+        if self.search_pipeline is not None:
+            body["ext"] = rerank_ext(query)
+        pipeline = self.search_pipeline or self.hybrid_search_pipeline
+        return body, {} if pipeline is None else {"search_pipeline": pipeline}
 
     def _failed(self, error: TransportError) -> list[Document]:
         """Raise an error that says what to do, or (raise_on_failure=False) log it and return no documents."""
