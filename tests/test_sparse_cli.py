@@ -141,7 +141,8 @@ def test_sparse_options_need_a_cluster_and_a_model_id(tmp_path, capsys):
 def test_sparse_query_pipeline_encodes_here_or_in_the_cluster_and_round_trips_through_yaml():
     store = OpenSearchDocumentStore(hosts="http://localhost:9200", index="sparse")  # lazy: nothing is contacted
     local = query_pipeline(store, top_k=3, sparse=SparseEncoding(query_tokenizer=str(SPARSE_TOKENIZER_DIR)))
-    assert query_inputs(local, "q") == {"embedder": {"text": "q"}}
+    # the text goes to every socket that takes it; the retriever reads `query` only when the cluster encodes
+    assert query_inputs(local, "q") == {"embedder": {"text": "q"}, "retriever": {"query": "q"}}
     assert ("embedder", "retriever") in local.graph.edges() and local.get_component("retriever").top_k == 15
     cluster = query_pipeline(store, top_k=3, sparse=SparseEncoding(model_id="m1"))
     assert query_inputs(cluster, "q") == {"retriever": {"query": "q"}}
