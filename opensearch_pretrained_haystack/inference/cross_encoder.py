@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from tokenizers import Encoding, Tokenizer
 
 from opensearch_pretrained_haystack.artifacts import ModelArtifact, ModelSource, loaded_artifacts, resolve_artifact
 from opensearch_pretrained_haystack.errors import ModelInputError
-from opensearch_pretrained_haystack.inference.onnx_embedder import _length_sorted_batches, available_cpus
 from opensearch_pretrained_haystack.inference.onnx_session import DEFAULT_PROVIDERS, load_session
+from opensearch_pretrained_haystack.inference.runner import OnnxRunner
 from opensearch_pretrained_haystack.inference.tokenizer import load_tokenizer
 
 TASK_TYPE = "TEXT_SIMILARITY"
@@ -28,7 +27,7 @@ INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
 """What TextSimilarityTranslator always sends, whatever the model type."""
 
 
-class LocalOnnxCrossEncoder:
+class LocalOnnxCrossEncoder(OnnxRunner[tuple[Tokenizer, int]]):
     """Scores (query, document) pairs with an ONNX cross-encoder artifact exactly as ML Commons would.
 
     Usage example:
@@ -72,19 +71,13 @@ class LocalOnnxCrossEncoder:
         self.artifact = artifact
         self.name = artifact.name
         self.version = artifact.version
-        # As in LocalOnnxEmbedder: single-threaded runs, several at once (onnxruntime releases the GIL).
-        self.concurrent_runs = concurrent_runs or available_cpus()
-        self._executor: ThreadPoolExecutor | None = None
         chosen = tuple(providers or DEFAULT_PROVIDERS)
-        self._session_lease = loaded_artifacts.acquire(
-            "onnx-session", artifact, lambda a: load_session(a, chosen), chosen
+        self._hold(
+            lambda: loaded_artifacts.acquire("onnx-session", artifact, lambda a: load_session(a, chosen), chosen),
+            lambda: loaded_artifacts.acquire("pair-tokenizer", artifact, _pair_tokenizer),
+            concurrent_runs=concurrent_runs,
+            thread_name_prefix="onnx-rerank",
         )
-        try:
-            self._tokenizer_lease = loaded_artifacts.acquire("pair-tokenizer", artifact, _pair_tokenizer)
-        except BaseException:
-            self._session_lease.release()
-            raise
-        self._session = self._session_lease.value
         self.tokenizer, self.max_tokens = self._tokenizer_lease.value
         graph_inputs = {i.name for i in self._session.get_inputs()}
         if graph_inputs != set(INPUT_NAMES):
@@ -121,31 +114,14 @@ class LocalOnnxCrossEncoder:
         for index, pair in enumerate(pairs):
             if not (isinstance(pair, tuple) and len(pair) == 2 and all(isinstance(part, str) for part in pair)):
                 raise TypeError(f"Pair {index} is {pair!r:.80}, not a (query, document) tuple of two strings.")
+        self._check_open()
         result = np.empty(len(pairs), dtype=np.float32)
-        if not pairs:
-            return result
-        encodings = self.tokenizer.encode_batch(list(pairs))
-        batches = list(_length_sorted_batches([len(e.ids) for e in encodings], max(1, batch_size)))
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(self.concurrent_runs, thread_name_prefix="onnx-rerank")
-        runs = self._executor.map(lambda batch: self._score_encoded([encodings[i] for i in batch]), batches)
-        for batch, logits in zip(batches, runs, strict=True):
-            result[batch] = logits
-            if on_batch is not None:
-                on_batch(len(batch))
-        return result
+        encodings = self.tokenizer.encode_batch(list(pairs)) if pairs else []
+        return self._run_batches(encodings, batch_size, self._score_encoded, result, on_batch)
 
     def count_tokens(self, query: str, text: str) -> int:
         """How many tokens of the pair the model sees (after truncation, with special tokens)."""
         return len(self.tokenizer.encode(query, text).ids)
-
-    def close(self) -> None:
-        """Stop the worker threads and give back this encoder's share of the loaded model (idempotent)."""
-        if self._executor is not None:
-            self._executor.shutdown(wait=True)
-            self._executor = None
-        self._session_lease.release()
-        self._tokenizer_lease.release()
 
     def _score_encoded(self, encodings: list[Encoding]) -> np.ndarray:
         width = max(len(e.ids) for e in encodings)

@@ -7,9 +7,7 @@ several times faster and gives the same vectors, because padding is masked out e
 from __future__ import annotations
 
 import os
-import warnings
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from tokenizers import Encoding, Tokenizer
@@ -18,35 +16,11 @@ from opensearch_pretrained_haystack.artifacts import ModelArtifact, ModelSource,
 from opensearch_pretrained_haystack.errors import ModelInputError
 from opensearch_pretrained_haystack.inference.onnx_session import shared_session
 from opensearch_pretrained_haystack.inference.pooling import l2_normalize, pooling_for
-from opensearch_pretrained_haystack.inference.tokenizer import shared_tokenizer
-
-# Measured on 2 cores: runs of about 512 tokens (4 texts of 128) give the most texts per second; larger
-# runs lose to cache misses and padding, smaller ones to per-run overhead.
-BATCH_TOKENS = 512
+from opensearch_pretrained_haystack.inference.runner import OnnxRunner, concurrency_from
+from opensearch_pretrained_haystack.inference.tokenizer import ModelTokenizer, shared_tokenizer
 
 
-def available_cpus() -> int:
-    """CPUs this process may use: its affinity where the OS has one (Linux), else the machine's count."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    counter = getattr(os, "process_cpu_count", None) or os.cpu_count  # process_cpu_count: Python >= 3.13
-    return counter() or 1
-
-
-def concurrency_from(concurrent_runs: int | None, threads: int | None, *, owner: str) -> int | None:
-    """``concurrent_runs``, or the deprecated ``threads`` it replaces (with a DeprecationWarning)."""
-    if threads is None:
-        return concurrent_runs
-    warnings.warn(
-        f"{owner}(threads=...) is deprecated: it always meant how many single-threaded runs go at once; "
-        "use concurrent_runs=... instead.",
-        DeprecationWarning,
-        stacklevel=3,
-    )
-    return concurrent_runs if concurrent_runs is not None else threads
-
-
-class LocalOnnxEmbedder:
+class LocalOnnxEmbedder(OnnxRunner[ModelTokenizer]):
     """Embeds texts with a pretrained (or custom) ONNX artifact exactly as ML Commons would.
 
     The tokenizer and the ONNX session come from the process-wide cache of loaded artifacts, so embedders (and
@@ -113,15 +87,12 @@ class LocalOnnxEmbedder:
         self.pooling_mode = str(config.get("pooling_mode") or "MEAN").upper()
         self.normalize = bool(config.get("normalize_result", False))
         self._pooling = pooling_for(self.pooling_mode)
-        self.concurrent_runs = concurrent_runs or available_cpus()
-        self._executor: ThreadPoolExecutor | None = None
-        self._session_lease = shared_session(artifact, providers)
-        try:
-            self._tokenizer_lease = shared_tokenizer(artifact)
-        except BaseException:
-            self._session_lease.release()
-            raise
-        self._session = self._session_lease.value
+        self._hold(
+            lambda: shared_session(artifact, providers),
+            lambda: shared_tokenizer(artifact),
+            concurrent_runs=concurrent_runs,
+            thread_name_prefix="onnx-embed",
+        )
         self._model_tokenizer = self._tokenizer_lease.value
         self.max_tokens = self._model_tokenizer.max_tokens
         self._input_names = tuple(i.name for i in self._session.get_inputs())
@@ -134,18 +105,6 @@ class LocalOnnxEmbedder:
     def tokenizer(self) -> Tokenizer:
         """The artifact's shared tokenizer, without truncation (``count_tokens`` counts what the model sees)."""
         return self._model_tokenizer.tokenizer
-
-    def close(self) -> None:
-        """Stop the worker threads and give back this embedder's share of the loaded model (idempotent)."""
-        if self._executor is not None:
-            self._executor.shutdown(wait=True)
-            self._executor = None
-        self._session_lease.release()
-        self._tokenizer_lease.release()
-
-    @property
-    def closed(self) -> bool:
-        return self._session_lease.released
 
     def embed(
         self, texts: Sequence[str], batch_size: int = 32, on_batch: Callable[[int], object] | None = None
@@ -160,22 +119,10 @@ class LocalOnnxEmbedder:
                 raise TypeError(
                     f"Text {index} is {type(text).__name__}, not str: LocalOnnxEmbedder embeds strings only."
                 )
-        if self.closed:
-            raise RuntimeError(f"This LocalOnnxEmbedder of {self.name} was closed; create a new one to embed again.")
+        self._check_open()
         result = np.empty((len(texts), self.dimension), dtype=np.float32)
-        if not texts:
-            return result
-        encodings = self._model_tokenizer.encode_batch(texts)
-        lengths = [len(e.ids) for e in encodings]
-        batches = list(_length_sorted_batches(lengths, max(1, batch_size)))
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(self.concurrent_runs, thread_name_prefix="onnx-embed")
-        runs = self._executor.map(lambda batch: self._embed_encoded([encodings[i] for i in batch]), batches)
-        for batch, vectors in zip(batches, runs, strict=True):
-            result[batch] = vectors
-            if on_batch is not None:
-                on_batch(len(batch))
-        return result
+        encodings = self._model_tokenizer.encode_batch(texts) if texts else []
+        return self._run_batches(encodings, batch_size, self._embed_encoded, result, on_batch)
 
     def count_tokens(self, text: str) -> int:
         """How many tokens of ``text`` the model sees (after truncation, with special tokens)."""
@@ -194,16 +141,3 @@ class LocalOnnxEmbedder:
         (output,) = self._session.run([self._output_name], feeds)
         vectors = self._pooling(output.astype(np.float32, copy=False), mask)
         return l2_normalize(vectors) if self.normalize else vectors
-
-
-def _length_sorted_batches(lengths: Sequence[int], batch_size: int) -> Iterator[list[int]]:
-    """Positions grouped into runs of similar length: little padding, and results go back to input order."""
-    batch: list[int] = []
-    for position in sorted(range(len(lengths)), key=lengths.__getitem__):
-        # Sorted ascending, so the newcomer is the longest: the run's padded size is count * its length.
-        if batch and (len(batch) == batch_size or (len(batch) + 1) * lengths[position] > BATCH_TOKENS):
-            yield batch
-            batch = []
-        batch.append(position)
-    if batch:
-        yield batch

@@ -10,7 +10,7 @@ from haystack_integrations.components.embedders.opensearch_pretrained._serializa
 from opensearch_pretrained_haystack.artifacts import resolve_artifact
 from opensearch_pretrained_haystack.catalog import PretrainedModel
 from opensearch_pretrained_haystack.inference import LocalOnnxEmbedder
-from opensearch_pretrained_haystack.inference.onnx_embedder import concurrency_from
+from opensearch_pretrained_haystack.inference.runner import concurrency_from
 
 
 class LocalOnnxComponent(InitParametersSerialization):

@@ -1,4 +1,5 @@
-"""What the OpenSearchML text and document embedders share: parameters, lifecycle and serialization.
+"""What every component that runs a model deployed in ML Commons shares: parameters, lifecycle, serialization,
+`meta`, and for the document embedders (dense and sparse) the whole of `run`.
 
 Lifecycle as in Haystack 3 remote embedders: `__init__` only stores parameters; `warm_up` /
 `warm_up_async` build the sync / async opensearch-py client (resolving Secrets there, never in
@@ -10,18 +11,32 @@ embedders report their catalog name; `meta["model_id"]` is the cluster's id of t
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+from typing import Any, ClassVar, Generic, TypeVar
+
+from haystack import Document
+from tqdm import tqdm
 
 from haystack_integrations.components.embedders.opensearch_pretrained._cluster_serialization import (
     HttpAuthSerialization,
 )
+from haystack_integrations.components.embedders.opensearch_pretrained._text_preparation import (
+    PreparedDocuments,
+    prepare_documents,
+)
 from opensearch_pretrained_haystack.cluster.connection import HttpAuth
-from opensearch_pretrained_haystack.cluster.remote_embedding import OpenSearchMLEmbedder
+from opensearch_pretrained_haystack.cluster.errors import MLCommonsError
+from opensearch_pretrained_haystack.cluster.remote_embedding import BatchedPredictor, BatchOutcome, OpenSearchMLEmbedder
 from opensearch_pretrained_haystack.cluster.retry import RetryPolicy
 
+logger = logging.getLogger(__name__)
 
-class OpenSearchMLComponent(HttpAuthSerialization):
-    """Holds connection and retry parameters and the `OpenSearchMLEmbedder` built from them."""
+P = TypeVar("P", bound=BatchedPredictor[Any])
+"""The predictor a component builds: `OpenSearchMLEmbedder` (dense) or `OpenSearchMLSparseEncoder`."""
+
+
+class RemoteModelComponent(HttpAuthSerialization, Generic[P]):
+    """Holds connection and retry parameters and the predictor built from them (see `_new_backend`)."""
 
     def __init__(
         self,
@@ -47,20 +62,26 @@ class OpenSearchMLComponent(HttpAuthSerialization):
         self.max_concurrency = max_concurrency
         self.max_retries = max_retries
         self.retry_deadline = retry_deadline
-        self._embedder: OpenSearchMLEmbedder | None = None
+        self._embedder: P | None = None
 
-    def _backend(self) -> OpenSearchMLEmbedder:
+    def _new_backend(self, settings: dict[str, Any]) -> P:
+        """The predictor, from the connection, batching and retry `settings` of `BatchedPredictor`."""
+        raise NotImplementedError
+
+    def _backend(self) -> P:
         if self._embedder is None:
-            self._embedder = OpenSearchMLEmbedder(
-                self.hosts,
-                self.model_id,
-                http_auth=self.http_auth,
-                verify_certs=self.verify_certs,
-                ca_certs=self.ca_certs,
-                timeout=self.timeout,
-                batch_size=self.batch_size,
-                max_concurrency=self.max_concurrency,
-                retry=RetryPolicy(max_attempts=self.max_retries + 1, deadline=self.retry_deadline),
+            self._embedder = self._new_backend(
+                {
+                    "hosts": self.hosts,
+                    "model_id": self.model_id,
+                    "http_auth": self.http_auth,
+                    "verify_certs": self.verify_certs,
+                    "ca_certs": self.ca_certs,
+                    "timeout": self.timeout,
+                    "batch_size": self.batch_size,
+                    "max_concurrency": self.max_concurrency,
+                    "retry": RetryPolicy(max_attempts=self.max_retries + 1, deadline=self.retry_deadline),
+                }
             )
         return self._embedder
 
@@ -84,3 +105,90 @@ class OpenSearchMLComponent(HttpAuthSerialization):
 
     def _meta(self) -> dict[str, Any]:
         return {"model": self._backend().model_name, "model_id": self.model_id}
+
+
+class OpenSearchMLComponent(RemoteModelComponent[OpenSearchMLEmbedder]):
+    """A component of a dense text-embedding model (the embedders, and the ranker's TEXT_SIMILARITY calls)."""
+
+    def _new_backend(self, settings: dict[str, Any]) -> OpenSearchMLEmbedder:
+        return OpenSearchMLEmbedder(**settings)
+
+
+class RemoteDocumentEmbedding(RemoteModelComponent[P]):
+    """`run` and `run_async` of a document embedder: text preparation, batches in the cluster, and the failure
+    policy. A document without content comes back unchanged; with `raise_on_failure=False` a document whose
+    batch failed (after retries) comes back without an embedding, logged with its batch. Both are counted in
+    `meta`; no document is ever dropped. What differs is what one text's result becomes (`_embedding`)."""
+
+    field: ClassVar[str] = "embedding"
+    """The Document field the embedding goes into."""
+    text_embedder: ClassVar[str]
+    """The sibling that takes a string, named when the input is not a list of Documents."""
+    progress_description: ClassVar[str] = "Embedding documents"
+
+    prefix: str
+    suffix: str
+    meta_fields_to_embed: list[str]
+    embedding_separator: str
+    raise_on_failure: bool
+    progress_bar: bool
+
+    def _embedding(self, document: Document, result: Any) -> Any:
+        """What the predictor gave for `document`'s text, as the value of `field`."""
+        raise NotImplementedError
+
+    def _embed_documents(self, documents: list[Document]) -> dict[str, Any]:
+        prepared = prepare_documents(self, self.text_embedder, documents)
+        self.warm_up()
+        try:
+            self._backend().read_model_name()
+        except MLCommonsError as error:
+            self._name_unknown(error)
+        with self._progress(len(prepared.texts)) as bar:
+            outcomes = self._backend().embed_batches(prepared.texts, progress=bar.update)
+        return self._output(prepared, outcomes)
+
+    async def _embed_documents_async(self, documents: list[Document]) -> dict[str, Any]:
+        prepared = prepare_documents(self, self.text_embedder, documents)
+        await self.warm_up_async()
+        try:
+            await self._backend().read_model_name_async()
+        except MLCommonsError as error:
+            self._name_unknown(error)
+        with self._progress(len(prepared.texts)) as bar:
+            outcomes = await self._backend().embed_batches_async(prepared.texts, progress=bar.update)
+        return self._output(prepared, outcomes)
+
+    def _name_unknown(self, error: MLCommonsError) -> None:
+        """Without `raise_on_failure`, a cluster that cannot even name the model still gets every document back
+        (the batches fail and are counted); `meta["model"]` stays None."""
+        if self.raise_on_failure:
+            raise error
+        logger.warning("%s: could not read the model's name: %s", type(self).__name__, error)
+
+    def _progress(self, total: int) -> tqdm[Any]:
+        return tqdm(total=total, desc=self.progress_description, unit="doc", disable=not self.progress_bar)
+
+    def _output(self, prepared: PreparedDocuments, outcomes: list[BatchOutcome[Any]]) -> dict[str, Any]:
+        documents = prepared.documents
+        embeddings: dict[int, Any] = {}
+        failed = 0
+        for outcome in outcomes:
+            positions = prepared.positions[outcome.start : outcome.stop]
+            if outcome.error is not None:
+                if self.raise_on_failure:
+                    raise outcome.error
+                failed += len(positions)
+                ids = ", ".join(documents[i].id for i in positions[:5])
+                logger.warning(
+                    "%s: a batch of %d documents failed (%s): %s",
+                    type(self).__name__,
+                    len(positions),
+                    ids,
+                    outcome.error,
+                )
+                continue
+            assert outcome.vectors is not None  # a batch holds either vectors or an error
+            for i, result in zip(positions, outcome.vectors, strict=True):
+                embeddings[i] = self._embedding(documents[i], result)
+        return prepared.output(embeddings, self._meta(), field=self.field, failed=failed)

@@ -1,5 +1,5 @@
-"""What every embedder pair of this package shares: input checks, text preparation, returning documents, and
-the content rule (``has_content``) that the splitter and the batch job follow too.
+"""What every embedder pair of this package shares: input checks, text preparation, returning documents with
+their counts, and the content rule (``has_content``) that the splitter and the batch job follow too.
 
 Local and cluster embedders must turn the same document into the same string, or their vectors would differ
 for reasons that have nothing to do with the model; so both use these functions.
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import replace
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
 
 from haystack import Document
 
@@ -70,30 +70,53 @@ def split_by_content(component: str, documents: list[Document]) -> tuple[list[in
     return with_content, without
 
 
-def texts_to_embed(
-    component: str,
-    documents: list[Document],
-    *,
-    prefix: str,
-    suffix: str,
-    meta_fields_to_embed: Sequence[str],
-    embedding_separator: str,
-) -> tuple[list[int], list[str]]:
-    """Positions of the documents that have content, and the prepared text of each (see ``split_by_content``)."""
-    to_embed, _ = split_by_content(component, documents)
+@dataclass(frozen=True)
+class PreparedDocuments:
+    """A document embedder's input, checked: the documents, the positions of those with content, and their texts."""
+
+    documents: list[Document]
+    positions: list[int]
+    texts: list[str]
+
+    def output(
+        self, embeddings: dict[int, Any], meta: dict[str, Any], *, field: str = "embedding", failed: int | None = None
+    ) -> dict[str, Any]:
+        """The embedder's result: new Document objects with ``field`` set where an embedding was made (the others,
+        such as those without content, unchanged), and ``meta`` with the counts; the caller's documents are never
+        mutated and none is dropped. ``failed`` (documents of failed batches) is counted where batches can fail."""
+        documents = [
+            replace(doc, **{field: embeddings[i]}) if i in embeddings else doc for i, doc in enumerate(self.documents)
+        ]
+        counts = {"documents_embedded": len(embeddings)}
+        if failed is not None:
+            counts["documents_failed"] = failed
+        counts["documents_without_content"] = len(self.documents) - len(self.positions)
+        return {"documents": documents, "meta": {**meta, **counts}}
+
+
+class DocumentTextParameters(Protocol):
+    """The Haystack document-embedder parameters that make a document's text."""
+
+    prefix: str
+    suffix: str
+    meta_fields_to_embed: list[str]
+    embedding_separator: str
+
+
+def prepare_documents(embedder: DocumentTextParameters, sibling: str, documents: list[Document]) -> PreparedDocuments:
+    """Check the input (see ``check_documents``), set the documents without content aside (see ``split_by_content``)
+    and prepare the text of each other one with the embedder's parameters (see ``prepare_document_text``)."""
+    component = type(embedder).__name__
+    check_documents(component, sibling, documents)
+    positions, _ = split_by_content(component, documents)
     texts = [
         prepare_document_text(
             documents[i],
-            prefix=prefix,
-            suffix=suffix,
-            meta_fields_to_embed=meta_fields_to_embed,
-            embedding_separator=embedding_separator,
+            prefix=embedder.prefix,
+            suffix=embedder.suffix,
+            meta_fields_to_embed=embedder.meta_fields_to_embed,
+            embedding_separator=embedder.embedding_separator,
         )
-        for i in to_embed
+        for i in positions
     ]
-    return to_embed, texts
-
-
-def with_embeddings(documents: list[Document], embeddings: dict[int, list[float]]) -> list[Document]:
-    """New Document objects carrying their embeddings; the caller's documents are never mutated."""
-    return [replace(doc, embedding=embeddings[i]) if i in embeddings else doc for i, doc in enumerate(documents)]
+    return PreparedDocuments(documents, positions, texts)

@@ -9,11 +9,7 @@ from haystack import Document, component
 from tqdm import tqdm
 
 from haystack_integrations.components.embedders.opensearch_pretrained._local_component import LocalOnnxComponent
-from haystack_integrations.components.embedders.opensearch_pretrained._text_preparation import (
-    check_documents,
-    texts_to_embed,
-    with_embeddings,
-)
+from haystack_integrations.components.embedders.opensearch_pretrained._text_preparation import prepare_documents
 from opensearch_pretrained_haystack.catalog import PretrainedModel
 
 
@@ -93,25 +89,14 @@ class LocalOnnxDocumentEmbedder(LocalOnnxComponent):
         :returns: ``documents`` (new objects with ``embedding`` set, in input order) and ``meta`` (model, version,
             counts of embedded documents and of documents without content).
         """
-        check_documents(type(self).__name__, "LocalOnnxTextEmbedder", documents)
+        prepared = prepare_documents(self, "LocalOnnxTextEmbedder", documents)
         embedder = self._warm_embedder()
-        to_embed, texts = texts_to_embed(
-            type(self).__name__,
-            documents,
-            prefix=self.prefix,
-            suffix=self.suffix,
-            meta_fields_to_embed=self.meta_fields_to_embed,
-            embedding_separator=self.embedding_separator,
-        )
-        with tqdm(total=len(texts), desc="Embedding documents", unit="doc", disable=not self.progress_bar) as bar:
-            vectors = embedder.embed(texts, batch_size=self.batch_size, on_batch=bar.update)
-        embedded = with_embeddings(documents, {i: vector.tolist() for i, vector in zip(to_embed, vectors, strict=True)})
-        meta = {
-            **self._meta(),
-            "documents_embedded": len(to_embed),
-            "documents_without_content": len(documents) - len(to_embed),
-        }
-        return {"documents": embedded, "meta": meta}
+        with tqdm(
+            total=len(prepared.texts), desc="Embedding documents", unit="doc", disable=not self.progress_bar
+        ) as bar:
+            vectors = embedder.embed(prepared.texts, batch_size=self.batch_size, on_batch=bar.update)
+        embeddings = {i: vector.tolist() for i, vector in zip(prepared.positions, vectors, strict=True)}
+        return prepared.output(embeddings, self._meta())
 
     @component.output_types(documents=list[Document], meta=dict[str, Any])
     async def run_async(self, documents: list[Document]) -> dict[str, Any]:

@@ -2,31 +2,24 @@
 
 from __future__ import annotations
 
-import logging
-from typing import Any, Never
+from typing import Any
 
 import numpy as np
 from haystack import Document, component
-from tqdm import tqdm
 
-from haystack_integrations.components.embedders.opensearch_pretrained._remote_component import OpenSearchMLComponent
-from haystack_integrations.components.embedders.opensearch_pretrained._text_preparation import (
-    check_documents,
-    texts_to_embed,
-    with_embeddings,
+from haystack_integrations.components.embedders.opensearch_pretrained._remote_component import (
+    OpenSearchMLComponent,
+    RemoteDocumentEmbedding,
 )
 from opensearch_pretrained_haystack.cluster.connection import HttpAuth
-from opensearch_pretrained_haystack.cluster.errors import MLCommonsError
-from opensearch_pretrained_haystack.cluster.remote_embedding import BatchOutcome
-
-logger = logging.getLogger(__name__)
+from opensearch_pretrained_haystack.cluster.remote_embedding import OpenSearchMLEmbedder
 
 
 @component
-class OpenSearchMLDocumentEmbedder(OpenSearchMLComponent):
+class OpenSearchMLDocumentEmbedder(RemoteDocumentEmbedding[OpenSearchMLEmbedder], OpenSearchMLComponent):
     """Embeds documents in the cluster, with the same text preparation and outputs as `LocalOnnxDocumentEmbedder`.
 
-    Documents come back as new objects. A document without content comes back unchanged; with
+    Documents come back as new objects, in order. A document without content comes back unchanged; with
     `raise_on_failure=False` a document whose batch failed (after retries) comes back without an
     embedding. Both are counted in `meta`; no document is ever dropped.
 
@@ -41,6 +34,8 @@ class OpenSearchMLDocumentEmbedder(OpenSearchMLComponent):
     result = embedder.run(documents=[Document(content="OpenSearch is a search engine.")])
     ```
     """
+
+    text_embedder = "OpenSearchMLTextEmbedder"
 
     def __init__(
         self,
@@ -112,76 +107,13 @@ class OpenSearchMLDocumentEmbedder(OpenSearchMLComponent):
         :returns: `documents` (new objects, in input order) and `meta` (`model`: the cluster's name of the
             model, `model_id`, and counts of embedded, failed and content-less documents).
         """
-        to_embed, texts = self._prepare(documents)
-        self.warm_up()
-        try:
-            self._backend().read_model_name()
-        except MLCommonsError as error:
-            self._name_unknown(error)
-        with self._progress(len(texts)) as bar:
-            outcomes = self._backend().embed_batches(texts, progress=bar.update)
-        return self._assemble(documents, to_embed, outcomes)
+        return self._embed_documents(documents)
 
     @component.output_types(documents=list[Document], meta=dict[str, Any])
     async def run_async(self, documents: list[Document]) -> dict[str, Any]:
         """Like `run`, with the async client and at most `max_concurrency` requests in flight."""
-        to_embed, texts = self._prepare(documents)
-        await self.warm_up_async()
-        try:
-            await self._backend().read_model_name_async()
-        except MLCommonsError as error:
-            self._name_unknown(error)
-        with self._progress(len(texts)) as bar:
-            outcomes = await self._backend().embed_batches_async(texts, progress=bar.update)
-        return self._assemble(documents, to_embed, outcomes)
+        return await self._embed_documents_async(documents)
 
-    def _name_unknown(self, error: MLCommonsError) -> None:
-        """Without `raise_on_failure`, a cluster that cannot even name the model still gets every document back
-        (the batches fail and are counted); `meta["model"]` stays None."""
-        if self.raise_on_failure:
-            raise error
-        logger.warning("%s: could not read the model's name: %s", type(self).__name__, error)
-
-    def _prepare(self, documents: list[Document]) -> tuple[list[int], list[str]]:
-        check_documents(type(self).__name__, "OpenSearchMLTextEmbedder", documents)
-        return texts_to_embed(
-            type(self).__name__,
-            documents,
-            prefix=self.prefix,
-            suffix=self.suffix,
-            meta_fields_to_embed=self.meta_fields_to_embed,
-            embedding_separator=self.embedding_separator,
-        )
-
-    def _progress(self, total: int) -> tqdm[Never]:
-        return tqdm(total=total, desc="Embedding documents", unit="doc", disable=not self.progress_bar)
-
-    def _assemble(
-        self, documents: list[Document], to_embed: list[int], outcomes: list[BatchOutcome[np.ndarray]]
-    ) -> dict[str, Any]:
-        embeddings: dict[int, list[float]] = {}
-        failed: list[int] = []
-        for outcome in outcomes:
-            positions = to_embed[outcome.start : outcome.stop]
-            if outcome.error is not None:
-                if self.raise_on_failure:
-                    raise outcome.error
-                failed.extend(positions)
-                ids = ", ".join(documents[i].id for i in positions[:5])
-                logger.warning(
-                    "%s: a batch of %d documents failed (%s): %s",
-                    type(self).__name__,
-                    len(positions),
-                    ids,
-                    outcome.error,
-                )
-                continue
-            assert outcome.vectors is not None  # a batch holds either vectors or an error
-            embeddings.update({i: vector.tolist() for i, vector in zip(positions, outcome.vectors, strict=True)})
-        meta = {
-            **self._meta(),
-            "documents_embedded": len(embeddings),
-            "documents_failed": len(failed),
-            "documents_without_content": len(documents) - len(to_embed),
-        }
-        return {"documents": with_embeddings(documents, embeddings), "meta": meta}
+    def _embedding(self, document: Document, result: np.ndarray) -> list[float]:
+        vector: list[float] = result.tolist()
+        return vector

@@ -2,31 +2,24 @@
 
 from __future__ import annotations
 
-import logging
-from dataclasses import replace
 from typing import Any
 
 from haystack import Document, component
 from haystack.dataclasses import SparseEmbedding
-from tqdm import tqdm
 
+from haystack_integrations.components.embedders.opensearch_pretrained._remote_component import RemoteDocumentEmbedding
 from haystack_integrations.components.embedders.opensearch_pretrained._sparse_remote_component import (
     OpenSearchMLSparseComponent,
 )
-from haystack_integrations.components.embedders.opensearch_pretrained._text_preparation import (
-    check_documents,
-    texts_to_embed,
-)
 from opensearch_pretrained_haystack.cluster.connection import HttpAuth
-from opensearch_pretrained_haystack.cluster.remote_embedding import BatchOutcome
-from opensearch_pretrained_haystack.cluster.remote_sparse import SparseMaps
+from opensearch_pretrained_haystack.cluster.remote_sparse import OpenSearchMLSparseEncoder
 from opensearch_pretrained_haystack.cluster.sparse_operations import SparseTask
-
-logger = logging.getLogger(__name__)
 
 
 @component
-class OpenSearchMLSparseDocumentEmbedder(OpenSearchMLSparseComponent):
+class OpenSearchMLSparseDocumentEmbedder(
+    RemoteDocumentEmbedding[OpenSearchMLSparseEncoder], OpenSearchMLSparseComponent
+):
     """Sets `sparse_embedding` on documents, encoded in the cluster by a SPARSE_ENCODING model.
 
     Same text preparation, batching, concurrency, retries and failure policy as `OpenSearchMLDocumentEmbedder`:
@@ -43,6 +36,10 @@ class OpenSearchMLSparseDocumentEmbedder(OpenSearchMLSparseComponent):
     result = embedder.run(documents=[Document(content="OpenSearch is a search engine.")])
     ```
     """
+
+    field = "sparse_embedding"
+    text_embedder = "OpenSearchMLSparseTextEmbedder"
+    progress_description = "Sparse-encoding documents"
 
     def __init__(
         self,
@@ -98,21 +95,21 @@ class OpenSearchMLSparseDocumentEmbedder(OpenSearchMLSparseComponent):
         # Explicit base call: @component re-creates the class, which breaks zero-argument super().
         OpenSearchMLSparseComponent.__init__(
             self,
-            hosts,
-            model_id,
-            task_type,
-            vocabulary,
-            vocabulary_version,
-            mirror,
-            cache_dir,
-            http_auth,
-            verify_certs,
-            ca_certs,
-            timeout,
-            batch_size,
-            max_concurrency,
-            max_retries,
-            retry_deadline,
+            task_type=task_type,
+            vocabulary=vocabulary,
+            vocabulary_version=vocabulary_version,
+            mirror=mirror,
+            cache_dir=cache_dir,
+            hosts=hosts,
+            model_id=model_id,
+            http_auth=http_auth,
+            verify_certs=verify_certs,
+            ca_certs=ca_certs,
+            timeout=timeout,
+            batch_size=batch_size,
+            max_concurrency=max_concurrency,
+            max_retries=max_retries,
+            retry_deadline=retry_deadline,
         )
         self.prefix = prefix
         self.suffix = suffix
@@ -127,68 +124,15 @@ class OpenSearchMLSparseDocumentEmbedder(OpenSearchMLSparseComponent):
         Encode documents.
 
         :param documents: The documents; they are not modified.
-        :returns: `documents` (new objects, in input order) and `meta` (model id and counts of embedded,
-            failed and content-less documents).
+        :returns: `documents` (new objects, in input order) and `meta` (`model`: the cluster's name of the
+            model, `model_id`, and counts of embedded, failed and content-less documents).
         """
-        to_embed, texts = self._prepare(documents)
-        self.warm_up()
-        with self._progress(len(texts)) as bar:
-            outcomes = self._backend().embed_batches(texts, progress=bar.update)
-        return self._assemble(documents, to_embed, outcomes)
+        return self._embed_documents(documents)
 
     @component.output_types(documents=list[Document], meta=dict[str, Any])
     async def run_async(self, documents: list[Document]) -> dict[str, Any]:
         """Like `run`, with the async client and at most `max_concurrency` requests in flight."""
-        to_embed, texts = self._prepare(documents)
-        await self.warm_up_async()
-        with self._progress(len(texts)) as bar:
-            outcomes = await self._backend().embed_batches_async(texts, progress=bar.update)
-        return self._assemble(documents, to_embed, outcomes)
+        return await self._embed_documents_async(documents)
 
-    def _prepare(self, documents: list[Document]) -> tuple[list[int], list[str]]:
-        check_documents(type(self).__name__, "OpenSearchMLSparseTextEmbedder", documents)
-        return texts_to_embed(
-            type(self).__name__,
-            documents,
-            prefix=self.prefix,
-            suffix=self.suffix,
-            meta_fields_to_embed=self.meta_fields_to_embed,
-            embedding_separator=self.embedding_separator,
-        )
-
-    def _progress(self, total: int) -> tqdm[Any]:
-        return tqdm(total=total, desc="Sparse-encoding documents", unit="doc", disable=not self.progress_bar)
-
-    def _assemble(
-        self, documents: list[Document], to_embed: list[int], outcomes: list[BatchOutcome[SparseMaps]]
-    ) -> dict[str, Any]:
-        vocabulary = self._vocab()
-        embeddings: dict[int, SparseEmbedding] = {}
-        failed: list[int] = []
-        for outcome in outcomes:
-            positions = to_embed[outcome.start : outcome.stop]
-            if outcome.error is not None:
-                if self.raise_on_failure:
-                    raise outcome.error
-                failed.extend(positions)
-                ids = ", ".join(documents[i].id for i in positions[:5])
-                logger.warning(
-                    "%s: a batch of %d documents failed (%s): %s",
-                    type(self).__name__,
-                    len(positions),
-                    ids,
-                    outcome.error,
-                )
-                continue
-            for i, weights in zip(positions, outcome.vectors or [], strict=True):
-                embeddings[i] = vocabulary.to_sparse_embedding(weights, source=f"document {documents[i].id}'s map")
-        meta = {
-            **self._meta(),
-            "documents_embedded": len(embeddings),
-            "documents_failed": len(failed),
-            "documents_without_content": len(documents) - len(to_embed),
-        }
-        new_documents = [
-            replace(doc, sparse_embedding=embeddings[i]) if i in embeddings else doc for i, doc in enumerate(documents)
-        ]
-        return {"documents": new_documents, "meta": meta}
+    def _embedding(self, document: Document, result: dict[str, float]) -> SparseEmbedding:
+        return self._vocab().to_sparse_embedding(result, source=f"document {document.id}'s map")

@@ -72,21 +72,21 @@ class OpenSearchMLSparseTextEmbedder(OpenSearchMLSparseComponent):
         # Explicit base call: @component re-creates the class, which breaks zero-argument super().
         OpenSearchMLSparseComponent.__init__(
             self,
-            hosts,
-            model_id,
-            task_type,
-            vocabulary,
-            vocabulary_version,
-            mirror,
-            cache_dir,
-            http_auth,
-            verify_certs,
-            ca_certs,
-            timeout,
-            1,
-            1,
-            max_retries,
-            retry_deadline,
+            task_type=task_type,
+            vocabulary=vocabulary,
+            vocabulary_version=vocabulary_version,
+            mirror=mirror,
+            cache_dir=cache_dir,
+            hosts=hosts,
+            model_id=model_id,
+            http_auth=http_auth,
+            verify_certs=verify_certs,
+            ca_certs=ca_certs,
+            timeout=timeout,
+            batch_size=1,
+            max_concurrency=1,
+            max_retries=max_retries,
+            retry_deadline=retry_deadline,
         )
         self.prefix = prefix
         self.suffix = suffix
@@ -97,10 +97,12 @@ class OpenSearchMLSparseTextEmbedder(OpenSearchMLSparseComponent):
         Encode one text.
 
         :param text: The text.
-        :returns: `sparse_embedding` (indices: vocabulary ids, ascending) and `meta` (the model id).
+        :returns: `sparse_embedding` (indices: vocabulary ids, ascending) and `meta` (`model`: the cluster's
+            name of the model, `model_id`).
         """
         check_text(type(self).__name__, "OpenSearchMLSparseDocumentEmbedder", text)
         self.warm_up()
+        self._backend().read_model_name()
         weights = self._backend().encode([prepare_text(text, self.prefix, self.suffix)])[0]
         return {"sparse_embedding": self._embedding(weights), "meta": self._meta()}
 
@@ -109,6 +111,7 @@ class OpenSearchMLSparseTextEmbedder(OpenSearchMLSparseComponent):
         """Like `run`, with the async client."""
         check_text(type(self).__name__, "OpenSearchMLSparseDocumentEmbedder", text)
         await self.warm_up_async()
+        await self._backend().read_model_name_async()
         weights = (await self._backend().encode_async([prepare_text(text, self.prefix, self.suffix)]))[0]
         return {"sparse_embedding": self._embedding(weights), "meta": self._meta()}
 
