@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from fault_proxy import FaultProxy
 from opensearchpy import OpenSearch
 
-from fault_proxy import FaultProxy
 from opensearch_pretrained_haystack import batch
 from opensearch_pretrained_haystack.batch import IndexSummary, Target, index_sources, read_documents
 from opensearch_pretrained_haystack.batch.ray_options import RAY_MISSING, RayOptions
@@ -93,12 +93,25 @@ def test_shards_read_exactly_what_read_documents_reads(corpus, tmp_path):
     assert sharded.failures == whole.failures and any(":23:" in reason for reason in whole.failures)
 
 
+def test_the_sink_passes_over_zero_row_and_zero_column_blocks(local_ray):
+    import pyarrow as pa
+
+    from opensearch_pretrained_haystack.batch.ray_engine import OpenSearchDatasink, RayJob
+
+    sink = OpenSearchDatasink(RayJob(Target(hosts="http://127.0.0.1:1", index="never-reached"), MINILM.name, "1.0.1"))
+    empty = pa.table({"kind": pa.array([], pa.string()), "id": pa.array([], pa.string())})
+    returned = sink.write([pa.table({}), empty], None)
+    assert (returned["written"], returned["read"], returned["failures"]) == (0, 0, [])
+
+
 # --- On Ray, against the test node ----------------------------------------------------------------------------
 
 
 @pytest.mark.integration
 def test_ray_engine_writes_the_vectors_and_summary_of_the_local_engine(local_ray, opensearch_url, index_name, corpus):
-    local = index_sources([corpus], Target(hosts=opensearch_url, index=f"{index_name}-local"), MINILM, progress_bar=False)
+    local = index_sources(
+        [corpus], Target(hosts=opensearch_url, index=f"{index_name}-local"), MINILM, progress_bar=False
+    )
     try:
         summary = on_ray([corpus], Target(hosts=opensearch_url, index=index_name))
         assert summary.line() == local.line() and summary.failed == 1 and summary.without_content == 1
