@@ -102,7 +102,7 @@ def _add_engine_arguments(parser: argparse.ArgumentParser) -> None:
     engine.add_argument(
         "--ray-address", metavar="auto|ray://HOST:PORT", help="join a Ray cluster (default: start a local Ray)"
     )
-    engine.add_argument("--workers", type=int, metavar="N", help="embedding actors (default: the cluster's CPUs - 1)")
+    engine.add_argument("--workers", type=int, metavar="N", help="embedding actors (default: the cluster's CPUs)")
     engine.add_argument(
         "--threads-per-worker", type=int, default=1, metavar="T", help="CPUs and inference runs per actor (default: 1)"
     )

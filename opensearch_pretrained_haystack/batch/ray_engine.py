@@ -1,12 +1,12 @@
 """``index --engine ray``: the batch job on Ray Data, stage for stage the local engine's.
 
-shards (the driver) → read, clean, split, skip what the index holds (tasks; components loaded once per worker
-process) → embed (an actor pool, one model session per actor) → bulk writes (a ``Datasink``, at most
-``write_concurrency`` tasks at once). Passages travel as JSON rows (``Document.to_dict``: ids kept, floats
+shards (the driver) → read, clean, split, skip what the index holds (components loaded once per worker process; Ray Data
+fuses this stage into the actors) → embed (an actor pool, one model session per actor) → bulk writes (a ``Datasink``, at
+most ``write_concurrency`` tasks at once). Passages travel as JSON rows (``Document.to_dict``: ids kept, floats
 round-trip exactly); every batch also carries one report row with its counts and failures, so the driver's summary
-counts every document and passage, and a batch whose passages are all stored still has a row. A block that raises
-is run again (Ray Data's map retries, ``block_retries``); a crashed worker's tasks are retried by Ray itself.
-Writes overwrite by ``_id``, so a retried block never duplicates a passage.
+counts every document and passage, and a batch whose passages are all stored still has a row. A block that raises is run
+again (Ray Data's map retries, ``block_retries``); a crashed worker's tasks are retried by Ray itself. Writes overwrite
+by ``_id``, so a retried block never duplicates a passage.
 """
 
 from __future__ import annotations
@@ -305,10 +305,11 @@ def index_sources_on_ray(
 
 def _dataset(shards: list[str], job: RayJob, options: RayOptions, make_embedder: EmbedderFactory) -> Any:
     cpus = int(ray.cluster_resources().get("CPU", 2))  # type: ignore[no-untyped-call]
-    workers = options.workers or max(1, (cpus - 1) // job.threads_per_worker)  # one CPU reads and splits
+    workers = options.workers or max(1, cpus // job.threads_per_worker)
     return (
         ray.data.from_items([{"kind": "shard", "id": "", "data": s} for s in shards], override_num_blocks=len(shards))
-        .map_batches(partial(prepare, job=job), batch_size=1, num_cpus=1)
+        # The same CPUs as the actors, so Ray Data fuses reading and splitting into them (no CPU left idle).
+        .map_batches(partial(prepare, job=job), batch_size=1, num_cpus=job.threads_per_worker)
         .map_batches(
             Embed,
             batch_size=PASSAGE_GROUP,

@@ -18,12 +18,12 @@ class MissingExtraError(OpenSearchPretrainedError, ImportError):
 class RayOptions:
     """Where and how wide the Ray job runs.
 
-    ``address``: None starts a local Ray for the job (or uses the one ``ray.init`` already started in this
-    process); ``"auto"`` joins the cluster this machine belongs to; ``"ray://host:10001"`` connects a client.
-    ``workers``: embedding actors, each holding one model session (default: the cluster's CPUs divided by
-    ``threads_per_worker``, less one CPU for reading and splitting). ``threads_per_worker``: CPUs per actor, and
-    the inference runs it does at once (no oversubscription). ``write_concurrency``: bulk-writing tasks at once
-    (bounds the load on the cluster). ``block_retries``: how often a block that raised is run again.
+    ``address``: None starts a local Ray for the job (or uses the one ``ray.init`` already started in this process);
+    ``"auto"`` joins the cluster this machine belongs to; ``"ray://host:10001"`` connects a client. ``workers``:
+    embedding actors, each holding one model session (default: the cluster's CPUs divided by ``threads_per_worker``;
+    reading and splitting run in the same actors). ``threads_per_worker``: CPUs per actor, and the inference runs it
+    does at once (no oversubscription). ``write_concurrency``: bulk-writing tasks at once (bounds the load on the
+    cluster). ``block_retries``: how often a block that raised is run again.
     """
 
     address: str | None = None
