@@ -18,6 +18,7 @@ from pathlib import Path
 from haystack_integrations.components.preprocessors.opensearch_pretrained.model_token_splitter import DEFAULT_OVERLAP
 from opensearch_pretrained_haystack.batch import Target, index_sources, search
 from opensearch_pretrained_haystack.batch.query import Rerank
+from opensearch_pretrained_haystack.batch.ray_options import ENGINES, RayOptions
 from opensearch_pretrained_haystack.catalog import PretrainedModel, get_model
 from opensearch_pretrained_haystack.embedded_store import read_store_model
 from opensearch_pretrained_haystack.evaluation import evaluate
@@ -45,6 +46,7 @@ def add_index_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
     parser.add_argument(
         "--replicas", type=int, metavar="N", help="replicas of a new OpenSearch index (default: the cluster's default)"
     )
+    _add_engine_arguments(parser)
     parser.set_defaults(handler=_run_index)
 
 
@@ -121,6 +123,33 @@ def _rerank(args: argparse.Namespace) -> Rerank | None:
             raise ValueError("--rerank-top-k says how many passages to rerank: give --rerank MODEL or --remote-rerank.")
         return None
     return Rerank(model=args.rerank, remote_model_id=args.remote_rerank, top_k=args.rerank_top_k)
+
+
+def _add_engine_arguments(parser: argparse.ArgumentParser) -> None:
+    engine = parser.add_argument_group("engine", "where the job runs (--engine ray needs the [ray] extra)")
+    engine.add_argument("--engine", choices=ENGINES, default="local", help="local process or Ray Data (default: local)")
+    engine.add_argument(
+        "--ray-address", metavar="auto|ray://HOST:PORT", help="join a Ray cluster (default: start a local Ray)"
+    )
+    engine.add_argument("--workers", type=int, metavar="N", help="embedding actors (default: the cluster's CPUs)")
+    engine.add_argument(
+        "--threads-per-worker", type=int, default=1, metavar="T", help="CPUs and inference runs per actor (default: 1)"
+    )
+    engine.add_argument(
+        "--write-concurrency", type=int, default=2, metavar="K", help="bulk-writing tasks at once (default: 2)"
+    )
+
+
+def _ray_options(args: argparse.Namespace) -> RayOptions | None:
+    ray_only = {"--ray-address": args.ray_address, "--workers": args.workers}
+    if args.engine != "ray":
+        if given := [name for name, value in ray_only.items() if value is not None]:
+            raise ValueError(f"{', '.join(given)} set(s) up Ray: give --engine ray with it.")
+        return None
+    return RayOptions(
+        address=args.ray_address, workers=args.workers, threads_per_worker=args.threads_per_worker,
+        write_concurrency=args.write_concurrency,
+    )  # fmt: skip
 
 
 def _add_split_arguments(parser: argparse.ArgumentParser) -> None:
@@ -210,7 +239,7 @@ def _run_index(args: argparse.Namespace) -> int:
         target = replace(target, replicas=args.replicas)
     summary = index_sources(
         args.sources, target, _model(args, target), remote_model_id=args.remote, split=args.split,
-        window=args.window, overlap=args.overlap,
+        window=args.window, overlap=args.overlap, engine=args.engine, ray=_ray_options(args),
     )  # fmt: skip
     print(summary.line())
     return 1 if summary.failed else 0

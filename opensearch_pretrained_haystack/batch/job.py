@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
+from types import ModuleType
 from typing import Never
 
 from haystack import Document
@@ -22,6 +23,7 @@ from tqdm import tqdm
 
 from haystack_integrations.components.embedders.opensearch_pretrained._text_preparation import has_content
 from haystack_integrations.components.preprocessors.opensearch_pretrained.model_token_splitter import DEFAULT_OVERLAP
+from opensearch_pretrained_haystack.batch.ray_options import ENGINES, RAY_MISSING, MissingExtraError, RayOptions
 from opensearch_pretrained_haystack.batch.remote_model import ENV_CREDENTIALS, check_remote_model, check_sparse_model
 from opensearch_pretrained_haystack.batch.sources import count_documents, read_documents
 from opensearch_pretrained_haystack.batch.targets import PassagesNotWrittenError, Sink, Target, open_sink
@@ -210,11 +212,35 @@ def index_sources(
     overlap: int = DEFAULT_OVERLAP,
     group_size: int = PASSAGE_GROUP,
     progress_bar: bool = True,
+    engine: str = "local",
+    ray: RayOptions | None = None,
 ) -> IndexSummary:
-    """The ``index`` command: every document of ``sources`` into ``target``, embedded with ``model``."""
+    """The ``index`` command: every document of ``sources`` into ``target``, embedded with ``model``; with
+    ``engine="ray"`` on Ray Data (``ray``: where and how wide; the same passages, vectors and summary)."""
+    if engine == "ray":
+        if target.sparse is not None:
+            raise ValueError("--sparse (the cluster encodes at ingest) runs on --engine local only, for now.")
+        on_ray: IndexSummary = _ray_engine().index_sources_on_ray(
+            sources, target, model, options=ray or RayOptions(), remote_model_id=remote_model_id, split=split,
+            window=window, overlap=overlap, progress_bar=progress_bar,
+        )  # fmt: skip
+        return on_ray
+    if engine not in ENGINES:
+        raise ValueError(f"engine {engine!r}: use one of {', '.join(ENGINES)}.")
     summary = IndexSummary()
     return index_into(
         target, model, read_documents(sources, summary), summary=summary, total=count_documents(sources),
         remote_model_id=remote_model_id, split=split, window=window, overlap=overlap, group_size=group_size,
         progress_bar=progress_bar,
     )  # fmt: skip
+
+
+def _ray_engine() -> ModuleType:
+    """``batch.ray_engine``, imported only when asked for: Ray is an optional extra."""
+    try:
+        from opensearch_pretrained_haystack.batch import ray_engine
+    except ImportError as error:
+        if error.name is None or error.name.split(".")[0] not in ("ray", "pyarrow", "pandas"):
+            raise
+        raise MissingExtraError(RAY_MISSING) from None
+    return ray_engine

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -44,7 +44,7 @@ def count_documents(sources: Sequence[str | Path]) -> int:
     so the progress bar can show the remaining time; it only counts lines."""
     total = 0
     for path in source_files(sources):
-        if path.suffix == JSONL_SUFFIX and path.is_file() and not _is_gzip(path):
+        if path.suffix == JSONL_SUFFIX and path.is_file() and not is_gzip(path):
             with open(path, "rb") as file:
                 total += sum(1 for line in file if line.strip())
         else:
@@ -62,7 +62,7 @@ def read_documents(sources: Sequence[str | Path], summary: FailureLog) -> Iterat
                 summary.fail(1, f"{path}: does not exist")
             elif path.suffix != JSONL_SUFFIX:
                 yield _text_document(path)
-            elif _is_gzip(path):
+            elif is_gzip(path):
                 summary.fail(1, f"{path}: is gzip-compressed, not JSONL text: decompress it first")
             else:
                 yield from _jsonl_documents(path, summary)
@@ -82,18 +82,24 @@ def _text_document(path: Path) -> Document:
 
 def _jsonl_documents(path: Path, summary: FailureLog) -> Iterator[Document]:
     with open(path, "rb") as file:
-        for number, raw in enumerate(file, start=1):
-            try:
-                line = raw.decode("utf-8")
-                if line.strip():
-                    yield jsonl_document(line)
-            except UnicodeDecodeError as error:
-                summary.fail(1, f"{path}:{number}: not UTF-8 text ({error.reason} at byte {error.start})")
-            except ValueError as error:
-                summary.fail(1, f"{path}:{number}: {error}")
+        yield from jsonl_lines(path, enumerate(file, start=1), summary)
 
 
-def _is_gzip(path: Path) -> bool:
+def jsonl_lines(path: Path, lines: Iterable[tuple[int, bytes]], summary: FailureLog) -> Iterator[Document]:
+    """The documents of some numbered raw lines of the JSONL file ``path`` (all of it, or a shard of it); each bad
+    line is reported as ``path:line: why`` and counted as failed."""
+    for number, raw in lines:
+        try:
+            line = raw.decode("utf-8")
+            if line.strip():
+                yield jsonl_document(line)
+        except UnicodeDecodeError as error:
+            summary.fail(1, f"{path}:{number}: not UTF-8 text ({error.reason} at byte {error.start})")
+        except ValueError as error:
+            summary.fail(1, f"{path}:{number}: {error}")
+
+
+def is_gzip(path: Path) -> bool:
     with open(path, "rb") as file:
         return file.read(2) == GZIP_MAGIC
 

@@ -37,6 +37,7 @@ INTERNALS = (
     "_ensure_initialized",
     "_ensure_initialized_async",
     "_deserialize_search_hits",
+    "_prepare_bulk_write_request",
 )
 _REJECTED = ("429", "es_rejected_execution_exception", "too_many_requests")
 
@@ -137,6 +138,16 @@ def overwrite_documents(
         what=f"Writing {len(documents)} passages to {describe(store)}",
         classify=_rejected,
     )
+
+
+def index_actions(store: OpenSearchDocumentStore, documents: list[Document]) -> list[dict[str, Any]]:
+    """The `_bulk` actions the store's own `write_documents` sends for `documents` under `OVERWRITE`: `index`
+    operations with `_id` and the store's `_source`, so a writer with its own client stores the same bytes."""
+    request = store._prepare_bulk_write_request(
+        documents=documents, policy=DuplicatePolicy.OVERWRITE, is_async=False, refresh=False
+    )
+    actions: list[dict[str, Any]] = request["actions"]
+    return actions
 
 
 def _rejected(error: Exception) -> MLCommonsError | None:
