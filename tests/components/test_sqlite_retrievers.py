@@ -80,7 +80,7 @@ def test_to_dict_from_dict(store):
     data = retriever.to_dict()
     assert (
         data["type"]
-        == "haystack_integrations.components.retrievers.opensearch_pretrained.sqlite_hybrid_retriever.SQLiteHybridRetriever"
+        == "haystack_integrations.components.retrievers.opensearch_pretrained.sqlite_hybrid_retriever.SQLiteHybridRetriever"  # noqa: E501
     )
     assert data["init_parameters"] == {
         "document_store": store.to_dict(), "filters": {}, "top_k": 4, "filter_policy": "replace",
