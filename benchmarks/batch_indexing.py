@@ -5,12 +5,11 @@
 
 1. Embedding alone: `LocalOnnxEmbedder.embed` (sharing the loaded model with the command's embedder) on the
    documents' texts (batch 32), the floor any indexing path pays. 2. The `index` command's code path
-   (`batch.index_sources`: read JSONL, clean, split, embed,
-   write the embedded store file, progress bar) on the same documents; its overhead is the extra time over
-   (1). With `--opensearch URL --remote MODEL_ID` it also times indexing into OpenSearch with the cluster
-   embedding. 3. Peak RSS of a separate process running the `index` command on `--rss-documents` short
-   documents (the embedded store file: memory must stay flat). Documents are short STS-vocabulary texts
-   (8-40 words), one passage each, generated deterministically.
+   (`batch.index_sources`: read JSONL, clean, split, embed, write the embedded SQLite store, progress bar) on
+   the same documents; its overhead is the extra time over (1). With `--opensearch URL --remote MODEL_ID` it
+   also times indexing into OpenSearch with the cluster embedding. 3. Peak RSS of a separate process running
+   the `index` command on `--rss-documents` short documents (the embedded SQLite store: memory must stay flat).
+   Documents are short STS-vocabulary texts (8-40 words), one passage each, generated deterministically.
 """
 
 from __future__ import annotations
@@ -96,7 +95,7 @@ def main() -> None:
         embed_runs, index_runs = [], []
         for round_number in range(args.rounds):  # interleaved, so a noisy neighbour hurts both alike
             embed_runs.append(time_embedding(texts))
-            store = work / f"store-{round_number}.json"
+            store = work / f"store-{round_number}.sqlite"
             seconds, summary = time_index(work / "docs.jsonl", {"store_path": store, "remote": None})
             index_runs.append(seconds)
         embed_seconds, index_seconds = statistics.median(embed_runs), statistics.median(index_runs)
@@ -118,7 +117,7 @@ def main() -> None:
             print(f"index (remote embedder, into OpenSearch): {len(texts) / seconds:.1f} docs/s; {summary}")
         if args.rss_documents:
             write_corpus(work / "many.jsonl", args.rss_documents)
-            seconds, rss = peak_rss_of_index_command(work / "many.jsonl", work / "many-store.json")
+            seconds, rss = peak_rss_of_index_command(work / "many.jsonl", work / "many-store.sqlite")
             print(
                 f"index command on {args.rss_documents} documents: {args.rss_documents / seconds:.1f} docs/s, "
                 f"peak RSS {rss:.0f} MiB"

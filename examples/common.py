@@ -10,7 +10,7 @@ from haystack import Document
 from opensearch_pretrained_haystack.batch import Target
 from opensearch_pretrained_haystack.catalog import PretrainedModel, get_model
 
-DEFAULT_STORE = Path("example-store.json")
+DEFAULT_STORE = Path("example-store.sqlite")
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:

@@ -2,7 +2,7 @@
 
     python examples/indexing_pipeline.py [FILES...] [--store PATH | --opensearch URL --index NAME]
 
-Runs offline by default: documents go to an in-memory store saved to a file, which `query_pipeline.py`,
+Runs offline by default: documents go to the embedded SQLite store file, which `query_pipeline.py`,
 `rag_prototype.py` and `opensearch-pretrained search --store PATH` read back.
 """
 
@@ -13,7 +13,7 @@ from pathlib import Path
 
 from common import add_arguments, model_and_target
 
-from opensearch_pretrained_haystack.embedded_store import EmbeddedStoreWriter, new_embedded_store
+from haystack_integrations.document_stores.opensearch_pretrained import SQLiteDocumentStore
 from opensearch_pretrained_haystack.indices.knn import document_store_for
 from opensearch_pretrained_haystack.pipelines import indexing_pipeline
 
@@ -29,13 +29,12 @@ def main(argv: list[str] | None = None) -> int:
     model, target = model_and_target(args)
 
     # The store decides nothing about vectors: its index (or file) follows the model's dimension and space.
-    store = new_embedded_store(model) if target.hosts is None else document_store_for(model, target.hosts, target.index)
+    if target.store_path is not None:
+        store = SQLiteDocumentStore(path=str(target.store_path), model=model.name, version=model.version)
+    else:
+        store = document_store_for(model, target.hosts, target.index)
     pipeline = indexing_pipeline(store, model=model.name, version=model.version)
     written = pipeline.run({"converter": {"sources": [str(f) for f in args.files]}})["writer"]["documents_written"]
-
-    if target.store_path is not None:
-        with EmbeddedStoreWriter(target.store_path, model) as file:
-            file.write(store.filter_documents())
     print(f"{written} passages from {len(args.files)} files written to {target.store_path or target.index}")
     return written
 

@@ -1,8 +1,8 @@
 """`opensearch-pretrained index | search | evaluate`: batch indexing, searching and measuring from a shell.
 
-Without `--opensearch` every command uses the embedded store file (default `opensearch-pretrained-store.json`
-in the working directory), so the first command works on a laptop with no cluster. Results go to stdout;
-progress bars and warnings go to stderr.
+Without `--opensearch` every command uses the embedded SQLite store (default `opensearch-pretrained-store.sqlite`
+in the working directory; a store of the former JSON format is converted once), so the first command works on a
+laptop with no cluster. Results go to stdout; progress bars and warnings go to stderr.
 """
 
 from __future__ import annotations
@@ -14,18 +14,27 @@ import sys
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from haystack_integrations.components.preprocessors.opensearch_pretrained.model_token_splitter import DEFAULT_OVERLAP
+from haystack_integrations.document_stores.opensearch_pretrained import SQLiteDocumentStore
+from haystack_integrations.document_stores.opensearch_pretrained.scoring import (
+    DEFAULT_BM25_WEIGHT,
+    DEFAULT_FUSION,
+    FUSIONS,
+)
 from opensearch_pretrained_haystack.batch import Target, index_sources, search
 from opensearch_pretrained_haystack.batch.query import Rerank
 from opensearch_pretrained_haystack.batch.ray_options import ENGINES, RayOptions
+from opensearch_pretrained_haystack.batch.targets import embedded_store_path
 from opensearch_pretrained_haystack.catalog import PretrainedModel, get_model
-from opensearch_pretrained_haystack.embedded_store import read_store_model
-from opensearch_pretrained_haystack.evaluation import evaluate
+from opensearch_pretrained_haystack.evaluation import DEFAULT_SPLIT, evaluate
 from opensearch_pretrained_haystack.indices.sparse import SparseEncoding
-from opensearch_pretrained_haystack.pipelines import DEFAULT_MODEL
+from opensearch_pretrained_haystack.pipelines import DEFAULT_MODEL, MODES
 
-DEFAULT_STORE = "opensearch-pretrained-store.json"
+DEFAULT_STORE = "opensearch-pretrained-store.sqlite"
+# The default of earlier releases (a JSON file): converted into DEFAULT_STORE when that does not exist yet.
+LEGACY_DEFAULT_STORE = "opensearch-pretrained-store.json"
 SNIPPET_CHARS = 100
 Handler = Callable[[argparse.Namespace], int]
 
@@ -59,6 +68,7 @@ def add_search_command(subparsers: argparse._SubParsersAction[argparse.ArgumentP
     parser.add_argument("--top-k", type=int, default=10, help="how many documents (default: %(default)s)")
     _add_sparse_arguments(parser, passages=False)
     _add_rerank_arguments(parser)
+    _add_mode_arguments(parser)
     parser.set_defaults(handler=_run_search)
 
 
@@ -70,11 +80,16 @@ def add_evaluate_command(subparsers: argparse._SubParsersAction[argparse.Argumen
         description="Indexes the corpus as `index` does, runs the judged queries, scores source documents.",
     )
     parser.add_argument(
-        "--dataset", required=True, type=Path, help="BEIR directory (corpus.jsonl, queries.jsonl, qrels/test.tsv)"
+        "--dataset", required=True, type=Path, help="BEIR directory (corpus.jsonl, queries.jsonl, qrels/SPLIT.tsv)"
     )
+    parser.add_argument(
+        "--split", dest="qrels_split", default=DEFAULT_SPLIT, metavar="NAME",
+        help="judgements to score against, qrels/NAME.tsv (default: %(default)s; tune on train, keep test back)",
+    )  # fmt: skip
     _add_model_arguments(parser)
     _add_target_arguments(parser, store_default=None)
     _add_split_arguments(parser)
+    _add_mode_arguments(parser)
     parser.add_argument("--json", action="store_true", help='print one JSON object with "ndcg@10" and "recall@100"')
     _add_sparse_arguments(parser)
     _add_rerank_arguments(parser)
@@ -152,6 +167,30 @@ def _ray_options(args: argparse.Namespace) -> RayOptions | None:
     )  # fmt: skip
 
 
+def _add_mode_arguments(parser: argparse.ArgumentParser) -> None:
+    """`--mode dense|bm25|hybrid` and the hybrid fusion (`--fusion`, `--bm25-weight`), on the embedded store."""
+    parser.add_argument(
+        "--mode", choices=MODES, default="dense",
+        help="dense (k-NN), bm25 (keywords) or hybrid (both fused); bm25 and hybrid on the embedded store (default: "
+        "%(default)s)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--fusion", choices=FUSIONS, default=DEFAULT_FUSION,
+        help="hybrid: min_max (weighted sum of min-max normalized scores) or rrf (reciprocal rank fusion) "
+        "(default: %(default)s)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--bm25-weight", type=float, default=DEFAULT_BM25_WEIGHT, metavar="W",
+        help="hybrid min_max: BM25's weight, the dense one is 1 - W (default: %(default)s)",
+    )  # fmt: skip
+
+
+def _mode(args: argparse.Namespace) -> dict[str, Any]:
+    if not 0.0 <= args.bm25_weight <= 1.0:
+        raise ValueError(f"--bm25-weight {args.bm25_weight}: give a weight between 0 and 1 (dense gets 1 - W).")
+    return {"mode": args.mode, "fusion": args.fusion, "bm25_weight": args.bm25_weight}
+
+
 def _add_split_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--window", type=int, help="tokens per passage (default: the model's limit)")
     parser.add_argument(
@@ -220,14 +259,17 @@ def _target(args: argparse.Namespace) -> Target | None:
         raise ValueError(
             "--sparse is a neural sparse index in an OpenSearch cluster: give --opensearch URL --index NAME."
         )
-    store = args.store or args.store_default
-    return Target(store_path=Path(store)) if store else None
+    if args.store is not None:
+        return Target(store_path=embedded_store_path(args.store))
+    if args.store_default is None:
+        return None
+    return Target(store_path=embedded_store_path(Path(args.store_default), legacy=Path(LEGACY_DEFAULT_STORE)))
 
 
 def _model(args: argparse.Namespace, target: Target | None) -> PretrainedModel:
     if args.model is None and target is not None and target.store_path is not None and target.store_path.exists():
-        record = read_store_model(target.store_path)
-        return get_model(record["name"], record["version"])
+        record = SQLiteDocumentStore(path=str(target.store_path)).store_model
+        return get_model(record.name, record.version)
     return get_model(args.model or DEFAULT_MODEL, args.model_version)
 
 
@@ -249,7 +291,9 @@ def _run_index(args: argparse.Namespace) -> int:
 def _run_search(args: argparse.Namespace) -> int:
     target = _target(args)
     assert target is not None
-    for document in search(args.query, target, _model(args, target), top_k=args.top_k, rerank=_rerank(args)):
+    for document in search(
+        args.query, target, _model(args, target), top_k=args.top_k, rerank=_rerank(args), **_mode(args)
+    ):
         snippet = " ".join((document.content or "").split())[:SNIPPET_CHARS]
         print(f"{document.score:.4f}\t{document.id}\t{snippet}")
     return 0
@@ -260,7 +304,9 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     target = _target(args)
     scores = evaluate(
         args.dataset, _model(args, target), target, split=args.split, window=args.window, overlap=args.overlap,
+        qrels_split=args.qrels_split,
         rerank=_rerank(args),
+        **_mode(args),
     )  # fmt: skip
     if args.json:
         print(json.dumps(scores))

@@ -3,7 +3,8 @@
 The corpus goes through the same path as the ``index`` command (the components of ``indexing_pipeline``),
 the queries through the query pipeline, and passages are collapsed to their source document by the best passage before
 scoring, so the numbers describe what users of ``index``/``search`` get. Metrics follow BEIR (pytrec_eval):
-nDCG@10 with linear gains, Recall@100, averaged over the queries that have judgements.
+nDCG@10 with linear gains, Recall@100, averaged over the queries that have judgements of the chosen split
+(``qrels/<split>.tsv``: ``test`` by default; tune on ``train`` and keep ``test`` back).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 from haystack import Document
 
 from haystack_integrations.components.preprocessors.opensearch_pretrained.model_token_splitter import DEFAULT_OVERLAP
+from haystack_integrations.document_stores.opensearch_pretrained.scoring import DEFAULT_BM25_WEIGHT, DEFAULT_FUSION
 from opensearch_pretrained_haystack.batch import Target, count_documents, index_into, load_store
 from opensearch_pretrained_haystack.batch.query import Rerank, reranking
 from opensearch_pretrained_haystack.catalog import PretrainedModel
@@ -28,6 +30,7 @@ from opensearch_pretrained_haystack.pipelines import query_inputs, query_pipelin
 
 NDCG_AT = 10
 RECALL_AT = 100
+DEFAULT_SPLIT = "test"
 
 
 class BeirFormatError(OpenSearchPretrainedError, ValueError):
@@ -36,21 +39,26 @@ class BeirFormatError(OpenSearchPretrainedError, ValueError):
 
 @dataclass(frozen=True)
 class BeirDataset:
-    """A BEIR directory: ``corpus.jsonl`` (read lazily), ``queries.jsonl`` and ``qrels/test.tsv``."""
+    """A BEIR directory: ``corpus.jsonl`` (read lazily), ``queries.jsonl`` and ``qrels/<split>.tsv``."""
 
     corpus_path: Path
     queries: dict[str, str]
     qrels: dict[str, dict[str, int]]
 
 
-def load_beir(directory: str | Path) -> BeirDataset:
-    """Read queries and test judgements; only judged queries are kept, as BEIR evaluates."""
+def load_beir(directory: str | Path, *, split: str = DEFAULT_SPLIT) -> BeirDataset:
+    """Read queries and the judgements of ``split``; only judged queries are kept, as BEIR evaluates."""
     root = Path(directory)
-    missing = [name for name in ("corpus.jsonl", "queries.jsonl", "qrels/test.tsv") if not (root / name).is_file()]
+    qrels_name = f"qrels/{split}.tsv"
+    missing = [name for name in ("corpus.jsonl", "queries.jsonl", qrels_name) if not (root / name).is_file()]
     if missing:
-        raise FileNotFoundError(f"{root} is not a BEIR directory: missing {', '.join(missing)}.")
+        splits = sorted(path.stem for path in (root / "qrels").glob("*.tsv"))
+        present = f" (its splits: {', '.join(splits)})" if splits else ""
+        raise FileNotFoundError(
+            f"{root} is not a BEIR directory with split {split!r}: missing {', '.join(missing)}{present}."
+        )
     qrels: dict[str, dict[str, int]] = {}
-    qrels_path = root / "qrels" / "test.tsv"
+    qrels_path = root / qrels_name
     with open(qrels_path, encoding="utf-8", newline="") as file:
         for number, row in enumerate(csv.reader(file, delimiter="\t"), start=1):
             if number == 1 or not row:  # the header: query-id, corpus-id, score
@@ -115,19 +123,25 @@ def evaluate(
     split: bool = True,
     window: int | None = None,
     overlap: int = DEFAULT_OVERLAP,
+    qrels_split: str = DEFAULT_SPLIT,
+    mode: str = "dense",
+    fusion: str = DEFAULT_FUSION,
+    bm25_weight: float = DEFAULT_BM25_WEIGHT,
     progress_bar: bool = True,
     rerank: Rerank | None = None,
 ) -> dict[str, float]:
-    """Index the corpus into ``target`` (default: a temporary embedded store), run the judged queries (reranked
-    with ``rerank``: only the reranked passages' sources are ranked) and return
-    ``{"ndcg@10", "recall@100", "queries", "passages"}``. A sparse target (``Target.sparse``) is encoded by the
-    cluster and searched with the neural sparse retriever, so sparse and dense are measured alike."""
-    dataset = load_beir(dataset_dir)
+    """Index the corpus into ``target`` (default: a temporary embedded store), run the queries judged in
+    ``qrels_split`` searching by ``mode`` (``fusion``, ``bm25_weight``: see ``query_pipeline``; reranked with
+    ``rerank``: only the reranked passages' sources are ranked) and return ``{"ndcg@10", "recall@100", "queries",
+    "passages"}``. ``split``, ``window`` and ``overlap`` are the splitter's. A sparse target (``Target.sparse``) is
+    encoded by the cluster and searched with the neural sparse retriever, so sparse and dense are measured alike."""
+    dataset = load_beir(dataset_dir, split=qrels_split)
     if target is None:
         with tempfile.TemporaryDirectory(prefix="opensearch-pretrained-eval-") as scratch:
             return evaluate(
-                dataset_dir, model, Target(store_path=Path(scratch) / "store.json"), split=split, window=window,
-                overlap=overlap, progress_bar=progress_bar, rerank=rerank,
+                dataset_dir, model, Target(store_path=Path(scratch) / "store.sqlite"), split=split, window=window,
+                overlap=overlap, qrels_split=qrels_split, mode=mode, fusion=fusion, bm25_weight=bm25_weight,
+                progress_bar=progress_bar, rerank=rerank,
             )  # fmt: skip
     reranked = reranking(rerank, target)  # before indexing: a ranker that cannot be built fails first
     summary = index_into(
@@ -139,6 +153,9 @@ def evaluate(
         model=model.name,
         version=model.version,
         top_k=RECALL_AT,
+        mode=mode,
+        fusion=fusion,
+        bm25_weight=bm25_weight,
         sparse=target.sparse,
         **reranked,
     )

@@ -1,7 +1,8 @@
 """Ready-made indexing and query pipelines, with the local (ONNX) or the remote (ML Commons) embedder.
 
-Both work with opensearch-haystack's ``OpenSearchDocumentStore`` (see ``store.document_store_for``) or with
-Haystack's ``InMemoryDocumentStore`` (the embedded default), and both save to YAML and load back with Haystack's
+Both work with opensearch-haystack's ``OpenSearchDocumentStore`` (see ``store.document_store_for``), with the
+embedded ``SQLiteDocumentStore`` (the default without a cluster: dense, BM25 or hybrid search) or with Haystack's
+``InMemoryDocumentStore``, and both save to YAML and load back with Haystack's
 default loader, since every component lives in ``haystack`` or ``haystack_integrations``.
 """
 
@@ -31,6 +32,17 @@ from haystack_integrations.components.preprocessors.opensearch_pretrained import
 from haystack_integrations.components.preprocessors.opensearch_pretrained.model_token_splitter import DEFAULT_OVERLAP
 from haystack_integrations.components.rankers.opensearch_pretrained import SourceDocumentCollapser
 from haystack_integrations.components.retrievers.opensearch_pretrained import OpenSearchNeuralSparseRetriever
+from haystack_integrations.components.retrievers.opensearch_pretrained.sqlite_bm25_retriever import (
+    SQLiteBM25Retriever,
+)
+from haystack_integrations.components.retrievers.opensearch_pretrained.sqlite_embedding_retriever import (
+    SQLiteEmbeddingRetriever,
+)
+from haystack_integrations.components.retrievers.opensearch_pretrained.sqlite_hybrid_retriever import (
+    SQLiteHybridRetriever,
+)
+from haystack_integrations.document_stores.opensearch_pretrained import SQLiteDocumentStore
+from haystack_integrations.document_stores.opensearch_pretrained.scoring import DEFAULT_BM25_WEIGHT, DEFAULT_FUSION
 from opensearch_pretrained_haystack.indices.sparse import SparseEncoding
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
@@ -39,6 +51,8 @@ DEFAULT_RERANK_MODEL = "ms-marco-MiniLM-L-6-v2"
 PASSAGES_PER_RESULT = 5
 # The largest k of a k-NN query (and the default index.max_result_window).
 KNN_MAX_K = 10_000
+# How the retriever finds passages: by the query's embedding, by its words (BM25), or both fused.
+MODES = ("dense", "bm25", "hybrid")
 
 
 def document_embedder(
@@ -207,7 +221,7 @@ def indexing_pipeline(
 
 
 def query_pipeline(
-    document_store: OpenSearchDocumentStore | InMemoryDocumentStore,
+    document_store: OpenSearchDocumentStore | SQLiteDocumentStore | InMemoryDocumentStore,
     *,
     model: str = DEFAULT_MODEL,
     version: str | None = None,
@@ -215,11 +229,14 @@ def query_pipeline(
     top_k: int = 10,
     rerank: Any = None,
     rerank_top_k: int | None = None,
+    mode: str = "dense",
+    fusion: str = DEFAULT_FUSION,
+    bm25_weight: float = DEFAULT_BM25_WEIGHT,
     mirror: str | None = None,
     cache_dir: str | None = None,
     sparse: SparseEncoding | None = None,
 ) -> Pipeline:
-    """text embedder → embedding retriever (OpenSearch k-NN, or in-memory) → ``SourceDocumentCollapser``.
+    """text embedder → retriever (OpenSearch k-NN, SQLite or in-memory) → ``SourceDocumentCollapser``.
 
     Run it with ``query_inputs(pipeline, query)``; ``collapser.documents`` holds the ``top_k`` best source
     documents, each scored by its best passage. ``embedder`` defaults to the local text embedder of ``model``.
@@ -227,7 +244,11 @@ def query_pipeline(
     ``rerank_top_k`` passages (default: as many as without reranking), the ranker rescores all of them (its
     ``top_k`` is set to that number) and the collapser scores each source by its best reranked passage. With
     ``sparse`` it is ``sparse_query_pipeline`` instead (``model`` and ``embedder`` unused).
+    On an ``SQLiteDocumentStore``, ``mode`` is ``dense``, ``bm25`` (no embedder) or ``hybrid`` (``fusion``
+    ``min_max`` with ``bm25_weight``, or ``rrf``); the other stores search ``dense``.
     """
+    if mode not in MODES:
+        raise ValueError(f"Unknown search mode {mode!r}; use one of {', '.join(MODES)}.")
     if sparse is not None:
         if rerank is not None:
             raise ValueError("Reranking a neural sparse search is not supported yet: rerank a dense search.")
@@ -236,25 +257,40 @@ def query_pipeline(
     if rerank is not None or rerank_top_k is not None:
         candidates = _reranked_candidates(rerank, rerank_top_k, candidates)
     if isinstance(document_store, OpenSearchDocumentStore):
+        _require_dense(mode, "an OpenSearch index")
         if top_k > KNN_MAX_K:
             raise ValueError(f"top_k {top_k} is more than OpenSearch k-NN returns for one query ({KNN_MAX_K:,}).")
         candidates = min(candidates, KNN_MAX_K)  # a larger k is refused by the server
         retriever: Any = OpenSearchEmbeddingRetriever(document_store=document_store, top_k=candidates)
+    elif isinstance(document_store, SQLiteDocumentStore):
+        if mode == "bm25":
+            retriever = SQLiteBM25Retriever(document_store=document_store, top_k=candidates)
+        elif mode == "hybrid":
+            retriever = SQLiteHybridRetriever(
+                document_store=document_store, top_k=candidates, fusion=fusion, bm25_weight=bm25_weight
+            )
+        else:
+            retriever = SQLiteEmbeddingRetriever(document_store=document_store, top_k=candidates)
     elif isinstance(document_store, InMemoryDocumentStore):
+        _require_dense(mode, "an InMemoryDocumentStore")
         retriever = InMemoryEmbeddingRetriever(document_store=document_store, top_k=candidates)
     else:
         raise TypeError(
-            "query_pipeline needs an OpenSearchDocumentStore or an InMemoryDocumentStore, "
+            "query_pipeline needs an OpenSearchDocumentStore, an SQLiteDocumentStore or an InMemoryDocumentStore, "
             f"got {type(document_store).__name__}."
         )
     pipeline = Pipeline()
-    pipeline.add_component("embedder", embedder or text_embedder(model, version, mirror=mirror, cache_dir=cache_dir))
+    if mode != "bm25":
+        pipeline.add_component(
+            "embedder", embedder or text_embedder(model, version, mirror=mirror, cache_dir=cache_dir)
+        )
     pipeline.add_component("retriever", retriever)
     if rerank is not None:
         rerank.top_k = candidates  # every reranked passage goes on: the collapser keeps the top_k sources
         pipeline.add_component("ranker", rerank)
     pipeline.add_component("collapser", SourceDocumentCollapser(top_k=top_k))
-    pipeline.connect("embedder.embedding", "retriever.query_embedding")
+    if mode != "bm25":
+        pipeline.connect("embedder.embedding", "retriever.query_embedding")
     pipeline.connect("retriever.documents", "ranker.documents" if rerank is not None else "collapser.documents")
     if rerank is not None:
         pipeline.connect("ranker.documents", "collapser.documents")
@@ -262,7 +298,7 @@ def query_pipeline(
 
 
 def sparse_query_pipeline(
-    document_store: OpenSearchDocumentStore | InMemoryDocumentStore,
+    document_store: DocumentStore,
     sparse: SparseEncoding,
     *,
     top_k: int = 10,
@@ -324,6 +360,13 @@ def _reranked_candidates(rerank: Any, rerank_top_k: int | None, default: int) ->
     if rerank_top_k is not None and rerank_top_k < 1:
         raise ValueError(f"rerank_top_k must be 1 or more (passages to rerank), got {rerank_top_k}.")
     return rerank_top_k or default
+
+
+def _require_dense(mode: str, store: str) -> None:
+    if mode != "dense":
+        raise ValueError(
+            f"--mode {mode} searches the embedded SQLite store; {store} is searched dense for now (the default)."
+        )
 
 
 def _required_hosts(hosts: str | list[str] | None) -> str | list[str]:

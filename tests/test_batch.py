@@ -10,6 +10,7 @@ from haystack.components.preprocessors import DocumentCleaner
 from haystack.document_stores.in_memory import InMemoryDocumentStore
 from opensearchpy import OpenSearch
 
+from haystack_integrations.document_stores.opensearch_pretrained import SQLiteDocumentStore
 from opensearch_pretrained_haystack import batch
 from opensearch_pretrained_haystack.batch import (
     IndexSummary,
@@ -65,22 +66,22 @@ def test_reading_counts_bad_lines_as_failed(tmp_path):
 
 
 def test_index_then_rerun_skips_everything(tmp_path, corpus):
-    target = Target(store_path=tmp_path / "store.json")
+    target = Target(store_path=tmp_path / "store.sqlite")
     first = index_sources([corpus], target, MINILM, progress_bar=False)
     assert (first.documents_read, first.failed) == (23, 0)
     assert (first.skipped, first.without_content) == (0, 1)  # the blank document: stored, without a vector
     assert first.passages_written > 23  # the long document was split
     second = index_sources([corpus], target, MINILM, progress_bar=False)
     assert (second.passages_written, second.skipped) == (0, first.passages_written)
-    store = InMemoryDocumentStore.load_from_disk(str(target.store_path))
+    store = SQLiteDocumentStore(path=str(target.store_path))
     assert store.count_documents() == first.passages_written
     long_passages = [d for d in store.filter_documents() if d.meta["source_id"] == "long"]
     assert len(long_passages) > 1 and all(len(d.embedding) == 384 for d in long_passages)
 
 
 def test_an_interrupted_run_resumes_without_loss(tmp_path, corpus, monkeypatch):
-    reference = index_sources([corpus], Target(store_path=tmp_path / "full.json"), MINILM, progress_bar=False)
-    target = Target(store_path=tmp_path / "store.json")
+    reference = index_sources([corpus], Target(store_path=tmp_path / "full.sqlite"), MINILM, progress_bar=False)
+    target = Target(store_path=tmp_path / "store.sqlite")
     original = job._embed_and_write
     calls = []
 
@@ -94,15 +95,15 @@ def test_an_interrupted_run_resumes_without_loss(tmp_path, corpus, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         index_sources([corpus], target, MINILM, group_size=8, progress_bar=False)
     monkeypatch.setattr(job, "_embed_and_write", original)
-    partial = InMemoryDocumentStore.load_from_disk(str(target.store_path)).count_documents()
+    partial = SQLiteDocumentStore(path=str(target.store_path)).count_documents()
     assert 0 < partial < reference.passages_written
     resumed = index_sources([corpus], target, MINILM, progress_bar=False)
     assert resumed.passages_written == reference.passages_written - partial
-    assert InMemoryDocumentStore.load_from_disk(str(target.store_path)).count_documents() == reference.passages_written
+    assert SQLiteDocumentStore(path=str(target.store_path)).count_documents() == reference.passages_written
 
 
 def test_cli_index_and_search(tmp_path, corpus, capsys):
-    store = str(tmp_path / "store.json")
+    store = str(tmp_path / "store.sqlite")
     assert main(["index", str(corpus), "--store", store, "--model-version", "1.0.1"]) == 0
     assert capsys.readouterr().out.startswith("documents read: 23, passages written: ")
     assert main(["search", "vector search engine", "--store", store, "--top-k", "2"]) == 0
@@ -180,13 +181,11 @@ def test_index_command_with_the_remote_embedder(opensearch_url, index_name, corp
         )
         == 0
     )
-    local = Target(store_path=tmp_path / "local.json")
+    local = Target(store_path=tmp_path / "local.sqlite")
     index_sources([corpus], local, MINILM, progress_bar=False)
     remote_store = document_store_for(MINILM, opensearch_url, index_name, return_embedding=True)
     remote = {d.id: d.embedding for d in remote_store.filter_documents()}
-    expected = {
-        d.id: d.embedding for d in InMemoryDocumentStore.load_from_disk(str(local.store_path)).filter_documents()
-    }
+    expected = {d.id: d.embedding for d in SQLiteDocumentStore(path=str(local.store_path)).filter_documents()}
     assert remote.keys() == expected.keys()
     blank = [i for i in expected if expected[i] is None]
     assert len(blank) == 1 and remote[blank[0]] is None  # the document without content, stored in both
@@ -254,7 +253,7 @@ def test_lone_surrogates_and_non_utf8_lines_are_reported_and_the_rest_indexed(tm
     lines.insert(250, b'{"content": "ok", "meta": {"\\udfff": 1}}')
     (tmp_path / "docs.jsonl").write_bytes(b"\n".join(lines) + b"\n")
     (tmp_path / "packed.jsonl").write_bytes(gzip.compress(b'{"content": "x"}\n'))
-    target = Target(store_path=tmp_path / "store.json")
+    target = Target(store_path=tmp_path / "store.sqlite")
     summary = index_sources([tmp_path / "docs.jsonl", tmp_path / "packed.jsonl"], target, MINILM, progress_bar=False)
     assert (summary.passages_written, summary.failed) == (300, 4)
     path = tmp_path / "docs.jsonl"
@@ -311,14 +310,14 @@ def test_text_documents_keep_the_ids_haystacks_converter_gives(tmp_path):
 
 def test_cli_index_reports_bad_lines_keeps_the_rest_and_exits_non_zero(tmp_path, capsys):
     (tmp_path / "docs.jsonl").write_text('{"content": "fine"}\n{"id": {"a": 1}, "content": "x"}\n')
-    store = str(tmp_path / "store.json")
+    store = str(tmp_path / "store.sqlite")
     assert main(["index", str(tmp_path / "docs.jsonl"), "--store", store, "--model-version", "1.0.1"]) == 1
     captured = capsys.readouterr()
     assert "passages written: 1, skipped: 0, failed: 1" in captured.out and "Traceback" not in captured.err
 
 
 def test_cli_top_k_is_checked_and_names_the_users_value(tmp_path, capsys):
-    store = tmp_path / "store.json"
+    store = tmp_path / "store.sqlite"
     (tmp_path / "a.txt").write_text("hello")
     assert main(["index", str(tmp_path / "a.txt"), "--store", str(store), "--model-version", "1.0.1"]) == 0
     capsys.readouterr()
@@ -355,7 +354,7 @@ def test_index_and_indexing_pipeline_give_the_same_passages_and_vectors(tmp_path
     (folder / "notes.md").write_text("# Notes\n\n\n\nOpenSearch runs   k-NN search on vectors.  ")
     (folder / "empty.txt").write_text("")
     (folder / "blank.txt").write_text("  \n\t ")  # the cleaner makes it "": no content
-    target = Target(store_path=tmp_path / "store.json")
+    target = Target(store_path=tmp_path / "store.sqlite")
     summary = index_sources([folder], target, MINILM, progress_bar=False)
     pipeline_store = InMemoryDocumentStore()
     pipeline = indexing_pipeline(pipeline_store, model=MINILM.name, version=MINILM.version)
@@ -364,7 +363,7 @@ def test_index_and_indexing_pipeline_give_the_same_passages_and_vectors(tmp_path
     def passages(store):
         return {d.id: (d.content, d.meta, d.embedding) for d in store.filter_documents()}
 
-    ours, theirs = passages(InMemoryDocumentStore.load_from_disk(str(target.store_path))), passages(pipeline_store)
+    ours, theirs = passages(SQLiteDocumentStore(path=str(target.store_path))), passages(pipeline_store)
     assert ours == theirs  # ids, content, meta and vectors, exactly
     assert len([d for d in ours.values() if d[1]["file_path"] == "long.txt"]) > 1
     without = sorted((meta["file_path"], content, vector) for content, meta, vector in ours.values() if not content)
@@ -385,20 +384,20 @@ def test_a_passage_whose_embedding_failed_is_a_failure_and_one_without_content_i
 
     components = IndexingComponents(cleaner=DocumentCleaner(keep_id=True), splitter=None, embedder=FailsOnWordFail())
     documents = [Document(content="fine"), Document(content=""), Document(content="this will fail")]
-    with open_sink(Target(store_path=tmp_path / "store.json"), MINILM) as sink:
+    with open_sink(Target(store_path=tmp_path / "store.sqlite"), MINILM) as sink:
         summary = job.index_documents(documents, sink, components=components, progress_bar=False)
     assert (summary.passages_written, summary.without_content, summary.failed) == (2, 1, 1)
     assert summary.failures == ["1 passage(s) could not be embedded"]
     assert summary.line().endswith("passages written: 2, skipped: 0, failed: 1, without content: 1")
     rerun_components = IndexingComponents(cleaner=DocumentCleaner(keep_id=True), splitter=None, embedder=local)
-    with open_sink(Target(store_path=tmp_path / "store.json"), MINILM) as sink:
+    with open_sink(Target(store_path=tmp_path / "store.sqlite"), MINILM) as sink:
         rerun = job.index_documents(documents, sink, components=rerun_components, progress_bar=False)
     assert (rerun.passages_written, rerun.skipped, rerun.failed) == (1, 2, 0)  # only the failed one is embedded again
 
 
 def test_a_repeated_document_is_written_once_and_counted_as_skipped(tmp_path):
     (tmp_path / "docs.jsonl").write_text('{"content": ""}\n{"content": ""}\n{"content": "x"}\n{"content": "x"}\n')
-    target = Target(store_path=tmp_path / "store.json")
+    target = Target(store_path=tmp_path / "store.sqlite")
     summary = index_sources([tmp_path / "docs.jsonl"], target, MINILM, progress_bar=False)
     assert (summary.passages_written, summary.skipped, summary.without_content) == (2, 2, 1)
-    assert len(target.store_path.read_text().splitlines()) == 4  # header, two documents, closing line
+    assert SQLiteDocumentStore(path=str(target.store_path)).count_documents() == 2

@@ -78,7 +78,7 @@ def test_cli_json_output(beir, tmp_path, capsys):
                 "1.0.1",
                 "--json",
                 "--store",
-                str(tmp_path / "eval-store.json"),
+                str(tmp_path / "eval-store.sqlite"),
             ]
         )
         == 0
@@ -106,3 +106,23 @@ def test_a_bad_corpus_line_names_its_file_and_line(beir):
     path.write_text(path.read_text() + "{not json\n")
     with pytest.raises(BeirFormatError, match=f"{path}:4: not JSON"):
         list(corpus_documents(path))
+
+
+def test_split_option_reads_the_named_qrels_file_and_test_is_the_default(beir, tmp_path, capsys):
+    (beir / "qrels" / "train.tsv").write_text("query-id\tcorpus-id\tscore\nq2\tspace\t1\n")
+    assert load_beir(beir, split="train").qrels == {"q2": {"space": 1}}
+    assert load_beir(beir).qrels.keys() == {"q1", "q2"}
+    store = str(tmp_path / "eval-store.sqlite")
+    argv = ["evaluate", "--dataset", str(beir), "--model-version", "1.0.1", "--json", "--store", store]
+    assert main([*argv, "--split", "train"]) == 0
+    assert json.loads(capsys.readouterr().out)["queries"] == 1
+    assert main(argv) == 0
+    assert json.loads(capsys.readouterr().out)["queries"] == 2
+    with pytest.raises(FileNotFoundError, match=r"qrels/dev\.tsv .*its splits: test, train"):
+        load_beir(beir, split="dev")
+
+
+@pytest.mark.parametrize("mode", ["dense", "bm25", "hybrid"])
+def test_evaluate_searches_the_embedded_store_in_each_mode(beir, mode):
+    scores = evaluate(beir, MINILM, mode=mode, progress_bar=False)
+    assert scores["ndcg@10"] == 1.0 and scores["queries"] == 2

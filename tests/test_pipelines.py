@@ -71,7 +71,7 @@ def test_embedder_choice_local_or_remote():
 
 
 def test_query_pipeline_needs_a_known_store():
-    with pytest.raises(TypeError, match="OpenSearchDocumentStore or an InMemoryDocumentStore"):
+    with pytest.raises(TypeError, match="an SQLiteDocumentStore or an InMemoryDocumentStore"):
         query_pipeline(object())
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from haystack import Document
 
+from haystack_integrations.document_stores.opensearch_pretrained.scoring import DEFAULT_BM25_WEIGHT, DEFAULT_FUSION
 from opensearch_pretrained_haystack.batch.remote_model import ENV_CREDENTIALS
 from opensearch_pretrained_haystack.batch.targets import Target, load_store
 from opensearch_pretrained_haystack.catalog import PretrainedModel
@@ -44,10 +45,19 @@ class Rerank:
 
 
 def search(
-    query: str, target: Target, model: PretrainedModel, *, top_k: int = 10, rerank: Rerank | None = None
+    query: str,
+    target: Target,
+    model: PretrainedModel,
+    *,
+    top_k: int = 10,
+    mode: str = "dense",
+    fusion: str = DEFAULT_FUSION,
+    bm25_weight: float = DEFAULT_BM25_WEIGHT,
+    rerank: Rerank | None = None,
 ) -> list[Document]:
     """The ``top_k`` source documents for ``query``, best first, each scored by its best passage (by the
-    cross-encoder's score with ``rerank``)."""
+    cross-encoder's score with ``rerank``); ``mode``, ``fusion`` and ``bm25_weight`` as ``query_pipeline`` takes
+    them."""
     if top_k < 1:
         raise ValueError(f"top-k must be 1 or more (how many documents to return), got {top_k}.")
     store = load_store(target, model)
@@ -56,6 +66,9 @@ def search(
         model=model.name,
         version=model.version,
         top_k=top_k,
+        mode=mode,
+        fusion=fusion,
+        bm25_weight=bm25_weight,
         sparse=target.sparse,
         **reranking(rerank, target),
     )

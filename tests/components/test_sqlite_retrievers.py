@@ -76,7 +76,7 @@ def test_wrong_store_is_a_type_error():
 
 
 def test_to_dict_from_dict(store):
-    retriever = SQLiteHybridRetriever(document_store=store, top_k=4, bm25_weight=0.3)
+    retriever = SQLiteHybridRetriever(document_store=store, top_k=4, fusion="min_max", bm25_weight=0.3)
     data = retriever.to_dict()
     module = "haystack_integrations.components.retrievers.opensearch_pretrained.sqlite_hybrid_retriever"
     assert data["type"] == f"{module}.SQLiteHybridRetriever"

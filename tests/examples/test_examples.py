@@ -22,7 +22,7 @@ def examples(monkeypatch, tmp_path):
 
 def test_offline_indexing_query_and_rag_prompt(examples, capsys):
     assert examples("indexing_pipeline").main(VERSION) >= 4
-    assert Path("example-store.json").is_file()
+    assert Path("example-store.sqlite").is_file()
 
     top = examples("query_pipeline").main(["how do I cook risotto?", *VERSION])
     assert top[0].meta["file_path"].endswith("cooking.txt")

@@ -7,6 +7,7 @@ interrupted conversion leaves nothing that looks like a finished store, and simp
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -16,6 +17,8 @@ from haystack.document_stores.types import DuplicatePolicy
 from haystack_integrations.document_stores.opensearch_pretrained.document_store import SQLiteDocumentStore
 from haystack_integrations.document_stores.opensearch_pretrained.vector_cache import cache_paths
 from opensearch_pretrained_haystack.embedded_store import StoreFileReader
+
+logger = logging.getLogger(__name__)
 
 CONVERSION_BATCH = 1000
 
@@ -44,6 +47,8 @@ def convert_json_store(
                 written += store.write_documents(batch, policy=DuplicatePolicy.OVERWRITE)
                 batch = []
         written += store.write_documents(batch, policy=DuplicatePolicy.OVERWRITE)
+        if (why := reader.incomplete()) is not None:  # converted as far as it goes; a re-run of `index` completes it
+            logger.warning("warning: %s", why)
     store.close()  # checkpoints the WAL into the file on the last close, so one file holds everything
     for leftover in (Path(f"{partial}-wal"), Path(f"{partial}-shm"), *cache_paths(partial)):
         leftover.unlink(missing_ok=True)  # the vector copy is derived: the first search builds it for the target

@@ -246,8 +246,8 @@ class SQLiteDocumentStore:
         *,
         filters: dict[str, Any] | None = None,
         top_k: int = 10,
-        fusion: str = "min_max",
-        bm25_weight: float = 0.5,
+        fusion: str = scoring.DEFAULT_FUSION,
+        bm25_weight: float = scoring.DEFAULT_BM25_WEIGHT,
         rank_constant: int = scoring.DEFAULT_RANK_CONSTANT,
         return_embedding: bool = False,
     ) -> list[Document]:

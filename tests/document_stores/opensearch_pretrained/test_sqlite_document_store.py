@@ -172,9 +172,9 @@ def test_hybrid_fuses_bm25_and_dense(store):
          Document(content="more unrelated text", embedding=vectors[2].tolist())]
     )  # fmt: skip
     query = (0.8 * vectors[1] + 0.6 * vectors[0]).tolist()  # k-NN order: "unrelated text", then the scurvy one
-    keyword_only = store.hybrid_retrieval("scurvy", query, top_k=3, bm25_weight=1.0)
+    keyword_only = store.hybrid_retrieval("scurvy", query, top_k=3, fusion="min_max", bm25_weight=1.0)
     assert keyword_only[0].content == "scurvy and vitamin C"
-    dense_only = store.hybrid_retrieval("scurvy", query, top_k=3, bm25_weight=0.0)
+    dense_only = store.hybrid_retrieval("scurvy", query, top_k=3, fusion="min_max", bm25_weight=0.0)
     assert dense_only[0].content == "unrelated text"
     rrf = store.hybrid_retrieval("scurvy", query, top_k=3, fusion="rrf")
     assert rrf[0].score == pytest.approx(1 / 61 + 1 / 62)  # first in BM25, second in k-NN

@@ -10,7 +10,12 @@ from haystack.document_stores.types import FilterPolicy
 
 from haystack_integrations.components.retrievers.opensearch_pretrained._sqlite_retriever import SQLiteRetrieverBase
 from haystack_integrations.document_stores.opensearch_pretrained import SQLiteDocumentStore
-from haystack_integrations.document_stores.opensearch_pretrained.scoring import DEFAULT_RANK_CONSTANT, FUSIONS
+from haystack_integrations.document_stores.opensearch_pretrained.scoring import (
+    DEFAULT_BM25_WEIGHT,
+    DEFAULT_FUSION,
+    DEFAULT_RANK_CONSTANT,
+    FUSIONS,
+)
 
 
 @component
@@ -37,8 +42,8 @@ class SQLiteHybridRetriever(SQLiteRetrieverBase):
         top_k: int = 10,
         filter_policy: FilterPolicy | str = FilterPolicy.REPLACE,
         return_embedding: bool = False,
-        fusion: str = "min_max",
-        bm25_weight: float = 0.5,
+        fusion: str = DEFAULT_FUSION,
+        bm25_weight: float = DEFAULT_BM25_WEIGHT,
         rank_constant: int = DEFAULT_RANK_CONSTANT,
     ) -> None:
         SQLiteRetrieverBase.__init__(  # @component re-creates the class, so zero-argument super() cannot work

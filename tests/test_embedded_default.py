@@ -1,0 +1,151 @@
+"""The SQLite store as the embedded default of `index`, `search` and `evaluate` (issue 12): modes, conversion of
+the former JSON store files, and query_pipeline on it."""
+
+import pytest
+from haystack import Document, Pipeline
+from haystack_integrations.document_stores.opensearch import OpenSearchDocumentStore
+
+from haystack_integrations.components.retrievers.opensearch_pretrained.sqlite_bm25_retriever import SQLiteBM25Retriever
+from haystack_integrations.components.retrievers.opensearch_pretrained.sqlite_embedding_retriever import (
+    SQLiteEmbeddingRetriever,
+)
+from haystack_integrations.components.retrievers.opensearch_pretrained.sqlite_hybrid_retriever import (
+    SQLiteHybridRetriever,
+)
+from haystack_integrations.document_stores.opensearch_pretrained import SQLiteDocumentStore
+from opensearch_pretrained_haystack.batch.targets import is_json_store
+from opensearch_pretrained_haystack.catalog import get_model
+from opensearch_pretrained_haystack.cli import main
+from opensearch_pretrained_haystack.embedded_store import EmbeddedStoreWriter
+from opensearch_pretrained_haystack.pipelines import document_embedder, query_inputs, query_pipeline
+
+MINILM = get_model("all-MiniLM-L6-v2", "1.0.1")
+TEXTS = {
+    "risotto": "A good risotto needs arborio rice and hot stock added one ladle at a time.",
+    "webb": "The James Webb telescope observes the early universe in infrared light.",
+    "garden": "Tomatoes grow best in full sun with regular watering.",
+}
+QUESTION = "How long does risotto take with arborio rice?"
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    for name, text in TEXTS.items():
+        (folder / f"{name}.txt").write_text(text)
+    return folder
+
+
+def search_ids(argv, capsys):
+    return search_ids_and_errors(argv, capsys)[0]
+
+
+def search_ids_and_errors(argv, capsys):
+    assert main(["search", QUESTION, *argv]) == 0
+    captured = capsys.readouterr()
+    return [line.split("\t")[1] for line in captured.out.strip().splitlines()], captured.err
+
+
+def json_store(path):
+    """A store file of the former JSON format, written by its own writer."""
+    documents = [Document(id=name, content=text) for name, text in TEXTS.items()]
+    embedded = document_embedder(MINILM.name, MINILM.version).run(documents=documents)["documents"]
+    with EmbeddedStoreWriter(path, MINILM) as writer:
+        writer.write(embedded)
+    return path
+
+
+@pytest.mark.parametrize(
+    "mode",
+    [["--mode", "dense"], ["--mode", "bm25"], ["--mode", "hybrid"], ["--mode", "hybrid", "--fusion", "rrf"], []],
+)
+def test_index_then_search_on_the_default_sqlite_store_in_each_mode(tmp_path, corpus, capsys, monkeypatch, mode):
+    monkeypatch.chdir(tmp_path)
+    assert main(["index", str(corpus), "--model-version", "1.0.1"]) == 0
+    assert capsys.readouterr().out.startswith("documents read: 3, passages written: 3,")
+    store = SQLiteDocumentStore(path=str(tmp_path / "opensearch-pretrained-store.sqlite"))
+    assert store.count_documents() == 3 and store.store_model.version == "1.0.1"
+    assert main(["search", QUESTION, *mode, "--top-k", "2"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 2 and "risotto" in lines[0].split("\t")[2]
+
+
+def test_bm25_weight_is_checked_and_names_the_users_value(tmp_path, corpus, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["index", str(corpus), "--model-version", "1.0.1"]) == 0
+    capsys.readouterr()
+    assert main(["search", QUESTION, "--mode", "hybrid", "--bm25-weight", "1.5"]) == 2
+    assert capsys.readouterr().err == "error: --bm25-weight 1.5: give a weight between 0 and 1 (dense gets 1 - W).\n"
+
+
+def test_a_json_store_given_with_store_is_converted_once_beside_it_and_searched(tmp_path, capsys):
+    path = json_store(tmp_path / "old.json")
+    before = path.read_bytes()
+    assert is_json_store(path) and not is_json_store(tmp_path / "missing.json")
+    ids, err = search_ids_and_errors(["--store", str(path), "--top-k", "1"], capsys)
+    assert ids == ["risotto"]
+    assert err == f"Converted the JSON store {path} into the SQLite store {tmp_path / 'old.sqlite'} (3 documents).\n"
+    assert SQLiteDocumentStore(path=str(tmp_path / "old.sqlite")).count_documents() == 3
+    assert path.read_bytes() == before  # the JSON file is left as it was
+    for mode in ("dense", "bm25", "hybrid"):  # converted once: later runs use the SQLite store, silently
+        assert search_ids_and_errors(["--store", str(path), "--mode", mode, "--top-k", "1"], capsys) == (
+            ["risotto"],
+            "",
+        )
+    assert not is_json_store(tmp_path / "old.sqlite")
+
+
+def test_the_former_default_json_store_is_converted_into_the_new_default(tmp_path, corpus, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    json_store(tmp_path / "opensearch-pretrained-store.json")
+    ids, err = search_ids_and_errors(["--top-k", "1"], capsys)
+    assert ids == ["risotto"] and "opensearch-pretrained-store.sqlite (3 documents)" in err
+    assert main(["index", str(corpus), "--model-version", "1.0.1"]) == 0  # into the converted store
+    assert "passages written: 3," in capsys.readouterr().out  # ids of text files differ from the JSON store's
+    assert SQLiteDocumentStore(path="opensearch-pretrained-store.sqlite").count_documents() == 6
+
+
+def test_index_into_a_json_store_converts_it_and_skips_what_it_held(tmp_path, capsys):
+    (tmp_path / "docs.jsonl").write_text(
+        "".join(f'{{"id": "{name}", "content": "{text}"}}\n' for name, text in TEXTS.items())
+    )
+    path = json_store(tmp_path / "old.json")
+    assert (
+        main(["index", str(tmp_path / "docs.jsonl"), "--store", str(path), "--model-version", "1.0.1", "--no-split"])
+        == 0
+    )
+    captured = capsys.readouterr()
+    assert "Converted the JSON store" in captured.err
+    assert captured.out.startswith("documents read: 3, passages written: 0, skipped: 3,")
+
+
+@pytest.mark.parametrize(
+    ("mode", "retriever_type"),
+    [("dense", SQLiteEmbeddingRetriever), ("bm25", SQLiteBM25Retriever), ("hybrid", SQLiteHybridRetriever)],
+)
+def test_query_pipeline_on_the_sqlite_store_round_trips_through_yaml(tmp_path, mode, retriever_type):
+    store = SQLiteDocumentStore(path=str(tmp_path / "s.sqlite"), model=MINILM.name, version=MINILM.version)
+    documents = [Document(id=name, content=text, meta={"source_id": name}) for name, text in TEXTS.items()]
+    store.write_documents(document_embedder(MINILM.name, MINILM.version).run(documents=documents)["documents"])
+    pipeline = query_pipeline(
+        store, model=MINILM.name, version=MINILM.version, top_k=2, mode=mode, fusion="rrf", bm25_weight=0.3
+    )
+    loaded = Pipeline.loads(pipeline.dumps())
+    assert loaded.to_dict() == pipeline.to_dict()
+    retriever = loaded.get_component("retriever")
+    assert type(retriever) is retriever_type and retriever.document_store.path == store.path
+    if mode == "hybrid":
+        assert (retriever.fusion, retriever.bm25_weight) == ("rrf", 0.3)
+    assert ("embedder" in loaded.to_dict()["components"]) == (mode != "bm25")
+    top = loaded.run(query_inputs(loaded, QUESTION))["collapser"]["documents"]
+    assert top[0].id == "risotto"
+
+
+def test_bm25_and_hybrid_on_opensearch_are_refused_clearly_for_now():
+    store = OpenSearchDocumentStore(hosts="http://localhost:9200", index="docs", embedding_dim=384)
+    for mode in ("bm25", "hybrid"):
+        with pytest.raises(ValueError, match=f"--mode {mode} searches the embedded SQLite store"):
+            query_pipeline(store, model=MINILM.name, version=MINILM.version, mode=mode)
+    with pytest.raises(ValueError, match="Unknown search mode 'sparse'"):
+        query_pipeline(store, mode="sparse")
