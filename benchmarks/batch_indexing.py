@@ -54,7 +54,7 @@ def time_embedding(texts: list[str]) -> float:
 
 
 def time_index(corpus: Path, target_args: dict[str, str | None]) -> tuple[float, str]:
-    from opensearch_pretrained_haystack.batch import Target, index_sources
+    from opensearch_pretrained_haystack.app.batch import Target, index_sources
     from opensearch_pretrained_haystack.catalog import get_model
 
     remote = target_args.pop("remote")
@@ -68,7 +68,7 @@ def peak_rss_of_index_command(corpus: Path, store: Path) -> tuple[float, float]:
     command = [
         sys.executable,
         "-m",
-        "opensearch_pretrained_haystack.cli",
+        "opensearch_pretrained_haystack.app.cli.main",
         "index",
         str(corpus),
         "--store",

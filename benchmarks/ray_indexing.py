@@ -65,8 +65,8 @@ def main() -> None:
 
     from opensearchpy import OpenSearch
 
-    from opensearch_pretrained_haystack.batch import Target, index_sources
-    from opensearch_pretrained_haystack.batch.ray_options import RayOptions
+    from opensearch_pretrained_haystack.app.batch import Target, index_sources
+    from opensearch_pretrained_haystack.app.batch.ray_options import RayOptions
     from opensearch_pretrained_haystack.catalog import get_model
 
     model, client = get_model(MODEL, VERSION), OpenSearch(hosts=args.opensearch)
@@ -124,7 +124,7 @@ def _time_bulk_writes(model: Any, source: Any) -> float:
     """Passages/s of `bulk_write` re-writing the local engine's passages (with vectors) into a fresh index."""
     from dataclasses import replace
 
-    from opensearch_pretrained_haystack.batch.bulk_writes import bulk_write
+    from opensearch_pretrained_haystack.app.batch.bulk_writes import bulk_write
     from opensearch_pretrained_haystack.cluster.retry import RetryPolicy
     from opensearch_pretrained_haystack.store import document_store_for
 

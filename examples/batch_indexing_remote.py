@@ -18,7 +18,7 @@ from pathlib import Path
 
 from cluster import add_cluster_arguments, deploy
 
-from opensearch_pretrained_haystack import cli
+from opensearch_pretrained_haystack.app.cli import main as cli
 
 DATA = Path(__file__).parent / "data"
 

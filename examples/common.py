@@ -7,7 +7,7 @@ from pathlib import Path
 
 from haystack import Document
 
-from opensearch_pretrained_haystack.batch import Target
+from opensearch_pretrained_haystack.app.batch import Target
 from opensearch_pretrained_haystack.catalog import PretrainedModel, get_model
 
 DEFAULT_STORE = Path("example-store.sqlite")

@@ -14,8 +14,8 @@ from pathlib import Path
 from common import add_arguments, model_and_target
 
 from haystack_integrations.document_stores.opensearch_pretrained import SQLiteDocumentStore
+from opensearch_pretrained_haystack.app.pipelines import indexing_pipeline
 from opensearch_pretrained_haystack.indices.knn import document_store_for
-from opensearch_pretrained_haystack.pipelines import indexing_pipeline
 
 DATA = Path(__file__).parent / "data"
 

@@ -24,8 +24,8 @@ from haystack.document_stores.types import DuplicatePolicy
 from haystack_integrations.components.preprocessors.opensearch_pretrained import ModelTokenSplitter
 from haystack_integrations.components.rankers.opensearch_pretrained import SourceDocumentCollapser
 from haystack_integrations.components.retrievers.opensearch_pretrained import OpenSearchNeuralRetriever
+from opensearch_pretrained_haystack.app.pipelines import PASSAGES_PER_RESULT
 from opensearch_pretrained_haystack.indices.neural import neural_document_store
-from opensearch_pretrained_haystack.pipelines import PASSAGES_PER_RESULT
 
 DATA = Path(__file__).parent / "data"
 

@@ -12,8 +12,8 @@ import argparse
 from common import add_arguments, model_and_target, print_documents
 from haystack import Document
 
-from opensearch_pretrained_haystack.batch import load_store
-from opensearch_pretrained_haystack.pipelines import query_pipeline
+from opensearch_pretrained_haystack.app.batch import load_store
+from opensearch_pretrained_haystack.app.pipelines import query_pipeline
 
 
 def main(argv: list[str] | None = None) -> list[Document]:

@@ -19,8 +19,8 @@ from haystack import Pipeline
 from haystack.components.builders import ChatPromptBuilder
 from haystack.dataclasses import ChatMessage
 
-from opensearch_pretrained_haystack.batch import load_store
-from opensearch_pretrained_haystack.pipelines import query_pipeline
+from opensearch_pretrained_haystack.app.batch import load_store
+from opensearch_pretrained_haystack.app.pipelines import query_pipeline
 
 TEMPLATE = """Answer the question using only these passages.
 {% for document in documents %}

@@ -1,7 +1,7 @@
 import json
 
 from opensearch_pretrained_haystack import catalog
-from opensearch_pretrained_haystack.cli import main
+from opensearch_pretrained_haystack.app.cli.main import main
 
 BASE = "https://artifacts.opensearch.org/models/ml-models/huggingface/cross-encoders"
 

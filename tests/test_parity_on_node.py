@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 from opensearchpy import OpenSearch
 
-from opensearch_pretrained_haystack.cli import main
+from opensearch_pretrained_haystack.app.cli.main import main
 from opensearch_pretrained_haystack.cluster import MLCommonsClient
 from opensearch_pretrained_haystack.cluster.remote_embedding import OpenSearchMLEmbedder
 from opensearch_pretrained_haystack.cluster.uploader import DeployedModel, ModelRequest, upload_and_deploy

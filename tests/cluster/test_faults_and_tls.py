@@ -22,9 +22,9 @@ from haystack_integrations.components.embedders.opensearch_pretrained.opensearch
     OpenSearchMLTextEmbedder,
 )
 from haystack_integrations.components.retrievers.opensearch_pretrained import OpenSearchNeuralRetriever
-from opensearch_pretrained_haystack.batch import Target, index_sources
+from opensearch_pretrained_haystack.app.batch import Target, index_sources
+from opensearch_pretrained_haystack.app.cli.main import main
 from opensearch_pretrained_haystack.catalog import get_model
-from opensearch_pretrained_haystack.cli import main
 from opensearch_pretrained_haystack.cluster import CertificateError, MLCommonsClient
 from opensearch_pretrained_haystack.indices.knn import document_store_for
 from opensearch_pretrained_haystack.indices.neural import neural_document_store

@@ -8,8 +8,8 @@ import pytest
 from tokenizers import Tokenizer
 
 from opensearch_pretrained_haystack import catalog
+from opensearch_pretrained_haystack.app.batch import Target, index_sources
 from opensearch_pretrained_haystack.artifacts import LoadedArtifacts
-from opensearch_pretrained_haystack.batch import Target, index_sources
 from opensearch_pretrained_haystack.inference import available_cpus, onnx_session, tokenizer
 
 

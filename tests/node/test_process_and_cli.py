@@ -236,7 +236,7 @@ def _cli(*args: str, blocked: str = "") -> subprocess.CompletedProcess[str]:
     code = (
         "import argparse, sys\n"
         + (f"sys.modules[{blocked!r}] = None\n" if blocked else "")
-        + "from opensearch_pretrained_haystack.cli import main\n"
+        + "from opensearch_pretrained_haystack.app.cli.main import main\n"
         "sys.exit(main(sys.argv[1:]))\n"
     )
     return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=False)
@@ -271,7 +271,7 @@ def test_main_cli_help_works_without_fcntl() -> None:
     # Issue 8: Windows has no fcntl; only `node` commands may need it.
     code = (
         "import sys; sys.modules['fcntl'] = None\n"
-        "from opensearch_pretrained_haystack.cli import main\n"
+        "from opensearch_pretrained_haystack.app.cli.main import main\n"
         "sys.exit(main(['--help']))\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
@@ -284,13 +284,13 @@ def test_the_library_and_the_command_line_import_no_test_node_module() -> None:
     # Issue 8: the test node is a development tool; only `opensearch-pretrained node ...` loads it.
     code = (
         "import sys\n"
-        "import opensearch_pretrained_haystack, opensearch_pretrained_haystack.cli\n"
+        "import opensearch_pretrained_haystack, opensearch_pretrained_haystack.app.cli.main\n"
         "import haystack_integrations.components.embedders.opensearch_pretrained\n"
         "import haystack_integrations.components.preprocessors.opensearch_pretrained\n"
         "import haystack_integrations.components.rankers.opensearch_pretrained\n"
         "import haystack_integrations.components.retrievers.opensearch_pretrained\n"
         "import haystack_integrations.document_stores.opensearch_pretrained\n"
-        "from opensearch_pretrained_haystack.cli import main\n"
+        "from opensearch_pretrained_haystack.app.cli.main import main\n"
         "try:\n    main(['index', '--help'])\nexcept SystemExit:\n    pass\n"
         "print(sorted(m for m in sys.modules if m.startswith('opensearch_pretrained_haystack.node')))\n"
     )

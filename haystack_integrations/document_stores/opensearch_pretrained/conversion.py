@@ -15,8 +15,8 @@ from haystack import Document
 from haystack.document_stores.types import DuplicatePolicy
 
 from haystack_integrations.document_stores.opensearch_pretrained.document_store import SQLiteDocumentStore
+from haystack_integrations.document_stores.opensearch_pretrained.json_store import StoreFileReader
 from haystack_integrations.document_stores.opensearch_pretrained.vector_cache import cache_paths
-from opensearch_pretrained_haystack.embedded_store import StoreFileReader
 
 logger = logging.getLogger(__name__)
 

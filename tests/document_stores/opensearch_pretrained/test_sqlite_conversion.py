@@ -8,8 +8,8 @@ from haystack import Document
 
 from haystack_integrations.document_stores.opensearch_pretrained import SQLiteDocumentStore
 from haystack_integrations.document_stores.opensearch_pretrained.conversion import convert_json_store
+from haystack_integrations.document_stores.opensearch_pretrained.json_store import EmbeddedStoreWriter
 from opensearch_pretrained_haystack.catalog import get_model
-from opensearch_pretrained_haystack.embedded_store import EmbeddedStoreWriter
 
 
 def _json_store(path, count, *, model="msmarco-distilbert-base-tas-b"):

@@ -11,8 +11,8 @@ from haystack.document_stores.in_memory import InMemoryDocumentStore
 from opensearchpy import OpenSearch
 
 from haystack_integrations.document_stores.opensearch_pretrained import SQLiteDocumentStore
-from opensearch_pretrained_haystack import batch
-from opensearch_pretrained_haystack.batch import (
+from opensearch_pretrained_haystack.app import batch
+from opensearch_pretrained_haystack.app.batch import (
     IndexSummary,
     Target,
     count_documents,
@@ -22,10 +22,10 @@ from opensearch_pretrained_haystack.batch import (
     open_sink,
     read_documents,
 )
+from opensearch_pretrained_haystack.app.cli.main import main
+from opensearch_pretrained_haystack.app.pipelines import IndexingComponents, document_embedder, indexing_pipeline
 from opensearch_pretrained_haystack.catalog import get_model
-from opensearch_pretrained_haystack.cli import main
 from opensearch_pretrained_haystack.indices.knn import IndexMismatchError, document_store_for
-from opensearch_pretrained_haystack.pipelines import IndexingComponents, document_embedder, indexing_pipeline
 
 MINILM = get_model("all-MiniLM-L6-v2", "1.0.1")
 LONG = " ".join(f"Sentence {i} is about the history of topic {i}." for i in range(80))

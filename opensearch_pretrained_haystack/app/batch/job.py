@@ -23,13 +23,17 @@ from tqdm import tqdm
 
 from haystack_integrations.components.embedders.opensearch_pretrained._text_preparation import has_content
 from haystack_integrations.components.preprocessors.opensearch_pretrained.model_token_splitter import DEFAULT_OVERLAP
-from opensearch_pretrained_haystack.batch.ray_options import ENGINES, RAY_MISSING, MissingExtraError, RayOptions
-from opensearch_pretrained_haystack.batch.remote_model import ENV_CREDENTIALS, check_remote_model, check_sparse_model
-from opensearch_pretrained_haystack.batch.sources import count_documents, read_documents
-from opensearch_pretrained_haystack.batch.targets import PassagesNotWrittenError, Sink, Target, open_sink
+from opensearch_pretrained_haystack.app.batch.ray_options import ENGINES, RAY_MISSING, MissingExtraError, RayOptions
+from opensearch_pretrained_haystack.app.batch.remote_model import (
+    ENV_CREDENTIALS,
+    check_remote_model,
+    check_sparse_model,
+)
+from opensearch_pretrained_haystack.app.batch.sources import count_documents, read_documents
+from opensearch_pretrained_haystack.app.batch.targets import PassagesNotWrittenError, Sink, Target, open_sink
+from opensearch_pretrained_haystack.app.pipelines import IndexingComponents, document_embedder, indexing_components
 from opensearch_pretrained_haystack.catalog import PretrainedModel
 from opensearch_pretrained_haystack.indices.sparse import SparseEncoding
-from opensearch_pretrained_haystack.pipelines import IndexingComponents, document_embedder, indexing_components
 
 logger = logging.getLogger(__name__)
 
@@ -238,7 +242,7 @@ def index_sources(
 def _ray_engine() -> ModuleType:
     """``batch.ray_engine``, imported only when asked for: Ray is an optional extra."""
     try:
-        from opensearch_pretrained_haystack.batch import ray_engine
+        from opensearch_pretrained_haystack.app.batch import ray_engine
     except ImportError as error:
         if error.name is None or error.name.split(".")[0] not in ("ray", "pyarrow", "pandas"):
             raise

@@ -6,11 +6,11 @@ import pytest
 from haystack import Document
 
 from haystack_integrations.components.rankers.opensearch_pretrained import LocalOnnxRanker
-from opensearch_pretrained_haystack.batch import Target, index_into
-from opensearch_pretrained_haystack.batch.query import Rerank, search
+from opensearch_pretrained_haystack.app.batch import Target, index_into
+from opensearch_pretrained_haystack.app.batch.query import Rerank, search
+from opensearch_pretrained_haystack.app.cli.main import main
+from opensearch_pretrained_haystack.app.evaluation import evaluate
 from opensearch_pretrained_haystack.catalog import get_model
-from opensearch_pretrained_haystack.cli import main
-from opensearch_pretrained_haystack.evaluation import evaluate
 from tests.conftest import TESTING
 
 MINILM = get_model("all-MiniLM-L6-v2", "1.0.1")

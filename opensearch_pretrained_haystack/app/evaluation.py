@@ -22,11 +22,11 @@ from haystack import Document
 
 from haystack_integrations.components.preprocessors.opensearch_pretrained.model_token_splitter import DEFAULT_OVERLAP
 from haystack_integrations.document_stores.opensearch_pretrained.scoring import DEFAULT_BM25_WEIGHT, DEFAULT_FUSION
-from opensearch_pretrained_haystack.batch import Target, count_documents, index_into, load_store
-from opensearch_pretrained_haystack.batch.query import Rerank, reranking
+from opensearch_pretrained_haystack.app.batch import Target, count_documents, index_into, load_store
+from opensearch_pretrained_haystack.app.batch.query import Rerank, reranking
+from opensearch_pretrained_haystack.app.pipelines import query_inputs, query_pipeline
 from opensearch_pretrained_haystack.catalog import PretrainedModel
 from opensearch_pretrained_haystack.errors import OpenSearchPretrainedError
-from opensearch_pretrained_haystack.pipelines import query_inputs, query_pipeline
 
 NDCG_AT = 10
 RECALL_AT = 100

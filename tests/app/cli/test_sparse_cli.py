@@ -12,9 +12,9 @@ from haystack import Document, Pipeline
 from haystack_integrations.document_stores.opensearch import OpenSearchDocumentStore
 from opensearchpy import OpenSearch
 
-from opensearch_pretrained_haystack.cli import main
+from opensearch_pretrained_haystack.app.cli.main import main
+from opensearch_pretrained_haystack.app.pipelines import query_inputs, query_pipeline
 from opensearch_pretrained_haystack.indices.sparse import SparseEncoding
-from opensearch_pretrained_haystack.pipelines import query_inputs, query_pipeline
 from tests.indices.test_sparse import cluster_queries, corpus
 from tests.sparse_models import SPARSE_ENCODER_DIR, SPARSE_TOKENIZER_DIR, deployed_sparse_model
 

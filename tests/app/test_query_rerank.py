@@ -10,8 +10,8 @@ from haystack_integrations.components.rankers.opensearch_pretrained import (
     OpenSearchMLRanker,
     SourceDocumentCollapser,
 )
+from opensearch_pretrained_haystack.app.pipelines import query_inputs, query_pipeline, ranker
 from opensearch_pretrained_haystack.catalog import get_model
-from opensearch_pretrained_haystack.pipelines import query_inputs, query_pipeline, ranker
 from opensearch_pretrained_haystack.store import document_store_for
 from tests.conftest import TESTING
 

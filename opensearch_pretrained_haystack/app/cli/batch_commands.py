@@ -23,14 +23,14 @@ from haystack_integrations.document_stores.opensearch_pretrained.scoring import 
     DEFAULT_FUSION,
     FUSIONS,
 )
-from opensearch_pretrained_haystack.batch import Target, index_sources, search
-from opensearch_pretrained_haystack.batch.query import Rerank
-from opensearch_pretrained_haystack.batch.ray_options import ENGINES, RayOptions
-from opensearch_pretrained_haystack.batch.targets import embedded_store_path
+from opensearch_pretrained_haystack.app.batch import Target, index_sources, search
+from opensearch_pretrained_haystack.app.batch.query import Rerank
+from opensearch_pretrained_haystack.app.batch.ray_options import ENGINES, RayOptions
+from opensearch_pretrained_haystack.app.batch.targets import embedded_store_path
+from opensearch_pretrained_haystack.app.evaluation import DEFAULT_SPLIT, evaluate
+from opensearch_pretrained_haystack.app.pipelines import DEFAULT_MODEL, MODES
 from opensearch_pretrained_haystack.catalog import PretrainedModel, get_model
-from opensearch_pretrained_haystack.evaluation import DEFAULT_SPLIT, evaluate
 from opensearch_pretrained_haystack.indices.sparse import SparseEncoding
-from opensearch_pretrained_haystack.pipelines import DEFAULT_MODEL, MODES
 
 DEFAULT_STORE = "opensearch-pretrained-store.sqlite"
 # The default of earlier releases (a JSON file): converted into DEFAULT_STORE when that does not exist yet.

@@ -3,9 +3,14 @@ from haystack import Pipeline
 from haystack.document_stores.in_memory import InMemoryDocumentStore
 
 from haystack_integrations.components.embedders.opensearch_pretrained import LocalOnnxDocumentEmbedder
+from opensearch_pretrained_haystack.app.pipelines import (
+    document_embedder,
+    indexing_pipeline,
+    query_pipeline,
+    text_embedder,
+)
 from opensearch_pretrained_haystack.catalog import get_model
 from opensearch_pretrained_haystack.indices.knn import document_store_for
-from opensearch_pretrained_haystack.pipelines import document_embedder, indexing_pipeline, query_pipeline, text_embedder
 
 MODEL, VERSION = "all-MiniLM-L6-v2", "1.0.1"
 TEXTS = {

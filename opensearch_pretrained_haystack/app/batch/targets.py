@@ -23,10 +23,14 @@ from haystack_integrations.document_stores.opensearch import OpenSearchDocumentS
 
 from haystack_integrations.document_stores.opensearch_pretrained import SQLiteDocumentStore
 from haystack_integrations.document_stores.opensearch_pretrained.conversion import convert_json_store
+from haystack_integrations.document_stores.opensearch_pretrained.json_store import (
+    EmbeddedStoreError,
+    StoreFileReader,
+    lock_path,
+)
 from opensearch_pretrained_haystack.catalog import PretrainedModel
 from opensearch_pretrained_haystack.cluster.document_store import overwrite_documents, stored_ids
 from opensearch_pretrained_haystack.cluster.errors import MLCommonsError
-from opensearch_pretrained_haystack.embedded_store import EmbeddedStoreError, StoreFileReader, lock_path
 from opensearch_pretrained_haystack.errors import OpenSearchPretrainedError
 from opensearch_pretrained_haystack.indices.knn import document_store_for
 from opensearch_pretrained_haystack.indices.sparse import SparseEncoding, sparse_document_store

@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from opensearch_pretrained_haystack.cli import main
+from opensearch_pretrained_haystack.app.cli.main import main
 from opensearch_pretrained_haystack.inference import LocalOnnxEmbedder
 from tests.conftest import TESTING
 

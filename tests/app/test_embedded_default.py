@@ -13,11 +13,11 @@ from haystack_integrations.components.retrievers.opensearch_pretrained.sqlite_hy
     SQLiteHybridRetriever,
 )
 from haystack_integrations.document_stores.opensearch_pretrained import SQLiteDocumentStore
-from opensearch_pretrained_haystack.batch.targets import is_json_store
+from haystack_integrations.document_stores.opensearch_pretrained.json_store import EmbeddedStoreWriter
+from opensearch_pretrained_haystack.app.batch.targets import is_json_store
+from opensearch_pretrained_haystack.app.cli.main import main
+from opensearch_pretrained_haystack.app.pipelines import document_embedder, query_inputs, query_pipeline
 from opensearch_pretrained_haystack.catalog import get_model
-from opensearch_pretrained_haystack.cli import main
-from opensearch_pretrained_haystack.embedded_store import EmbeddedStoreWriter
-from opensearch_pretrained_haystack.pipelines import document_embedder, query_inputs, query_pipeline
 
 MINILM = get_model("all-MiniLM-L6-v2", "1.0.1")
 TEXTS = {

@@ -58,7 +58,7 @@ def add_parity_command(subparsers: argparse._SubParsersAction[argparse.ArgumentP
 
 
 def _verify_parity(args: argparse.Namespace) -> int:
-    from opensearch_pretrained_haystack.batch import ENV_CREDENTIALS
+    from opensearch_pretrained_haystack.app.batch import ENV_CREDENTIALS
     from opensearch_pretrained_haystack.cluster.connection import ConnectionSettings
     from opensearch_pretrained_haystack.cluster.ml_commons import MLCommonsClient
     from opensearch_pretrained_haystack.cluster.remote_embedding import OpenSearchMLEmbedder

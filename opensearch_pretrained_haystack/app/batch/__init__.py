@@ -7,7 +7,7 @@
 - ``query``: ``search``, the best source documents for a query.
 """
 
-from opensearch_pretrained_haystack.batch.job import (
+from opensearch_pretrained_haystack.app.batch.job import (
     PASSAGE_GROUP,
     READ_CHUNK,
     IndexSummary,
@@ -15,9 +15,9 @@ from opensearch_pretrained_haystack.batch.job import (
     index_into,
     index_sources,
 )
-from opensearch_pretrained_haystack.batch.query import search
-from opensearch_pretrained_haystack.batch.remote_model import ENV_CREDENTIALS, check_remote_model
-from opensearch_pretrained_haystack.batch.sources import (
+from opensearch_pretrained_haystack.app.batch.query import search
+from opensearch_pretrained_haystack.app.batch.remote_model import ENV_CREDENTIALS, check_remote_model
+from opensearch_pretrained_haystack.app.batch.sources import (
     JSONL_SUFFIX,
     TEXT_SUFFIXES,
     count_documents,
@@ -25,7 +25,7 @@ from opensearch_pretrained_haystack.batch.sources import (
     read_documents,
     source_files,
 )
-from opensearch_pretrained_haystack.batch.targets import Sink, Target, load_store, open_sink
+from opensearch_pretrained_haystack.app.batch.targets import Sink, Target, load_store, open_sink
 
 __all__ = [
     "ENV_CREDENTIALS",

@@ -3,9 +3,8 @@ import math
 
 import pytest
 
-from opensearch_pretrained_haystack.catalog import get_model
-from opensearch_pretrained_haystack.cli import main
-from opensearch_pretrained_haystack.evaluation import (
+from opensearch_pretrained_haystack.app.cli.main import main
+from opensearch_pretrained_haystack.app.evaluation import (
     BeirFormatError,
     corpus_documents,
     evaluate,
@@ -13,6 +12,7 @@ from opensearch_pretrained_haystack.evaluation import (
     ndcg,
     recall,
 )
+from opensearch_pretrained_haystack.catalog import get_model
 
 MINILM = get_model("all-MiniLM-L6-v2", "1.0.1")
 FILLER = " ".join(f"Filler sentence {i} describes the weather in a small town." for i in range(30))

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from haystack_integrations.document_stores.opensearch_pretrained import SQLiteDocumentStore
-from opensearch_pretrained_haystack.batch import Target, index_sources
+from opensearch_pretrained_haystack.app.batch import Target, index_sources
 from opensearch_pretrained_haystack.catalog import get_model
 
 MINILM = get_model("all-MiniLM-L6-v2", "1.0.1")
@@ -21,12 +21,12 @@ MINILM = get_model("all-MiniLM-L6-v2", "1.0.1")
 DRIVER = """
 import sys
 from pathlib import Path
-from opensearch_pretrained_haystack.batch import Target, index_sources
+from opensearch_pretrained_haystack.app.batch import Target, index_sources
 from opensearch_pretrained_haystack.catalog import get_model
 index_sources([sys.argv[1]], Target(store_path=Path(sys.argv[2])), get_model("all-MiniLM-L6-v2", "1.0.1"),
               group_size=int(sys.argv[3]), progress_bar=False)
 """
-CLI = [sys.executable, "-m", "opensearch_pretrained_haystack.cli"]
+CLI = [sys.executable, "-m", "opensearch_pretrained_haystack.app.cli.main"]
 
 
 def corpus(path: Path, name: str, count: int) -> Path:

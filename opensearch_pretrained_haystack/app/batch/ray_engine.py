@@ -32,16 +32,16 @@ from ray.data.datasource import Datasink, WriteResult
 from haystack_integrations.components.embedders.opensearch_pretrained import LocalOnnxDocumentEmbedder
 from haystack_integrations.components.embedders.opensearch_pretrained._text_preparation import has_content
 from haystack_integrations.components.preprocessors.opensearch_pretrained.model_token_splitter import DEFAULT_OVERLAP
-from opensearch_pretrained_haystack.batch.bulk_writes import bulk_write, ids_in_index
-from opensearch_pretrained_haystack.batch.job import MAX_FAILURES_KEPT, PASSAGE_GROUP, READ_CHUNK, IndexSummary
-from opensearch_pretrained_haystack.batch.ray_options import RayOptions
-from opensearch_pretrained_haystack.batch.remote_model import ENV_CREDENTIALS, check_remote_model
-from opensearch_pretrained_haystack.batch.shards import Shard, plan_shards, read_shard
-from opensearch_pretrained_haystack.batch.targets import Target
+from opensearch_pretrained_haystack.app.batch.bulk_writes import bulk_write, ids_in_index
+from opensearch_pretrained_haystack.app.batch.job import MAX_FAILURES_KEPT, PASSAGE_GROUP, READ_CHUNK, IndexSummary
+from opensearch_pretrained_haystack.app.batch.ray_options import RayOptions
+from opensearch_pretrained_haystack.app.batch.remote_model import ENV_CREDENTIALS, check_remote_model
+from opensearch_pretrained_haystack.app.batch.shards import Shard, plan_shards, read_shard
+from opensearch_pretrained_haystack.app.batch.targets import Target
+from opensearch_pretrained_haystack.app.pipelines import IndexingComponents, document_embedder, indexing_components
 from opensearch_pretrained_haystack.catalog import PretrainedModel, get_model
 from opensearch_pretrained_haystack.cluster.document_store import connected_client
 from opensearch_pretrained_haystack.cluster.retry import RetryPolicy
-from opensearch_pretrained_haystack.pipelines import IndexingComponents, document_embedder, indexing_components
 from opensearch_pretrained_haystack.store import document_store_for
 
 logger = logging.getLogger(__name__)

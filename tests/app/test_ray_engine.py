@@ -11,12 +11,12 @@ import pytest
 from fault_proxy import FaultProxy
 from opensearchpy import OpenSearch
 
-from opensearch_pretrained_haystack import batch
-from opensearch_pretrained_haystack.batch import IndexSummary, Target, index_sources, read_documents
-from opensearch_pretrained_haystack.batch.ray_options import RAY_MISSING, RayOptions
-from opensearch_pretrained_haystack.batch.shards import plan_shards, read_shard
+from opensearch_pretrained_haystack.app import batch
+from opensearch_pretrained_haystack.app.batch import IndexSummary, Target, index_sources, read_documents
+from opensearch_pretrained_haystack.app.batch.ray_options import RAY_MISSING, RayOptions
+from opensearch_pretrained_haystack.app.batch.shards import plan_shards, read_shard
+from opensearch_pretrained_haystack.app.cli.main import main
 from opensearch_pretrained_haystack.catalog import get_model
-from opensearch_pretrained_haystack.cli import main
 from opensearch_pretrained_haystack.store import document_store_for
 
 MINILM = get_model("all-MiniLM-L6-v2", "1.0.1")
@@ -96,7 +96,7 @@ def test_shards_read_exactly_what_read_documents_reads(corpus, tmp_path):
 def test_the_sink_passes_over_zero_row_and_zero_column_blocks(local_ray):
     import pyarrow as pa
 
-    from opensearch_pretrained_haystack.batch.ray_engine import OpenSearchDatasink, RayJob
+    from opensearch_pretrained_haystack.app.batch.ray_engine import OpenSearchDatasink, RayJob
 
     sink = OpenSearchDatasink(RayJob(Target(hosts="http://127.0.0.1:1", index="never-reached"), MINILM.name, "1.0.1"))
     empty = pa.table({"kind": pa.array([], pa.string()), "id": pa.array([], pa.string())})
@@ -144,7 +144,7 @@ class FailsOnce:
     """The local embedder, except that the first batch any actor gets raises (once across all processes)."""
 
     def __init__(self, job, marker: str) -> None:
-        from opensearch_pretrained_haystack.batch.ray_engine import default_embedder
+        from opensearch_pretrained_haystack.app.batch.ray_engine import default_embedder
 
         self._embedder, self._marker = default_embedder(job), marker
 
@@ -163,7 +163,7 @@ class FailsOnce:
 def test_a_block_that_raises_once_is_retried_and_every_passage_written_once(
     local_ray, opensearch_url, index_name, tmp_path
 ):
-    from opensearch_pretrained_haystack.batch.ray_engine import index_sources_on_ray
+    from opensearch_pretrained_haystack.app.batch.ray_engine import index_sources_on_ray
 
     marker = tmp_path / "failed-once"
     summary = index_sources_on_ray(
@@ -210,7 +210,7 @@ def test_the_embedded_store_is_refused(tmp_path, corpus, capsys):
 
 def test_without_ray_engine_ray_is_one_line_saying_what_to_install(corpus, capsys, monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # import ray raises ImportError
-    monkeypatch.delitem(sys.modules, "opensearch_pretrained_haystack.batch.ray_engine", raising=False)
+    monkeypatch.delitem(sys.modules, "opensearch_pretrained_haystack.app.batch.ray_engine", raising=False)
     monkeypatch.delattr(batch, "ray_engine", raising=False)
     code = main(["index", str(corpus), "--opensearch", "http://127.0.0.1:1", "--index", "x", "--engine", "ray"])
     assert code == 1 and capsys.readouterr().err.strip().splitlines() == [f"error: {RAY_MISSING}"]

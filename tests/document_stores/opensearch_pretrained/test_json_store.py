@@ -6,9 +6,7 @@ from filelock import FileLock, Timeout
 from haystack import Document
 from haystack.document_stores.in_memory import InMemoryDocumentStore
 
-from opensearch_pretrained_haystack.catalog import get_model
-from opensearch_pretrained_haystack.cli import main
-from opensearch_pretrained_haystack.embedded_store import (
+from haystack_integrations.document_stores.opensearch_pretrained.json_store import (
     EmbeddedStoreError,
     EmbeddedStoreWriter,
     StoreFileReader,
@@ -16,6 +14,8 @@ from opensearch_pretrained_haystack.embedded_store import (
     lock_path,
     read_store_model,
 )
+from opensearch_pretrained_haystack.app.cli.main import main
+from opensearch_pretrained_haystack.catalog import get_model
 from opensearch_pretrained_haystack.indices.knn import IndexMismatchError
 
 MINILM = get_model("all-MiniLM-L6-v2", "1.0.1")

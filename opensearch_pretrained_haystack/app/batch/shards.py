@@ -16,7 +16,7 @@ from typing import BinaryIO
 
 from haystack import Document
 
-from opensearch_pretrained_haystack.batch.sources import (
+from opensearch_pretrained_haystack.app.batch.sources import (
     JSONL_SUFFIX,
     FailureLog,
     is_gzip,

@@ -8,10 +8,10 @@ from typing import Any
 from haystack import Document
 
 from haystack_integrations.document_stores.opensearch_pretrained.scoring import DEFAULT_BM25_WEIGHT, DEFAULT_FUSION
-from opensearch_pretrained_haystack.batch.remote_model import ENV_CREDENTIALS
-from opensearch_pretrained_haystack.batch.targets import Target, load_store
+from opensearch_pretrained_haystack.app.batch.remote_model import ENV_CREDENTIALS
+from opensearch_pretrained_haystack.app.batch.targets import Target, load_store
+from opensearch_pretrained_haystack.app.pipelines import query_inputs, query_pipeline, ranker
 from opensearch_pretrained_haystack.catalog import PretrainedModel
-from opensearch_pretrained_haystack.pipelines import query_inputs, query_pipeline, ranker
 
 
 @dataclass(frozen=True)

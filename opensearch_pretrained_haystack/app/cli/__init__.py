@@ -1,0 +1,1 @@
+"""The ``opensearch-pretrained`` command line (``main``), one module per group of subcommands."""

@@ -1,0 +1,375 @@
+"""Ready-made indexing and query pipelines, with the local (ONNX) or the remote (ML Commons) embedder.
+
+Both work with opensearch-haystack's ``OpenSearchDocumentStore`` (see ``store.document_store_for``), with the
+embedded ``SQLiteDocumentStore`` (the default without a cluster: dense, BM25 or hybrid search) or with Haystack's
+``InMemoryDocumentStore``, and both save to YAML and load back with Haystack's
+default loader, since every component lives in ``haystack`` or ``haystack_integrations``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import pairwise
+from typing import Any
+
+from haystack import Document, Pipeline
+from haystack.components.converters import TextFileToDocument
+from haystack.components.preprocessors import DocumentCleaner
+from haystack.components.retrievers.in_memory import InMemoryEmbeddingRetriever
+from haystack.components.writers import DocumentWriter
+from haystack.document_stores.in_memory import InMemoryDocumentStore
+from haystack.document_stores.types import DocumentStore, DuplicatePolicy
+from haystack_integrations.components.retrievers.opensearch import OpenSearchEmbeddingRetriever
+from haystack_integrations.document_stores.opensearch import OpenSearchDocumentStore
+
+from haystack_integrations.components.embedders.opensearch_pretrained import (
+    LocalOnnxDocumentEmbedder,
+    LocalOnnxTextEmbedder,
+    LocalSparseTextEmbedder,
+)
+from haystack_integrations.components.embedders.opensearch_pretrained._text_preparation import has_content
+from haystack_integrations.components.preprocessors.opensearch_pretrained import ModelTokenSplitter
+from haystack_integrations.components.preprocessors.opensearch_pretrained.model_token_splitter import DEFAULT_OVERLAP
+from haystack_integrations.components.rankers.opensearch_pretrained import SourceDocumentCollapser
+from haystack_integrations.components.retrievers.opensearch_pretrained import OpenSearchNeuralSparseRetriever
+from haystack_integrations.components.retrievers.opensearch_pretrained.sqlite_bm25_retriever import (
+    SQLiteBM25Retriever,
+)
+from haystack_integrations.components.retrievers.opensearch_pretrained.sqlite_embedding_retriever import (
+    SQLiteEmbeddingRetriever,
+)
+from haystack_integrations.components.retrievers.opensearch_pretrained.sqlite_hybrid_retriever import (
+    SQLiteHybridRetriever,
+)
+from haystack_integrations.document_stores.opensearch_pretrained import SQLiteDocumentStore
+from haystack_integrations.document_stores.opensearch_pretrained.scoring import DEFAULT_BM25_WEIGHT, DEFAULT_FUSION
+from opensearch_pretrained_haystack.indices.sparse import SparseEncoding
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+DEFAULT_RERANK_MODEL = "ms-marco-MiniLM-L-6-v2"
+# Passages fetched per source document returned, so that several passages of one source still leave top_k sources.
+PASSAGES_PER_RESULT = 5
+# The largest k of a k-NN query (and the default index.max_result_window).
+KNN_MAX_K = 10_000
+# How the retriever finds passages: by the query's embedding, by its words (BM25), or both fused.
+MODES = ("dense", "bm25", "hybrid")
+
+
+def document_embedder(
+    model: str = DEFAULT_MODEL,
+    version: str | None = None,
+    *,
+    remote_model_id: str | None = None,
+    hosts: str | list[str] | None = None,
+    mirror: str | None = None,
+    cache_dir: str | None = None,
+    batch_size: int = 32,
+    progress_bar: bool = False,
+    **remote_kwargs: Any,
+) -> Any:
+    """The local ``LocalOnnxDocumentEmbedder``, or with ``remote_model_id`` the cluster's
+    ``OpenSearchMLDocumentEmbedder`` (``hosts`` and ``remote_kwargs`` such as ``http_auth`` go to it)."""
+    if remote_model_id is None:
+        return LocalOnnxDocumentEmbedder(
+            model, version, mirror=mirror, cache_dir=cache_dir, batch_size=batch_size, progress_bar=progress_bar
+        )
+    from haystack_integrations.components.embedders.opensearch_pretrained.opensearch_ml_document_embedder import (
+        OpenSearchMLDocumentEmbedder,
+    )
+
+    return OpenSearchMLDocumentEmbedder(
+        _required_hosts(hosts), remote_model_id, batch_size=batch_size, progress_bar=progress_bar, **remote_kwargs
+    )
+
+
+def text_embedder(
+    model: str = DEFAULT_MODEL,
+    version: str | None = None,
+    *,
+    remote_model_id: str | None = None,
+    hosts: str | list[str] | None = None,
+    mirror: str | None = None,
+    cache_dir: str | None = None,
+    **remote_kwargs: Any,
+) -> Any:
+    """The query-side twin of ``document_embedder``: ``LocalOnnxTextEmbedder`` or ``OpenSearchMLTextEmbedder``."""
+    if remote_model_id is None:
+        return LocalOnnxTextEmbedder(model, version, mirror=mirror, cache_dir=cache_dir, progress_bar=False)
+    from haystack_integrations.components.embedders.opensearch_pretrained.opensearch_ml_text_embedder import (
+        OpenSearchMLTextEmbedder,
+    )
+
+    return OpenSearchMLTextEmbedder(_required_hosts(hosts), remote_model_id, **remote_kwargs)
+
+
+def ranker(
+    model: str = DEFAULT_RERANK_MODEL,
+    version: str | None = None,
+    *,
+    remote_model_id: str | None = None,
+    hosts: str | list[str] | None = None,
+    mirror: str | None = None,
+    cache_dir: str | None = None,
+    **kwargs: Any,
+) -> Any:
+    """The local ``LocalOnnxRanker`` of a catalog cross-encoder (or a model directory), or with ``remote_model_id``
+    the cluster's ``OpenSearchMLRanker`` (``hosts`` goes to it); ``kwargs`` (``batch_size``; ``http_auth`` and TLS
+    for the cluster) go to the ranker. Both give the same scores, the cluster's raw logits."""
+    from haystack_integrations.components.rankers.opensearch_pretrained import LocalOnnxRanker, OpenSearchMLRanker
+
+    if remote_model_id is None:
+        kwargs.setdefault("progress_bar", False)
+        return LocalOnnxRanker(model=model, version=version, mirror=mirror, cache_dir=cache_dir, **kwargs)
+    if not hosts:
+        raise ValueError("The cluster's ranker needs the cluster: pass hosts='https://host:9200' with remote_model_id.")
+    return OpenSearchMLRanker(hosts=hosts, model_id=remote_model_id, **kwargs)
+
+
+@dataclass(frozen=True)
+class IndexingComponents:
+    """The steps between reading and writing, in the order every indexing path runs them: clean → split → embed.
+
+    ``indexing_pipeline`` wires them into a Pipeline; the batch job (``index``, ``evaluate``) runs the same
+    components on its stream of chunks, so both give the same passages and vectors for the same input.
+    """
+
+    cleaner: DocumentCleaner
+    splitter: ModelTokenSplitter | None
+    embedder: Any
+    """None when the cluster encodes passages at ingest (a sparse index's pipeline): nothing is embedded here."""
+
+    def steps(self) -> dict[str, Any]:
+        """The components by their pipeline names, in flow order (no splitter when documents are kept whole)."""
+        named = {"cleaner": self.cleaner, "splitter": self.splitter, "embedder": self.embedder}
+        return {name: step for name, step in named.items() if step is not None}
+
+    def passages(self, documents: list[Document]) -> list[Document]:
+        """Clean and split ``documents``: what the embedder gets."""
+        cleaned = self.cleaner.run(documents=documents)["documents"]
+        return self.splitter.run(documents=cleaned)["documents"] if self.splitter else cleaned
+
+    def embed(self, passages: list[Document]) -> list[Document]:
+        """The passages with their vectors; those without content come back unchanged (see ``has_content``)."""
+        if self.embedder is None:
+            return passages
+        documents: list[Document] = self.embedder.run(documents=passages)["documents"]
+        return documents
+
+    def lacks_vector(self, passage: Document) -> bool:
+        """Whether ``embed`` failed on ``passage``: it has content but no vector (never, when the cluster encodes)."""
+        return self.embedder is not None and passage.embedding is None and has_content(passage)
+
+
+def indexing_components(
+    *,
+    model: str = DEFAULT_MODEL,
+    version: str | None = None,
+    embedder: Any = None,
+    split: bool = True,
+    window: int | None = None,
+    overlap: int = DEFAULT_OVERLAP,
+    mirror: str | None = None,
+    cache_dir: str | None = None,
+    cluster_encodes: bool = False,
+) -> IndexingComponents:
+    """The cleaner, the splitter (None with ``split=False``: whole documents, truncated by the model) and the
+    embedder (default: the local embedder of ``model``; none with ``cluster_encodes``, for an index whose ingest
+    pipeline encodes) that every indexing path runs. The splitter always uses ``model``'s tokenizer, since that is
+    the token limit the vectors are made under."""
+    splitter = (
+        ModelTokenSplitter(model, version, mirror=mirror, cache_dir=cache_dir, window=window, overlap=overlap)
+        if split
+        else None
+    )
+    if not cluster_encodes:
+        embedder = embedder or document_embedder(model, version, mirror=mirror, cache_dir=cache_dir)
+    return IndexingComponents(
+        cleaner=DocumentCleaner(keep_id=True), splitter=splitter, embedder=None if cluster_encodes else embedder
+    )
+
+
+def indexing_pipeline(
+    document_store: DocumentStore,
+    *,
+    model: str = DEFAULT_MODEL,
+    version: str | None = None,
+    embedder: Any = None,
+    split: bool = True,
+    window: int | None = None,
+    overlap: int = DEFAULT_OVERLAP,
+    mirror: str | None = None,
+    cache_dir: str | None = None,
+) -> Pipeline:
+    """files → ``TextFileToDocument`` → ``DocumentCleaner`` → ``ModelTokenSplitter`` → embedder → ``DocumentWriter``.
+
+    Run it with ``{"converter": {"sources": [paths]}}``. The middle steps are ``indexing_components`` (see there
+    for ``embedder``, ``split``, ``window`` and ``overlap``); pass ``document_embedder(..., remote_model_id=...)``
+    to embed in the cluster. Passages overwrite same-id passages, so indexing the same files twice changes nothing.
+    """
+    components = indexing_components(
+        model=model, version=version, embedder=embedder, split=split, window=window, overlap=overlap, mirror=mirror,
+        cache_dir=cache_dir,
+    )  # fmt: skip
+    pipeline = Pipeline()
+    pipeline.add_component("converter", TextFileToDocument())
+    for name, step in components.steps().items():
+        pipeline.add_component(name, step)
+    pipeline.add_component("writer", DocumentWriter(document_store, policy=DuplicatePolicy.OVERWRITE))
+    for sender, receiver in pairwise(["converter", *components.steps(), "writer"]):
+        pipeline.connect(f"{sender}.documents", f"{receiver}.documents")
+    return pipeline
+
+
+def query_pipeline(
+    document_store: OpenSearchDocumentStore | SQLiteDocumentStore | InMemoryDocumentStore,
+    *,
+    model: str = DEFAULT_MODEL,
+    version: str | None = None,
+    embedder: Any = None,
+    top_k: int = 10,
+    rerank: Any = None,
+    rerank_top_k: int | None = None,
+    mode: str = "dense",
+    fusion: str = DEFAULT_FUSION,
+    bm25_weight: float = DEFAULT_BM25_WEIGHT,
+    mirror: str | None = None,
+    cache_dir: str | None = None,
+    sparse: SparseEncoding | None = None,
+) -> Pipeline:
+    """text embedder → retriever (OpenSearch k-NN, SQLite or in-memory) → ``SourceDocumentCollapser``.
+
+    Run it with ``query_inputs(pipeline, query)``; ``collapser.documents`` holds the ``top_k`` best source
+    documents, each scored by its best passage. ``embedder`` defaults to the local text embedder of ``model``.
+    With ``rerank`` (a ranker component, see ``ranker``) between retriever and collapser, the retriever fetches
+    ``rerank_top_k`` passages (default: as many as without reranking), the ranker rescores all of them (its
+    ``top_k`` is set to that number) and the collapser scores each source by its best reranked passage. With
+    ``sparse`` it is ``sparse_query_pipeline`` instead (``model`` and ``embedder`` unused).
+    On an ``SQLiteDocumentStore``, ``mode`` is ``dense``, ``bm25`` (no embedder) or ``hybrid`` (``fusion``
+    ``min_max`` with ``bm25_weight``, or ``rrf``); the other stores search ``dense``.
+    """
+    if mode not in MODES:
+        raise ValueError(f"Unknown search mode {mode!r}; use one of {', '.join(MODES)}.")
+    if sparse is not None:
+        if rerank is not None:
+            raise ValueError("Reranking a neural sparse search is not supported yet: rerank a dense search.")
+        return sparse_query_pipeline(document_store, sparse, top_k=top_k, mirror=mirror, cache_dir=cache_dir)
+    candidates = top_k * PASSAGES_PER_RESULT
+    if rerank is not None or rerank_top_k is not None:
+        candidates = _reranked_candidates(rerank, rerank_top_k, candidates)
+    if isinstance(document_store, OpenSearchDocumentStore):
+        _require_dense(mode, "an OpenSearch index")
+        if top_k > KNN_MAX_K:
+            raise ValueError(f"top_k {top_k} is more than OpenSearch k-NN returns for one query ({KNN_MAX_K:,}).")
+        candidates = min(candidates, KNN_MAX_K)  # a larger k is refused by the server
+        retriever: Any = OpenSearchEmbeddingRetriever(document_store=document_store, top_k=candidates)
+    elif isinstance(document_store, SQLiteDocumentStore):
+        if mode == "bm25":
+            retriever = SQLiteBM25Retriever(document_store=document_store, top_k=candidates)
+        elif mode == "hybrid":
+            retriever = SQLiteHybridRetriever(
+                document_store=document_store, top_k=candidates, fusion=fusion, bm25_weight=bm25_weight
+            )
+        else:
+            retriever = SQLiteEmbeddingRetriever(document_store=document_store, top_k=candidates)
+    elif isinstance(document_store, InMemoryDocumentStore):
+        _require_dense(mode, "an InMemoryDocumentStore")
+        retriever = InMemoryEmbeddingRetriever(document_store=document_store, top_k=candidates)
+    else:
+        raise TypeError(
+            "query_pipeline needs an OpenSearchDocumentStore, an SQLiteDocumentStore or an InMemoryDocumentStore, "
+            f"got {type(document_store).__name__}."
+        )
+    pipeline = Pipeline()
+    if mode != "bm25":
+        pipeline.add_component(
+            "embedder", embedder or text_embedder(model, version, mirror=mirror, cache_dir=cache_dir)
+        )
+    pipeline.add_component("retriever", retriever)
+    if rerank is not None:
+        rerank.top_k = candidates  # every reranked passage goes on: the collapser keeps the top_k sources
+        pipeline.add_component("ranker", rerank)
+    pipeline.add_component("collapser", SourceDocumentCollapser(top_k=top_k))
+    if mode != "bm25":
+        pipeline.connect("embedder.embedding", "retriever.query_embedding")
+    pipeline.connect("retriever.documents", "ranker.documents" if rerank is not None else "collapser.documents")
+    if rerank is not None:
+        pipeline.connect("ranker.documents", "collapser.documents")
+    return pipeline
+
+
+def sparse_query_pipeline(
+    document_store: DocumentStore,
+    sparse: SparseEncoding,
+    *,
+    top_k: int = 10,
+    mirror: str | None = None,
+    cache_dir: str | None = None,
+) -> Pipeline:
+    """[``LocalSparseTextEmbedder``] → ``OpenSearchNeuralSparseRetriever`` → ``SourceDocumentCollapser``.
+
+    With ``sparse.query_tokenizer`` the query is encoded here and sent as ``query_tokens``; otherwise the cluster
+    encodes it with ``sparse.model_id`` (``query_text`` + ``model_id``). Run it with ``query_inputs``.
+    """
+    if not isinstance(document_store, OpenSearchDocumentStore):
+        raise TypeError(f"Sparse search needs an OpenSearchDocumentStore, got {type(document_store).__name__}.")
+    if sparse.query_tokenizer is None and sparse.model_id is None:
+        raise ValueError(
+            "Sparse search encodes the query with --sparse MODEL_ID (cluster) or --sparse-tokenizer ALIAS."
+        )
+    if top_k > KNN_MAX_K:
+        raise ValueError(f"top_k {top_k} is more than one OpenSearch query returns ({KNN_MAX_K:,}).")
+    candidates = min(top_k * PASSAGES_PER_RESULT, KNN_MAX_K)
+    pipeline = Pipeline()
+    if sparse.query_tokenizer is not None:
+        embedder = LocalSparseTextEmbedder(
+            sparse.query_tokenizer, mirror=mirror, cache_dir=cache_dir, progress_bar=False
+        )
+        retriever = OpenSearchNeuralSparseRetriever(
+            document_store=document_store, vocabulary=sparse.query_tokenizer, top_k=candidates, mirror=mirror,
+            cache_dir=cache_dir,
+        )  # fmt: skip
+        pipeline.add_component("embedder", embedder)
+        pipeline.add_component("retriever", retriever)
+        pipeline.connect("embedder.sparse_embedding", "retriever.query_sparse_embedding")
+    else:
+        pipeline.add_component(
+            "retriever",
+            OpenSearchNeuralSparseRetriever(document_store=document_store, model_id=sparse.model_id, top_k=candidates),
+        )
+    pipeline.add_component("collapser", SourceDocumentCollapser(top_k=top_k))
+    pipeline.connect("retriever.documents", "collapser.documents")
+    return pipeline
+
+
+def query_inputs(pipeline: Pipeline, query: str) -> dict[str, dict[str, Any]]:
+    """The run data that gives ``query`` to every component of ``pipeline`` that takes the query's text (the
+    embedder's ``text``, a BM25 or hybrid retriever's ``query``), whichever of them the pipeline has."""
+    return {
+        name: {socket: query for socket in sockets if socket in ("text", "query")}
+        for name, sockets in pipeline.inputs().items()
+        if "text" in sockets or "query" in sockets
+    }
+
+
+def _reranked_candidates(rerank: Any, rerank_top_k: int | None, default: int) -> int:
+    """How many retrieved passages the ranker rescores; the ranker must be one (it has ``top_k`` and a ``query``)."""
+    if rerank is None:
+        raise ValueError(f"rerank_top_k {rerank_top_k} says how many passages to rerank: give the ranker (rerank=).")
+    if not hasattr(rerank, "top_k"):
+        raise TypeError(f"rerank must be a ranker component such as LocalOnnxRanker, got {type(rerank).__name__}.")
+    if rerank_top_k is not None and rerank_top_k < 1:
+        raise ValueError(f"rerank_top_k must be 1 or more (passages to rerank), got {rerank_top_k}.")
+    return rerank_top_k or default
+
+
+def _require_dense(mode: str, store: str) -> None:
+    if mode != "dense":
+        raise ValueError(
+            f"--mode {mode} searches the embedded SQLite store; {store} is searched dense for now (the default)."
+        )
+
+
+def _required_hosts(hosts: str | list[str] | None) -> str | list[str]:
+    if not hosts:
+        raise ValueError("The remote embedder needs the cluster: pass hosts='https://host:9200' with remote_model_id.")
+    return hosts
