@@ -28,7 +28,8 @@ from opensearch_pretrained_haystack.indices.rerank import (
 from tests.conftest import TESTING
 
 TINY = TESTING / "tiny-cross-encoder"
-PASSAGES = sorted({p["passage"] for p in json.loads((TINY / "pairs.json").read_text("utf-8")) if p["passage"]})
+# Whitespace-only passages are left out: 2.19.1's text_embedding ingest processor refuses them ("empty string value").
+PASSAGES = sorted({p["passage"] for p in json.loads((TINY / "pairs.json").read_text("utf-8")) if p["passage"].strip()})
 
 
 def test_pipeline_body_is_the_rerank_processor_on_content_by_default():
