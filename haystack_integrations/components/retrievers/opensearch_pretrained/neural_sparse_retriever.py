@@ -10,24 +10,27 @@ sparse clause run as one `hybrid` query that the search pipeline normalizes and 
 
 from __future__ import annotations
 
-import copy
 import logging
 from typing import Any
 
-from haystack import Document, component, default_from_dict, default_to_dict
+from haystack import Document, component, default_to_dict
 from haystack.dataclasses import SparseEmbedding
 from haystack.document_stores.types import FilterPolicy
-from haystack.document_stores.types.filter_policy import apply_filter_policy
 from haystack_integrations.document_stores.opensearch import OpenSearchDocumentStore
-from haystack_integrations.document_stores.opensearch.filters import normalize_filters
 from opensearchpy.exceptions import TransportError
 
 from haystack_integrations.components.embedders.opensearch_pretrained._sparse_remote_component import (
     shared_vocabulary,
 )
+from haystack_integrations.components.retrievers.opensearch_pretrained.cluster_search import (
+    from_dict_with_store,
+    query_filters,
+    search,
+    search_async,
+    serialized_store,
+)
 from haystack_integrations.components.retrievers.opensearch_pretrained.neural_retriever import neural_clause
 from opensearch_pretrained_haystack.cluster import document_store as adapter
-from opensearch_pretrained_haystack.cluster.connection import refuse_url_credentials
 from opensearch_pretrained_haystack.cluster.errors import from_transport_error
 from opensearch_pretrained_haystack.indices.knn import VECTOR_FIELD
 from opensearch_pretrained_haystack.indices.sparse import (
@@ -140,11 +143,9 @@ class OpenSearchNeuralSparseRetriever:
 
     def to_dict(self) -> dict[str, Any]:
         """Serialize the component (the store through its own `to_dict`); a password in a host URL is refused."""
-        store = self.document_store.to_dict()
-        refuse_url_credentials(store["init_parameters"].get("hosts"), where=f"{type(self).__name__}.to_dict")
         return default_to_dict(
             self,
-            document_store=store,
+            document_store=serialized_store(self.document_store, self),
             model_id=self.model_id,
             vocabulary=self.vocabulary,
             vocabulary_version=self.vocabulary_version,
@@ -162,12 +163,8 @@ class OpenSearchNeuralSparseRetriever:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> OpenSearchNeuralSparseRetriever:
-        """Deserialize the component; ``data`` is left unchanged (the store's ``from_dict`` edits its input)."""
-        data = copy.deepcopy(data)
-        params = data["init_parameters"]
-        params["document_store"] = OpenSearchDocumentStore.from_dict(params["document_store"])
-        params["filter_policy"] = FilterPolicy.from_str(params.get("filter_policy", FilterPolicy.REPLACE.value))
-        return default_from_dict(cls, data)
+        """Deserialize the component; ``data`` is left unchanged."""
+        return from_dict_with_store(cls, data)
 
     @component.output_types(documents=list[Document])
     def run(
@@ -187,12 +184,10 @@ class OpenSearchNeuralSparseRetriever:
         :returns: `documents`: best first, with `score` (normalized to [0, 1] in hybrid mode).
         """
         body, params = self._request(query, query_sparse_embedding, filters, top_k)
-        client = adapter.connected_client(self.document_store)
         try:
-            response = client.search(index=adapter.index_name(self.document_store), body=body, params=params)
+            return {"documents": search(self.document_store, body, params)}
         except TransportError as error:
             return {"documents": self._failed(error)}
-        return {"documents": adapter.hits_to_documents(response["hits"]["hits"])}
 
     @component.output_types(documents=list[Document])
     async def run_async(
@@ -204,12 +199,10 @@ class OpenSearchNeuralSparseRetriever:
     ) -> dict[str, list[Document]]:
         """The async twin of `run`, through the store's async client."""
         body, params = self._request(query, query_sparse_embedding, filters, top_k)
-        client = await adapter.connected_async_client(self.document_store)
         try:
-            response = await client.search(index=adapter.index_name(self.document_store), body=body, params=params)
+            return {"documents": await search_async(self.document_store, body, params)}
         except TransportError as error:
             return {"documents": self._failed(error)}
-        return {"documents": adapter.hits_to_documents(response["hits"]["hits"])}
 
     def _request(
         self,
@@ -230,9 +223,8 @@ class OpenSearchNeuralSparseRetriever:
         if embedding is not None:
             self.warm_up()
             query_tokens = sparse_field_value(embedding, self.field_type, self._vocabulary)
-        filters = apply_filter_policy(self.filter_policy, self.filters, filters)
         store = self.document_store
-        normalized = normalize_filters(filters, nested_fields=adapter.nested_fields(store)) if filters else None
+        normalized = query_filters(store, self.filter_policy, self.filters, filters)
         size = top_k or self.top_k
         sparse = neural_sparse_clause(
             query=query, model_id=self.model_id, query_tokens=query_tokens, filters=normalized
