@@ -7,15 +7,18 @@ the mismatch surfaces later as a ``mapper_parsing_exception`` at bulk time, or a
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from haystack_integrations.document_stores.opensearch import OpenSearchDocumentStore
+from opensearchpy import OpenSearch
 
 from opensearch_pretrained_haystack.catalog import PretrainedModel
 from opensearch_pretrained_haystack.cluster import document_store as adapter
 from opensearch_pretrained_haystack.cluster.connection import tls_kwargs
-from opensearch_pretrained_haystack.cluster.errors import UnsupportedServerError
+from opensearch_pretrained_haystack.cluster.errors import RequestRejectedError, UnsupportedServerError
 from opensearch_pretrained_haystack.cluster.ml_commons import MLCommonsClient
 from opensearch_pretrained_haystack.cluster.retry import RetryPolicy, call_with_retries
 from opensearch_pretrained_haystack.cluster.versions import ServerProfile
@@ -25,6 +28,9 @@ from opensearch_pretrained_haystack.compatibility import (
     require_same_space,
 )
 from opensearch_pretrained_haystack.errors import OpenSearchPretrainedError
+from opensearch_pretrained_haystack.text_analysis import DEFAULT_ANALYZER, get_analyzer
+
+logger = logging.getLogger(__name__)
 
 # opensearch-haystack hard-codes the vector field name; every index we build must use it.
 VECTOR_FIELD = "embedding"
@@ -52,6 +58,7 @@ def knn_index_body(
     text_field: str = "content",
     number_of_replicas: int | None = None,
     server_version: tuple[int, int, int] | None = None,
+    analyzer: str | None = DEFAULT_ANALYZER,
 ) -> dict[str, Any]:
     """Settings and mappings of a k-NN index for ``model``'s vectors.
 
@@ -59,6 +66,8 @@ def knn_index_body(
     faiss), and a node without the native libraries dies on a faiss index, while lucene works everywhere.
     ``space_type`` defaults to the model's own (e.g. innerproduct for msmarco-distilbert-base-tas-b).
     Strings in meta are mapped to ``keyword`` as opensearch-haystack does, so its filters keep working.
+    ``text_field`` is analyzed for BM25 by ``analyzer`` (``text_analysis``), as the embedded store analyzes it;
+    None leaves it to OpenSearch's ``standard`` analyzer (for a cluster without the ``analysis-common`` module).
     With ``server_version``, what that server refuses for a new index (nmslib on 3.x) raises
     ``UnsupportedServerError`` here, before anything is sent.
     """
@@ -72,7 +81,8 @@ def knn_index_body(
     refusal = ServerProfile(server_version).new_knn_index_refusal(engine, space) if server_version else None
     if refusal:
         raise UnsupportedServerError(refusal)
-    settings: dict[str, Any] = {"index.knn": True}
+    analysis = get_analyzer(analyzer) if analyzer is not None else None
+    settings: dict[str, Any] = {"index.knn": True, **(analysis.index_settings() if analysis else {})}
     if number_of_replicas is not None:
         settings["number_of_replicas"] = number_of_replicas
     method = {
@@ -86,7 +96,7 @@ def knn_index_body(
         "mappings": {
             "properties": {
                 VECTOR_FIELD: {"type": "knn_vector", "dimension": model.dimension, "method": method},
-                text_field: {"type": "text"},
+                text_field: analysis.text_mapping() if analysis else {"type": "text"},
             },
             "dynamic_templates": [{"strings": {"match_mapping_type": "string", "mapping": {"type": "keyword"}}}],
         },
@@ -103,6 +113,7 @@ def document_store_for(
     m: int = 16,
     ef_construction: int = 100,
     number_of_replicas: int | None = None,
+    analyzer: str = DEFAULT_ANALYZER,
     verify_certs: bool = True,
     ca_certs: str | None = None,
     retry: RetryPolicy | None = None,
@@ -117,9 +128,20 @@ def document_store_for(
     check are retried with ``retry``. ``store_kwargs`` go to ``OpenSearchDocumentStore`` (``http_auth``, ...).
     For a new index of an engine whose rules changed between versions (nmslib is refused from 3.0), the server
     version is read first and the index body checked against it, so a refused index is never sent.
+    ``analyzer`` is the BM25 analysis of a new index's text (an existing index keeps its own); a cluster without
+    the ``analysis-common`` module (which defines its tokenizer and stemmer) gets the ``standard`` analyzer and a
+    warning.
     """
     connection = {**tls_kwargs(hosts, verify_certs=verify_certs, ca_certs=ca_certs), **store_kwargs}
-    server_version = _version_for_new_index(hosts, index, connection, retry) if engine in VERSIONED_ENGINES else None
+    new_index = _probe_new_index(hosts, index, connection, retry, version=engine in VERSIONED_ENGINES)
+    server_version = new_index.version if new_index else None
+    text_analyzer: str | None = analyzer
+    if new_index and not new_index.analysis_common:
+        logger.warning(
+            "The cluster has no analysis-common module (every OpenSearch distribution ships it): index %r analyzes "
+            "BM25 text with OpenSearch's standard analyzer, not %r as the embedded store does.", index, analyzer
+        )  # fmt: skip
+        text_analyzer = None
     body = knn_index_body(
         model,
         engine=engine,
@@ -128,6 +150,7 @@ def document_store_for(
         ef_construction=ef_construction,
         number_of_replicas=number_of_replicas,
         server_version=server_version,
+        analyzer=text_analyzer,
     )
     vector_mapping = body["mappings"]["properties"][VECTOR_FIELD]
     store = OpenSearchDocumentStore(
@@ -148,21 +171,42 @@ def _store_hosts(hosts: str | list[str]) -> str | list[str | Mapping[str, str | 
     return hosts if isinstance(hosts, str) else list(hosts)
 
 
-def _version_for_new_index(
-    hosts: str | list[str], index: str, connection: dict[str, Any], retry: RetryPolicy | None
-) -> tuple[int, int, int] | None:
-    """The server's version if ``index`` does not exist yet (None: it exists, so no new field is created).
+@dataclass(frozen=True)
+class _NewIndex:
+    """What the server offers an index about to be created."""
+
+    version: tuple[int, int, int] | None
+    analysis_common: bool
+
+
+def _probe_new_index(
+    hosts: str | list[str], index: str, connection: dict[str, Any], retry: RetryPolicy | None, *, version: bool
+) -> _NewIndex | None:
+    """None if ``index`` exists (no new field is created); else the server's version (if ``version``) and whether
+    it can build ``text_analysis``'s analyzers (the ``pattern`` tokenizer and ``porter_stem`` of analysis-common).
 
     Read through a store that may not create the index, with the same auth and TLS as the real one.
     """
     probe = OpenSearchDocumentStore(hosts=_store_hosts(hosts), index=index, **{**connection, "create_index": False})
     try:
         client = adapter.connected_client(probe, retry)
-        if call_with_retries(lambda: client.indices.exists(index=index), retry or RetryPolicy(), what="Checking index"):
+        policy = retry or RetryPolicy()
+        if call_with_retries(lambda: client.indices.exists(index=index), policy, what="Checking index"):
             return None
-        return MLCommonsClient(client).server_profile().version
+        server_version = MLCommonsClient(client).server_profile().version if version else None
+        return _NewIndex(server_version, has_analysis_common(client, policy))
     finally:
         probe.close()
+
+
+def has_analysis_common(client: OpenSearch, policy: RetryPolicy) -> bool:
+    """Whether the cluster analyzes with analysis-common's components (asked of ``_analyze`` itself)."""
+    body = {"tokenizer": {"type": "pattern", "pattern": "-"}, "filter": ["porter_stem"], "text": "probes"}
+    try:
+        call_with_retries(lambda: client.indices.analyze(body=body), policy, what="Probing text analysis")
+    except RequestRejectedError:  # 400: unknown tokenizer or filter
+        return False
+    return True
 
 
 def check_index(

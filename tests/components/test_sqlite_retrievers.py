@@ -82,7 +82,7 @@ def test_to_dict_from_dict(store):
     assert data["type"] == f"{module}.SQLiteHybridRetriever"
     assert data["init_parameters"] == {
         "document_store": store.to_dict(), "filters": {}, "top_k": 4, "filter_policy": "replace",
-        "return_embedding": False, "fusion": "min_max", "bm25_weight": 0.3, "rank_constant": 60,
+        "return_embedding": False, "fusion": "min_max", "bm25_weight": 0.3, "rank_constant": 60, "per_source": False,
     }  # fmt: skip
     assert SQLiteHybridRetriever.from_dict(data).to_dict() == data
 

@@ -21,6 +21,7 @@ DEFAULT_RANK_CONSTANT = 60
 # min-max best at BM25 weight 0.2 (0.691, falling to 0.686 at 0.5), dense alone 0.692.
 DEFAULT_FUSION = "rrf"
 DEFAULT_BM25_WEIGHT = 0.2
+DEFAULT_PER_SOURCE = False
 _MIN_SCORE = 0.001
 _SINGLE_RESULT_SCORE = 1.0
 

@@ -34,6 +34,7 @@ from opensearch_pretrained_haystack.cluster.errors import MLCommonsError
 from opensearch_pretrained_haystack.errors import OpenSearchPretrainedError
 from opensearch_pretrained_haystack.indices.knn import document_store_for
 from opensearch_pretrained_haystack.indices.sparse import SparseEncoding, sparse_document_store
+from opensearch_pretrained_haystack.text_analysis import DEFAULT_ANALYZER
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +56,8 @@ class Target:
     """TLS for ``hosts``: certificates are verified (against ``ca_certs`` when given) unless this is False."""
     sparse: SparseEncoding | None = None
     """A neural sparse index instead of a k-NN one: the cluster encodes passages at ingest (no local vectors)."""
+    analyzer: str | None = None
+    """BM25 analysis of a new store or index (``text_analysis``; None: the default); an existing one keeps its own."""
 
     def tls(self) -> dict[str, Any]:
         """``verify_certs``/``ca_certs`` for every client of this target (store, embedder, preflight)."""
@@ -176,7 +179,7 @@ def open_sink(target: Target, model: PretrainedModel) -> Iterator[Sink]:
     """The writable side of ``target``; checks first that an existing index or file was built for ``model``."""
     if target.store_path is not None:
         target.store_path.parent.mkdir(parents=True, exist_ok=True)
-        embedded = _embedded_store(target.store_path, model)
+        embedded = _embedded_store(target.store_path, model, target.analyzer)
         _ = embedded.store_model  # opens the file now: a store of another model is refused before anything is read
         try:
             yield _EmbeddedSink(embedded)
@@ -189,7 +192,14 @@ def open_sink(target: Target, model: PretrainedModel) -> Iterator[Sink]:
             hosts, index, model_id=target.sparse.model_id, number_of_replicas=target.replicas, **target.tls()
         )
         if target.sparse is not None
-        else document_store_for(model, hosts, index, number_of_replicas=target.replicas, **target.tls())
+        else document_store_for(
+            model,
+            hosts,
+            index,
+            number_of_replicas=target.replicas,
+            analyzer=target.analyzer or DEFAULT_ANALYZER,
+            **target.tls(),
+        )
     )
     try:
         yield _OpenSearchSink(store)
@@ -204,7 +214,7 @@ def load_store(target: Target, model: PretrainedModel) -> OpenSearchDocumentStor
             raise FileNotFoundError(
                 f"No store file at {target.store_path}: index documents first with `opensearch-pretrained index`."
             )
-        return _embedded_store(target.store_path, model)
+        return _embedded_store(target.store_path, model, target.analyzer)
     # Searching must not leave an empty index behind a typo in --index.
     hosts, index = target.opensearch_index()
     if target.sparse is not None:
@@ -212,5 +222,7 @@ def load_store(target: Target, model: PretrainedModel) -> OpenSearchDocumentStor
     return document_store_for(model, hosts, index, create_index=False, **target.tls())
 
 
-def _embedded_store(path: Path, model: PretrainedModel) -> SQLiteDocumentStore:
-    return SQLiteDocumentStore(path=str(embedded_store_path(path)), model=model.name, version=model.version)
+def _embedded_store(path: Path, model: PretrainedModel, analyzer: str | None) -> SQLiteDocumentStore:
+    return SQLiteDocumentStore(
+        path=str(embedded_store_path(path)), model=model.name, version=model.version, analyzer=analyzer
+    )

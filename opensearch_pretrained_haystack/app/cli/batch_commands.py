@@ -21,6 +21,7 @@ from haystack_integrations.document_stores.opensearch_pretrained import SQLiteDo
 from haystack_integrations.document_stores.opensearch_pretrained.scoring import (
     DEFAULT_BM25_WEIGHT,
     DEFAULT_FUSION,
+    DEFAULT_PER_SOURCE,
     FUSIONS,
 )
 from opensearch_pretrained_haystack.app.batch import Target, index_sources, search
@@ -31,6 +32,7 @@ from opensearch_pretrained_haystack.app.evaluation import DEFAULT_SPLIT, evaluat
 from opensearch_pretrained_haystack.app.pipelines import DEFAULT_MODEL, MODES
 from opensearch_pretrained_haystack.catalog import PretrainedModel, get_model
 from opensearch_pretrained_haystack.indices.sparse import SparseEncoding
+from opensearch_pretrained_haystack.text_analysis import ANALYZERS, DEFAULT_ANALYZER
 
 DEFAULT_STORE = "opensearch-pretrained-store.sqlite"
 # The default of earlier releases (a JSON file): converted into DEFAULT_STORE when that does not exist yet.
@@ -110,6 +112,10 @@ def _add_target_arguments(parser: argparse.ArgumentParser, store_default: str | 
         "--opensearch", metavar="URL", help="OpenSearch URL; credentials from OPENSEARCH_USERNAME/PASSWORD"
     )
     parser.add_argument("--index", help="index name (with --opensearch)")
+    parser.add_argument(
+        "--analyzer", choices=ANALYZERS, help=f"BM25 analysis of a new store or index (default: {DEFAULT_ANALYZER}; "
+        "an existing one keeps its own)",
+    )  # fmt: skip
     parser.add_argument("--ca-certs", metavar="PATH", help="CA bundle that signed the cluster's TLS certificate")
     parser.add_argument(
         "--insecure", action="store_true", help="do not verify the cluster's TLS certificate (trusted networks only)"
@@ -183,12 +189,20 @@ def _add_mode_arguments(parser: argparse.ArgumentParser) -> None:
         "--bm25-weight", type=float, default=DEFAULT_BM25_WEIGHT, metavar="W",
         help="hybrid min_max: BM25's weight, the dense one is 1 - W (default: %(default)s)",
     )  # fmt: skip
+    parser.add_argument(
+        "--fuse", choices=("passages", "documents"), default="documents" if DEFAULT_PER_SOURCE else "passages",
+        help="hybrid: fuse the two sides' passages, or their source documents (each side's best passage per "
+        "source) (default: %(default)s)",
+    )  # fmt: skip
 
 
 def _mode(args: argparse.Namespace) -> dict[str, Any]:
     if not 0.0 <= args.bm25_weight <= 1.0:
         raise ValueError(f"--bm25-weight {args.bm25_weight}: give a weight between 0 and 1 (dense gets 1 - W).")
-    return {"mode": args.mode, "fusion": args.fusion, "bm25_weight": args.bm25_weight}
+    return {
+        "mode": args.mode, "fusion": args.fusion, "bm25_weight": args.bm25_weight,
+        "per_source": args.fuse == "documents",
+    }  # fmt: skip
 
 
 def _add_split_arguments(parser: argparse.ArgumentParser) -> None:
@@ -251,7 +265,7 @@ def _target(args: argparse.Namespace) -> Target | None:
             raise ValueError("--insecure turns certificate checks off and --ca-certs sets how to check: give one.")
         return Target(
             hosts=args.opensearch, index=args.index, ca_certs=args.ca_certs, verify_certs=not args.insecure,
-            sparse=_sparse(args),
+            sparse=_sparse(args), analyzer=args.analyzer,
         )  # fmt: skip
     if args.index or args.ca_certs or args.insecure:
         raise ValueError("--index, --ca-certs and --insecure are about an OpenSearch cluster: give --opensearch URL.")
@@ -260,10 +274,13 @@ def _target(args: argparse.Namespace) -> Target | None:
             "--sparse is a neural sparse index in an OpenSearch cluster: give --opensearch URL --index NAME."
         )
     if args.store is not None:
-        return Target(store_path=embedded_store_path(args.store))
+        return Target(store_path=embedded_store_path(args.store), analyzer=args.analyzer)
     if args.store_default is None:
         return None
-    return Target(store_path=embedded_store_path(Path(args.store_default), legacy=Path(LEGACY_DEFAULT_STORE)))
+    return Target(
+        store_path=embedded_store_path(Path(args.store_default), legacy=Path(LEGACY_DEFAULT_STORE)),
+        analyzer=args.analyzer,
+    )
 
 
 def _model(args: argparse.Namespace, target: Target | None) -> PretrainedModel:
@@ -304,7 +321,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     target = _target(args)
     scores = evaluate(
         args.dataset, _model(args, target), target, split=args.split, window=args.window, overlap=args.overlap,
-        qrels_split=args.qrels_split,
+        qrels_split=args.qrels_split, analyzer=args.analyzer,
         rerank=_rerank(args),
         **_mode(args),
     )  # fmt: skip

@@ -13,6 +13,7 @@ from haystack_integrations.document_stores.opensearch_pretrained import SQLiteDo
 from haystack_integrations.document_stores.opensearch_pretrained.scoring import (
     DEFAULT_BM25_WEIGHT,
     DEFAULT_FUSION,
+    DEFAULT_PER_SOURCE,
     DEFAULT_RANK_CONSTANT,
     FUSIONS,
 )
@@ -23,7 +24,9 @@ class SQLiteHybridRetriever(SQLiteRetrieverBase):
     """BM25 on ``query`` and k-NN on ``query_embedding``, each ``top_k`` deep, fused into the ``top_k`` best.
 
     ``fusion="min_max"`` is the normalization-processor (min-max, arithmetic mean with weights ``bm25_weight`` and
-    ``1 - bm25_weight``); ``fusion="rrf"`` is the score-ranker-processor (reciprocal rank fusion).
+    ``1 - bm25_weight``); ``fusion="rrf"`` is the score-ranker-processor (reciprocal rank fusion). With
+    ``per_source``, each side's passages are grouped by source document before fusion (see
+    ``SQLiteDocumentStore.hybrid_retrieval``).
 
     Usage example:
     ```python
@@ -45,6 +48,7 @@ class SQLiteHybridRetriever(SQLiteRetrieverBase):
         fusion: str = DEFAULT_FUSION,
         bm25_weight: float = DEFAULT_BM25_WEIGHT,
         rank_constant: int = DEFAULT_RANK_CONSTANT,
+        per_source: bool = DEFAULT_PER_SOURCE,
     ) -> None:
         SQLiteRetrieverBase.__init__(  # @component re-creates the class, so zero-argument super() cannot work
             self,
@@ -56,9 +60,13 @@ class SQLiteHybridRetriever(SQLiteRetrieverBase):
         self.fusion = fusion
         self.bm25_weight = bm25_weight
         self.rank_constant = rank_constant
+        self.per_source = per_source
 
     def _init_parameters(self) -> dict[str, Any]:
-        return {"fusion": self.fusion, "bm25_weight": self.bm25_weight, "rank_constant": self.rank_constant}
+        return {
+            "fusion": self.fusion, "bm25_weight": self.bm25_weight, "rank_constant": self.rank_constant,
+            "per_source": self.per_source,
+        }  # fmt: skip
 
     @component.output_types(documents=list[Document])
     def run(
