@@ -26,7 +26,6 @@ from haystack_integrations.document_stores.opensearch_pretrained.scoring import 
 from opensearch_pretrained_haystack.app.batch import Target, index_sources, search
 from opensearch_pretrained_haystack.app.batch.query import Rerank
 from opensearch_pretrained_haystack.app.batch.ray_options import ENGINES, RayOptions
-from opensearch_pretrained_haystack.app.batch.targets import embedded_store_path
 from opensearch_pretrained_haystack.app.evaluation import DEFAULT_SPLIT, evaluate
 from opensearch_pretrained_haystack.app.pipelines import DEFAULT_MODEL, MODES
 from opensearch_pretrained_haystack.catalog import PretrainedModel, get_model
@@ -34,7 +33,6 @@ from opensearch_pretrained_haystack.indices.sparse import SparseEncoding
 
 DEFAULT_STORE = "opensearch-pretrained-store.sqlite"
 # The default of earlier releases (a JSON file): converted into DEFAULT_STORE when that does not exist yet.
-LEGACY_DEFAULT_STORE = "opensearch-pretrained-store.json"
 SNIPPET_CHARS = 100
 Handler = Callable[[argparse.Namespace], int]
 
@@ -260,10 +258,10 @@ def _target(args: argparse.Namespace) -> Target | None:
             "--sparse is a neural sparse index in an OpenSearch cluster: give --opensearch URL --index NAME."
         )
     if args.store is not None:
-        return Target(store_path=embedded_store_path(args.store))
+        return Target(store_path=args.store)
     if args.store_default is None:
         return None
-    return Target(store_path=embedded_store_path(Path(args.store_default), legacy=Path(LEGACY_DEFAULT_STORE)))
+    return Target(store_path=Path(args.store_default))
 
 
 def _model(args: argparse.Namespace, target: Target | None) -> PretrainedModel:
