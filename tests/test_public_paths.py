@@ -18,3 +18,31 @@ def test_top_level_names_of_the_readme_import(name: str) -> None:
     import opensearch_pretrained_haystack
 
     assert getattr(opensearch_pretrained_haystack, name) is not None
+
+
+def test_all_is_the_lazy_table_and_the_type_checking_mirror_and_every_component():
+    import ast
+    import importlib
+    import inspect
+
+    import opensearch_pretrained_haystack as package
+
+    tree = ast.parse(inspect.getsource(package))
+    mirrored = {
+        alias.asname or alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and getattr(node.test, "id", None) == "TYPE_CHECKING"
+        for statement in node.body
+        if isinstance(statement, ast.ImportFrom)
+        for alias in statement.names
+    }
+    eager = {"catalog", "OpenSearchPretrainedError"}
+    assert mirrored == set(package._LAZY) and set(package.__all__) == mirrored | eager
+    for name in package.__all__:  # each lazy name is the object at its home
+        assert getattr(package, name) is not None
+    components = {
+        name
+        for sub in ("embedders", "preprocessors", "rankers", "retrievers")
+        for name in importlib.import_module(f"haystack_integrations.components.{sub}.opensearch_pretrained").__all__
+    }
+    assert len(components) == 17 and components <= set(package.__all__)

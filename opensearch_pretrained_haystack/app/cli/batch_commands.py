@@ -29,6 +29,7 @@ from opensearch_pretrained_haystack.app.batch.ray_options import ENGINES, RayOpt
 from opensearch_pretrained_haystack.app.evaluation import DEFAULT_SPLIT, evaluate
 from opensearch_pretrained_haystack.app.pipelines import DEFAULT_MODEL, MODES
 from opensearch_pretrained_haystack.catalog import PretrainedModel, get_model
+from opensearch_pretrained_haystack.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, OpenSearchPretrainedError
 from opensearch_pretrained_haystack.indices.sparse import SparseEncoding
 
 DEFAULT_STORE = "opensearch-pretrained-store.sqlite"
@@ -229,16 +230,19 @@ def _sparse(args: argparse.Namespace) -> SparseEncoding | None:
 
 
 def _guarded(handler: Handler) -> Handler:
-    """A bad argument combination ends as one `error:` line and exit code 2 (the main CLI handles our other errors)."""
+    """A bad argument combination (a plain ``ValueError``) ends as one `error:` line and exit code 2; this package's
+    own errors go on to the main CLI, which exits with each one's ``exit_code``."""
 
     def run(args: argparse.Namespace) -> int:
         if not logging.getLogger().handlers:
             logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
         try:
             return handler(args)
+        except OpenSearchPretrainedError:
+            raise
         except ValueError as error:
             print(f"error: {error}", file=sys.stderr)
-            return 2
+            return EXIT_USAGE
 
     return run
 
@@ -282,7 +286,7 @@ def _run_index(args: argparse.Namespace) -> int:
         window=args.window, overlap=args.overlap, engine=args.engine, ray=_ray_options(args),
     )  # fmt: skip
     print(summary.line())
-    return 1 if summary.failed else 0
+    return EXIT_FAILED if summary.failed else EXIT_OK
 
 
 @_guarded
