@@ -27,7 +27,7 @@ from opensearch_pretrained_haystack.compatibility import (
     index_vector_space,
     require_same_space,
 )
-from opensearch_pretrained_haystack.errors import OpenSearchPretrainedError
+from opensearch_pretrained_haystack.errors import UsageError
 from opensearch_pretrained_haystack.text_analysis import DEFAULT_ANALYZER, get_analyzer
 
 logger = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ ENGINE_SPACES = {
 VERSIONED_ENGINES = ("nmslib", "faiss")
 
 
-class MissingIndexError(OpenSearchPretrainedError, ValueError):
+class MissingIndexError(UsageError):
     """The index to read from does not exist (and was not to be created)."""
 
 
