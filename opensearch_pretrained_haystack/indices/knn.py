@@ -133,7 +133,10 @@ def document_store_for(
     warning.
     """
     connection = {**tls_kwargs(hosts, verify_certs=verify_certs, ca_certs=ca_certs), **store_kwargs}
-    new_index = _probe_new_index(hosts, index, connection, retry, version=engine in VERSIONED_ENGINES)
+    versioned = engine in VERSIONED_ENGINES
+    # Only an index that may be created is probed (a search opens with create_index=False: no extra request).
+    may_create = store_kwargs.get("create_index", True) or versioned
+    new_index = _probe_new_index(hosts, index, connection, retry, version=versioned) if may_create else None
     server_version = new_index.version if new_index else None
     text_analyzer: str | None = analyzer
     if new_index and not new_index.analysis_common:
