@@ -20,8 +20,11 @@ from opensearch_pretrained_haystack.cluster.ml_commons import MLCommonsClient
 from opensearch_pretrained_haystack.cluster.retry import RetryPolicy, call_with_retries
 from opensearch_pretrained_haystack.cluster.versions import ServerProfile
 from opensearch_pretrained_haystack.compatibility import (
+    META_KEY,
     IndexMismatchError,
+    ModelIdentity,
     index_vector_space,
+    require_same_model,
     require_same_space,
 )
 from opensearch_pretrained_haystack.errors import OpenSearchPretrainedError
@@ -59,6 +62,8 @@ def knn_index_body(
     faiss), and a node without the native libraries dies on a faiss index, while lucene works everywhere.
     ``space_type`` defaults to the model's own (e.g. innerproduct for msmarco-distilbert-base-tas-b).
     Strings in meta are mapped to ``keyword`` as opensearch-haystack does, so its filters keep working.
+    The mapping's ``_meta`` records the model (``ModelIdentity``), so a later writer or reader of another model
+    is refused (``check_index``).
     With ``server_version``, what that server refuses for a new index (nmslib on 3.x) raises
     ``UnsupportedServerError`` here, before anything is sent.
     """
@@ -89,6 +94,7 @@ def knn_index_body(
                 text_field: {"type": "text"},
             },
             "dynamic_templates": [{"strings": {"match_mapping_type": "string", "mapping": {"type": "keyword"}}}],
+            "_meta": {META_KEY: ModelIdentity.of(model, space).to_meta()},
         },
     }
 
@@ -172,7 +178,8 @@ def check_index(
     space_type: str | None = None,
     retry: RetryPolicy | None = None,
 ) -> None:
-    """Raise ``IndexMismatchError`` if the store's index holds vectors of another dimension or space type.
+    """Raise ``IndexMismatchError`` if the store's index holds vectors of another dimension or space type, or of
+    another model (the identity its mapping's ``_meta`` records; an index without one is accepted with a warning).
 
     Creates the index (with the store's own mappings) when it does not exist yet, as the store would on
     first use; a store built with ``create_index=False`` gets an error that says how to fill the index instead.
@@ -188,7 +195,8 @@ def check_index(
     mapping = call_with_retries(
         lambda: client.indices.get_mapping(index=name), policy, what=f"Reading the mapping of index {name!r}"
     )
-    properties = next(iter(mapping.values()))["mappings"].get("properties", {})
+    mappings = next(iter(mapping.values()))["mappings"]
+    properties = mappings.get("properties", {})
     vector = properties.get(VECTOR_FIELD)
     if vector is None or vector.get("type") != "knn_vector":
         raise IndexMismatchError(
@@ -196,4 +204,8 @@ def check_index(
             "so embeddings cannot be stored in it. Use a new index name, or re-index into one built by "
             "document_store_for()."
         )
-    require_same_space(f"Index {name!r}", index_vector_space(vector), model, space_type or model.space_type)
+    space = space_type or model.space_type
+    require_same_space(f"Index {name!r}", index_vector_space(vector), model, space)
+    require_same_model(
+        f"Index {name!r}", ModelIdentity.from_meta(mappings.get("_meta")), ModelIdentity.of(model, space)
+    )

@@ -42,7 +42,10 @@ READ_CHUNK = 256
 # Passages embedded and written at a time: large enough that the embedder's length-sorted batches pad little
 # (measured: 512 costs ~4% more embedding time than 2,048), small enough that memory stays flat (~30 MB).
 PASSAGE_GROUP = 2048
+# The first group's size: small, so the first passages are written within seconds even on a slow machine.
+FIRST_GROUP = 32
 MAX_FAILURES_KEPT = 100
+MAX_NAMES_SHOWN = 10
 
 
 @dataclass
@@ -59,12 +62,25 @@ class IndexSummary:
     failed: int = 0
     without_content: int = 0
     failures: list[str] = field(default_factory=list)
+    files_not_read: int = 0
+    """Files in the input directories that are not .txt, .md or .jsonl (PDFs, images, ...)."""
+    files_not_read_names: list[str] = field(default_factory=list)
 
     def line(self) -> str:
-        return (
+        line = (
             f"documents read: {self.documents_read}, passages written: {self.passages_written}, "
             f"skipped: {self.skipped}, failed: {self.failed}, without content: {self.without_content}"
         )
+        if self.files_not_read:
+            more = self.files_not_read - len(self.files_not_read_names)
+            names = ", ".join(self.files_not_read_names) + (f" and {more} more" if more else "")
+            line += f"; files not read (not .txt, .md or .jsonl): {self.files_not_read} ({names})"
+        return line
+
+    def skip_file(self, path: Path) -> None:
+        self.files_not_read += 1
+        if len(self.files_not_read_names) < MAX_NAMES_SHOWN:
+            self.files_not_read_names.append(str(path))
 
     def fail(self, count: int, reason: str) -> None:
         self.failed += count
@@ -85,24 +101,42 @@ def index_documents(
 ) -> IndexSummary:
     """Clean and split ``documents`` as they are read, then embed and write their passages ``group_size`` at a
     time (across read chunks, so the embedder's batches pad little), skipping passages ``sink`` already holds.
-    The progress bar counts documents whose passages are all written."""
+    The first groups are smaller (``FIRST_GROUP``, doubling up to ``group_size``), so the first passages are
+    written, and the bar moves, within seconds. The progress bar counts documents whose passages are all written,
+    and shows the passages written so far. Ctrl-C raises ``IndexingInterrupted`` carrying the summary of what was
+    written (every group written before it is kept; a re-run resumes after it)."""
     summary = summary or IndexSummary()
     iterator = iter(documents)
     pending: list[Document] = []
+    size = min(FIRST_GROUP, group_size)
     with tqdm(total=total, unit="doc", desc="Indexing", disable=not progress_bar, smoothing=0.1) as bar:
         progress = _WrittenProgress(bar)
-        while chunk := list(islice(iterator, READ_CHUNK)):
-            summary.documents_read += len(chunk)
-            passages = components.passages(chunk)
-            pending.extend(passages)
-            progress.read(len(chunk), len(passages))
-            while len(pending) >= group_size:
-                _embed_and_write(pending[:group_size], sink, components, summary)
-                del pending[:group_size]
-                progress.written(group_size)
-        _embed_and_write(pending, sink, components, summary)
-        progress.written(len(pending))
+        try:
+            while chunk := list(islice(iterator, READ_CHUNK)):
+                summary.documents_read += len(chunk)
+                passages = components.passages(chunk)
+                pending.extend(passages)
+                progress.read(len(chunk), len(passages))
+                while len(pending) >= size:
+                    _embed_and_write(pending[:size], sink, components, summary)
+                    del pending[:size]
+                    progress.written(size)
+                    bar.set_postfix(passages=summary.passages_written)
+                    size = min(size * 2, group_size)
+            _embed_and_write(pending, sink, components, summary)
+            progress.written(len(pending))
+            bar.set_postfix(passages=summary.passages_written)
+        except KeyboardInterrupt:
+            raise IndexingInterrupted(summary) from None
     return summary
+
+
+class IndexingInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped indexing; ``summary`` says what was written before it (a re-run resumes from there)."""
+
+    def __init__(self, summary: IndexSummary) -> None:
+        super().__init__("interrupted")
+        self.summary = summary
 
 
 class _WrittenProgress:
@@ -142,7 +176,9 @@ def _embed_and_write(
     kept = [doc for doc in embedded if not components.lacks_vector(doc)]
     summary.without_content += sum(1 for doc in kept if not has_content(doc))
     try:
-        summary.passages_written += sink.write(kept)
+        written = sink.write(kept)
+        summary.passages_written += written
+        summary.skipped += len(kept) - written  # stored meanwhile by another run
     except PassagesNotWrittenError as error:
         summary.fail(len(error.ids), str(error))
 
@@ -172,6 +208,7 @@ def index_into(
         components = _cluster_encoded_components(target, target.sparse, remote_model_id, split, window, overlap)
     else:
         components = _embedding_components(target, model, remote_model_id, split, window, overlap)
+    components.warm_up()  # a model that cannot be had fails here, before a store or index is created for it
     with open_sink(target, model) as sink:
         return index_documents(
             documents, sink, components=components, summary=summary, total=total, group_size=group_size,
@@ -233,7 +270,7 @@ def index_sources(
         raise ValueError(f"engine {engine!r}: use one of {', '.join(ENGINES)}.")
     summary = IndexSummary()
     return index_into(
-        target, model, read_documents(sources, summary), summary=summary, total=count_documents(sources),
+        target, model, read_documents(sources, summary, summary), summary=summary, total=count_documents(sources),
         remote_model_id=remote_model_id, split=split, window=window, overlap=overlap, group_size=group_size,
         progress_bar=progress_bar,
     )  # fmt: skip

@@ -16,6 +16,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from haystack import Document
+
 from haystack_integrations.components.preprocessors.opensearch_pretrained.model_token_splitter import DEFAULT_OVERLAP
 from haystack_integrations.document_stores.opensearch_pretrained import SQLiteDocumentStore
 from haystack_integrations.document_stores.opensearch_pretrained.scoring import (
@@ -24,6 +26,7 @@ from haystack_integrations.document_stores.opensearch_pretrained.scoring import 
     FUSIONS,
 )
 from opensearch_pretrained_haystack.app.batch import Target, index_sources, search
+from opensearch_pretrained_haystack.app.batch.job import IndexingInterrupted
 from opensearch_pretrained_haystack.app.batch.query import Rerank
 from opensearch_pretrained_haystack.app.batch.ray_options import ENGINES, RayOptions
 from opensearch_pretrained_haystack.app.batch.targets import embedded_store_path
@@ -36,6 +39,7 @@ DEFAULT_STORE = "opensearch-pretrained-store.sqlite"
 # The default of earlier releases (a JSON file): converted into DEFAULT_STORE when that does not exist yet.
 LEGACY_DEFAULT_STORE = "opensearch-pretrained-store.json"
 SNIPPET_CHARS = 100
+INTERRUPTED = 130  # the shell's code for a process stopped by Ctrl-C (128 + SIGINT)
 Handler = Callable[[argparse.Namespace], int]
 
 
@@ -63,7 +67,7 @@ def add_search_command(subparsers: argparse._SubParsersAction[argparse.ArgumentP
     """Register `search "query" [--store PATH | --opensearch URL --index NAME] [--top-k K]`."""
     parser = subparsers.add_parser("search", help="print the best documents for a query (score, id, snippet)")
     parser.add_argument("query")
-    _add_model_arguments(parser, default=None)
+    _add_model_arguments(parser)
     _add_target_arguments(parser)
     parser.add_argument("--top-k", type=int, default=10, help="how many documents (default: %(default)s)")
     _add_sparse_arguments(parser, passages=False)
@@ -96,9 +100,9 @@ def add_evaluate_command(subparsers: argparse._SubParsersAction[argparse.Argumen
     parser.set_defaults(handler=_run_evaluate)
 
 
-def _add_model_arguments(parser: argparse.ArgumentParser, default: str | None = DEFAULT_MODEL) -> None:
-    shown = default or "the store file's model, else " + DEFAULT_MODEL
-    parser.add_argument("--model", default=default, help=f"catalog model name or alias (default: {shown})")
+def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    shown = "the store file's model, else " + DEFAULT_MODEL
+    parser.add_argument("--model", help=f"catalog model name or alias (default: {shown})")
     parser.add_argument("--model-version", help="catalog version (default: the newest)")
 
 
@@ -180,15 +184,24 @@ def _add_mode_arguments(parser: argparse.ArgumentParser) -> None:
         "(default: %(default)s)",
     )  # fmt: skip
     parser.add_argument(
-        "--bm25-weight", type=float, default=DEFAULT_BM25_WEIGHT, metavar="W",
-        help="hybrid min_max: BM25's weight, the dense one is 1 - W (default: %(default)s)",
+        "--bm25-weight", type=float, metavar="W",
+        help=f"hybrid min_max: BM25's weight, the dense one is 1 - W (default: {DEFAULT_BM25_WEIGHT})",
     )  # fmt: skip
 
 
 def _mode(args: argparse.Namespace) -> dict[str, Any]:
-    if not 0.0 <= args.bm25_weight <= 1.0:
-        raise ValueError(f"--bm25-weight {args.bm25_weight}: give a weight between 0 and 1 (dense gets 1 - W).")
-    return {"mode": args.mode, "fusion": args.fusion, "bm25_weight": args.bm25_weight}
+    weight = args.bm25_weight
+    if weight is None:
+        return {"mode": args.mode, "fusion": args.fusion, "bm25_weight": DEFAULT_BM25_WEIGHT}
+    if not 0.0 <= weight <= 1.0:
+        raise ValueError(f"--bm25-weight {weight}: give a weight between 0 and 1 (dense gets 1 - W).")
+    if args.mode != "hybrid" or args.fusion != "min_max":
+        raise ValueError(
+            f"--bm25-weight {weight} weighs --mode hybrid --fusion min_max; this search (--mode {args.mode}"
+            + (f", --fusion {args.fusion}" if args.mode == "hybrid" else "")
+            + ") would ignore it: leave it out, or give --mode hybrid --fusion min_max."
+        )
+    return {"mode": args.mode, "fusion": args.fusion, "bm25_weight": weight}
 
 
 def _add_split_arguments(parser: argparse.ArgumentParser) -> None:
@@ -267,10 +280,28 @@ def _target(args: argparse.Namespace) -> Target | None:
 
 
 def _model(args: argparse.Namespace, target: Target | None) -> PretrainedModel:
-    if args.model is None and target is not None and target.store_path is not None and target.store_path.exists():
-        record = SQLiteDocumentStore(path=str(target.store_path)).store_model
-        return get_model(record.name, record.version)
-    return get_model(args.model or DEFAULT_MODEL, args.model_version)
+    """The model of the run: an existing store's recorded model unless ``--model``/``--model-version`` is given,
+    and then it must be that model (a store holds one model's vectors); else the flags' model, the default."""
+    store_path = target.store_path if target is not None else None
+    if store_path is None or not store_path.exists():
+        return get_model(args.model or DEFAULT_MODEL, args.model_version)
+    recorded = SQLiteDocumentStore(path=str(store_path)).store_model
+    if args.model is None and args.model_version is None:
+        return get_model(recorded.name, recorded.version)
+    wanted = get_model(args.model or recorded.name, args.model_version)
+    if args.model_version is None and wanted.name == recorded.name:
+        wanted = get_model(recorded.name, recorded.version)  # --model alone names the model, not its newest version
+    if (wanted.name, wanted.version) != (recorded.name, recorded.version):
+        given = " ".join(
+            f"{flag} {value}"
+            for flag, value in (("--model", args.model), ("--model-version", args.model_version))
+            if value is not None
+        )
+        raise ValueError(
+            f"{given}: store {store_path} holds vectors of {recorded.name} {recorded.version}, not {wanted.name} "
+            f"{wanted.version}; leave the flag out to use the store's model, or give another --store for this one."
+        )
+    return wanted
 
 
 @_guarded
@@ -279,10 +310,18 @@ def _run_index(args: argparse.Namespace) -> int:
     assert target is not None
     if args.replicas is not None:
         target = replace(target, replicas=args.replicas)
-    summary = index_sources(
-        args.sources, target, _model(args, target), remote_model_id=args.remote, split=args.split,
-        window=args.window, overlap=args.overlap, engine=args.engine, ray=_ray_options(args),
-    )  # fmt: skip
+    try:
+        summary = index_sources(
+            args.sources, target, _model(args, target), remote_model_id=args.remote, split=args.split,
+            window=args.window, overlap=args.overlap, engine=args.engine, ray=_ray_options(args),
+        )  # fmt: skip
+    except IndexingInterrupted as stop:
+        print(stop.summary.line())
+        print(
+            "interrupted: the passages written so far are kept; run the same command again to resume.",
+            file=sys.stderr,
+        )
+        return INTERRUPTED
     print(summary.line())
     return 1 if summary.failed else 0
 
@@ -291,12 +330,23 @@ def _run_index(args: argparse.Namespace) -> int:
 def _run_search(args: argparse.Namespace) -> int:
     target = _target(args)
     assert target is not None
-    for document in search(
-        args.query, target, _model(args, target), top_k=args.top_k, rerank=_rerank(args), **_mode(args)
-    ):
+    documents = search(args.query, target, _model(args, target), top_k=args.top_k, rerank=_rerank(args), **_mode(args))
+    if not documents:
+        print(f"no results for {args.query!r}", file=sys.stderr)
+    for document in documents:
         snippet = " ".join((document.content or "").split())[:SNIPPET_CHARS]
-        print(f"{document.score:.4f}\t{document.id}\t{snippet}")
+        print(f"{document.score:.4f}\t{document.id}\t{_origin(document)}{snippet}")
     return 0
+
+
+def _origin(document: Document) -> str:
+    """Where a hit came from, before its snippet: the file and the passage's place in it (``notes.md, passage 2,
+    char 1204: ``); nothing for a JSONL record, whose id column is the record's own id when it had one."""
+    meta = document.meta
+    where = [str(meta["file_path"])] if "file_path" in meta else []
+    if "split_id" in meta:
+        where.append(f"passage {int(meta['split_id']) + 1}, char {meta.get('split_idx_start', 0)}")
+    return ", ".join(where) + ": " if where else ""
 
 
 @_guarded
