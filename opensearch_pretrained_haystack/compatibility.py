@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from opensearch_pretrained_haystack.catalog import PretrainedModel
-from opensearch_pretrained_haystack.errors import OpenSearchPretrainedError
+from opensearch_pretrained_haystack.errors import UsageError
 
 logger = logging.getLogger(__name__)
 
@@ -22,7 +22,7 @@ DEFAULT_SPACE_TYPE = "l2"
 META_KEY = "opensearch_pretrained_model"
 
 
-class IndexMismatchError(OpenSearchPretrainedError, ValueError):
+class IndexMismatchError(UsageError):
     """An index, store or cluster model holds (or makes) vectors of another size or space than the model."""
 
 

@@ -27,7 +27,7 @@ from opensearch_pretrained_haystack.compatibility import (
     require_same_model,
     require_same_space,
 )
-from opensearch_pretrained_haystack.errors import OpenSearchPretrainedError
+from opensearch_pretrained_haystack.errors import UsageError
 
 # opensearch-haystack hard-codes the vector field name; every index we build must use it.
 VECTOR_FIELD = "embedding"
@@ -41,7 +41,7 @@ ENGINE_SPACES = {
 VERSIONED_ENGINES = ("nmslib", "faiss")
 
 
-class MissingIndexError(OpenSearchPretrainedError, ValueError):
+class MissingIndexError(UsageError):
     """The index to read from does not exist (and was not to be created)."""
 
 
