@@ -23,7 +23,8 @@ META_KEY = "opensearch_pretrained_model"
 
 
 class IndexMismatchError(UsageError):
-    """An index, store or cluster model holds (or makes) vectors of another size or space than the model."""
+    """An index, store or cluster model holds (or makes) vectors of another model: another size, space, name or
+    version."""
 
 
 @dataclass(frozen=True)

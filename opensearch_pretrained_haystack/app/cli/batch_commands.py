@@ -32,13 +32,18 @@ from opensearch_pretrained_haystack.app.batch.ray_options import ENGINES, RayOpt
 from opensearch_pretrained_haystack.app.evaluation import DEFAULT_SPLIT, evaluate
 from opensearch_pretrained_haystack.app.pipelines import DEFAULT_MODEL, MODES
 from opensearch_pretrained_haystack.catalog import PretrainedModel, get_model
-from opensearch_pretrained_haystack.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, OpenSearchPretrainedError
+from opensearch_pretrained_haystack.errors import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    OpenSearchPretrainedError,
+)
 from opensearch_pretrained_haystack.indices.sparse import SparseEncoding
 
 DEFAULT_STORE = "opensearch-pretrained-store.sqlite"
 # The default of earlier releases (a JSON file): converted into DEFAULT_STORE when that does not exist yet.
 SNIPPET_CHARS = 100
-INTERRUPTED = 130  # the shell's code for a process stopped by Ctrl-C (128 + SIGINT)
 Handler = Callable[[argparse.Namespace], int]
 
 
@@ -323,7 +328,7 @@ def _run_index(args: argparse.Namespace) -> int:
             "interrupted: the passages written so far are kept; run the same command again to resume.",
             file=sys.stderr,
         )
-        return INTERRUPTED
+        return EXIT_INTERRUPTED
     print(summary.line())
     return EXIT_FAILED if summary.failed else EXIT_OK
 
