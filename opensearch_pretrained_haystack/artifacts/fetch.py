@@ -157,7 +157,7 @@ def _require_in_local_mirror(base: str, entry: PretrainedModel, fmt: str) -> Non
     raise ArtifactDownloadError(
         f"The mirror {base} has no {fmt} artifact of {entry.name} {entry.version}; it holds "
         + (f"version(s) {', '.join(held)}: pass --model-version with one of them" if held else "no version of it")
-        + f", or add {entry.version} to the mirror."
+        + f", or add {entry.version} to the mirror (or point {MIRROR_ENV} at one that has it)."
     )
 
 
