@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from haystack_integrations.document_stores.opensearch import OpenSearchDocumentStore
+from opensearchpy import OpenSearch
 
 from opensearch_pretrained_haystack.catalog import PretrainedModel
 from opensearch_pretrained_haystack.cluster import document_store as adapter
@@ -171,6 +172,23 @@ def _version_for_new_index(
         probe.close()
 
 
+def recorded_model(client: OpenSearch, index: str, retry: RetryPolicy | None = None) -> ModelIdentity | None:
+    """The model ``index`` records in its mapping's ``_meta``; None when the index or the record does not exist."""
+    mappings = _index_mappings(client, index, retry or RetryPolicy())
+    return None if mappings is None else ModelIdentity.from_meta(mappings.get("_meta"))
+
+
+def _index_mappings(client: OpenSearch, index: str, policy: RetryPolicy) -> dict[str, Any] | None:
+    """The mappings of ``index``, None if it does not exist."""
+    if not call_with_retries(lambda: client.indices.exists(index=index), policy, what=f"Checking index {index!r}"):
+        return None
+    mapping = call_with_retries(
+        lambda: client.indices.get_mapping(index=index), policy, what=f"Reading the mapping of index {index!r}"
+    )
+    mappings: dict[str, Any] = next(iter(mapping.values()))["mappings"]
+    return mappings
+
+
 def check_index(
     store: OpenSearchDocumentStore,
     model: PretrainedModel,
@@ -186,16 +204,12 @@ def check_index(
     """
     client = adapter.connected_client(store, retry)
     name = adapter.index_name(store)
-    policy = retry or RetryPolicy()
-    if not call_with_retries(lambda: client.indices.exists(index=name), policy, what=f"Checking index {name!r}"):
+    mappings = _index_mappings(client, name, retry or RetryPolicy())
+    if mappings is None:
         raise MissingIndexError(
             f"Index {name!r} does not exist: index documents into it first "
             f"(`opensearch-pretrained index SOURCE... --opensearch URL --index {name}`)."
         )
-    mapping = call_with_retries(
-        lambda: client.indices.get_mapping(index=name), policy, what=f"Reading the mapping of index {name!r}"
-    )
-    mappings = next(iter(mapping.values()))["mappings"]
     properties = mappings.get("properties", {})
     vector = properties.get(VECTOR_FIELD)
     if vector is None or vector.get("type") != "knn_vector":

@@ -131,6 +131,9 @@ def test_an_opensearch_index_refuses_a_same_size_model_of_another_name(
         document_store_for(L12, opensearch_url, index_name, create_index=False)
     client.indices.refresh(index=index_name)
     assert client.count(index=index_name)["count"] == 1
+    # Without flags, search uses the index's model (the default's newest version, 1.0.2, is not in the mirror).
+    assert main(["search", "garden", "--opensearch", opensearch_url, "--index", index_name]) == 0
+    assert "Tomatoes" in capsys.readouterr().out
 
 
 @pytest.mark.integration

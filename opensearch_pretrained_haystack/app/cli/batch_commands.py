@@ -29,9 +29,11 @@ from opensearch_pretrained_haystack.app.batch import Target, index_sources, sear
 from opensearch_pretrained_haystack.app.batch.job import IndexingInterrupted
 from opensearch_pretrained_haystack.app.batch.query import Rerank
 from opensearch_pretrained_haystack.app.batch.ray_options import ENGINES, RayOptions
+from opensearch_pretrained_haystack.app.batch.remote_model import ENV_CREDENTIALS
 from opensearch_pretrained_haystack.app.evaluation import DEFAULT_SPLIT, evaluate
 from opensearch_pretrained_haystack.app.pipelines import DEFAULT_MODEL, MODES
 from opensearch_pretrained_haystack.catalog import PretrainedModel, get_model
+from opensearch_pretrained_haystack.cluster.connection import ConnectionSettings
 from opensearch_pretrained_haystack.errors import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -39,6 +41,7 @@ from opensearch_pretrained_haystack.errors import (
     EXIT_USAGE,
     OpenSearchPretrainedError,
 )
+from opensearch_pretrained_haystack.indices.knn import recorded_model
 from opensearch_pretrained_haystack.indices.sparse import SparseEncoding
 
 DEFAULT_STORE = "opensearch-pretrained-store.sqlite"
@@ -105,7 +108,7 @@ def add_evaluate_command(subparsers: argparse._SubParsersAction[argparse.Argumen
 
 
 def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
-    shown = "the store file's model, else " + DEFAULT_MODEL
+    shown = "the model the store file or index records, else " + DEFAULT_MODEL
     parser.add_argument("--model", help=f"catalog model name or alias (default: {shown})")
     parser.add_argument("--model-version", help="catalog version (default: the newest)")
 
@@ -287,28 +290,50 @@ def _target(args: argparse.Namespace) -> Target | None:
 
 
 def _model(args: argparse.Namespace, target: Target | None) -> PretrainedModel:
-    """The model of the run: an existing store's recorded model unless ``--model``/``--model-version`` is given,
-    and then it must be that model (a store holds one model's vectors); else the flags' model, the default."""
-    store_path = target.store_path if target is not None else None
-    if store_path is None or not store_path.exists():
+    """The model of the run: without ``--model``/``--model-version``, the model an existing store file or index
+    records (else the default); with them, the flags' model, which a store must hold (an index checks it itself,
+    naming both models, when it is opened)."""
+    flagged = args.model is not None or args.model_version is not None
+    if target is None or (flagged and target.store_path is None):
         return get_model(args.model or DEFAULT_MODEL, args.model_version)
-    recorded = SQLiteDocumentStore(path=str(store_path)).store_model
-    if args.model is None and args.model_version is None:
-        return get_model(recorded.name, recorded.version)
-    wanted = get_model(args.model or recorded.name, args.model_version)
-    if args.model_version is None and wanted.name == recorded.name:
-        wanted = get_model(recorded.name, recorded.version)  # --model alone names the model, not its newest version
-    if (wanted.name, wanted.version) != (recorded.name, recorded.version):
+    recorded = _recorded_model(target)
+    if recorded is None:
+        return get_model(args.model or DEFAULT_MODEL, args.model_version)
+    where, name, version = recorded
+    if not flagged:
+        return get_model(name, version)
+    wanted = get_model(args.model or name, args.model_version)
+    if args.model_version is None and wanted.name == name:
+        wanted = get_model(name, version)  # --model alone names the model, not its newest version
+    if (wanted.name, wanted.version) != (name, version):
         given = " ".join(
             f"{flag} {value}"
             for flag, value in (("--model", args.model), ("--model-version", args.model_version))
             if value is not None
         )
         raise ValueError(
-            f"{given}: store {store_path} holds vectors of {recorded.name} {recorded.version}, not {wanted.name} "
-            f"{wanted.version}; leave the flag out to use the store's model, or give another --store for this one."
+            f"{given}: {where} holds vectors of {name} {version}, not {wanted.name} {wanted.version}; leave the "
+            "flag out to use its model, or give another --store for this one."
         )
     return wanted
+
+
+def _recorded_model(target: Target) -> tuple[str, str, str] | None:
+    """(how to name it, model name, version) that an existing store file or k-NN index records, else None."""
+    if target.store_path is not None:
+        if not target.store_path.exists():
+            return None
+        record = SQLiteDocumentStore(path=str(target.store_path)).store_model
+        return f"store {target.store_path}", record.name, record.version
+    if target.sparse is not None:
+        return None  # a sparse index records its encoder, not a dense model
+    hosts, index = target.opensearch_index()
+    client = ConnectionSettings(hosts, http_auth=ENV_CREDENTIALS, **target.tls()).sync_client()
+    try:
+        identity = recorded_model(client, index)
+    finally:
+        client.close()
+    return None if identity is None else (f"index {index!r}", identity.name, identity.version)
 
 
 @_guarded
