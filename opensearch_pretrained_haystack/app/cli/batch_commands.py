@@ -323,7 +323,11 @@ def _recorded_model(target: Target) -> tuple[str, str, str] | None:
     if target.store_path is not None:
         if not target.store_path.exists():
             return None
-        record = SQLiteDocumentStore(path=str(target.store_path)).store_model
+        store = SQLiteDocumentStore(path=str(target.store_path))
+        try:
+            record = store.store_model
+        finally:
+            store.close()
         return f"store {target.store_path}", record.name, record.version
     if target.sparse is not None:
         return None  # a sparse index records its encoder, not a dense model
