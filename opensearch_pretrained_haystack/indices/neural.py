@@ -28,7 +28,7 @@ from opensearch_pretrained_haystack.cluster.ml_commons import MLCommonsClient
 from opensearch_pretrained_haystack.cluster.operations import DEPLOYED_STATES
 from opensearch_pretrained_haystack.cluster.versions import RRF_VERSION, WEIGHTED_RRF_VERSION
 from opensearch_pretrained_haystack.compatibility import require_cluster_model_fits
-from opensearch_pretrained_haystack.indices.knn import VECTOR_FIELD, document_store_for
+from opensearch_pretrained_haystack.indices.knn import VECTOR_FIELD, document_store_for, recorded_model
 
 logger = logging.getLogger(__name__)
 
@@ -148,6 +148,17 @@ def create_ingest_pipeline(
     client.ingest.put_pipeline(
         id=pipeline_id, body=ingest_pipeline_body(model_id, text_field=text_field, batch_size=batch_size)
     )
+
+
+def require_query_model(client: OpenSearch, index: str, model_id: str) -> None:
+    """Refuse (``IndexMismatchError``) a query model that is not the model ``index`` records: another size, or
+    registered under another name. An index without a record is not checked here (``check_index`` warns)."""
+    recorded = recorded_model(client, index)
+    if recorded is not None:
+        require_cluster_model_fits(
+            model_id, MLCommonsClient(client).get_model(model_id), recorded.dimension, name=recorded.name,
+            way_out=f"Query index {index!r} with the ML Commons id of {recorded.label()}, the model it was built with.",
+        )  # fmt: skip
 
 
 def create_hybrid_search_pipeline(
