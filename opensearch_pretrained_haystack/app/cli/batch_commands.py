@@ -289,12 +289,12 @@ def _target(args: argparse.Namespace) -> Target | None:
     return Target(store_path=Path(args.store_default))
 
 
-def _model(args: argparse.Namespace, target: Target | None) -> PretrainedModel:
-    """The model of the run: without ``--model``/``--model-version``, the model an existing store file or index
-    records (else the default); with them, the flags' model, which a store must hold (an index checks it itself,
-    naming both models, when it is opened)."""
+def _model(args: argparse.Namespace, target: Target | None, *, read_index: bool = False) -> PretrainedModel:
+    """The model of the run: without ``--model``/``--model-version``, the model an existing store file (or, with
+    ``read_index``, an index) records, else the default; with them, the flags' model, which a store must hold (an
+    index checks it itself, naming both models, when it is opened)."""
     flagged = args.model is not None or args.model_version is not None
-    if target is None or (flagged and target.store_path is None):
+    if target is None or (target.store_path is None and (flagged or not read_index)):
         return get_model(args.model or DEFAULT_MODEL, args.model_version)
     recorded = _recorded_model(target)
     if recorded is None:
@@ -366,7 +366,10 @@ def _run_index(args: argparse.Namespace) -> int:
 def _run_search(args: argparse.Namespace) -> int:
     target = _target(args)
     assert target is not None
-    documents = search(args.query, target, _model(args, target), top_k=args.top_k, rerank=_rerank(args), **_mode(args))
+    rerank, mode = _rerank(args), _mode(args)  # the options are checked before any store or cluster is read
+    documents = search(
+        args.query, target, _model(args, target, read_index=True), top_k=args.top_k, rerank=rerank, **mode
+    )
     if not documents:
         print(f"no results for {args.query!r}", file=sys.stderr)
     for document in documents:
