@@ -372,16 +372,23 @@ class SQLiteDocumentStore:
         return vector_cache.StoreState(bytes(store_id), int(generation), int(rewrites))
 
     def _vectors_current(self, connection: sqlite3.Connection) -> bool:
+        """Whether the mapped copy holds this snapshot and passed its checksums (three ``stat`` calls when this
+        process checked it already and its files have not changed since)."""
         state = self._vector_state(connection)
-        if self._cache is None or self._cache.state != state:
-            self._cache = vector_cache.open_current(Path(self.path), connection, state, self.store_model.dimension)
-        return self._cache is not None
+        path = Path(self.path)
+        if self._cache is not None and self._cache.state == state and vector_cache.unchanged(path, self._cache):
+            return True
+        current = vector_cache.open_current(path, connection, state, self.store_model.dimension, self._cache)
+        if current is not None:
+            self._cache = current
+        return current is not None
 
     def _refresh_vectors(self, connection: sqlite3.Connection, *, rebuild: bool) -> None:
         """Bring the vector copy up to the database (``connection`` holds the write lock)."""
         self._cache = vector_cache.refresh(
-            Path(self.path), connection, self._vector_state(connection), self.store_model.dimension, rebuild=rebuild
-        )
+            Path(self.path), connection, self._vector_state(connection), self.store_model.dimension,
+            rebuild=rebuild, previous=self._cache,
+        )  # fmt: skip
 
     def _extend_vectors(self) -> None:
         """After a write, append its vectors to the copy while they are in the OS cache, so no search has to
