@@ -24,7 +24,8 @@ from haystack import Document, default_from_dict, default_to_dict
 from haystack.document_stores.errors import DuplicateDocumentError
 from haystack.document_stores.types import DuplicatePolicy
 
-from haystack_integrations.document_stores.opensearch_pretrained import knn, scoring, vector_cache
+from haystack_integrations.document_stores.opensearch_pretrained import knn, metadata, scoring, vector_cache
+from haystack_integrations.document_stores.opensearch_pretrained.async_operations import AsyncOperations
 from haystack_integrations.document_stores.opensearch_pretrained.filters import SqlClause, to_sql, validate_filters
 from opensearch_pretrained_haystack.catalog import PretrainedModel, get_model
 from opensearch_pretrained_haystack.compatibility import IndexMismatchError, require_same_space
@@ -98,7 +99,7 @@ class StoreModel:
     space_type: str
 
 
-class SQLiteDocumentStore:
+class SQLiteDocumentStore(AsyncOperations):
     """Documents, meta, vectors and a BM25 index in one SQLite file, for one pretrained model's k-NN space.
 
     The connection opens on first use (``__init__`` only records parameters) and ``close()`` releases it.
@@ -206,6 +207,138 @@ class SQLiteDocumentStore:
     def delete_documents(self, document_ids: list[str]) -> None:
         with self._writing() as connection:
             connection.executemany("DELETE FROM documents WHERE id = ?", [(doc_id,) for doc_id in document_ids])
+
+    # -- Haystack 3.4's store operations (InMemoryDocumentStore's semantics and filters) ---------------------
+
+    def delete_all_documents(self, recreate_index: bool = False) -> None:
+        """Delete every document; the store keeps its model record.
+
+        :param recreate_index: Also compact the file (``VACUUM``), so the space of the deleted rows goes back to the
+            file system; otherwise SQLite keeps it for the next writes.
+        """
+        with self._writing() as connection:
+            connection.execute("DELETE FROM documents")
+        if recreate_index:
+            with self._lock:
+                self._connect().execute("VACUUM")
+
+    def delete_by_filter(self, filters: dict[str, Any]) -> int:
+        """Delete the documents matching ``filters`` (Haystack's filter syntax).
+
+        :param filters: Which documents to delete; must not be empty (``delete_all_documents`` deletes everything).
+        :returns: The number of documents deleted.
+        :raises ValueError: If ``filters`` is empty.
+        :raises FilterError: If ``filters`` is malformed.
+        """
+        _require_filters(filters, "delete_by_filter", " (delete_all_documents() deletes everything)")
+        with self._writing() as connection:
+            where, params = self._where(connection, filters)
+            return int(connection.execute(f"DELETE FROM documents AS d WHERE {where}", params).rowcount)
+
+    def update_by_filter(self, filters: dict[str, Any], meta: dict[str, Any]) -> int:
+        """Merge ``meta`` into the meta of the documents matching ``filters`` (top-level keys replaced, as
+        ``dict.update``). Content and vectors stay, so the vector copy is kept as it is.
+
+        :param filters: Which documents to update (Haystack's filter syntax); must not be empty.
+        :param meta: The metadata keys and values to set.
+        :returns: The number of documents updated.
+        :raises ValueError: If ``filters`` or ``meta`` is empty, or a key holds a double quote.
+        :raises FilterError: If ``filters`` is malformed.
+        """
+        _require_filters(filters, "update_by_filter")
+        if not meta:
+            raise ValueError("update_by_filter needs meta: the keys and values to set.")
+        paths = [metadata.meta_path(key) for key in meta]
+        assignments = ", ".join(f"{path}, json(?)" for path in paths)
+        values = [json.dumps(value) for value in meta.values()]
+        with self._writing() as connection:
+            where, params = self._where(connection, filters)
+            updated = connection.execute(
+                f"UPDATE documents AS d SET meta = json_set(d.meta, {assignments}) WHERE {where}", [*values, *params]
+            )
+            return int(updated.rowcount)
+
+    def count_documents_by_filter(self, filters: dict[str, Any]) -> int:
+        """The number of documents matching ``filters`` (all of them when empty).
+
+        :param filters: Haystack filters.
+        :returns: How many documents match.
+        """
+        with self._reading() as connection:
+            where, params = self._where(connection, filters)
+            return int(connection.execute(f"SELECT count(*) FROM documents d WHERE {where}", params).fetchone()[0])
+
+    def count_unique_metadata_by_filter(self, filters: dict[str, Any], metadata_fields: list[str]) -> dict[str, int]:
+        """How many distinct values each metadata field takes over the documents matching ``filters``.
+
+        :param filters: Haystack filters (empty: every document).
+        :param metadata_fields: Field names, with or without the ``meta.`` prefix.
+        :returns: Each field name (without ``meta.``) and its number of distinct non-null values.
+        """
+        with self._reading() as connection:
+            where, params = self._where(connection, filters)
+            counts = {}
+            for field in metadata_fields:
+                rows = connection.execute(metadata.distinct_values_sql(field, where), params)
+                counts[field.removeprefix("meta.")] = len(
+                    {metadata.hashable(metadata.python_value(json_type, value)) for json_type, value in rows}
+                )
+            return counts
+
+    def get_metadata_fields_info(self) -> dict[str, dict[str, str]]:
+        """The metadata fields of the stored documents and their types (``keyword``, ``int``, ``float``,
+        ``boolean``), inferred from the values; a field with values of several types has the type of the last
+        written document's value.
+
+        :returns: Each field name and ``{"type": ...}``.
+        """
+        with self._reading() as connection:
+            rows = connection.execute(
+                "SELECT j.key, j.type, max(d.pk) AS last FROM documents d, json_each(d.meta) j "
+                "WHERE j.type != 'null' GROUP BY j.key, j.type ORDER BY last"
+            )
+            return {key: {"type": metadata.FIELD_TYPES[json_type]} for key, json_type, _ in rows}
+
+    def get_metadata_field_min_max(self, metadata_field: str) -> dict[str, Any]:
+        """The smallest and largest value of a metadata field over all documents (numbers or strings).
+
+        :param metadata_field: The field name, with or without the ``meta.`` prefix.
+        :returns: ``{"min": ..., "max": ...}``, both None when no document has a comparable value.
+        """
+        with self._reading() as connection:
+            bounds = connection.execute(
+                f"SELECT type, min(value), max(value) FROM ({metadata.distinct_values_sql(metadata_field, '1')}) "
+                "GROUP BY type"
+            )
+            return metadata.min_max(list(bounds))
+
+    def get_metadata_field_unique_values(
+        self,
+        metadata_field: str,
+        search_term: str | None = None,
+        from_: int = 0,
+        size: int = 10,
+        filters: dict[str, Any] | None = None,
+    ) -> tuple[list[Any], int]:
+        """The distinct values of a metadata field, ordered by their text, a page at a time.
+
+        :param metadata_field: The field name, with or without the ``meta.`` prefix.
+        :param search_term: Keep only values whose text contains this, ignoring case.
+        :param from_: How many values to skip.
+        :param size: How many values to return at most.
+        :param filters: Haystack filters restricting the documents considered.
+        :returns: The page of values (in their stored types) and the number of distinct values in all.
+        """
+        with self._reading() as connection:
+            where, params = self._where(connection, filters)
+            unique: dict[tuple[str, Any], Any] = {}
+            for json_type, stored in connection.execute(metadata.distinct_values_sql(metadata_field, where), params):
+                value = metadata.python_value(json_type, stored)
+                unique.setdefault((type(value).__name__, metadata.hashable(value)), value)
+        if search_term:
+            unique = {key: value for key, value in unique.items() if search_term.lower() in str(value).lower()}
+        ordered = sorted(unique, key=lambda key: (str(unique[key]), key[0]))
+        return [unique[key] for key in ordered[from_ : from_ + size]], len(ordered)
 
     # -- what sinks and retrievers need --------------------------------------------------------------------
 
@@ -521,6 +654,11 @@ def _transaction(connection: sqlite3.Connection) -> Iterator[None]:
         connection.execute("ROLLBACK")
         raise
     connection.execute("COMMIT")
+
+
+def _require_filters(filters: dict[str, Any], operation: str, hint: str = "") -> None:
+    if not filters:
+        raise ValueError(f"{operation} needs filters: an empty filter would select every document{hint}.")
 
 
 def _document(row: tuple[Any, ...], *, score: float | None = None, with_embedding: bool = True) -> Document:
