@@ -79,6 +79,19 @@ _VECTOR_TRIGGERS = (
     WHEN old.embedding IS NOT new.embedding OR old.pk != new.pk
     BEGIN UPDATE store_info SET rewrites = rewrites + 1; END""",
 )
+# This connection's own record of the vectors its write transaction deletes or replaces (temporary: other
+# connections' writes are only counted, by the triggers above), so the vector copy can be patched, not rebuilt.
+_REPLACED_LOG = (
+    "CREATE TEMP TABLE IF NOT EXISTS replaced_vectors (pk INTEGER NOT NULL)",  # no key: an upsert's conflict
+    # handling would apply to it too
+    """CREATE TEMP TRIGGER IF NOT EXISTS replaced_vectors_ad AFTER DELETE ON main.documents
+    WHEN old.embedding IS NOT NULL BEGIN INSERT INTO replaced_vectors VALUES (old.pk); END""",
+    """CREATE TEMP TRIGGER IF NOT EXISTS replaced_vectors_au AFTER UPDATE OF pk, embedding ON main.documents
+    WHEN old.embedding IS NOT new.embedding OR old.pk != new.pk BEGIN
+        INSERT INTO replaced_vectors VALUES (old.pk);
+        INSERT INTO replaced_vectors VALUES (new.pk);
+    END""",
+)
 _COLUMNS = "d.pk, d.id, d.content, d.meta, d.embedding, d.extra"
 _ROWS_PER_FETCH = 1000
 # Query terms for FTS5, each quoted, so no user text is read as FTS5 query syntax.
@@ -132,6 +145,7 @@ class SQLiteDocumentStore(AsyncOperations):
         self._record: StoreModel | None = None
         self._lock = threading.RLock()
         self._cache: vector_cache.VectorCache | None = None
+        self._changes: vector_cache.Changes | None = None  # what the last write transaction did to the vectors
 
     # -- lifecycle -----------------------------------------------------------------------------------------
 
@@ -182,7 +196,7 @@ class SQLiteDocumentStore(AsyncOperations):
         policy = DuplicatePolicy(policy)
         policy = DuplicatePolicy.FAIL if policy == DuplicatePolicy.NONE else policy
         written = self._insert(rows, policy)
-        if any(row[3] is not None for row in rows):
+        if any(row[3] is not None for row in rows) or (self._changes is not None and self._changes.replaced):
             self._extend_vectors()
         return written
 
@@ -207,6 +221,7 @@ class SQLiteDocumentStore(AsyncOperations):
     def delete_documents(self, document_ids: list[str]) -> None:
         with self._writing() as connection:
             connection.executemany("DELETE FROM documents WHERE id = ?", [(doc_id,) for doc_id in document_ids])
+        self._extend_vectors()
 
     # -- Haystack 3.4's store operations (InMemoryDocumentStore's semantics and filters) ---------------------
 
@@ -218,6 +233,7 @@ class SQLiteDocumentStore(AsyncOperations):
         """
         with self._writing() as connection:
             connection.execute("DELETE FROM documents")
+        self._extend_vectors()
         if recreate_index:
             with self._lock:
                 self._connect().execute("VACUUM")
@@ -233,7 +249,9 @@ class SQLiteDocumentStore(AsyncOperations):
         _require_filters(filters, "delete_by_filter", " (delete_all_documents() deletes everything)")
         with self._writing() as connection:
             where, params = self._where(connection, filters)
-            return int(connection.execute(f"DELETE FROM documents AS d WHERE {where}", params).rowcount)
+            deleted = int(connection.execute(f"DELETE FROM documents AS d WHERE {where}", params).rowcount)
+        self._extend_vectors()
+        return deleted
 
     def update_by_filter(self, filters: dict[str, Any], meta: dict[str, Any]) -> int:
         """Merge ``meta`` into the meta of the documents matching ``filters`` (top-level keys replaced, as
@@ -255,8 +273,9 @@ class SQLiteDocumentStore(AsyncOperations):
             where, params = self._where(connection, filters)
             updated = connection.execute(
                 f"UPDATE documents AS d SET meta = json_set(d.meta, {assignments}) WHERE {where}", [*values, *params]
-            )
-            return int(updated.rowcount)
+            ).rowcount
+        self._extend_vectors()
+        return int(updated)
 
     def count_documents_by_filter(self, filters: dict[str, Any]) -> int:
         """The number of documents matching ``filters`` (all of them when empty).
@@ -516,27 +535,40 @@ class SQLiteDocumentStore(AsyncOperations):
             self._cache = current
         return current is not None
 
-    def _refresh_vectors(self, connection: sqlite3.Connection, *, rebuild: bool) -> None:
+    def _refresh_vectors(
+        self, connection: sqlite3.Connection, *, rebuild: bool, changes: vector_cache.Changes | None = None
+    ) -> None:
         """Bring the vector copy up to the database (``connection`` holds the write lock)."""
         self._cache = vector_cache.refresh(
             Path(self.path), connection, self._vector_state(connection), self.store_model.dimension,
-            rebuild=rebuild, previous=self._cache,
+            rebuild=rebuild, previous=self._cache, changes=changes,
         )  # fmt: skip
 
     def _extend_vectors(self) -> None:
-        """After a write, append its vectors to the copy while they are in the OS cache, so no search has to
-        rebuild the copy after indexing; a copy that cannot be appended to is left for the next search."""
+        """After a write, append its vectors to the copy while they are in the OS cache, and patch in what it
+        deleted or replaced, so no search has to rebuild the copy after indexing, updates or deletes; a copy that
+        cannot be patched is left for the next search."""
         connection = self._connect()
         with self._lock, _transaction(connection):
-            self._refresh_vectors(connection, rebuild=False)
+            changes, self._changes = self._changes, None
+            self._refresh_vectors(connection, rebuild=False, changes=changes)
 
     @contextmanager
     def _writing(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction, which also advances the generation (so mapped vectors are rebuilt)."""
+        """One write transaction, which also advances the generation (so the vector copy follows) and records in
+        ``self._changes`` which stored vectors it deleted or replaced."""
         connection = self._connect()
-        with self._lock, _transaction(connection):
-            yield connection
-            connection.execute("UPDATE store_info SET generation = generation + 1")
+        with self._lock:
+            with _transaction(connection):
+                for statement in _REPLACED_LOG:
+                    connection.execute(statement)
+                connection.execute("DELETE FROM temp.replaced_vectors")
+                before = self._vector_state(connection)
+                yield connection
+                connection.execute("UPDATE store_info SET generation = generation + 1")
+                replaced = [int(row[0]) for row in connection.execute("SELECT DISTINCT pk FROM temp.replaced_vectors")]
+                after = self._vector_state(connection)
+            self._changes = vector_cache.Changes(before, after, replaced)
 
     def _row(self, document: Document, record: StoreModel) -> tuple[Any, ...]:
         vector = None

@@ -37,6 +37,8 @@ def nearest(
         dots = _dots(cache.vectors[rows], query).astype(np.float64)
         scores = scoring.knn_scores(space_type, dots, np.asarray(cache.squared_norms[rows]), query_squared_norm)
         keys = np.asarray(cache.keys[rows])
+        dead = cache.dead[np.searchsorted(cache.dead, start) : np.searchsorted(cache.dead, start + BLOCK_ROWS)]
+        scores[dead - start] = -np.inf  # deleted, or replaced by a row further on
         if allowed is not None:
             scores[~np.isin(keys, allowed, assume_unique=True)] = -np.inf
         best = _best(scores, top_k)
