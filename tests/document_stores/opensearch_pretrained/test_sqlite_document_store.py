@@ -359,3 +359,12 @@ async def test_retrievals_async_equal_the_synchronous_ones(store):
     assert await store.hybrid_retrieval_async("word3", query, top_k=5, fusion="min_max") == store.hybrid_retrieval(
         "word3", query, top_k=5, fusion="min_max"
     )
+
+
+def test_an_in_filter_with_thousands_of_values_runs_in_sql(store):
+    store.write_documents([Document(id=str(i), content="x", meta={"n": i}) for i in range(3000)])
+    ids = {"field": "id", "operator": "in", "value": [str(i) for i in range(0, 3000, 2)]}  # was a 1,500-deep OR
+    assert store.count_documents_by_filter(ids) == 1500
+    numbers = {"field": "meta.n", "operator": "not in", "value": [*range(1000), 1000.0, True, None, "1001"]}
+    assert store.count_documents_by_filter(numbers) == 1999  # 1000.0 equals 1000, True equals 1, "1001" is no number
+    assert store.delete_by_filter(ids) == 1500 and store.count_documents() == 1500
