@@ -44,6 +44,7 @@ from typing import BinaryIO
 import numpy as np
 import numpy.typing as npt
 import xxhash
+from haystack.document_stores.errors import DocumentStoreError
 
 from haystack_integrations.document_stores.opensearch_pretrained.scan_pool import scan_pool
 from opensearch_pretrained_haystack.errors import OpenSearchPretrainedError
@@ -67,7 +68,7 @@ _ROWS_PER_FETCH = 4096
 MAX_DEAD_SHARE = 0.25
 
 
-class VectorCopyError(OpenSearchPretrainedError):
+class VectorCopyError(OpenSearchPretrainedError, DocumentStoreError):
     """The vector copy cannot be written where the store keeps it (a directory or an unwritable path in the way)."""
 
 
