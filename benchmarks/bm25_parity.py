@@ -39,7 +39,7 @@ def main() -> None:
     args = parser.parse_args()
     dataset = load_beir(args.dataset, split=args.split)
     documents = list(corpus_documents(dataset.corpus_path))
-    client = OpenSearch(hosts=args.opensearch)
+    client = OpenSearch(hosts=args.opensearch, timeout=300)
     if not has_analysis_common(client, RetryPolicy()):
         raise SystemExit(f"{args.opensearch} has no analysis-common module: its index cannot analyze as the store.")
     model = get_model("all-MiniLM-L6-v2", "1.0.1")
@@ -49,7 +49,7 @@ def main() -> None:
     client.indices.create(index=index, body=body)
     try:
         actions = ({"_index": index, "_id": d.id, "_source": {"content": d.content}} for d in documents)
-        helpers.bulk(client, actions, refresh=True)
+        helpers.bulk(client, actions, refresh=True, chunk_size=200)
         with tempfile.TemporaryDirectory() as scratch:
             store = SQLiteDocumentStore(path=str(Path(scratch) / "s.sqlite"), model=model.name, analyzer=args.analyzer)
             store.write_documents([Document(id=d.id, content=d.content) for d in documents])

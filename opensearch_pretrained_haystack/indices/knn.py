@@ -142,15 +142,17 @@ def document_store_for(
     versioned = engine in VERSIONED_ENGINES
     # Only an index that may be created is probed (a search opens with create_index=False: no extra request).
     may_create = store_kwargs.get("create_index", True) or versioned
-    new_index = _probe_new_index(hosts, index, connection, retry, version=versioned) if may_create else None
-    server_version = new_index.version if new_index else None
+    probe = _probe_new_index(hosts, index, connection, retry, version=versioned) if may_create else None
+    server_version = probe.version if probe else None
     text_analyzer: str | None = analyzer
-    if new_index and not new_index.analysis_common:
-        logger.warning(
-            "The cluster has no analysis-common module (every OpenSearch distribution ships it): index %r analyzes "
-            "BM25 text with OpenSearch's standard analyzer, not %r as the embedded store does.", index, analyzer
-        )  # fmt: skip
-        text_analyzer = None
+    if probe and not probe.analysis_common:
+        text_analyzer = None  # even if the index seemed to exist: the body is what creates it if it does not
+        if not probe.exists:
+            logger.warning(
+                "The cluster has no analysis-common module (every OpenSearch distribution ships it): index %r "
+                "analyzes BM25 text with OpenSearch's standard analyzer, not %r as the embedded store does.",
+                index, analyzer,
+            )  # fmt: skip
     body = knn_index_body(
         model,
         engine=engine,
@@ -182,17 +184,19 @@ def _store_hosts(hosts: str | list[str]) -> str | list[str | Mapping[str, str | 
 
 @dataclass(frozen=True)
 class _NewIndex:
-    """What the server offers an index about to be created."""
+    """What the server offers an index that may be created."""
 
-    version: tuple[int, int, int] | None
+    exists: bool
+    version: tuple[int, int, int] | None  # read only for a new index of a versioned engine
     analysis_common: bool
 
 
 def _probe_new_index(
     hosts: str | list[str], index: str, connection: dict[str, Any], retry: RetryPolicy | None, *, version: bool
-) -> _NewIndex | None:
-    """None if ``index`` exists (no new field is created); else the server's version (if ``version``) and whether
-    it can build ``text_analysis``'s analyzers (the ``pattern`` tokenizer and ``porter_stem`` of analysis-common).
+) -> _NewIndex:
+    """Whether ``index`` exists, the server's version (if ``version`` and it does not: a new field is created), and
+    whether it can build ``text_analysis``'s analyzers (the ``pattern`` tokenizer and ``porter_stem`` of
+    analysis-common), asked in any case since the store creates the index if it is missing when it writes.
 
     Read through a store that may not create the index, with the same auth and TLS as the real one.
     """
@@ -200,10 +204,9 @@ def _probe_new_index(
     try:
         client = adapter.connected_client(probe, retry)
         policy = retry or RetryPolicy()
-        if call_with_retries(lambda: client.indices.exists(index=index), policy, what="Checking index"):
-            return None
-        server_version = MLCommonsClient(client).server_profile().version if version else None
-        return _NewIndex(server_version, has_analysis_common(client, policy))
+        exists = call_with_retries(lambda: client.indices.exists(index=index), policy, what="Checking index")
+        server_version = MLCommonsClient(client).server_profile().version if version and not exists else None
+        return _NewIndex(bool(exists), server_version, has_analysis_common(client, policy))
     finally:
         probe.close()
 
