@@ -188,14 +188,13 @@ def test_the_first_passages_are_written_in_a_small_group_so_progress_moves_at_on
             return len(documents)
 
     class NoEmbedding:
+        embedder = None  # as when the cluster encodes: nothing is embedded here
+
         def embed(self, passages):
             return passages
 
         def passages(self, documents):
             return documents
-
-        def lacks_vector(self, passage):
-            return False
 
     documents = [Document(content=f"text {i}") for i in range(5000)]
     recorder = Recorder()
