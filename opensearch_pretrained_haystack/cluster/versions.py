@@ -15,6 +15,8 @@ k-NN and neural-search differences the package touches (ml-commons-api.md §12�
 - 3.1+: the `score-ranker-processor` takes per-sub-query `weights` (neural-search PR #1322), and reads
   `rank_constant` beside `technique`; 2.19–3.0 read it from `combination.parameters` and silently ignore it
   beside `technique` (measured on 2.19.1: k stayed 60), while 3.1+ refuses it in `parameters`.
+- 3.0+: hybrid `z_score` normalization (neural-search PR #1224) and min-max `lower_bounds` (PR #1195).
+- 3.5+: the search request's `min_score` filters a hybrid query's fused scores (neural-search PR #1726).
 - Neural sparse (neural-search plugin): 2.11+ `sparse_encoding` processor and `neural_sparse` query with
   `query_text` + `model_id` on `rank_features`; 2.14+ `query_tokens` (a ready `{token: weight}` map);
   3.3+ the `sparse_vector` field (SEISMIC approximate search; keys are token ids, index setting `index.sparse`).
@@ -33,6 +35,9 @@ FAISS_COSINE_VERSION = (2, 19, 0)
 NMSLIB_BLOCKED_VERSION = (3, 0, 0)
 RRF_VERSION = (2, 19, 0)
 WEIGHTED_RRF_VERSION = (3, 1, 0)
+Z_SCORE_VERSION = (3, 0, 0)
+HYBRID_BOUNDS_VERSION = (3, 0, 0)
+HYBRID_MIN_SCORE_VERSION = (3, 5, 0)
 NEURAL_SPARSE_VERSION = (2, 11, 0)
 QUERY_TOKENS_VERSION = (2, 14, 0)
 SPARSE_VECTOR_VERSION = (3, 3, 0)

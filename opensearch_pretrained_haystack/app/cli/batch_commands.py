@@ -176,12 +176,12 @@ def _add_mode_arguments(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     parser.add_argument(
         "--fusion", choices=FUSIONS, default=DEFAULT_FUSION,
-        help="hybrid: min_max (weighted sum of min-max normalized scores) or rrf (reciprocal rank fusion) "
-        "(default: %(default)s)",
+        help="hybrid: min_max or z_score (weighted mean of min-max or z-score normalized scores, as OpenSearch's "
+        "normalization-processor) or rrf (reciprocal rank fusion) (default: %(default)s)",
     )  # fmt: skip
     parser.add_argument(
         "--bm25-weight", type=float, default=DEFAULT_BM25_WEIGHT, metavar="W",
-        help="hybrid min_max: BM25's weight, the dense one is 1 - W (default: %(default)s)",
+        help="hybrid min_max/z_score: BM25's weight, the dense one is 1 - W (default: %(default)s)",
     )  # fmt: skip
 
 
