@@ -11,6 +11,8 @@ Sources: `../shared/docs/ml-commons-api.md` §1, §3–§5 and §8.
 
 k-NN and neural-search differences the package touches (ml-commons-api.md §12–§13, the plugins' release notes):
 - 2.19+: faiss accepts `cosinesimil` (k-NN PR #2376); the `score-ranker-processor` (reciprocal rank fusion).
+- 2.17+: k-NN `mode` (in_memory/on_disk), `compression_level` and the query's `rescore` (k-NN `mapper/Mode.java`,
+  `CompressionLevel.java` first at 2.17.0.0); lucene takes 1x/4x, and 32x (1-bit) from 3.6 (LuceneHNSWMethodResolver).
 - 3.0+: nmslib is refused for new indices ("nmslib engine is deprecated … cannot be used for new index creation").
 - 3.1+: the `score-ranker-processor` takes per-sub-query `weights` (neural-search PR #1322), and reads
   `rank_constant` beside `technique`; 2.19–3.0 read it from `combination.parameters` and silently ignore it
@@ -38,6 +40,8 @@ WEIGHTED_RRF_VERSION = (3, 1, 0)
 Z_SCORE_VERSION = (3, 0, 0)
 HYBRID_BOUNDS_VERSION = (3, 0, 0)
 HYBRID_MIN_SCORE_VERSION = (3, 5, 0)
+KNN_COMPRESSION_VERSION = (2, 17, 0)
+LUCENE_32X_VERSION = (3, 6, 0)
 NEURAL_SPARSE_VERSION = (2, 11, 0)
 QUERY_TOKENS_VERSION = (2, 14, 0)
 SPARSE_VECTOR_VERSION = (3, 3, 0)
@@ -105,12 +109,25 @@ class ServerProfile:
         """Where the `score-ranker-processor` reads `rank_constant`: `combination.parameters` before 3.1."""
         return self.version < WEIGHTED_RRF_VERSION
 
-    def new_knn_index_refusal(self, engine: str, space_type: str) -> str | None:
-        """Why this server would refuse a new k-NN field of `engine` and `space_type` (None: it accepts it).
+    def new_knn_index_refusal(
+        self, engine: str, space_type: str, *, mode: str | None = None, compression: str | None = None
+    ) -> str | None:
+        """Why this server would refuse a new k-NN field of `engine` and `space_type`, stored in `mode` with
+        `compression` (None: it accepts it).
 
         Checked before the index is created, so the user gets one line saying what to use instead of a 400.
         """
         here = version_text(self.version)
+        if (mode or compression) and self.version < KNN_COMPRESSION_VERSION:
+            return (
+                f"OpenSearch {here} has no k-NN mode/compression_level (it needs "
+                f"{version_text(KNN_COMPRESSION_VERSION)}): leave them out for a float index."
+            )
+        if engine == "lucene" and compression == "32x" and self.version < LUCENE_32X_VERSION:
+            return (
+                f"OpenSearch {here} has no 32x compression for lucene (it needs {version_text(LUCENE_32X_VERSION)}): "
+                "use compression_level='4x'."
+            )
         if engine == "nmslib" and self.version >= NMSLIB_BLOCKED_VERSION:
             return (
                 f"OpenSearch {here} refuses new nmslib indices (nmslib is deprecated from "

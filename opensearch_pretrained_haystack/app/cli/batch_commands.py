@@ -55,6 +55,11 @@ def add_index_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
     parser.add_argument(
         "--replicas", type=int, metavar="N", help="replicas of a new OpenSearch index (default: the cluster's default)"
     )
+    parser.add_argument(
+        "--compression", metavar="LEVEL",
+        help="a new OpenSearch k-NN index keeps its graph on disk at this compression level (4x; 32x on 3.6+ for "
+        "lucene): less memory, full-precision rescoring at query time (OpenSearch 2.17+)",
+    )  # fmt: skip
     _add_engine_arguments(parser)
     parser.set_defaults(handler=_run_index)
 
@@ -277,8 +282,8 @@ def _model(args: argparse.Namespace, target: Target | None) -> PretrainedModel:
 def _run_index(args: argparse.Namespace) -> int:
     target = _target(args)
     assert target is not None
-    if args.replicas is not None:
-        target = replace(target, replicas=args.replicas)
+    if args.replicas is not None or args.compression is not None:
+        target = replace(target, replicas=args.replicas, compression=args.compression)
     summary = index_sources(
         args.sources, target, _model(args, target), remote_model_id=args.remote, split=args.split,
         window=args.window, overlap=args.overlap, engine=args.engine, ray=_ray_options(args),
