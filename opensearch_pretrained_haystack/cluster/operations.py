@@ -211,9 +211,13 @@ def find_models(name: str, model_format: str) -> Operation[list[dict[str, Any]]]
     return (yield from search_models(query))
 
 
-def predict_body(texts: list[str]) -> dict[str, Any]:
-    """Text-embedding predict body asking only for the pooled `sentence_embedding`."""
-    return {"text_docs": texts, "return_number": True, "target_response": ["sentence_embedding"]}
+def predict_body(texts: list[str], content_type: str | None = None) -> dict[str, Any]:
+    """Text-embedding predict body asking only for the pooled `sentence_embedding`; `content_type` ("query" or
+    "passage") makes an asymmetric model put its registered prefix before each text (ML Commons 2.13+)."""
+    body: dict[str, Any] = {"text_docs": texts, "return_number": True, "target_response": ["sentence_embedding"]}
+    if content_type is not None:
+        body["parameters"] = {"content_type": content_type.upper()}
+    return body
 
 
 def parse_embeddings(response: Any, expected: int) -> np.ndarray:
@@ -241,7 +245,10 @@ def parse_embeddings(response: Any, expected: int) -> np.ndarray:
     return vectors
 
 
-def predict(model_id: str, texts: list[str], timeout: float | None = None) -> Operation[np.ndarray]:
-    """Embed `texts` in one predict call."""
-    response = yield Call("POST", f"{ML}/_predict/text_embedding/{model_id}", predict_body(texts), timeout=timeout)
+def predict(
+    model_id: str, texts: list[str], timeout: float | None = None, content_type: str | None = None
+) -> Operation[np.ndarray]:
+    """Embed `texts` in one predict call (as `content_type` "query"/"passage" for an asymmetric model)."""
+    body = predict_body(texts, content_type)
+    response = yield Call("POST", f"{ML}/_predict/text_embedding/{model_id}", body, timeout=timeout)
     return parse_embeddings(response, len(texts))

@@ -21,8 +21,9 @@ from typing import Any, Literal
 
 from opensearch_pretrained_haystack.artifacts import ModelArtifact, check_zip, resolve_artifact
 from opensearch_pretrained_haystack.catalog import get_model
-from opensearch_pretrained_haystack.cluster.errors import MLCommonsError, TaskFailedError
+from opensearch_pretrained_haystack.cluster.errors import MLCommonsError, TaskFailedError, UnsupportedServerError
 from opensearch_pretrained_haystack.cluster.ml_commons import DEFAULT_TASK_TIMEOUT, MLCommonsClient
+from opensearch_pretrained_haystack.cluster.versions import ASYMMETRIC_MODEL_VERSION, version_text
 from opensearch_pretrained_haystack.inference.onnx_session import check_onnx_inputs
 
 logger = logging.getLogger(__name__)
@@ -85,6 +86,8 @@ def upload_and_deploy(
 ) -> DeployedModel:
     """Reuse or register the model, then deploy it and wait until it is DEPLOYED."""
     artifact = _local_artifact(request) if request.source == "client" or request.is_custom else None
+    if artifact is not None and (artifact.query_prefix or artifact.passage_prefix):
+        _require_asymmetric_support(client, artifact)
     name, version, dimension = _identity(request, artifact)
     existing = _find_existing(client, name, request.model_format, artifact.sha256 if artifact else None)
     if existing is not None:
@@ -103,6 +106,17 @@ def upload_and_deploy(
         reused=existing is not None,
         source=source,
     )
+
+
+def _require_asymmetric_support(client: MLCommonsClient, artifact: ModelArtifact) -> None:
+    """An asymmetric model (``query_prefix``/``passage_prefix``) needs ML Commons 2.13+; older ones drop them."""
+    version = client.server_profile().version
+    if version < ASYMMETRIC_MODEL_VERSION:
+        raise UnsupportedServerError(
+            f"{artifact.name} is asymmetric (query_prefix {artifact.query_prefix!r}, passage_prefix "
+            f"{artifact.passage_prefix!r}), and OpenSearch {version_text(version)} cannot register the prefixes: it "
+            f"needs {version_text(ASYMMETRIC_MODEL_VERSION)} or newer."
+        )
 
 
 def _local_artifact(request: ModelRequest) -> ModelArtifact:

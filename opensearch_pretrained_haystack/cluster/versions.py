@@ -13,6 +13,10 @@ k-NN and neural-search differences the package touches (ml-commons-api.md §12�
 - 2.19+: faiss accepts `cosinesimil` (k-NN PR #2376); the `score-ranker-processor` (reciprocal rank fusion).
 - 2.17+: k-NN `mode` (in_memory/on_disk), `compression_level` and the query's `rescore` (k-NN `mapper/Mode.java`,
   `CompressionLevel.java` first at 2.17.0.0); lucene takes 1x/4x, and 32x (1-bit) from 3.6 (LuceneHNSWMethodResolver).
+- 2.13+: ML Commons' `model_config.query_prefix`/`passage_prefix` and predict's `parameters.content_type`
+  (`TextEmbeddingModel.isAsymmetricModel`; measured on 2.19.1: registered, and predict without a content type
+  fails with 500 "Failed to inference TEXT_EMBEDDING model"). 3.5+: neural-search sends the content type itself at
+  ingest and in `neural` queries (PR #1605, `AsymmetricModelDetector`).
 - 3.0+: nmslib is refused for new indices ("nmslib engine is deprecated … cannot be used for new index creation").
 - 3.1+: the `score-ranker-processor` takes per-sub-query `weights` (neural-search PR #1322), and reads
   `rank_constant` beside `technique`; 2.19–3.0 read it from `combination.parameters` and silently ignore it
@@ -41,6 +45,8 @@ Z_SCORE_VERSION = (3, 0, 0)
 HYBRID_BOUNDS_VERSION = (3, 0, 0)
 HYBRID_MIN_SCORE_VERSION = (3, 5, 0)
 KNN_COMPRESSION_VERSION = (2, 17, 0)
+ASYMMETRIC_MODEL_VERSION = (2, 13, 0)
+NEURAL_ASYMMETRIC_VERSION = (3, 5, 0)
 LUCENE_32X_VERSION = (3, 6, 0)
 NEURAL_SPARSE_VERSION = (2, 11, 0)
 QUERY_TOKENS_VERSION = (2, 14, 0)

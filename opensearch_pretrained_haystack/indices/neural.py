@@ -29,6 +29,7 @@ from opensearch_pretrained_haystack.cluster.ml_commons import MLCommonsClient
 from opensearch_pretrained_haystack.cluster.operations import DEPLOYED_STATES
 from opensearch_pretrained_haystack.cluster.versions import (
     HYBRID_BOUNDS_VERSION,
+    NEURAL_ASYMMETRIC_VERSION,
     RRF_VERSION,
     WEIGHTED_RRF_VERSION,
     Z_SCORE_VERSION,
@@ -169,6 +170,13 @@ def create_ingest_pipeline(
     """
     require_neural_search(client)
     deployed = require_deployed(client, model_id)
+    config = deployed.get("model_config") or {}
+    if config.get("query_prefix") or config.get("passage_prefix"):
+        require_feature(
+            client, f"asymmetric models in ingest pipelines (model {model_id} has query/passage prefixes)",
+            NEURAL_ASYMMETRIC_VERSION, "embed the documents on the client (OpenSearchMLDocumentEmbedder sends the "
+            "content type) and write them with their embeddings",
+        )  # fmt: skip
     if dimension is not None:
         require_cluster_model_fits(
             model_id, deployed, dimension,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from haystack import Document, component
@@ -37,6 +37,8 @@ class OpenSearchMLDocumentEmbedder(RemoteDocumentEmbedding[OpenSearchMLEmbedder]
 
     text_embedder = "OpenSearchMLTextEmbedder"
 
+    content_type: ClassVar[str | None] = "passage"
+
     def __init__(
         self,
         hosts: str | list[str],
@@ -66,7 +68,9 @@ class OpenSearchMLDocumentEmbedder(RemoteDocumentEmbedding[OpenSearchMLEmbedder]
         :param verify_certs: Verify the cluster's TLS certificate.
         :param ca_certs: Path to a CA bundle for the cluster's certificate.
         :param timeout: Per-request timeout in seconds.
-        :param prefix: Text put before each document's text.
+        :param prefix: Text put before each document's text. An asymmetric model (registered with
+            `passage_prefix`) gets its own prefix in the cluster (this embedder sends `content_type` "passage"), so
+            leave this empty for it.
         :param suffix: Text put after each document's text.
         :param batch_size: Texts per predict call.
         :param max_concurrency: Predict calls in flight at once.

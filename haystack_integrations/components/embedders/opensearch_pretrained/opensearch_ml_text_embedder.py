@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from haystack import component
 
@@ -25,6 +25,8 @@ class OpenSearchMLTextEmbedder(OpenSearchMLComponent):
     embedder.run(text="What is OpenSearch?")["embedding"]
     ```
     """
+
+    content_type: ClassVar[str | None] = "query"
 
     def __init__(
         self,
@@ -49,7 +51,8 @@ class OpenSearchMLTextEmbedder(OpenSearchMLComponent):
         :param verify_certs: Verify the cluster's TLS certificate.
         :param ca_certs: Path to a CA bundle for the cluster's certificate.
         :param timeout: Per-request timeout in seconds.
-        :param prefix: Text put before the input (for models trained with query prefixes).
+        :param prefix: Text put before the input. An asymmetric model (registered with `query_prefix`) gets its
+            own prefix in the cluster (this embedder sends `content_type` "query"), so leave this empty for it.
         :param suffix: Text put after the input.
         :param max_retries: Retries on 429, 502–504 and connection errors (exponential backoff, jitter).
         :param retry_deadline: Seconds one `run` may spend in total, retries included.
@@ -83,6 +86,7 @@ class OpenSearchMLTextEmbedder(OpenSearchMLComponent):
         check_text(type(self).__name__, "OpenSearchMLDocumentEmbedder", text)
         self.warm_up()
         self._backend().read_model_name()
+        self._check_model()
         vector = self._backend().embed([prepare_text(text, self.prefix, self.suffix)])[0]
         return {"embedding": vector.tolist(), "meta": self._meta()}
 
@@ -92,5 +96,6 @@ class OpenSearchMLTextEmbedder(OpenSearchMLComponent):
         check_text(type(self).__name__, "OpenSearchMLDocumentEmbedder", text)
         await self.warm_up_async()
         await self._backend().read_model_name_async()
+        self._check_model()
         vector = (await self._backend().embed_async([prepare_text(text, self.prefix, self.suffix)]))[0]
         return {"embedding": vector.tolist(), "meta": self._meta()}
