@@ -20,6 +20,8 @@ from opensearchpy import AsyncOpenSearch, AsyncTransport, OpenSearch
 from opensearch_pretrained_haystack.cluster import operations as ops
 from opensearch_pretrained_haystack.cluster.connection import ConnectionSettings, HttpAuth
 from opensearch_pretrained_haystack.cluster.errors import MLCommonsError
+from opensearch_pretrained_haystack.cluster.lifecycle import require_deployed_or_redeploy
+from opensearch_pretrained_haystack.cluster.ml_commons import MLCommonsClient
 from opensearch_pretrained_haystack.cluster.protocol import Deadline, Operation, run_async, run_sync
 from opensearch_pretrained_haystack.cluster.retry import RetryPolicy, with_retries
 
@@ -58,6 +60,7 @@ class BatchedPredictor(Generic[R]):
         batch_size: int = 32,
         max_concurrency: int = 2,
         retry: RetryPolicy | None = None,
+        redeploy: bool = False,
     ) -> None:
         if batch_size < 1 or max_concurrency < 1:
             msg = f"batch_size ({batch_size}) and max_concurrency ({max_concurrency}) must be at least 1."
@@ -71,6 +74,8 @@ class BatchedPredictor(Generic[R]):
         self.batch_size = batch_size
         self.max_concurrency = max_concurrency
         self.retry = retry or RetryPolicy()
+        self.redeploy = redeploy
+        """Deploy the model again (and wait) if it is found not deployed; else that is one line of error."""
         self._client: OpenSearch | None = None
         self._async_client: AsyncOpenSearch | None = None
 
@@ -94,16 +99,21 @@ class BatchedPredictor(Generic[R]):
         """The model's name as the cluster reports it (e.g. `huggingface/sentence-transformers/all-MiniLM-L6-v2`),
         read once and retried like a predict call."""
         if self.model_name is None:
-            self._read(run_sync(self.connect().transport, self._get_model()))
+            self._read(self._deployed(run_sync(self.connect().transport, self._get_model())))
         assert self.model_name is not None
         return self.model_name
 
     async def read_model_name_async(self) -> str:
         """Async twin of `read_model_name`."""
         if self.model_name is None:
-            self._read(await run_async(self._async_transport(), self._get_model()))
+            model = await run_async(self._async_transport(), self._get_model())
+            self._read(await asyncio.to_thread(self._deployed, model))
         assert self.model_name is not None
         return self.model_name
+
+    def _deployed(self, model: dict[str, Any]) -> dict[str, Any]:
+        """`model` if deployed; else redeployed (``redeploy``) or refused in one line (see `lifecycle`)."""
+        return require_deployed_or_redeploy(MLCommonsClient(self.connect()), model, redeploy=self.redeploy)
 
     def _read(self, model: dict[str, Any]) -> None:
         self.model_config = dict(model.get("model_config") or {})

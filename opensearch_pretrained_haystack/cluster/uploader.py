@@ -22,6 +22,7 @@ from typing import Any, Literal
 from opensearch_pretrained_haystack.artifacts import ModelArtifact, check_zip, resolve_artifact
 from opensearch_pretrained_haystack.catalog import get_model
 from opensearch_pretrained_haystack.cluster.errors import MLCommonsError, TaskFailedError, UnsupportedServerError
+from opensearch_pretrained_haystack.cluster.lifecycle import deploy_setting
 from opensearch_pretrained_haystack.cluster.ml_commons import DEFAULT_TASK_TIMEOUT, MLCommonsClient
 from opensearch_pretrained_haystack.cluster.versions import ASYMMETRIC_MODEL_VERSION, version_text
 from opensearch_pretrained_haystack.inference.onnx_session import check_onnx_inputs
@@ -46,6 +47,10 @@ class ModelRequest:
     source: Source = "auto"
     mirror: str | os.PathLike[str] | None = None
     cache_dir: str | os.PathLike[str] | None = None
+    auto_deploy: bool | None = None
+    """A new registration's `deploy_setting.is_auto_deploy_enabled` (2.13+; None: the cluster's default)."""
+    ttl_minutes: int | None = None
+    """A new registration's `deploy_setting.model_ttl_minutes`: undeployed after that long unused (2.14+)."""
 
     def __post_init__(self) -> None:
         if self.source not in SOURCES:
@@ -94,7 +99,13 @@ def upload_and_deploy(
         model_id, source = existing["model_id"], "existing"
         logger.info("Reusing model %s (%s %s, state %s).", model_id, name, version, existing.get("model_state"))
     else:
-        model_id, source = _register(client, request, name, version, artifact)
+        asked = request.auto_deploy is not None or request.ttl_minutes is not None
+        setting = (
+            deploy_setting(client.server_profile(), auto_deploy=request.auto_deploy, ttl_minutes=request.ttl_minutes)
+            if asked
+            else {}
+        )
+        model_id, source = _register(client, request, name, version, artifact, setting)
     deployed = client.deploy(model_id, timeout=deploy_timeout)
     return DeployedModel(
         model_id=model_id,
@@ -162,11 +173,20 @@ def _find_existing(client: MLCommonsClient, name: str, model_format: str, sha256
 
 
 def _register(
-    client: MLCommonsClient, request: ModelRequest, name: str, version: str, artifact: ModelArtifact | None
+    client: MLCommonsClient,
+    request: ModelRequest,
+    name: str,
+    version: str,
+    artifact: ModelArtifact | None,
+    setting: dict[str, Any],
 ) -> tuple[str, str]:
     """Register a new copy; returns (model_id, source used)."""
     if artifact is None:
         try:
+            if setting:
+                return client.register_pretrained(
+                    name, version, request.model_format, deploy_setting=setting
+                ), "cluster"
             return client.register_pretrained(name, version, request.model_format), "cluster"
         except TaskFailedError as failure:
             if request.source == "cluster":
@@ -177,7 +197,8 @@ def _register(
                 "The cluster could not register %s itself (%s); uploading it from here.", name, failure.reason
             )
         artifact = _local_artifact(request)
-    return client.upload_model(artifact.zip_path, artifact.config), "client"
+    config = {**artifact.config, "deploy_setting": setting} if setting else artifact.config
+    return client.upload_model(artifact.zip_path, config), "client"
 
 
 def _discard_failed_registration(client: MLCommonsClient, failure: TaskFailedError) -> None:

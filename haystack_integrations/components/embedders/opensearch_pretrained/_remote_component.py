@@ -51,6 +51,7 @@ class RemoteModelComponent(HttpAuthSerialization, Generic[P]):
         max_concurrency: int,
         max_retries: int,
         retry_deadline: float,
+        redeploy: bool = False,
     ) -> None:
         self.hosts = hosts
         self.model_id = model_id
@@ -62,6 +63,7 @@ class RemoteModelComponent(HttpAuthSerialization, Generic[P]):
         self.max_concurrency = max_concurrency
         self.max_retries = max_retries
         self.retry_deadline = retry_deadline
+        self.redeploy = redeploy
         self._embedder: P | None = None
 
     def _new_backend(self, settings: dict[str, Any]) -> P:
@@ -81,6 +83,7 @@ class RemoteModelComponent(HttpAuthSerialization, Generic[P]):
                     "batch_size": self.batch_size,
                     "max_concurrency": self.max_concurrency,
                     "retry": RetryPolicy(max_attempts=self.max_retries + 1, deadline=self.retry_deadline),
+                    "redeploy": self.redeploy,
                 }
             )
         return self._embedder

@@ -58,6 +58,7 @@ class OpenSearchMLDocumentEmbedder(RemoteDocumentEmbedding[OpenSearchMLEmbedder]
         progress_bar: bool = True,
         meta_fields_to_embed: list[str] | None = None,
         embedding_separator: str = "\n",
+        redeploy: bool = False,
     ) -> None:
         """
         Create the component; the client is built at `warm_up`, not here.
@@ -75,6 +76,8 @@ class OpenSearchMLDocumentEmbedder(RemoteDocumentEmbedding[OpenSearchMLEmbedder]
         :param batch_size: Texts per predict call.
         :param max_concurrency: Predict calls in flight at once.
         :param max_retries: Retries per batch on 429, 502–504 and connection errors (exponential backoff, jitter).
+        :param redeploy: If the model is found not deployed (undeployed, DEPLOY_FAILED after a restart), deploy it
+            again and wait before embedding; without it that is one line of error naming the state.
         :param retry_deadline: Seconds one `run` may spend in total, retries included.
         :param raise_on_failure: Raise on a failed batch instead of returning its documents without embedding.
         :param progress_bar: Show a progress bar.
@@ -94,6 +97,7 @@ class OpenSearchMLDocumentEmbedder(RemoteDocumentEmbedding[OpenSearchMLEmbedder]
             max_concurrency=max_concurrency,
             max_retries=max_retries,
             retry_deadline=retry_deadline,
+            redeploy=redeploy,
         )
         self.prefix = prefix
         self.suffix = suffix

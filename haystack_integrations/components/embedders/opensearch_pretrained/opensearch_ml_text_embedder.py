@@ -41,6 +41,7 @@ class OpenSearchMLTextEmbedder(OpenSearchMLComponent):
         suffix: str = "",
         max_retries: int = 4,
         retry_deadline: float = 60.0,
+        redeploy: bool = False,
     ) -> None:
         """
         Create the component; the client is built at `warm_up`, not here.
@@ -55,6 +56,8 @@ class OpenSearchMLTextEmbedder(OpenSearchMLComponent):
             own prefix in the cluster (this embedder sends `content_type` "query"), so leave this empty for it.
         :param suffix: Text put after the input.
         :param max_retries: Retries on 429, 502–504 and connection errors (exponential backoff, jitter).
+        :param redeploy: If the model is found not deployed (undeployed, DEPLOY_FAILED after a restart), deploy it
+            again and wait before embedding; without it that is one line of error naming the state.
         :param retry_deadline: Seconds one `run` may spend in total, retries included.
         """
         # Explicit base call: @component re-creates the class, which breaks zero-argument super().
@@ -70,6 +73,7 @@ class OpenSearchMLTextEmbedder(OpenSearchMLComponent):
             max_concurrency=1,
             max_retries=max_retries,
             retry_deadline=retry_deadline,
+            redeploy=redeploy,
         )
         self.prefix = prefix
         self.suffix = suffix
