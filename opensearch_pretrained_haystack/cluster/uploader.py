@@ -24,7 +24,11 @@ from opensearch_pretrained_haystack.catalog import get_model
 from opensearch_pretrained_haystack.cluster.errors import MLCommonsError, TaskFailedError, UnsupportedServerError
 from opensearch_pretrained_haystack.cluster.lifecycle import deploy_setting
 from opensearch_pretrained_haystack.cluster.ml_commons import DEFAULT_TASK_TIMEOUT, MLCommonsClient
-from opensearch_pretrained_haystack.cluster.versions import ASYMMETRIC_MODEL_VERSION, version_text
+from opensearch_pretrained_haystack.cluster.versions import (
+    ADDITIONAL_CONFIG_VERSION,
+    ASYMMETRIC_MODEL_VERSION,
+    version_text,
+)
 from opensearch_pretrained_haystack.inference.onnx_session import check_onnx_inputs
 
 logger = logging.getLogger(__name__)
@@ -197,8 +201,21 @@ def _register(
                 "The cluster could not register %s itself (%s); uploading it from here.", name, failure.reason
             )
         artifact = _local_artifact(request)
-    config = {**artifact.config, "deploy_setting": setting} if setting else artifact.config
+    config = {**artifact.config, "deploy_setting": setting} if setting else dict(artifact.config)
+    space_type = _catalog_space_type(request)
+    model_config = config.get("model_config") or {}
+    # A dense semantic field reads the space type there (3.1+); sparse models have no model_config at all.
+    needed = bool(space_type and model_config) and "additional_config" not in model_config
+    if needed and client.server_profile().version >= ADDITIONAL_CONFIG_VERSION:
+        config["model_config"] = {**model_config, "additional_config": {"space_type": space_type}}
     return client.upload_model(artifact.zip_path, config), "client"
+
+
+def _catalog_space_type(request: ModelRequest) -> str | None:
+    """The catalog's k-NN space type of a catalog dense model (None for custom directories and other families)."""
+    if request.is_custom:
+        return None
+    return get_model(request.model, request.version).space_type or None
 
 
 def _discard_failed_registration(client: MLCommonsClient, failure: TaskFailedError) -> None:

@@ -46,6 +46,8 @@ HYBRID_BOUNDS_VERSION = (3, 0, 0)
 HYBRID_MIN_SCORE_VERSION = (3, 5, 0)
 KNN_COMPRESSION_VERSION = (2, 17, 0)
 ASYMMETRIC_MODEL_VERSION = (2, 13, 0)
+ADDITIONAL_CONFIG_VERSION = (3, 1, 0)
+"""`model_config.additional_config` (`space_type`), read by a dense `semantic` field (ml-commons BaseModelConfig)."""
 NEURAL_ASYMMETRIC_VERSION = (3, 5, 0)
 LUCENE_32X_VERSION = (3, 6, 0)
 NEURAL_SPARSE_VERSION = (2, 11, 0)

@@ -83,7 +83,7 @@ def knn_index_body(
         raise ValueError(
             f"The {engine} engine has no space type {space!r}; it supports {', '.join(ENGINE_SPACES[engine])}."
         )
-    _check_compression(engine, mode, compression_level)
+    check_compression(engine, mode, compression_level)
     refusal = (
         ServerProfile(server_version).new_knn_index_refusal(engine, space, mode=mode, compression=compression_level)
         if server_version
@@ -117,7 +117,7 @@ def knn_index_body(
     }
 
 
-def _check_compression(engine: str, mode: str | None, compression_level: str | None) -> None:
+def check_compression(engine: str, mode: str | None, compression_level: str | None) -> None:
     """One line naming the user's value if the engine has no such mode or compression level."""
     if mode is not None and mode not in MODES:
         raise ValueError(f"Unknown k-NN mode {mode!r}: use one of {', '.join(MODES)}.")
