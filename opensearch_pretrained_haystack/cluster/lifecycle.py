@@ -109,13 +109,19 @@ def redeploy_model(client: MLCommonsClient, model_id: str, *, timeout: float = D
     return str(client.deploy(model_id, timeout=timeout).get("model_state"))
 
 
+def is_deployed(model: dict[str, Any]) -> bool:
+    """Deployed on every planned node (a DEPLOY_FAILED or half-deployed model is not)."""
+    state = str(model.get("model_state"))
+    return state in DEPLOYED_STATES and state not in _BROKEN_STATES
+
+
 def require_deployed_or_redeploy(
     client: MLCommonsClient, model: dict[str, Any], *, redeploy: bool, timeout: float = DEFAULT_TASK_TIMEOUT
 ) -> dict[str, Any]:
     """The model document if the model is deployed; else redeploy it (``redeploy=True``) or say so in one line."""
-    state = str(model.get("model_state"))
-    if state in DEPLOYED_STATES and state not in _BROKEN_STATES:
+    if is_deployed(model):
         return model
+    state = str(model.get("model_state"))
     model_id = str(model["model_id"])
     if not redeploy:
         raise ModelNotDeployedError(

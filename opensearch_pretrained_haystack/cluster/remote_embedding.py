@@ -20,7 +20,7 @@ from opensearchpy import AsyncOpenSearch, AsyncTransport, OpenSearch
 from opensearch_pretrained_haystack.cluster import operations as ops
 from opensearch_pretrained_haystack.cluster.connection import ConnectionSettings, HttpAuth
 from opensearch_pretrained_haystack.cluster.errors import MLCommonsError
-from opensearch_pretrained_haystack.cluster.lifecycle import require_deployed_or_redeploy
+from opensearch_pretrained_haystack.cluster.lifecycle import is_deployed, require_deployed_or_redeploy
 from opensearch_pretrained_haystack.cluster.ml_commons import MLCommonsClient
 from opensearch_pretrained_haystack.cluster.protocol import Deadline, Operation, run_async, run_sync
 from opensearch_pretrained_haystack.cluster.retry import RetryPolicy, with_retries
@@ -107,12 +107,14 @@ class BatchedPredictor(Generic[R]):
         """Async twin of `read_model_name`."""
         if self.model_name is None:
             model = await run_async(self._async_transport(), self._get_model())
-            self._read(await asyncio.to_thread(self._deployed, model))
+            self._read(model if is_deployed(model) else await asyncio.to_thread(self._deployed, model))
         assert self.model_name is not None
         return self.model_name
 
     def _deployed(self, model: dict[str, Any]) -> dict[str, Any]:
-        """`model` if deployed; else redeployed (``redeploy``) or refused in one line (see `lifecycle`)."""
+        """`model` if deployed; else redeployed (``redeploy``, with the blocking client) or refused in one line."""
+        if is_deployed(model):
+            return model
         return require_deployed_or_redeploy(MLCommonsClient(self.connect()), model, redeploy=self.redeploy)
 
     def _read(self, model: dict[str, Any]) -> None:

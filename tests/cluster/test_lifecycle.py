@@ -60,8 +60,10 @@ def test_deployed_undeploy_redeploy_delete(opensearch_url, lifecycle_dir, capsys
         assert main(["models", "delete", model_id, *cli]) == 1
         assert "is DEPLOYED: undeploy it first" in capsys.readouterr().err
         assert main(["models", "undeploy", model_id, *cli]) == 0
-        assert capsys.readouterr().out == f"{model_id}: UNDEPLOYED\n"
-        with pytest.raises(ModelNotDeployedError, match=rf"Model {model_id} .* is not deployed \(state UNDEPLOYED\)"):
+        # UNDEPLOYED, or DEPLOY_FAILED when ML Commons' sync-up job saw the doc before the undeploy (seen on 2.19.1)
+        state = capsys.readouterr().out.removeprefix(f"{model_id}: ").strip()
+        assert state in ("UNDEPLOYED", "DEPLOY_FAILED")
+        with pytest.raises(ModelNotDeployedError, match=rf"Model {model_id} .* is not deployed \(state {state}\)"):
             OpenSearchMLTextEmbedder(opensearch_url, model_id).run(text="hello")
         assert (
             len(OpenSearchMLTextEmbedder(opensearch_url, model_id, redeploy=True).run(text="hello")["embedding"]) == 32
