@@ -412,10 +412,15 @@ class SQLiteDocumentStore(AsyncOperations):
         fusion: str = scoring.DEFAULT_FUSION,
         bm25_weight: float = scoring.DEFAULT_BM25_WEIGHT,
         rank_constant: int = scoring.DEFAULT_RANK_CONSTANT,
+        lower_bounds: Sequence[scoring.LowerBound] | None = None,
+        min_score: float | None = None,
         return_embedding: bool = False,
     ) -> list[Document]:
         """BM25 and k-NN, each ``top_k`` deep, fused as OpenSearch's hybrid search pipelines fuse them:
-        ``min_max`` (weights ``bm25_weight`` and ``1 - bm25_weight``) or ``rrf``."""
+        ``min_max`` or ``z_score`` (weights ``bm25_weight`` and ``1 - bm25_weight``), or ``rrf``.
+
+        ``lower_bounds`` (``min_max`` only: BM25's, then k-NN's) and ``min_score`` (fused scores below it are
+        dropped) are the normalization-processor's and the search request's own options (see ``scoring``)."""
         if fusion not in scoring.FUSIONS:
             raise ValueError(f"Unknown fusion {fusion!r}; use one of {', '.join(scoring.FUSIONS)}.")
         if not 0.0 <= bm25_weight <= 1.0:
@@ -425,10 +430,10 @@ class SQLiteDocumentStore(AsyncOperations):
                 self._bm25_hits(connection, query, filters, top_k),
                 self._dense_hits(connection, query_embedding, filters, top_k),
             ]
-            if fusion == "rrf":
-                fused = scoring.reciprocal_rank_fusion(ranked, rank_constant=rank_constant)
-            else:
-                fused = scoring.min_max_fusion(ranked, [bm25_weight, 1.0 - bm25_weight])
+            fused = scoring.fuse(
+                ranked, fusion, weights=[bm25_weight, 1.0 - bm25_weight], rank_constant=rank_constant,
+                lower_bounds=lower_bounds, min_score=min_score,
+            )  # fmt: skip
             return self._documents(connection, fused[:top_k], return_embedding)
 
     # -- internals -----------------------------------------------------------------------------------------
