@@ -188,7 +188,7 @@ def test_the_first_passages_are_written_in_a_small_group_so_progress_moves_at_on
             return len(documents)
 
     class NoEmbedding:
-        embedder = None  # as when the cluster encodes: nothing is embedded here
+        embedder = None  # nothing to embed: the job expects no vectors
 
         def embed(self, passages):
             return passages

@@ -22,6 +22,7 @@ from tqdm import tqdm
 from haystack_integrations.components.embedders.opensearch_pretrained._text_preparation import has_content
 from haystack_integrations.components.preprocessors.opensearch_pretrained.model_token_splitter import DEFAULT_OVERLAP
 from opensearch_pretrained_haystack.app.batch.core import (
+    FIRST_GROUP,
     PASSAGE_GROUP,
     READ_CHUNK,
     IndexSummary,
@@ -39,9 +40,6 @@ from opensearch_pretrained_haystack.app.batch.targets import PassagesNotWrittenE
 from opensearch_pretrained_haystack.app.pipelines import IndexingComponents, document_embedder, indexing_components
 from opensearch_pretrained_haystack.catalog import PretrainedModel
 from opensearch_pretrained_haystack.indices.sparse import SparseEncoding
-
-# The first group's size: small, so the first passages are written within seconds even on a slow machine.
-FIRST_GROUP = 32
 
 
 def index_documents(

@@ -288,7 +288,7 @@ def index_sources_on_ray(
         overlap=overlap, threads_per_worker=options.threads_per_worker,
     )  # fmt: skip
     # The index is created (or checked against the model) once, here, before any worker writes to it.
-    store = document_store_for(model, target.hosts, target.index, number_of_replicas=target.replicas, **target.tls())
+    store = document_store_for(model, target.hosts, target.index, **target.new_index_options(), **target.tls())
     client = connected_client(store)
     summary = IndexSummary()
     shards = [

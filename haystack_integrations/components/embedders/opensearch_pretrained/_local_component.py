@@ -60,6 +60,14 @@ class LocalOnnxComponent(InitParametersSerialization):
         assert self._embedder is not None
         return self._embedder
 
+    def _prefix(self, user_prefix: str | None, content_type: str) -> str:
+        """The user's prefix if given (even ""), else the model's own ``<content_type>_prefix`` (asymmetric models),
+        else none: the text ML Commons embeds for that content type."""
+        if user_prefix is not None:
+            return user_prefix
+        artifact = self._warm_embedder().artifact
+        return (artifact.query_prefix if content_type == "query" else artifact.passage_prefix) or ""
+
     def _meta(self) -> dict[str, Any]:
         embedder = self._warm_embedder()
         return {"model": embedder.name, "version": embedder.version}
