@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from haystack_integrations.components.embedders.opensearch_pretrained._serialization import (
-    InitParametersSerialization,
-)
 from opensearch_pretrained_haystack.artifacts import resolve_artifact
 from opensearch_pretrained_haystack.catalog import PretrainedModel
 from opensearch_pretrained_haystack.inference import LocalOnnxEmbedder
+from opensearch_pretrained_haystack.serialization import (
+    InitParametersSerialization,
+)
 
 
 class LocalOnnxComponent(InitParametersSerialization):

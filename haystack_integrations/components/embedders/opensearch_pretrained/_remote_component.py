@@ -17,17 +17,17 @@ from typing import Any, ClassVar, Generic, TypeVar
 from haystack import Document
 from tqdm import tqdm
 
-from haystack_integrations.components.embedders.opensearch_pretrained._cluster_serialization import (
-    HttpAuthSerialization,
-)
-from haystack_integrations.components.embedders.opensearch_pretrained._text_preparation import (
-    PreparedDocuments,
-    prepare_documents,
-)
 from opensearch_pretrained_haystack.cluster.connection import HttpAuth
 from opensearch_pretrained_haystack.cluster.errors import MLCommonsError
 from opensearch_pretrained_haystack.cluster.remote_embedding import BatchedPredictor, BatchOutcome, OpenSearchMLEmbedder
 from opensearch_pretrained_haystack.cluster.retry import RetryPolicy
+from opensearch_pretrained_haystack.cluster.serialization import (
+    HttpAuthSerialization,
+)
+from opensearch_pretrained_haystack.text_preparation import (
+    PreparedDocuments,
+    prepare_documents,
+)
 
 logger = logging.getLogger(__name__)
 

@@ -9,8 +9,8 @@ from haystack import Document, component
 from tqdm import tqdm
 
 from haystack_integrations.components.embedders.opensearch_pretrained._local_component import LocalOnnxComponent
-from haystack_integrations.components.embedders.opensearch_pretrained._text_preparation import prepare_documents
 from opensearch_pretrained_haystack.catalog import PretrainedModel
+from opensearch_pretrained_haystack.text_preparation import prepare_documents
 
 
 @component

@@ -8,8 +8,8 @@ from typing import Any
 from haystack import component
 
 from haystack_integrations.components.embedders.opensearch_pretrained._local_component import LocalOnnxComponent
-from haystack_integrations.components.embedders.opensearch_pretrained._text_preparation import check_text, prepare_text
 from opensearch_pretrained_haystack.catalog import PretrainedModel
+from opensearch_pretrained_haystack.text_preparation import check_text, prepare_text
 
 
 @component

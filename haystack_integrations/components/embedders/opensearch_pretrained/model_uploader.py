@@ -6,11 +6,11 @@ from typing import Any
 
 from haystack import component
 
-from haystack_integrations.components.embedders.opensearch_pretrained._cluster_serialization import (
-    HttpAuthSerialization,
-)
 from opensearch_pretrained_haystack.cluster.connection import ConnectionSettings, HttpAuth
 from opensearch_pretrained_haystack.cluster.ml_commons import DEFAULT_TASK_TIMEOUT, MLCommonsClient
+from opensearch_pretrained_haystack.cluster.serialization import (
+    HttpAuthSerialization,
+)
 from opensearch_pretrained_haystack.cluster.uploader import ModelRequest, Source, upload_and_deploy
 
 

@@ -7,8 +7,8 @@ from typing import Any, ClassVar
 from haystack import component
 
 from haystack_integrations.components.embedders.opensearch_pretrained._remote_component import OpenSearchMLComponent
-from haystack_integrations.components.embedders.opensearch_pretrained._text_preparation import check_text, prepare_text
 from opensearch_pretrained_haystack.cluster.connection import HttpAuth
+from opensearch_pretrained_haystack.text_preparation import check_text, prepare_text
 
 
 @component
