@@ -28,7 +28,12 @@ from haystack_integrations.document_stores.opensearch_pretrained import knn, met
 from haystack_integrations.document_stores.opensearch_pretrained.async_operations import AsyncOperations
 from haystack_integrations.document_stores.opensearch_pretrained.filters import SqlClause, to_sql, validate_filters
 from opensearch_pretrained_haystack.catalog import PretrainedModel, get_model
-from opensearch_pretrained_haystack.compatibility import IndexMismatchError, require_same_space
+from opensearch_pretrained_haystack.compatibility import (
+    IndexMismatchError,
+    ModelIdentity,
+    require_same_model,
+    require_same_space,
+)
 from opensearch_pretrained_haystack.errors import OpenSearchPretrainedError
 
 SCHEMA_VERSION = 1
@@ -112,13 +117,18 @@ class StoreModel:
     dimension: int
     space_type: str
 
+    def identity(self) -> ModelIdentity:
+        """The record as a ``ModelIdentity``: a catalog name and version pin pooling, normalization and truncation."""
+        return ModelIdentity(self.name, self.version, self.dimension, self.space_type)
+
 
 class SQLiteDocumentStore(AsyncOperations):
     """Documents, meta, vectors and a BM25 index in one SQLite file, for one pretrained model's k-NN space.
 
     The connection opens on first use (``__init__`` only records parameters) and ``close()`` releases it.
     A new store needs ``model`` (and optionally ``version``/``space_type``, the catalog's by default); an
-    existing store records its own, and opening it with another model raises ``IndexMismatchError``.
+    existing store records its own, and opening it with another model (another name or version, see
+    ``ModelIdentity``) raises ``IndexMismatchError``.
 
     Usage example:
     ```python
@@ -430,9 +440,7 @@ class SQLiteDocumentStore(AsyncOperations):
                     raise SQLiteStoreError(
                         f"No store at {self.path!r}: index documents first, or give model=... to start a new store."
                     )
-                connection = sqlite3.connect(
-                    self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False
-                )
+                connection = self._open_file()
                 try:
                     self._record = self._open(connection)
                 except BaseException:
@@ -440,6 +448,22 @@ class SQLiteDocumentStore(AsyncOperations):
                     raise
                 self._connection = connection
             return self._connection
+
+    def _open_file(self) -> sqlite3.Connection:
+        """The SQLite connection; a path that cannot be a store file (a directory, a missing or unwritable
+        directory) is one ``SQLiteStoreError`` naming it."""
+        try:
+            return sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False)
+        except sqlite3.OperationalError as error:
+            if Path(self.path).is_dir():
+                raise SQLiteStoreError(
+                    f"Store path {self.path!r} is a directory: give the path of a store file in it, such as "
+                    f"{str(Path(self.path) / 'store.sqlite')!r}."
+                ) from None
+            raise SQLiteStoreError(
+                f"Cannot open or create the store file {self.path!r} ({error}): check that its directory exists "
+                "and that you may write there."
+            ) from None
 
     def _open(self, connection: sqlite3.Connection) -> StoreModel:
         """Set WAL mode, create the schema and record the model (a new store), or check the recorded one."""
@@ -478,26 +502,35 @@ class SQLiteDocumentStore(AsyncOperations):
                 for statement in _VECTOR_TRIGGERS:
                     connection.execute(statement)
                 connection.execute("UPDATE store_info SET store_id = randomblob(16) WHERE store_id IS NULL")
-        except sqlite3.DatabaseError as error:
+        except sqlite3.OperationalError as error:
+            if "readonly" not in str(error):
+                raise _not_a_store(self.path, error) from None
             raise SQLiteStoreError(
-                f"{self.path!r} is not an SQLite store written by opensearch-pretrained ({error}). Pass another "
-                "store path."
+                f"Store {self.path!r} is read-only ({error}): opening it needs write access to the file and its "
+                "directory (SQLite's WAL files); copy it somewhere writable or fix its permissions."
             ) from None
+        except sqlite3.DatabaseError as error:
+            raise _not_a_store(self.path, error) from None
         if row[0] > SCHEMA_VERSION:
             raise SQLiteStoreError(f"{self.path!r} was written by a newer opensearch-pretrained: upgrade it to read.")
         record = StoreModel(name=row[1], version=row[2], dimension=int(row[3]), space_type=row[4])
-        model = self._wanted_model()
+        model = self._wanted_model(record)
         if model is not None:
-            require_same_space(
-                f"Store {self.path!r}",
-                (record.dimension, record.space_type),
-                model,
-                self.space_type or model.space_type,
-            )
+            space = self.space_type or model.space_type
+            require_same_space(f"Store {self.path!r}", (record.dimension, record.space_type), model, space)
+            wanted = StoreModel(model.name, model.version, model.dimension, space)
+            require_same_model(f"Store {self.path!r}", record.identity(), wanted.identity())
         return record
 
-    def _wanted_model(self) -> PretrainedModel | None:
-        return get_model(self.model, self.version) if self.model else None
+    def _wanted_model(self, record: StoreModel | None = None) -> PretrainedModel | None:
+        """The model asked for; without a version, the recorded one when the name matches the store's (the newest
+        version only starts a new store)."""
+        if not self.model:
+            return None
+        newest = get_model(self.model, self.version)
+        if self.version is None and record is not None and newest.name == record.name:
+            return get_model(record.name, record.version)
+        return newest
 
     @contextmanager
     def _reading(self, *, vectors: bool = False) -> Iterator[sqlite3.Connection]:
@@ -662,6 +695,12 @@ class SQLiteDocumentStore(AsyncOperations):
         return [
             _document(by_key[key], score=score, with_embedding=return_embedding) for key, score in hits if key in by_key
         ]
+
+
+def _not_a_store(path: str, error: sqlite3.DatabaseError) -> SQLiteStoreError:
+    return SQLiteStoreError(
+        f"{path!r} is not an SQLite store written by opensearch-pretrained ({error}). Pass another store path."
+    )
 
 
 @cache

@@ -10,6 +10,7 @@ retrievers do.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from typing import Any
@@ -28,8 +29,10 @@ from haystack_integrations.components.retrievers.opensearch_pretrained.cluster_s
 )
 from opensearch_pretrained_haystack.cluster import document_store as adapter
 from opensearch_pretrained_haystack.cluster.errors import UnsupportedServerError, from_transport_error
+from opensearch_pretrained_haystack.compatibility import IndexMismatchError
+from opensearch_pretrained_haystack.errors import OpenSearchPretrainedError
 from opensearch_pretrained_haystack.indices.knn import VECTOR_FIELD
-from opensearch_pretrained_haystack.indices.neural import TEXT_FIELD
+from opensearch_pretrained_haystack.indices.neural import TEXT_FIELD, require_query_model
 from opensearch_pretrained_haystack.indices.rerank import rerank_ext
 
 logger = logging.getLogger(__name__)
@@ -148,6 +151,7 @@ class OpenSearchNeuralRetriever:
         self.hybrid_search_pipeline = hybrid_search_pipeline
         self.search_pipeline = search_pipeline
         self.raise_on_failure = raise_on_failure
+        self._query_model_checked = False
 
     def to_dict(self) -> dict[str, Any]:
         """Serialize the component (the store through its own `to_dict`); a password in a host URL is refused."""
@@ -183,6 +187,8 @@ class OpenSearchNeuralRetriever:
             logit with `search_pipeline`).
         """
         body, params = self._request(query, filters, top_k)
+        if not self._query_model_fits():
+            return {"documents": []}
         try:
             return {"documents": search(self.document_store, body, params)}
         except TransportError as error:
@@ -194,6 +200,8 @@ class OpenSearchNeuralRetriever:
     ) -> dict[str, list[Document]]:
         """The async twin of `run`, through the store's async client."""
         body, params = self._request(query, filters, top_k)
+        if not await asyncio.to_thread(self._query_model_fits):
+            return {"documents": []}
         try:
             return {"documents": await search_async(self.document_store, body, params)}
         except TransportError as error:
@@ -221,6 +229,22 @@ class OpenSearchNeuralRetriever:
             body["ext"] = rerank_ext(query)
         pipeline = self.search_pipeline or self.hybrid_search_pipeline
         return body, {} if pipeline is None else {"search_pipeline": pipeline}
+
+    def _query_model_fits(self) -> bool:
+        """On the first query, refuse a model that is not the one the index records (``require_query_model``);
+        False when that check failed and ``raise_on_failure`` is off (logged; checked again next time)."""
+        if self._query_model_checked:
+            return True
+        try:
+            store = self.document_store
+            require_query_model(adapter.connected_client(store), adapter.index_name(store), self.model_id)
+        except OpenSearchPretrainedError as error:
+            if self.raise_on_failure or isinstance(error, IndexMismatchError):
+                raise
+            logger.warning("Neural search failed and returns no documents: %s", error)
+            return False
+        self._query_model_checked = True
+        return True
 
     def _failed(self, error: TransportError) -> list[Document]:
         """Raise an error that says what to do, or (raise_on_failure=False) log it and return no documents."""
