@@ -590,7 +590,10 @@ class SQLiteDocumentStore(AsyncOperations):
         connection = self._connect()
         with self._lock, _transaction(connection):
             changes, self._changes = self._changes, None
-            self._refresh_vectors(connection, rebuild=False, changes=changes)
+            try:
+                self._refresh_vectors(connection, rebuild=False, changes=changes)
+            except vector_cache.VectorCopyError:
+                self._cache = None  # the write is committed; the next dense search reports what is in the way
 
     @contextmanager
     def _writing(self) -> Iterator[sqlite3.Connection]:
