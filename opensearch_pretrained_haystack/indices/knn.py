@@ -45,6 +45,14 @@ ENGINE_SPACES = {
 }
 # Engines whose rules changed between server versions (versions.py): only for them is the version read first.
 VERSIONED_ENGINES = ("nmslib", "faiss")
+MODES = ("in_memory", "on_disk")
+# Compression levels each engine's HNSW accepts (k-NN 3.6.0.0 `*MethodResolver.SUPPORTED_COMPRESSION_LEVELS`):
+# lucene 4x is int8 scalar quantization, 32x (3.6+) its 1-bit quantization; faiss 2x is fp16, 8x–32x binary.
+ENGINE_COMPRESSION = {
+    "lucene": ("1x", "4x", "32x"),
+    "faiss": ("1x", "2x", "8x", "16x", "32x"),
+    "nmslib": ("1x",),
+}
 
 
 class MissingIndexError(UsageError):
@@ -61,6 +69,8 @@ def knn_index_body(
     text_field: str = "content",
     number_of_replicas: int | None = None,
     server_version: tuple[int, int, int] | None = None,
+    mode: str | None = None,
+    compression_level: str | None = None,
     analyzer: str | None = DEFAULT_ANALYZER,
 ) -> dict[str, Any]:
     """Settings and mappings of a k-NN index for ``model``'s vectors.
@@ -73,8 +83,12 @@ def knn_index_body(
     None leaves it to OpenSearch's ``standard`` analyzer (for a cluster without the ``analysis-common`` module).
     The mapping's ``_meta`` records the model (``ModelIdentity``), so a later writer or reader of another model
     is refused (``check_index``).
-    With ``server_version``, what that server refuses for a new index (nmslib on 3.x) raises
-    ``UnsupportedServerError`` here, before anything is sent.
+    ``mode`` (``in_memory``/``on_disk``) and ``compression_level`` (``"4x"``, ``"32x"``, ...; k-NN 2.17+) quantize
+    the vectors the graph holds, so a large index fits in memory; the full-precision vectors stay on disk for
+    rescoring (``rescore_search_kwargs``). ``on_disk`` needs an explicit level (k-NN's own default
+    moved from 4x to 32x for lucene indices created by 3.6).
+    With ``server_version``, what that server refuses for a new index (nmslib on 3.x, a compression it does not
+    have) raises ``UnsupportedServerError`` here, before anything is sent.
     """
     space = space_type or model.space_type
     if engine not in ENGINE_SPACES:
@@ -83,7 +97,12 @@ def knn_index_body(
         raise ValueError(
             f"The {engine} engine has no space type {space!r}; it supports {', '.join(ENGINE_SPACES[engine])}."
         )
-    refusal = ServerProfile(server_version).new_knn_index_refusal(engine, space) if server_version else None
+    check_compression(engine, mode, compression_level)
+    refusal = (
+        ServerProfile(server_version).new_knn_index_refusal(engine, space, mode=mode, compression=compression_level)
+        if server_version
+        else None
+    )
     if refusal:
         raise UnsupportedServerError(refusal)
     analysis = get_analyzer(analyzer) if analyzer is not None else None
@@ -96,17 +115,51 @@ def knn_index_body(
         "space_type": space,
         "parameters": {"m": m, "ef_construction": ef_construction},
     }
+    vector: dict[str, Any] = {"type": "knn_vector", "dimension": model.dimension, "method": method}
+    if mode is not None:
+        vector["mode"] = mode
+    if compression_level is not None:
+        vector["compression_level"] = compression_level
     return {
         "settings": settings,
         "mappings": {
             "properties": {
-                VECTOR_FIELD: {"type": "knn_vector", "dimension": model.dimension, "method": method},
+                VECTOR_FIELD: vector,
                 text_field: analysis.text_mapping() if analysis else {"type": "text"},
             },
             "dynamic_templates": [{"strings": {"match_mapping_type": "string", "mapping": {"type": "keyword"}}}],
             "_meta": {META_KEY: ModelIdentity.of(model, space).to_meta()},
         },
     }
+
+
+def check_compression(engine: str, mode: str | None, compression_level: str | None) -> None:
+    """One line naming the user's value if the engine has no such mode or compression level."""
+    if mode is not None and mode not in MODES:
+        raise ValueError(f"Unknown k-NN mode {mode!r}: use one of {', '.join(MODES)}.")
+    if compression_level is not None and compression_level not in ENGINE_COMPRESSION[engine]:
+        raise ValueError(
+            f"The {engine} engine has no compression level {compression_level!r}; it supports "
+            f"{', '.join(ENGINE_COMPRESSION[engine])}."
+        )
+    if mode == "on_disk" and compression_level in (None, "1x"):
+        # k-NN's own default for on_disk changed (lucene 4x, then 32x on indices created by 3.6): say it explicitly.
+        raise ValueError(
+            f"mode='on_disk' needs an explicit compression_level above 1x ({', '.join(ENGINE_COMPRESSION[engine][1:])} "
+            f"for {engine}): the graph holds quantized vectors."
+        )
+
+
+def rescore_search_kwargs(oversample_factor: float) -> dict[str, Any]:
+    """The ``knn`` query options that rescore ``oversample_factor`` × k quantized candidates with the full-precision
+    vectors (k-NN 2.17+), for ``OpenSearchEmbeddingRetriever(search_kwargs=...)``.
+
+    An ``on_disk`` index rescores by default, with a factor k-NN picks by level, dimension and version (none for
+    4x on indices created before 3.1); this sets it, e.g. to raise recall of a 4x index.
+    """
+    if not 1.0 <= oversample_factor <= 100.0:
+        raise ValueError(f"oversample_factor must lie between 1 and 100, not {oversample_factor!r}.")
+    return {"rescore": {"oversample_factor": oversample_factor}}
 
 
 def document_store_for(
@@ -119,6 +172,8 @@ def document_store_for(
     m: int = 16,
     ef_construction: int = 100,
     number_of_replicas: int | None = None,
+    mode: str | None = None,
+    compression_level: str | None = None,
     analyzer: str = DEFAULT_ANALYZER,
     verify_certs: bool = True,
     ca_certs: str | None = None,
@@ -132,14 +187,15 @@ def document_store_for(
     written. TLS certificates are verified (against ``ca_certs`` when given) unless ``verify_certs=False``,
     which logs a warning; opensearch-haystack alone would not verify them. Transient faults of the index
     check are retried with ``retry``. ``store_kwargs`` go to ``OpenSearchDocumentStore`` (``http_auth``, ...).
-    For a new index of an engine whose rules changed between versions (nmslib is refused from 3.0), the server
-    version is read first and the index body checked against it, so a refused index is never sent.
+    For a new index of an engine whose rules changed between versions (nmslib is refused from 3.0) or with
+    ``mode``/``compression_level`` (see ``knn_index_body``), the server version is read first and the index body
+    checked against it, so a refused index is never sent.
     ``analyzer`` is the BM25 analysis of a new index's text (an existing index keeps its own); a cluster without
     the ``analysis-common`` module (which defines its tokenizer and stemmer) gets the ``standard`` analyzer and a
     warning.
     """
     connection = {**tls_kwargs(hosts, verify_certs=verify_certs, ca_certs=ca_certs), **store_kwargs}
-    versioned = engine in VERSIONED_ENGINES
+    versioned = engine in VERSIONED_ENGINES or mode is not None or compression_level is not None
     # Only an index that may be created is probed (a search opens with create_index=False: no extra request).
     may_create = store_kwargs.get("create_index", True) or versioned
     probe = _probe_new_index(hosts, index, connection, retry, version=versioned) if may_create else None
@@ -161,6 +217,8 @@ def document_store_for(
         ef_construction=ef_construction,
         number_of_replicas=number_of_replicas,
         server_version=server_version,
+        mode=mode,
+        compression_level=compression_level,
         analyzer=text_analyzer,
     )
     vector_mapping = body["mappings"]["properties"][VECTOR_FIELD]

@@ -429,11 +429,16 @@ class SQLiteDocumentStore(AsyncOperations):
         fusion: str = scoring.DEFAULT_FUSION,
         bm25_weight: float = scoring.DEFAULT_BM25_WEIGHT,
         rank_constant: int = scoring.DEFAULT_RANK_CONSTANT,
+        lower_bounds: Sequence[scoring.LowerBound] | None = None,
+        min_score: float | None = None,
         per_source: bool = scoring.DEFAULT_PER_SOURCE,
         return_embedding: bool = False,
     ) -> list[Document]:
         """BM25 and k-NN, each ``top_k`` deep, fused as OpenSearch's hybrid search pipelines fuse them:
-        ``min_max`` (weights ``bm25_weight`` and ``1 - bm25_weight``) or ``rrf``.
+        ``min_max`` or ``z_score`` (weights ``bm25_weight`` and ``1 - bm25_weight``), or ``rrf``.
+
+        ``lower_bounds`` (``min_max`` only: BM25's, then k-NN's) and ``min_score`` (fused scores below it are
+        dropped) are the normalization-processor's and the search request's own options (see ``scoring``).
 
         With ``per_source``, each side's passages are first grouped by source document (``meta["source_id"]``, as
         ``SourceDocumentCollapser`` groups them; a document without it stands for itself), the best passage
@@ -450,10 +455,10 @@ class SQLiteDocumentStore(AsyncOperations):
             ]
             if per_source:
                 ranked = _best_per_source(ranked, self._sources(connection, ranked))
-            if fusion == "rrf":
-                fused = scoring.reciprocal_rank_fusion(ranked, rank_constant=rank_constant)
-            else:
-                fused = scoring.min_max_fusion(ranked, [bm25_weight, 1.0 - bm25_weight])
+            fused = scoring.fuse(
+                ranked, fusion, weights=[bm25_weight, 1.0 - bm25_weight], rank_constant=rank_constant,
+                lower_bounds=lower_bounds, min_score=min_score,
+            )  # fmt: skip
             return self._documents(connection, fused[:top_k], return_embedding)
 
     # -- internals -----------------------------------------------------------------------------------------
@@ -632,7 +637,10 @@ class SQLiteDocumentStore(AsyncOperations):
         connection = self._connect()
         with self._lock, _transaction(connection):
             changes, self._changes = self._changes, None
-            self._refresh_vectors(connection, rebuild=False, changes=changes)
+            try:
+                self._refresh_vectors(connection, rebuild=False, changes=changes)
+            except vector_cache.VectorCopyError:
+                self._cache = None  # the write is committed; the next dense search reports what is in the way
 
     @contextmanager
     def _writing(self) -> Iterator[sqlite3.Connection]:

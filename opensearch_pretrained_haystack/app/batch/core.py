@@ -13,7 +13,7 @@ from pathlib import Path
 
 from haystack import Document
 
-from haystack_integrations.components.embedders.opensearch_pretrained._text_preparation import has_content
+from opensearch_pretrained_haystack.text_preparation import has_content
 
 logger = logging.getLogger(__name__)
 

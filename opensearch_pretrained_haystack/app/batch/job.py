@@ -19,7 +19,6 @@ from typing import Never
 from haystack import Document
 from tqdm import tqdm
 
-from haystack_integrations.components.embedders.opensearch_pretrained._text_preparation import has_content
 from haystack_integrations.components.preprocessors.opensearch_pretrained.model_token_splitter import DEFAULT_OVERLAP
 from opensearch_pretrained_haystack.app.batch.core import (
     FIRST_GROUP,
@@ -40,6 +39,7 @@ from opensearch_pretrained_haystack.app.batch.targets import PassagesNotWrittenE
 from opensearch_pretrained_haystack.app.pipelines import IndexingComponents, document_embedder, indexing_components
 from opensearch_pretrained_haystack.catalog import PretrainedModel
 from opensearch_pretrained_haystack.indices.sparse import SparseEncoding
+from opensearch_pretrained_haystack.text_preparation import has_content
 
 
 def index_documents(

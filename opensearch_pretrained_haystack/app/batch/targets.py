@@ -44,12 +44,19 @@ class Target:
     """TLS for ``hosts``: certificates are verified (against ``ca_certs`` when given) unless this is False."""
     sparse: SparseEncoding | None = None
     """A neural sparse index instead of a k-NN one: the cluster encodes passages at ingest (no local vectors)."""
+    compression: str | None = None
+    """A new k-NN index keeps its graph ``on_disk`` at this ``compression_level`` (``"4x"``, ...), rescored."""
     analyzer: str | None = None
     """BM25 analysis of a new store or index (``text_analysis``; None: the default); an existing one keeps its own."""
 
     def tls(self) -> dict[str, Any]:
         """``verify_certs``/``ca_certs`` for every client of this target (store, embedder, preflight)."""
         return {"verify_certs": self.verify_certs, "ca_certs": self.ca_certs}
+
+    def new_index_options(self) -> dict[str, Any]:
+        """``document_store_for``'s options for a new k-NN index of this target (replicas, compression, analyzer)."""
+        compressed = {"mode": "on_disk", "compression_level": self.compression} if self.compression else {}
+        return {"number_of_replicas": self.replicas, "analyzer": self.analyzer or DEFAULT_ANALYZER, **compressed}
 
     def opensearch_index(self) -> tuple[str, str]:
         """``(hosts, index)`` of an OpenSearch target."""
@@ -64,6 +71,11 @@ class Target:
             raise ValueError("An OpenSearch target needs an index name (--index NAME).")
         if self.replicas is not None and (self.hosts is None or self.replicas < 0):
             raise ValueError(f"--replicas {self.replicas}: give 0 or more, for a new OpenSearch index (--opensearch).")
+        if self.compression is not None and (self.hosts is None or self.sparse is not None):
+            raise ValueError(
+                f"--compression {self.compression}: compression is for a new OpenSearch k-NN index (--opensearch, "
+                "without --sparse); the embedded store keeps float vectors."
+            )
         if self.sparse is not None and self.hosts is None:
             raise ValueError(
                 "--sparse searches an OpenSearch index the cluster encodes: give --opensearch URL --index NAME."
@@ -145,14 +157,7 @@ def open_sink(target: Target, model: PretrainedModel) -> Iterator[Sink]:
             hosts, index, model_id=target.sparse.model_id, number_of_replicas=target.replicas, **target.tls()
         )
         if target.sparse is not None
-        else document_store_for(
-            model,
-            hosts,
-            index,
-            number_of_replicas=target.replicas,
-            analyzer=target.analyzer or DEFAULT_ANALYZER,
-            **target.tls(),
-        )
+        else document_store_for(model, hosts, index, **target.new_index_options(), **target.tls())
     )
     try:
         yield _OpenSearchSink(store)

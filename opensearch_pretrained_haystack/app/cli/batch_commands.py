@@ -68,6 +68,11 @@ def add_index_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
     parser.add_argument(
         "--replicas", type=int, metavar="N", help="replicas of a new OpenSearch index (default: the cluster's default)"
     )
+    parser.add_argument(
+        "--compression", metavar="LEVEL",
+        help="a new OpenSearch k-NN index keeps its graph on disk at this compression level (4x; 32x on 3.6+ for "
+        "lucene): less memory, full-precision rescoring at query time (OpenSearch 2.17+)",
+    )  # fmt: skip
     _add_engine_arguments(parser)
     parser.set_defaults(handler=_run_index)
 
@@ -193,18 +198,22 @@ def _add_mode_arguments(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     parser.add_argument(
         "--fusion", choices=FUSIONS, default=DEFAULT_FUSION,
-        help="hybrid: min_max (weighted sum of min-max normalized scores) or rrf (reciprocal rank fusion) "
-        "(default: %(default)s)",
+        help="hybrid: min_max or z_score (weighted mean of min-max or z-score normalized scores, as OpenSearch's "
+        "normalization-processor) or rrf (reciprocal rank fusion) (default: %(default)s)",
     )  # fmt: skip
     parser.add_argument(
         "--bm25-weight", type=float, metavar="W",
-        help=f"hybrid min_max: BM25's weight, the dense one is 1 - W (default: {DEFAULT_BM25_WEIGHT})",
+        help=f"hybrid min_max/z_score: BM25's weight, the dense one is 1 - W (default: {DEFAULT_BM25_WEIGHT})",
     )  # fmt: skip
     parser.add_argument(
         "--fuse", choices=("passages", "documents"), default="documents" if DEFAULT_PER_SOURCE else "passages",
         help="hybrid: fuse the two sides' passages, or their source documents (each side's best passage per "
         "source) (default: %(default)s)",
     )  # fmt: skip
+
+
+# The fusions that weigh their sub-queries; rrf ranks by position alone.
+WEIGHTED_FUSIONS = ("min_max", "z_score")
 
 
 def _mode(args: argparse.Namespace) -> dict[str, Any]:
@@ -216,9 +225,9 @@ def _mode(args: argparse.Namespace) -> dict[str, Any]:
         }  # fmt: skip
     if not 0.0 <= weight <= 1.0:
         raise ValueError(f"--bm25-weight {weight}: give a weight between 0 and 1 (dense gets 1 - W).")
-    if args.mode != "hybrid" or args.fusion != "min_max":
+    if args.mode != "hybrid" or args.fusion not in WEIGHTED_FUSIONS:
         raise ValueError(
-            f"--bm25-weight {weight} weighs --mode hybrid --fusion min_max; this search (--mode {args.mode}"
+            f"--bm25-weight {weight} weighs --mode hybrid --fusion min_max|z_score; this search (--mode {args.mode}"
             + (f", --fusion {args.fusion}" if args.mode == "hybrid" else "")
             + ") would ignore it: leave it out, or give --mode hybrid --fusion min_max."
         )
@@ -358,8 +367,8 @@ def _recorded_model(target: Target) -> tuple[str, str, str] | None:
 def _run_index(args: argparse.Namespace) -> int:
     target = _target(args)
     assert target is not None
-    if args.replicas is not None:
-        target = replace(target, replicas=args.replicas)
+    if args.replicas is not None or args.compression is not None:
+        target = replace(target, replicas=args.replicas, compression=args.compression)
     try:
         summary = index_sources(
             args.sources, target, _model(args, target), remote_model_id=args.remote, split=args.split,

@@ -325,6 +325,8 @@ def test_a_directory_where_the_copy_goes_is_one_clear_error(tmp_path):
     vectors.unlink()
     vectors.mkdir()
     reopened = SQLiteDocumentStore(path=str(path))
+    reopened.write_documents(_documents(5, seed=24, prefix="more"))  # committed; the copy's trouble is the search's
+    assert reopened.count_documents() == 25
     with pytest.raises(VectorCopyError, match="is a directory") as raised:
         reopened.embedding_retrieval(_query())
     assert str(vectors) in str(raised.value) and "\n" not in str(raised.value)

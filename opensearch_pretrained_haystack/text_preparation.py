@@ -111,22 +111,27 @@ class PreparedDocuments:
 class DocumentTextParameters(Protocol):
     """The Haystack document-embedder parameters that make a document's text."""
 
-    prefix: str
+    @property
+    def prefix(self) -> str | None: ...
+
     suffix: str
     meta_fields_to_embed: list[str]
     embedding_separator: str
 
 
-def prepare_documents(embedder: DocumentTextParameters, sibling: str, documents: list[Document]) -> PreparedDocuments:
+def prepare_documents(
+    embedder: DocumentTextParameters, sibling: str, documents: list[Document], *, prefix: str | None = None
+) -> PreparedDocuments:
     """Check the input (see ``check_documents``), set the documents without content aside (see ``split_by_content``)
-    and prepare the text of each other one with the embedder's parameters (see ``prepare_document_text``)."""
+    and prepare the text of each other one with the embedder's parameters (see ``prepare_document_text``);
+    ``prefix``, when given, replaces the embedder's (the model's own passage prefix)."""
     component = type(embedder).__name__
     check_documents(component, sibling, documents)
     positions, _ = split_by_content(component, documents)
     texts = [
         prepare_document_text(
             documents[i],
-            prefix=embedder.prefix,
+            prefix=prefix if prefix is not None else embedder.prefix or "",
             suffix=embedder.suffix,
             meta_fields_to_embed=embedder.meta_fields_to_embed,
             embedding_separator=embedder.embedding_separator,
