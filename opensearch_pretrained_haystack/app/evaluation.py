@@ -14,14 +14,18 @@ import json
 import math
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from haystack import Document
 
 from haystack_integrations.components.preprocessors.opensearch_pretrained.model_token_splitter import DEFAULT_OVERLAP
-from haystack_integrations.document_stores.opensearch_pretrained.scoring import DEFAULT_BM25_WEIGHT, DEFAULT_FUSION
+from haystack_integrations.document_stores.opensearch_pretrained.scoring import (
+    DEFAULT_BM25_WEIGHT,
+    DEFAULT_FUSION,
+    DEFAULT_PER_SOURCE,
+)
 from opensearch_pretrained_haystack.app.batch import Target, count_documents, index_into, load_store
 from opensearch_pretrained_haystack.app.batch.query import Rerank, reranking
 from opensearch_pretrained_haystack.app.batch.sources import beir_document
@@ -127,22 +131,29 @@ def evaluate(
     mode: str = "dense",
     fusion: str = DEFAULT_FUSION,
     bm25_weight: float = DEFAULT_BM25_WEIGHT,
+    per_source: bool = DEFAULT_PER_SOURCE,
     progress_bar: bool = True,
     rerank: Rerank | None = None,
+    analyzer: str | None = None,
 ) -> dict[str, float]:
     """Index the corpus into ``target`` (default: a temporary embedded store), run the queries judged in
-    ``qrels_split`` searching by ``mode`` (``fusion``, ``bm25_weight``: see ``query_pipeline``; reranked with
-    ``rerank``: only the reranked passages' sources are ranked) and return ``{"ndcg@10", "recall@100", "queries",
-    "passages"}``. ``split``, ``window`` and ``overlap`` are the splitter's. A sparse target (``Target.sparse``) is
-    encoded by the cluster and searched with the neural sparse retriever, so sparse and dense are measured alike."""
+    ``qrels_split`` searching by ``mode`` (``fusion``, ``bm25_weight``, ``per_source``: see ``query_pipeline``;
+    reranked with ``rerank``: only the reranked passages' sources are ranked) and return ``{"ndcg@10",
+    "recall@100", "queries", "passages"}``. ``split``, ``window`` and ``overlap`` are the splitter's. A sparse
+    target (``Target.sparse``) is encoded by the cluster and searched with the neural sparse retriever, so sparse
+    and dense are measured alike. ``analyzer`` is the BM25 analysis of a new store or index (``text_analysis``)."""
     dataset = load_beir(dataset_dir, split=qrels_split)
     if target is None:
         with tempfile.TemporaryDirectory(prefix="opensearch-pretrained-eval-") as scratch:
             return evaluate(
-                dataset_dir, model, Target(store_path=Path(scratch) / "store.sqlite"), split=split, window=window,
+                dataset_dir, model, Target(store_path=Path(scratch) / "store.sqlite", analyzer=analyzer), split=split,
+                window=window,
                 overlap=overlap, qrels_split=qrels_split, mode=mode, fusion=fusion, bm25_weight=bm25_weight,
+                per_source=per_source,
                 progress_bar=progress_bar, rerank=rerank,
             )  # fmt: skip
+    if analyzer is not None:
+        target = replace(target, analyzer=analyzer)
     reranked = reranking(rerank, target)  # before indexing: a ranker that cannot be built fails first
     summary = index_into(
         target, model, corpus_documents(dataset.corpus_path), total=count_documents([dataset.corpus_path]),
@@ -156,6 +167,7 @@ def evaluate(
         mode=mode,
         fusion=fusion,
         bm25_weight=bm25_weight,
+        per_source=per_source,
         sparse=target.sparse,
         **reranked,
     )

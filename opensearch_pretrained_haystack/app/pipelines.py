@@ -41,7 +41,11 @@ from haystack_integrations.components.retrievers.opensearch_pretrained.sqlite_hy
     SQLiteHybridRetriever,
 )
 from haystack_integrations.document_stores.opensearch_pretrained import SQLiteDocumentStore
-from haystack_integrations.document_stores.opensearch_pretrained.scoring import DEFAULT_BM25_WEIGHT, DEFAULT_FUSION
+from haystack_integrations.document_stores.opensearch_pretrained.scoring import (
+    DEFAULT_BM25_WEIGHT,
+    DEFAULT_FUSION,
+    DEFAULT_PER_SOURCE,
+)
 from opensearch_pretrained_haystack.indices.sparse import SparseEncoding
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
@@ -237,6 +241,7 @@ def query_pipeline(
     mirror: str | None = None,
     cache_dir: str | None = None,
     sparse: SparseEncoding | None = None,
+    per_source: bool = DEFAULT_PER_SOURCE,
 ) -> Pipeline:
     """text embedder → retriever (OpenSearch k-NN, SQLite or in-memory) → ``SourceDocumentCollapser``.
 
@@ -247,7 +252,8 @@ def query_pipeline(
     ``top_k`` is set to that number) and the collapser scores each source by its best reranked passage. With
     ``sparse`` it is ``sparse_query_pipeline`` instead (``model`` and ``embedder`` unused).
     On an ``SQLiteDocumentStore``, ``mode`` is ``dense``, ``bm25`` (no embedder) or ``hybrid`` (``fusion``
-    ``min_max`` with ``bm25_weight``, or ``rrf``); the other stores search ``dense``.
+    ``min_max`` with ``bm25_weight``, or ``rrf``; ``per_source`` fuses source documents instead of passages);
+    the other stores search ``dense``.
     """
     if mode not in MODES:
         raise ValueError(f"Unknown search mode {mode!r}; use one of {', '.join(MODES)}.")
@@ -269,8 +275,9 @@ def query_pipeline(
             retriever = SQLiteBM25Retriever(document_store=document_store, top_k=candidates)
         elif mode == "hybrid":
             retriever = SQLiteHybridRetriever(
-                document_store=document_store, top_k=candidates, fusion=fusion, bm25_weight=bm25_weight
-            )
+                document_store=document_store, top_k=candidates, fusion=fusion, bm25_weight=bm25_weight,
+                per_source=per_source,
+            )  # fmt: skip
         else:
             retriever = SQLiteEmbeddingRetriever(document_store=document_store, top_k=candidates)
     elif isinstance(document_store, InMemoryDocumentStore):

@@ -7,7 +7,9 @@ the mismatch surfaces later as a ``mapper_parsing_exception`` at bulk time, or a
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from haystack_integrations.document_stores.opensearch import OpenSearchDocumentStore
@@ -16,7 +18,7 @@ from opensearchpy import OpenSearch
 from opensearch_pretrained_haystack.catalog import PretrainedModel
 from opensearch_pretrained_haystack.cluster import document_store as adapter
 from opensearch_pretrained_haystack.cluster.connection import tls_kwargs
-from opensearch_pretrained_haystack.cluster.errors import UnsupportedServerError
+from opensearch_pretrained_haystack.cluster.errors import RequestRejectedError, UnsupportedServerError
 from opensearch_pretrained_haystack.cluster.ml_commons import MLCommonsClient
 from opensearch_pretrained_haystack.cluster.retry import RetryPolicy, call_with_retries
 from opensearch_pretrained_haystack.cluster.versions import ServerProfile
@@ -29,6 +31,9 @@ from opensearch_pretrained_haystack.compatibility import (
     require_same_space,
 )
 from opensearch_pretrained_haystack.errors import UsageError
+from opensearch_pretrained_haystack.text_analysis import DEFAULT_ANALYZER, get_analyzer
+
+logger = logging.getLogger(__name__)
 
 # opensearch-haystack hard-codes the vector field name; every index we build must use it.
 VECTOR_FIELD = "embedding"
@@ -66,6 +71,7 @@ def knn_index_body(
     server_version: tuple[int, int, int] | None = None,
     mode: str | None = None,
     compression_level: str | None = None,
+    analyzer: str | None = DEFAULT_ANALYZER,
 ) -> dict[str, Any]:
     """Settings and mappings of a k-NN index for ``model``'s vectors.
 
@@ -73,6 +79,8 @@ def knn_index_body(
     faiss), and a node without the native libraries dies on a faiss index, while lucene works everywhere.
     ``space_type`` defaults to the model's own (e.g. innerproduct for msmarco-distilbert-base-tas-b).
     Strings in meta are mapped to ``keyword`` as opensearch-haystack does, so its filters keep working.
+    ``text_field`` is analyzed for BM25 by ``analyzer`` (``text_analysis``), as the embedded store analyzes it;
+    None leaves it to OpenSearch's ``standard`` analyzer (for a cluster without the ``analysis-common`` module).
     The mapping's ``_meta`` records the model (``ModelIdentity``), so a later writer or reader of another model
     is refused (``check_index``).
     ``mode`` (``in_memory``/``on_disk``) and ``compression_level`` (``"4x"``, ``"32x"``, ...; k-NN 2.17+) quantize
@@ -97,7 +105,8 @@ def knn_index_body(
     )
     if refusal:
         raise UnsupportedServerError(refusal)
-    settings: dict[str, Any] = {"index.knn": True}
+    analysis = get_analyzer(analyzer) if analyzer is not None else None
+    settings: dict[str, Any] = {"index.knn": True, **(analysis.index_settings() if analysis else {})}
     if number_of_replicas is not None:
         settings["number_of_replicas"] = number_of_replicas
     method = {
@@ -116,7 +125,7 @@ def knn_index_body(
         "mappings": {
             "properties": {
                 VECTOR_FIELD: vector,
-                text_field: {"type": "text"},
+                text_field: analysis.text_mapping() if analysis else {"type": "text"},
             },
             "dynamic_templates": [{"strings": {"match_mapping_type": "string", "mapping": {"type": "keyword"}}}],
             "_meta": {META_KEY: ModelIdentity.of(model, space).to_meta()},
@@ -165,6 +174,7 @@ def document_store_for(
     number_of_replicas: int | None = None,
     mode: str | None = None,
     compression_level: str | None = None,
+    analyzer: str = DEFAULT_ANALYZER,
     verify_certs: bool = True,
     ca_certs: str | None = None,
     retry: RetryPolicy | None = None,
@@ -180,10 +190,25 @@ def document_store_for(
     For a new index of an engine whose rules changed between versions (nmslib is refused from 3.0) or with
     ``mode``/``compression_level`` (see ``knn_index_body``), the server version is read first and the index body
     checked against it, so a refused index is never sent.
+    ``analyzer`` is the BM25 analysis of a new index's text (an existing index keeps its own); a cluster without
+    the ``analysis-common`` module (which defines its tokenizer and stemmer) gets the ``standard`` analyzer and a
+    warning.
     """
     connection = {**tls_kwargs(hosts, verify_certs=verify_certs, ca_certs=ca_certs), **store_kwargs}
     versioned = engine in VERSIONED_ENGINES or mode is not None or compression_level is not None
-    server_version = _version_for_new_index(hosts, index, connection, retry) if versioned else None
+    # Only an index that may be created is probed (a search opens with create_index=False: no extra request).
+    may_create = store_kwargs.get("create_index", True) or versioned
+    probe = _probe_new_index(hosts, index, connection, retry, version=versioned) if may_create else None
+    server_version = probe.version if probe else None
+    text_analyzer: str | None = analyzer
+    if probe and not probe.analysis_common:
+        text_analyzer = None  # even if the index seemed to exist: the body is what creates it if it does not
+        if not probe.exists:
+            logger.warning(
+                "The cluster has no analysis-common module (every OpenSearch distribution ships it): index %r "
+                "analyzes BM25 text with OpenSearch's standard analyzer, not %r as the embedded store does.",
+                index, analyzer,
+            )  # fmt: skip
     body = knn_index_body(
         model,
         engine=engine,
@@ -194,6 +219,7 @@ def document_store_for(
         server_version=server_version,
         mode=mode,
         compression_level=compression_level,
+        analyzer=text_analyzer,
     )
     vector_mapping = body["mappings"]["properties"][VECTOR_FIELD]
     store = OpenSearchDocumentStore(
@@ -214,21 +240,43 @@ def _store_hosts(hosts: str | list[str]) -> str | list[str | Mapping[str, str | 
     return hosts if isinstance(hosts, str) else list(hosts)
 
 
-def _version_for_new_index(
-    hosts: str | list[str], index: str, connection: dict[str, Any], retry: RetryPolicy | None
-) -> tuple[int, int, int] | None:
-    """The server's version if ``index`` does not exist yet (None: it exists, so no new field is created).
+@dataclass(frozen=True)
+class _NewIndex:
+    """What the server offers an index that may be created."""
+
+    exists: bool
+    version: tuple[int, int, int] | None  # read only for a new index of a versioned engine
+    analysis_common: bool
+
+
+def _probe_new_index(
+    hosts: str | list[str], index: str, connection: dict[str, Any], retry: RetryPolicy | None, *, version: bool
+) -> _NewIndex:
+    """Whether ``index`` exists, the server's version (if ``version`` and it does not: a new field is created), and
+    whether it can build ``text_analysis``'s analyzers (the ``pattern`` tokenizer and ``porter_stem`` of
+    analysis-common), asked in any case since the store creates the index if it is missing when it writes.
 
     Read through a store that may not create the index, with the same auth and TLS as the real one.
     """
     probe = OpenSearchDocumentStore(hosts=_store_hosts(hosts), index=index, **{**connection, "create_index": False})
     try:
         client = adapter.connected_client(probe, retry)
-        if call_with_retries(lambda: client.indices.exists(index=index), retry or RetryPolicy(), what="Checking index"):
-            return None
-        return MLCommonsClient(client).server_profile().version
+        policy = retry or RetryPolicy()
+        exists = call_with_retries(lambda: client.indices.exists(index=index), policy, what="Checking index")
+        server_version = MLCommonsClient(client).server_profile().version if version and not exists else None
+        return _NewIndex(bool(exists), server_version, has_analysis_common(client, policy))
     finally:
         probe.close()
+
+
+def has_analysis_common(client: OpenSearch, policy: RetryPolicy) -> bool:
+    """Whether the cluster analyzes with analysis-common's components (asked of ``_analyze`` itself)."""
+    body = {"tokenizer": {"type": "pattern", "pattern": "-"}, "filter": ["porter_stem"], "text": "probes"}
+    try:
+        call_with_retries(lambda: client.indices.analyze(body=body), policy, what="Probing text analysis")
+    except RequestRejectedError:  # 400: unknown tokenizer or filter
+        return False
+    return True
 
 
 def recorded_model(client: OpenSearch, index: str, retry: RetryPolicy | None = None) -> ModelIdentity | None:

@@ -352,7 +352,7 @@ def test_compression_needs_an_opensearch_k_nn_target_and_a_level_the_engine_has(
     argv = ["index", str(tmp_path / "a.txt"), "--store", str(tmp_path / "s.sqlite"), "--compression", "4x"]
     assert main(argv) == 2 and "--compression 4x: compression is for a new OpenSearch" in capsys.readouterr().err
     assert Target(hosts="http://localhost:9200", index="docs", compression="4x").new_index_options() == {
-        "number_of_replicas": None, "mode": "on_disk", "compression_level": "4x",
+        "number_of_replicas": None, "mode": "on_disk", "compression_level": "4x", "analyzer": "english",
     }  # fmt: skip
 
 

@@ -54,7 +54,8 @@ def test_index_then_search_on_the_default_sqlite_store_in_each_mode(tmp_path, co
     assert store.count_documents() == 3 and store.store_model.version == "1.0.1"
     assert main(["search", QUESTION, *mode, "--top-k", "2"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
-    assert len(lines) == 2 and "risotto" in lines[0].split("\t")[2]
+    # BM25 finds only the text sharing a word with the question that is not a stop word ("with" is one).
+    assert len(lines) == (1 if "bm25" in mode else 2) and "risotto" in lines[0].split("\t")[2]
 
 
 def test_bm25_weight_is_checked_and_names_the_users_value(tmp_path, corpus, capsys, monkeypatch):

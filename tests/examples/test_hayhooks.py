@@ -70,7 +70,8 @@ def test_query_and_rag_pipelines_served_by_hayhooks_answer_as_in_process(hayhook
         served = _post(f"{hayhooks}/search/run", {"query": QUESTION, "mode": mode})
         in_process = serving.as_json(serving.run(serving.search_pipeline(mode), QUESTION)["collapser"]["documents"])
         assert served == json.loads(json.dumps(in_process)), mode
-        assert len(served) >= 3, mode
+        # BM25 finds only the files sharing a word with the question other than a stop word ("the", "a").
+        assert len(served) >= (2 if mode == "bm25" else 3), mode
 
     answer = _post(f"{hayhooks}/rag/run", {"question": QUESTION})
     pipeline = serving.rag_pipeline(serving.search_pipeline("hybrid"), None)

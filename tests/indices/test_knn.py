@@ -14,6 +14,7 @@ from opensearch_pretrained_haystack.indices.knn import (
     require_same_space,
     rescore_search_kwargs,
 )
+from opensearch_pretrained_haystack.text_analysis import get_analyzer
 
 MINILM = get_model("all-MiniLM-L6-v2", "1.0.1")
 TAS_B = get_model("msmarco-distilbert-base-tas-b")
@@ -36,8 +37,11 @@ def test_index_body_options():
     body = knn_index_body(
         MINILM, space_type="cosinesimil", m=8, ef_construction=64, text_field="passage", number_of_replicas=0
     )
-    assert body["settings"] == {"index.knn": True, "number_of_replicas": 0}
-    assert body["mappings"]["properties"]["passage"] == {"type": "text"}
+    assert (body["settings"]["index.knn"], body["settings"]["number_of_replicas"]) == (True, 0)
+    assert body["mappings"]["properties"]["passage"] == get_analyzer("english").text_mapping()
+    assert "analysis" in body["settings"]
+    plain = knn_index_body(MINILM, analyzer="plain")
+    assert plain["mappings"]["properties"]["content"]["analyzer"] == "opensearch_pretrained_plain"
     method = body["mappings"]["properties"]["embedding"]["method"]
     assert (method["space_type"], method["parameters"]) == ("cosinesimil", {"m": 8, "ef_construction": 64})
     assert "number_of_replicas" not in knn_index_body(MINILM)["settings"]

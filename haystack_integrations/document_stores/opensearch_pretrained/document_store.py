@@ -35,6 +35,7 @@ from opensearch_pretrained_haystack.compatibility import (
     require_same_space,
 )
 from opensearch_pretrained_haystack.errors import OpenSearchPretrainedError
+from opensearch_pretrained_haystack.text_analysis import DEFAULT_ANALYZER, Analyzer, analyzer_of_fts5, get_analyzer
 
 SCHEMA_VERSION = 1
 DEFAULT_BUSY_TIMEOUT = 600.0
@@ -57,9 +58,12 @@ _SCHEMA = (
         embedding BLOB,
         extra TEXT
     )""",
-    """CREATE VIRTUAL TABLE IF NOT EXISTS documents_fts USING fts5(
-        content, content='documents', content_rowid='pk', tokenize='unicode61 remove_diacritics 0'
-    )""",
+)
+# The BM25 index, created with the analyzer's FTS5 tokenizer, and the triggers that keep it in step with the rows.
+_FTS_TABLE = """CREATE VIRTUAL TABLE IF NOT EXISTS documents_fts USING fts5(
+    content, content='documents', content_rowid='pk', tokenize='{tokenizer}'
+)"""
+_FTS_TRIGGERS = (
     """CREATE TRIGGER IF NOT EXISTS documents_ai AFTER INSERT ON documents BEGIN
         INSERT INTO documents_fts(rowid, content) VALUES (new.pk, new.content);
     END""",
@@ -97,10 +101,9 @@ _REPLACED_LOG = (
         INSERT INTO replaced_vectors VALUES (new.pk);
     END""",
 )
+_FTS_TOKENIZER = re.compile(r"tokenize\s*=\s*'([^']*)'")
 _COLUMNS = "d.pk, d.id, d.content, d.meta, d.embedding, d.extra"
 _ROWS_PER_FETCH = 1000
-# Query terms for FTS5, each quoted, so no user text is read as FTS5 query syntax.
-_TERM = re.compile(r"\w+")
 
 
 class SQLiteStoreError(OpenSearchPretrainedError, DocumentStoreError):
@@ -129,6 +132,8 @@ class SQLiteDocumentStore(AsyncOperations):
     A new store needs ``model`` (and optionally ``version``/``space_type``, the catalog's by default); an
     existing store records its own, and opening it with another model (another name or version, see
     ``ModelIdentity``) raises ``IndexMismatchError``.
+    ``analyzer`` (``opensearch_pretrained_haystack.text_analysis``) is how a new store's BM25 analyzes text
+    (``english`` by default); an existing store keeps the one it was created with.
 
     Usage example:
     ```python
@@ -146,14 +151,19 @@ class SQLiteDocumentStore(AsyncOperations):
         version: str | None = None,
         space_type: str | None = None,
         busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+        analyzer: str | None = None,
     ) -> None:
+        if analyzer is not None:
+            get_analyzer(analyzer)  # an unknown name fails here, not on first use
         self.path = str(path)
         self.model = model
         self.version = version
         self.space_type = space_type
         self.busy_timeout = busy_timeout
+        self.analyzer = analyzer
         self._connection: sqlite3.Connection | None = None
         self._record: StoreModel | None = None
+        self._analysis: Analyzer | None = None
         self._lock = threading.RLock()
         self._cache: vector_cache.VectorCache | None = None
         self._changes: vector_cache.Changes | None = None  # what the last write transaction did to the vectors
@@ -163,7 +173,7 @@ class SQLiteDocumentStore(AsyncOperations):
     def to_dict(self) -> dict[str, Any]:
         return default_to_dict(
             self, path=self.path, model=self.model, version=self.version, space_type=self.space_type,
-            busy_timeout=self.busy_timeout,
+            busy_timeout=self.busy_timeout, analyzer=self.analyzer,
         )  # fmt: skip
 
     @classmethod
@@ -184,6 +194,13 @@ class SQLiteDocumentStore(AsyncOperations):
         self._connect()
         assert self._record is not None
         return self._record
+
+    @property
+    def store_analyzer(self) -> Analyzer:
+        """How the store's BM25 analyzes text, as recorded in its schema (opening it if needed)."""
+        self._connect()
+        assert self._analysis is not None
+        return self._analysis
 
     # -- DocumentStore protocol ----------------------------------------------------------------------------
 
@@ -397,7 +414,7 @@ class SQLiteDocumentStore(AsyncOperations):
         self, query: str, *, filters: dict[str, Any] | None = None, top_k: int = 10, return_embedding: bool = False
     ) -> list[Document]:
         """FTS5's BM25 (k1 1.2, b 0.75, as Lucene) over the query's terms, any of which may match (OpenSearch's
-        ``match``)."""
+        ``match``), analyzed by the store's analyzer (``store_analyzer``)."""
         with self._reading() as connection:
             hits = self._bm25_hits(connection, query, filters, top_k)
             return self._documents(connection, hits, return_embedding)
@@ -414,13 +431,19 @@ class SQLiteDocumentStore(AsyncOperations):
         rank_constant: int = scoring.DEFAULT_RANK_CONSTANT,
         lower_bounds: Sequence[scoring.LowerBound] | None = None,
         min_score: float | None = None,
+        per_source: bool = scoring.DEFAULT_PER_SOURCE,
         return_embedding: bool = False,
     ) -> list[Document]:
         """BM25 and k-NN, each ``top_k`` deep, fused as OpenSearch's hybrid search pipelines fuse them:
         ``min_max`` or ``z_score`` (weights ``bm25_weight`` and ``1 - bm25_weight``), or ``rrf``.
 
         ``lower_bounds`` (``min_max`` only: BM25's, then k-NN's) and ``min_score`` (fused scores below it are
-        dropped) are the normalization-processor's and the search request's own options (see ``scoring``)."""
+        dropped) are the normalization-processor's and the search request's own options (see ``scoring``).
+
+        With ``per_source``, each side's passages are first grouped by source document (``meta["source_id"]``, as
+        ``SourceDocumentCollapser`` groups them; a document without it stands for itself), the best passage
+        standing for its source, so fusion ranks source documents: one found by both sides through different
+        passages counts as found by both. A source is returned as its best k-NN passage (else its best BM25 one)."""
         if fusion not in scoring.FUSIONS:
             raise ValueError(f"Unknown fusion {fusion!r}; use one of {', '.join(scoring.FUSIONS)}.")
         if not 0.0 <= bm25_weight <= 1.0:
@@ -430,6 +453,8 @@ class SQLiteDocumentStore(AsyncOperations):
                 self._bm25_hits(connection, query, filters, top_k),
                 self._dense_hits(connection, query_embedding, filters, top_k),
             ]
+            if per_source:
+                ranked = _best_per_source(ranked, self._sources(connection, ranked))
             fused = scoring.fuse(
                 ranked, fusion, weights=[bm25_weight, 1.0 - bm25_weight], rank_constant=rank_constant,
                 lower_bounds=lower_bounds, min_score=min_score,
@@ -484,6 +509,7 @@ class SQLiteDocumentStore(AsyncOperations):
             with _transaction(connection):
                 for statement in _SCHEMA:
                     connection.execute(statement)
+                self._analysis = self._bm25_index(connection)
                 row = connection.execute(
                     "SELECT schema_version, model_name, model_version, dimension, space_type FROM store_info"
                 ).fetchone()
@@ -526,6 +552,27 @@ class SQLiteDocumentStore(AsyncOperations):
             wanted = StoreModel(model.name, model.version, model.dimension, space)
             require_same_model(f"Store {self.path!r}", record.identity(), wanted.identity())
         return record
+
+    def _bm25_index(self, connection: sqlite3.Connection) -> Analyzer:
+        """The analyzer of the store's FTS5 index, which is created with the wanted one (default english) if new."""
+        row = connection.execute("SELECT sql FROM sqlite_master WHERE name = 'documents_fts'").fetchone()
+        if row is None:
+            analysis = get_analyzer(self.analyzer or DEFAULT_ANALYZER)
+            connection.execute(_FTS_TABLE.format(tokenizer=analysis.fts5_tokenizer))
+        else:
+            tokenizer = _FTS_TOKENIZER.search(row[0])
+            found = analyzer_of_fts5(tokenizer.group(1)) if tokenizer else None
+            if found is None:
+                raise SQLiteStoreError(f"{self.path!r} has a BM25 index this opensearch-pretrained cannot read.")
+            if self.analyzer is not None and self.analyzer != found.name:
+                raise SQLiteStoreError(
+                    f"Store {self.path!r} analyzes BM25 text as {found.name!r}, not {self.analyzer!r}: drop "
+                    f"analyzer={self.analyzer!r} (or --analyzer) to use it as it is, or index into a new store."
+                )
+            analysis = found
+        for statement in _FTS_TRIGGERS:
+            connection.execute(statement)
+        return analysis
 
     def _wanted_model(self, record: StoreModel | None = None) -> PretrainedModel | None:
         """The model asked for; without a version, the recorded one when the name matches the store's (the newest
@@ -671,7 +718,7 @@ class SQLiteDocumentStore(AsyncOperations):
     def _bm25_hits(
         self, connection: sqlite3.Connection, query: str, filters: dict[str, Any] | None, top_k: int
     ) -> list[tuple[int, float]]:
-        terms = _TERM.findall(query)
+        terms = self.store_analyzer.query_terms(query)
         if not terms or top_k <= 0:
             return []
         match = " OR ".join('"' + term.replace('"', '""') + '"' for term in terms)
@@ -690,6 +737,16 @@ class SQLiteDocumentStore(AsyncOperations):
             )
         return [(int(key), float(score)) for key, score in rows]
 
+    def _sources(self, connection: sqlite3.Connection, ranked: list[list[tuple[int, float]]]) -> dict[int, str]:
+        """The source document id of each hit's passage (its own id when it has no ``source_id``)."""
+        keys = json.dumps(sorted({key for hits in ranked for key, _ in hits}))
+        rows = connection.execute(
+            "SELECT pk, coalesce(json_extract(meta, '$.source_id'), id) FROM documents "
+            "WHERE pk IN (SELECT value FROM json_each(?))",
+            (keys,),
+        )
+        return {int(key): str(source) for key, source in rows}
+
     def _documents(
         self, connection: sqlite3.Connection, hits: Sequence[tuple[int, float]], return_embedding: bool
     ) -> list[Document]:
@@ -703,6 +760,26 @@ class SQLiteDocumentStore(AsyncOperations):
         return [
             _document(by_key[key], score=score, with_embedding=return_embedding) for key, score in hits if key in by_key
         ]
+
+
+def _best_per_source(ranked: list[list[tuple[int, float]]], sources: dict[int, str]) -> list[list[tuple[int, float]]]:
+    """Each list of (key, score) hits, best first, cut to the best hit of each source, under one key per source:
+    the key of its first hit in the last list that has one (the k-NN side, in hybrid's order)."""
+    representative: dict[str, int] = {}
+    for hits in reversed(ranked):
+        for key, _ in hits:
+            representative.setdefault(sources[key], key)
+    grouped = []
+    for hits in ranked:
+        seen: set[str] = set()
+        best = []
+        for key, score in hits:
+            source = sources[key]
+            if source not in seen:
+                seen.add(source)
+                best.append((representative[source], score))
+        grouped.append(best)
+    return grouped
 
 
 def _not_a_store(path: str, error: sqlite3.DatabaseError) -> SQLiteStoreError:

@@ -31,6 +31,7 @@ DEFAULT_RANK_CONSTANT = 60
 # min-max best at BM25 weight 0.2 (0.691, falling to 0.686 at 0.5), dense alone 0.692.
 DEFAULT_FUSION = "rrf"
 DEFAULT_BM25_WEIGHT = 0.2
+DEFAULT_PER_SOURCE = False
 _MIN_SCORE = np.float32(0.001)
 _SINGLE_RESULT_SCORE = np.float32(1.0)
 _BOUND_LIMIT = 10_000.0

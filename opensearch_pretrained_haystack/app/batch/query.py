@@ -8,7 +8,11 @@ from typing import Any
 
 from haystack import Document
 
-from haystack_integrations.document_stores.opensearch_pretrained.scoring import DEFAULT_BM25_WEIGHT, DEFAULT_FUSION
+from haystack_integrations.document_stores.opensearch_pretrained.scoring import (
+    DEFAULT_BM25_WEIGHT,
+    DEFAULT_FUSION,
+    DEFAULT_PER_SOURCE,
+)
 from opensearch_pretrained_haystack.app.batch.remote_model import ENV_CREDENTIALS
 from opensearch_pretrained_haystack.app.batch.targets import Target, load_store
 from opensearch_pretrained_haystack.app.pipelines import query_inputs, query_pipeline, ranker
@@ -58,11 +62,12 @@ def search(
     mode: str = "dense",
     fusion: str = DEFAULT_FUSION,
     bm25_weight: float = DEFAULT_BM25_WEIGHT,
+    per_source: bool = DEFAULT_PER_SOURCE,
     rerank: Rerank | None = None,
 ) -> list[Document]:
     """The ``top_k`` source documents for ``query``, best first, each scored by its best passage (by the
-    cross-encoder's score with ``rerank``); ``mode``, ``fusion`` and ``bm25_weight`` as ``query_pipeline`` takes
-    them."""
+    cross-encoder's score with ``rerank``); ``mode``, ``fusion``, ``bm25_weight`` and ``per_source`` as
+    ``query_pipeline`` takes them."""
     if top_k < 1:
         raise ValueError(f"top-k must be 1 or more (how many documents to return), got {top_k}.")
     if not query.strip():
@@ -78,6 +83,7 @@ def search(
         mode=mode,
         fusion=fusion,
         bm25_weight=bm25_weight,
+        per_source=per_source,
         sparse=target.sparse,
         **reranking(rerank, target),
     )

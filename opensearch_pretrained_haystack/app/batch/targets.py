@@ -25,6 +25,7 @@ from opensearch_pretrained_haystack.cluster.errors import MLCommonsError
 from opensearch_pretrained_haystack.errors import OpenSearchPretrainedError
 from opensearch_pretrained_haystack.indices.knn import document_store_for
 from opensearch_pretrained_haystack.indices.sparse import SparseEncoding, sparse_document_store
+from opensearch_pretrained_haystack.text_analysis import DEFAULT_ANALYZER
 
 logger = logging.getLogger(__name__)
 
@@ -45,15 +46,17 @@ class Target:
     """A neural sparse index instead of a k-NN one: the cluster encodes passages at ingest (no local vectors)."""
     compression: str | None = None
     """A new k-NN index keeps its graph ``on_disk`` at this ``compression_level`` (``"4x"``, ...), rescored."""
+    analyzer: str | None = None
+    """BM25 analysis of a new store or index (``text_analysis``; None: the default); an existing one keeps its own."""
 
     def tls(self) -> dict[str, Any]:
         """``verify_certs``/``ca_certs`` for every client of this target (store, embedder, preflight)."""
         return {"verify_certs": self.verify_certs, "ca_certs": self.ca_certs}
 
     def new_index_options(self) -> dict[str, Any]:
-        """``document_store_for``'s options for a new k-NN index of this target (replicas, compression)."""
+        """``document_store_for``'s options for a new k-NN index of this target (replicas, compression, analyzer)."""
         compressed = {"mode": "on_disk", "compression_level": self.compression} if self.compression else {}
-        return {"number_of_replicas": self.replicas, **compressed}
+        return {"number_of_replicas": self.replicas, "analyzer": self.analyzer or DEFAULT_ANALYZER, **compressed}
 
     def opensearch_index(self) -> tuple[str, str]:
         """``(hosts, index)`` of an OpenSearch target."""
@@ -141,7 +144,7 @@ def open_sink(target: Target, model: PretrainedModel) -> Iterator[Sink]:
     """The writable side of ``target``; checks first that an existing index or file was built for ``model``."""
     if target.store_path is not None:
         target.store_path.parent.mkdir(parents=True, exist_ok=True)
-        embedded = _embedded_store(target.store_path, model)
+        embedded = _embedded_store(target.store_path, model, target.analyzer)
         _ = embedded.store_model  # opens the file now: a store of another model is refused before anything is read
         try:
             yield _EmbeddedSink(embedded)
@@ -169,7 +172,7 @@ def load_store(target: Target, model: PretrainedModel) -> OpenSearchDocumentStor
             raise FileNotFoundError(
                 f"No store file at {target.store_path}: index documents first with `opensearch-pretrained index`."
             )
-        return _embedded_store(target.store_path, model)
+        return _embedded_store(target.store_path, model, target.analyzer)
     # Searching must not leave an empty index behind a typo in --index.
     hosts, index = target.opensearch_index()
     if target.sparse is not None:
@@ -177,5 +180,5 @@ def load_store(target: Target, model: PretrainedModel) -> OpenSearchDocumentStor
     return document_store_for(model, hosts, index, create_index=False, **target.tls())
 
 
-def _embedded_store(path: Path, model: PretrainedModel) -> SQLiteDocumentStore:
-    return SQLiteDocumentStore(path=str(path), model=model.name, version=model.version)
+def _embedded_store(path: Path, model: PretrainedModel, analyzer: str | None) -> SQLiteDocumentStore:
+    return SQLiteDocumentStore(path=str(path), model=model.name, version=model.version, analyzer=analyzer)

@@ -23,6 +23,7 @@ from haystack_integrations.document_stores.opensearch_pretrained import SQLiteDo
 from haystack_integrations.document_stores.opensearch_pretrained.scoring import (
     DEFAULT_BM25_WEIGHT,
     DEFAULT_FUSION,
+    DEFAULT_PER_SOURCE,
     FUSIONS,
 )
 from opensearch_pretrained_haystack.app.batch import Target, index_sources, search
@@ -43,6 +44,7 @@ from opensearch_pretrained_haystack.errors import (
 )
 from opensearch_pretrained_haystack.indices.knn import recorded_model
 from opensearch_pretrained_haystack.indices.sparse import SparseEncoding
+from opensearch_pretrained_haystack.text_analysis import ANALYZERS, DEFAULT_ANALYZER
 
 DEFAULT_STORE = "opensearch-pretrained-store.sqlite"
 # The default of earlier releases (a JSON file): converted into DEFAULT_STORE when that does not exist yet.
@@ -126,6 +128,10 @@ def _add_target_arguments(parser: argparse.ArgumentParser, store_default: str | 
         "--opensearch", metavar="URL", help="OpenSearch URL; credentials from OPENSEARCH_USERNAME/PASSWORD"
     )
     parser.add_argument("--index", help="index name (with --opensearch)")
+    parser.add_argument(
+        "--analyzer", choices=ANALYZERS, help=f"BM25 analysis of a new store or index (default: {DEFAULT_ANALYZER}; "
+        "an existing one keeps its own)",
+    )  # fmt: skip
     parser.add_argument("--ca-certs", metavar="PATH", help="CA bundle that signed the cluster's TLS certificate")
     parser.add_argument(
         "--insecure", action="store_true", help="do not verify the cluster's TLS certificate (trusted networks only)"
@@ -199,6 +205,11 @@ def _add_mode_arguments(parser: argparse.ArgumentParser) -> None:
         "--bm25-weight", type=float, metavar="W",
         help=f"hybrid min_max/z_score: BM25's weight, the dense one is 1 - W (default: {DEFAULT_BM25_WEIGHT})",
     )  # fmt: skip
+    parser.add_argument(
+        "--fuse", choices=("passages", "documents"), default="documents" if DEFAULT_PER_SOURCE else "passages",
+        help="hybrid: fuse the two sides' passages, or their source documents (each side's best passage per "
+        "source) (default: %(default)s)",
+    )  # fmt: skip
 
 
 # The fusions that weigh their sub-queries; rrf ranks by position alone.
@@ -207,8 +218,11 @@ WEIGHTED_FUSIONS = ("min_max", "z_score")
 
 def _mode(args: argparse.Namespace) -> dict[str, Any]:
     weight = args.bm25_weight
+    per_source = args.fuse == "documents"
     if weight is None:
-        return {"mode": args.mode, "fusion": args.fusion, "bm25_weight": DEFAULT_BM25_WEIGHT}
+        return {
+            "mode": args.mode, "fusion": args.fusion, "bm25_weight": DEFAULT_BM25_WEIGHT, "per_source": per_source
+        }  # fmt: skip
     if not 0.0 <= weight <= 1.0:
         raise ValueError(f"--bm25-weight {weight}: give a weight between 0 and 1 (dense gets 1 - W).")
     if args.mode != "hybrid" or args.fusion not in WEIGHTED_FUSIONS:
@@ -217,7 +231,7 @@ def _mode(args: argparse.Namespace) -> dict[str, Any]:
             + (f", --fusion {args.fusion}" if args.mode == "hybrid" else "")
             + ") would ignore it: leave it out, or give --mode hybrid --fusion min_max."
         )
-    return {"mode": args.mode, "fusion": args.fusion, "bm25_weight": weight}
+    return {"mode": args.mode, "fusion": args.fusion, "bm25_weight": weight, "per_source": per_source}
 
 
 def _add_split_arguments(parser: argparse.ArgumentParser) -> None:
@@ -283,7 +297,7 @@ def _target(args: argparse.Namespace) -> Target | None:
             raise ValueError("--insecure turns certificate checks off and --ca-certs sets how to check: give one.")
         return Target(
             hosts=args.opensearch, index=args.index, ca_certs=args.ca_certs, verify_certs=not args.insecure,
-            sparse=_sparse(args),
+            sparse=_sparse(args), analyzer=args.analyzer,
         )  # fmt: skip
     if args.index or args.ca_certs or args.insecure:
         raise ValueError("--index, --ca-certs and --insecure are about an OpenSearch cluster: give --opensearch URL.")
@@ -292,10 +306,10 @@ def _target(args: argparse.Namespace) -> Target | None:
             "--sparse is a neural sparse index in an OpenSearch cluster: give --opensearch URL --index NAME."
         )
     if args.store is not None:
-        return Target(store_path=args.store)
+        return Target(store_path=args.store, analyzer=args.analyzer)
     if args.store_default is None:
         return None
-    return Target(store_path=Path(args.store_default))
+    return Target(store_path=Path(args.store_default), analyzer=args.analyzer)
 
 
 def _model(args: argparse.Namespace, target: Target | None, *, read_index: bool = False) -> PretrainedModel:
@@ -402,7 +416,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     target = _target(args)
     scores = evaluate(
         args.dataset, _model(args, target), target, split=args.split, window=args.window, overlap=args.overlap,
-        qrels_split=args.qrels_split,
+        qrels_split=args.qrels_split, analyzer=args.analyzer,
         rerank=_rerank(args),
         **_mode(args),
     )  # fmt: skip

@@ -200,6 +200,35 @@ def test_bm25_ranks_the_matching_passage_first_and_quotes_query_syntax(store):
     assert filtered == []
 
 
+def test_english_bm25_stems_words_and_leaves_stop_words_out_of_queries(store):
+    """The default analyzer: "causes" matches "caused", and a query of stop words alone matches nothing."""
+    assert store.store_analyzer.name == "english"
+    store.write_documents([Document(content="Scurvy is caused by a lack of vitamins."), Document(content="The moon.")])
+    assert [d.content for d in store.bm25_retrieval("what causes scurvy", top_k=3)] == [
+        "Scurvy is caused by a lack of vitamins."
+    ]
+    assert store.bm25_retrieval("vitamin", top_k=3)[0].content.startswith("Scurvy")
+    assert store.bm25_retrieval("the of a", top_k=3) == []
+
+
+def test_a_store_keeps_the_analyzer_it_was_created_with(tmp_path):
+    """A store created with the plain analyzer (the layout of stores written before ``english``) is read as it is;
+    asking for another analyzer is one clear error, and an unknown one fails at once."""
+    path = str(tmp_path / "plain.sqlite")
+    plain = SQLiteDocumentStore(path=path, model="all-MiniLM-L6-v2", analyzer="plain")
+    plain.write_documents([Document(content="Scurvy is caused by a lack of vitamins.")])
+    plain.close()
+    reopened = SQLiteDocumentStore(path=path)
+    assert reopened.store_analyzer.name == "plain"
+    assert reopened.bm25_retrieval("causes", top_k=3) == []  # not stemmed
+    assert len(reopened.bm25_retrieval("caused by the", top_k=3)) == 1  # stop words kept
+    reopened.close()
+    with pytest.raises(SQLiteStoreError, match="analyzes BM25 text as 'plain', not 'english'"):
+        SQLiteDocumentStore(path=path, analyzer="english").count_documents()
+    with pytest.raises(ValueError, match="Unknown BM25 analyzer 'german'"):
+        SQLiteDocumentStore(path=path, analyzer="german")
+
+
 def test_bm25_without_filters_ranks_as_with_a_filter_every_document_passes(store):
     """Unfiltered BM25 reads the FTS5 index alone; filtered BM25 joins the documents: both rank alike, ties by key."""
     words = ["alpha", "beta", "gamma", "delta"]
@@ -232,6 +261,25 @@ def test_hybrid_fuses_bm25_and_dense(store):
         store.hybrid_retrieval("scurvy", query, fusion="sum")
 
 
+def test_hybrid_per_source_fuses_documents_found_through_different_passages(store):
+    """Source A is BM25's best through one passage and k-NN's best through another: fused per source it is found
+    by both sides (and returned as its best k-NN passage); fused per passage, each passage counts once."""
+    vectors = _unit_vectors(3, 384)
+    a1, a2, b1 = (
+        Document(content="scurvy and vitamin C", meta={"source_id": "A"}, embedding=vectors[0].tolist()),
+        Document(content="unrelated text", meta={"source_id": "A"}, embedding=vectors[1].tolist()),
+        Document(content="more unrelated text", meta={"source_id": "B"}, embedding=vectors[2].tolist()),
+    )
+    store.write_documents([a1, a2, b1])
+    query = (0.8 * vectors[1] + 0.6 * vectors[2]).tolist()  # k-NN order: a2, b1, a1
+    per_source = store.hybrid_retrieval("scurvy", query, top_k=3, fusion="rrf", per_source=True)
+    assert [(d.id, d.score) for d in per_source] == [(a2.id, pytest.approx(2 / 61)), (b1.id, pytest.approx(1 / 62))]
+    per_passage = store.hybrid_retrieval("scurvy", query, top_k=3, fusion="rrf")
+    assert [(d.id, d.score) for d in per_passage] == [
+        (a1.id, pytest.approx(1 / 61 + 1 / 63)), (a2.id, pytest.approx(1 / 61)), (b1.id, pytest.approx(1 / 62))
+    ]  # fmt: skip
+
+
 def test_to_dict_from_dict(tmp_path):
     store = SQLiteDocumentStore(path=str(tmp_path / "s.sqlite"), model="all-MiniLM-L6-v2", busy_timeout=5.0)
     data = store.to_dict()
@@ -239,7 +287,7 @@ def test_to_dict_from_dict(tmp_path):
         "type": "haystack_integrations.document_stores.opensearch_pretrained.document_store.SQLiteDocumentStore",
         "init_parameters": {
             "path": str(tmp_path / "s.sqlite"), "model": "all-MiniLM-L6-v2", "version": None, "space_type": None,
-            "busy_timeout": 5.0,
+            "busy_timeout": 5.0, "analyzer": None,
         },
     }  # fmt: skip
     assert SQLiteDocumentStore.from_dict(data).to_dict() == data

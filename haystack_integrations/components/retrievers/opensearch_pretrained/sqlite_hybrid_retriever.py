@@ -13,6 +13,7 @@ from haystack_integrations.document_stores.opensearch_pretrained import SQLiteDo
 from haystack_integrations.document_stores.opensearch_pretrained.scoring import (
     DEFAULT_BM25_WEIGHT,
     DEFAULT_FUSION,
+    DEFAULT_PER_SOURCE,
     DEFAULT_RANK_CONSTANT,
     FUSIONS,
     LowerBound,
@@ -28,6 +29,8 @@ class SQLiteHybridRetriever(SQLiteRetrieverBase):
     (reciprocal rank fusion). ``lower_bounds`` (min-max only, BM25's then k-NN's, each
     ``{"mode": "apply"|"clip"|"ignore", "min_score": x}``) and ``min_score`` (drop fused scores below it) are
     OpenSearch 3.x's own options, computed as ``create_hybrid_search_pipeline`` makes the cluster compute them.
+    With ``per_source``, each side's passages are grouped by source document before fusion (see
+    ``SQLiteDocumentStore.hybrid_retrieval``).
 
     Usage example:
     ```python
@@ -51,6 +54,7 @@ class SQLiteHybridRetriever(SQLiteRetrieverBase):
         rank_constant: int = DEFAULT_RANK_CONSTANT,
         lower_bounds: list[dict[str, Any]] | None = None,
         min_score: float | None = None,
+        per_source: bool = DEFAULT_PER_SOURCE,
     ) -> None:
         SQLiteRetrieverBase.__init__(  # @component re-creates the class, so zero-argument super() cannot work
             self,
@@ -67,10 +71,15 @@ class SQLiteHybridRetriever(SQLiteRetrieverBase):
             raise ValueError("lower_bounds take min_max fusion and two bounds: BM25's, then k-NN's.")
         self.lower_bounds = lower_bounds
         self.min_score = min_score
+        self.per_source = per_source
 
     def _init_parameters(self) -> dict[str, Any]:
         """The fusion's parameters; the 3.x options only when set, so older pipelines serialize as before."""
-        options = {"lower_bounds": self.lower_bounds, "min_score": self.min_score}
+        options = {
+            "lower_bounds": self.lower_bounds,
+            "min_score": self.min_score,
+            "per_source": self.per_source or None,
+        }
         return {
             "fusion": self.fusion, "bm25_weight": self.bm25_weight, "rank_constant": self.rank_constant,
             **{name: value for name, value in options.items() if value is not None},
