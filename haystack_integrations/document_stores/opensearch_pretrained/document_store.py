@@ -4,11 +4,18 @@ SQLite gives what a file of JSON lines could not: transactions (a ``kill -9`` mi
 uncommitted batch, and the next run rewrites it), WAL mode (searches read while one process writes), a busy
 timeout (a second writer waits for the first instead of failing), a primary key (a document is stored once,
 whoever writes it) and FTS5 for BM25. The store records the model it holds vectors of and refuses others.
+
+The store touches no file that is not its own. Its files carry a marker in the SQLite header (``application_id``),
+read (read-only, immutable) before anything else, so another application's database is refused unchanged.
+Reads use a read-only connection: they write nothing, never wait for a writer (WAL readers see the last committed
+state) and work on a read-only file system. Only a write creates the schema, and only in a new or empty file.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import os
 import re
 import sqlite3
 import threading
@@ -30,20 +37,26 @@ from opensearch_pretrained_haystack.catalog import PretrainedModel, get_model
 from opensearch_pretrained_haystack.compatibility import IndexMismatchError, require_same_space
 from opensearch_pretrained_haystack.errors import OpenSearchPretrainedError
 
+logger = logging.getLogger(__name__)
+
 SCHEMA_VERSION = 1
 DEFAULT_BUSY_TIMEOUT = 600.0
-# One statement each: executescript() would commit, and the schema is created inside the opening transaction.
+# The marker in every store file's SQLite header ("OSPH"): a file without it is someone else's and is not opened.
+APPLICATION_ID = 0x4F535048
+# One statement each: executescript() would commit, and the schema is created inside the creating transaction.
 _SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS store_info (
+    """CREATE TABLE store_info (
         singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
         schema_version INTEGER NOT NULL,
         model_name TEXT NOT NULL,
         model_version TEXT NOT NULL,
         dimension INTEGER NOT NULL,
         space_type TEXT NOT NULL,
-        generation INTEGER NOT NULL DEFAULT 0
+        generation INTEGER NOT NULL DEFAULT 0,
+        store_id BLOB NOT NULL,
+        rewrites INTEGER NOT NULL DEFAULT 0
     )""",
-    """CREATE TABLE IF NOT EXISTS documents (
+    """CREATE TABLE documents (
         pk INTEGER PRIMARY KEY,
         id TEXT NOT NULL UNIQUE,
         content TEXT,
@@ -51,30 +64,24 @@ _SCHEMA = (
         embedding BLOB,
         extra TEXT
     )""",
-    """CREATE VIRTUAL TABLE IF NOT EXISTS documents_fts USING fts5(
+    """CREATE VIRTUAL TABLE documents_fts USING fts5(
         content, content='documents', content_rowid='pk', tokenize='unicode61 remove_diacritics 0'
     )""",
-    """CREATE TRIGGER IF NOT EXISTS documents_ai AFTER INSERT ON documents BEGIN
+    """CREATE TRIGGER documents_ai AFTER INSERT ON documents BEGIN
         INSERT INTO documents_fts(rowid, content) VALUES (new.pk, new.content);
     END""",
-    """CREATE TRIGGER IF NOT EXISTS documents_ad AFTER DELETE ON documents BEGIN
+    """CREATE TRIGGER documents_ad AFTER DELETE ON documents BEGIN
         INSERT INTO documents_fts(documents_fts, rowid, content) VALUES ('delete', old.pk, old.content);
     END""",
-    """CREATE TRIGGER IF NOT EXISTS documents_au AFTER UPDATE ON documents BEGIN
+    """CREATE TRIGGER documents_au AFTER UPDATE ON documents BEGIN
         INSERT INTO documents_fts(documents_fts, rowid, content) VALUES ('delete', old.pk, old.content);
         INSERT INTO documents_fts(rowid, content) VALUES (new.pk, new.content);
     END""",
-)
-# Added to stores of the first layout too (the file copy of the vectors checks them): an id per store file, and a
-# count of vector rewrites kept by triggers, so any writer's update or delete shows that the copy cannot be appended to.
-_VECTOR_STATE = (
-    ("store_id", "BLOB"),
-    ("rewrites", "INTEGER NOT NULL DEFAULT 0"),
-)
-_VECTOR_TRIGGERS = (
-    """CREATE TRIGGER IF NOT EXISTS documents_vector_ad AFTER DELETE ON documents WHEN old.embedding IS NOT NULL
+    # The file copy of the vectors checks store_id and rewrites: a count of vector rewrites kept by triggers, so any
+    # writer's update or delete shows that the copy cannot be appended to.
+    """CREATE TRIGGER documents_vector_ad AFTER DELETE ON documents WHEN old.embedding IS NOT NULL
     BEGIN UPDATE store_info SET rewrites = rewrites + 1; END""",
-    """CREATE TRIGGER IF NOT EXISTS documents_vector_au AFTER UPDATE OF pk, embedding ON documents
+    """CREATE TRIGGER documents_vector_au AFTER UPDATE OF pk, embedding ON documents
     WHEN old.embedding IS NOT new.embedding OR old.pk != new.pk
     BEGIN UPDATE store_info SET rewrites = rewrites + 1; END""",
 )
@@ -101,9 +108,14 @@ class StoreModel:
 class SQLiteDocumentStore:
     """Documents, meta, vectors and a BM25 index in one SQLite file, for one pretrained model's k-NN space.
 
-    The connection opens on first use (``__init__`` only records parameters) and ``close()`` releases it.
-    A new store needs ``model`` (and optionally ``version``/``space_type``, the catalog's by default); an
-    existing store records its own, and opening it with another model raises ``IndexMismatchError``.
+    The store opens on first use (``__init__`` only records parameters) and ``close()`` releases it. Reads open
+    the file read-only and need an existing store; the first write creates the store in a new or empty file, and
+    needs ``model`` (and optionally ``version``/``space_type``, the catalog's by default). ``write_documents([])``
+    creates (or checks) the store and writes nothing. An existing store records its own model, and opening it with
+    another model raises ``IndexMismatchError``; a file that is not a store is refused unchanged.
+
+    A relative ``path`` resolves against the working directory when the store is created, and ``to_dict`` records
+    the resolved path, so a saved pipeline opens the same file wherever it is loaded.
 
     Usage example:
     ```python
@@ -122,12 +134,13 @@ class SQLiteDocumentStore:
         space_type: str | None = None,
         busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
     ) -> None:
-        self.path = str(path)
+        self.path = os.path.abspath(path)
         self.model = model
         self.version = version
         self.space_type = space_type
         self.busy_timeout = busy_timeout
-        self._connection: sqlite3.Connection | None = None
+        self._reader: sqlite3.Connection | None = None
+        self._writer: sqlite3.Connection | None = None
         self._record: StoreModel | None = None
         self._lock = threading.RLock()
         self._cache: vector_cache.VectorCache | None = None
@@ -145,19 +158,22 @@ class SQLiteDocumentStore:
         return default_from_dict(cls, data)
 
     def close(self) -> None:
-        """Release the connection and the mapped vectors; the store reopens on next use."""
+        """Release the connections and the mapped vectors; the store reopens on next use."""
         with self._lock:
-            if self._connection is not None:
-                self._connection.close()
-            self._connection = None
+            for connection in (self._reader, self._writer):
+                if connection is not None:
+                    connection.close()
+            self._reader = self._writer = None
             self._cache = None
 
     @property
     def store_model(self) -> StoreModel:
-        """The model record of the store (opening it if needed)."""
-        self._connect()
-        assert self._record is not None
-        return self._record
+        """The model record of the store (opening it for reading if needed)."""
+        with self._lock:
+            if self._record is None:
+                self._connect(write=False)
+            assert self._record is not None
+            return self._record
 
     # -- DocumentStore protocol ----------------------------------------------------------------------------
 
@@ -173,9 +189,14 @@ class SQLiteDocumentStore:
             return [_document(row) for row in rows]
 
     def write_documents(self, documents: list[Document], policy: DuplicatePolicy = DuplicatePolicy.NONE) -> int:
-        """Write ``documents`` in one transaction (all or none); NONE means FAIL. Returns how many were written."""
+        """Write ``documents`` in one transaction (all or none); NONE means FAIL. Returns how many were written.
+
+        The first write creates the store (an empty list too, which writes nothing)."""
         if not isinstance(documents, list) or not all(isinstance(doc, Document) for doc in documents):
             raise ValueError("write_documents expects a list of Documents.")
+        self._connect(write=True)
+        if not documents:
+            return 0
         record = self.store_model
         rows = [self._row(document, record) for document in documents]
         policy = DuplicatePolicy(policy)
@@ -210,7 +231,9 @@ class SQLiteDocumentStore:
     # -- what sinks and retrievers need --------------------------------------------------------------------
 
     def stored_ids(self, ids: Sequence[str]) -> set[str]:
-        """Which of ``ids`` the store already holds (for resumable indexing)."""
+        """Which of ``ids`` the store already holds (for resumable indexing: only a writer asks, so the store is
+        opened for writing, and created if new)."""
+        self._connect(write=True)
         with self._reading() as connection:
             found = connection.execute(
                 "SELECT id FROM documents WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(list(ids)),)
@@ -270,66 +293,97 @@ class SQLiteDocumentStore:
 
     # -- internals -----------------------------------------------------------------------------------------
 
-    def _connect(self) -> sqlite3.Connection:
+    def _connect(self, *, write: bool) -> sqlite3.Connection:
+        """The read-only connection, or (``write``) the writing one, opened on first use."""
         with self._lock:
-            if self._connection is None:
-                if self.model is None and not Path(self.path).exists():
-                    raise SQLiteStoreError(
-                        f"No store at {self.path!r}: index documents first, or give model=... to start a new store."
-                    )
-                connection = sqlite3.connect(
-                    self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False
-                )
-                try:
-                    self._record = self._open(connection)
-                except BaseException:
-                    connection.close()
-                    raise
-                self._connection = connection
-            return self._connection
+            connection = self._writer if write else self._reader
+            if connection is None:
+                connection = self._open_writer() if write else self._open_reader()
+                if write:
+                    self._writer = connection
+                else:
+                    self._reader = connection
+            return connection
 
-    def _open(self, connection: sqlite3.Connection) -> StoreModel:
-        """Set WAL mode, create the schema and record the model (a new store), or check the recorded one."""
-        if sqlite3.sqlite_version_info < (3, 35) or not has_fts5():
+    def _open_reader(self) -> sqlite3.Connection:
+        """A read-only connection to an existing store: it writes nothing and takes no lock a writer holds."""
+        _require_fts5()
+        if _inspect(self.path) != "store":
             raise SQLiteStoreError(
-                f"This Python's SQLite ({sqlite3.sqlite_version}) lacks FTS5 (or is older than 3.35), which the "
-                "embedded store needs for BM25. Use a Python build whose sqlite3 has FTS5 (CPython's official "
-                "builds do), or index into OpenSearch instead."
+                f"No store at {self.path!r} (missing or empty file): index documents into it first, or pass the "
+                "path of an existing store."
             )
+        connection = _connect_read_only(self.path, self.busy_timeout)
         try:
-            connection.execute("PRAGMA journal_mode=WAL")
+            self._record = self._check_record(connection)
+        except BaseException:
+            connection.close()
+            raise
+        return connection
+
+    def _open_writer(self) -> sqlite3.Connection:
+        """A writing connection: to the existing store, or to a new one created in a missing or empty file."""
+        _require_fts5()
+        existing = _inspect(self.path) == "store"
+        uri = Path(self.path).as_uri() + "?mode=rwc"
+        connection = sqlite3.connect(
+            uri, uri=True, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False
+        )
+        try:
+            if not existing:
+                self._create(connection)
+            self._record = self._check_record(connection)
+            # A store whose creator died before this switch is still in rollback mode, where readers wait. (Asked
+            # before the first read, SQLite reports a WAL store as "delete", so this comes after the record.)
+            if connection.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA synchronous=NORMAL")  # WAL: a crash loses no committed transaction
-            with _transaction(connection):
-                for statement in _SCHEMA:
-                    connection.execute(statement)
-                row = connection.execute(
-                    "SELECT schema_version, model_name, model_version, dimension, space_type FROM store_info"
-                ).fetchone()
-                if row is None:
-                    model = self._wanted_model()
-                    if model is None:
-                        raise SQLiteStoreError(
-                            f"{self.path!r} is a new store: say which model its vectors come from (model=...)."
-                        )
-                    space = self.space_type or model.space_type
-                    connection.execute(
-                        "INSERT INTO store_info (singleton, schema_version, model_name, model_version, dimension, "
-                        "space_type) VALUES (1, ?, ?, ?, ?, ?)",
-                        (SCHEMA_VERSION, model.name, model.version, model.dimension, space),
-                    )
-                    row = (SCHEMA_VERSION, model.name, model.version, model.dimension, space)
-                columns = {column[1] for column in connection.execute("PRAGMA table_info(store_info)")}
-                for column, definition in _VECTOR_STATE:
-                    if column not in columns:
-                        connection.execute(f"ALTER TABLE store_info ADD COLUMN {column} {definition}")
-                for statement in _VECTOR_TRIGGERS:
-                    connection.execute(statement)
-                connection.execute("UPDATE store_info SET store_id = randomblob(16) WHERE store_id IS NULL")
+        except sqlite3.DatabaseError as error:
+            connection.close()
+            raise SQLiteStoreError(f"Store {self.path!r} cannot be opened for writing: {error}.") from None
+        except BaseException:
+            connection.close()
+            raise
+        return connection
+
+    def _create(self, connection: sqlite3.Connection) -> None:
+        """Mark the file and create the schema in one transaction; the marker is in the first bytes ever written.
+        Another process may have created the store meanwhile (then there is nothing to do) or written something
+        else into the empty file (then it is refused and left as it is)."""
+        with _transaction(connection):
+            marker = connection.execute("PRAGMA application_id").fetchone()[0]
+            if marker == APPLICATION_ID:
+                return
+            if marker != 0 or connection.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+                raise SQLiteStoreError(_foreign(self.path))
+            model = self._wanted_model()
+            if model is None:
+                raise SQLiteStoreError(
+                    f"{self.path!r} is a new store: say which model its vectors come from (model=...)."
+                )
+            connection.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            for statement in _SCHEMA:
+                connection.execute(statement)
+            connection.execute(
+                "INSERT INTO store_info (singleton, schema_version, model_name, model_version, dimension, space_type, "
+                "store_id) VALUES (1, ?, ?, ?, ?, ?, randomblob(16))",
+                (SCHEMA_VERSION, model.name, model.version, model.dimension, self.space_type or model.space_type),
+            )
+
+    def _check_record(self, connection: sqlite3.Connection) -> StoreModel:
+        """The store's model record, checked against the schema version this code reads and the wanted model."""
+        try:
+            row = connection.execute(
+                "SELECT schema_version, model_name, model_version, dimension, space_type FROM store_info"
+            ).fetchone()
         except sqlite3.DatabaseError as error:
             raise SQLiteStoreError(
-                f"{self.path!r} is not an SQLite store written by opensearch-pretrained ({error}). Pass another "
-                "store path."
+                f"{self.path!r} carries the store marker but cannot be read as a store ({error}): pass another path."
             ) from None
+        if row is None:
+            raise SQLiteStoreError(
+                f"{self.path!r} carries the store marker but has no model record: pass another path."
+            )
         if row[0] > SCHEMA_VERSION:
             raise SQLiteStoreError(f"{self.path!r} was written by a newer opensearch-pretrained: upgrade it to read.")
         record = StoreModel(name=row[1], version=row[2], dimension=int(row[3]), space_type=row[4])
@@ -348,18 +402,24 @@ class SQLiteDocumentStore:
 
     @contextmanager
     def _reading(self, *, vectors: bool = False) -> Iterator[sqlite3.Connection]:
-        """One read transaction: everything read inside sees one snapshot, whatever writers do meanwhile.
+        """One read transaction on the read-only connection: everything read inside sees one snapshot, whatever
+        writers do meanwhile, and nothing waits for them.
 
-        With ``vectors``, ``self._cache`` holds the vector copy of that snapshot: when the copy lags, the read
-        becomes a write-locked one (no writer can change the rows while the copy catches up with them)."""
-        connection = self._connect()
+        With ``vectors``, ``self._cache`` holds the vector copy of that snapshot. A copy that lags is brought up
+        to date when the write lock is free at once; otherwise (a writer holds it, the file is read-only, the disk
+        is full) this read uses the snapshot's vectors in memory."""
+        connection = self._connect(write=False)
         with self._lock:
             connection.execute("BEGIN")
             try:
                 if vectors and not self._vectors_current(connection):
                     connection.execute("COMMIT")
-                    connection.execute("BEGIN IMMEDIATE")
-                    self._refresh_vectors(connection, rebuild=True)
+                    self._refresh_without_waiting()
+                    connection.execute("BEGIN")
+                    if not self._vectors_current(connection):
+                        self._cache = _vectors_in_memory(
+                            connection, self._vector_state(connection), self.store_model.dimension
+                        )
                 yield connection
             finally:
                 if connection.in_transaction:
@@ -377,6 +437,27 @@ class SQLiteDocumentStore:
             self._cache = vector_cache.open_current(Path(self.path), connection, state, self.store_model.dimension)
         return self._cache is not None
 
+    def _refresh_without_waiting(self) -> None:
+        """Rebuild the vector copy if the write lock can be taken at once; a writer holding it, a read-only file
+        or a copy that cannot be written (disk full, file size limit) leaves it as it is."""
+        if not (os.access(self.path, os.W_OK) and os.access(os.path.dirname(self.path), os.W_OK)):
+            return
+        try:
+            connection = self._connect(write=True)
+            connection.execute("PRAGMA busy_timeout = 0")
+            try:
+                with _transaction(connection):
+                    self._refresh_vectors(connection, rebuild=True)
+            finally:
+                connection.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
+        except sqlite3.OperationalError as error:
+            if error.sqlite_errorcode & 0xFF not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_READONLY):
+                raise
+        except OSError as error:
+            logger.warning(
+                "The vector copy of %s could not be rebuilt (%s); searching the store's rows.", self.path, error
+            )
+
     def _refresh_vectors(self, connection: sqlite3.Connection, *, rebuild: bool) -> None:
         """Bring the vector copy up to the database (``connection`` holds the write lock)."""
         self._cache = vector_cache.refresh(
@@ -385,15 +466,20 @@ class SQLiteDocumentStore:
 
     def _extend_vectors(self) -> None:
         """After a write, append its vectors to the copy while they are in the OS cache, so no search has to
-        rebuild the copy after indexing; a copy that cannot be appended to is left for the next search."""
-        connection = self._connect()
-        with self._lock, _transaction(connection):
-            self._refresh_vectors(connection, rebuild=False)
+        rebuild the copy after indexing; a copy that cannot be appended to (or written: disk full) is left for the
+        next search."""
+        connection = self._connect(write=True)
+        try:
+            with self._lock, _transaction(connection):
+                self._refresh_vectors(connection, rebuild=False)
+        except OSError as error:
+            self._cache = None
+            logger.warning("The vector copy of %s was not extended (%s); a search rebuilds it.", self.path, error)
 
     @contextmanager
     def _writing(self) -> Iterator[sqlite3.Connection]:
         """One write transaction, which also advances the generation (so mapped vectors are rebuilt)."""
-        connection = self._connect()
+        connection = self._connect(write=True)
         with self._lock, _transaction(connection):
             yield connection
             connection.execute("UPDATE store_info SET generation = generation + 1")
@@ -489,6 +575,83 @@ class SQLiteDocumentStore:
         return [
             _document(by_key[key], score=score, with_embedding=return_embedding) for key, score in hits if key in by_key
         ]
+
+
+def _inspect(path: str) -> str:
+    """What the file at ``path`` is: ``"missing"`` or ``"empty"`` (a store may be created there), ``"store"`` (its
+    header carries the marker); any other file raises ``SQLiteStoreError``.
+
+    The header is read by SQLite itself, read-only and ``immutable`` (no lock, no WAL index, nothing written): a
+    plain ``open()``/``close()`` of the file would drop the POSIX locks of this process's other connections to it,
+    and a writer elsewhere could then checkpoint away a WAL they still read."""
+    try:
+        if os.stat(path).st_size == 0:
+            return "empty"
+    except FileNotFoundError:
+        return "missing"
+    except OSError as error:
+        raise SQLiteStoreError(f"Store {path!r} cannot be read: {error.strerror or error}.") from None
+    probe = sqlite3.connect(Path(path).as_uri() + "?mode=ro&immutable=1", uri=True)
+    try:
+        marker = probe.execute("PRAGMA application_id").fetchone()[0]
+    except sqlite3.DatabaseError as error:
+        if error.sqlite_errorcode & 0xFF != sqlite3.SQLITE_NOTADB:
+            raise SQLiteStoreError(f"Store {path!r} cannot be read: {error}.") from None
+        marker = None
+    finally:
+        probe.close()
+    if marker != APPLICATION_ID:
+        raise SQLiteStoreError(_foreign(path))
+    return "store"
+
+
+def _foreign(path: str) -> str:
+    return (
+        f"{path!r} is not a store written by opensearch-pretrained (no store marker in its header); it was not "
+        "opened or changed. Pass a new file or an existing store."
+    )
+
+
+def _connect_read_only(path: str, busy_timeout: float) -> sqlite3.Connection:
+    """Open ``path`` read-only. On a read-only file system SQLite cannot create the WAL index beside a WAL store;
+    with no write-ahead log there (so no writer), the file is opened as immutable, which needs none."""
+    uri = Path(path).as_uri() + "?mode=ro"
+    connection = sqlite3.connect(uri, uri=True, timeout=busy_timeout, isolation_level=None, check_same_thread=False)
+    try:
+        connection.execute("PRAGMA schema_version").fetchone()
+    except sqlite3.OperationalError as error:
+        connection.close()
+        cannot_open = error.sqlite_errorcode & 0xFF == sqlite3.SQLITE_CANTOPEN
+        if not cannot_open or os.access(os.path.dirname(path), os.W_OK) or os.path.exists(path + "-wal"):
+            raise SQLiteStoreError(f"Store {path!r} cannot be opened for reading: {error}.") from None
+        connection = sqlite3.connect(
+            uri + "&immutable=1", uri=True, timeout=busy_timeout, isolation_level=None, check_same_thread=False
+        )
+    return connection
+
+
+def _vectors_in_memory(
+    connection: sqlite3.Connection, state: vector_cache.StoreState, dimension: int
+) -> vector_cache.VectorCache:
+    """The vectors of the snapshot ``connection`` reads, in memory (the copy on disk could not be brought up to it)."""
+    keys: list[int] = []
+    blocks: list[np.ndarray[Any, np.dtype[np.float32]]] = []
+    cursor = connection.execute("SELECT pk, embedding FROM documents WHERE embedding IS NOT NULL ORDER BY pk")
+    while rows := cursor.fetchmany(_ROWS_PER_FETCH):
+        keys.extend(row[0] for row in rows)
+        blocks.append(np.frombuffer(b"".join(row[1] for row in rows), np.float32).reshape(len(rows), dimension))
+    vectors = np.concatenate(blocks) if blocks else np.empty((0, dimension), np.float32)
+    squared_norms = np.einsum("ij,ij->i", vectors, vectors, dtype=np.float64)
+    return vector_cache.VectorCache(state, vectors, squared_norms, np.asarray(keys, np.int64))
+
+
+def _require_fts5() -> None:
+    if sqlite3.sqlite_version_info < (3, 35) or not has_fts5():
+        raise SQLiteStoreError(
+            f"This Python's SQLite ({sqlite3.sqlite_version}) lacks FTS5 (or is older than 3.35), which the "
+            "embedded store needs for BM25. Use a Python build whose sqlite3 has FTS5 (CPython's official "
+            "builds do), or index into OpenSearch instead."
+        )
 
 
 @cache

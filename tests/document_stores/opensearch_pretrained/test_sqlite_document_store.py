@@ -25,6 +25,7 @@ class TestHaystackSuite(DocumentStoreBaseTests):
     @pytest.fixture
     def document_store(self, tmp_path):
         store = SQLiteDocumentStore(path=str(tmp_path / "suite.sqlite"), model=SUITE_MODEL)
+        store.write_documents([])  # creates the store: reads need an existing one
         yield store
         store.close()
 
@@ -80,7 +81,7 @@ def test_a_missing_store_without_model_is_an_error_not_an_empty_file(tmp_path):
 def test_a_file_that_is_not_a_store_gets_one_clear_error(tmp_path):
     path = tmp_path / "notes.sqlite"
     path.write_text("just some text, not a database\n" * 100)
-    with pytest.raises(SQLiteStoreError, match="not an SQLite store"):
+    with pytest.raises(SQLiteStoreError, match="not a store written by opensearch-pretrained"):
         SQLiteDocumentStore(path=str(path)).count_documents()
 
 
