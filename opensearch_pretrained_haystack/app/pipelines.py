@@ -8,6 +8,7 @@ default loader, since every component lives in ``haystack`` or ``haystack_integr
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
@@ -145,8 +146,12 @@ class IndexingComponents:
 
     def passages(self, documents: list[Document]) -> list[Document]:
         """Clean and split ``documents``: what the embedder gets."""
-        cleaned = self.cleaner.run(documents=documents)["documents"]
-        return self.splitter.run(documents=cleaned)["documents"] if self.splitter else cleaned
+        return list(self.stream_passages(documents))
+
+    def stream_passages(self, documents: list[Document]) -> Iterator[Document]:
+        """``passages``, made as they are consumed (a huge document's are never all held at once)."""
+        cleaned: list[Document] = self.cleaner.run(documents=documents)["documents"]
+        return self.splitter.stream(cleaned) if self.splitter else iter(cleaned)
 
     def embed(self, passages: list[Document]) -> list[Document]:
         """The passages with their vectors; those without content come back unchanged (see ``has_content``)."""

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import islice
 from pathlib import Path
 from types import ModuleType
 from typing import Never
@@ -37,8 +36,10 @@ from opensearch_pretrained_haystack.indices.sparse import SparseEncoding
 
 logger = logging.getLogger(__name__)
 
-# Documents read, cleaned and split at a time.
+# Documents read, cleaned and split at a time: at most this many, and no more text than READ_CHUNK_CHARS (beyond
+# the first document), so a chunk of huge documents is not held at once.
 READ_CHUNK = 256
+READ_CHUNK_CHARS = 2_000_000
 # Passages embedded and written at a time: large enough that the embedder's length-sorted batches pad little
 # (measured: 512 costs ~4% more embedding time than 2,048), small enough that memory stays flat (~30 MB).
 PASSAGE_GROUP = 2048
@@ -87,34 +88,53 @@ def index_documents(
     time (across read chunks, so the embedder's batches pad little), skipping passages ``sink`` already holds.
     The progress bar counts documents whose passages are all written."""
     summary = summary or IndexSummary()
-    iterator = iter(documents)
     pending: list[Document] = []
     with tqdm(total=total, unit="doc", desc="Indexing", disable=not progress_bar, smoothing=0.1) as bar:
         progress = _WrittenProgress(bar)
-        while chunk := list(islice(iterator, READ_CHUNK)):
+        for chunk in _chunks(documents):
             summary.documents_read += len(chunk)
-            passages = components.passages(chunk)
-            pending.extend(passages)
-            progress.read(len(chunk), len(passages))
-            while len(pending) >= group_size:
-                _embed_and_write(pending[:group_size], sink, components, summary)
-                del pending[:group_size]
-                progress.written(group_size)
+            passages = 0
+            for passage in components.stream_passages(chunk):  # a huge document's passages are written as cut
+                pending.append(passage)
+                passages += 1
+                if len(pending) >= group_size:
+                    _embed_and_write(pending, sink, components, summary)
+                    pending = []
+                    progress.written(group_size)
+            progress.read(len(chunk), passages)
         _embed_and_write(pending, sink, components, summary)
         progress.written(len(pending))
     return summary
 
 
+def _chunks(documents: Iterable[Document]) -> Iterator[list[Document]]:
+    """``documents`` in lists of at most ``READ_CHUNK`` documents and ``READ_CHUNK_CHARS`` characters of text."""
+    chunk: list[Document] = []
+    chars = 0
+    for document in documents:
+        size = len(document.content or "")
+        if chunk and (len(chunk) == READ_CHUNK or chars + size > READ_CHUNK_CHARS):
+            yield chunk
+            chunk, chars = [], 0
+        chunk.append(document)
+        chars += size
+    if chunk:
+        yield chunk
+
+
 class _WrittenProgress:
-    """Advances the bar by a chunk's documents once all of the chunk's passages are written."""
+    """Advances the bar by a chunk's documents once all of the chunk's passages are written. Passages of the chunk
+    being cut may be written before it is counted (``read``): they are credited to it then."""
 
     def __init__(self, bar: tqdm[Never]) -> None:
         self._bar = bar
         self._chunks: deque[list[int]] = deque()  # [passages still to write, documents] per chunk read
+        self._credit = 0  # passages written of the chunk not yet counted
 
     def read(self, documents: int, passages: int) -> None:
         self._chunks.append([passages, documents])
-        self.written(0)
+        credit, self._credit = self._credit, 0
+        self.written(credit)
 
     def written(self, passages: int) -> None:
         while self._chunks and self._chunks[0][0] <= passages:
@@ -123,6 +143,8 @@ class _WrittenProgress:
             self._bar.update(documents)
         if self._chunks:
             self._chunks[0][0] -= passages
+        else:
+            self._credit += passages
 
 
 def _embed_and_write(
