@@ -14,6 +14,8 @@ import sys
 # Set before Haystack is imported, which is when it reads the variable.
 os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")
 
+from haystack.core.errors import PipelineRuntimeError
+
 from opensearch_pretrained_haystack.app.cli.batch_commands import (
     add_evaluate_command,
     add_index_command,
@@ -57,6 +59,11 @@ def main(argv: list[str] | None = None) -> int:
         return code
     except (OpenSearchPretrainedError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
+        return 1
+    except PipelineRuntimeError as error:  # a component of a search's pipeline failed: say why, as above
+        if not isinstance(error.__cause__, OpenSearchPretrainedError | OSError):
+            raise
+        print(f"error: {error.__cause__}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
