@@ -478,11 +478,20 @@ class SQLiteDocumentStore:
 
     @contextmanager
     def _writing(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction, which also advances the generation (so mapped vectors are rebuilt)."""
+        """One write transaction, which also advances the generation (so mapped vectors are rebuilt). A full disk
+        or a file size limit (``ulimit -f``) is one ``SQLiteStoreError``: the transaction is rolled back whole."""
         connection = self._connect(write=True)
-        with self._lock, _transaction(connection):
-            yield connection
-            connection.execute("UPDATE store_info SET generation = generation + 1")
+        try:
+            with self._lock, _transaction(connection):
+                yield connection
+                connection.execute("UPDATE store_info SET generation = generation + 1")
+        except sqlite3.OperationalError as error:
+            if error.sqlite_errorcode & 0xFF not in (sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR):
+                raise
+            raise SQLiteStoreError(
+                f"Store {self.path!r} could not be written ({error}: a full disk or a file size limit?); this batch "
+                "was rolled back and every earlier one is kept: free space and run again to go on."
+            ) from None
 
     def _row(self, document: Document, record: StoreModel) -> tuple[Any, ...]:
         vector = None
@@ -674,7 +683,8 @@ def _transaction(connection: sqlite3.Connection) -> Iterator[None]:
     try:
         yield
     except BaseException:
-        connection.execute("ROLLBACK")
+        if connection.in_transaction:  # SQLite rolls back by itself after an I/O error or a full disk
+            connection.execute("ROLLBACK")
         raise
     connection.execute("COMMIT")
 
