@@ -165,6 +165,16 @@ class IndexingComponents:
         return self.embedder is not None and passage.embedding is None and has_content(passage)
 
 
+def check_split_options(split: bool, window: int | None, overlap: int) -> None:
+    """Refuse a passage size with whole documents, which would be silently ignored."""
+    if not split and (window is not None or overlap != DEFAULT_OVERLAP):
+        given = f"window={window}" if window is not None else f"overlap={overlap}"
+        raise ValueError(
+            f"{given} (--{given.replace('=', ' ')}) cuts passages, but split=False (--no-split) keeps documents whole: "
+            "give one or the other."
+        )
+
+
 def indexing_components(
     *,
     model: str = DEFAULT_MODEL,
@@ -181,6 +191,7 @@ def indexing_components(
     embedder (default: the local embedder of ``model``; none with ``cluster_encodes``, for an index whose ingest
     pipeline encodes) that every indexing path runs. The splitter always uses ``model``'s tokenizer, since that is
     the token limit the vectors are made under."""
+    check_split_options(split, window, overlap)
     splitter = (
         ModelTokenSplitter(model, version, mirror=mirror, cache_dir=cache_dir, window=window, overlap=overlap)
         if split

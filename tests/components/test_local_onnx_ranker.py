@@ -146,3 +146,17 @@ def test_a_zip_with_backslash_entry_names_runs_locally_as_the_node_deploys_it(tm
     windows = LocalOnnxCrossEncoder(str(folder), cache_dir=str(tmp_path / "cache"), progress_bar=False)
     assert windows.score(QUERY, PASSAGES).tolist() == engine.score(QUERY, PASSAGES).tolist()
     windows.close()
+
+
+def test_a_nan_score_threshold_is_refused_not_used_to_drop_every_document(ranker):
+    with pytest.raises(ValueError, match="score_threshold is NaN"):
+        LocalOnnxRanker(model=TINY, score_threshold=float("nan"))
+    with pytest.raises(ValueError, match="score_threshold is NaN"):
+        ranker.run(query=QUERY, documents=[Document(content=PASSAGES[0])], score_threshold=float("nan"))
+
+
+def test_a_lone_surrogate_is_one_clear_error_naming_where_it_is(ranker):
+    with pytest.raises(ValueError, match=r"LocalOnnxRanker: the query holds a lone surrogate \\ud800"):
+        ranker.run(query="guitar \ud800", documents=[Document(content=PASSAGES[0])])
+    with pytest.raises(ValueError, match=r"document bad holds a lone surrogate \\udc00"):
+        ranker.run(query=QUERY, documents=[Document(content=PASSAGES[0]), Document(id="bad", content="a \udc00 b")])

@@ -30,7 +30,12 @@ from opensearch_pretrained_haystack.app.batch.remote_model import (
 )
 from opensearch_pretrained_haystack.app.batch.sources import count_documents, read_documents
 from opensearch_pretrained_haystack.app.batch.targets import PassagesNotWrittenError, Sink, Target, open_sink
-from opensearch_pretrained_haystack.app.pipelines import IndexingComponents, document_embedder, indexing_components
+from opensearch_pretrained_haystack.app.pipelines import (
+    IndexingComponents,
+    check_split_options,
+    document_embedder,
+    indexing_components,
+)
 from opensearch_pretrained_haystack.catalog import PretrainedModel
 from opensearch_pretrained_haystack.indices.sparse import SparseEncoding
 
@@ -243,6 +248,7 @@ def index_sources(
 ) -> IndexSummary:
     """The ``index`` command: every document of ``sources`` into ``target``, embedded with ``model``; with
     ``engine="ray"`` on Ray Data (``ray``: where and how wide; the same passages, vectors and summary)."""
+    check_split_options(split, window, overlap)
     if engine == "ray":
         if target.sparse is not None:
             raise ValueError("--sparse (the cluster encodes at ingest) runs on --engine local only, for now.")
