@@ -18,13 +18,10 @@ from tokenizers import Encoding, Tokenizer
 
 from opensearch_pretrained_haystack.artifacts import ModelArtifact, ModelSource, loaded_artifacts, resolve_artifact
 from opensearch_pretrained_haystack.errors import ModelInputError
-from opensearch_pretrained_haystack.inference.onnx_session import DEFAULT_PROVIDERS, load_session
+from opensearch_pretrained_haystack.families.text_similarity import FAMILY, PAIR_INPUTS
+from opensearch_pretrained_haystack.inference.onnx_session import shared_session
 from opensearch_pretrained_haystack.inference.runner import OnnxRunner
 from opensearch_pretrained_haystack.inference.tokenizer import load_tokenizer
-
-TASK_TYPE = "TEXT_SIMILARITY"
-INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
-"""What TextSimilarityTranslator always sends, whatever the model type."""
 
 
 class LocalOnnxCrossEncoder(OnnxRunner[tuple[Tokenizer, int]]):
@@ -57,10 +54,9 @@ class LocalOnnxCrossEncoder(OnnxRunner[tuple[Tokenizer, int]]):
         self._load(artifact, providers, concurrent_runs)
 
     def _load(self, artifact: ModelArtifact, providers: Sequence[str] | None, concurrent_runs: int | None) -> None:
-        task = str(artifact.config.get("function_name") or artifact.config.get("model_task_type") or "").upper()
-        if task != TASK_TYPE:
+        if artifact.task_type != FAMILY.task_type:
             raise ModelInputError(
-                f"{artifact.name} is a {task or 'TEXT_EMBEDDING'} model; LocalOnnxCrossEncoder runs {TASK_TYPE} "
+                f"{artifact.name} is a {artifact.task_type} model; LocalOnnxCrossEncoder runs {FAMILY.task_type} "
                 "models (cross-encoders such as ms-marco-MiniLM-L-6-v2). Use LocalOnnxEmbedder for embedding models."
             )
         if artifact.model_format != "ONNX":
@@ -71,21 +67,13 @@ class LocalOnnxCrossEncoder(OnnxRunner[tuple[Tokenizer, int]]):
         self.artifact = artifact
         self.name = artifact.name
         self.version = artifact.version
-        chosen = tuple(providers or DEFAULT_PROVIDERS)
         self._hold(
-            lambda: loaded_artifacts.acquire("onnx-session", artifact, lambda a: load_session(a, chosen), chosen),
+            lambda: shared_session(artifact, providers),  # its inputs checked by the family's rule
             lambda: loaded_artifacts.acquire("pair-tokenizer", artifact, _pair_tokenizer),
             concurrent_runs=concurrent_runs,
             thread_name_prefix="onnx-rerank",
         )
         self.tokenizer, self.max_tokens = self._tokenizer_lease.value
-        graph_inputs = {i.name for i in self._session.get_inputs()}
-        if graph_inputs != set(INPUT_NAMES):
-            self.close()
-            raise ModelInputError(
-                f"{self.name}: the ONNX graph takes {sorted(graph_inputs)}, but ML Commons sends {list(INPUT_NAMES)} "
-                "to a TEXT_SIMILARITY model, so a cluster could not serve this artifact. Re-export it with all three."
-            )
         self._output_name = self._session.get_outputs()[0].name
 
     def score(
@@ -125,7 +113,7 @@ class LocalOnnxCrossEncoder(OnnxRunner[tuple[Tokenizer, int]]):
 
     def _score_encoded(self, encodings: list[Encoding]) -> np.ndarray:
         width = max(len(e.ids) for e in encodings)
-        feeds = {name: np.zeros((len(encodings), width), dtype=np.int64) for name in INPUT_NAMES}
+        feeds = {name: np.zeros((len(encodings), width), dtype=np.int64) for name in PAIR_INPUTS}
         for row, encoding in enumerate(encodings):
             length = len(encoding.ids)
             feeds["input_ids"][row, :length] = encoding.ids

@@ -17,7 +17,7 @@ class MissingExtraError(OpenSearchPretrainedError, ImportError):
     """An optional dependency (an extra of this package) is not installed."""
 
 
-class RayUnreachableError(OpenSearchPretrainedError, ConnectionError):
+class RayUnreachableError(OpenSearchPretrainedError):
     """Nothing accepts connections at the Ray address given."""
 
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
-import threading
 from typing import Any
 
 from haystack import component
@@ -14,19 +12,12 @@ from haystack_integrations.components.embedders.opensearch_pretrained._serializa
     InitParametersSerialization,
 )
 from haystack_integrations.components.embedders.opensearch_pretrained._text_preparation import check_text, prepare_text
-from opensearch_pretrained_haystack.inference.sparse_tokenizer import SparseTokenizer
-
-_lock = threading.Lock()
-_instances: dict[str, SparseTokenizer] = {}
-
-
-def shared_sparse_tokenizer(*, progress_bar: bool, **params: Any) -> SparseTokenizer:
-    """One loaded tokenizer per process and parameters (``progress_bar`` is not part of the key)."""
-    key = json.dumps(params, sort_keys=True, default=str)
-    with _lock:
-        if key not in _instances:
-            _instances[key] = SparseTokenizer(progress_bar=progress_bar, **params)
-        return _instances[key]
+from opensearch_pretrained_haystack.artifacts import Lease
+from opensearch_pretrained_haystack.inference.sparse_tokenizer import (
+    SparseTokenizer,
+    resolve_sparse_artifact,
+    shared_sparse_tokenizer,
+)
 
 
 @component
@@ -78,21 +69,27 @@ class LocalSparseTextEmbedder(InitParametersSerialization):
         self.suffix = suffix
         self.progress_bar = progress_bar
         self._tokenizer: SparseTokenizer | None = None
+        self._lease: Lease[SparseTokenizer] | None = None
 
     def warm_up(self) -> None:
         """Load (or reuse) the tokenizer; calling it again does nothing."""
         if self._tokenizer is None:
-            self._tokenizer = shared_sparse_tokenizer(
-                model=self.model,
-                version=self.version,
-                mirror=self.mirror,
-                cache_dir=self.cache_dir,
-                progress_bar=self.progress_bar,
+            self._lease = shared_sparse_tokenizer(
+                resolve_sparse_artifact(
+                    self.model,
+                    self.version,
+                    mirror=self.mirror,
+                    cache_dir=self.cache_dir,
+                    progress_bar=self.progress_bar,
+                )
             )
+            self._tokenizer = self._lease.value
 
     def close(self) -> None:
-        """Let go of the tokenizer; the next ``run`` warms up again."""
-        self._tokenizer = None
+        """Give back this component's share of the tokenizer; the next ``run`` warms up again."""
+        if self._lease is not None:
+            self._lease.release()
+        self._tokenizer = self._lease = None
 
     def _warm(self) -> SparseTokenizer:
         self.warm_up()
