@@ -172,7 +172,9 @@ class SQLiteDocumentStore:
         """The model record of the store (opening it for reading if needed)."""
         with self._lock:
             if self._record is None:
-                self._connect(write=False)
+                connection = self._connect(write=False)
+                if connection is not self._reader:  # an empty file's store in memory (see _connect)
+                    connection.close()
             assert self._record is not None
             return self._record
 
@@ -295,9 +297,13 @@ class SQLiteDocumentStore:
     # -- internals -----------------------------------------------------------------------------------------
 
     def _connect(self, *, write: bool) -> sqlite3.Connection:
-        """The read-only connection, or (``write``) the writing one, opened on first use."""
+        """The read-only connection, or (``write``) the writing one, opened on first use. An empty file (a store
+        whose creator has not committed yet, or was killed first) reads as an empty store of ``model``, in memory
+        and for this read only: nothing is written to it, and the next read looks at the file again."""
         with self._lock:
             connection = self._writer if write else self._reader
+            if connection is None and not write and self.model and _inspect(self.path) == "empty":
+                return self._empty_store()
             if connection is None:
                 connection = self._open_writer() if write else self._open_reader()
                 if write:
@@ -320,6 +326,12 @@ class SQLiteDocumentStore:
         except BaseException:
             connection.close()
             raise
+        return connection
+
+    def _empty_store(self) -> sqlite3.Connection:
+        connection = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        self._create(connection)
+        self._record = self._check_record(connection)
         return connection
 
     def _open_writer(self) -> sqlite3.Connection:
@@ -409,14 +421,16 @@ class SQLiteDocumentStore:
         With ``vectors``, ``self._cache`` holds the vector copy of that snapshot. A copy that lags is brought up
         to date when the write lock is free at once; otherwise (a writer holds it, the file is read-only, the disk
         is full) this read uses the snapshot's vectors in memory."""
-        connection = self._connect(write=False)
         with self._lock:
+            connection = self._connect(write=False)
+            in_file = connection is self._reader
             connection.execute("BEGIN")
             try:
                 if vectors and not self._vectors_current(connection):
-                    connection.execute("COMMIT")
-                    self._refresh_without_waiting()
-                    connection.execute("BEGIN")
+                    if in_file:
+                        connection.execute("COMMIT")
+                        self._refresh_without_waiting()
+                        connection.execute("BEGIN")
                     if not self._vectors_current(connection):
                         self._cache = _vectors_in_memory(
                             connection, self._vector_state(connection), self.store_model.dimension
@@ -425,6 +439,8 @@ class SQLiteDocumentStore:
             finally:
                 if connection.in_transaction:
                     connection.execute("COMMIT")
+                if not in_file:
+                    connection.close()
 
     def _vector_state(self, connection: sqlite3.Connection) -> vector_cache.StoreState:
         store_id, generation, rewrites = connection.execute(

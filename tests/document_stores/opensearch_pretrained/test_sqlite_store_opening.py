@@ -74,16 +74,23 @@ def test_another_applications_database_is_refused_without_a_byte_changed(tmp_pat
     connection.close()
 
 
-def test_a_read_of_an_empty_or_missing_file_is_refused_and_writes_nothing(tmp_path):
+def test_a_read_of_a_missing_file_is_refused_and_of_an_empty_one_writes_nothing(tmp_path):
+    """A missing file is no store; an empty one (a store whose creator was killed before its first commit) reads
+    as an empty store of the model given, and neither read writes anything."""
     empty, missing = tmp_path / "empty.sqlite", tmp_path / "missing.sqlite"
     empty.touch()
-    for path in (empty, missing):
-        store = SQLiteDocumentStore(path=str(path), model=MODEL)
-        with pytest.raises(SQLiteStoreError, match="No store at"):
-            store.count_documents()
-        with pytest.raises(SQLiteStoreError, match="No store at"):
-            store.embedding_retrieval(_query())
-        store.close()
+    store = SQLiteDocumentStore(path=str(missing), model=MODEL)
+    with pytest.raises(SQLiteStoreError, match="No store at"):
+        store.count_documents()
+    with pytest.raises(SQLiteStoreError, match="No store at"):
+        store.embedding_retrieval(_query())
+    with pytest.raises(SQLiteStoreError, match="No store at"):
+        SQLiteDocumentStore(path=str(empty)).count_documents()  # no model: nothing says what it would hold
+    store = SQLiteDocumentStore(path=str(empty), model=MODEL)
+    assert store.count_documents() == 0
+    assert store.embedding_retrieval(_query()) == [] and store.bm25_retrieval("rice") == []
+    assert store.store_model.name.endswith(MODEL)
+    store.close()
     assert _snapshot(tmp_path) == {"empty.sqlite": hashlib.sha256(b"").hexdigest()}
 
 
