@@ -110,7 +110,8 @@ class SQLiteDocumentStore:
     """Documents, meta, vectors and a BM25 index in one SQLite file, for one pretrained model's k-NN space.
 
     The store opens on first use (``__init__`` only records parameters) and ``close()`` releases it. Reads open
-    the file read-only and need an existing store; the first write creates the store in a new or empty file, and
+    the file read-only and need an existing store (an empty file reads as an empty store of ``model``, and writes
+    nothing); the first write creates the store in a new or empty file, and
     needs ``model`` (and optionally ``version``/``space_type``, the catalog's by default). ``write_documents([])``
     creates (or checks) the store and writes nothing. An existing store records its own model, and opening it with
     another model raises ``IndexMismatchError``; a file that is not a store is refused unchanged.
