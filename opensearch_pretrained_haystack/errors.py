@@ -1,6 +1,6 @@
 """The exceptions this package raises: one tree under one base class, so callers catch everything of ours at once.
 
-Each class lives beside the code that raises it; this is the whole tree (``tests/test_errors.py`` checks that it
+Each class lives beside the code that raises it; this is the whole tree (``tests/test_error_tree.py`` checks that it
 matches the classes), with the exit code the command line gives for it::
 
     OpenSearchPretrainedError                  (exit 1)  errors.py
@@ -31,6 +31,7 @@ matches the classes), with the exit code the command line gives for it::
     │   ├── DeployFailedError
     │   └── OperationTimeoutError(TimeoutError)
     ├── SQLiteStoreError(DocumentStoreError)             document_stores/opensearch_pretrained/document_store.py
+    ├── VectorCopyError(DocumentStoreError)              document_stores/opensearch_pretrained/vector_cache.py
     ├── SparseWriteError                                 indices/sparse.py: documents the sparse index refused
     ├── PassagesNotWrittenError                          app/batch/targets.py: a write failed after its retries
     ├── ParityError(ValueError)                          parity.py: two embedders that cannot be compared

@@ -31,10 +31,16 @@ from haystack import Document, default_from_dict, default_to_dict
 from haystack.document_stores.errors import DocumentStoreError, DuplicateDocumentError
 from haystack.document_stores.types import DuplicatePolicy
 
-from haystack_integrations.document_stores.opensearch_pretrained import knn, scoring, vector_cache
+from haystack_integrations.document_stores.opensearch_pretrained import knn, metadata, scoring, vector_cache
+from haystack_integrations.document_stores.opensearch_pretrained.async_operations import AsyncOperations
 from haystack_integrations.document_stores.opensearch_pretrained.filters import SqlClause, to_sql, validate_filters
 from opensearch_pretrained_haystack.catalog import PretrainedModel, get_model
-from opensearch_pretrained_haystack.compatibility import IndexMismatchError, require_same_space
+from opensearch_pretrained_haystack.compatibility import (
+    IndexMismatchError,
+    ModelIdentity,
+    require_same_model,
+    require_same_space,
+)
 from opensearch_pretrained_haystack.errors import OpenSearchPretrainedError
 
 logger = logging.getLogger(__name__)
@@ -85,6 +91,19 @@ _SCHEMA = (
     WHEN old.embedding IS NOT new.embedding OR old.pk != new.pk
     BEGIN UPDATE store_info SET rewrites = rewrites + 1; END""",
 )
+# This connection's own record of the vectors its write transaction deletes or replaces (temporary: other
+# connections' writes are only counted, by the triggers above), so the vector copy can be patched, not rebuilt.
+_REPLACED_LOG = (
+    "CREATE TEMP TABLE IF NOT EXISTS replaced_vectors (pk INTEGER NOT NULL)",  # no key: an upsert's conflict
+    # handling would apply to it too
+    """CREATE TEMP TRIGGER IF NOT EXISTS replaced_vectors_ad AFTER DELETE ON main.documents
+    WHEN old.embedding IS NOT NULL BEGIN INSERT INTO replaced_vectors VALUES (old.pk); END""",
+    """CREATE TEMP TRIGGER IF NOT EXISTS replaced_vectors_au AFTER UPDATE OF pk, embedding ON main.documents
+    WHEN old.embedding IS NOT new.embedding OR old.pk != new.pk BEGIN
+        INSERT INTO replaced_vectors VALUES (old.pk);
+        INSERT INTO replaced_vectors VALUES (new.pk);
+    END""",
+)
 _COLUMNS = "d.pk, d.id, d.content, d.meta, d.embedding, d.extra"
 _ROWS_PER_FETCH = 1000
 # Query terms for FTS5, each quoted, so no user text is read as FTS5 query syntax.
@@ -105,8 +124,12 @@ class StoreModel:
     dimension: int
     space_type: str
 
+    def identity(self) -> ModelIdentity:
+        """The record as a ``ModelIdentity``: a catalog name and version pin pooling, normalization and truncation."""
+        return ModelIdentity(self.name, self.version, self.dimension, self.space_type)
 
-class SQLiteDocumentStore:
+
+class SQLiteDocumentStore(AsyncOperations):
     """Documents, meta, vectors and a BM25 index in one SQLite file, for one pretrained model's k-NN space.
 
     The store opens on first use (``__init__`` only records parameters) and ``close()`` releases it. Reads open
@@ -114,7 +137,8 @@ class SQLiteDocumentStore:
     nothing); the first write creates the store in a new or empty file, and
     needs ``model`` (and optionally ``version``/``space_type``, the catalog's by default). ``write_documents([])``
     creates (or checks) the store and writes nothing. An existing store records its own model, and opening it with
-    another model raises ``IndexMismatchError``; a file that is not a store is refused unchanged.
+    another model (another name or version, see ``ModelIdentity``) raises ``IndexMismatchError``; a file that is
+    not a store is refused unchanged.
 
     A relative ``path`` resolves against the working directory when the store is created, and ``to_dict`` records
     the resolved path, so a saved pipeline opens the same file wherever it is loaded.
@@ -146,6 +170,7 @@ class SQLiteDocumentStore:
         self._record: StoreModel | None = None
         self._lock = threading.RLock()
         self._cache: vector_cache.VectorCache | None = None
+        self._changes: vector_cache.Changes | None = None  # what the last write transaction did to the vectors
 
     # -- lifecycle -----------------------------------------------------------------------------------------
 
@@ -206,7 +231,7 @@ class SQLiteDocumentStore:
         policy = DuplicatePolicy(policy)
         policy = DuplicatePolicy.FAIL if policy == DuplicatePolicy.NONE else policy
         written = self._insert(rows, policy)
-        if any(row[3] is not None for row in rows):
+        if any(row[3] is not None for row in rows) or (self._changes is not None and self._changes.replaced):
             self._extend_vectors()
         return written
 
@@ -231,6 +256,143 @@ class SQLiteDocumentStore:
     def delete_documents(self, document_ids: list[str]) -> None:
         with self._writing() as connection:
             connection.executemany("DELETE FROM documents WHERE id = ?", [(doc_id,) for doc_id in document_ids])
+        self._extend_vectors()
+
+    # -- Haystack 3.4's store operations (InMemoryDocumentStore's semantics and filters) ---------------------
+
+    def delete_all_documents(self, recreate_index: bool = False) -> None:
+        """Delete every document; the store keeps its model record.
+
+        :param recreate_index: Also compact the file (``VACUUM``), so the space of the deleted rows goes back to the
+            file system; otherwise SQLite keeps it for the next writes.
+        """
+        with self._writing() as connection:
+            connection.execute("DELETE FROM documents")
+        self._extend_vectors()
+        if recreate_index:
+            with self._lock:
+                self._connect(write=True).execute("VACUUM")
+
+    def delete_by_filter(self, filters: dict[str, Any]) -> int:
+        """Delete the documents matching ``filters`` (Haystack's filter syntax).
+
+        :param filters: Which documents to delete; must not be empty (``delete_all_documents`` deletes everything).
+        :returns: The number of documents deleted.
+        :raises ValueError: If ``filters`` is empty.
+        :raises FilterError: If ``filters`` is malformed.
+        """
+        _require_filters(filters, "delete_by_filter", " (delete_all_documents() deletes everything)")
+        with self._writing() as connection:
+            where, params = self._where(connection, filters)
+            deleted = int(connection.execute(f"DELETE FROM documents AS d WHERE {where}", params).rowcount)
+        self._extend_vectors()
+        return deleted
+
+    def update_by_filter(self, filters: dict[str, Any], meta: dict[str, Any]) -> int:
+        """Merge ``meta`` into the meta of the documents matching ``filters`` (top-level keys replaced, as
+        ``dict.update``). Content and vectors stay, so the vector copy is kept as it is.
+
+        :param filters: Which documents to update (Haystack's filter syntax); must not be empty.
+        :param meta: The metadata keys and values to set.
+        :returns: The number of documents updated.
+        :raises ValueError: If ``filters`` or ``meta`` is empty, or a key holds a double quote.
+        :raises FilterError: If ``filters`` is malformed.
+        """
+        _require_filters(filters, "update_by_filter")
+        if not meta:
+            raise ValueError("update_by_filter needs meta: the keys and values to set.")
+        paths = [metadata.meta_path(key) for key in meta]
+        assignments = ", ".join(f"{path}, json(?)" for path in paths)
+        values = [json.dumps(value) for value in meta.values()]
+        with self._writing() as connection:
+            where, params = self._where(connection, filters)
+            updated = connection.execute(
+                f"UPDATE documents AS d SET meta = json_set(d.meta, {assignments}) WHERE {where}", [*values, *params]
+            ).rowcount
+        self._extend_vectors()
+        return int(updated)
+
+    def count_documents_by_filter(self, filters: dict[str, Any]) -> int:
+        """The number of documents matching ``filters`` (all of them when empty).
+
+        :param filters: Haystack filters.
+        :returns: How many documents match.
+        """
+        with self._reading() as connection:
+            where, params = self._where(connection, filters)
+            return int(connection.execute(f"SELECT count(*) FROM documents d WHERE {where}", params).fetchone()[0])
+
+    def count_unique_metadata_by_filter(self, filters: dict[str, Any], metadata_fields: list[str]) -> dict[str, int]:
+        """How many distinct values each metadata field takes over the documents matching ``filters``.
+
+        :param filters: Haystack filters (empty: every document).
+        :param metadata_fields: Field names, with or without the ``meta.`` prefix.
+        :returns: Each field name (without ``meta.``) and its number of distinct non-null values.
+        """
+        with self._reading() as connection:
+            where, params = self._where(connection, filters)
+            counts = {}
+            for field in metadata_fields:
+                rows = connection.execute(metadata.distinct_values_sql(field, where), params)
+                counts[field.removeprefix("meta.")] = len(
+                    {metadata.hashable(metadata.python_value(json_type, value)) for json_type, value in rows}
+                )
+            return counts
+
+    def get_metadata_fields_info(self) -> dict[str, dict[str, str]]:
+        """The metadata fields of the stored documents and their types (``keyword``, ``int``, ``float``,
+        ``boolean``), inferred from the values; a field with values of several types has the type of the last
+        written document's value.
+
+        :returns: Each field name and ``{"type": ...}``.
+        """
+        with self._reading() as connection:
+            rows = connection.execute(
+                "SELECT j.key, j.type, max(d.pk) AS last FROM documents d, json_each(d.meta) j "
+                "WHERE j.type != 'null' GROUP BY j.key, j.type ORDER BY last"
+            )
+            return {key: {"type": metadata.FIELD_TYPES[json_type]} for key, json_type, _ in rows}
+
+    def get_metadata_field_min_max(self, metadata_field: str) -> dict[str, Any]:
+        """The smallest and largest value of a metadata field over all documents (numbers or strings).
+
+        :param metadata_field: The field name, with or without the ``meta.`` prefix.
+        :returns: ``{"min": ..., "max": ...}``, both None when no document has a comparable value.
+        """
+        with self._reading() as connection:
+            bounds = connection.execute(
+                f"SELECT type, min(value), max(value) FROM ({metadata.distinct_values_sql(metadata_field, '1')}) "
+                "GROUP BY type"
+            )
+            return metadata.min_max(list(bounds))
+
+    def get_metadata_field_unique_values(
+        self,
+        metadata_field: str,
+        search_term: str | None = None,
+        from_: int = 0,
+        size: int = 10,
+        filters: dict[str, Any] | None = None,
+    ) -> tuple[list[Any], int]:
+        """The distinct values of a metadata field, ordered by their text, a page at a time.
+
+        :param metadata_field: The field name, with or without the ``meta.`` prefix.
+        :param search_term: Keep only values whose text contains this, ignoring case.
+        :param from_: How many values to skip.
+        :param size: How many values to return at most.
+        :param filters: Haystack filters restricting the documents considered.
+        :returns: The page of values (in their stored types) and the number of distinct values in all.
+        """
+        with self._reading() as connection:
+            where, params = self._where(connection, filters)
+            unique: dict[tuple[str, Any], Any] = {}
+            for json_type, stored in connection.execute(metadata.distinct_values_sql(metadata_field, where), params):
+                value = metadata.python_value(json_type, stored)
+                unique.setdefault((type(value).__name__, metadata.hashable(value)), value)
+        if search_term:
+            unique = {key: value for key, value in unique.items() if search_term.lower() in str(value).lower()}
+        ordered = sorted(unique, key=lambda key: (str(unique[key]), key[0]))
+        return [unique[key] for key in ordered[from_ : from_ + size]], len(ordered)
 
     # -- what sinks and retrievers need --------------------------------------------------------------------
 
@@ -276,10 +438,15 @@ class SQLiteDocumentStore:
         fusion: str = scoring.DEFAULT_FUSION,
         bm25_weight: float = scoring.DEFAULT_BM25_WEIGHT,
         rank_constant: int = scoring.DEFAULT_RANK_CONSTANT,
+        lower_bounds: Sequence[scoring.LowerBound] | None = None,
+        min_score: float | None = None,
         return_embedding: bool = False,
     ) -> list[Document]:
         """BM25 and k-NN, each ``top_k`` deep, fused as OpenSearch's hybrid search pipelines fuse them:
-        ``min_max`` (weights ``bm25_weight`` and ``1 - bm25_weight``) or ``rrf``."""
+        ``min_max`` or ``z_score`` (weights ``bm25_weight`` and ``1 - bm25_weight``), or ``rrf``.
+
+        ``lower_bounds`` (``min_max`` only: BM25's, then k-NN's) and ``min_score`` (fused scores below it are
+        dropped) are the normalization-processor's and the search request's own options (see ``scoring``)."""
         if fusion not in scoring.FUSIONS:
             raise ValueError(f"Unknown fusion {fusion!r}; use one of {', '.join(scoring.FUSIONS)}.")
         if not 0.0 <= bm25_weight <= 1.0:
@@ -289,10 +456,10 @@ class SQLiteDocumentStore:
                 self._bm25_hits(connection, query, filters, top_k),
                 self._dense_hits(connection, query_embedding, filters, top_k),
             ]
-            if fusion == "rrf":
-                fused = scoring.reciprocal_rank_fusion(ranked, rank_constant=rank_constant)
-            else:
-                fused = scoring.min_max_fusion(ranked, [bm25_weight, 1.0 - bm25_weight])
+            fused = scoring.fuse(
+                ranked, fusion, weights=[bm25_weight, 1.0 - bm25_weight], rank_constant=rank_constant,
+                lower_bounds=lower_bounds, min_score=min_score,
+            )  # fmt: skip
             return self._documents(connection, fused[:top_k], return_embedding)
 
     # -- internals -----------------------------------------------------------------------------------------
@@ -340,9 +507,12 @@ class SQLiteDocumentStore:
         _require_fts5()
         existing = _inspect(self.path) == "store"
         uri = Path(self.path).as_uri() + "?mode=rwc"
-        connection = sqlite3.connect(
-            uri, uri=True, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False
-        )
+        try:
+            connection = sqlite3.connect(
+                uri, uri=True, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False
+            )
+        except sqlite3.DatabaseError as error:
+            raise SQLiteStoreError(_cannot_create(self.path, error)) from None
         try:
             if not existing:
                 self._create(connection)
@@ -354,7 +524,7 @@ class SQLiteDocumentStore:
             connection.execute("PRAGMA synchronous=NORMAL")  # WAL: a crash loses no committed transaction
         except sqlite3.DatabaseError as error:
             connection.close()
-            raise SQLiteStoreError(f"Store {self.path!r} cannot be opened for writing: {error}.") from None
+            raise SQLiteStoreError(_cannot_create(self.path, error)) from None
         except BaseException:
             connection.close()
             raise
@@ -401,18 +571,23 @@ class SQLiteDocumentStore:
         if row[0] > SCHEMA_VERSION:
             raise SQLiteStoreError(f"{self.path!r} was written by a newer opensearch-pretrained: upgrade it to read.")
         record = StoreModel(name=row[1], version=row[2], dimension=int(row[3]), space_type=row[4])
-        model = self._wanted_model()
+        model = self._wanted_model(record)
         if model is not None:
-            require_same_space(
-                f"Store {self.path!r}",
-                (record.dimension, record.space_type),
-                model,
-                self.space_type or model.space_type,
-            )
+            space = self.space_type or model.space_type
+            require_same_space(f"Store {self.path!r}", (record.dimension, record.space_type), model, space)
+            wanted = StoreModel(model.name, model.version, model.dimension, space)
+            require_same_model(f"Store {self.path!r}", record.identity(), wanted.identity())
         return record
 
-    def _wanted_model(self) -> PretrainedModel | None:
-        return get_model(self.model, self.version) if self.model else None
+    def _wanted_model(self, record: StoreModel | None = None) -> PretrainedModel | None:
+        """The model asked for; without a version, the recorded one when the name matches the store's (the newest
+        version only starts a new store)."""
+        if not self.model:
+            return None
+        newest = get_model(self.model, self.version)
+        if self.version is None and record is not None and newest.name == record.name:
+            return get_model(record.name, record.version)
+        return newest
 
     @contextmanager
     def _reading(self, *, vectors: bool = False) -> Iterator[sqlite3.Connection]:
@@ -450,10 +625,16 @@ class SQLiteDocumentStore:
         return vector_cache.StoreState(bytes(store_id), int(generation), int(rewrites))
 
     def _vectors_current(self, connection: sqlite3.Connection) -> bool:
+        """Whether the mapped copy holds this snapshot and passed its checksums (three ``stat`` calls when this
+        process checked it already and its files have not changed since)."""
         state = self._vector_state(connection)
-        if self._cache is None or self._cache.state != state:
-            self._cache = vector_cache.open_current(Path(self.path), connection, state, self.store_model.dimension)
-        return self._cache is not None
+        path = Path(self.path)
+        if self._cache is not None and self._cache.state == state and vector_cache.unchanged(path, self._cache):
+            return True
+        current = vector_cache.open_current(path, connection, state, self.store_model.dimension, self._cache)
+        if current is not None:
+            self._cache = current
+        return current is not None
 
     def _refresh_without_waiting(self) -> None:
         """Rebuild the vector copy if the write lock can be taken at once; a writer holding it, a read-only file
@@ -476,33 +657,50 @@ class SQLiteDocumentStore:
                 "The vector copy of %s could not be rebuilt (%s); searching the store's rows.", self.path, error
             )
 
-    def _refresh_vectors(self, connection: sqlite3.Connection, *, rebuild: bool) -> None:
+    def _refresh_vectors(
+        self, connection: sqlite3.Connection, *, rebuild: bool, changes: vector_cache.Changes | None = None
+    ) -> None:
         """Bring the vector copy up to the database (``connection`` holds the write lock)."""
         self._cache = vector_cache.refresh(
-            Path(self.path), connection, self._vector_state(connection), self.store_model.dimension, rebuild=rebuild
-        )
+            Path(self.path), connection, self._vector_state(connection), self.store_model.dimension,
+            rebuild=rebuild, previous=self._cache, changes=changes,
+        )  # fmt: skip
 
     def _extend_vectors(self) -> None:
-        """After a write, append its vectors to the copy while they are in the OS cache, so no search has to
-        rebuild the copy after indexing; a copy that cannot be appended to (or written: disk full) is left for the
-        next search."""
+        """After a write, append its vectors to the copy while they are in the OS cache, and patch in what it
+        deleted or replaced, so no search has to rebuild the copy after indexing, updates or deletes; a copy that
+        cannot be patched (or written: disk full) is left for the next search."""
         connection = self._connect(write=True)
-        try:
-            with self._lock, _transaction(connection):
-                self._refresh_vectors(connection, rebuild=False)
-        except OSError as error:
-            self._cache = None
-            logger.warning("The vector copy of %s was not extended (%s); a search rebuilds it.", self.path, error)
+        with self._lock, _transaction(connection):
+            changes, self._changes = self._changes, None
+            try:
+                self._refresh_vectors(connection, rebuild=False, changes=changes)
+            except vector_cache.VectorCopyError:
+                self._cache = None  # the write is committed; the next dense search reports what is in the way
+            except OSError as error:
+                self._cache = None
+                logger.warning("The vector copy of %s was not extended (%s); a search rebuilds it.", self.path, error)
 
     @contextmanager
     def _writing(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction, which also advances the generation (so mapped vectors are rebuilt). A full disk
-        or a file size limit (``ulimit -f``) is one ``SQLiteStoreError``: the transaction is rolled back whole."""
+        """One write transaction, which also advances the generation (so the vector copy follows) and records in
+        ``self._changes`` which stored vectors it deleted or replaced. A full disk or a file size limit (``ulimit
+        -f``) is one ``SQLiteStoreError``: the transaction is rolled back whole."""
         connection = self._connect(write=True)
         try:
-            with self._lock, _transaction(connection):
-                yield connection
-                connection.execute("UPDATE store_info SET generation = generation + 1")
+            with self._lock:
+                with _transaction(connection):
+                    for statement in _REPLACED_LOG:
+                        connection.execute(statement)
+                    connection.execute("DELETE FROM temp.replaced_vectors")
+                    before = self._vector_state(connection)
+                    yield connection
+                    connection.execute("UPDATE store_info SET generation = generation + 1")
+                    replaced = [
+                        int(row[0]) for row in connection.execute("SELECT DISTINCT pk FROM temp.replaced_vectors")
+                    ]
+                    after = self._vector_state(connection)
+                self._changes = vector_cache.Changes(before, after, replaced)
         except sqlite3.OperationalError as error:
             if error.sqlite_errorcode & 0xFF not in (sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR):
                 raise
@@ -611,6 +809,11 @@ def _inspect(path: str) -> str:
     The header is read by SQLite itself, read-only and ``immutable`` (no lock, no WAL index, nothing written): a
     plain ``open()``/``close()`` of the file would drop the POSIX locks of this process's other connections to it,
     and a writer elsewhere could then checkpoint away a WAL they still read."""
+    if os.path.isdir(path):
+        raise SQLiteStoreError(
+            f"Store path {path!r} is a directory: give the path of a store file in it, such as "
+            f"{os.path.join(path, 'store.sqlite')!r}."
+        )
     try:
         if os.stat(path).st_size == 0:
             return "empty"
@@ -630,6 +833,13 @@ def _inspect(path: str) -> str:
     if marker != APPLICATION_ID:
         raise SQLiteStoreError(_foreign(path))
     return "store"
+
+
+def _cannot_create(path: str, error: sqlite3.DatabaseError) -> str:
+    return (
+        f"Cannot open or create the store file {path!r} ({error}): check that its directory exists and that you may "
+        "write there."
+    )
 
 
 def _foreign(path: str) -> str:
@@ -669,7 +879,12 @@ def _vectors_in_memory(
         blocks.append(np.frombuffer(b"".join(row[1] for row in rows), np.float32).reshape(len(rows), dimension))
     vectors = np.concatenate(blocks) if blocks else np.empty((0, dimension), np.float32)
     squared_norms = np.einsum("ij,ij->i", vectors, vectors, dtype=np.float64)
-    return vector_cache.VectorCache(state, vectors, squared_norms, np.asarray(keys, np.int64))
+    last_key = keys[-1] if keys else 0
+    header = vector_cache._Header(b"", state, len(keys), last_key, (0, 0))  # no file: nothing to check or reuse
+    return vector_cache.VectorCache(
+        state, vectors, squared_norms, np.asarray(keys, np.int64), np.empty(0, np.int64), header,
+        np.empty(0, np.void), np.empty(0, np.void), (), verified=len(keys),
+    )  # fmt: skip
 
 
 def _require_fts5() -> None:
@@ -705,6 +920,11 @@ def _transaction(connection: sqlite3.Connection) -> Iterator[None]:
             connection.execute("ROLLBACK")
         raise
     connection.execute("COMMIT")
+
+
+def _require_filters(filters: dict[str, Any], operation: str, hint: str = "") -> None:
+    if not filters:
+        raise ValueError(f"{operation} needs filters: an empty filter would select every document{hint}.")
 
 
 def _document(row: tuple[Any, ...], *, score: float | None = None, with_embedding: bool = True) -> Document:

@@ -30,7 +30,6 @@ from ray.data.block import Block, BlockAccessor
 from ray.data.datasource import Datasink, WriteResult
 
 from haystack_integrations.components.embedders.opensearch_pretrained import LocalOnnxDocumentEmbedder
-from haystack_integrations.components.embedders.opensearch_pretrained._text_preparation import has_content
 from haystack_integrations.components.preprocessors.opensearch_pretrained.model_token_splitter import DEFAULT_OVERLAP
 from opensearch_pretrained_haystack.app.batch.bulk_writes import bulk_write, ids_in_index
 from opensearch_pretrained_haystack.app.batch.core import (
@@ -50,6 +49,7 @@ from opensearch_pretrained_haystack.catalog import PretrainedModel, get_model
 from opensearch_pretrained_haystack.cluster.document_store import connected_client
 from opensearch_pretrained_haystack.cluster.retry import RetryPolicy
 from opensearch_pretrained_haystack.indices.knn import document_store_for
+from opensearch_pretrained_haystack.text_preparation import has_content
 
 logger = logging.getLogger(__name__)
 
@@ -289,13 +289,13 @@ def index_sources_on_ray(
         overlap=overlap, threads_per_worker=options.threads_per_worker,
     )  # fmt: skip
     # The index is created (or checked against the model) once, here, before any worker writes to it.
-    store = document_store_for(model, target.hosts, target.index, number_of_replicas=target.replicas, **target.tls())
+    store = document_store_for(model, target.hosts, target.index, **target.new_index_options(), **target.tls())
     client = connected_client(store)
+    summary = IndexSummary()
     shards = [
         json.dumps(asdict(shard))
-        for shard in plan_shards([Path(s).absolute() for s in sources], documents_per_shard=READ_CHUNK)
+        for shard in plan_shards([Path(s).absolute() for s in sources], documents_per_shard=READ_CHUNK, skipped=summary)
     ]
-    summary = IndexSummary()
     try:
         if shards:
             with _ray_session(options.address), _retried_blocks(options.block_retries, progress_bar):

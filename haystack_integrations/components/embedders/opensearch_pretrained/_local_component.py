@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from haystack_integrations.components.embedders.opensearch_pretrained._serialization import (
-    InitParametersSerialization,
-)
 from opensearch_pretrained_haystack.artifacts import resolve_artifact
 from opensearch_pretrained_haystack.catalog import PretrainedModel
 from opensearch_pretrained_haystack.inference import LocalOnnxEmbedder
+from opensearch_pretrained_haystack.serialization import (
+    InitParametersSerialization,
+)
 
 
 class LocalOnnxComponent(InitParametersSerialization):
@@ -59,6 +59,14 @@ class LocalOnnxComponent(InitParametersSerialization):
         self.warm_up()
         assert self._embedder is not None
         return self._embedder
+
+    def _prefix(self, user_prefix: str | None, content_type: str) -> str:
+        """The user's prefix if given (even ""), else the model's own ``<content_type>_prefix`` (asymmetric models),
+        else none: the text ML Commons embeds for that content type."""
+        if user_prefix is not None:
+            return user_prefix
+        artifact = self._warm_embedder().artifact
+        return (artifact.query_prefix if content_type == "query" else artifact.passage_prefix) or ""
 
     def _meta(self) -> dict[str, Any]:
         embedder = self._warm_embedder()

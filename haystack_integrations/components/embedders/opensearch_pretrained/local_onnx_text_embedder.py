@@ -8,8 +8,8 @@ from typing import Any
 from haystack import component
 
 from haystack_integrations.components.embedders.opensearch_pretrained._local_component import LocalOnnxComponent
-from haystack_integrations.components.embedders.opensearch_pretrained._text_preparation import check_text, prepare_text
 from opensearch_pretrained_haystack.catalog import PretrainedModel
+from opensearch_pretrained_haystack.text_preparation import check_text, prepare_text
 
 
 @component
@@ -33,7 +33,7 @@ class LocalOnnxTextEmbedder(LocalOnnxComponent):
         *,
         mirror: str | None = None,
         cache_dir: str | None = None,
-        prefix: str = "",
+        prefix: str | None = None,
         suffix: str = "",
         progress_bar: bool = True,
         providers: list[str] | None = None,
@@ -48,7 +48,9 @@ class LocalOnnxTextEmbedder(LocalOnnxComponent):
         :param mirror: A directory or URL laid out like the artifacts site, for offline or air-gapped machines.
         :param cache_dir: Where verified artifacts are kept (default: ``$OPENSEARCH_PRETRAINED_CACHE`` or the user
             cache).
-        :param prefix: Text put before the input (for models trained with query prefixes).
+        :param prefix: Text put before the input. ``None`` (default) takes the model's own ``query_prefix`` from its
+            ``config.json`` (asymmetric models such as E5; the cluster puts it there too for ``content_type``
+            "query"), or none; a string, even ``""``, overrides it.
         :param suffix: Text put after the input.
         :param progress_bar: Show the download progress bar.
         :param providers: onnxruntime execution providers (default CPU).
@@ -70,7 +72,7 @@ class LocalOnnxTextEmbedder(LocalOnnxComponent):
         """
         check_text(type(self).__name__, "LocalOnnxDocumentEmbedder", text)
         embedder = self._warm_embedder()
-        vector = embedder.embed([prepare_text(text, self.prefix, self.suffix)])[0]
+        vector = embedder.embed([prepare_text(text, self._prefix(self.prefix, "query"), self.suffix)])[0]
         return {"embedding": vector.tolist(), "meta": self._meta()}
 
     @component.output_types(embedding=list[float], meta=dict[str, Any])

@@ -8,16 +8,16 @@ from typing import Any
 from haystack import component
 from haystack.dataclasses import SparseEmbedding
 
-from haystack_integrations.components.embedders.opensearch_pretrained._serialization import (
-    InitParametersSerialization,
-)
-from haystack_integrations.components.embedders.opensearch_pretrained._text_preparation import check_text, prepare_text
 from opensearch_pretrained_haystack.artifacts import Lease
 from opensearch_pretrained_haystack.inference.sparse_tokenizer import (
     SparseTokenizer,
     resolve_sparse_artifact,
     shared_sparse_tokenizer,
 )
+from opensearch_pretrained_haystack.serialization import (
+    InitParametersSerialization,
+)
+from opensearch_pretrained_haystack.text_preparation import check_text, prepare_text
 
 
 @component

@@ -10,9 +10,9 @@ from haystack.dataclasses import SparseEmbedding
 from haystack_integrations.components.embedders.opensearch_pretrained._sparse_remote_component import (
     OpenSearchMLSparseComponent,
 )
-from haystack_integrations.components.embedders.opensearch_pretrained._text_preparation import check_text, prepare_text
 from opensearch_pretrained_haystack.cluster.connection import HttpAuth
 from opensearch_pretrained_haystack.cluster.sparse_operations import SparseTask
+from opensearch_pretrained_haystack.text_preparation import check_text, prepare_text
 
 
 @component

@@ -14,13 +14,13 @@ from typing import Any
 from haystack import Document, component
 from tokenizers import Encoding
 
-from haystack_integrations.components.embedders.opensearch_pretrained._serialization import (
-    InitParametersSerialization,
-)
-from haystack_integrations.components.embedders.opensearch_pretrained._text_preparation import split_by_content
 from opensearch_pretrained_haystack.artifacts import Lease, resolve_artifact
 from opensearch_pretrained_haystack.catalog import PretrainedModel
 from opensearch_pretrained_haystack.inference.tokenizer import ModelTokenizer, shared_tokenizer
+from opensearch_pretrained_haystack.serialization import (
+    InitParametersSerialization,
+)
+from opensearch_pretrained_haystack.text_preparation import split_by_content
 
 # Chosen by measurement with `opensearch-pretrained evaluate` (see README): tokens shared by neighbouring passages
 # (SciFact train, all-MiniLM-L6-v2, 126-token passages: dense nDCG@10 0.692 at 64, 0.685 at 32).

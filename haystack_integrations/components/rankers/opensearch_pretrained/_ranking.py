@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from haystack import Document
 
-from haystack_integrations.components.embedders.opensearch_pretrained._text_preparation import (
+from opensearch_pretrained_haystack.text_preparation import (
     prepare_document_text,
     prepare_text,
 )

@@ -7,11 +7,11 @@ from typing import Any
 
 from haystack import Document, component
 
-from haystack_integrations.components.embedders.opensearch_pretrained._serialization import (
-    InitParametersSerialization,
-)
 from haystack_integrations.components.rankers.opensearch_pretrained._ranking import RankingParameters
 from opensearch_pretrained_haystack.inference.cross_encoder import LocalOnnxCrossEncoder
+from opensearch_pretrained_haystack.serialization import (
+    InitParametersSerialization,
+)
 
 
 @component

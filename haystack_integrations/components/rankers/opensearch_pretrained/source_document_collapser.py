@@ -7,7 +7,7 @@ from typing import Any
 
 from haystack import Document, component
 
-from haystack_integrations.components.embedders.opensearch_pretrained._serialization import (
+from opensearch_pretrained_haystack.serialization import (
     InitParametersSerialization,
 )
 

@@ -11,14 +11,14 @@ from typing import Any, Self
 
 from haystack import default_from_dict
 
-from haystack_integrations.components.embedders.opensearch_pretrained._serialization import (
-    InitParametersSerialization,
-)
 from opensearch_pretrained_haystack.cluster.connection import (
     HttpAuth,
     deserialize_http_auth,
     refuse_url_credentials,
     serialize_http_auth,
+)
+from opensearch_pretrained_haystack.serialization import (
+    InitParametersSerialization,
 )
 
 

@@ -1,0 +1,232 @@
+"""The embedded store beside its embedded peers, on the same data in one interleaved run (issue 22).
+
+100k random 384-dimensional unit vectors with ~100-character texts (Zipf-distributed words), written once per store
+in a fresh process; then, round after round, every store answers a query from a new process; then each answers 20
+warm queries in one process. Recall@10 is against brute force over the same vectors (on unit vectors, the dot
+product, cosine and l2 rank alike).
+
+    pip install sqlite-vec sqlean.py lancedb qdrant-client chromadb   # the peers: not dependencies of the package
+    python benchmarks/embedded_peers.py --count 100000 [--dir /tmp/peers] [--rounds 3]
+
+A peer that does not import is listed as missing. InMemoryDocumentStore keeps nothing on disk, so it is written
+and queried in one process (its "new process" time includes the write). sqlite-vec needs an SQLite that loads
+extensions: CPython's ``sqlite3`` here cannot, so it runs on ``sqlean.py``'s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+DATA = """
+import numpy as np
+def data(count):
+    rng = np.random.default_rng(0)
+    vectors = rng.standard_normal((count, 384), dtype=np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    words = [f"w{i}" for i in range(30000)]
+    picks = np.minimum(rng.zipf(1.2, (count, 14)) - 1, len(words) - 1)
+    texts = [f"passage {i}: " + " ".join(words[j] for j in picks[i]) for i in range(count)]
+    return vectors, texts
+def queries():
+    q = np.random.default_rng(7).standard_normal((21, 384)).astype(np.float32)
+    return q / np.linalg.norm(q, axis=1, keepdims=True)
+"""
+
+# Per peer: `write(path, vectors, texts)` and `open_(path)` returning `search(query) -> ids of the 10 nearest`.
+PEERS = {
+    "this store (SQLite)": """
+from haystack import Document
+from haystack_integrations.document_stores.opensearch_pretrained import SQLiteDocumentStore
+def write(path, vectors, texts):
+    store = SQLiteDocumentStore(path=path + ".sqlite", model="all-MiniLM-L6-v2")
+    for s in range(0, len(texts), 4096):
+        store.write_documents([Document(id=str(i), content=texts[i], embedding=vectors[i].tolist())
+                               for i in range(s, min(s + 4096, len(texts)))])
+    store.close()
+def open_(path):
+    store = SQLiteDocumentStore(path=path + ".sqlite")
+    return lambda q: [int(d.id) for d in store.embedding_retrieval(q.tolist(), top_k=10)]
+""",
+    "InMemoryDocumentStore": """
+from haystack import Document
+from haystack.document_stores.in_memory import InMemoryDocumentStore
+STORE = InMemoryDocumentStore(embedding_similarity_function="dot_product")
+def write(path, vectors, texts):
+    STORE.write_documents([Document(id=str(i), content=t, embedding=vectors[i].tolist()) for i, t in enumerate(texts)])
+def open_(path):
+    return lambda q: [int(d.id) for d in STORE.embedding_retrieval(q.tolist(), top_k=10)]
+""",
+    "sqlite-vec": """
+import sqlean, sqlite_vec
+def connect(path):
+    c = sqlean.connect(path + ".sqlite-vec")
+    c.enable_load_extension(True)
+    sqlite_vec.load(c)
+    return c
+def write(path, vectors, texts):
+    c = connect(path)
+    c.execute("CREATE VIRTUAL TABLE v USING vec0(embedding float[384] distance_metric=cosine, +content text)")
+    with c:
+        c.executemany("INSERT INTO v(rowid, embedding, content) VALUES (?, ?, ?)",
+                      ((i, vectors[i].tobytes(), t) for i, t in enumerate(texts)))
+    c.close()
+def open_(path):
+    c = connect(path)
+    return lambda q: [r[0] for r in c.execute(
+        "SELECT rowid FROM v WHERE embedding MATCH ? AND k = 10 ORDER BY distance", (q.tobytes(),))]
+""",
+    "LanceDB": """
+import lancedb, pyarrow as pa
+def write(path, vectors, texts):
+    db = lancedb.connect(path + ".lance")
+    table = pa.table({"id": pa.array(range(len(texts))), "text": texts,
+                      "vector": pa.FixedSizeListArray.from_arrays(pa.array(vectors.ravel()), 384)})
+    db.create_table("t", data=table)
+def open_(path):
+    table = lancedb.connect(path + ".lance").open_table("t")
+    return lambda q: table.search(q).metric("dot").limit(10).to_pandas()["id"].tolist()
+""",
+    "Qdrant (local mode)": """
+from qdrant_client import QdrantClient, models
+def write(path, vectors, texts):
+    client = QdrantClient(path=path + ".qdrant")
+    client.create_collection("t", vectors_config=models.VectorParams(size=384, distance=models.Distance.DOT))
+    for s in range(0, len(texts), 4096):
+        client.upsert("t", models.Batch(ids=list(range(s, min(s + 4096, len(texts)))),
+                      vectors=vectors[s : s + 4096].tolist(),
+                      payloads=[{"text": t} for t in texts[s : s + 4096]]))
+    client.close()
+def open_(path):
+    client = QdrantClient(path=path + ".qdrant")
+    return lambda q: [p.id for p in client.query_points("t", query=q.tolist(), limit=10).points]
+""",
+    "Chroma": """
+import chromadb
+def write(path, vectors, texts):
+    collection = chromadb.PersistentClient(path=path + ".chroma").create_collection(
+        "docs", configuration={"hnsw": {"space": "ip"}})
+    for s in range(0, len(texts), 4096):
+        ids = [str(i) for i in range(s, min(s + 4096, len(texts)))]
+        collection.add(ids=ids, embeddings=vectors[s : s + 4096], documents=texts[s : s + 4096])
+def open_(path):
+    collection = chromadb.PersistentClient(path=path + ".chroma").get_collection("docs")
+    return lambda q: [int(i) for i in collection.query(query_embeddings=[q], n_results=10)["ids"][0]]
+""",
+}
+
+WRITE = """
+import json, resource, sys, time
+path, count = sys.argv[1], int(sys.argv[2])
+vectors, texts = data(count)
+started = time.perf_counter()
+write(path, vectors, texts)
+print(json.dumps({"seconds": time.perf_counter() - started,
+                  "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+QUERY = """
+import json, resource, sys, time
+path, count, warm = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "warm"
+if IN_MEMORY:
+    vectors, texts = data(count)
+    write(path, vectors, texts)
+search = open_(path)
+qs = queries()
+found = [search(qs[0])]
+times = []
+if warm:
+    for q in qs[1:]:
+        started = time.perf_counter()
+        found.append(search(q))
+        times.append(time.perf_counter() - started)
+print(json.dumps({"found": [[int(i) for i in ids] for ids in found], "warm_ms": [t * 1000 for t in times],
+                  "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def _code(peer: str, body: str) -> str:
+    return DATA + PEERS[peer] + f"\nIN_MEMORY = {peer == 'InMemoryDocumentStore'}\n" + body
+
+
+def _run(peer: str, body: str, *args: str) -> tuple[dict[str, object], float]:
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", _code(peer, body), *args], capture_output=True, text=True, check=False, timeout=3600
+    )
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}")
+    return json.loads(done.stdout.strip().splitlines()[-1]), time.perf_counter() - started
+
+
+def _disk(directory: Path, prefix: str) -> int:
+    total = 0
+    for path in directory.glob(prefix + ".*"):
+        files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
+        total += sum(file.stat().st_size for file in files)
+    return total
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--count", type=int, default=100_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--dir", default=None)
+    parser.add_argument("--peers", nargs="*", default=list(PEERS), help="which stores (default: all)")
+    args = parser.parse_args()
+    directory = Path(args.dir or tempfile.mkdtemp(prefix="embedded-peers-"))
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True)
+    print(f"{args.count:,} vectors, load average at start: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+
+    namespace: dict[str, object] = {}
+    exec(DATA, namespace)  # the same data the peers write, for brute force
+    vectors, _texts = namespace["data"](args.count)  # type: ignore[operator]
+    queries = namespace["queries"]()  # type: ignore[operator]
+    truth = [np.argsort(-(vectors @ q), kind="stable")[:10].tolist() for q in queries]
+
+    rows: dict[str, dict[str, object]] = {}
+    for peer in args.peers:
+        path = str(directory / f"peer{list(PEERS).index(peer)}")
+        try:
+            written = {} if peer == "InMemoryDocumentStore" else _run(peer, WRITE, path, str(args.count))[0]
+        except RuntimeError as error:
+            print(f"{peer}: not measured ({error})")
+            continue
+        rows[peer] = {**written, "disk": _disk(directory, Path(path).name), "new": []}
+    for _ in range(args.rounds):  # interleaved: each round asks every store once, from a new process
+        for peer, row in rows.items():
+            path = str(directory / f"peer{list(PEERS).index(peer)}")
+            row["new"].append(_run(peer, QUERY, path, str(args.count), "cold")[1])  # type: ignore[attr-defined]
+    for peer, row in rows.items():
+        path = str(directory / f"peer{list(PEERS).index(peer)}")
+        result, _ = _run(peer, QUERY, path, str(args.count), "warm")
+        found = result["found"]
+        row["warm_ms"] = statistics.median(result["warm_ms"])  # type: ignore[arg-type]
+        row["query_rss"] = result["peak_rss_mib"]
+        row["recall"] = np.mean([len(set(f) & set(t)) / 10 for f, t in zip(found, truth, strict=True)])  # type: ignore[call-overload]
+
+    print("\n| store | write s | disk MiB | peak RSS writing MiB | new-process query s | warm query ms | recall@10 |")
+    print("|---|---|---|---|---|---|---|")
+    for peer, row in rows.items():
+        write = f"{row['seconds']:.1f}" if "seconds" in row else "in process"
+        rss = f"{row['peak_rss_mib']:.0f}" if "peak_rss_mib" in row else "-"
+        print(
+            f"| {peer} | {write} | {row['disk'] / 2**20:.0f} | {rss} | {statistics.median(row['new']):.2f} | "  # type: ignore[arg-type]
+            f"{row['warm_ms']:.1f} | {row['recall']:.2f} |"
+        )
+    print(f"\nload average at end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+
+
+if __name__ == "__main__":
+    main()
