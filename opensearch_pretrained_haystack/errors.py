@@ -36,6 +36,7 @@ matches the classes), with the exit code the command line gives for it::
     ├── PassagesNotWrittenError                          app/batch/targets.py: a write failed after its retries
     ├── ParityError(ValueError)                          parity.py: two embedders that cannot be compared
     ├── MissingExtraError(ImportError)                   app/batch/ray_options.py: an extra is not installed
+    ├── RayUnreachableError                              app/batch/ray_options.py: no Ray at --ray-address
     └── NodeError                                        node/errors.py: the local test node
         └── PrerequisiteError
 

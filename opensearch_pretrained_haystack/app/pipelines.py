@@ -8,6 +8,7 @@ default loader, since every component lives in ``haystack`` or ``haystack_integr
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
@@ -155,8 +156,12 @@ class IndexingComponents:
 
     def passages(self, documents: list[Document]) -> list[Document]:
         """Clean and split ``documents``: what the embedder gets."""
-        cleaned = self.cleaner.run(documents=documents)["documents"]
-        return self.splitter.run(documents=cleaned)["documents"] if self.splitter else cleaned
+        return list(self.stream_passages(documents))
+
+    def stream_passages(self, documents: list[Document]) -> Iterator[Document]:
+        """``passages``, made as they are consumed (a huge document's are never all held at once)."""
+        cleaned: list[Document] = self.cleaner.run(documents=documents)["documents"]
+        return self.splitter.stream(cleaned) if self.splitter else iter(cleaned)
 
     def embed(self, passages: list[Document]) -> list[Document]:
         """The passages with their vectors; those without content come back unchanged (see ``has_content``)."""
@@ -164,6 +169,16 @@ class IndexingComponents:
             return passages
         documents: list[Document] = self.embedder.run(documents=passages)["documents"]
         return documents
+
+
+def check_split_options(split: bool, window: int | None, overlap: int) -> None:
+    """Refuse a passage size with whole documents, which would be silently ignored."""
+    if not split and (window is not None or overlap != DEFAULT_OVERLAP):
+        given = f"window={window}" if window is not None else f"overlap={overlap}"
+        raise ValueError(
+            f"{given} (--{given.replace('=', ' ')}) cuts passages, but split=False (--no-split) keeps documents whole: "
+            "give one or the other."
+        )
 
 
 def indexing_components(
@@ -182,6 +197,7 @@ def indexing_components(
     embedder (default: the local embedder of ``model``; none with ``cluster_encodes``, for an index whose ingest
     pipeline encodes) that every indexing path runs. The splitter always uses ``model``'s tokenizer, since that is
     the token limit the vectors are made under."""
+    check_split_options(split, window, overlap)
     splitter = (
         ModelTokenSplitter(model, version, mirror=mirror, cache_dir=cache_dir, window=window, overlap=overlap)
         if split

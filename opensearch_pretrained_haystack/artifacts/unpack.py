@@ -15,6 +15,7 @@ import stat
 import tempfile
 import zipfile
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -28,6 +29,8 @@ MAX_UNPACKED_BYTES = 4_000_000_000
 MODEL_SUFFIXES = (".onnx", ".pt")
 TOKENIZER_FILE = "tokenizer.json"
 _MANIFEST = ".files.json"
+# What reading a damaged zip raises: a bad header or CRC, a corrupt deflate stream, a truncated file.
+_DAMAGED = (zipfile.BadZipFile, zlib.error, EOFError)
 
 
 @dataclass(frozen=True)
@@ -38,15 +41,19 @@ class ExtractedModel:
     tokenizer_file: Path
 
 
-def check_zip_entries(archive: zipfile.ZipFile, source: str, *, needs_model_file: bool = True) -> list[zipfile.ZipInfo]:
-    """Return the model file and tokenizer entries of a model zip, refusing anything unsafe or ambiguous.
+def entry_path(info: zipfile.ZipInfo) -> PurePosixPath:
+    """An entry's path, a backslash read as a separator as ML Commons reads it (zips made on Windows use them):
+    one rule for every check, for unpacking and for reading a member."""
+    return PurePosixPath(info.filename.replace("\\", "/"))
 
-    A SPARSE_TOKENIZE zip has no model file (``needs_model_file=False``: its tokenizer.json and idf.json are the
-    model), so only its tokenizer entry is returned."""
+
+def safe_entries(archive: zipfile.ZipFile, source: str) -> list[zipfile.ZipInfo]:
+    """The file entries of ``archive``, refusing any that would unpack outside it, a link, or more than
+    ``MAX_UNPACKED_BYTES`` in all: the checks every zip the package opens passes first."""
     total = 0
-    models, tokenizers = [], []
+    files = []
     for info in archive.infolist():
-        path = PurePosixPath(info.filename.replace("\\", "/"))
+        path = entry_path(info)
         if path.is_absolute() or ".." in path.parts or (path.parts and ":" in path.parts[0]):
             raise ArtifactFormatError(
                 f"{source} has an entry outside the archive ({info.filename!r}); refusing to unpack it."
@@ -60,8 +67,19 @@ def check_zip_entries(archive: zipfile.ZipFile, source: str, *, needs_model_file
             raise ArtifactFormatError(
                 f"{source} unpacks to more than {MAX_UNPACKED_BYTES:,} bytes; refusing to unpack it."
             )
-        if info.is_dir():
-            continue
+        if not info.is_dir():
+            files.append(info)
+    return files
+
+
+def check_zip_entries(archive: zipfile.ZipFile, source: str, *, needs_model_file: bool = True) -> list[zipfile.ZipInfo]:
+    """Return the model file and tokenizer entries of a model zip, refusing anything unsafe or ambiguous.
+
+    A SPARSE_TOKENIZE zip has no model file (``needs_model_file=False``: its tokenizer.json and idf.json are the
+    model), so only its tokenizer entry is returned."""
+    models, tokenizers = [], []
+    for info in safe_entries(archive, source):
+        path = entry_path(info)
         if path.suffix in MODEL_SUFFIXES:
             models.append(info)
         elif path.name == TOKENIZER_FILE:
@@ -134,36 +152,60 @@ def _unpack(zip_path: Path, target: Path) -> None:
         try:
             with zipfile.ZipFile(zip_path) as archive:
                 entries = check_zip_entries(archive, str(zip_path))
-                files = {
-                    PurePosixPath(entry.filename).name: _copy_entry(archive, entry, staging, zip_path)
-                    for entry in entries
-                }
-        except (zipfile.BadZipFile, zlib.error, EOFError) as error:
+                files = {entry_path(entry).name: _copy_entry(archive, entry, staging, zip_path) for entry in entries}
+        except _DAMAGED as error:
             raise ArtifactFormatError(f"{zip_path} is damaged ({error}); it cannot be unpacked.") from error
         for name, record in files.items():
             record.update(file_stamp(staging / name))
-        write_json(staging / _MANIFEST, {"model": PurePosixPath(entries[0].filename).name, "files": files})
+        write_json(staging / _MANIFEST, {"model": entry_path(entries[0]).name, "files": files})
         _swap_in(staging, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
 
+def read_member(zip_path: Path, name: str, *, limit: int) -> bytes:
+    """The one file named ``name`` (at any depth) of a zip, read into memory after the checks of ``safe_entries``,
+    decompressed no further than its declared size, which may be at most ``limit`` bytes."""
+    try:
+        with zipfile.ZipFile(zip_path) as archive:
+            members = [info for info in safe_entries(archive, str(zip_path)) if entry_path(info).name == name]
+            if len(members) != 1:
+                raise ArtifactFormatError(f"{zip_path} must hold exactly one {name}; found {len(members)}.")
+            if members[0].file_size > limit:
+                raise ArtifactFormatError(
+                    f"{zip_path}: {name} unpacks to {members[0].file_size:,} bytes, more than {limit:,}; refusing to "
+                    "read it."
+                )
+            return b"".join(_entry_chunks(archive, members[0], zip_path))
+    except _DAMAGED as error:
+        raise ArtifactFormatError(f"{zip_path} is damaged or not a zip archive ({error}); it cannot be read.") from None
+
+
 def _copy_entry(archive: zipfile.ZipFile, entry: zipfile.ZipInfo, folder: Path, zip_path: Path) -> dict[str, object]:
-    """Copy one entry, hashing as it goes; an entry whose bytes differ from its declared size is refused."""
-    digest, written = hashlib.sha256(), 0
-    with archive.open(entry) as source, open(folder / PurePosixPath(entry.filename).name, "wb") as out:
-        while chunk := source.read(CHUNK):
-            written += len(chunk)
-            if written > entry.file_size:
-                break
+    """Copy one entry, hashing as it goes (see ``_entry_chunks``)."""
+    digest = hashlib.sha256()
+    with open(folder / entry_path(entry).name, "wb") as out:
+        for chunk in _entry_chunks(archive, entry, zip_path):
             digest.update(chunk)
             out.write(chunk)
-    if written != entry.file_size:
+    return {"sha256": digest.hexdigest()}
+
+
+def _entry_chunks(archive: zipfile.ZipFile, entry: zipfile.ZipInfo, zip_path: Path) -> Iterator[bytes]:
+    """The decompressed bytes of ``entry`` in chunks; one whose bytes differ from its declared size is refused as
+    soon as it shows (so a lying entry never decompresses past its declared size)."""
+    read = 0
+    with archive.open(entry) as source:
+        while chunk := source.read(CHUNK):
+            read += len(chunk)
+            if read > entry.file_size:
+                break
+            yield chunk
+    if read != entry.file_size:
         raise ArtifactFormatError(
             f"{zip_path}: entry {entry.filename!r} declares {entry.file_size:,} bytes but holds "
-            f"{'more' if written > entry.file_size else f'{written:,}'}; the archive is damaged or forged."
+            f"{'more' if read > entry.file_size else f'{read:,}'}; the archive is damaged or forged."
         )
-    return {"sha256": digest.hexdigest()}
 
 
 def _swap_in(staging: Path, target: Path) -> None:

@@ -15,11 +15,10 @@ The rule is canonical, so a map from the cluster and a map computed here give th
 from __future__ import annotations
 
 import json
+import math
 import os
-import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from haystack.dataclasses import SparseEmbedding
@@ -32,6 +31,7 @@ from opensearch_pretrained_haystack.artifacts import (
     loaded_artifacts,
     resolve_artifact,
 )
+from opensearch_pretrained_haystack.artifacts.unpack import read_member
 from opensearch_pretrained_haystack.errors import ArtifactFormatError, ModelInputError
 from opensearch_pretrained_haystack.inference.tokenizer import truncation_length
 
@@ -57,16 +57,9 @@ def resolve_sparse_artifact(
 
 
 def read_zip_member(zip_path: Path, name: str) -> bytes:
-    """One top-level file of a verified artifact zip, read into memory (nothing is unpacked to disk)."""
-    with zipfile.ZipFile(zip_path) as archive:
-        members = [info for info in archive.infolist() if info.filename.replace("\\", "/").rsplit("/", 1)[-1] == name]
-        if len(members) != 1:
-            msg = f"{zip_path} must hold exactly one {name}; found {len(members)}."
-            raise ArtifactFormatError(msg)
-        if members[0].file_size > _MAX_MEMBER_BYTES:
-            msg = f"{zip_path}: {name} unpacks to {members[0].file_size:,} bytes; refusing to read it."
-            raise ArtifactFormatError(msg)
-        return archive.read(members[0])
+    """One file of a verified artifact zip, read into memory (nothing is unpacked to disk) after the checks every
+    zip passes (``read_member``)."""
+    return read_member(zip_path, name, limit=_MAX_MEMBER_BYTES)
 
 
 class SparseVocabulary:
@@ -174,10 +167,13 @@ class SparseTokenizer:
             )
             raise ArtifactFormatError(msg)
         tokenizer_json = read_zip_member(artifact.zip_path, TOKENIZER_FILE)
-        idf: dict[str, Any] = json.loads(read_zip_member(artifact.zip_path, IDF_FILE))
+        idf = _idf_table(read_zip_member(artifact.zip_path, IDF_FILE), artifact.zip_path)
         self.name, self.version = artifact.name, artifact.version
-        self.max_length = truncation_length(json.loads(tokenizer_json), {})
-        self._tokenizer = Tokenizer.from_str(tokenizer_json.decode("utf-8"))
+        try:
+            self.max_length = truncation_length(json.loads(tokenizer_json), {})
+            self._tokenizer = Tokenizer.from_str(tokenizer_json.decode("utf-8"))
+        except Exception as error:  # tokenizers raises a bare Exception for a malformed file
+            raise ArtifactFormatError(f"{artifact.zip_path}: {TOKENIZER_FILE} is not a tokenizer ({error}).") from None
         self._tokenizer.no_padding()
         self._tokenizer.enable_truncation(max_length=self.max_length)
         self.vocabulary = SparseVocabulary(self._tokenizer)
@@ -207,3 +203,17 @@ def shared_sparse_tokenizer(artifact: ModelArtifact) -> Lease[SparseTokenizer]:
     """The process's one ``SparseTokenizer`` of this artifact, on the cache of loaded artifacts; release the lease
     when done."""
     return loaded_artifacts.acquire("sparse-tokenizer", artifact, SparseTokenizer.from_artifact)
+
+
+def _idf_table(data: bytes, zip_path: Path) -> dict[str, float]:
+    """idf.json as token weights: a JSON object of finite numbers, as the node reads it."""
+    try:
+        idf = json.loads(data)
+    except (UnicodeDecodeError, ValueError) as error:
+        raise ArtifactFormatError(f"{zip_path}: {IDF_FILE} is not JSON ({error}).") from None
+    if not isinstance(idf, dict) or not all(
+        isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+        for value in idf.values()
+    ):
+        raise ArtifactFormatError(f"{zip_path}: {IDF_FILE} must be a JSON object of token: finite number weights.")
+    return idf

@@ -119,6 +119,8 @@ def test_cli_index_and_search(tmp_path, corpus, capsys):
         (["index", "x.txt", "--remote", "abc"], "--opensearch URL --index NAME"),
         (["index", "x.txt", "--opensearch", "http://localhost:9200"], "index name"),
         (["index", "x.txt", "--index", "docs"], "give --opensearch URL"),
+        (["index", "x.txt", "--no-split", "--window", "50"], "window=50 (--window 50) cuts passages, but split=False"),
+        (["index", "x.txt", "--no-split", "--overlap", "8"], "overlap=8 (--overlap 8) cuts passages"),
     ],
 )
 def test_cli_argument_errors(tmp_path, argv, message, capsys, monkeypatch):
@@ -126,6 +128,7 @@ def test_cli_argument_errors(tmp_path, argv, message, capsys, monkeypatch):
     (tmp_path / "x.txt").write_text("hello")
     assert main([*argv, "--model-version", "1.0.1"]) == 2
     assert message in capsys.readouterr().err
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["x.txt"]  # nothing written
 
 
 @pytest.mark.integration

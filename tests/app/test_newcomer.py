@@ -196,6 +196,9 @@ def test_the_first_passages_are_written_in_a_small_group_so_progress_moves_at_on
         def passages(self, documents):
             return documents
 
+        def stream_passages(self, documents):
+            return iter(documents)
+
     documents = [Document(content=f"text {i}") for i in range(5000)]
     recorder = Recorder()
     job.index_documents(documents, recorder, components=NoEmbedding(), progress_bar=False)

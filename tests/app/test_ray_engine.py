@@ -5,6 +5,7 @@ import json
 import os
 import secrets
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -219,3 +220,12 @@ def test_without_ray_engine_ray_is_one_line_saying_what_to_install(corpus, capsy
 def test_ray_arguments_need_engine_ray(corpus, capsys):
     assert main(["index", str(corpus), "--workers", "2"]) == 2
     assert capsys.readouterr().err.strip() == "error: --workers set(s) up Ray: give --engine ray with it."
+
+
+def test_an_unreachable_ray_address_fails_in_seconds_in_one_line(corpus, capsys):
+    started = time.monotonic()
+    argv = ["index", str(corpus), "--opensearch", "http://127.0.0.1:1", "--index", "x", "--engine", "ray"]
+    code = main([*argv, "--ray-address", "127.0.0.1:1"])
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and len(lines) == 1 and lines[0].startswith("error: --ray-address 127.0.0.1:1: no Ray there (")
+    assert time.monotonic() - started < 60  # ray.init alone retried for 824 s

@@ -1,12 +1,16 @@
 import asyncio
+import hashlib
 import json
 import logging
+import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
 from haystack import Document, Pipeline
 
 from haystack_integrations.components.rankers.opensearch_pretrained import LocalOnnxRanker
+from opensearch_pretrained_haystack.artifacts.unpack import check_zip
 from opensearch_pretrained_haystack.inference.cross_encoder import LocalOnnxCrossEncoder
 from tests.conftest import TESTING
 
@@ -121,3 +125,38 @@ def test_to_dict_from_dict_and_yaml_round_trip_with_haystacks_default_loader():
     pipeline.add_component("ranker", ranker)
     loaded = Pipeline.loads(pipeline.dumps())  # no allowed_modules, no unsafe=True
     assert loaded.dumps() == pipeline.dumps()
+
+
+def test_a_zip_with_backslash_entry_names_runs_locally_as_the_node_deploys_it(tmp_path, engine):
+    """Zips made on Windows name entries model\\model.onnx: ML Commons reads a backslash as a folder, and so do the
+    upload checks and the local unpacking (one rule), so the local ranker scores as the original."""
+    source = next(Path(TINY).glob("*.zip"))
+    folder = tmp_path / "windows"
+    folder.mkdir()
+    target = folder / source.name
+    with zipfile.ZipFile(source) as original, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as copy:
+        for info in original.infolist():
+            if not info.is_dir():
+                copy.writestr("tiny\\" + Path(info.filename).name, original.read(info))
+    config = json.loads((Path(TINY) / "config.json").read_text())
+    config["model_content_size_in_bytes"] = target.stat().st_size
+    config["model_content_hash_value"] = hashlib.sha256(target.read_bytes()).hexdigest()
+    (folder / "config.json").write_text(json.dumps(config))
+    check_zip(target)  # what an upload passes first
+    windows = LocalOnnxCrossEncoder(str(folder), cache_dir=str(tmp_path / "cache"), progress_bar=False)
+    assert windows.score(QUERY, PASSAGES).tolist() == engine.score(QUERY, PASSAGES).tolist()
+    windows.close()
+
+
+def test_a_nan_score_threshold_is_refused_not_used_to_drop_every_document(ranker):
+    with pytest.raises(ValueError, match="score_threshold is NaN"):
+        LocalOnnxRanker(model=TINY, score_threshold=float("nan"))
+    with pytest.raises(ValueError, match="score_threshold is NaN"):
+        ranker.run(query=QUERY, documents=[Document(content=PASSAGES[0])], score_threshold=float("nan"))
+
+
+def test_a_lone_surrogate_is_one_clear_error_naming_where_it_is(ranker):
+    with pytest.raises(ValueError, match=r"LocalOnnxRanker: the query holds a lone surrogate \\ud800"):
+        ranker.run(query="guitar \ud800", documents=[Document(content=PASSAGES[0])])
+    with pytest.raises(ValueError, match=r"document bad holds a lone surrogate \\udc00"):
+        ranker.run(query=QUERY, documents=[Document(content=PASSAGES[0]), Document(id="bad", content="a \udc00 b")])

@@ -4,7 +4,12 @@ from itertools import pairwise
 import pytest
 from haystack import Document, Pipeline
 
-from haystack_integrations.components.preprocessors.opensearch_pretrained import ModelTokenSplitter
+from haystack_integrations.components.preprocessors.opensearch_pretrained import (
+    ModelTokenSplitter,
+    model_token_splitter,
+)
+from opensearch_pretrained_haystack.app.batch import job
+from opensearch_pretrained_haystack.app.pipelines import indexing_components
 from opensearch_pretrained_haystack.inference import LocalOnnxEmbedder
 from tests.conftest import REFERENCE, TESTING
 
@@ -86,3 +91,64 @@ def test_serialization_round_trip_in_a_pipeline():
     assert ModelTokenSplitter(TINY).to_dict()["type"] == (
         "haystack_integrations.components.preprocessors.opensearch_pretrained.model_token_splitter.ModelTokenSplitter"
     )
+
+
+SEGMENTED_TEXT = " ".join(
+    [
+        "alpha",
+        "beta,",
+        "gamma.",
+        "naïve",
+        "déjà-vu",
+        "x" * 150,
+        "über",
+        "l'été",
+        "42",
+        "3.14",
+        "日本語",
+        "🙂",
+        "\n",
+        " ",
+    ][(i * 7919) % 14]
+    for i in range(6000)
+)
+
+
+@pytest.mark.parametrize(
+    "family", ["tiny-bert-mean", "tiny-distilbert-cls", "tiny-mpnet-cls", "tiny-roberta-mean", "tiny-xlmr-bert-mean"]
+)
+def test_a_long_text_cut_a_segment_at_a_time_gives_the_whole_texts_passages(family, monkeypatch):
+    """Every tokenizer family of the catalog (WordPiece, byte-level BPE, SentencePiece): the same passages."""
+    splitter = ModelTokenSplitter(str(TESTING / family), overlap=16)
+    whole = [
+        (p.meta["split_idx_start"], p.content) for p in splitter.run([Document(content=SEGMENTED_TEXT)])["documents"]
+    ]
+    monkeypatch.setattr(model_token_splitter, "SEGMENT_CHARS", 3000)
+    monkeypatch.setattr(model_token_splitter, "SEGMENT_CONTEXT", 300)
+    streamed = splitter.stream([Document(content=SEGMENTED_TEXT)])
+    segmented = [(p.meta["split_idx_start"], p.content) for p in streamed]
+    assert len(whole) > 10 and segmented == whole
+
+
+def test_the_batch_job_writes_a_huge_documents_passages_while_it_is_cut(monkeypatch):
+    """The job holds one group of passages, not the document's: writes start before the document is cut."""
+    monkeypatch.setattr(model_token_splitter, "SEGMENT_CHARS", 3000)
+    components = indexing_components(model=TINY, cluster_encodes=True)
+    cut = []
+    stream = components.splitter.stream
+    monkeypatch.setattr(components.splitter, "stream", lambda docs: (cut.append(p) or p for p in stream(docs)))
+    cut_when_written = []
+
+    class Sink:
+        def stored_ids(self, ids):
+            return set()
+
+        def write(self, documents):
+            cut_when_written.append(len(cut))
+            return len(documents)
+
+    summary = job.index_documents(
+        [Document(content=LONG * 40)], Sink(), components=components, group_size=8, progress_bar=False
+    )
+    assert summary.passages_written == len(cut) > 100
+    assert cut_when_written[0] < 20  # the first group was written after ~8 passages were cut, not all of them

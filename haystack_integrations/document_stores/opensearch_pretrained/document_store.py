@@ -4,11 +4,18 @@ SQLite gives what a file of JSON lines could not: transactions (a ``kill -9`` mi
 uncommitted batch, and the next run rewrites it), WAL mode (searches read while one process writes), a busy
 timeout (a second writer waits for the first instead of failing), a primary key (a document is stored once,
 whoever writes it) and FTS5 for BM25. The store records the model it holds vectors of and refuses others.
+
+The store touches no file that is not its own. Its files carry a marker in the SQLite header (``application_id``),
+read (read-only, immutable) before anything else, so another application's database is refused unchanged.
+Reads use a read-only connection: they write nothing, never wait for a writer (WAL readers see the last committed
+state) and work on a read-only file system. Only a write creates the schema, and only in a new or empty file.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import os
 import re
 import sqlite3
 import threading
@@ -37,20 +44,29 @@ from opensearch_pretrained_haystack.compatibility import (
 from opensearch_pretrained_haystack.errors import OpenSearchPretrainedError
 from opensearch_pretrained_haystack.text_analysis import DEFAULT_ANALYZER, Analyzer, analyzer_of_fts5, get_analyzer
 
+logger = logging.getLogger(__name__)
+
 SCHEMA_VERSION = 1
 DEFAULT_BUSY_TIMEOUT = 600.0
-# One statement each: executescript() would commit, and the schema is created inside the opening transaction.
+# The marker in every store file's SQLite header ("OSPH"): a file without it is someone else's and is not opened.
+APPLICATION_ID = 0x4F535048
+# One statement each: executescript() would commit, and the schema is created inside the creating transaction.
+_FTS_TABLE = """CREATE VIRTUAL TABLE documents_fts USING fts5(
+    content, content='documents', content_rowid='pk', tokenize='{tokenizer}'
+)"""
 _SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS store_info (
+    """CREATE TABLE store_info (
         singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
         schema_version INTEGER NOT NULL,
         model_name TEXT NOT NULL,
         model_version TEXT NOT NULL,
         dimension INTEGER NOT NULL,
         space_type TEXT NOT NULL,
-        generation INTEGER NOT NULL DEFAULT 0
+        generation INTEGER NOT NULL DEFAULT 0,
+        store_id BLOB NOT NULL,
+        rewrites INTEGER NOT NULL DEFAULT 0
     )""",
-    """CREATE TABLE IF NOT EXISTS documents (
+    """CREATE TABLE documents (
         pk INTEGER PRIMARY KEY,
         id TEXT NOT NULL UNIQUE,
         content TEXT,
@@ -58,33 +74,24 @@ _SCHEMA = (
         embedding BLOB,
         extra TEXT
     )""",
-)
-# The BM25 index, created with the analyzer's FTS5 tokenizer, and the triggers that keep it in step with the rows.
-_FTS_TABLE = """CREATE VIRTUAL TABLE IF NOT EXISTS documents_fts USING fts5(
-    content, content='documents', content_rowid='pk', tokenize='{tokenizer}'
-)"""
-_FTS_TRIGGERS = (
-    """CREATE TRIGGER IF NOT EXISTS documents_ai AFTER INSERT ON documents BEGIN
+    # The BM25 index, created with the analyzer's FTS5 tokenizer (see _create), and the triggers that keep it in
+    # step with the rows.
+    _FTS_TABLE,
+    """CREATE TRIGGER documents_ai AFTER INSERT ON documents BEGIN
         INSERT INTO documents_fts(rowid, content) VALUES (new.pk, new.content);
     END""",
-    """CREATE TRIGGER IF NOT EXISTS documents_ad AFTER DELETE ON documents BEGIN
+    """CREATE TRIGGER documents_ad AFTER DELETE ON documents BEGIN
         INSERT INTO documents_fts(documents_fts, rowid, content) VALUES ('delete', old.pk, old.content);
     END""",
-    """CREATE TRIGGER IF NOT EXISTS documents_au AFTER UPDATE ON documents BEGIN
+    """CREATE TRIGGER documents_au AFTER UPDATE ON documents BEGIN
         INSERT INTO documents_fts(documents_fts, rowid, content) VALUES ('delete', old.pk, old.content);
         INSERT INTO documents_fts(rowid, content) VALUES (new.pk, new.content);
     END""",
-)
-# Added to stores of the first layout too (the file copy of the vectors checks them): an id per store file, and a
-# count of vector rewrites kept by triggers, so any writer's update or delete shows that the copy cannot be appended to.
-_VECTOR_STATE = (
-    ("store_id", "BLOB"),
-    ("rewrites", "INTEGER NOT NULL DEFAULT 0"),
-)
-_VECTOR_TRIGGERS = (
-    """CREATE TRIGGER IF NOT EXISTS documents_vector_ad AFTER DELETE ON documents WHEN old.embedding IS NOT NULL
+    # The file copy of the vectors checks store_id and rewrites: a count of vector rewrites kept by triggers, so any
+    # writer's update or delete shows that the copy cannot be appended to.
+    """CREATE TRIGGER documents_vector_ad AFTER DELETE ON documents WHEN old.embedding IS NOT NULL
     BEGIN UPDATE store_info SET rewrites = rewrites + 1; END""",
-    """CREATE TRIGGER IF NOT EXISTS documents_vector_au AFTER UPDATE OF pk, embedding ON documents
+    """CREATE TRIGGER documents_vector_au AFTER UPDATE OF pk, embedding ON documents
     WHEN old.embedding IS NOT new.embedding OR old.pk != new.pk
     BEGIN UPDATE store_info SET rewrites = rewrites + 1; END""",
 )
@@ -128,12 +135,18 @@ class StoreModel:
 class SQLiteDocumentStore(AsyncOperations):
     """Documents, meta, vectors and a BM25 index in one SQLite file, for one pretrained model's k-NN space.
 
-    The connection opens on first use (``__init__`` only records parameters) and ``close()`` releases it.
-    A new store needs ``model`` (and optionally ``version``/``space_type``, the catalog's by default); an
-    existing store records its own, and opening it with another model (another name or version, see
-    ``ModelIdentity``) raises ``IndexMismatchError``.
+    The store opens on first use (``__init__`` only records parameters) and ``close()`` releases it. Reads open
+    the file read-only and need an existing store (an empty file reads as an empty store of ``model``, and writes
+    nothing); the first write creates the store in a new or empty file, and
+    needs ``model`` (and optionally ``version``/``space_type``, the catalog's by default). ``write_documents([])``
+    creates (or checks) the store and writes nothing. An existing store records its own model, and opening it with
+    another model (another name or version, see ``ModelIdentity``) raises ``IndexMismatchError``; a file that is
+    not a store is refused unchanged.
     ``analyzer`` (``opensearch_pretrained_haystack.text_analysis``) is how a new store's BM25 analyzes text
     (``english`` by default); an existing store keeps the one it was created with.
+
+    A relative ``path`` resolves against the working directory when the store is created, and ``to_dict`` records
+    the resolved path, so a saved pipeline opens the same file wherever it is loaded.
 
     Usage example:
     ```python
@@ -155,13 +168,14 @@ class SQLiteDocumentStore(AsyncOperations):
     ) -> None:
         if analyzer is not None:
             get_analyzer(analyzer)  # an unknown name fails here, not on first use
-        self.path = str(path)
+        self.path = os.path.abspath(path)
         self.model = model
         self.version = version
         self.space_type = space_type
         self.busy_timeout = busy_timeout
         self.analyzer = analyzer
-        self._connection: sqlite3.Connection | None = None
+        self._reader: sqlite3.Connection | None = None
+        self._writer: sqlite3.Connection | None = None
         self._record: StoreModel | None = None
         self._analysis: Analyzer | None = None
         self._lock = threading.RLock()
@@ -181,24 +195,29 @@ class SQLiteDocumentStore(AsyncOperations):
         return default_from_dict(cls, data)
 
     def close(self) -> None:
-        """Release the connection and the mapped vectors; the store reopens on next use."""
+        """Release the connections and the mapped vectors; the store reopens on next use."""
         with self._lock:
-            if self._connection is not None:
-                self._connection.close()
-            self._connection = None
+            for connection in (self._reader, self._writer):
+                if connection is not None:
+                    connection.close()
+            self._reader = self._writer = None
             self._cache = None
 
     @property
     def store_model(self) -> StoreModel:
-        """The model record of the store (opening it if needed)."""
-        self._connect()
-        assert self._record is not None
-        return self._record
+        """The model record of the store (opening it for reading if needed)."""
+        with self._lock:
+            if self._record is None:
+                connection = self._connect(write=False)
+                if connection is not self._reader:  # an empty file's store in memory (see _connect)
+                    connection.close()
+            assert self._record is not None
+            return self._record
 
     @property
     def store_analyzer(self) -> Analyzer:
-        """How the store's BM25 analyzes text, as recorded in its schema (opening it if needed)."""
-        self._connect()
+        """How the store's BM25 analyzes text, as recorded in its schema (opening it for reading if needed)."""
+        _ = self.store_model  # reads the record and the analyzer together
         assert self._analysis is not None
         return self._analysis
 
@@ -216,9 +235,14 @@ class SQLiteDocumentStore(AsyncOperations):
             return [_document(row) for row in rows]
 
     def write_documents(self, documents: list[Document], policy: DuplicatePolicy = DuplicatePolicy.NONE) -> int:
-        """Write ``documents`` in one transaction (all or none); NONE means FAIL. Returns how many were written."""
+        """Write ``documents`` in one transaction (all or none); NONE means FAIL. Returns how many were written.
+
+        The first write creates the store (an empty list too, which writes nothing)."""
         if not isinstance(documents, list) or not all(isinstance(doc, Document) for doc in documents):
             raise ValueError("write_documents expects a list of Documents.")
+        self._connect(write=True)
+        if not documents:
+            return 0
         record = self.store_model
         rows = [self._row(document, record) for document in documents]
         policy = DuplicatePolicy(policy)
@@ -264,7 +288,7 @@ class SQLiteDocumentStore(AsyncOperations):
         self._extend_vectors()
         if recreate_index:
             with self._lock:
-                self._connect().execute("VACUUM")
+                self._connect(write=True).execute("VACUUM")
 
     def delete_by_filter(self, filters: dict[str, Any]) -> int:
         """Delete the documents matching ``filters`` (Haystack's filter syntax).
@@ -390,7 +414,9 @@ class SQLiteDocumentStore(AsyncOperations):
     # -- what sinks and retrievers need --------------------------------------------------------------------
 
     def stored_ids(self, ids: Sequence[str]) -> set[str]:
-        """Which of ``ids`` the store already holds (for resumable indexing)."""
+        """Which of ``ids`` the store already holds (for resumable indexing: only a writer asks, so the store is
+        opened for writing, and created if new)."""
+        self._connect(write=True)
         with self._reading() as connection:
             found = connection.execute(
                 "SELECT id FROM documents WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(list(ids)),)
@@ -463,85 +489,111 @@ class SQLiteDocumentStore(AsyncOperations):
 
     # -- internals -----------------------------------------------------------------------------------------
 
-    def _connect(self) -> sqlite3.Connection:
+    def _connect(self, *, write: bool) -> sqlite3.Connection:
+        """The read-only connection, or (``write``) the writing one, opened on first use. An empty file (a store
+        whose creator has not committed yet, or was killed first) reads as an empty store of ``model``, in memory
+        and for this read only: nothing is written to it, and the next read looks at the file again."""
         with self._lock:
-            if self._connection is None:
-                if self.model is None and not Path(self.path).exists():
-                    raise SQLiteStoreError(
-                        f"No store at {self.path!r}: index documents first, or give model=... to start a new store."
-                    )
-                connection = self._open_file()
-                try:
-                    self._record = self._open(connection)
-                except BaseException:
-                    connection.close()
-                    raise
-                self._connection = connection
-            return self._connection
+            connection = self._writer if write else self._reader
+            if connection is None and not write and self.model and _inspect(self.path) == "empty":
+                return self._empty_store()
+            if connection is None:
+                connection = self._open_writer() if write else self._open_reader()
+                if write:
+                    self._writer = connection
+                else:
+                    self._reader = connection
+            return connection
 
-    def _open_file(self) -> sqlite3.Connection:
-        """The SQLite connection; a path that cannot be a store file (a directory, a missing or unwritable
-        directory) is one ``SQLiteStoreError`` naming it."""
-        try:
-            return sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False)
-        except sqlite3.OperationalError as error:
-            if Path(self.path).is_dir():
-                raise SQLiteStoreError(
-                    f"Store path {self.path!r} is a directory: give the path of a store file in it, such as "
-                    f"{str(Path(self.path) / 'store.sqlite')!r}."
-                ) from None
+    def _open_reader(self) -> sqlite3.Connection:
+        """A read-only connection to an existing store: it writes nothing and takes no lock a writer holds."""
+        _require_fts5()
+        if _inspect(self.path) != "store":
             raise SQLiteStoreError(
-                f"Cannot open or create the store file {self.path!r} ({error}): check that its directory exists "
-                "and that you may write there."
-            ) from None
-
-    def _open(self, connection: sqlite3.Connection) -> StoreModel:
-        """Set WAL mode, create the schema and record the model (a new store), or check the recorded one."""
-        if sqlite3.sqlite_version_info < (3, 35) or not has_fts5():
-            raise SQLiteStoreError(
-                f"This Python's SQLite ({sqlite3.sqlite_version}) lacks FTS5 (or is older than 3.35), which the "
-                "embedded store needs for BM25. Use a Python build whose sqlite3 has FTS5 (CPython's official "
-                "builds do), or index into OpenSearch instead."
+                f"No store at {self.path!r} (missing or empty file): index documents into it first, or pass the "
+                "path of an existing store."
             )
+        connection = _connect_read_only(self.path, self.busy_timeout)
         try:
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute("PRAGMA synchronous=NORMAL")  # WAL: a crash loses no committed transaction
-            with _transaction(connection):
-                for statement in _SCHEMA:
-                    connection.execute(statement)
-                self._analysis = self._bm25_index(connection)
-                row = connection.execute(
-                    "SELECT schema_version, model_name, model_version, dimension, space_type FROM store_info"
-                ).fetchone()
-                if row is None:
-                    model = self._wanted_model()
-                    if model is None:
-                        raise SQLiteStoreError(
-                            f"{self.path!r} is a new store: say which model its vectors come from (model=...)."
-                        )
-                    space = self.space_type or model.space_type
-                    connection.execute(
-                        "INSERT INTO store_info (singleton, schema_version, model_name, model_version, dimension, "
-                        "space_type) VALUES (1, ?, ?, ?, ?, ?)",
-                        (SCHEMA_VERSION, model.name, model.version, model.dimension, space),
-                    )
-                    row = (SCHEMA_VERSION, model.name, model.version, model.dimension, space)
-                columns = {column[1] for column in connection.execute("PRAGMA table_info(store_info)")}
-                for column, definition in _VECTOR_STATE:
-                    if column not in columns:
-                        connection.execute(f"ALTER TABLE store_info ADD COLUMN {column} {definition}")
-                for statement in _VECTOR_TRIGGERS:
-                    connection.execute(statement)
-                connection.execute("UPDATE store_info SET store_id = randomblob(16) WHERE store_id IS NULL")
-        except sqlite3.OperationalError as error:
-            if "readonly" not in str(error):
-                raise _not_a_store(self.path, error) from None
-            raise SQLiteStoreError(
-                f"Store {self.path!r} is read-only ({error}): opening it needs write access to the file and its "
-                "directory (SQLite's WAL files); copy it somewhere writable or fix its permissions."
-            ) from None
+            self._record = self._check_record(connection)
+        except BaseException:
+            connection.close()
+            raise
+        return connection
+
+    def _empty_store(self) -> sqlite3.Connection:
+        connection = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        self._create(connection)
+        self._record = self._check_record(connection)
+        return connection
+
+    def _open_writer(self) -> sqlite3.Connection:
+        """A writing connection: to the existing store, or to a new one created in a missing or empty file."""
+        _require_fts5()
+        existing = _inspect(self.path) == "store"
+        uri = Path(self.path).as_uri() + "?mode=rwc"
+        try:
+            connection = sqlite3.connect(
+                uri, uri=True, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False
+            )
         except sqlite3.DatabaseError as error:
-            raise _not_a_store(self.path, error) from None
+            raise SQLiteStoreError(_cannot_create(self.path, error)) from None
+        try:
+            if not existing:
+                self._create(connection)
+            self._record = self._check_record(connection)
+            # A store whose creator died before this switch is still in rollback mode, where readers wait. (Asked
+            # before the first read, SQLite reports a WAL store as "delete", so this comes after the record.)
+            if connection.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=NORMAL")  # WAL: a crash loses no committed transaction
+        except sqlite3.DatabaseError as error:
+            connection.close()
+            raise SQLiteStoreError(_cannot_create(self.path, error)) from None
+        except BaseException:
+            connection.close()
+            raise
+        return connection
+
+    def _create(self, connection: sqlite3.Connection) -> None:
+        """Mark the file and create the schema in one transaction; the marker is in the first bytes ever written.
+        Another process may have created the store meanwhile (then there is nothing to do) or written something
+        else into the empty file (then it is refused and left as it is)."""
+        with _transaction(connection):
+            marker = connection.execute("PRAGMA application_id").fetchone()[0]
+            if marker == APPLICATION_ID:
+                return
+            if marker != 0 or connection.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+                raise SQLiteStoreError(_foreign(self.path))
+            model = self._wanted_model()
+            if model is None:
+                raise SQLiteStoreError(
+                    f"{self.path!r} is a new store: say which model its vectors come from (model=...)."
+                )
+            connection.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            tokenizer = get_analyzer(self.analyzer or DEFAULT_ANALYZER).fts5_tokenizer
+            for statement in _SCHEMA:
+                connection.execute(statement.format(tokenizer=tokenizer) if statement is _FTS_TABLE else statement)
+            connection.execute(
+                "INSERT INTO store_info (singleton, schema_version, model_name, model_version, dimension, space_type, "
+                "store_id) VALUES (1, ?, ?, ?, ?, ?, randomblob(16))",
+                (SCHEMA_VERSION, model.name, model.version, model.dimension, self.space_type or model.space_type),
+            )
+
+    def _check_record(self, connection: sqlite3.Connection) -> StoreModel:
+        """The store's model record, checked against the schema version this code reads and the wanted model."""
+        try:
+            row = connection.execute(
+                "SELECT schema_version, model_name, model_version, dimension, space_type FROM store_info"
+            ).fetchone()
+        except sqlite3.DatabaseError as error:
+            raise SQLiteStoreError(
+                f"{self.path!r} carries the store marker but cannot be read as a store ({error}): pass another path."
+            ) from None
+        if row is None:
+            raise SQLiteStoreError(
+                f"{self.path!r} carries the store marker but has no model record: pass another path."
+            )
         if row[0] > SCHEMA_VERSION:
             raise SQLiteStoreError(f"{self.path!r} was written by a newer opensearch-pretrained: upgrade it to read.")
         record = StoreModel(name=row[1], version=row[2], dimension=int(row[3]), space_type=row[4])
@@ -551,28 +603,22 @@ class SQLiteDocumentStore(AsyncOperations):
             require_same_space(f"Store {self.path!r}", (record.dimension, record.space_type), model, space)
             wanted = StoreModel(model.name, model.version, model.dimension, space)
             require_same_model(f"Store {self.path!r}", record.identity(), wanted.identity())
+        self._analysis = self._recorded_analyzer(connection)
         return record
 
-    def _bm25_index(self, connection: sqlite3.Connection) -> Analyzer:
-        """The analyzer of the store's FTS5 index, which is created with the wanted one (default english) if new."""
+    def _recorded_analyzer(self, connection: sqlite3.Connection) -> Analyzer:
+        """The analyzer of the store's FTS5 index, read from its schema; another one asked for is refused."""
         row = connection.execute("SELECT sql FROM sqlite_master WHERE name = 'documents_fts'").fetchone()
-        if row is None:
-            analysis = get_analyzer(self.analyzer or DEFAULT_ANALYZER)
-            connection.execute(_FTS_TABLE.format(tokenizer=analysis.fts5_tokenizer))
-        else:
-            tokenizer = _FTS_TOKENIZER.search(row[0])
-            found = analyzer_of_fts5(tokenizer.group(1)) if tokenizer else None
-            if found is None:
-                raise SQLiteStoreError(f"{self.path!r} has a BM25 index this opensearch-pretrained cannot read.")
-            if self.analyzer is not None and self.analyzer != found.name:
-                raise SQLiteStoreError(
-                    f"Store {self.path!r} analyzes BM25 text as {found.name!r}, not {self.analyzer!r}: drop "
-                    f"analyzer={self.analyzer!r} (or --analyzer) to use it as it is, or index into a new store."
-                )
-            analysis = found
-        for statement in _FTS_TRIGGERS:
-            connection.execute(statement)
-        return analysis
+        tokenizer = _FTS_TOKENIZER.search(row[0]) if row else None
+        found = analyzer_of_fts5(tokenizer.group(1)) if tokenizer else None
+        if found is None:
+            raise SQLiteStoreError(f"{self.path!r} has a BM25 index this opensearch-pretrained cannot read.")
+        if self.analyzer is not None and self.analyzer != found.name:
+            raise SQLiteStoreError(
+                f"Store {self.path!r} analyzes BM25 text as {found.name!r}, not {self.analyzer!r}: drop "
+                f"analyzer={self.analyzer!r} (or --analyzer) to use it as it is, or index into a new store."
+            )
+        return found
 
     def _wanted_model(self, record: StoreModel | None = None) -> PretrainedModel | None:
         """The model asked for; without a version, the recorded one when the name matches the store's (the newest
@@ -586,22 +632,32 @@ class SQLiteDocumentStore(AsyncOperations):
 
     @contextmanager
     def _reading(self, *, vectors: bool = False) -> Iterator[sqlite3.Connection]:
-        """One read transaction: everything read inside sees one snapshot, whatever writers do meanwhile.
+        """One read transaction on the read-only connection: everything read inside sees one snapshot, whatever
+        writers do meanwhile, and nothing waits for them.
 
-        With ``vectors``, ``self._cache`` holds the vector copy of that snapshot: when the copy lags, the read
-        becomes a write-locked one (no writer can change the rows while the copy catches up with them)."""
-        connection = self._connect()
+        With ``vectors``, ``self._cache`` holds the vector copy of that snapshot. A copy that lags is brought up
+        to date when the write lock is free at once; otherwise (a writer holds it, the file is read-only, the disk
+        is full) this read uses the snapshot's vectors in memory."""
         with self._lock:
+            connection = self._connect(write=False)
+            in_file = connection is self._reader
             connection.execute("BEGIN")
             try:
                 if vectors and not self._vectors_current(connection):
-                    connection.execute("COMMIT")
-                    connection.execute("BEGIN IMMEDIATE")
-                    self._refresh_vectors(connection, rebuild=True)
+                    if in_file:
+                        connection.execute("COMMIT")
+                        self._refresh_without_waiting()
+                        connection.execute("BEGIN")
+                    if not self._vectors_current(connection):
+                        self._cache = _vectors_in_memory(
+                            connection, self._vector_state(connection), self.store_model.dimension
+                        )
                 yield connection
             finally:
                 if connection.in_transaction:
                     connection.execute("COMMIT")
+                if not in_file:
+                    connection.close()
 
     def _vector_state(self, connection: sqlite3.Connection) -> vector_cache.StoreState:
         store_id, generation, rewrites = connection.execute(
@@ -621,6 +677,27 @@ class SQLiteDocumentStore(AsyncOperations):
             self._cache = current
         return current is not None
 
+    def _refresh_without_waiting(self) -> None:
+        """Rebuild the vector copy if the write lock can be taken at once; a writer holding it, a read-only file
+        or a copy that cannot be written (disk full, file size limit) leaves it as it is."""
+        if not (os.access(self.path, os.W_OK) and os.access(os.path.dirname(self.path), os.W_OK)):
+            return
+        try:
+            connection = self._connect(write=True)
+            connection.execute("PRAGMA busy_timeout = 0")
+            try:
+                with _transaction(connection):
+                    self._refresh_vectors(connection, rebuild=True)
+            finally:
+                connection.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
+        except sqlite3.OperationalError as error:
+            if error.sqlite_errorcode & 0xFF not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_READONLY):
+                raise
+        except OSError as error:
+            logger.warning(
+                "The vector copy of %s could not be rebuilt (%s); searching the store's rows.", self.path, error
+            )
+
     def _refresh_vectors(
         self, connection: sqlite3.Connection, *, rebuild: bool, changes: vector_cache.Changes | None = None
     ) -> None:
@@ -633,31 +710,45 @@ class SQLiteDocumentStore(AsyncOperations):
     def _extend_vectors(self) -> None:
         """After a write, append its vectors to the copy while they are in the OS cache, and patch in what it
         deleted or replaced, so no search has to rebuild the copy after indexing, updates or deletes; a copy that
-        cannot be patched is left for the next search."""
-        connection = self._connect()
+        cannot be patched (or written: disk full) is left for the next search."""
+        connection = self._connect(write=True)
         with self._lock, _transaction(connection):
             changes, self._changes = self._changes, None
             try:
                 self._refresh_vectors(connection, rebuild=False, changes=changes)
             except vector_cache.VectorCopyError:
                 self._cache = None  # the write is committed; the next dense search reports what is in the way
+            except OSError as error:
+                self._cache = None
+                logger.warning("The vector copy of %s was not extended (%s); a search rebuilds it.", self.path, error)
 
     @contextmanager
     def _writing(self) -> Iterator[sqlite3.Connection]:
         """One write transaction, which also advances the generation (so the vector copy follows) and records in
-        ``self._changes`` which stored vectors it deleted or replaced."""
-        connection = self._connect()
-        with self._lock:
-            with _transaction(connection):
-                for statement in _REPLACED_LOG:
-                    connection.execute(statement)
-                connection.execute("DELETE FROM temp.replaced_vectors")
-                before = self._vector_state(connection)
-                yield connection
-                connection.execute("UPDATE store_info SET generation = generation + 1")
-                replaced = [int(row[0]) for row in connection.execute("SELECT DISTINCT pk FROM temp.replaced_vectors")]
-                after = self._vector_state(connection)
-            self._changes = vector_cache.Changes(before, after, replaced)
+        ``self._changes`` which stored vectors it deleted or replaced. A full disk or a file size limit (``ulimit
+        -f``) is one ``SQLiteStoreError``: the transaction is rolled back whole."""
+        connection = self._connect(write=True)
+        try:
+            with self._lock:
+                with _transaction(connection):
+                    for statement in _REPLACED_LOG:
+                        connection.execute(statement)
+                    connection.execute("DELETE FROM temp.replaced_vectors")
+                    before = self._vector_state(connection)
+                    yield connection
+                    connection.execute("UPDATE store_info SET generation = generation + 1")
+                    replaced = [
+                        int(row[0]) for row in connection.execute("SELECT DISTINCT pk FROM temp.replaced_vectors")
+                    ]
+                    after = self._vector_state(connection)
+                self._changes = vector_cache.Changes(before, after, replaced)
+        except sqlite3.OperationalError as error:
+            if error.sqlite_errorcode & 0xFF not in (sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR):
+                raise
+            raise SQLiteStoreError(
+                f"Store {self.path!r} could not be written ({error}: a full disk or a file size limit?); this batch "
+                "was rolled back and every earlier one is kept: free space and run again to go on."
+            ) from None
 
     def _row(self, document: Document, record: StoreModel) -> tuple[Any, ...]:
         vector = None
@@ -782,10 +873,98 @@ def _best_per_source(ranked: list[list[tuple[int, float]]], sources: dict[int, s
     return grouped
 
 
-def _not_a_store(path: str, error: sqlite3.DatabaseError) -> SQLiteStoreError:
-    return SQLiteStoreError(
-        f"{path!r} is not an SQLite store written by opensearch-pretrained ({error}). Pass another store path."
+def _inspect(path: str) -> str:
+    """What the file at ``path`` is: ``"missing"`` or ``"empty"`` (a store may be created there), ``"store"`` (its
+    header carries the marker); any other file raises ``SQLiteStoreError``.
+
+    The header is read by SQLite itself, read-only and ``immutable`` (no lock, no WAL index, nothing written): a
+    plain ``open()``/``close()`` of the file would drop the POSIX locks of this process's other connections to it,
+    and a writer elsewhere could then checkpoint away a WAL they still read."""
+    if os.path.isdir(path):
+        raise SQLiteStoreError(
+            f"Store path {path!r} is a directory: give the path of a store file in it, such as "
+            f"{os.path.join(path, 'store.sqlite')!r}."
+        )
+    try:
+        if os.stat(path).st_size == 0:
+            return "empty"
+    except FileNotFoundError:
+        return "missing"
+    except OSError as error:
+        raise SQLiteStoreError(f"Store {path!r} cannot be read: {error.strerror or error}.") from None
+    probe = sqlite3.connect(Path(path).as_uri() + "?mode=ro&immutable=1", uri=True)
+    try:
+        marker = probe.execute("PRAGMA application_id").fetchone()[0]
+    except sqlite3.DatabaseError as error:
+        if error.sqlite_errorcode & 0xFF != sqlite3.SQLITE_NOTADB:
+            raise SQLiteStoreError(f"Store {path!r} cannot be read: {error}.") from None
+        marker = None
+    finally:
+        probe.close()
+    if marker != APPLICATION_ID:
+        raise SQLiteStoreError(_foreign(path))
+    return "store"
+
+
+def _cannot_create(path: str, error: sqlite3.DatabaseError) -> str:
+    return (
+        f"Cannot open or create the store file {path!r} ({error}): check that its directory exists and that you may "
+        "write there."
     )
+
+
+def _foreign(path: str) -> str:
+    return (
+        f"{path!r} is not a store written by opensearch-pretrained (no store marker in its header); it was not "
+        "opened or changed. Pass a new file or an existing store."
+    )
+
+
+def _connect_read_only(path: str, busy_timeout: float) -> sqlite3.Connection:
+    """Open ``path`` read-only. On a read-only file system SQLite cannot create the WAL index beside a WAL store;
+    with no write-ahead log there (so no writer), the file is opened as immutable, which needs none."""
+    uri = Path(path).as_uri() + "?mode=ro"
+    connection = sqlite3.connect(uri, uri=True, timeout=busy_timeout, isolation_level=None, check_same_thread=False)
+    try:
+        connection.execute("PRAGMA schema_version").fetchone()
+    except sqlite3.OperationalError as error:
+        connection.close()
+        cannot_open = error.sqlite_errorcode & 0xFF == sqlite3.SQLITE_CANTOPEN
+        if not cannot_open or os.access(os.path.dirname(path), os.W_OK) or os.path.exists(path + "-wal"):
+            raise SQLiteStoreError(f"Store {path!r} cannot be opened for reading: {error}.") from None
+        connection = sqlite3.connect(
+            uri + "&immutable=1", uri=True, timeout=busy_timeout, isolation_level=None, check_same_thread=False
+        )
+    return connection
+
+
+def _vectors_in_memory(
+    connection: sqlite3.Connection, state: vector_cache.StoreState, dimension: int
+) -> vector_cache.VectorCache:
+    """The vectors of the snapshot ``connection`` reads, in memory (the copy on disk could not be brought up to it)."""
+    keys: list[int] = []
+    blocks: list[np.ndarray[Any, np.dtype[np.float32]]] = []
+    cursor = connection.execute("SELECT pk, embedding FROM documents WHERE embedding IS NOT NULL ORDER BY pk")
+    while rows := cursor.fetchmany(_ROWS_PER_FETCH):
+        keys.extend(row[0] for row in rows)
+        blocks.append(np.frombuffer(b"".join(row[1] for row in rows), np.float32).reshape(len(rows), dimension))
+    vectors = np.concatenate(blocks) if blocks else np.empty((0, dimension), np.float32)
+    squared_norms = np.einsum("ij,ij->i", vectors, vectors, dtype=np.float64)
+    last_key = keys[-1] if keys else 0
+    header = vector_cache._Header(b"", state, len(keys), last_key, (0, 0))  # no file: nothing to check or reuse
+    return vector_cache.VectorCache(
+        state, vectors, squared_norms, np.asarray(keys, np.int64), np.empty(0, np.int64), header,
+        np.empty(0, np.void), np.empty(0, np.void), (), verified=len(keys),
+    )  # fmt: skip
+
+
+def _require_fts5() -> None:
+    if sqlite3.sqlite_version_info < (3, 35) or not has_fts5():
+        raise SQLiteStoreError(
+            f"This Python's SQLite ({sqlite3.sqlite_version}) lacks FTS5 (or is older than 3.35), which the "
+            "embedded store needs for BM25. Use a Python build whose sqlite3 has FTS5 (CPython's official "
+            "builds do), or index into OpenSearch instead."
+        )
 
 
 @cache
@@ -808,7 +987,8 @@ def _transaction(connection: sqlite3.Connection) -> Iterator[None]:
     try:
         yield
     except BaseException:
-        connection.execute("ROLLBACK")
+        if connection.in_transaction:  # SQLite rolls back by itself after an I/O error or a full disk
+            connection.execute("ROLLBACK")
         raise
     connection.execute("COMMIT")
 

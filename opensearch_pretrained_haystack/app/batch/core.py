@@ -17,8 +17,10 @@ from opensearch_pretrained_haystack.text_preparation import has_content
 
 logger = logging.getLogger(__name__)
 
-# Documents read, cleaned and split at a time.
+# Documents read, cleaned and split at a time: at most this many, and no more text than READ_CHUNK_CHARS (beyond
+# the first document), so a chunk of huge documents is not held at once.
 READ_CHUNK = 256
+READ_CHUNK_CHARS = 2_000_000
 # Passages embedded and written at a time: large enough that the embedder's length-sorted batches pad little
 # (measured: 512 costs ~4% more embedding time than 2,048), small enough that memory stays flat (~30 MB).
 PASSAGE_GROUP = 2048

@@ -10,8 +10,7 @@ nothing is lost).
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Sequence
-from itertools import islice
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Never
@@ -24,6 +23,7 @@ from opensearch_pretrained_haystack.app.batch.core import (
     FIRST_GROUP,
     PASSAGE_GROUP,
     READ_CHUNK,
+    READ_CHUNK_CHARS,
     IndexSummary,
     embedded_passages,
     new_passages,
@@ -36,7 +36,12 @@ from opensearch_pretrained_haystack.app.batch.remote_model import (
 )
 from opensearch_pretrained_haystack.app.batch.sources import count_documents, read_documents
 from opensearch_pretrained_haystack.app.batch.targets import PassagesNotWrittenError, Sink, Target, open_sink
-from opensearch_pretrained_haystack.app.pipelines import IndexingComponents, document_embedder, indexing_components
+from opensearch_pretrained_haystack.app.pipelines import (
+    IndexingComponents,
+    check_split_options,
+    document_embedder,
+    indexing_components,
+)
 from opensearch_pretrained_haystack.catalog import PretrainedModel
 from opensearch_pretrained_haystack.indices.sparse import SparseEncoding
 from opensearch_pretrained_haystack.text_preparation import has_content
@@ -59,29 +64,45 @@ def index_documents(
     and shows the passages written so far. Ctrl-C raises ``IndexingInterrupted`` carrying the summary of what was
     written (every group written before it is kept; a re-run resumes after it)."""
     summary = summary or IndexSummary()
-    iterator = iter(documents)
     pending: list[Document] = []
     size = min(FIRST_GROUP, group_size)
     with tqdm(total=total, unit="doc", desc="Indexing", disable=not progress_bar, smoothing=0.1) as bar:
         progress = _WrittenProgress(bar)
         try:
-            while chunk := list(islice(iterator, READ_CHUNK)):
+            for chunk in _chunks(documents):
                 summary.documents_read += len(chunk)
-                passages = components.passages(chunk)
-                pending.extend(passages)
-                progress.read(len(chunk), len(passages))
-                while len(pending) >= size:
-                    _embed_and_write(pending[:size], sink, components, summary)
-                    del pending[:size]
-                    progress.written(size)
-                    bar.set_postfix(passages=summary.passages_written)
-                    size = min(size * 2, group_size)
+                passages = 0
+                for passage in components.stream_passages(chunk):  # a huge document's passages are written as cut
+                    pending.append(passage)
+                    passages += 1
+                    if len(pending) >= size:
+                        _embed_and_write(pending, sink, components, summary)
+                        pending = []
+                        progress.written(size)
+                        bar.set_postfix(passages=summary.passages_written)
+                        size = min(size * 2, group_size)
+                progress.read(len(chunk), passages)
             _embed_and_write(pending, sink, components, summary)
             progress.written(len(pending))
             bar.set_postfix(passages=summary.passages_written)
         except KeyboardInterrupt:
             raise IndexingInterrupted(summary) from None
     return summary
+
+
+def _chunks(documents: Iterable[Document]) -> Iterator[list[Document]]:
+    """``documents`` in lists of at most ``READ_CHUNK`` documents and ``READ_CHUNK_CHARS`` characters of text."""
+    chunk: list[Document] = []
+    chars = 0
+    for document in documents:
+        size = len(document.content or "")
+        if chunk and (len(chunk) == READ_CHUNK or chars + size > READ_CHUNK_CHARS):
+            yield chunk
+            chunk, chars = [], 0
+        chunk.append(document)
+        chars += size
+    if chunk:
+        yield chunk
 
 
 class IndexingInterrupted(KeyboardInterrupt):
@@ -93,15 +114,18 @@ class IndexingInterrupted(KeyboardInterrupt):
 
 
 class _WrittenProgress:
-    """Advances the bar by a chunk's documents once all of the chunk's passages are written."""
+    """Advances the bar by a chunk's documents once all of the chunk's passages are written. Passages of the chunk
+    being cut may be written before it is counted (``read``): they are credited to it then."""
 
     def __init__(self, bar: tqdm[Never]) -> None:
         self._bar = bar
         self._chunks: deque[list[int]] = deque()  # [passages still to write, documents] per chunk read
+        self._credit = 0  # passages written of the chunk not yet counted
 
     def read(self, documents: int, passages: int) -> None:
         self._chunks.append([passages, documents])
-        self.written(0)
+        credit, self._credit = self._credit, 0
+        self.written(credit)
 
     def written(self, passages: int) -> None:
         while self._chunks and self._chunks[0][0] <= passages:
@@ -110,6 +134,8 @@ class _WrittenProgress:
             self._bar.update(documents)
         if self._chunks:
             self._chunks[0][0] -= passages
+        else:
+            self._credit += passages
 
 
 def _embed_and_write(
@@ -208,6 +234,7 @@ def index_sources(
 ) -> IndexSummary:
     """The ``index`` command: every document of ``sources`` into ``target``, embedded with ``model``; with
     ``engine="ray"`` on Ray Data (``ray``: where and how wide; the same passages, vectors and summary)."""
+    check_split_options(split, window, overlap)
     if engine == "ray":
         if target.sparse is not None:
             raise ValueError("--sparse (the cluster encodes at ingest) runs on --engine local only, for now.")

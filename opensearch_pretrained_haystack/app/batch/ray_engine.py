@@ -281,6 +281,7 @@ def index_sources_on_ray(
     embedder (``default_embedder``)."""
     if target.store_path is not None or target.hosts is None or target.index is None:
         raise ValueError(EMBEDDED_STORE_REFUSED)
+    options.check_address()
     if remote_model_id is not None:
         check_remote_model(model, target.hosts, remote_model_id, **target.tls())
     job = RayJob(

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import socket
 from dataclasses import dataclass
 
 from opensearch_pretrained_haystack.errors import OpenSearchPretrainedError
 
 ENGINES = ("local", "ray")
 RAY_MISSING = "--engine ray needs Ray Data: pip install 'opensearch-pretrained-haystack[ray]'"
+# Seconds to wait for a Ray address to accept a connection (ray.init itself retries for many minutes).
+RAY_CONNECT_TIMEOUT = 5.0
 
 
 class MissingExtraError(OpenSearchPretrainedError, ImportError):
     """An optional dependency (an extra of this package) is not installed."""
+
+
+class RayUnreachableError(OpenSearchPretrainedError):
+    """Nothing accepts connections at the Ray address given."""
 
 
 @dataclass(frozen=True)
@@ -39,3 +46,19 @@ class RayOptions:
                 raise ValueError(f"--{name.replace('_', '-')} {value}: give 1 or more.")
         if self.block_retries < 0:
             raise ValueError(f"block_retries {self.block_retries}: give 0 or more.")
+
+    def check_address(self) -> None:
+        """Fail in seconds, in one line, when nothing listens at ``address`` (``host:port`` or ``ray://host:port``;
+        ``auto`` and ``local`` are Ray's to find)."""
+        if self.address is None or self.address in ("auto", "local"):
+            return
+        host, _, port = self.address.removeprefix("ray://").rpartition(":")
+        try:
+            with socket.create_connection((host.strip("[]"), int(port)), timeout=RAY_CONNECT_TIMEOUT):
+                pass
+        except (OSError, ValueError) as error:
+            reason = "not host:port" if isinstance(error, ValueError) else error.strerror or type(error).__name__
+            raise RayUnreachableError(
+                f"--ray-address {self.address}: no Ray there ({reason}). Start one with `ray start --head` and give "
+                "the address it prints, or leave --ray-address out to start a local Ray."
+            ) from None

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from itertools import takewhile
 from pathlib import Path
-from typing import BinaryIO
 
 from haystack import Document
 
@@ -20,6 +18,7 @@ from opensearch_pretrained_haystack.app.batch.sources import (
     JSONL_SUFFIX,
     FailureLog,
     SkippedFiles,
+    bounded_lines,
     is_gzip,
     jsonl_lines,
     read_documents,
@@ -56,10 +55,10 @@ def _jsonl_shards(path: Path, per_shard: int) -> Iterator[Shard]:
     offset = start = documents = 0
     first_line = 1
     with open(path, "rb") as file:
-        for number, raw in enumerate(file, start=1):
+        for number, (raw, length) in enumerate(bounded_lines(file), start=1):
             if documents == 0:
                 start, first_line = offset, number
-            offset += len(raw)
+            offset += length
             documents += bool(raw.strip())
             if documents == per_shard:
                 yield Shard(str(path), documents, start, offset, first_line)
@@ -77,17 +76,7 @@ def read_shard(shard: Shard, summary: FailureLog) -> Iterator[Document]:
     try:
         with open(path, "rb") as file:
             file.seek(shard.start)
-            yield from jsonl_lines(path, enumerate(_lines_until(file, shard.end), start=shard.first_line), summary)
+            lines = bounded_lines(file, shard.end)
+            yield from jsonl_lines(path, enumerate(lines, start=shard.first_line), summary)
     except OSError as error:
         summary.fail(shard.documents, f"{path}: {error.strerror or error}")
-
-
-def _lines_until(file: BinaryIO, end: int) -> Iterator[bytes]:
-    position = file.tell()
-
-    def before_end(line: bytes) -> bool:
-        nonlocal position
-        position += len(line)
-        return position <= end
-
-    return takewhile(before_end, iter(file.readline, b""))

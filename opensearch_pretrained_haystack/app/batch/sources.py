@@ -1,7 +1,8 @@
 """The batch job's input: .txt/.md files (one document each) and .jsonl files (one document per line).
 
 Documents are read lazily, so a corpus of any size streams through. A missing or unreadable file and each bad
-line is reported once (``file:line: why``) and counted as failed; the rest is read.
+line is reported once (``file:line: why``) and counted as failed; the rest is read. No input is held beyond
+``MAX_DOCUMENT_BYTES`` (a longer line or file is reported, never read whole) or parsed deeper than ``MAX_DEPTH``.
 """
 
 from __future__ import annotations
@@ -10,13 +11,20 @@ import json
 import math
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, BinaryIO, Protocol
 
 from haystack import Document
 
 TEXT_SUFFIXES = (".txt", ".md")
 JSONL_SUFFIX = ".jsonl"
 GZIP_MAGIC = b"\x1f\x8b"
+UTF8_BOM = b"\xef\xbb\xbf"
+# One document (a text file or a JSONL line) at most: a larger one is reported, not read (its passages would be
+# streamed, but its text is held whole). 64 MiB of text is some 100,000 passages.
+MAX_DOCUMENT_BYTES = 64 * 2**20
+# Nesting of a JSONL record (its object counts as 1): OpenSearch maps objects at most 20 deep, and a deeper value
+# would exhaust Python's recursion in every step that walks it (hashing, JSON writing).
+MAX_DEPTH = 32
 
 
 class FailureLog(Protocol):
@@ -55,7 +63,7 @@ def count_documents(sources: Sequence[str | Path]) -> int:
     for path in source_files(sources):
         if path.suffix == JSONL_SUFFIX and path.is_file() and not is_gzip(path):
             with open(path, "rb") as file:
-                total += sum(1 for line in file if line.strip())
+                total += sum(1 for line, _ in bounded_lines(file) if line.strip())
         else:
             total += 1
     return total
@@ -85,8 +93,12 @@ def read_documents(
 def _text_document(path: Path) -> Document:
     """The document ``TextFileToDocument`` makes of ``path`` (same content and meta, so the same id), with a
     reason when the file is not text instead of the converter's silent skip."""
+    with open(path, "rb") as file:
+        data = file.read(MAX_DOCUMENT_BYTES + 1)
+    if len(data) > MAX_DOCUMENT_BYTES:
+        raise ValueError(f"larger than {MAX_DOCUMENT_BYTES} bytes, the most one document may hold: split the file")
     try:
-        text = path.read_bytes().decode("utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise ValueError(f"not UTF-8 text ({error.reason} at byte {error.start})") from None
     return Document(content=text, meta={"file_path": path.name})
@@ -94,14 +106,33 @@ def _text_document(path: Path) -> Document:
 
 def _jsonl_documents(path: Path, summary: FailureLog) -> Iterator[Document]:
     with open(path, "rb") as file:
-        yield from jsonl_lines(path, enumerate(file, start=1), summary)
+        yield from jsonl_lines(path, enumerate(bounded_lines(file), start=1), summary)
 
 
-def jsonl_lines(path: Path, lines: Iterable[tuple[int, bytes]], summary: FailureLog) -> Iterator[Document]:
-    """The documents of some numbered raw lines of the JSONL file ``path`` (all of it, or a shard of it); each bad
-    line is reported as ``path:line: why`` and counted as failed."""
-    for number, raw in lines:
+def bounded_lines(file: BinaryIO, end: int | None = None) -> Iterator[tuple[bytes, int]]:
+    """Each line of ``file`` from where it stands (up to byte ``end``) as (bytes, length in the file): a line longer
+    than ``MAX_DOCUMENT_BYTES`` gives only its first ``MAX_DOCUMENT_BYTES + 1`` bytes, the rest is skipped unread."""
+    position = file.tell()
+    while (end is None or position < end) and (line := file.readline(MAX_DOCUMENT_BYTES + 1)):
+        length = len(line)
+        if length > MAX_DOCUMENT_BYTES and not line.endswith(b"\n"):
+            while rest := file.readline(2**20):
+                length += len(rest)
+                if rest.endswith(b"\n"):
+                    break
+        position += length
+        yield line, length
+
+
+def jsonl_lines(path: Path, lines: Iterable[tuple[int, tuple[bytes, int]]], summary: FailureLog) -> Iterator[Document]:
+    """The documents of some numbered lines (from ``bounded_lines``) of the JSONL file ``path`` (all of it, or a
+    shard of it); each bad line is reported as ``path:line: why`` and counted as failed."""
+    for number, (raw, length) in lines:
         try:
+            if length > MAX_DOCUMENT_BYTES:
+                raise ValueError(f"a line of {length} bytes, more than the {MAX_DOCUMENT_BYTES} one document may hold")
+            if number == 1 and raw.startswith(UTF8_BOM):  # what Windows editors write first
+                raw = raw[len(UTF8_BOM) :]
             line = raw.decode("utf-8")
             if line.strip():
                 yield jsonl_document(line)
@@ -119,7 +150,13 @@ def is_gzip(path: Path) -> bool:
 def jsonl_document(line: str) -> Document:
     """One JSONL record as a Document. A string or integer ``id`` is kept as given (without one, the id is a
     hash of content and meta); anything that the store or the tokenizer could not hold exactly is refused."""
-    record = json.loads(line, parse_constant=_refuse_constant, parse_float=_finite_float)
+    too_deep = f"the record nests deeper than {MAX_DEPTH} levels of objects and arrays"
+    try:
+        record = json.loads(line, parse_constant=_refuse_constant, parse_float=_finite_float)
+    except RecursionError:  # nested past Python's own limit: deeper than MAX_DEPTH too
+        raise ValueError(too_deep) from None
+    if _depth(record) > MAX_DEPTH:
+        raise ValueError(too_deep)
     if isinstance(record, dict) and "content" not in record and "_id" in record and isinstance(record.get("text"), str):
         return beir_document(record)
     if not isinstance(record, dict) or not isinstance(record.get("content"), str):
@@ -184,3 +221,16 @@ def _lone_surrogate(value: Any) -> str | None:
         return None
     items = [*value.keys(), *value.values()] if isinstance(value, dict) else value if isinstance(value, list) else []
     return next((found for item in items if (found := _lone_surrogate(item))), None)
+
+
+def _depth(value: Any) -> int:
+    """How deep objects and arrays nest in a parsed JSON value (a scalar is 0), walked without recursion and
+    no further than ``MAX_DEPTH + 1``."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level)
+            if level <= MAX_DEPTH:
+                stack.extend((child, level + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest

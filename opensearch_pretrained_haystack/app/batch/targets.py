@@ -145,7 +145,7 @@ def open_sink(target: Target, model: PretrainedModel) -> Iterator[Sink]:
     if target.store_path is not None:
         target.store_path.parent.mkdir(parents=True, exist_ok=True)
         embedded = _embedded_store(target.store_path, model, target.analyzer)
-        _ = embedded.store_model  # opens the file now: a store of another model is refused before anything is read
+        embedded.write_documents([])  # creates or opens the store now: another model's is refused before any read
         try:
             yield _EmbeddedSink(embedded)
         finally:

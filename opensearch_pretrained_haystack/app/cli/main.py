@@ -14,6 +14,8 @@ import sys
 # Set before Haystack is imported, which is when it reads the variable.
 os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")
 
+from haystack.core.errors import PipelineRuntimeError
+
 from opensearch_pretrained_haystack.app.cli.batch_commands import (
     add_evaluate_command,
     add_index_command,
@@ -68,6 +70,12 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILED
+    except PipelineRuntimeError as error:  # a component of a search's pipeline failed: say why, as above
+        cause = error.__cause__
+        if not isinstance(cause, OpenSearchPretrainedError | OSError):
+            raise
+        print(f"error: {cause}", file=sys.stderr)
+        return cause.exit_code if isinstance(cause, OpenSearchPretrainedError) else EXIT_FAILED
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -118,3 +118,12 @@ def test_cli_search_reranks_in_the_cluster_like_locally(opensearch_url, index_na
     local = printed(capsys.readouterr().out)
     assert [i for _, i in cluster] == [i for _, i in local] and len(local) == 3
     assert max(abs(a - b) for (a, _), (b, _) in zip(cluster, local, strict=True)) <= 1e-4  # printed to 4 places
+
+
+@pytest.mark.integration
+def test_a_bad_remote_rerank_model_id_is_one_line(opensearch_url, index_name, capsys):
+    index_into(Target(hosts=opensearch_url, index=index_name, replicas=0), MINILM, documents(), progress_bar=False)
+    argv = ["search", QUERY, "--opensearch", opensearch_url, "--index", index_name, "--model-version", "1.0.1"]
+    assert main([*argv, "--remote-rerank", "BADID"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and "BADID" in err[0], err

@@ -151,3 +151,15 @@ def test_sparse_query_pipeline_encodes_here_or_in_the_cluster_and_round_trips_th
         assert Pipeline.loads(pipeline.dumps()).to_dict() == pipeline.to_dict()
     with pytest.raises(ValueError, match="--sparse MODEL_ID"):
         query_pipeline(store, sparse=SparseEncoding(passage_model="x"))
+
+
+@pytest.mark.integration
+def test_search_with_a_bad_sparse_model_id_is_one_line(opensearch_url, sparse_models, sparse_index, tmp_path, capsys):
+    source = write_jsonl(tmp_path / "docs.jsonl", documents()[:3])
+    where = ["--opensearch", opensearch_url, "--index", sparse_index]
+    index = ["index", str(source), *where, "--sparse", sparse_models[0], "--sparse-model", str(SPARSE_ENCODER_DIR)]
+    assert main([*index, "--replicas", "0"]) == 0
+    capsys.readouterr()
+    assert main(["search", "rice", *where, "--sparse", "BADID"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and "BADID" in err[0], err

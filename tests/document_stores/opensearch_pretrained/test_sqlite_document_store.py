@@ -67,6 +67,7 @@ class TestHaystackSuite(
     @pytest.fixture
     def document_store(self, tmp_path):
         store = SQLiteDocumentStore(path=str(tmp_path / "suite.sqlite"), model=SUITE_MODEL)
+        store.write_documents([])  # creates the store: reads need an existing one
         yield store
         store.close()
 
@@ -130,7 +131,7 @@ def test_a_missing_store_without_model_is_an_error_not_an_empty_file(tmp_path):
 def test_a_file_that_is_not_a_store_gets_one_clear_error(tmp_path):
     path = tmp_path / "notes.sqlite"
     path.write_text("just some text, not a database\n" * 100)
-    with pytest.raises(SQLiteStoreError, match="not an SQLite store"):
+    with pytest.raises(SQLiteStoreError, match="not a store written by opensearch-pretrained"):
         SQLiteDocumentStore(path=str(path)).count_documents()
 
 
@@ -202,8 +203,8 @@ def test_bm25_ranks_the_matching_passage_first_and_quotes_query_syntax(store):
 
 def test_english_bm25_stems_words_and_leaves_stop_words_out_of_queries(store):
     """The default analyzer: "causes" matches "caused", and a query of stop words alone matches nothing."""
-    assert store.store_analyzer.name == "english"
     store.write_documents([Document(content="Scurvy is caused by a lack of vitamins."), Document(content="The moon.")])
+    assert store.store_analyzer.name == "english"  # a store is created on its first write (it is read-only before)
     assert [d.content for d in store.bm25_retrieval("what causes scurvy", top_k=3)] == [
         "Scurvy is caused by a lack of vitamins."
     ]

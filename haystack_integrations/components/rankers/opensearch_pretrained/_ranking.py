@@ -7,6 +7,7 @@ reasons that have nothing to do with the model.
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -48,7 +49,7 @@ class RankingParameters:
         self.meta_fields_to_embed = list(meta_fields_to_embed or [])
         self.embedding_separator = embedding_separator
         self.scale_score = scale_score
-        self.score_threshold = score_threshold
+        self.score_threshold = _checked_threshold(score_threshold)
         self.batch_size = batch_size
 
     def _prepare(self, query: Any, documents: Any, top_k: int | None) -> PreparedRanking:
@@ -80,7 +81,11 @@ class RankingParameters:
             )
             for i in scored
         ]
-        return PreparedRanking(prepare_text(query, self.query_prefix, self.query_suffix), texts, scored, unscored)
+        query_text = prepare_text(query, self.query_prefix, self.query_suffix)
+        _require_text(query_text, f"{component}: the query")
+        for i, text in zip(scored, texts, strict=True):
+            _require_text(text, f"{component}: document {documents[i].id}")
+        return PreparedRanking(query_text, texts, scored, unscored)
 
     def _ranked(
         self,
@@ -94,7 +99,7 @@ class RankingParameters:
     ) -> dict[str, list[Document]]:
         """New documents best first, cut by ``score_threshold`` and ``top_k``; then those without content."""
         scale = self.scale_score if scale_score is None else scale_score
-        threshold = self.score_threshold if score_threshold is None else score_threshold
+        threshold = self.score_threshold if score_threshold is None else _checked_threshold(score_threshold)
         limit = self.top_k if top_k is None else top_k
         scores = _sigmoid(logits) if scale else logits.astype(np.float64)
         order = sorted(range(len(prepared.scored)), key=lambda k: -scores[k])  # stable: ties keep input order
@@ -124,3 +129,21 @@ def _check_top_k(top_k: int) -> None:
 
 def _sigmoid(logits: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))
+
+
+def _checked_threshold(score_threshold: float | None) -> float | None:
+    if score_threshold is not None and math.isnan(score_threshold):
+        raise ValueError("score_threshold is NaN, which no score reaches: give a number, or None to keep every score.")
+    return score_threshold
+
+
+def _require_text(text: str, what: str) -> None:
+    """Refuse a lone surrogate (``"\\ud800"`` can be in a Python string, but it is not text: no tokenizer, file
+    or cluster takes it) with what holds it, instead of the tokenizer's own error."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise ValueError(
+            f"{what} holds a lone surrogate \\u{ord(text[error.start]):04x} at character {error.start}, which is "
+            "not text."
+        ) from None

@@ -251,7 +251,9 @@ class OpenSearchNeuralSparseRetriever:
 
     def _failed(self, error: TransportError) -> list[Document]:
         """Raise an error that says what to do, or (raise_on_failure=False) log it and return no documents."""
-        failure = from_transport_error(error, what=f"Neural sparse search in {adapter.describe(self.document_store)}")
+        model = f" with model {self.model_id}" if self.model_id else ""
+        where = adapter.describe(self.document_store)
+        failure = from_transport_error(error, what=f"Neural sparse search{model} in {where}")
         if self.raise_on_failure:
             raise failure from error
         logger.warning("Neural sparse search failed and returns no documents: %s", failure)
