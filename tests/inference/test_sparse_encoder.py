@@ -1,6 +1,7 @@
 """The local SPARSE_ENCODING engine against the node's maps of the tiny sparse encoder (references.json)."""
 
 import json
+from collections.abc import Iterator
 
 import pytest
 
@@ -13,8 +14,10 @@ REFERENCES = json.loads((ENCODER / "references.json").read_text())
 
 
 @pytest.fixture(scope="module")
-def encoder() -> LocalSparseEncoder:
-    return LocalSparseEncoder(ENCODER)
+def encoder() -> Iterator[LocalSparseEncoder]:
+    loaded = LocalSparseEncoder(ENCODER)
+    yield loaded
+    loaded.close()
 
 
 def assert_maps_equal_nodes(maps: list[dict[str, float]], node: list[dict[str, float]]) -> None:
