@@ -27,7 +27,6 @@ from haystack_integrations.components.embedders.opensearch_pretrained import (
     LocalOnnxTextEmbedder,
     LocalSparseTextEmbedder,
 )
-from haystack_integrations.components.embedders.opensearch_pretrained._text_preparation import has_content
 from haystack_integrations.components.preprocessors.opensearch_pretrained import ModelTokenSplitter
 from haystack_integrations.components.preprocessors.opensearch_pretrained.model_token_splitter import DEFAULT_OVERLAP
 from haystack_integrations.components.rankers.opensearch_pretrained import SourceDocumentCollapser
@@ -154,10 +153,6 @@ class IndexingComponents:
             return passages
         documents: list[Document] = self.embedder.run(documents=passages)["documents"]
         return documents
-
-    def lacks_vector(self, passage: Document) -> bool:
-        """Whether ``embed`` failed on ``passage``: it has content but no vector (never, when the cluster encodes)."""
-        return self.embedder is not None and passage.embedding is None and has_content(passage)
 
 
 def indexing_components(

@@ -9,10 +9,8 @@ nothing is lost).
 
 from __future__ import annotations
 
-import logging
 from collections import deque
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 from types import ModuleType
@@ -23,6 +21,13 @@ from tqdm import tqdm
 
 from haystack_integrations.components.embedders.opensearch_pretrained._text_preparation import has_content
 from haystack_integrations.components.preprocessors.opensearch_pretrained.model_token_splitter import DEFAULT_OVERLAP
+from opensearch_pretrained_haystack.app.batch.core import (
+    PASSAGE_GROUP,
+    READ_CHUNK,
+    IndexSummary,
+    embedded_passages,
+    new_passages,
+)
 from opensearch_pretrained_haystack.app.batch.ray_options import ENGINES, RAY_MISSING, MissingExtraError, RayOptions
 from opensearch_pretrained_haystack.app.batch.remote_model import (
     ENV_CREDENTIALS,
@@ -34,43 +39,6 @@ from opensearch_pretrained_haystack.app.batch.targets import PassagesNotWrittenE
 from opensearch_pretrained_haystack.app.pipelines import IndexingComponents, document_embedder, indexing_components
 from opensearch_pretrained_haystack.catalog import PretrainedModel
 from opensearch_pretrained_haystack.indices.sparse import SparseEncoding
-
-logger = logging.getLogger(__name__)
-
-# Documents read, cleaned and split at a time.
-READ_CHUNK = 256
-# Passages embedded and written at a time: large enough that the embedder's length-sorted batches pad little
-# (measured: 512 costs ~4% more embedding time than 2,048), small enough that memory stays flat (~30 MB).
-PASSAGE_GROUP = 2048
-MAX_FAILURES_KEPT = 100
-
-
-@dataclass
-class IndexSummary:
-    """What one run did. ``passages_written`` includes ``without_content``: passages with no content (see
-    ``has_content``), stored without a vector, which is not a failure. ``skipped`` counts passages already
-    stored or repeated in the input (same content and meta). ``failed`` counts unreadable documents (bad files,
-    bad JSONL lines) and passages with content that the embedder returned without a vector (not written, so a
-    re-run embeds them)."""
-
-    documents_read: int = 0
-    passages_written: int = 0
-    skipped: int = 0
-    failed: int = 0
-    without_content: int = 0
-    failures: list[str] = field(default_factory=list)
-
-    def line(self) -> str:
-        return (
-            f"documents read: {self.documents_read}, passages written: {self.passages_written}, "
-            f"skipped: {self.skipped}, failed: {self.failed}, without content: {self.without_content}"
-        )
-
-    def fail(self, count: int, reason: str) -> None:
-        self.failed += count
-        if len(self.failures) < MAX_FAILURES_KEPT:  # all are logged; a bounded list keeps memory flat
-            self.failures.append(reason)
-        logger.warning("%s", reason)
 
 
 def index_documents(
@@ -130,16 +98,13 @@ def _embed_and_write(
 ) -> None:
     if not passages:
         return
-    stored = sink.stored_ids([p.id for p in passages])
-    new = list({p.id: p for p in passages if p.id not in stored}.values())  # a repeated passage is written once
-    summary.skipped += len(passages) - len(new)
+    new, skipped = new_passages(passages, sink.stored_ids([p.id for p in passages]))
+    summary.skipped += skipped
     if not new:
         return
-    embedded = components.embed(new)
-    failed = sum(1 for doc in embedded if components.lacks_vector(doc))
+    kept, failed = embedded_passages(components.embed(new), vectors_expected=components.embedder is not None)
     if failed:
         summary.fail(failed, f"{failed} passage(s) could not be embedded")
-    kept = [doc for doc in embedded if not components.lacks_vector(doc)]
     summary.without_content += sum(1 for doc in kept if not has_content(doc))
     try:
         summary.passages_written += sink.write(kept)
