@@ -142,6 +142,13 @@ class IndexingComponents:
         named = {"cleaner": self.cleaner, "splitter": self.splitter, "embedder": self.embedder}
         return {name: step for name, step in named.items() if step is not None}
 
+    def warm_up(self) -> None:
+        """Resolve and load the model now (fetch, verify, load), so a model that cannot be had fails before any
+        store or index is created for it."""
+        for step in (self.splitter, self.embedder):
+            if step is not None:
+                step.warm_up()
+
     def passages(self, documents: list[Document]) -> list[Document]:
         """Clean and split ``documents``: what the embedder gets."""
         cleaned = self.cleaner.run(documents=documents)["documents"]

@@ -26,6 +26,16 @@ class ModelArtifact:
         return dict(self.config.get("model_config") or {})
 
     @property
+    def query_prefix(self) -> str | None:
+        """``model_config.query_prefix`` of an asymmetric model (ML Commons 2.13+ puts it before each query)."""
+        return self.model_config.get("query_prefix")
+
+    @property
+    def passage_prefix(self) -> str | None:
+        """``model_config.passage_prefix`` of an asymmetric model (put before each passage)."""
+        return self.model_config.get("passage_prefix")
+
+    @property
     def model_type(self) -> str:
         """``model_config.model_type``, lower-cased: it decides the inputs ML Commons sends."""
         return str(self.model_config.get("model_type") or "").lower()

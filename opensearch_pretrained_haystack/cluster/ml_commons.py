@@ -62,11 +62,18 @@ class MLCommonsClient:
         return self.run(self._cache.read())
 
     def register_pretrained(
-        self, name: str, version: str, model_format: str, timeout: float = DEFAULT_TASK_TIMEOUT
+        self,
+        name: str,
+        version: str,
+        model_format: str,
+        timeout: float = DEFAULT_TASK_TIMEOUT,
+        deploy_setting: dict[str, Any] | None = None,
     ) -> str:
         """The cluster downloads the model by name; returns the model id."""
         return self.run(
-            self._cache.with_profile(lambda p: ops.register_pretrained(p, name, version, model_format, timeout))
+            self._cache.with_profile(
+                lambda p: ops.register_pretrained(p, name, version, model_format, timeout, deploy_setting)
+            )
         )
 
     def upload_model(self, zip_path: Path, config: dict[str, Any]) -> str:

@@ -31,6 +31,9 @@ CHUNK_SIZE = 10_000_000
 """ML Commons refuses chunks over 10,000,000 bytes ("Chunk size exceeds 10MB")."""
 
 FAILED_TASK_STATES = frozenset({"FAILED", "COMPLETED_WITH_ERROR", "CANCELLED", "EXPIRED", "UNREACHABLE"})
+UPDATE_MODEL_VERSION = (2, 12, 0)
+PACKAGE_MARK = "[registered by opensearch-pretrained-haystack]"
+"""Ends the description of every model this package registers (`models deployed` shows which those are)."""
 DEPLOYED_STATES = frozenset({"DEPLOYED", "PARTIALLY_DEPLOYED", "LOADED", "PARTIALLY_LOADED"})
 NOT_A_CHUNK = {"bool": {"must_not": {"exists": {"field": "chunk_number"}}}}
 _GROUP_ID = re.compile(r"model group with ID:\s*([\w-]+)")
@@ -91,10 +94,18 @@ def _register(profile: ServerProfile, body: dict[str, Any], timeout: float) -> O
 
 
 def register_pretrained(
-    profile: ServerProfile, name: str, version: str, model_format: str, timeout: float
+    profile: ServerProfile,
+    name: str,
+    version: str,
+    model_format: str,
+    timeout: float,
+    deploy_setting: dict[str, Any] | None = None,
 ) -> Operation[str]:
     """Let the cluster download a pretrained model by name (it needs access to the artifacts site)."""
-    body = {"name": name, "version": version, "model_format": model_format}
+    body: dict[str, Any] = {"name": name, "version": version, "model_format": model_format}
+    body["description"] = PACKAGE_MARK
+    if deploy_setting:
+        body["deploy_setting"] = deploy_setting
     return (yield from _register(profile, body, timeout))
 
 
@@ -106,7 +117,7 @@ def registration_body(config: dict[str, Any]) -> dict[str, Any]:
     body = {
         "name": config["name"],
         "version": config["version"],
-        "description": config.get("description", ""),
+        "description": f"{config.get('description', '')} {PACKAGE_MARK}".lstrip(),
         "model_format": config["model_format"],
         "function_name": config.get("model_task_type", "TEXT_EMBEDDING"),
         "model_content_hash_value": config["model_content_hash_value"],
@@ -115,6 +126,8 @@ def registration_body(config: dict[str, Any]) -> dict[str, Any]:
         body["model_config"] = config["model_config"]
     if "model_content_size_in_bytes" in config:
         body["model_content_size_in_bytes"] = config["model_content_size_in_bytes"]
+    if config.get("deploy_setting"):
+        body["deploy_setting"] = config["deploy_setting"]
     return body
 
 
@@ -130,6 +143,11 @@ def upload_model(profile: ServerProfile, zip_path: Path, config: dict[str, Any])
     model_id: str = created["model_id"]
     for number, chunk in enumerate(_chunks(zip_path)):
         yield Call("POST", profile.upload_chunk_path(model_id, number), chunk, timeout=120.0)
+    # The last chunk rewrites the model document without its description and deploy_setting (ml-commons
+    # MLModelChunkUploader, 2.19.0.0 to 3.6.0.0; seen on 2.19.1): put them back (update model API, 2.12+).
+    kept = {key: body[key] for key in ("description", "deploy_setting") if body.get(key)}
+    if kept and profile.version >= UPDATE_MODEL_VERSION:
+        yield Call("PUT", f"{ML}/models/{model_id}", kept)
     return model_id
 
 
@@ -211,9 +229,13 @@ def find_models(name: str, model_format: str) -> Operation[list[dict[str, Any]]]
     return (yield from search_models(query))
 
 
-def predict_body(texts: list[str]) -> dict[str, Any]:
-    """Text-embedding predict body asking only for the pooled `sentence_embedding`."""
-    return {"text_docs": texts, "return_number": True, "target_response": ["sentence_embedding"]}
+def predict_body(texts: list[str], content_type: str | None = None) -> dict[str, Any]:
+    """Text-embedding predict body asking only for the pooled `sentence_embedding`; `content_type` ("query" or
+    "passage") makes an asymmetric model put its registered prefix before each text (ML Commons 2.13+)."""
+    body: dict[str, Any] = {"text_docs": texts, "return_number": True, "target_response": ["sentence_embedding"]}
+    if content_type is not None:
+        body["parameters"] = {"content_type": content_type.upper()}
+    return body
 
 
 def parse_embeddings(response: Any, expected: int) -> np.ndarray:
@@ -241,7 +263,10 @@ def parse_embeddings(response: Any, expected: int) -> np.ndarray:
     return vectors
 
 
-def predict(model_id: str, texts: list[str], timeout: float | None = None) -> Operation[np.ndarray]:
-    """Embed `texts` in one predict call."""
-    response = yield Call("POST", f"{ML}/_predict/text_embedding/{model_id}", predict_body(texts), timeout=timeout)
+def predict(
+    model_id: str, texts: list[str], timeout: float | None = None, content_type: str | None = None
+) -> Operation[np.ndarray]:
+    """Embed `texts` in one predict call (as `content_type` "query"/"passage" for an asymmetric model)."""
+    body = predict_body(texts, content_type)
+    response = yield Call("POST", f"{ML}/_predict/text_embedding/{model_id}", body, timeout=timeout)
     return parse_embeddings(response, len(texts))

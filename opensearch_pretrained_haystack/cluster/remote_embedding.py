@@ -20,6 +20,8 @@ from opensearchpy import AsyncOpenSearch, AsyncTransport, OpenSearch
 from opensearch_pretrained_haystack.cluster import operations as ops
 from opensearch_pretrained_haystack.cluster.connection import ConnectionSettings, HttpAuth
 from opensearch_pretrained_haystack.cluster.errors import MLCommonsError
+from opensearch_pretrained_haystack.cluster.lifecycle import is_deployed, require_deployed_or_redeploy
+from opensearch_pretrained_haystack.cluster.ml_commons import MLCommonsClient
 from opensearch_pretrained_haystack.cluster.protocol import Deadline, Operation, run_async, run_sync
 from opensearch_pretrained_haystack.cluster.retry import RetryPolicy, with_retries
 
@@ -58,6 +60,7 @@ class BatchedPredictor(Generic[R]):
         batch_size: int = 32,
         max_concurrency: int = 2,
         retry: RetryPolicy | None = None,
+        redeploy: bool = False,
     ) -> None:
         if batch_size < 1 or max_concurrency < 1:
             msg = f"batch_size ({batch_size}) and max_concurrency ({max_concurrency}) must be at least 1."
@@ -65,10 +68,14 @@ class BatchedPredictor(Generic[R]):
         self.settings = ConnectionSettings(hosts, http_auth, verify_certs, ca_certs, timeout)
         self.model_name: str | None = None
         """The name the cluster reports for `model_id`, once `read_model_name` ran."""
+        self.model_config: dict[str, Any] = {}
+        """The model's `model_config` as the cluster holds it, once `read_model_name` ran."""
         self.model_id = model_id
         self.batch_size = batch_size
         self.max_concurrency = max_concurrency
         self.retry = retry or RetryPolicy()
+        self.redeploy = redeploy
+        """Deploy the model again (and wait) if it is found not deployed; else that is one line of error."""
         self._client: OpenSearch | None = None
         self._async_client: AsyncOpenSearch | None = None
 
@@ -92,16 +99,32 @@ class BatchedPredictor(Generic[R]):
         """The model's name as the cluster reports it (e.g. `huggingface/sentence-transformers/all-MiniLM-L6-v2`),
         read once and retried like a predict call."""
         if self.model_name is None:
-            model = run_sync(self.connect().transport, self._get_model())
-            self.model_name = str(model["name"])
+            self._read(self._deployed(run_sync(self.connect().transport, self._get_model())))
+        assert self.model_name is not None
         return self.model_name
 
     async def read_model_name_async(self) -> str:
         """Async twin of `read_model_name`."""
         if self.model_name is None:
             model = await run_async(self._async_transport(), self._get_model())
-            self.model_name = str(model["name"])
+            self._read(model if is_deployed(model) else await asyncio.to_thread(self._deployed, model))
+        assert self.model_name is not None
         return self.model_name
+
+    def _deployed(self, model: dict[str, Any]) -> dict[str, Any]:
+        """`model` if deployed; else redeployed (``redeploy``, with the blocking client) or refused in one line."""
+        if is_deployed(model):
+            return model
+        return require_deployed_or_redeploy(MLCommonsClient(self.connect()), model, redeploy=self.redeploy)
+
+    def _read(self, model: dict[str, Any]) -> None:
+        self.model_config = dict(model.get("model_config") or {})
+        self.model_name = str(model["name"])
+
+    @property
+    def prefixes(self) -> dict[str, str]:
+        """The registered `query_prefix`/`passage_prefix` of an asymmetric model (empty: a symmetric one)."""
+        return {key: self.model_config[key] for key in ("query_prefix", "passage_prefix") if self.model_config.get(key)}
 
     def _get_model(self) -> Operation[dict[str, Any]]:
         return with_retries(lambda _: ops.get_model(self.model_id), self.retry, what=f"Reading model {self.model_id}")
@@ -177,6 +200,10 @@ class BatchedPredictor(Generic[R]):
 class OpenSearchMLEmbedder(BatchedPredictor[np.ndarray]):
     """Embeds texts with an ML Commons text-embedding model, by its `model_id`.
 
+    `content_type` ("query" or "passage") is sent to an asymmetric model (one registered with `query_prefix` /
+    `passage_prefix`), which then puts that prefix before each text; a symmetric model gets no content type (ML
+    Commons refuses one). The model is read once, before the first predict, to tell which it is.
+
     Usage example:
     ```python
     embedder = OpenSearchMLEmbedder("http://localhost:9200", model_id)
@@ -184,16 +211,27 @@ class OpenSearchMLEmbedder(BatchedPredictor[np.ndarray]):
     ```
     """
 
+    def __init__(self, *args: Any, content_type: str | None = None, **kwargs: Any) -> None:
+        if content_type not in (None, "query", "passage"):
+            raise ValueError(f"content_type must be 'query' or 'passage', not {content_type!r}.")
+        BatchedPredictor.__init__(self, *args, **kwargs)
+        self.content_type = content_type
+
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """float32 `(len(texts), dim)`; raises the first batch's error if any batch failed."""
+        if self.content_type is not None:
+            self.read_model_name()
         return _concatenate(self.embed_batches(texts))
 
     async def embed_async(self, texts: Sequence[str]) -> np.ndarray:
         """Async twin of `embed`."""
+        if self.content_type is not None:
+            await self.read_model_name_async()
         return _concatenate(await self.embed_batches_async(texts))
 
     def _predict_call(self, batch: list[str], timeout: float) -> Operation[np.ndarray]:
-        return ops.predict(self.model_id, batch, timeout=timeout)
+        content_type = self.content_type if self.prefixes else None
+        return ops.predict(self.model_id, batch, timeout=timeout, content_type=content_type)
 
 
 def _checked_text(texts: Sequence[str], index: int) -> str:

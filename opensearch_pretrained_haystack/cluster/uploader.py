@@ -21,8 +21,14 @@ from typing import Any, Literal
 
 from opensearch_pretrained_haystack.artifacts import ModelArtifact, check_zip, resolve_artifact
 from opensearch_pretrained_haystack.catalog import get_model
-from opensearch_pretrained_haystack.cluster.errors import MLCommonsError, TaskFailedError
+from opensearch_pretrained_haystack.cluster.errors import MLCommonsError, TaskFailedError, UnsupportedServerError
+from opensearch_pretrained_haystack.cluster.lifecycle import deploy_setting
 from opensearch_pretrained_haystack.cluster.ml_commons import DEFAULT_TASK_TIMEOUT, MLCommonsClient
+from opensearch_pretrained_haystack.cluster.versions import (
+    ADDITIONAL_CONFIG_VERSION,
+    ASYMMETRIC_MODEL_VERSION,
+    version_text,
+)
 from opensearch_pretrained_haystack.families import family_of
 from opensearch_pretrained_haystack.inference.onnx_session import check_onnx_inputs
 
@@ -46,6 +52,10 @@ class ModelRequest:
     source: Source = "auto"
     mirror: str | os.PathLike[str] | None = None
     cache_dir: str | os.PathLike[str] | None = None
+    auto_deploy: bool | None = None
+    """A new registration's `deploy_setting.is_auto_deploy_enabled` (2.13+; None: the cluster's default)."""
+    ttl_minutes: int | None = None
+    """A new registration's `deploy_setting.model_ttl_minutes`: undeployed after that long unused (2.14+)."""
 
     def __post_init__(self) -> None:
         if self.source not in SOURCES:
@@ -86,13 +96,21 @@ def upload_and_deploy(
 ) -> DeployedModel:
     """Reuse or register the model, then deploy it and wait until it is DEPLOYED."""
     artifact = _local_artifact(request) if request.source == "client" or request.is_custom else None
+    if artifact is not None and (artifact.query_prefix or artifact.passage_prefix):
+        _require_asymmetric_support(client, artifact)
     name, version, dimension = _identity(request, artifact)
     existing = _find_existing(client, name, request.model_format, artifact.sha256 if artifact else None)
     if existing is not None:
         model_id, source = existing["model_id"], "existing"
         logger.info("Reusing model %s (%s %s, state %s).", model_id, name, version, existing.get("model_state"))
     else:
-        model_id, source = _register(client, request, name, version, artifact)
+        asked = request.auto_deploy is not None or request.ttl_minutes is not None
+        setting = (
+            deploy_setting(client.server_profile(), auto_deploy=request.auto_deploy, ttl_minutes=request.ttl_minutes)
+            if asked
+            else {}
+        )
+        model_id, source = _register(client, request, name, version, artifact, setting)
     deployed = client.deploy(model_id, timeout=deploy_timeout)
     return DeployedModel(
         model_id=model_id,
@@ -104,6 +122,17 @@ def upload_and_deploy(
         reused=existing is not None,
         source=source,
     )
+
+
+def _require_asymmetric_support(client: MLCommonsClient, artifact: ModelArtifact) -> None:
+    """An asymmetric model (``query_prefix``/``passage_prefix``) needs ML Commons 2.13+; older ones drop them."""
+    version = client.server_profile().version
+    if version < ASYMMETRIC_MODEL_VERSION:
+        raise UnsupportedServerError(
+            f"{artifact.name} is asymmetric (query_prefix {artifact.query_prefix!r}, passage_prefix "
+            f"{artifact.passage_prefix!r}), and OpenSearch {version_text(version)} cannot register the prefixes: it "
+            f"needs {version_text(ASYMMETRIC_MODEL_VERSION)} or newer."
+        )
 
 
 def _local_artifact(request: ModelRequest) -> ModelArtifact:
@@ -150,11 +179,20 @@ def _find_existing(client: MLCommonsClient, name: str, model_format: str, sha256
 
 
 def _register(
-    client: MLCommonsClient, request: ModelRequest, name: str, version: str, artifact: ModelArtifact | None
+    client: MLCommonsClient,
+    request: ModelRequest,
+    name: str,
+    version: str,
+    artifact: ModelArtifact | None,
+    setting: dict[str, Any],
 ) -> tuple[str, str]:
     """Register a new copy; returns (model_id, source used)."""
     if artifact is None:
         try:
+            if setting:
+                return client.register_pretrained(
+                    name, version, request.model_format, deploy_setting=setting
+                ), "cluster"
             return client.register_pretrained(name, version, request.model_format), "cluster"
         except TaskFailedError as failure:
             if request.source == "cluster":
@@ -165,7 +203,21 @@ def _register(
                 "The cluster could not register %s itself (%s); uploading it from here.", name, failure.reason
             )
         artifact = _local_artifact(request)
-    return client.upload_model(artifact.zip_path, artifact.config), "client"
+    config = {**artifact.config, "deploy_setting": setting} if setting else dict(artifact.config)
+    space_type = _catalog_space_type(request)
+    model_config = config.get("model_config") or {}
+    # A dense semantic field reads the space type there (3.1+); sparse models have no model_config at all.
+    needed = bool(space_type and model_config) and "additional_config" not in model_config
+    if needed and client.server_profile().version >= ADDITIONAL_CONFIG_VERSION:
+        config["model_config"] = {**model_config, "additional_config": {"space_type": space_type}}
+    return client.upload_model(artifact.zip_path, config), "client"
+
+
+def _catalog_space_type(request: ModelRequest) -> str | None:
+    """The catalog's k-NN space type of a catalog dense model (None for custom directories and other families)."""
+    if request.is_custom:
+        return None
+    return get_model(request.model, request.version).space_type or None
 
 
 def _discard_failed_registration(client: MLCommonsClient, failure: TaskFailedError) -> None:

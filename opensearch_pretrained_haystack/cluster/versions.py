@@ -11,10 +11,18 @@ Sources: `../shared/docs/ml-commons-api.md` §1, §3–§5 and §8.
 
 k-NN and neural-search differences the package touches (ml-commons-api.md §12–§13, the plugins' release notes):
 - 2.19+: faiss accepts `cosinesimil` (k-NN PR #2376); the `score-ranker-processor` (reciprocal rank fusion).
+- 2.17+: k-NN `mode` (in_memory/on_disk), `compression_level` and the query's `rescore` (k-NN `mapper/Mode.java`,
+  `CompressionLevel.java` first at 2.17.0.0); lucene takes 1x/4x, and 32x (1-bit) from 3.6 (LuceneHNSWMethodResolver).
+- 2.13+: ML Commons' `model_config.query_prefix`/`passage_prefix` and predict's `parameters.content_type`
+  (`TextEmbeddingModel.isAsymmetricModel`; measured on 2.19.1: registered, and predict without a content type
+  fails with 500 "Failed to inference TEXT_EMBEDDING model"). 3.5+: neural-search sends the content type itself at
+  ingest and in `neural` queries (PR #1605, `AsymmetricModelDetector`).
 - 3.0+: nmslib is refused for new indices ("nmslib engine is deprecated … cannot be used for new index creation").
 - 3.1+: the `score-ranker-processor` takes per-sub-query `weights` (neural-search PR #1322), and reads
   `rank_constant` beside `technique`; 2.19–3.0 read it from `combination.parameters` and silently ignore it
   beside `technique` (measured on 2.19.1: k stayed 60), while 3.1+ refuses it in `parameters`.
+- 3.0+: hybrid `z_score` normalization (neural-search PR #1224) and min-max `lower_bounds` (PR #1195).
+- 3.5+: the search request's `min_score` filters a hybrid query's fused scores (neural-search PR #1726).
 - Neural sparse (neural-search plugin): 2.11+ `sparse_encoding` processor and `neural_sparse` query with
   `query_text` + `model_id` on `rank_features`; 2.14+ `query_tokens` (a ready `{token: weight}` map);
   3.3+ the `sparse_vector` field (SEISMIC approximate search; keys are token ids, index setting `index.sparse`).
@@ -33,6 +41,15 @@ FAISS_COSINE_VERSION = (2, 19, 0)
 NMSLIB_BLOCKED_VERSION = (3, 0, 0)
 RRF_VERSION = (2, 19, 0)
 WEIGHTED_RRF_VERSION = (3, 1, 0)
+Z_SCORE_VERSION = (3, 0, 0)
+HYBRID_BOUNDS_VERSION = (3, 0, 0)
+HYBRID_MIN_SCORE_VERSION = (3, 5, 0)
+KNN_COMPRESSION_VERSION = (2, 17, 0)
+ASYMMETRIC_MODEL_VERSION = (2, 13, 0)
+ADDITIONAL_CONFIG_VERSION = (3, 1, 0)
+"""`model_config.additional_config` (`space_type`), read by a dense `semantic` field (ml-commons BaseModelConfig)."""
+NEURAL_ASYMMETRIC_VERSION = (3, 5, 0)
+LUCENE_32X_VERSION = (3, 6, 0)
 NEURAL_SPARSE_VERSION = (2, 11, 0)
 QUERY_TOKENS_VERSION = (2, 14, 0)
 SPARSE_VECTOR_VERSION = (3, 3, 0)
@@ -100,12 +117,25 @@ class ServerProfile:
         """Where the `score-ranker-processor` reads `rank_constant`: `combination.parameters` before 3.1."""
         return self.version < WEIGHTED_RRF_VERSION
 
-    def new_knn_index_refusal(self, engine: str, space_type: str) -> str | None:
-        """Why this server would refuse a new k-NN field of `engine` and `space_type` (None: it accepts it).
+    def new_knn_index_refusal(
+        self, engine: str, space_type: str, *, mode: str | None = None, compression: str | None = None
+    ) -> str | None:
+        """Why this server would refuse a new k-NN field of `engine` and `space_type`, stored in `mode` with
+        `compression` (None: it accepts it).
 
         Checked before the index is created, so the user gets one line saying what to use instead of a 400.
         """
         here = version_text(self.version)
+        if (mode or compression) and self.version < KNN_COMPRESSION_VERSION:
+            return (
+                f"OpenSearch {here} has no k-NN mode/compression_level (it needs "
+                f"{version_text(KNN_COMPRESSION_VERSION)}): leave them out for a float index."
+            )
+        if engine == "lucene" and compression == "32x" and self.version < LUCENE_32X_VERSION:
+            return (
+                f"OpenSearch {here} has no 32x compression for lucene (it needs {version_text(LUCENE_32X_VERSION)}): "
+                "use compression_level='4x'."
+            )
         if engine == "nmslib" and self.version >= NMSLIB_BLOCKED_VERSION:
             return (
                 f"OpenSearch {here} refuses new nmslib indices (nmslib is deprecated from "

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from haystack_integrations.document_stores.opensearch import OpenSearchDocumentStore
+from opensearchpy import OpenSearch
 
 from opensearch_pretrained_haystack.catalog import PretrainedModel
 from opensearch_pretrained_haystack.cluster import document_store as adapter
@@ -20,8 +21,11 @@ from opensearch_pretrained_haystack.cluster.ml_commons import MLCommonsClient
 from opensearch_pretrained_haystack.cluster.retry import RetryPolicy, call_with_retries
 from opensearch_pretrained_haystack.cluster.versions import ServerProfile
 from opensearch_pretrained_haystack.compatibility import (
+    META_KEY,
     IndexMismatchError,
+    ModelIdentity,
     index_vector_space,
+    require_same_model,
     require_same_space,
 )
 from opensearch_pretrained_haystack.errors import UsageError
@@ -36,6 +40,14 @@ ENGINE_SPACES = {
 }
 # Engines whose rules changed between server versions (versions.py): only for them is the version read first.
 VERSIONED_ENGINES = ("nmslib", "faiss")
+MODES = ("in_memory", "on_disk")
+# Compression levels each engine's HNSW accepts (k-NN 3.6.0.0 `*MethodResolver.SUPPORTED_COMPRESSION_LEVELS`):
+# lucene 4x is int8 scalar quantization, 32x (3.6+) its 1-bit quantization; faiss 2x is fp16, 8x–32x binary.
+ENGINE_COMPRESSION = {
+    "lucene": ("1x", "4x", "32x"),
+    "faiss": ("1x", "2x", "8x", "16x", "32x"),
+    "nmslib": ("1x",),
+}
 
 
 class MissingIndexError(UsageError):
@@ -52,6 +64,8 @@ def knn_index_body(
     text_field: str = "content",
     number_of_replicas: int | None = None,
     server_version: tuple[int, int, int] | None = None,
+    mode: str | None = None,
+    compression_level: str | None = None,
 ) -> dict[str, Any]:
     """Settings and mappings of a k-NN index for ``model``'s vectors.
 
@@ -59,8 +73,14 @@ def knn_index_body(
     faiss), and a node without the native libraries dies on a faiss index, while lucene works everywhere.
     ``space_type`` defaults to the model's own (e.g. innerproduct for msmarco-distilbert-base-tas-b).
     Strings in meta are mapped to ``keyword`` as opensearch-haystack does, so its filters keep working.
-    With ``server_version``, what that server refuses for a new index (nmslib on 3.x) raises
-    ``UnsupportedServerError`` here, before anything is sent.
+    The mapping's ``_meta`` records the model (``ModelIdentity``), so a later writer or reader of another model
+    is refused (``check_index``).
+    ``mode`` (``in_memory``/``on_disk``) and ``compression_level`` (``"4x"``, ``"32x"``, ...; k-NN 2.17+) quantize
+    the vectors the graph holds, so a large index fits in memory; the full-precision vectors stay on disk for
+    rescoring (``rescore_search_kwargs``). ``on_disk`` needs an explicit level (k-NN's own default
+    moved from 4x to 32x for lucene indices created by 3.6).
+    With ``server_version``, what that server refuses for a new index (nmslib on 3.x, a compression it does not
+    have) raises ``UnsupportedServerError`` here, before anything is sent.
     """
     space = space_type or model.space_type
     if engine not in ENGINE_SPACES:
@@ -69,7 +89,12 @@ def knn_index_body(
         raise ValueError(
             f"The {engine} engine has no space type {space!r}; it supports {', '.join(ENGINE_SPACES[engine])}."
         )
-    refusal = ServerProfile(server_version).new_knn_index_refusal(engine, space) if server_version else None
+    check_compression(engine, mode, compression_level)
+    refusal = (
+        ServerProfile(server_version).new_knn_index_refusal(engine, space, mode=mode, compression=compression_level)
+        if server_version
+        else None
+    )
     if refusal:
         raise UnsupportedServerError(refusal)
     settings: dict[str, Any] = {"index.knn": True}
@@ -81,16 +106,51 @@ def knn_index_body(
         "space_type": space,
         "parameters": {"m": m, "ef_construction": ef_construction},
     }
+    vector: dict[str, Any] = {"type": "knn_vector", "dimension": model.dimension, "method": method}
+    if mode is not None:
+        vector["mode"] = mode
+    if compression_level is not None:
+        vector["compression_level"] = compression_level
     return {
         "settings": settings,
         "mappings": {
             "properties": {
-                VECTOR_FIELD: {"type": "knn_vector", "dimension": model.dimension, "method": method},
+                VECTOR_FIELD: vector,
                 text_field: {"type": "text"},
             },
             "dynamic_templates": [{"strings": {"match_mapping_type": "string", "mapping": {"type": "keyword"}}}],
+            "_meta": {META_KEY: ModelIdentity.of(model, space).to_meta()},
         },
     }
+
+
+def check_compression(engine: str, mode: str | None, compression_level: str | None) -> None:
+    """One line naming the user's value if the engine has no such mode or compression level."""
+    if mode is not None and mode not in MODES:
+        raise ValueError(f"Unknown k-NN mode {mode!r}: use one of {', '.join(MODES)}.")
+    if compression_level is not None and compression_level not in ENGINE_COMPRESSION[engine]:
+        raise ValueError(
+            f"The {engine} engine has no compression level {compression_level!r}; it supports "
+            f"{', '.join(ENGINE_COMPRESSION[engine])}."
+        )
+    if mode == "on_disk" and compression_level in (None, "1x"):
+        # k-NN's own default for on_disk changed (lucene 4x, then 32x on indices created by 3.6): say it explicitly.
+        raise ValueError(
+            f"mode='on_disk' needs an explicit compression_level above 1x ({', '.join(ENGINE_COMPRESSION[engine][1:])} "
+            f"for {engine}): the graph holds quantized vectors."
+        )
+
+
+def rescore_search_kwargs(oversample_factor: float) -> dict[str, Any]:
+    """The ``knn`` query options that rescore ``oversample_factor`` × k quantized candidates with the full-precision
+    vectors (k-NN 2.17+), for ``OpenSearchEmbeddingRetriever(search_kwargs=...)``.
+
+    An ``on_disk`` index rescores by default, with a factor k-NN picks by level, dimension and version (none for
+    4x on indices created before 3.1); this sets it, e.g. to raise recall of a 4x index.
+    """
+    if not 1.0 <= oversample_factor <= 100.0:
+        raise ValueError(f"oversample_factor must lie between 1 and 100, not {oversample_factor!r}.")
+    return {"rescore": {"oversample_factor": oversample_factor}}
 
 
 def document_store_for(
@@ -103,6 +163,8 @@ def document_store_for(
     m: int = 16,
     ef_construction: int = 100,
     number_of_replicas: int | None = None,
+    mode: str | None = None,
+    compression_level: str | None = None,
     verify_certs: bool = True,
     ca_certs: str | None = None,
     retry: RetryPolicy | None = None,
@@ -115,11 +177,13 @@ def document_store_for(
     written. TLS certificates are verified (against ``ca_certs`` when given) unless ``verify_certs=False``,
     which logs a warning; opensearch-haystack alone would not verify them. Transient faults of the index
     check are retried with ``retry``. ``store_kwargs`` go to ``OpenSearchDocumentStore`` (``http_auth``, ...).
-    For a new index of an engine whose rules changed between versions (nmslib is refused from 3.0), the server
-    version is read first and the index body checked against it, so a refused index is never sent.
+    For a new index of an engine whose rules changed between versions (nmslib is refused from 3.0) or with
+    ``mode``/``compression_level`` (see ``knn_index_body``), the server version is read first and the index body
+    checked against it, so a refused index is never sent.
     """
     connection = {**tls_kwargs(hosts, verify_certs=verify_certs, ca_certs=ca_certs), **store_kwargs}
-    server_version = _version_for_new_index(hosts, index, connection, retry) if engine in VERSIONED_ENGINES else None
+    versioned = engine in VERSIONED_ENGINES or mode is not None or compression_level is not None
+    server_version = _version_for_new_index(hosts, index, connection, retry) if versioned else None
     body = knn_index_body(
         model,
         engine=engine,
@@ -128,6 +192,8 @@ def document_store_for(
         ef_construction=ef_construction,
         number_of_replicas=number_of_replicas,
         server_version=server_version,
+        mode=mode,
+        compression_level=compression_level,
     )
     vector_mapping = body["mappings"]["properties"][VECTOR_FIELD]
     store = OpenSearchDocumentStore(
@@ -165,6 +231,23 @@ def _version_for_new_index(
         probe.close()
 
 
+def recorded_model(client: OpenSearch, index: str, retry: RetryPolicy | None = None) -> ModelIdentity | None:
+    """The model ``index`` records in its mapping's ``_meta``; None when the index or the record does not exist."""
+    mappings = _index_mappings(client, index, retry or RetryPolicy())
+    return None if mappings is None else ModelIdentity.from_meta(mappings.get("_meta"))
+
+
+def _index_mappings(client: OpenSearch, index: str, policy: RetryPolicy) -> dict[str, Any] | None:
+    """The mappings of ``index``, None if it does not exist."""
+    if not call_with_retries(lambda: client.indices.exists(index=index), policy, what=f"Checking index {index!r}"):
+        return None
+    mapping = call_with_retries(
+        lambda: client.indices.get_mapping(index=index), policy, what=f"Reading the mapping of index {index!r}"
+    )
+    mappings: dict[str, Any] = next(iter(mapping.values()))["mappings"]
+    return mappings
+
+
 def check_index(
     store: OpenSearchDocumentStore,
     model: PretrainedModel,
@@ -172,23 +255,21 @@ def check_index(
     space_type: str | None = None,
     retry: RetryPolicy | None = None,
 ) -> None:
-    """Raise ``IndexMismatchError`` if the store's index holds vectors of another dimension or space type.
+    """Raise ``IndexMismatchError`` if the store's index holds vectors of another dimension or space type, or of
+    another model (the identity its mapping's ``_meta`` records; an index without one is accepted with a warning).
 
     Creates the index (with the store's own mappings) when it does not exist yet, as the store would on
     first use; a store built with ``create_index=False`` gets an error that says how to fill the index instead.
     """
     client = adapter.connected_client(store, retry)
     name = adapter.index_name(store)
-    policy = retry or RetryPolicy()
-    if not call_with_retries(lambda: client.indices.exists(index=name), policy, what=f"Checking index {name!r}"):
+    mappings = _index_mappings(client, name, retry or RetryPolicy())
+    if mappings is None:
         raise MissingIndexError(
             f"Index {name!r} does not exist: index documents into it first "
             f"(`opensearch-pretrained index SOURCE... --opensearch URL --index {name}`)."
         )
-    mapping = call_with_retries(
-        lambda: client.indices.get_mapping(index=name), policy, what=f"Reading the mapping of index {name!r}"
-    )
-    properties = next(iter(mapping.values()))["mappings"].get("properties", {})
+    properties = mappings.get("properties", {})
     vector = properties.get(VECTOR_FIELD)
     if vector is None or vector.get("type") != "knn_vector":
         raise IndexMismatchError(
@@ -196,4 +277,8 @@ def check_index(
             "so embeddings cannot be stored in it. Use a new index name, or re-index into one built by "
             "document_store_for()."
         )
-    require_same_space(f"Index {name!r}", index_vector_space(vector), model, space_type or model.space_type)
+    space = space_type or model.space_type
+    require_same_space(f"Index {name!r}", index_vector_space(vector), model, space)
+    require_same_model(
+        f"Index {name!r}", ModelIdentity.from_meta(mappings.get("_meta")), ModelIdentity.of(model, space)
+    )

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 from tokenizers import Encoding, Tokenizer
 
-from opensearch_pretrained_haystack.artifacts import ModelSource, resolve_artifact
+from opensearch_pretrained_haystack.artifacts import ModelArtifact, ModelSource, resolve_artifact
 from opensearch_pretrained_haystack.inference.runner import OnnxRunner
 from opensearch_pretrained_haystack.inference.tokenizer import ModelTokenizer
 
@@ -18,6 +18,7 @@ from opensearch_pretrained_haystack.inference.tokenizer import ModelTokenizer
 class TextEmbeddingRunner(OnnxRunner[ModelTokenizer]):
     """A text embedder on the shared runner; subclasses load the model and embed one padded run."""
 
+    artifact: ModelArtifact
     dimension: int
     version: str
 

@@ -347,6 +347,27 @@ def test_index_replicas_option_reaches_the_new_index(opensearch_url, index_name,
     assert settings["number_of_replicas"] == (default if replicas is None else str(replicas))
 
 
+def test_compression_needs_an_opensearch_k_nn_target_and_a_level_the_engine_has(tmp_path, capsys):
+    (tmp_path / "a.txt").write_text("hello")
+    argv = ["index", str(tmp_path / "a.txt"), "--store", str(tmp_path / "s.sqlite"), "--compression", "4x"]
+    assert main(argv) == 2 and "--compression 4x: compression is for a new OpenSearch" in capsys.readouterr().err
+    assert Target(hosts="http://localhost:9200", index="docs", compression="4x").new_index_options() == {
+        "number_of_replicas": None, "mode": "on_disk", "compression_level": "4x",
+    }  # fmt: skip
+
+
+@pytest.mark.integration
+def test_index_compression_option_reaches_the_new_index(opensearch_url, index_name, corpus, capsys):
+    argv = ["index", str(corpus), "--opensearch", opensearch_url, "--index", index_name, "--model-version", "1.0.1"]
+    assert main([*argv, "--compression", "5x"]) == 2
+    assert (
+        capsys.readouterr().err == "error: The lucene engine has no compression level '5x'; it supports 1x, 4x, 32x.\n"
+    )
+    assert main([*argv, "--compression", "4x"]) == 0
+    field = OpenSearch(hosts=opensearch_url).indices.get_mapping(index=index_name)[index_name]["mappings"]
+    assert field["properties"]["embedding"]["compression_level"] == "4x"
+
+
 def test_index_and_indexing_pipeline_give_the_same_passages_and_vectors(tmp_path):
     folder = tmp_path / "files"
     folder.mkdir()

@@ -37,7 +37,14 @@ def corpus(tmp_path):
 
 @pytest.mark.parametrize(
     "mode",
-    [["--mode", "dense"], ["--mode", "bm25"], ["--mode", "hybrid"], ["--mode", "hybrid", "--fusion", "rrf"], []],
+    [
+        ["--mode", "dense"],
+        ["--mode", "bm25"],
+        ["--mode", "hybrid"],
+        ["--mode", "hybrid", "--fusion", "rrf"],
+        ["--mode", "hybrid", "--fusion", "z_score"],
+        [],
+    ],
 )
 def test_index_then_search_on_the_default_sqlite_store_in_each_mode(tmp_path, corpus, capsys, monkeypatch, mode):
     monkeypatch.chdir(tmp_path)

@@ -84,9 +84,12 @@ def test_upload_model_sends_meta_then_zero_based_raw_chunks(tmp_path: Path, monk
     monkeypatch.setattr(ops, "CHUNK_SIZE", 10)
     zip_path = tmp_path / "m.zip"
     zip_path.write_bytes(bytes(range(25)))
-    steps, model_id = play(ops.upload_model(V219, zip_path, CONFIG), [{"model_id": "m1"}, {}, {}, {}])
-    meta, *chunks = steps[:-1] if steps[-1] is None else steps
+    steps, model_id = play(ops.upload_model(V219, zip_path, CONFIG), [{"model_id": "m1"}, {}, {}, {}, {}])
+    meta, *chunks, update = steps[:-1] if steps[-1] is None else steps
     assert meta.path == "/_plugins/_ml/models/_register_meta"
+    # the last chunk drops the description (ml-commons MLModelChunkUploader): put back with the package's mark
+    assert (update.method, update.path) == ("PUT", "/_plugins/_ml/models/m1")
+    assert update.body == {"description": f"d {ops.PACKAGE_MARK}"}
     assert meta.body["total_chunks"] == 3 and meta.body["function_name"] == "TEXT_EMBEDDING"
     assert meta.body["model_content_hash_value"] == "abc" and "model_group_id" not in meta.body
     assert [c.path for c in chunks] == [f"/_plugins/_ml/models/m1/upload_chunk/{n}" for n in range(3)]
@@ -114,6 +117,7 @@ def test_2_10_registers_into_the_group_named_after_the_model_reusing_an_existing
         "name": "huggingface/x",
         "version": "1.0.1",
         "model_format": "ONNX",
+        "description": ops.PACKAGE_MARK,
         "model_group_id": "G-1",
     }
     assert model_id == "m"

@@ -7,6 +7,7 @@ from opensearchpy import OpenSearch
 from haystack_integrations.components.embedders.opensearch_pretrained.model_uploader import PretrainedModelUploader
 from opensearch_pretrained_haystack.cluster import MLCommonsClient, TaskFailedError
 from opensearch_pretrained_haystack.cluster.uploader import ModelRequest, upload_and_deploy
+from opensearch_pretrained_haystack.cluster.versions import ServerProfile
 from opensearch_pretrained_haystack.errors import ArtifactFormatError, ModelInputError
 from tests.conftest import TESTING
 
@@ -60,7 +61,11 @@ class ScriptedCluster:
 
     def upload_model(self, zip_path, config):
         self.calls.append("upload_model")
+        self.uploaded_config = config
         return "uploaded-id"
+
+    def server_profile(self):
+        return ServerProfile((3, 6, 0))
 
     def deploy(self, model_id, timeout):
         self.calls.append(f"deploy {model_id}")
@@ -73,6 +78,8 @@ def test_auto_falls_back_to_uploading_when_the_cluster_cannot_download():
     deployed = upload_and_deploy(cluster, request)  # type: ignore[arg-type]
     assert cluster.calls == ["find", "register_pretrained", "upload_model", "deploy uploaded-id"]
     assert (deployed.source, deployed.reused, deployed.dimension) == ("client", False, 384)
+    # on 3.1+ the catalog's space type goes along, for semantic fields (issue 21)
+    assert cluster.uploaded_config["model_config"]["additional_config"] == {"space_type": "l2"}
 
 
 def test_cluster_source_failure_says_to_use_the_client():

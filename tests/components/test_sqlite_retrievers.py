@@ -61,6 +61,20 @@ def test_bm25_and_hybrid_retrievers(store):
         SQLiteHybridRetriever(document_store=store, fusion="sum")
 
 
+def test_hybrid_retriever_with_z_score_lower_bounds_and_min_score(store):
+    z_score = SQLiteHybridRetriever(document_store=store, fusion="z_score", bm25_weight=0.5)
+    assert z_score.run(query="scurvy", query_embedding=_query(0))["documents"][0].content == "scurvy and vitamin C"
+    bounds = [{"mode": "clip", "min_score": 0.9}, {"mode": "ignore"}]
+    bounded = SQLiteHybridRetriever(document_store=store, fusion="min_max", lower_bounds=bounds, min_score=0.4)
+    found = bounded.run(query="scurvy", query_embedding=_query(2))["documents"]
+    assert [d.content for d in found] == ["the moon"]  # 0.8 · 1; scurvy: 0.2 · 1 + 0.8 · 0.001 < 0.4
+    data = bounded.to_dict()
+    assert data["init_parameters"]["lower_bounds"] == bounds and data["init_parameters"]["min_score"] == 0.4
+    assert SQLiteHybridRetriever.from_dict(data).to_dict() == data
+    with pytest.raises(ValueError, match="lower_bounds take min_max"):
+        SQLiteHybridRetriever(document_store=store, fusion="rrf", lower_bounds=bounds)
+
+
 async def test_run_async_equals_run(store):
     for retriever, inputs in [
         (SQLiteEmbeddingRetriever(document_store=store), {"query_embedding": _query(0)}),

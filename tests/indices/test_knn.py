@@ -1,14 +1,18 @@
+import numpy as np
 import pytest
 from haystack import Document
+from haystack_integrations.components.retrievers.opensearch import OpenSearchEmbeddingRetriever
 from opensearchpy import OpenSearch
 
 from opensearch_pretrained_haystack.catalog import get_model
+from opensearch_pretrained_haystack.cluster import MLCommonsClient, UnsupportedServerError
 from opensearch_pretrained_haystack.indices.knn import (
     IndexMismatchError,
     document_store_for,
     index_vector_space,
     knn_index_body,
     require_same_space,
+    rescore_search_kwargs,
 )
 
 MINILM = get_model("all-MiniLM-L6-v2", "1.0.1")
@@ -101,3 +105,51 @@ def test_store_refuses_an_index_without_a_vector_field(opensearch_url, index_nam
     OpenSearch(hosts=opensearch_url).indices.create(index=index_name, body={"settings": {"number_of_replicas": 0}})
     with pytest.raises(IndexMismatchError, match="no knn_vector field 'embedding'"):
         document_store_for(MINILM, opensearch_url, index_name)
+
+
+# --- Compressed k-NN (issue 21) --------------------------------------------------------------------------------
+
+
+def test_compressed_index_body_keeps_the_catalog_space_type_and_refuses_what_the_engine_lacks():
+    tas_b = TAS_B
+    field = knn_index_body(tas_b, mode="on_disk", compression_level="4x")["mappings"]["properties"]["embedding"]
+    assert field["mode"] == "on_disk" and field["compression_level"] == "4x"
+    assert field["method"]["space_type"] == "innerproduct" == tas_b.space_type
+    assert "mode" not in knn_index_body(tas_b)["mappings"]["properties"]["embedding"]
+    with pytest.raises(ValueError, match="lucene engine has no compression level '8x'; it supports 1x, 4x, 32x"):
+        knn_index_body(tas_b, compression_level="8x")
+    with pytest.raises(ValueError, match="on_disk' needs an explicit compression_level"):
+        knn_index_body(tas_b, mode="on_disk")
+    with pytest.raises(ValueError, match="Unknown k-NN mode 'disk'"):
+        knn_index_body(tas_b, mode="disk", compression_level="4x")
+    with pytest.raises(UnsupportedServerError, match=r"no 32x compression for lucene \(it needs 3\.6\.0\)"):
+        knn_index_body(tas_b, mode="on_disk", compression_level="32x", server_version=(2, 19, 1))
+    with pytest.raises(UnsupportedServerError, match=r"no k-NN mode/compression_level \(it needs 2\.17\.0\)"):
+        knn_index_body(tas_b, compression_level="4x", server_version=(2, 16, 0))
+    assert rescore_search_kwargs(3.0) == {"rescore": {"oversample_factor": 3.0}}
+    with pytest.raises(ValueError, match="between 1 and 100"):
+        rescore_search_kwargs(0.5)
+
+
+@pytest.mark.integration
+def test_a_compressed_on_disk_index_rescores_to_the_exact_neighbour(opensearch_url, index_name):
+    """4x (lucene int8) on both nodes; 32x is never searched here: the test node's k-NN lacks its native library,
+    and a 32x search exits a 3.6.0 node (see the note of issue 21). On 2.19.1 32x is refused before any request."""
+    store = document_store_for(
+        MINILM, opensearch_url, index_name, mode="on_disk", compression_level="4x", number_of_replicas=0
+    )
+    field = OpenSearch(hosts=opensearch_url).indices.get_mapping(index=index_name)[index_name]["mappings"]
+    assert (field["properties"]["embedding"]["mode"], field["properties"]["embedding"]["compression_level"]) == (
+        "on_disk", "4x",
+    )  # fmt: skip
+    vectors = np.random.default_rng(7).normal(size=(30, MINILM.dimension)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    documents = [Document(id=str(i), content=f"d{i}", embedding=v.tolist()) for i, v in enumerate(vectors)]
+    store.write_documents(documents, refresh=True)
+    retriever = OpenSearchEmbeddingRetriever(document_store=store, top_k=3, search_kwargs=rescore_search_kwargs(3.0))
+    found = retriever.run(query_embedding=vectors[11].tolist())["documents"]
+    assert found[0].id == "11" and found[0].score == pytest.approx(1.0, abs=1e-6)  # l2: 1 / (1 + 0), full precision
+    if MLCommonsClient(OpenSearch(hosts=opensearch_url)).server_profile().version < (3, 6, 0):
+        with pytest.raises(UnsupportedServerError, match=r"no 32x compression for lucene \(it needs 3\.6\.0\)"):
+            document_store_for(MINILM, opensearch_url, f"{index_name}-32x", mode="on_disk", compression_level="32x")
+        assert not OpenSearch(hosts=opensearch_url).indices.exists(index=f"{index_name}-32x")

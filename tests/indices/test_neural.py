@@ -183,7 +183,7 @@ def test_a_weighted_rrf_is_refused_by_a_server_before_3_1(opensearch_url):
 
 
 def test_an_unknown_fusion_is_refused_before_the_cluster_is_asked():
-    with pytest.raises(ValueError, match="'min_max' or 'rrf'"):
+    with pytest.raises(ValueError, match="'z_score' or 'rrf'"):
         create_hybrid_search_pipeline(None, "p", fusion="mean")  # type: ignore[arg-type]
 
 

@@ -1,30 +1,76 @@
 """Scores as OpenSearch reports them, so a local prototype ranks and thresholds like the cluster.
 
 k-NN (knn-spaces): l2 ``1/(1+d²)`` with d the Euclidean distance; cosinesimil ``(1+cos)/2``; innerproduct
-``dot+1`` for a non-negative dot product and ``1/(1-dot)`` below zero. Hybrid (neural-search): the
-normalization-processor's ``min_max`` + ``arithmetic_mean`` (a sub-query's best hit 1, its worst 0.001, a lone hit
-1; the weighted mean over the sub-queries that found the document), and the score-ranker-processor's reciprocal
-rank fusion ``Σ 1/(rank_constant + rank)`` with ranks from 1.
+``dot+1`` for a non-negative dot product and ``1/(1-dot)`` below zero.
+
+Hybrid (neural-search ``processor/normalization`` and ``processor/combination`` at 3.6.0.0), each step in float32
+as the plugin computes it, over the sub-queries' results (key, score), each best first:
+- ``min_max`` (2.10+): a sub-query's scores to ``(score - min) / (max - min)``, 0 → 0.001, a lone hit 1; its
+  ``lower_bounds`` (3.0+, PR #1195) replace ``min`` per sub-query (``apply``, ``clip``, ``ignore``);
+- ``z_score`` (3.0+, PR #1224): ``(score - mean) / std`` (sample standard deviation), at most 0 → 0.001;
+- both combined by ``arithmetic_mean``: ``Σ wᵢ·sᵢ / Σ wᵢ`` over every sub-query, 0 where one did not find the
+  document (``ScoreCombiner`` leaves it 0, although its comment says -1; both nodes score so);
+- ``rrf`` (2.19+, the score-ranker-processor): ``Σ 1/(rank_constant + rank)`` with ranks from 1;
+- ``min_score`` (3.5+, PR #1726): fused scores below it are dropped.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
 SPACE_TYPES = ("l2", "cosinesimil", "innerproduct")
-FUSIONS = ("min_max", "rrf")
+FUSIONS = ("min_max", "z_score", "rrf")
+BOUND_MODES = ("apply", "clip", "ignore")
 DEFAULT_RANK_CONSTANT = 60
 # Hybrid defaults chosen by nDCG@10 on SciFact's train split over passage BM25 and k-NN (see the README): RRF 0.706,
 # min-max best at BM25 weight 0.2 (0.691, falling to 0.686 at 0.5), dense alone 0.692.
 DEFAULT_FUSION = "rrf"
 DEFAULT_BM25_WEIGHT = 0.2
-_MIN_SCORE = 0.001
-_SINGLE_RESULT_SCORE = 1.0
+_MIN_SCORE = np.float32(0.001)
+_SINGLE_RESULT_SCORE = np.float32(1.0)
+_BOUND_LIMIT = 10_000.0
+_MISSING = np.float32(0.0)  # a sub-query that did not find the document: 0, and its weight still counts
 
 Floats = npt.NDArray[np.float64]
+Key = TypeVar("Key", bound=Hashable)
+Ranked = Sequence[Sequence[tuple[Key, float]]]
+
+
+@dataclass(frozen=True)
+class LowerBound:
+    """A floor for one sub-query's min-max normalization (neural-search 3.0+, ``lower_bounds``).
+
+    ``mode="apply"``: scores above ``min_score`` normalize from ``min_score`` instead of the sub-query's lowest
+    score (if its best score is above it too); ``"clip"``: scores below ``min_score`` become 0.001 and the rest
+    normalize from ``min_score`` (unless the best score is below it); ``"ignore"``: no bound.
+    """
+
+    mode: str = "apply"
+    min_score: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.mode not in BOUND_MODES:
+            raise ValueError(f"Lower bound mode {self.mode!r} is not one of {', '.join(BOUND_MODES)}.")
+        if not -_BOUND_LIMIT <= self.min_score <= _BOUND_LIMIT:
+            raise ValueError(f"Lower bound min_score {self.min_score!r} must lie between -10000 and 10000.")
+
+    def to_json(self) -> dict[str, str | float]:
+        """The entry of the normalization-processor's ``lower_bounds`` list."""
+        return {"mode": self.mode, "min_score": self.min_score}
+
+    def effective_min(self, score: np.float32, low: np.float32, high: np.float32) -> np.float32:
+        """The minimum this score normalizes from (``LowerBound.determineEffectiveScore``)."""
+        bound = np.float32(self.min_score)
+        if self.mode == "apply":
+            return bound if high > bound and score > bound else low
+        if self.mode == "clip":
+            return low if high < bound else bound
+        return low
 
 
 def knn_scores(space_type: str, dots: Floats, squared_norms: Floats, query_squared_norm: float) -> Floats:
@@ -41,32 +87,144 @@ def knn_scores(space_type: str, dots: Floats, squared_norms: Floats, query_squar
     raise ValueError(f"Unknown k-NN space type {space_type!r}; use one of {', '.join(SPACE_TYPES)}.")
 
 
-def min_max_fusion(ranked: Sequence[Sequence[tuple[int, float]]], weights: Sequence[float]) -> list[tuple[int, float]]:
-    """OpenSearch's min-max normalization and weighted arithmetic mean over sub-query results (key, score)."""
-    if len(ranked) != len(weights):
-        raise ValueError("Give one weight per sub-query.")
-    totals: dict[int, list[float]] = {}
-    for results, weight in zip(ranked, weights, strict=True):
-        if not results:
+def fuse(
+    ranked: Ranked[Key],
+    fusion: str,
+    *,
+    weights: Sequence[float] | None = None,
+    rank_constant: int = DEFAULT_RANK_CONSTANT,
+    lower_bounds: Sequence[LowerBound] | None = None,
+    min_score: float | None = None,
+) -> list[tuple[Key, float]]:
+    """The sub-queries' results fused as the hybrid search pipeline of ``fusion`` would, best first.
+
+    :param ranked: Per sub-query, its results (key, score), best first.
+    :param fusion: ``min_max``, ``z_score`` or ``rrf``.
+    :param weights: One per sub-query (``min_max``, ``z_score``); default equal weights.
+    :param rank_constant: ``rrf``'s k.
+    :param lower_bounds: ``min_max`` only: one per sub-query.
+    :param min_score: Drop fused scores below it (the search request's ``min_score``).
+    :returns: (key, fused score), best first.
+    :raises ValueError: For an unknown fusion, or an option the fusion does not take.
+    """
+    if fusion not in FUSIONS:
+        raise ValueError(f"Unknown fusion {fusion!r}; use one of {', '.join(FUSIONS)}.")
+    if lower_bounds is not None and fusion != "min_max":
+        raise ValueError(f"Lower bounds belong to min_max normalization, not to {fusion}.")
+    if fusion == "rrf":
+        fused = reciprocal_rank_fusion(ranked, rank_constant=rank_constant)
+    else:
+        weights = [1.0] * len(ranked) if weights is None else weights
+        if fusion == "z_score":
+            fused = z_score_fusion(ranked, weights)
+        else:
+            fused = min_max_fusion(ranked, weights, lower_bounds=lower_bounds)
+    if min_score is None:
+        return fused
+    if not np.isfinite(min_score):
+        raise ValueError(f"min_score must be a finite number, not {min_score!r}.")
+    return [(key, score) for key, score in fused if score >= np.float32(min_score)]
+
+
+def min_max_fusion(
+    ranked: Ranked[Key], weights: Sequence[float], *, lower_bounds: Sequence[LowerBound] | None = None
+) -> list[tuple[Key, float]]:
+    """OpenSearch's min-max normalization (with optional lower bounds) and weighted arithmetic mean."""
+    if lower_bounds is not None and len(lower_bounds) != len(ranked):
+        raise ValueError(f"Give one lower bound per sub-query ({len(ranked)}), not {len(lower_bounds)}.")
+    normalized: list[list[tuple[Key, np.float32]]] = []
+    for index, results in enumerate(ranked):
+        bound = LowerBound(mode="ignore") if lower_bounds is None else lower_bounds[index]
+        scores = np.asarray([score for _, score in results], dtype=np.float32)
+        low = scores.min(initial=np.finfo(np.float32).max)
+        high = scores.max(initial=np.finfo(np.float32).smallest_subnormal)  # the plugin starts at Float.MIN_VALUE
+        normalized.append(
+            [(key, _min_max(score, low, high, bound)) for (key, _), score in zip(results, scores, strict=True)]
+        )
+    return _arithmetic_mean(normalized, weights)
+
+
+def _min_max(score: np.float32, low: np.float32, high: np.float32, bound: LowerBound) -> np.float32:
+    """``MinMaxScoreNormalizationTechnique.normalizeSingleScore`` without upper bounds."""
+    if high == low == score:
+        return _SINGLE_RESULT_SCORE
+    effective_low = bound.effective_min(score, low, high)
+    if bound.mode == "clip" and score < effective_low:
+        return _MIN_SCORE
+    if high == effective_low:
+        return _SINGLE_RESULT_SCORE
+    value = np.float32((score - effective_low) / (high - effective_low))
+    return _MIN_SCORE if value == 0 else value
+
+
+def z_score_fusion(ranked: Ranked[Key], weights: Sequence[float]) -> list[tuple[Key, float]]:
+    """OpenSearch's z-score normalization and weighted arithmetic mean (the only combination it allows)."""
+    normalized: list[list[tuple[Key, np.float32]]] = []
+    for results in ranked:
+        scores = np.asarray([score for _, score in results], dtype=np.float32)
+        if not len(scores):
+            normalized.append([])
             continue
-        scores = [score for _, score in results]
-        low, high = min(scores), max(scores)
+        mean, std = _mean_and_sample_std([float(score) for score in scores])
+        low, high = scores.min(), scores.max()
+        normalized.append(
+            [(key, _z_score(score, mean, std, low, high)) for (key, _), score in zip(results, scores, strict=True)]
+        )
+    return _arithmetic_mean(normalized, weights)
+
+
+def _mean_and_sample_std(values: list[float]) -> tuple[np.float32, np.float32]:
+    """Commons Math's ``DescriptiveStatistics`` mean and standard deviation (two-pass, n - 1), cast to float32."""
+    count = len(values)
+    mean = sum(values) / count
+    mean += sum(value - mean for value in values) / count
+    if count == 1:
+        return np.float32(mean), np.float32(0.0)
+    deviations = [value - mean for value in values]
+    squares, total = sum(d * d for d in deviations), sum(deviations)
+    variance = (squares - total * total / count) / (count - 1)
+    return np.float32(mean), np.float32(np.sqrt(variance))
+
+
+def _z_score(score: np.float32, mean: np.float32, std: np.float32, low: np.float32, high: np.float32) -> np.float32:
+    """``ZScoreNormalizationTechnique.normalizeSingleScore``: its edge cases return the raw max or min score."""
+    if mean == score:
+        return high
+    if std == 0:
+        return low
+    value = np.float32((score - mean) / std)
+    return _MIN_SCORE if value <= 0 else value
+
+
+def _arithmetic_mean(
+    normalized: Sequence[Sequence[tuple[Key, np.float32]]], weights: Sequence[float]
+) -> list[tuple[Key, float]]:
+    """``ArithmeticMeanScoreCombinationTechnique``: Σ wᵢ·sᵢ / Σ wᵢ, a sub-query that missed the document scoring 0."""
+    if len(normalized) != len(weights):
+        raise ValueError("Give one weight per sub-query.")
+    per_key: dict[Key, list[np.float32]] = {}
+    for index, results in enumerate(normalized):
         for key, score in results:
-            normalized = _SINGLE_RESULT_SCORE if high == low else ((score - low) / (high - low) or _MIN_SCORE)
-            entry = totals.setdefault(key, [0.0, 0.0])
-            entry[0] += weight * normalized
-            entry[1] += weight
-    fused = [(key, total / weight_sum if weight_sum else 0.0) for key, (total, weight_sum) in totals.items()]
+            per_key.setdefault(key, [_MISSING] * len(normalized))[index] = score
+    weights32 = [np.float32(weight) for weight in weights]
+    fused = []
+    for key, scores in per_key.items():
+        total, weight_sum = np.float32(0.0), np.float32(0.0)
+        for score, weight in zip(scores, weights32, strict=True):
+            if score >= 0:
+                total = np.float32(total + np.float32(score * weight))
+                weight_sum = np.float32(weight_sum + weight)
+        fused.append((key, float(total / weight_sum) if weight_sum else 0.0))
     return sorted(fused, key=lambda item: -item[1])
 
 
 def reciprocal_rank_fusion(
-    ranked: Sequence[Sequence[tuple[int, float]]], *, rank_constant: int = DEFAULT_RANK_CONSTANT
-) -> list[tuple[int, float]]:
+    ranked: Ranked[Key], *, rank_constant: int = DEFAULT_RANK_CONSTANT
+) -> list[tuple[Key, float]]:
     """OpenSearch's score-ranker-processor (RRF) over sub-query results (key, score), each best first."""
     if rank_constant < 1:
         raise ValueError("rank_constant must be at least 1.")
-    totals: dict[int, float] = {}
+    totals: dict[Key, float] = {}
     for results in ranked:
         for rank, (key, _) in enumerate(results, start=1):
             totals[key] = totals.get(key, 0.0) + 1.0 / (rank_constant + rank)

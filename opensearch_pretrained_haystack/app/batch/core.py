@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from haystack import Document
 
@@ -21,7 +22,10 @@ READ_CHUNK = 256
 # Passages embedded and written at a time: large enough that the embedder's length-sorted batches pad little
 # (measured: 512 costs ~4% more embedding time than 2,048), small enough that memory stays flat (~30 MB).
 PASSAGE_GROUP = 2048
+# The first group's size: small, so the first passages are written within seconds even on a slow machine.
+FIRST_GROUP = 32
 MAX_FAILURES_KEPT = 100
+MAX_NAMES_SHOWN = 10
 
 
 @dataclass
@@ -38,12 +42,25 @@ class IndexSummary:
     failed: int = 0
     without_content: int = 0
     failures: list[str] = field(default_factory=list)
+    files_not_read: int = 0
+    """Files in the input directories that are not .txt, .md or .jsonl (PDFs, images, ...)."""
+    files_not_read_names: list[str] = field(default_factory=list)
 
     def line(self) -> str:
-        return (
+        line = (
             f"documents read: {self.documents_read}, passages written: {self.passages_written}, "
             f"skipped: {self.skipped}, failed: {self.failed}, without content: {self.without_content}"
         )
+        if self.files_not_read:
+            more = self.files_not_read - len(self.files_not_read_names)
+            names = ", ".join(self.files_not_read_names) + (f" and {more} more" if more else "")
+            line += f"; files not read (not .txt, .md or .jsonl): {self.files_not_read} ({names})"
+        return line
+
+    def skip_file(self, path: Path) -> None:
+        self.files_not_read += 1
+        if len(self.files_not_read_names) < MAX_NAMES_SHOWN:
+            self.files_not_read_names.append(str(path))
 
     def fail(self, count: int, reason: str) -> None:
         self.failed += count

@@ -22,6 +22,7 @@ from tqdm import tqdm
 from haystack_integrations.components.embedders.opensearch_pretrained._text_preparation import has_content
 from haystack_integrations.components.preprocessors.opensearch_pretrained.model_token_splitter import DEFAULT_OVERLAP
 from opensearch_pretrained_haystack.app.batch.core import (
+    FIRST_GROUP,
     PASSAGE_GROUP,
     READ_CHUNK,
     IndexSummary,
@@ -53,24 +54,42 @@ def index_documents(
 ) -> IndexSummary:
     """Clean and split ``documents`` as they are read, then embed and write their passages ``group_size`` at a
     time (across read chunks, so the embedder's batches pad little), skipping passages ``sink`` already holds.
-    The progress bar counts documents whose passages are all written."""
+    The first groups are smaller (``FIRST_GROUP``, doubling up to ``group_size``), so the first passages are
+    written, and the bar moves, within seconds. The progress bar counts documents whose passages are all written,
+    and shows the passages written so far. Ctrl-C raises ``IndexingInterrupted`` carrying the summary of what was
+    written (every group written before it is kept; a re-run resumes after it)."""
     summary = summary or IndexSummary()
     iterator = iter(documents)
     pending: list[Document] = []
+    size = min(FIRST_GROUP, group_size)
     with tqdm(total=total, unit="doc", desc="Indexing", disable=not progress_bar, smoothing=0.1) as bar:
         progress = _WrittenProgress(bar)
-        while chunk := list(islice(iterator, READ_CHUNK)):
-            summary.documents_read += len(chunk)
-            passages = components.passages(chunk)
-            pending.extend(passages)
-            progress.read(len(chunk), len(passages))
-            while len(pending) >= group_size:
-                _embed_and_write(pending[:group_size], sink, components, summary)
-                del pending[:group_size]
-                progress.written(group_size)
-        _embed_and_write(pending, sink, components, summary)
-        progress.written(len(pending))
+        try:
+            while chunk := list(islice(iterator, READ_CHUNK)):
+                summary.documents_read += len(chunk)
+                passages = components.passages(chunk)
+                pending.extend(passages)
+                progress.read(len(chunk), len(passages))
+                while len(pending) >= size:
+                    _embed_and_write(pending[:size], sink, components, summary)
+                    del pending[:size]
+                    progress.written(size)
+                    bar.set_postfix(passages=summary.passages_written)
+                    size = min(size * 2, group_size)
+            _embed_and_write(pending, sink, components, summary)
+            progress.written(len(pending))
+            bar.set_postfix(passages=summary.passages_written)
+        except KeyboardInterrupt:
+            raise IndexingInterrupted(summary) from None
     return summary
+
+
+class IndexingInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped indexing; ``summary`` says what was written before it (a re-run resumes from there)."""
+
+    def __init__(self, summary: IndexSummary) -> None:
+        super().__init__("interrupted")
+        self.summary = summary
 
 
 class _WrittenProgress:
@@ -107,7 +126,9 @@ def _embed_and_write(
         summary.fail(failed, f"{failed} passage(s) could not be embedded")
     summary.without_content += sum(1 for doc in kept if not has_content(doc))
     try:
-        summary.passages_written += sink.write(kept)
+        written = sink.write(kept)
+        summary.passages_written += written
+        summary.skipped += len(kept) - written  # stored meanwhile by another run
     except PassagesNotWrittenError as error:
         summary.fail(len(error.ids), str(error))
 
@@ -137,6 +158,7 @@ def index_into(
         components = _cluster_encoded_components(target, target.sparse, remote_model_id, split, window, overlap)
     else:
         components = _embedding_components(target, model, remote_model_id, split, window, overlap)
+    components.warm_up()  # a model that cannot be had fails here, before a store or index is created for it
     with open_sink(target, model) as sink:
         return index_documents(
             documents, sink, components=components, summary=summary, total=total, group_size=group_size,
@@ -198,7 +220,7 @@ def index_sources(
         raise ValueError(f"engine {engine!r}: use one of {', '.join(ENGINES)}.")
     summary = IndexSummary()
     return index_into(
-        target, model, read_documents(sources, summary), summary=summary, total=count_documents(sources),
+        target, model, read_documents(sources, summary, summary), summary=summary, total=count_documents(sources),
         remote_model_id=remote_model_id, split=split, window=window, overlap=overlap, group_size=group_size,
         progress_bar=progress_bar,
     )  # fmt: skip

@@ -288,13 +288,13 @@ def index_sources_on_ray(
         overlap=overlap, threads_per_worker=options.threads_per_worker,
     )  # fmt: skip
     # The index is created (or checked against the model) once, here, before any worker writes to it.
-    store = document_store_for(model, target.hosts, target.index, number_of_replicas=target.replicas, **target.tls())
+    store = document_store_for(model, target.hosts, target.index, **target.new_index_options(), **target.tls())
     client = connected_client(store)
+    summary = IndexSummary()
     shards = [
         json.dumps(asdict(shard))
-        for shard in plan_shards([Path(s).absolute() for s in sources], documents_per_shard=READ_CHUNK)
+        for shard in plan_shards([Path(s).absolute() for s in sources], documents_per_shard=READ_CHUNK, skipped=summary)
     ]
-    summary = IndexSummary()
     try:
         if shards:
             with _ray_session(options.address), _retried_blocks(options.block_retries, progress_bar):

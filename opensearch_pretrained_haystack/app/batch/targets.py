@@ -43,10 +43,17 @@ class Target:
     """TLS for ``hosts``: certificates are verified (against ``ca_certs`` when given) unless this is False."""
     sparse: SparseEncoding | None = None
     """A neural sparse index instead of a k-NN one: the cluster encodes passages at ingest (no local vectors)."""
+    compression: str | None = None
+    """A new k-NN index keeps its graph ``on_disk`` at this ``compression_level`` (``"4x"``, ...), rescored."""
 
     def tls(self) -> dict[str, Any]:
         """``verify_certs``/``ca_certs`` for every client of this target (store, embedder, preflight)."""
         return {"verify_certs": self.verify_certs, "ca_certs": self.ca_certs}
+
+    def new_index_options(self) -> dict[str, Any]:
+        """``document_store_for``'s options for a new k-NN index of this target (replicas, compression)."""
+        compressed = {"mode": "on_disk", "compression_level": self.compression} if self.compression else {}
+        return {"number_of_replicas": self.replicas, **compressed}
 
     def opensearch_index(self) -> tuple[str, str]:
         """``(hosts, index)`` of an OpenSearch target."""
@@ -61,6 +68,11 @@ class Target:
             raise ValueError("An OpenSearch target needs an index name (--index NAME).")
         if self.replicas is not None and (self.hosts is None or self.replicas < 0):
             raise ValueError(f"--replicas {self.replicas}: give 0 or more, for a new OpenSearch index (--opensearch).")
+        if self.compression is not None and (self.hosts is None or self.sparse is not None):
+            raise ValueError(
+                f"--compression {self.compression}: compression is for a new OpenSearch k-NN index (--opensearch, "
+                "without --sparse); the embedded store keeps float vectors."
+            )
         if self.sparse is not None and self.hosts is None:
             raise ValueError(
                 "--sparse searches an OpenSearch index the cluster encodes: give --opensearch URL --index NAME."
@@ -72,11 +84,17 @@ class Sink(Protocol):
 
     def stored_ids(self, ids: list[str]) -> set[str]: ...
 
-    def write(self, documents: list[Document]) -> int: ...
+    def write(self, documents: list[Document]) -> int:
+        """Write ``documents``; returns how many were written (not those another writer stored meanwhile)."""
+        ...
 
 
 class _EmbeddedSink:
-    """Writes into the SQLite store: each write is one transaction, so a killed run loses at most that batch."""
+    """Writes into the SQLite store: each write is one transaction, so a killed run loses at most that batch.
+
+    A passage another process wrote since ``stored_ids`` looked (two runs at once) is left as that process wrote
+    it and not counted as written here: the job writes only passages it found missing, and counts the rest as
+    already stored."""
 
     def __init__(self, store: SQLiteDocumentStore) -> None:
         self._store = store
@@ -85,7 +103,7 @@ class _EmbeddedSink:
         return self._store.stored_ids(ids)
 
     def write(self, documents: list[Document]) -> int:
-        return self._store.write_documents(documents, policy=DuplicatePolicy.OVERWRITE)
+        return self._store.write_documents(documents, policy=DuplicatePolicy.SKIP)
 
 
 class PassagesNotWrittenError(OpenSearchPretrainedError):
@@ -136,7 +154,7 @@ def open_sink(target: Target, model: PretrainedModel) -> Iterator[Sink]:
             hosts, index, model_id=target.sparse.model_id, number_of_replicas=target.replicas, **target.tls()
         )
         if target.sparse is not None
-        else document_store_for(model, hosts, index, number_of_replicas=target.replicas, **target.tls())
+        else document_store_for(model, hosts, index, **target.new_index_options(), **target.tls())
     )
     try:
         yield _OpenSearchSink(store)

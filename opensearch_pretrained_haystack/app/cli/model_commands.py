@@ -1,25 +1,44 @@
-"""`opensearch-pretrained models | download | embed`: the catalog, the artifact cache and local embedding."""
+"""`opensearch-pretrained models | download | embed`: the catalog, the artifact cache and local embedding; and
+`models deployed|undeploy|delete|redeploy --opensearch URL`: the cluster's models (see `cluster.lifecycle`)."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from dataclasses import asdict
 from typing import Any
 
 from opensearch_pretrained_haystack import catalog
+from opensearch_pretrained_haystack.app.batch.remote_model import ENV_CREDENTIALS
+from opensearch_pretrained_haystack.cluster import lifecycle
+from opensearch_pretrained_haystack.cluster.connection import ConnectionSettings
+from opensearch_pretrained_haystack.cluster.ml_commons import MLCommonsClient
+from opensearch_pretrained_haystack.errors import UsageError
 from opensearch_pretrained_haystack.families import family_of
+
+CLUSTER_ACTIONS = ("deployed", "undeploy", "delete", "redeploy")
 
 
 def add_model_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register `models`, `download` and `embed`; each handler returns an exit code."""
     models = subparsers.add_parser(
         "models",
-        help="list the catalog of pretrained models",
+        help="list the catalog of pretrained models, or (with --opensearch) the cluster's models",
         description="List every "
         "catalog model version: family (sentence-transformers embed, cross-encoders "
         "rerank), alias, version, formats, dimension, pooling, space type.",
     )
+    models.add_argument(
+        "action", nargs="?", choices=CLUSTER_ACTIONS,
+        help="with --opensearch: list the cluster's models (deployed), or undeploy / delete / redeploy MODEL_ID",
+    )  # fmt: skip
+    models.add_argument("model_id", nargs="?", metavar="MODEL_ID")
+    models.add_argument(
+        "--opensearch", metavar="URL", help="the cluster; credentials from OPENSEARCH_USERNAME/PASSWORD"
+    )
+    models.add_argument("--ca-certs", metavar="PATH", help="CA bundle that signed the cluster's TLS certificate")
+    models.add_argument("--insecure", action="store_true", help="do not verify the cluster's TLS certificate")
     models.add_argument("--json", action="store_true", help="print JSON instead of a table")
     models.set_defaults(handler=_models)
 
@@ -63,6 +82,8 @@ def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _models(args: argparse.Namespace) -> int:
+    if args.action is not None or args.opensearch is not None:
+        return _cluster_models(args)
     rows = [
         {
             "alias": m.alias,
@@ -101,6 +122,50 @@ def _models(args: argparse.Namespace) -> int:
     for row in table:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
     return 0
+
+
+def _cluster_models(args: argparse.Namespace) -> int:
+    """`models deployed|undeploy|delete|redeploy [MODEL_ID] --opensearch URL`."""
+    if args.action is None or args.opensearch is None:
+        raise UsageError(
+            f"models {args.action or 'ACTION'}: give one of {', '.join(CLUSTER_ACTIONS)} and --opensearch URL."
+        )
+    if (args.action == "deployed") != (args.model_id is None):
+        raise UsageError(
+            "models deployed lists every model (no MODEL_ID)" if args.action == "deployed"
+            else f"models {args.action} needs the MODEL_ID to {args.action}."
+        )  # fmt: skip
+    settings = ConnectionSettings(
+        args.opensearch, http_auth=ENV_CREDENTIALS, verify_certs=not args.insecure, ca_certs=args.ca_certs
+    )
+    client = MLCommonsClient(settings.sync_client())
+    try:
+        if args.action == "deployed":
+            _print_cluster_models(lifecycle.list_cluster_models(client), as_json=args.json)
+        elif args.action == "undeploy":
+            print(f"{args.model_id}: {lifecycle.undeploy_model(client, args.model_id)}")
+        elif args.action == "delete":
+            lifecycle.delete_model(client, args.model_id)
+            print(f"{args.model_id}: deleted")
+        else:
+            print(f"{args.model_id}: {lifecycle.redeploy_model(client, args.model_id)}")
+    finally:
+        client.client.close()
+    return 0
+
+
+def _print_cluster_models(models: list[lifecycle.ClusterModel], *, as_json: bool) -> None:
+    rows = [asdict(model) for model in models]
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    header = ("model_id", "name", "version", "format", "function", "state", "by_package")
+    table = [header] + [
+        tuple("yes" if v is True else "no" if v is False else str(v) for v in row.values()) for row in rows
+    ]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    for row in table:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
 
 
 def _table_row(row: dict[str, Any]) -> tuple[str, ...]:

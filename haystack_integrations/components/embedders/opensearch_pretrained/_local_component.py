@@ -83,6 +83,14 @@ class LocalEmbedderComponent(InitParametersSerialization):
         assert self._embedder is not None
         return self._embedder
 
+    def _prefix(self, user_prefix: str | None, content_type: str) -> str:
+        """The user's prefix if given (even ""), else the model's own ``<content_type>_prefix`` (asymmetric models),
+        else none: the text ML Commons embeds for that content type."""
+        if user_prefix is not None:
+            return user_prefix
+        artifact = self._warm_embedder().artifact
+        return (artifact.query_prefix if content_type == "query" else artifact.passage_prefix) or ""
+
     def _meta(self) -> dict[str, Any]:
         embedder = self._warm_embedder()
         return {"model": embedder.name, "version": embedder.version}
@@ -127,7 +135,7 @@ class TextEmbeddingRun(LocalEmbedderComponent):
     """``run`` of a local text embedder: one string in, its embedding out."""
 
     document_sibling: ClassVar[str]
-    prefix: str
+    prefix: str | None
     suffix: str
 
     @component.output_types(embedding=list[float], meta=dict[str, Any])
@@ -139,7 +147,8 @@ class TextEmbeddingRun(LocalEmbedderComponent):
         :returns: ``embedding`` (a list of floats) and ``meta`` (model name and version).
         """
         check_text(type(self).__name__, self.document_sibling, text)
-        vector = self._warm_embedder().embed([prepare_text(text, self.prefix, self.suffix)])[0]
+        embedder = self._warm_embedder()
+        vector = embedder.embed([prepare_text(text, self._prefix(self.prefix, "query"), self.suffix)])[0]
         return {"embedding": vector.tolist(), "meta": self._meta()}
 
     @component.output_types(embedding=list[float], meta=dict[str, Any])
@@ -152,7 +161,7 @@ class DocumentEmbeddingRun(LocalEmbedderComponent):
     """``run`` of a local document embedder: documents in, new documents with ``embedding`` out."""
 
     text_sibling: ClassVar[str]
-    prefix: str
+    prefix: str | None
     suffix: str
     batch_size: int
     meta_fields_to_embed: list[str]
@@ -167,8 +176,8 @@ class DocumentEmbeddingRun(LocalEmbedderComponent):
         :returns: ``documents`` (new objects with ``embedding`` set, in input order) and ``meta`` (model, version,
             counts of embedded documents and of documents without content).
         """
-        prepared = prepare_documents(self, self.text_sibling, documents)
         embedder = self._warm_embedder()
+        prepared = prepare_documents(self, self.text_sibling, documents, prefix=self._prefix(self.prefix, "passage"))
         with tqdm(
             total=len(prepared.texts), desc="Embedding documents", unit="doc", disable=not self.progress_bar
         ) as bar:

@@ -51,6 +51,7 @@ class RemoteModelComponent(HttpAuthSerialization, Generic[P]):
         max_concurrency: int,
         max_retries: int,
         retry_deadline: float,
+        redeploy: bool = False,
     ) -> None:
         self.hosts = hosts
         self.model_id = model_id
@@ -62,6 +63,7 @@ class RemoteModelComponent(HttpAuthSerialization, Generic[P]):
         self.max_concurrency = max_concurrency
         self.max_retries = max_retries
         self.retry_deadline = retry_deadline
+        self.redeploy = redeploy
         self._embedder: P | None = None
 
     def _new_backend(self, settings: dict[str, Any]) -> P:
@@ -81,6 +83,7 @@ class RemoteModelComponent(HttpAuthSerialization, Generic[P]):
                     "batch_size": self.batch_size,
                     "max_concurrency": self.max_concurrency,
                     "retry": RetryPolicy(max_attempts=self.max_retries + 1, deadline=self.retry_deadline),
+                    "redeploy": self.redeploy,
                 }
             )
         return self._embedder
@@ -106,12 +109,29 @@ class RemoteModelComponent(HttpAuthSerialization, Generic[P]):
     def _meta(self) -> dict[str, Any]:
         return {"model": self._backend().model_name, "model_id": self.model_id}
 
+    def _check_model(self) -> None:
+        """Checks of the model document, once it was read (before the first predict); none by default."""
+
 
 class OpenSearchMLComponent(RemoteModelComponent[OpenSearchMLEmbedder]):
     """A component of a dense text-embedding model (the embedders, and the ranker's TEXT_SIMILARITY calls)."""
 
+    content_type: ClassVar[str | None] = None
+    """What the texts are to an asymmetric model: "query" (text embedder) or "passage" (document embedder)."""
+
     def _new_backend(self, settings: dict[str, Any]) -> OpenSearchMLEmbedder:
-        return OpenSearchMLEmbedder(**settings)
+        return OpenSearchMLEmbedder(**settings, content_type=self.content_type)
+
+    def _check_model(self) -> None:
+        """An asymmetric model puts its own prefix before each text in the cluster; a `prefix=` would be a second."""
+        prefixes = self._backend().prefixes
+        user_prefix = str(getattr(self, "prefix", ""))
+        if prefixes and user_prefix:
+            registered = prefixes.get(f"{self.content_type}_prefix", "")
+            raise ValueError(
+                f"Model {self.model_id} is asymmetric: the cluster puts its registered prefix {registered!r} before "
+                f"each {self.content_type} itself, so prefix={user_prefix!r} would be a second one. Leave prefix out."
+            )
 
 
 class RemoteDocumentEmbedding(RemoteModelComponent[P]):
@@ -144,6 +164,7 @@ class RemoteDocumentEmbedding(RemoteModelComponent[P]):
             self._backend().read_model_name()
         except MLCommonsError as error:
             self._name_unknown(error)
+        self._check_model()
         with self._progress(len(prepared.texts)) as bar:
             outcomes = self._backend().embed_batches(prepared.texts, progress=bar.update)
         return self._output(prepared, outcomes)
@@ -155,6 +176,7 @@ class RemoteDocumentEmbedding(RemoteModelComponent[P]):
             await self._backend().read_model_name_async()
         except MLCommonsError as error:
             self._name_unknown(error)
+        self._check_model()
         with self._progress(len(prepared.texts)) as bar:
             outcomes = await self._backend().embed_batches_async(prepared.texts, progress=bar.update)
         return self._output(prepared, outcomes)

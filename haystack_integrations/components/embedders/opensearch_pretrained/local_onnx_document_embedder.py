@@ -38,7 +38,7 @@ class LocalOnnxDocumentEmbedder(DocumentEmbeddingRun, LocalOnnxComponent):
         *,
         mirror: str | None = None,
         cache_dir: str | None = None,
-        prefix: str = "",
+        prefix: str | None = None,
         suffix: str = "",
         batch_size: int = 32,
         progress_bar: bool = True,
@@ -56,7 +56,9 @@ class LocalOnnxDocumentEmbedder(DocumentEmbeddingRun, LocalOnnxComponent):
         :param mirror: A directory or URL laid out like the artifacts site, for offline or air-gapped machines.
         :param cache_dir: Where verified artifacts are kept (default: ``$OPENSEARCH_PRETRAINED_CACHE`` or the user
             cache).
-        :param prefix: Text put before each document's text.
+        :param prefix: Text put before each document's text. ``None`` (default) takes the model's own
+            ``passage_prefix`` from its ``config.json`` (asymmetric models; the cluster puts it there too for
+            ``content_type`` "passage"), or none; a string, even ``""``, overrides it.
         :param suffix: Text put after each document's text.
         :param batch_size: Texts per inference call; texts are sorted by length first, so batches pad little.
         :param progress_bar: Show download and embedding progress bars.

@@ -34,7 +34,7 @@ class LocalOnnxTextEmbedder(TextEmbeddingRun, LocalOnnxComponent):
         *,
         mirror: str | None = None,
         cache_dir: str | None = None,
-        prefix: str = "",
+        prefix: str | None = None,
         suffix: str = "",
         progress_bar: bool = True,
         providers: list[str] | None = None,
@@ -49,7 +49,9 @@ class LocalOnnxTextEmbedder(TextEmbeddingRun, LocalOnnxComponent):
         :param mirror: A directory or URL laid out like the artifacts site, for offline or air-gapped machines.
         :param cache_dir: Where verified artifacts are kept (default: ``$OPENSEARCH_PRETRAINED_CACHE`` or the user
             cache).
-        :param prefix: Text put before the input (for models trained with query prefixes).
+        :param prefix: Text put before the input. ``None`` (default) takes the model's own ``query_prefix`` from its
+            ``config.json`` (asymmetric models such as E5; the cluster puts it there too for ``content_type``
+            "query"), or none; a string, even ``""``, overrides it.
         :param suffix: Text put after the input.
         :param progress_bar: Show the download progress bar.
         :param providers: onnxruntime execution providers (default CPU).

@@ -39,7 +39,7 @@ class LocalTorchScriptDocumentEmbedder(DocumentEmbeddingRun, LocalTorchScriptCom
         *,
         mirror: str | None = None,
         cache_dir: str | None = None,
-        prefix: str = "",
+        prefix: str | None = None,
         suffix: str = "",
         batch_size: int = 32,
         progress_bar: bool = True,
@@ -55,7 +55,9 @@ class LocalTorchScriptDocumentEmbedder(DocumentEmbeddingRun, LocalTorchScriptCom
         :param version: The catalog version; ``None`` takes the newest.
         :param mirror: A directory or URL laid out like the artifacts site, for offline or air-gapped machines.
         :param cache_dir: Where verified artifacts are kept.
-        :param prefix: Text put before each document's text.
+        :param prefix: Text put before each document's text. ``None`` (default) takes the model's own
+            ``passage_prefix`` from its ``config.json`` (asymmetric models), or none; a string, even ``""``,
+            overrides it.
         :param suffix: Text put after each document's text.
         :param batch_size: Texts per inference run; texts are sorted by length first, so runs pad little.
         :param progress_bar: Show download and embedding progress bars.

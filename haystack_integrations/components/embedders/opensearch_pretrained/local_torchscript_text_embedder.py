@@ -36,7 +36,7 @@ class LocalTorchScriptTextEmbedder(TextEmbeddingRun, LocalTorchScriptComponent):
         *,
         mirror: str | None = None,
         cache_dir: str | None = None,
-        prefix: str = "",
+        prefix: str | None = None,
         suffix: str = "",
         progress_bar: bool = True,
         concurrent_runs: int | None = None,
@@ -49,7 +49,8 @@ class LocalTorchScriptTextEmbedder(TextEmbeddingRun, LocalTorchScriptComponent):
         :param version: The catalog version; ``None`` takes the newest.
         :param mirror: A directory or URL laid out like the artifacts site, for offline or air-gapped machines.
         :param cache_dir: Where verified artifacts are kept.
-        :param prefix: Text put before the input (for models trained with query prefixes).
+        :param prefix: Text put before the input. ``None`` (default) takes the model's own ``query_prefix`` from its
+            ``config.json`` (asymmetric models), or none; a string, even ``""``, overrides it.
         :param suffix: Text put after the input.
         :param progress_bar: Show the download progress bar.
         :param concurrent_runs: How many single-threaded inference runs go at once (default: the usable CPUs).

@@ -48,6 +48,8 @@ class PretrainedModelUploader(HttpAuthSerialization):
         timeout: float = 120.0,
         deploy_timeout: float = DEFAULT_TASK_TIMEOUT,
         cache_dir: str | None = None,
+        auto_deploy: bool | None = None,
+        ttl_minutes: int | None = None,
     ) -> None:
         """
         Create the component; nothing is contacted until `run`.
@@ -64,8 +66,16 @@ class PretrainedModelUploader(HttpAuthSerialization):
         :param timeout: Per-request timeout in seconds (chunk uploads are ~10 MB each).
         :param deploy_timeout: Seconds to wait for registration and for the model to be DEPLOYED.
         :param cache_dir: Where verified artifacts are kept.
+        :param auto_deploy: For a new registration: ML Commons' `deploy_setting.is_auto_deploy_enabled`
+            (OpenSearch 2.13+); None keeps the cluster's default.
+        :param ttl_minutes: For a new registration: undeploy the model after this many minutes unused
+            (`deploy_setting.model_ttl_minutes`, OpenSearch 2.14+).
         """
-        self.request = ModelRequest(model, version, model_format, source, mirror, cache_dir)
+        self.request = ModelRequest(
+            model, version, model_format, source, mirror, cache_dir, auto_deploy=auto_deploy, ttl_minutes=ttl_minutes
+        )
+        self.auto_deploy = auto_deploy
+        self.ttl_minutes = ttl_minutes
         self.hosts = hosts
         self.model = model
         self.version = version

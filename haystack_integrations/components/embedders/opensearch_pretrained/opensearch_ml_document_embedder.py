@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from haystack import Document, component
@@ -37,6 +37,8 @@ class OpenSearchMLDocumentEmbedder(RemoteDocumentEmbedding[OpenSearchMLEmbedder]
 
     text_embedder = "OpenSearchMLTextEmbedder"
 
+    content_type: ClassVar[str | None] = "passage"
+
     def __init__(
         self,
         hosts: str | list[str],
@@ -56,6 +58,7 @@ class OpenSearchMLDocumentEmbedder(RemoteDocumentEmbedding[OpenSearchMLEmbedder]
         progress_bar: bool = True,
         meta_fields_to_embed: list[str] | None = None,
         embedding_separator: str = "\n",
+        redeploy: bool = False,
     ) -> None:
         """
         Create the component; the client is built at `warm_up`, not here.
@@ -66,11 +69,15 @@ class OpenSearchMLDocumentEmbedder(RemoteDocumentEmbedding[OpenSearchMLEmbedder]
         :param verify_certs: Verify the cluster's TLS certificate.
         :param ca_certs: Path to a CA bundle for the cluster's certificate.
         :param timeout: Per-request timeout in seconds.
-        :param prefix: Text put before each document's text.
+        :param prefix: Text put before each document's text. An asymmetric model (registered with
+            `passage_prefix`) gets its own prefix in the cluster (this embedder sends `content_type` "passage"), so
+            leave this empty for it.
         :param suffix: Text put after each document's text.
         :param batch_size: Texts per predict call.
         :param max_concurrency: Predict calls in flight at once.
         :param max_retries: Retries per batch on 429, 502–504 and connection errors (exponential backoff, jitter).
+        :param redeploy: If the model is found not deployed (undeployed, DEPLOY_FAILED after a restart), deploy it
+            again and wait before embedding; without it that is one line of error naming the state.
         :param retry_deadline: Seconds one `run` may spend in total, retries included.
         :param raise_on_failure: Raise on a failed batch instead of returning its documents without embedding.
         :param progress_bar: Show a progress bar.
@@ -90,6 +97,7 @@ class OpenSearchMLDocumentEmbedder(RemoteDocumentEmbedding[OpenSearchMLEmbedder]
             max_concurrency=max_concurrency,
             max_retries=max_retries,
             retry_deadline=retry_deadline,
+            redeploy=redeploy,
         )
         self.prefix = prefix
         self.suffix = suffix

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from haystack import component
 
@@ -26,6 +26,8 @@ class OpenSearchMLTextEmbedder(OpenSearchMLComponent):
     ```
     """
 
+    content_type: ClassVar[str | None] = "query"
+
     def __init__(
         self,
         hosts: str | list[str],
@@ -39,6 +41,7 @@ class OpenSearchMLTextEmbedder(OpenSearchMLComponent):
         suffix: str = "",
         max_retries: int = 4,
         retry_deadline: float = 60.0,
+        redeploy: bool = False,
     ) -> None:
         """
         Create the component; the client is built at `warm_up`, not here.
@@ -49,9 +52,12 @@ class OpenSearchMLTextEmbedder(OpenSearchMLComponent):
         :param verify_certs: Verify the cluster's TLS certificate.
         :param ca_certs: Path to a CA bundle for the cluster's certificate.
         :param timeout: Per-request timeout in seconds.
-        :param prefix: Text put before the input (for models trained with query prefixes).
+        :param prefix: Text put before the input. An asymmetric model (registered with `query_prefix`) gets its
+            own prefix in the cluster (this embedder sends `content_type` "query"), so leave this empty for it.
         :param suffix: Text put after the input.
         :param max_retries: Retries on 429, 502–504 and connection errors (exponential backoff, jitter).
+        :param redeploy: If the model is found not deployed (undeployed, DEPLOY_FAILED after a restart), deploy it
+            again and wait before embedding; without it that is one line of error naming the state.
         :param retry_deadline: Seconds one `run` may spend in total, retries included.
         """
         # Explicit base call: @component re-creates the class, which breaks zero-argument super().
@@ -67,6 +73,7 @@ class OpenSearchMLTextEmbedder(OpenSearchMLComponent):
             max_concurrency=1,
             max_retries=max_retries,
             retry_deadline=retry_deadline,
+            redeploy=redeploy,
         )
         self.prefix = prefix
         self.suffix = suffix
@@ -83,6 +90,7 @@ class OpenSearchMLTextEmbedder(OpenSearchMLComponent):
         check_text(type(self).__name__, "OpenSearchMLDocumentEmbedder", text)
         self.warm_up()
         self._backend().read_model_name()
+        self._check_model()
         vector = self._backend().embed([prepare_text(text, self.prefix, self.suffix)])[0]
         return {"embedding": vector.tolist(), "meta": self._meta()}
 
@@ -92,5 +100,6 @@ class OpenSearchMLTextEmbedder(OpenSearchMLComponent):
         check_text(type(self).__name__, "OpenSearchMLDocumentEmbedder", text)
         await self.warm_up_async()
         await self._backend().read_model_name_async()
+        self._check_model()
         vector = (await self._backend().embed_async([prepare_text(text, self.prefix, self.suffix)]))[0]
         return {"embedding": vector.tolist(), "meta": self._meta()}

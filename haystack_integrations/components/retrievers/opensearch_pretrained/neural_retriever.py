@@ -10,7 +10,9 @@ retrievers do.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import math
 import re
 from typing import Any
 
@@ -28,8 +30,11 @@ from haystack_integrations.components.retrievers.opensearch_pretrained.cluster_s
 )
 from opensearch_pretrained_haystack.cluster import document_store as adapter
 from opensearch_pretrained_haystack.cluster.errors import UnsupportedServerError, from_transport_error
+from opensearch_pretrained_haystack.cluster.versions import HYBRID_MIN_SCORE_VERSION
+from opensearch_pretrained_haystack.compatibility import IndexMismatchError
+from opensearch_pretrained_haystack.errors import OpenSearchPretrainedError
 from opensearch_pretrained_haystack.indices.knn import VECTOR_FIELD
-from opensearch_pretrained_haystack.indices.neural import TEXT_FIELD
+from opensearch_pretrained_haystack.indices.neural import TEXT_FIELD, require_feature, require_query_model
 from opensearch_pretrained_haystack.indices.rerank import rerank_ext
 
 logger = logging.getLogger(__name__)
@@ -106,6 +111,7 @@ class OpenSearchNeuralRetriever:
         num_candidates: int | None = None,
         hybrid_search_pipeline: str | None = None,
         search_pipeline: str | None = None,
+        min_score: float | None = None,
         raise_on_failure: bool = True,
     ) -> None:
         """
@@ -123,6 +129,8 @@ class OpenSearchNeuralRetriever:
         :param search_pipeline: Name of a rerank search pipeline (see `create_rerank_search_pipeline`): the hits
             come back rescored by its cross-encoder (raw logits, best first). A request runs one pipeline, so in
             hybrid mode this must be the same pipeline, holding both (`combined_with=hybrid_search_pipeline_body()`).
+        :param min_score: Leave out hits scoring below it. In hybrid mode it applies to the fused scores
+            (OpenSearch 3.5+, checked on the first run); otherwise to the neural query's k-NN scores.
         :param raise_on_failure: If False, a failed search is logged and returns no documents.
         """
         if not isinstance(document_store, OpenSearchDocumentStore):
@@ -147,7 +155,12 @@ class OpenSearchNeuralRetriever:
         self.num_candidates = num_candidates
         self.hybrid_search_pipeline = hybrid_search_pipeline
         self.search_pipeline = search_pipeline
+        if min_score is not None and not math.isfinite(min_score):
+            raise ValueError(f"min_score must be a finite number, not {min_score!r}.")
+        self.min_score = min_score
+        self._min_score_checked = False
         self.raise_on_failure = raise_on_failure
+        self._query_model_checked = False
 
     def to_dict(self) -> dict[str, Any]:
         """Serialize the component (the store through its own `to_dict`); a password in a host URL is refused."""
@@ -161,6 +174,7 @@ class OpenSearchNeuralRetriever:
             num_candidates=self.num_candidates,
             hybrid_search_pipeline=self.hybrid_search_pipeline,
             search_pipeline=self.search_pipeline,
+            min_score=self.min_score,
             raise_on_failure=self.raise_on_failure,
         )
 
@@ -183,6 +197,8 @@ class OpenSearchNeuralRetriever:
             logit with `search_pipeline`).
         """
         body, params = self._request(query, filters, top_k)
+        if not self._query_model_fits():
+            return {"documents": []}
         try:
             return {"documents": search(self.document_store, body, params)}
         except TransportError as error:
@@ -194,6 +210,8 @@ class OpenSearchNeuralRetriever:
     ) -> dict[str, list[Document]]:
         """The async twin of `run`, through the store's async client."""
         body, params = self._request(query, filters, top_k)
+        if not await asyncio.to_thread(self._query_model_fits):
+            return {"documents": []}
         try:
             return {"documents": await search_async(self.document_store, body, params)}
         except TransportError as error:
@@ -217,10 +235,34 @@ class OpenSearchNeuralRetriever:
             hybrid=hybrid,
             return_embedding=adapter.returns_embeddings(store),
         )
+        if self.min_score is not None:
+            if hybrid and not self._min_score_checked:
+                require_feature(
+                    adapter.connected_client(store), "min_score for hybrid queries", HYBRID_MIN_SCORE_VERSION,
+                    "leave min_score out, or filter the returned scores yourself",
+                )  # fmt: skip
+                self._min_score_checked = True
+            body["min_score"] = self.min_score
         if self.search_pipeline is not None:
             body["ext"] = rerank_ext(query)
         pipeline = self.search_pipeline or self.hybrid_search_pipeline
         return body, {} if pipeline is None else {"search_pipeline": pipeline}
+
+    def _query_model_fits(self) -> bool:
+        """On the first query, refuse a model that is not the one the index records (``require_query_model``);
+        False when that check failed and ``raise_on_failure`` is off (logged; checked again next time)."""
+        if self._query_model_checked:
+            return True
+        try:
+            store = self.document_store
+            require_query_model(adapter.connected_client(store), adapter.index_name(store), self.model_id)
+        except OpenSearchPretrainedError as error:
+            if self.raise_on_failure or isinstance(error, IndexMismatchError):
+                raise
+            logger.warning("Neural search failed and returns no documents: %s", error)
+            return False
+        self._query_model_checked = True
+        return True
 
     def _failed(self, error: TransportError) -> list[Document]:
         """Raise an error that says what to do, or (raise_on_failure=False) log it and return no documents."""

@@ -15,6 +15,7 @@ from haystack_integrations.document_stores.opensearch_pretrained.scoring import 
     DEFAULT_FUSION,
     DEFAULT_RANK_CONSTANT,
     FUSIONS,
+    LowerBound,
 )
 
 
@@ -22,8 +23,11 @@ from haystack_integrations.document_stores.opensearch_pretrained.scoring import 
 class SQLiteHybridRetriever(SQLiteRetrieverBase):
     """BM25 on ``query`` and k-NN on ``query_embedding``, each ``top_k`` deep, fused into the ``top_k`` best.
 
-    ``fusion="min_max"`` is the normalization-processor (min-max, arithmetic mean with weights ``bm25_weight`` and
-    ``1 - bm25_weight``); ``fusion="rrf"`` is the score-ranker-processor (reciprocal rank fusion).
+    ``fusion="min_max"`` or ``"z_score"`` is the normalization-processor (that normalization, then the arithmetic
+    mean with weights ``bm25_weight`` and ``1 - bm25_weight``); ``fusion="rrf"`` is the score-ranker-processor
+    (reciprocal rank fusion). ``lower_bounds`` (min-max only, BM25's then k-NN's, each
+    ``{"mode": "apply"|"clip"|"ignore", "min_score": x}``) and ``min_score`` (drop fused scores below it) are
+    OpenSearch 3.x's own options, computed as ``create_hybrid_search_pipeline`` makes the cluster compute them.
 
     Usage example:
     ```python
@@ -45,6 +49,8 @@ class SQLiteHybridRetriever(SQLiteRetrieverBase):
         fusion: str = DEFAULT_FUSION,
         bm25_weight: float = DEFAULT_BM25_WEIGHT,
         rank_constant: int = DEFAULT_RANK_CONSTANT,
+        lower_bounds: list[dict[str, Any]] | None = None,
+        min_score: float | None = None,
     ) -> None:
         SQLiteRetrieverBase.__init__(  # @component re-creates the class, so zero-argument super() cannot work
             self,
@@ -56,9 +62,19 @@ class SQLiteHybridRetriever(SQLiteRetrieverBase):
         self.fusion = fusion
         self.bm25_weight = bm25_weight
         self.rank_constant = rank_constant
+        self._bounds = None if lower_bounds is None else [LowerBound(**bound) for bound in lower_bounds]
+        if self._bounds is not None and (fusion != "min_max" or len(self._bounds) != 2):
+            raise ValueError("lower_bounds take min_max fusion and two bounds: BM25's, then k-NN's.")
+        self.lower_bounds = lower_bounds
+        self.min_score = min_score
 
     def _init_parameters(self) -> dict[str, Any]:
-        return {"fusion": self.fusion, "bm25_weight": self.bm25_weight, "rank_constant": self.rank_constant}
+        """The fusion's parameters; the 3.x options only when set, so older pipelines serialize as before."""
+        options = {"lower_bounds": self.lower_bounds, "min_score": self.min_score}
+        return {
+            "fusion": self.fusion, "bm25_weight": self.bm25_weight, "rank_constant": self.rank_constant,
+            **{name: value for name, value in options.items() if value is not None},
+        }  # fmt: skip
 
     @component.output_types(documents=list[Document])
     def run(
@@ -70,8 +86,9 @@ class SQLiteHybridRetriever(SQLiteRetrieverBase):
     ) -> dict[str, list[Document]]:
         """Retrieve; runtime ``filters`` combine with the init filters by ``filter_policy``."""
         documents = self.document_store.hybrid_retrieval(
-            query, query_embedding, **self._run_parameters(filters, top_k), **self._init_parameters()
-        )
+            query, query_embedding, **self._run_parameters(filters, top_k),
+            **{**self._init_parameters(), "lower_bounds": self._bounds, "min_score": self.min_score},
+        )  # fmt: skip
         return {"documents": documents}
 
     @component.output_types(documents=list[Document])
