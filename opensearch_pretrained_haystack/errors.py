@@ -35,7 +35,7 @@ matches the classes), with the exit code the command line gives for it::
     ├── SparseWriteError                                 indices/sparse.py: documents the sparse index refused
     ├── PassagesNotWrittenError                          app/batch/targets.py: a write failed after its retries
     ├── ParityError(ValueError)                          parity.py: two embedders that cannot be compared
-    ├── MissingExtraError(ImportError)                   app/batch/ray_options.py: an extra is not installed
+    ├── MissingExtraError(ImportError)                   errors.py: an extra is not installed (torch, ray)
     ├── RayUnreachableError                              app/batch/ray_options.py: no Ray at --ray-address
     └── NodeError                                        node/errors.py: the local test node
         └── PrerequisiteError
@@ -102,3 +102,7 @@ class ArtifactFormatError(ArtifactError):
 
 class ModelInputError(UsageError):
     """An ONNX graph whose inputs differ from what ML Commons would feed it."""
+
+
+class MissingExtraError(OpenSearchPretrainedError, ImportError):
+    """An optional dependency (an extra of this package) is not installed."""

@@ -27,15 +27,15 @@ def test_every_shared_text_gives_the_nodes_map_as_a_sparse_embedding() -> None:
 
 def test_init_is_light_and_warm_up_is_idempotent_and_shared() -> None:
     first = LocalSparseTextEmbedder(model=TOKENIZER_DIR)
-    assert first._tokenizer is None
+    assert first._engine is None
     first.warm_up()
-    loaded = first._tokenizer
+    loaded = first._engine
     first.warm_up()
     second = LocalSparseTextEmbedder(model=TOKENIZER_DIR, progress_bar=False, prefix="q: ")
     second.warm_up()
-    assert first._tokenizer is loaded is second._tokenizer
+    assert first._engine is loaded is second._engine
     first.close()
-    assert first._tokenizer is None
+    assert first._engine is None
 
 
 def test_run_async_equals_run() -> None:
@@ -44,7 +44,7 @@ def test_run_async_equals_run() -> None:
 
 
 def test_wrong_input_names_the_document_sibling() -> None:
-    with pytest.raises(TypeError, match="OpenSearchMLSparseDocumentEmbedder"):
+    with pytest.raises(TypeError, match="LocalSparseDocumentEmbedder"):
         LocalSparseTextEmbedder(model=TOKENIZER_DIR).run(text=["not", "a", "string"])  # type: ignore[arg-type]
 
 
@@ -63,6 +63,7 @@ def test_yaml_round_trip_with_haystacks_default_loader() -> None:
         "prefix": "q: ",
         "suffix": "",
         "progress_bar": False,
+        "concurrent_runs": None,
     }
 
 
@@ -76,7 +77,7 @@ def test_one_tokenizer_per_artifact_content_however_it_is_named_and_the_last_clo
     second = LocalSparseTextEmbedder(model=TOKENIZER_DIR + "/")  # another spelling of the same artifact
     first.warm_up()
     second.warm_up()
-    assert first._tokenizer is second._tokenizer
+    assert first._engine is second._engine
     assert loaded_artifacts.users("sparse-tokenizer", artifact) == before + 2
     first.close()
     second.close()

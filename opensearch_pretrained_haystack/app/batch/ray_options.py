@@ -5,16 +5,14 @@ from __future__ import annotations
 import socket
 from dataclasses import dataclass
 
-from opensearch_pretrained_haystack.errors import OpenSearchPretrainedError
+from opensearch_pretrained_haystack.errors import MissingExtraError, OpenSearchPretrainedError
+
+__all__ = ["ENGINES", "RAY_MISSING", "MissingExtraError", "RayOptions", "RayUnreachableError"]
 
 ENGINES = ("local", "ray")
 RAY_MISSING = "--engine ray needs Ray Data: pip install 'opensearch-pretrained-haystack[ray]'"
 # Seconds to wait for a Ray address to accept a connection (ray.init itself retries for many minutes).
 RAY_CONNECT_TIMEOUT = 5.0
-
-
-class MissingExtraError(OpenSearchPretrainedError, ImportError):
-    """An optional dependency (an extra of this package) is not installed."""
 
 
 class RayUnreachableError(OpenSearchPretrainedError):
