@@ -21,8 +21,13 @@ from typing import Any, Literal
 
 from opensearch_pretrained_haystack.artifacts import ModelArtifact, check_zip, resolve_artifact
 from opensearch_pretrained_haystack.catalog import get_model
-from opensearch_pretrained_haystack.cluster.errors import MLCommonsError, TaskFailedError
+from opensearch_pretrained_haystack.cluster.errors import MLCommonsError, TaskFailedError, UnsupportedServerError
 from opensearch_pretrained_haystack.cluster.ml_commons import DEFAULT_TASK_TIMEOUT, MLCommonsClient
+from opensearch_pretrained_haystack.highlighting.family import (
+    config_is_sentence_highlighter,
+    is_sentence_highlighter,
+    server_refusal,
+)
 from opensearch_pretrained_haystack.inference.onnx_session import check_onnx_inputs
 
 logger = logging.getLogger(__name__)
@@ -83,8 +88,15 @@ class DeployedModel:
 def upload_and_deploy(
     client: MLCommonsClient, request: ModelRequest, *, deploy_timeout: float = DEFAULT_TASK_TIMEOUT
 ) -> DeployedModel:
-    """Reuse or register the model, then deploy it and wait until it is DEPLOYED."""
-    artifact = _local_artifact(request) if request.source == "client" or request.is_custom else None
+    """Reuse or register the model, then deploy it and wait until it is DEPLOYED.
+
+    A model the server cannot run (the sentence highlighter before OpenSearch 3.0) is refused with one line
+    before anything is fetched or registered.
+    """
+    artifact = _local_artifact(request) if request.is_custom else None
+    _refuse_unsupported(client, request, artifact)
+    if artifact is None and request.source == "client":
+        artifact = _local_artifact(request)
     name, version, dimension = _identity(request, artifact)
     existing = _find_existing(client, name, request.model_format, artifact.sha256 if artifact else None)
     if existing is not None:
@@ -125,6 +137,18 @@ def check_before_upload(artifact: ModelArtifact) -> None:
     check_zip(artifact.zip_path, needs_model_file=artifact.task_type != "SPARSE_TOKENIZE")
     if artifact.model_format == "ONNX":
         check_onnx_inputs(artifact)
+
+
+def _refuse_unsupported(client: MLCommonsClient, request: ModelRequest, artifact: ModelArtifact | None) -> None:
+    """Raise `UnsupportedServerError` if the cluster's version cannot run this kind of model."""
+    if artifact is not None:
+        name, highlighter = artifact.name, config_is_sentence_highlighter(artifact.config)
+    else:
+        entry = get_model(request.model, request.version)
+        name, highlighter = entry.name, is_sentence_highlighter(entry.task_type, entry.model_type)
+    refusal = server_refusal(client.server_profile(), name) if highlighter else None
+    if refusal is not None:
+        raise UnsupportedServerError(refusal)
 
 
 def _identity(request: ModelRequest, artifact: ModelArtifact | None) -> tuple[str, str, int]:

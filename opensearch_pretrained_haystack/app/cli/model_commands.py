@@ -17,7 +17,7 @@ def add_model_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentP
         help="list the catalog of pretrained models",
         description="List every "
         "catalog model version: family (sentence-transformers embed, cross-encoders "
-        "rerank), alias, version, formats, dimension, pooling, space type.",
+        "rerank, neural-sparse, sentence-highlighting), alias, version, formats, dimension, pooling, space type.",
     )
     models.add_argument("--json", action="store_true", help="print JSON instead of a table")
     models.set_defaults(handler=_models)
@@ -96,12 +96,12 @@ def _models(args: argparse.Namespace) -> int:
 
 
 def _table_row(row: dict[str, Any]) -> tuple[str, ...]:
-    """Only dense embedders pool, normalize and index vectors: for cross-encoders (which score pairs) and sparse
-    models those columns are "-"."""
+    """Only dense embedders pool, normalize and index vectors: for cross-encoders (which score pairs), sparse models
+    and the sentence highlighter those columns are "-"."""
     embeds = row["task_type"] == "TEXT_EMBEDDING"
     return (
         row["family"],
-        row["role"] if embeds or row["family"] == "neural-sparse" else "reranker",
+        "reranker" if row["task_type"] == "TEXT_SIMILARITY" else row["role"],
         row["alias"],
         row["version"],
         ",".join(row["formats"]),
