@@ -9,7 +9,7 @@ from typing import Any
 from tests.conftest import TESTING
 
 HIGHLIGHTER_DIR = TESTING / "tiny-semantic-highlighter"
-CORRUPTED = {"abbreviations", "many-abbreviations"}
+CORRUPTED = {"abbreviations", "many-abbreviations", "acronyms-initials"}
 """Pairs the node answers with ML Commons' abbreviation rewrite in a selected sentence ("@@@", shifted offsets)."""
 NODE_FAILS = {"whitespace-only-context": 500, "long-cjk-no-spaces": 500, "empty-context": 400}
 
