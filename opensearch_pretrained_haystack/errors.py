@@ -27,3 +27,7 @@ class ArtifactFormatError(ArtifactError):
 
 class ModelInputError(OpenSearchPretrainedError, ValueError):
     """An ONNX graph whose inputs differ from what ML Commons would feed it."""
+
+
+class MissingExtraError(OpenSearchPretrainedError, ImportError):
+    """An optional dependency (an extra of this package) is not installed."""

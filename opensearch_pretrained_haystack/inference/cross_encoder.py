@@ -19,7 +19,7 @@ from tokenizers import Encoding, Tokenizer
 from opensearch_pretrained_haystack.artifacts import ModelArtifact, ModelSource, loaded_artifacts, resolve_artifact
 from opensearch_pretrained_haystack.errors import ModelInputError
 from opensearch_pretrained_haystack.inference.onnx_session import DEFAULT_PROVIDERS, load_session
-from opensearch_pretrained_haystack.inference.runner import OnnxRunner
+from opensearch_pretrained_haystack.inference.runner import OnnxRunner, padded_inputs
 from opensearch_pretrained_haystack.inference.tokenizer import load_tokenizer
 
 TASK_TYPE = "TEXT_SIMILARITY"
@@ -124,13 +124,7 @@ class LocalOnnxCrossEncoder(OnnxRunner[tuple[Tokenizer, int]]):
         return len(self.tokenizer.encode(query, text).ids)
 
     def _score_encoded(self, encodings: list[Encoding]) -> np.ndarray:
-        width = max(len(e.ids) for e in encodings)
-        feeds = {name: np.zeros((len(encodings), width), dtype=np.int64) for name in INPUT_NAMES}
-        for row, encoding in enumerate(encodings):
-            length = len(encoding.ids)
-            feeds["input_ids"][row, :length] = encoding.ids
-            feeds["attention_mask"][row, :length] = 1
-            feeds["token_type_ids"][row, :length] = encoding.type_ids
+        feeds = padded_inputs(encodings, INPUT_NAMES)
         (logits,) = self._session.run([self._output_name], feeds)
         # One logit per pair (a [batch, 1] tensor); ML Commons returns the first value of each output.
         return np.asarray(logits, dtype=np.float32).reshape(len(encodings), -1)[:, 0]

@@ -60,6 +60,22 @@ def length_sorted_batches(lengths: Sequence[int], batch_size: int) -> Iterator[l
         yield batch
 
 
+def padded_inputs(encodings: Sequence[Encoding], names: Sequence[str]) -> dict[str, np.ndarray]:
+    """One run's int64 inputs, padded with zeros to its longest encoding: any of ``input_ids``,
+    ``attention_mask`` (1 on real tokens) and ``token_type_ids`` (the encodings' own)."""
+    width = max(len(e.ids) for e in encodings)
+    feeds = {name: np.zeros((len(encodings), width), dtype=np.int64) for name in names}
+    for row, encoding in enumerate(encodings):
+        length = len(encoding.ids)
+        if "input_ids" in feeds:
+            feeds["input_ids"][row, :length] = encoding.ids
+        if "attention_mask" in feeds:
+            feeds["attention_mask"][row, :length] = 1
+        if "token_type_ids" in feeds:
+            feeds["token_type_ids"][row, :length] = encoding.type_ids
+    return feeds
+
+
 class OnnxRunner(Generic[T]):
     """Holds a model's shared ONNX session and tokenizer (leases on the process's cache of loaded artifacts) and
     runs length-sorted batches on this model's own pool; ``close`` stops the pool and gives both leases back."""

@@ -27,15 +27,15 @@ def test_every_shared_text_gives_the_nodes_map_as_a_sparse_embedding() -> None:
 
 def test_init_is_light_and_warm_up_is_idempotent_and_shared() -> None:
     first = LocalSparseTextEmbedder(model=TOKENIZER_DIR)
-    assert first._tokenizer is None
+    assert first._engine is None
     first.warm_up()
-    loaded = first._tokenizer
+    loaded = first._engine
     first.warm_up()
     second = LocalSparseTextEmbedder(model=TOKENIZER_DIR, progress_bar=False, prefix="q: ")
     second.warm_up()
-    assert first._tokenizer is loaded is second._tokenizer
+    assert first._engine is loaded is second._engine
     first.close()
-    assert first._tokenizer is None
+    assert first._engine is None
 
 
 def test_run_async_equals_run() -> None:
@@ -44,7 +44,7 @@ def test_run_async_equals_run() -> None:
 
 
 def test_wrong_input_names_the_document_sibling() -> None:
-    with pytest.raises(TypeError, match="OpenSearchMLSparseDocumentEmbedder"):
+    with pytest.raises(TypeError, match="LocalSparseDocumentEmbedder"):
         LocalSparseTextEmbedder(model=TOKENIZER_DIR).run(text=["not", "a", "string"])  # type: ignore[arg-type]
 
 
@@ -63,4 +63,5 @@ def test_yaml_round_trip_with_haystacks_default_loader() -> None:
         "prefix": "q: ",
         "suffix": "",
         "progress_bar": False,
+        "concurrent_runs": None,
     }

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from opensearch_pretrained_haystack.errors import OpenSearchPretrainedError
+from opensearch_pretrained_haystack.errors import MissingExtraError
+
+__all__ = ["ENGINES", "RAY_MISSING", "MissingExtraError", "RayOptions"]
 
 ENGINES = ("local", "ray")
 RAY_MISSING = "--engine ray needs Ray Data: pip install 'opensearch-pretrained-haystack[ray]'"
-
-
-class MissingExtraError(OpenSearchPretrainedError, ImportError):
-    """An optional dependency (an extra of this package) is not installed."""
 
 
 @dataclass(frozen=True)

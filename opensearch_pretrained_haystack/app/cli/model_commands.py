@@ -40,6 +40,13 @@ def add_model_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentP
     _add_model_arguments(embed)
     embed.add_argument("texts", nargs="+", metavar="TEXT")
     embed.add_argument("--prefix", default="", help="text put before each input (e.g. 'query: ')")
+    embed.add_argument(
+        "--format",
+        default="ONNX",
+        choices=catalog.MODEL_FORMATS,
+        help="the catalog artifact to run: ONNX (onnxruntime) or TORCH_SCRIPT (the torch extra); a directory or zip "
+        "says its own (default: %(default)s)",
+    )
     embed.set_defaults(handler=_embed)
 
 
@@ -130,10 +137,15 @@ def _download(args: argparse.Namespace) -> int:
 
 
 def _embed(args: argparse.Namespace) -> int:
-    from opensearch_pretrained_haystack.inference import LocalOnnxEmbedder
+    from opensearch_pretrained_haystack.inference.text_embedding import local_embedder
 
-    embedder = LocalOnnxEmbedder(
-        args.model, args.model_version, mirror=args.mirror, cache_dir=args.cache_dir, progress_bar=sys.stderr.isatty()
+    embedder = local_embedder(
+        args.model,
+        args.model_version,
+        model_format=args.format,
+        mirror=args.mirror,
+        cache_dir=args.cache_dir,
+        progress_bar=sys.stderr.isatty(),
     )
     vectors = embedder.embed([f"{args.prefix}{text}" for text in args.texts])
     print(

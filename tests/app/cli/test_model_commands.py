@@ -45,3 +45,23 @@ def test_help_works_for_every_subcommand(capsys):
             main([command, "--help"])
         assert exit_info.value.code == 0
         assert "usage: opensearch-pretrained" in capsys.readouterr().out
+
+
+def test_embed_with_the_torch_script_artifact_prints_the_same_json_as_with_onnx(capsys):
+    texts = ["OpenSearch is a search engine.", "Bananas are yellow."]
+    outputs = []
+    for model_format in ("ONNX", "TORCH_SCRIPT"):
+        assert main(["embed", "all-MiniLM-L6-v2", *texts, "--model-version", "1.0.1", "--format", model_format]) == 0
+        outputs.append(json.loads(capsys.readouterr().out))
+    onnx, torch_script = outputs
+    assert {k: v for k, v in onnx.items() if k != "embeddings"} == {
+        k: v for k, v in torch_script.items() if k != "embeddings"
+    }
+    np.testing.assert_allclose(torch_script["embeddings"], onnx["embeddings"], atol=1e-5)
+
+
+def test_embed_without_torch_is_one_line_saying_what_to_install(capsys, monkeypatch):
+    monkeypatch.setitem(__import__("sys").modules, "torch", None)
+    assert main(["embed", "all-MiniLM-L6-v2", "x", "--model-version", "1.0.1", "--format", "TORCH_SCRIPT"]) != 0
+    err = capsys.readouterr().err
+    assert "pip install 'opensearch-pretrained-haystack[torch]'" in err and len(err.strip().splitlines()) == 1

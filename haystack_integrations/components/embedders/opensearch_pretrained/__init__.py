@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .local_onnx_document_embedder import LocalOnnxDocumentEmbedder
     from .local_onnx_text_embedder import LocalOnnxTextEmbedder
+    from .local_sparse_document_embedder import LocalSparseDocumentEmbedder
     from .local_sparse_text_embedder import LocalSparseTextEmbedder
     from .model_uploader import PretrainedModelUploader
     from .opensearch_ml_document_embedder import OpenSearchMLDocumentEmbedder
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 _MODULES = {
     "LocalOnnxDocumentEmbedder": "local_onnx_document_embedder",
     "LocalOnnxTextEmbedder": "local_onnx_text_embedder",
+    "LocalSparseDocumentEmbedder": "local_sparse_document_embedder",
     "LocalSparseTextEmbedder": "local_sparse_text_embedder",
     "OpenSearchMLDocumentEmbedder": "opensearch_ml_document_embedder",
     "OpenSearchMLSparseDocumentEmbedder": "opensearch_ml_sparse_document_embedder",
@@ -34,6 +36,7 @@ _MODULES = {
 __all__ = [
     "LocalOnnxDocumentEmbedder",
     "LocalOnnxTextEmbedder",
+    "LocalSparseDocumentEmbedder",
     "LocalSparseTextEmbedder",
     "OpenSearchMLDocumentEmbedder",
     "OpenSearchMLSparseDocumentEmbedder",

@@ -3,40 +3,27 @@
 from __future__ import annotations
 
 import asyncio
-import json
-import threading
 from typing import Any
 
 from haystack import component
 from haystack.dataclasses import SparseEmbedding
 
-from haystack_integrations.components.embedders.opensearch_pretrained._serialization import (
-    InitParametersSerialization,
+from haystack_integrations.components.embedders.opensearch_pretrained._local_sparse_component import (
+    LocalSparseComponent,
 )
 from haystack_integrations.components.embedders.opensearch_pretrained._text_preparation import check_text, prepare_text
-from opensearch_pretrained_haystack.inference.sparse_tokenizer import SparseTokenizer
-
-_lock = threading.Lock()
-_instances: dict[str, SparseTokenizer] = {}
-
-
-def shared_sparse_tokenizer(*, progress_bar: bool, **params: Any) -> SparseTokenizer:
-    """One loaded tokenizer per process and parameters (``progress_bar`` is not part of the key)."""
-    key = json.dumps(params, sort_keys=True, default=str)
-    with _lock:
-        if key not in _instances:
-            _instances[key] = SparseTokenizer(progress_bar=progress_bar, **params)
-        return _instances[key]
 
 
 @component
-class LocalSparseTextEmbedder(InitParametersSerialization):
-    """Encodes a query with a neural sparse *query tokenizer* (SPARSE_TOKENIZE), exactly as ML Commons would.
+class LocalSparseTextEmbedder(LocalSparseComponent):
+    """Encodes a query with a neural sparse model exactly as ML Commons would: a *query tokenizer*
+    (SPARSE_TOKENIZE) or a bi-encoder (SPARSE_ENCODING, e.g. ``encoding-v2-distill``).
 
-    No torch and no cluster: the artifact's ``tokenizer.json`` and ``idf.json`` are all it takes. Pair it with an
-    index filled by a document-only encoder (the catalog's ``search_with``, e.g. ``doc-v3-gte`` with
-    ``tokenizer-v1``). ``SparseEmbedding.indices`` are vocabulary ids (see ``SparseVocabulary``);
-    ``to_token_weights`` turns the embedding into the ``{token: weight}`` map of a ``neural_sparse`` query.
+    A query tokenizer needs no torch and no cluster: the artifact's ``tokenizer.json`` and ``idf.json`` are all it
+    takes; pair it with an index filled by a document-only encoder (the catalog's ``search_with``, e.g.
+    ``doc-v3-gte`` with ``tokenizer-v1``). A bi-encoder runs its TorchScript artifact (the ``torch`` extra).
+    ``SparseEmbedding.indices`` are vocabulary ids (see ``SparseVocabulary``); ``to_token_weights`` turns the
+    embedding into the ``{token: weight}`` map of a ``neural_sparse`` query.
 
     Usage example:
     ```python
@@ -58,46 +45,25 @@ class LocalSparseTextEmbedder(InitParametersSerialization):
         prefix: str = "",
         suffix: str = "",
         progress_bar: bool = True,
+        concurrent_runs: int | None = None,
     ) -> None:
         """
         Create the component; the tokenizer is loaded at ``warm_up``, not here.
 
-        :param model: A catalog query tokenizer (name or alias), or a directory / zip of a SPARSE_TOKENIZE artifact.
+        :param model: A catalog query tokenizer or bi-encoder (name or alias), or a directory / zip of a
+            SPARSE_TOKENIZE or SPARSE_ENCODING artifact.
         :param version: The catalog version; ``None`` takes the newest.
         :param mirror: A directory or URL laid out like the artifacts site, for offline or air-gapped machines.
         :param cache_dir: Where verified artifacts are kept.
         :param prefix: Text put before the input.
         :param suffix: Text put after the input.
         :param progress_bar: Show the download progress bar.
+        :param concurrent_runs: An encoder's single-threaded inference runs at once (default: the usable CPUs).
         """
-        self.model = model
-        self.version = version
-        self.mirror = mirror
-        self.cache_dir = cache_dir
+        # Explicit base call: @component re-creates the class, which breaks zero-argument super().
+        LocalSparseComponent.__init__(self, model, version, mirror, cache_dir, progress_bar, concurrent_runs)
         self.prefix = prefix
         self.suffix = suffix
-        self.progress_bar = progress_bar
-        self._tokenizer: SparseTokenizer | None = None
-
-    def warm_up(self) -> None:
-        """Load (or reuse) the tokenizer; calling it again does nothing."""
-        if self._tokenizer is None:
-            self._tokenizer = shared_sparse_tokenizer(
-                model=self.model,
-                version=self.version,
-                mirror=self.mirror,
-                cache_dir=self.cache_dir,
-                progress_bar=self.progress_bar,
-            )
-
-    def close(self) -> None:
-        """Let go of the tokenizer; the next ``run`` warms up again."""
-        self._tokenizer = None
-
-    def _warm(self) -> SparseTokenizer:
-        self.warm_up()
-        assert self._tokenizer is not None
-        return self._tokenizer
 
     @component.output_types(sparse_embedding=SparseEmbedding, meta=dict[str, Any])
     def run(self, text: str) -> dict[str, Any]:
@@ -107,16 +73,11 @@ class LocalSparseTextEmbedder(InitParametersSerialization):
         :param text: The query; a blank text gets an empty embedding, as in the cluster.
         :returns: ``sparse_embedding`` (indices: vocabulary ids, ascending) and ``meta`` (model name and version).
         """
-        check_text(type(self).__name__, "OpenSearchMLSparseDocumentEmbedder", text)
-        tokenizer = self._warm()
-        embedding = tokenizer.encode_sparse([prepare_text(text, self.prefix, self.suffix)])[0]
-        return {"sparse_embedding": embedding, "meta": {"model": tokenizer.name, "version": tokenizer.version}}
+        check_text(type(self).__name__, "LocalSparseDocumentEmbedder", text)
+        embedding = self._encode_sparse([prepare_text(text, self.prefix, self.suffix)])[0]
+        return {"sparse_embedding": embedding, "meta": self._meta()}
 
     @component.output_types(sparse_embedding=SparseEmbedding, meta=dict[str, Any])
     async def run_async(self, text: str) -> dict[str, Any]:
         """Like ``run``, on a worker thread (the first call may download and load the tokenizer)."""
         return await asyncio.to_thread(self.run, text)
-
-    def to_token_weights(self, embedding: SparseEmbedding) -> dict[str, float]:
-        """The ``{token: weight}`` map OpenSearch wants, for an embedding of this tokenizer's vocabulary."""
-        return self._warm().vocabulary.to_token_weights(embedding)

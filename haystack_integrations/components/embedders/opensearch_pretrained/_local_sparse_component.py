@@ -1,0 +1,111 @@
+"""What the local sparse text and document embedders share: the model parameters, loading the right engine for
+the artifact (a SPARSE_ENCODING TorchScript encoder, or a SPARSE_TOKENIZE query tokenizer), and the lifecycle."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Union
+
+from haystack.dataclasses import SparseEmbedding
+
+from haystack_integrations.components.embedders.opensearch_pretrained._serialization import (
+    InitParametersSerialization,
+)
+from opensearch_pretrained_haystack.inference.sparse_tokenizer import SparseTokenizer, resolve_sparse_artifact
+
+if TYPE_CHECKING:  # the encoder imports the TorchScript runtime: only loaded for an encoder artifact
+    from opensearch_pretrained_haystack.inference.sparse_encoder import LocalSparseEncoder
+
+SparseEngine = Union[SparseTokenizer, "LocalSparseEncoder"]
+"""A local sparse model: a query tokenizer (no torch) or an encoder (TorchScript)."""
+
+_lock = threading.Lock()
+_tokenizers: dict[str, SparseTokenizer] = {}
+
+
+def shared_sparse_tokenizer(*, progress_bar: bool, **params: Any) -> SparseTokenizer:
+    """One loaded tokenizer per process and parameters (``progress_bar`` is not part of the key)."""
+    key = json.dumps(params, sort_keys=True, default=str)
+    with _lock:
+        if key not in _tokenizers:
+            _tokenizers[key] = SparseTokenizer(progress_bar=progress_bar, **params)
+        return _tokenizers[key]
+
+
+class LocalSparseComponent(InitParametersSerialization):
+    """Holds the model parameters; ``warm_up`` loads (or shares) the engine the artifact needs, idempotently.
+
+    An encoder's TorchScript module is shared through the process's cache of loaded artifacts; ``close`` gives
+    this component's share back and stops its worker threads.
+    """
+
+    def __init__(
+        self,
+        model: str,
+        version: str | None,
+        mirror: str | None,
+        cache_dir: str | None,
+        progress_bar: bool,
+        concurrent_runs: int | None,
+    ) -> None:
+        self.model = model
+        self.version = version
+        self.mirror = mirror
+        self.cache_dir = cache_dir
+        self.progress_bar = progress_bar
+        self.concurrent_runs = concurrent_runs
+        self._engine: SparseEngine | None = None
+
+    def warm_up(self) -> None:
+        """Load (or reuse) the model; calling it again does nothing."""
+        if self._engine is not None:
+            return
+        artifact = resolve_sparse_artifact(
+            self.model, self.version, mirror=self.mirror, cache_dir=self.cache_dir, progress_bar=self.progress_bar
+        )
+        if artifact.task_type == "SPARSE_TOKENIZE":
+            self._engine = shared_sparse_tokenizer(
+                model=self.model,
+                version=self.version,
+                mirror=self.mirror,
+                cache_dir=self.cache_dir,
+                progress_bar=self.progress_bar,
+            )
+        else:
+            from opensearch_pretrained_haystack.inference.sparse_encoder import LocalSparseEncoder
+
+            self._engine = LocalSparseEncoder(artifact, concurrent_runs=self.concurrent_runs)
+
+    def close(self) -> None:
+        """Give back this component's share of the model; the next ``run`` warms up again."""
+        close = getattr(self._engine, "close", None)
+        if close is not None:
+            close()
+        self._engine = None
+
+    def _warm(self) -> SparseEngine:
+        self.warm_up()
+        assert self._engine is not None
+        return self._engine
+
+    def _encode_sparse(
+        self, texts: Sequence[str], *, batch_size: int = 32, on_batch: Callable[[int], object] | None = None
+    ) -> list[SparseEmbedding]:
+        """Encode with whichever engine the artifact needs; ``on_batch`` is told how many texts each run held."""
+        engine = self._warm()
+        if isinstance(engine, SparseTokenizer):  # a table look-up: one run
+            embeddings = engine.encode_sparse(texts)
+            if on_batch is not None:
+                on_batch(len(texts))
+            return embeddings
+        return engine.encode_sparse(texts, batch_size=batch_size, on_batch=on_batch)
+
+    def _meta(self) -> dict[str, Any]:
+        engine = self._warm()
+        return {"model": engine.name, "version": engine.version}
+
+    def to_token_weights(self, embedding: SparseEmbedding) -> dict[str, float]:
+        """The ``{token: weight}`` map OpenSearch wants, for an embedding of this model's vocabulary."""
+        return self._warm().vocabulary.to_token_weights(embedding)

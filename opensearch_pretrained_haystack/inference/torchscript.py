@@ -1,0 +1,127 @@
+"""The TorchScript runtime (optional extra ``torch``): an artifact's ``.pt`` run as the cluster's DJL runs it.
+
+ML Commons deploys a TORCH_SCRIPT artifact by loading the traced ``.pt`` with PyTorch (DJL), forces one thread
+per inference (``ai.djl.pytorch.num_threads=1``), and feeds it one text at a time: either a dict of named
+tensors (sentence transformers and the neural-sparse encoders take ``{"input_ids", "attention_mask"}``) or
+positional tensors (cross-encoders take ``input_ids, attention_mask, token_type_ids``).
+
+Here the module is loaded once per process (``shared_script_model``, a lease on the shared cache of loaded
+artifacts), on the CPU, and called with length-sorted, padded batches on a pool of single-threaded runs by the
+same runner as the ONNX engine (``runner.OnnxRunner``, which does not care which runtime it holds). Every graph
+this package runs masks padding out, so the numbers are the cluster's.
+
+Without torch installed, ``import_torch`` raises one line saying what to install.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from opensearch_pretrained_haystack.artifacts import Lease, ModelArtifact, loaded_artifacts
+from opensearch_pretrained_haystack.errors import ArtifactFormatError, MissingExtraError, ModelInputError
+
+TORCH_FORMAT = "TORCH_SCRIPT"
+TORCH_MISSING = (
+    "TorchScript artifacts need PyTorch: pip install 'opensearch-pretrained-haystack[torch]' "
+    "(CPU-only machines: install torch from PyTorch's CPU wheel index first, see the README)."
+)
+
+_threads_lock = threading.Lock()
+_threads_set = False
+
+
+def import_torch() -> Any:
+    """The ``torch`` module, or ``MissingExtraError`` with the one line saying what to install."""
+    try:
+        import torch
+    except ImportError:
+        raise MissingExtraError(TORCH_MISSING) from None
+    return torch
+
+
+def _single_threaded_runs(torch: Any) -> None:
+    """One thread per inference, as DJL runs it; the runner runs several inferences at once instead.
+
+    Process-wide (PyTorch has no per-module setting), set once at the first load.
+    """
+    global _threads_set
+    with _threads_lock:
+        if _threads_set:
+            return
+        torch.set_num_threads(1)
+        # Refused once set, or once parallel work ran in this process: then keep what it has.
+        with contextlib.suppress(RuntimeError):
+            torch.set_num_interop_threads(1)
+        _threads_set = True
+
+
+class ScriptModel:
+    """A loaded TorchScript artifact: called with named int64 arrays, it returns its named outputs as arrays.
+
+    Whether the graph takes one dict (traced with a dict input) or positional tensors is read from its
+    ``forward`` schema, so the caller only names what it feeds.
+    """
+
+    def __init__(self, module: Any, source: str) -> None:
+        self._module = module
+        self._source = source
+        arguments = module.forward.schema.arguments[1:]  # [0] is self
+        self.takes_dict = len(arguments) == 1 and str(arguments[0].type).startswith("Dict")
+        self.input_names: tuple[str, ...] = () if self.takes_dict else tuple(a.name for a in arguments)
+
+    def __call__(self, feeds: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Run one batch; outputs keep the graph's names (a tuple output is named ``output_0``, ``output_1``...)."""
+        torch = import_torch()
+        tensors = {name: torch.from_numpy(np.ascontiguousarray(value)) for name, value in feeds.items()}
+        with torch.inference_mode():
+            if self.takes_dict:
+                result = self._module(tensors)
+            else:
+                missing = [name for name in self.input_names if name not in tensors]
+                if missing:
+                    raise ModelInputError(f"{self._source}: the TorchScript graph also takes {missing}.")
+                result = self._module(*(tensors[name] for name in self.input_names))
+        if isinstance(result, Mapping):
+            return {str(name): value.float().numpy() for name, value in result.items()}
+        outputs = result if isinstance(result, tuple | list) else (result,)
+        return {f"output_{i}": value.float().numpy() for i, value in enumerate(outputs)}
+
+
+def load_script_model(artifact: ModelArtifact) -> ScriptModel:
+    """``torch.jit.load`` the artifact's ``.pt`` on the CPU, in eval mode (use ``shared_script_model`` to share)."""
+    torch = import_torch()
+    model_file = artifact.extract().model_file
+    if model_file.suffix != ".pt":
+        raise ArtifactFormatError(f"{artifact.zip_path} holds {model_file.name}, not a TorchScript .pt file.")
+    _single_threaded_runs(torch)
+    try:
+        with warnings.catch_warnings():
+            # Newer torch marks torch.jit deprecated; TorchScript is the format ML Commons serves, so it is the one run.
+            warnings.simplefilter("ignore", FutureWarning)
+            module = torch.jit.load(str(model_file), map_location="cpu")
+    except Exception as error:  # torch raises RuntimeError subclasses for files it cannot read
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ArtifactFormatError(
+            f"{artifact.zip_path}: PyTorch {torch.__version__} cannot load {model_file.name} ({first_line})."
+        ) from error
+    module.eval()
+    return ScriptModel(module, str(artifact.zip_path))
+
+
+def shared_script_model(artifact: ModelArtifact) -> Lease[ScriptModel]:
+    """The process's one loaded module of this artifact; release the lease when done."""
+    return loaded_artifacts.acquire("torchscript-module", artifact, load_script_model)
+
+
+def require_torch_script(artifact: ModelArtifact, owner: str) -> None:
+    """Refuse an artifact that is not TORCH_SCRIPT, naming the component that was given it."""
+    if artifact.model_format != TORCH_FORMAT:
+        raise ModelInputError(
+            f"{artifact.name} is a {artifact.model_format} artifact; {owner} runs {TORCH_FORMAT} artifacts."
+        )

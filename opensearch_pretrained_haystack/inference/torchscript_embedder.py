@@ -1,0 +1,108 @@
+"""``LocalTorchScriptEmbedder``: the cluster's TORCH_SCRIPT text embedding, computed on this machine.
+
+A sentence-transformers TorchScript artifact traces the whole model, pooling and normalization included. ML Commons
+(``SentenceTransformerTextEmbeddingTranslator``) feeds it ``{"input_ids", "attention_mask"}`` of one text,
+tokenized and truncated by the zip's ``tokenizer.json`` as for ONNX, and returns its ``sentence_embedding``
+output as is. Here texts run in length-sorted padded batches; the traced pooling masks padding out.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+from tokenizers import Encoding
+
+from opensearch_pretrained_haystack.artifacts import ModelArtifact, ModelSource, resolve_artifact
+from opensearch_pretrained_haystack.errors import ModelInputError
+from opensearch_pretrained_haystack.inference.runner import padded_inputs
+from opensearch_pretrained_haystack.inference.text_embedding import TextEmbeddingRunner
+from opensearch_pretrained_haystack.inference.tokenizer import shared_tokenizer
+from opensearch_pretrained_haystack.inference.torchscript import (
+    TORCH_FORMAT,
+    ScriptModel,
+    import_torch,
+    require_torch_script,
+    shared_script_model,
+)
+
+INPUT_NAMES = ("input_ids", "attention_mask")
+OUTPUT_NAME = "sentence_embedding"
+FRAMEWORK = "sentence_transformers"
+
+
+class LocalTorchScriptEmbedder(TextEmbeddingRunner):
+    """Embeds texts with a TORCH_SCRIPT sentence-transformers artifact exactly as ML Commons would (needs the
+    ``torch`` extra).
+
+    Usage example:
+    ```python
+    embedder = LocalTorchScriptEmbedder("distiluse-base-multilingual-cased-v1")
+    vectors = embedder.embed(["OpenSearch ist eine Suchmaschine."])  # float32, shape (1, 512)
+    embedder.close()
+    ```
+    """
+
+    def __init__(
+        self,
+        model: ModelSource,
+        version: str | None = None,
+        *,
+        mirror: str | os.PathLike[str] | None = None,
+        cache_dir: str | os.PathLike[str] | None = None,
+        concurrent_runs: int | None = None,
+        progress_bar: bool = True,
+    ) -> None:
+        """
+        :param model: A catalog name or alias, a ``PretrainedModel``, a custom model directory or zip, or a
+            ``ModelArtifact``.
+        :param concurrent_runs: How many single-threaded inference runs go at once (default: the usable CPUs).
+        :raises MissingExtraError: torch is not installed.
+        """
+        import_torch()
+        artifact = resolve_artifact(
+            model, version, model_format=TORCH_FORMAT, mirror=mirror, cache_dir=cache_dir, progress_bar=progress_bar
+        )
+        require_torch_script(artifact, type(self).__name__)
+        if artifact.task_type != "TEXT_EMBEDDING":
+            raise ModelInputError(
+                f"{artifact.name} is a {artifact.task_type} model; {type(self).__name__} runs TEXT_EMBEDDING models."
+            )
+        framework = str(artifact.model_config.get("framework_type") or FRAMEWORK)
+        if framework != FRAMEWORK:
+            raise ModelInputError(
+                f"{artifact.name}: framework_type {framework!r}; {type(self).__name__} runs the {FRAMEWORK!r} "
+                "TorchScript artifacts (pooling inside the graph), which is what the catalog publishes."
+            )
+        self.artifact: ModelArtifact = artifact
+        self.name, self.version = artifact.name, artifact.version
+        self.model_type = artifact.model_type
+        self._hold(
+            lambda: shared_script_model(artifact),
+            lambda: shared_tokenizer(artifact),
+            concurrent_runs=concurrent_runs,
+            thread_name_prefix="torchscript-embed",
+        )
+        self._take_tokenizer()
+        self._script: ScriptModel = self._session
+        if not self._script.takes_dict:
+            self.close()
+            raise ModelInputError(
+                f"{artifact.name}: the TorchScript graph takes {list(self._script.input_names)}, but ML Commons "
+                f"sends one dict of {list(INPUT_NAMES)} to a sentence-transformers model."
+            )
+        self.dimension = int(artifact.model_config.get("embedding_dimension") or self._probe_dimension())
+
+    @classmethod
+    def from_artifact(cls, artifact: ModelArtifact, *, concurrent_runs: int | None = None) -> LocalTorchScriptEmbedder:
+        """Build from an artifact already fetched or loaded; the same as passing it as ``model``."""
+        return cls(artifact, concurrent_runs=concurrent_runs)
+
+    def _probe_dimension(self) -> int:
+        return int(self._embed_encoded(self._model_tokenizer.encode_batch(["dimension"])).shape[-1])
+
+    def _embed_encoded(self, encodings: list[Encoding]) -> np.ndarray:
+        outputs = self._script(padded_inputs(encodings, INPUT_NAMES))
+        if OUTPUT_NAME not in outputs:
+            raise ModelInputError(f"{self.name}: the TorchScript graph returns {sorted(outputs)}, no {OUTPUT_NAME!r}.")
+        return outputs[OUTPUT_NAME].reshape(len(encodings), -1)
