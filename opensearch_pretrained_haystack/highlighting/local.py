@@ -4,31 +4,37 @@ Per pair (`../shared/docs/semantic-highlighter.md` §2 and §4.2): segment the c
 the module once per chunk (`input_ids, attention_mask, token_type_ids, sentence_ids`, batch dimension 1; it returns
 a tuple holding one tensor of selected global sentence indices), and merge the chunks' selections (unique, sorted).
 The answers equal the node's for every pair the node answers (`chunks.py` says where and why they differ otherwise).
+The module is loaded by the package's TorchScript runtime (`inference.torchscript`: once per process, on the CPU,
+one thread per call as DJL runs it).
 
 Speed: the module is traced for batch size 1 (a batch of 2 fails: "Expected 1 elements in a list"), so chunks cannot
-be stacked. Instead each call runs on one intra-op thread (as ML Commons' DJL runs it; torch's default of one thread
-per core is far slower on small matrices and collapses on a busy machine) and `workers` calls run at once (torch
-releases the GIL), under `torch.inference_mode`. Every pair is tokenized once, not once per chunk as on the node.
+be stacked. Instead `workers` single-threaded calls run at once (torch releases the GIL; on small matrices this beats
+torch's default of one thread per core, which collapses on a busy machine), and every pair is tokenized once, not
+once per chunk as on the node.
 """
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+
+import numpy as np
 
 from opensearch_pretrained_haystack.artifacts import ModelArtifact
 from opensearch_pretrained_haystack.highlighting.chunks import (
     IGNORED,
     Chunk,
-    Mapping,
     encode_pair,
     highlighter_tokenizer,
 )
+from opensearch_pretrained_haystack.highlighting.chunks import (
+    Mapping as TokenMapping,
+)
 from opensearch_pretrained_haystack.highlighting.sentences import Sentence
+
+Module = Callable[[Mapping[str, np.ndarray]], dict[str, np.ndarray]]
+"""The loaded module (`inference.torchscript.ScriptModel`): named int64 inputs in, its tuple output as `output_0`."""
 
 
 @dataclass(frozen=True)
@@ -36,20 +42,7 @@ class Highlighted:
     """One pair's answer: the selected sentences (by position) and which token map produced it."""
 
     sentences: list[Sentence]
-    mapping: Mapping
-
-
-def load_torchscript(model_file: Path) -> Any:
-    """The traced module on CPU, in eval mode, with one intra-op thread per call (process-wide, as in ML Commons)."""
-    import torch
-
-    torch.set_num_threads(1)
-    with warnings.catch_warnings():
-        # torch 2.10+ calls TorchScript deprecated in favour of torch.export; the artifact is TorchScript.
-        warnings.simplefilter("ignore", FutureWarning)
-        module = torch.jit.load(str(model_file), map_location="cpu")  # type: ignore[no-untyped-call]
-    module.eval()
-    return module
+    mapping: TokenMapping
 
 
 class TorchScriptHighlighter:
@@ -57,25 +50,27 @@ class TorchScriptHighlighter:
 
     Usage example:
     ```python
-    highlighter = TorchScriptHighlighter(resolve_artifact("opensearch-semantic-highlighter-v1",
-                                                          model_format="TORCH_SCRIPT"))
+    artifact = resolve_artifact("opensearch-semantic-highlighter-v1", model_format="TORCH_SCRIPT")
+    lease = shared_script_model(artifact)
+    highlighter = TorchScriptHighlighter(artifact, lease.value)
     [answer] = highlighter.highlight("Where do they play?", ["They play on the beach. The sun shines."])
     print([s.text for s in answer.sentences])
+    lease.release()
     ```
     """
 
-    def __init__(self, artifact: ModelArtifact, *, workers: int = 2) -> None:
+    def __init__(self, artifact: ModelArtifact, module: Module, *, workers: int = 2) -> None:
         """
-        Unpack the artifact and load its tokenizer and module.
+        Load the artifact's tokenizer beside its loaded module.
 
         :param artifact: A verified TORCH_SCRIPT sentence highlighter artifact.
+        :param module: Its loaded module (see `inference.torchscript.shared_script_model`).
         :param workers: Module calls run at once (each on one thread).
         """
         if workers < 1:
             raise ValueError(f"workers must be at least 1, not {workers}.")
-        files = artifact.extract()
-        self.tokenizer = highlighter_tokenizer(str(files.tokenizer_file))
-        self.module = load_torchscript(files.model_file)
+        self.tokenizer = highlighter_tokenizer(str(artifact.extract().tokenizer_file))
+        self.module = module
         self.workers = workers
         self.name = artifact.name
 
@@ -99,14 +94,13 @@ class TorchScriptHighlighter:
     def _selected(self, chunk: Chunk) -> list[int]:
         """The global sentence indices the module selects in one chunk; a chunk without any mapped token has none
         (the module cannot take it: `min()` of an empty tensor)."""
-        import torch
-
         if all(i == IGNORED for i in chunk.sentence_ids):
             return []
-        inputs = [
-            torch.tensor([values], dtype=torch.int64)
-            for values in (chunk.input_ids, chunk.attention_mask, chunk.token_type_ids, chunk.sentence_ids)
-        ]
-        with torch.inference_mode():  # per thread: the mode is thread-local
-            output = self.module(*inputs)
-        return [int(i) for tensor in output for i in tensor.tolist()]
+        feeds = {
+            "input_ids": chunk.input_ids,
+            "attention_mask": chunk.attention_mask,
+            "token_type_ids": chunk.token_type_ids,
+            "sentence_ids": chunk.sentence_ids,
+        }
+        output = self.module({name: np.asarray([values], dtype=np.int64) for name, values in feeds.items()})
+        return [int(i) for i in output["output_0"].tolist()]

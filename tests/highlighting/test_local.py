@@ -12,12 +12,14 @@ import torch
 from opensearch_pretrained_haystack.artifacts import load_model_dir
 from opensearch_pretrained_haystack.highlighting.local import TorchScriptHighlighter
 from opensearch_pretrained_haystack.highlighting.remote import node_response
+from opensearch_pretrained_haystack.inference.torchscript import shared_script_model
 from tests.highlighting.fixture import CORRUPTED, HIGHLIGHTER_DIR, NODE_FAILS, answered, node_check, references
 
 
 @cache
 def highlighter() -> TorchScriptHighlighter:
-    return TorchScriptHighlighter(load_model_dir(HIGHLIGHTER_DIR))
+    artifact = load_model_dir(HIGHLIGHTER_DIR)
+    return TorchScriptHighlighter(artifact, shared_script_model(artifact).value)
 
 
 def answer(pair: dict):  # type: ignore[no-untyped-def]
@@ -90,9 +92,12 @@ def test_a_model_that_selects_nothing_loads_and_answers_nothing(tmp_path: Path) 
         config.pop(key)
     (tmp_path / "none.pt").unlink()
     (tmp_path / "config.json").write_text(json.dumps({**config, "name": "select-none"}))
-    model = TorchScriptHighlighter(load_model_dir(tmp_path, cache_dir=tmp_path / "cache"))
+    artifact = load_model_dir(tmp_path, cache_dir=tmp_path / "cache")
+    lease = shared_script_model(artifact)
+    model = TorchScriptHighlighter(artifact, lease.value)
     [result] = model.highlight("How is the weather?", ["The weather is nice. The sun is shining."])
     assert result.sentences == []
+    lease.release()
 
 
 def test_a_question_too_long_for_the_chunks_is_one_clear_error() -> None:

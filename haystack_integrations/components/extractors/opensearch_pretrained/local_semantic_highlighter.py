@@ -11,8 +11,9 @@ from haystack_integrations.components.embedders.opensearch_pretrained._serializa
     InitParametersSerialization,
 )
 from haystack_integrations.components.extractors.opensearch_pretrained._highlights import output, prepare
-from opensearch_pretrained_haystack.artifacts import Lease, loaded_artifacts, resolve_artifact
+from opensearch_pretrained_haystack.artifacts import Lease, resolve_artifact
 from opensearch_pretrained_haystack.highlighting.local import TorchScriptHighlighter
+from opensearch_pretrained_haystack.inference.torchscript import ScriptModel, require_torch_script, shared_script_model
 
 
 @component
@@ -69,7 +70,8 @@ class LocalSemanticHighlighter(InitParametersSerialization):
         self.cache_dir = cache_dir
         self.workers = workers
         self.progress_bar = progress_bar
-        self._lease: Lease[TorchScriptHighlighter] | None = None
+        self._lease: Lease[ScriptModel] | None = None
+        self._highlighter: TorchScriptHighlighter | None = None
 
     def warm_up(self) -> None:
         """Fetch (or open) and verify the artifact and load the model, shared with every other user of the same
@@ -83,18 +85,15 @@ class LocalSemanticHighlighter(InitParametersSerialization):
                 cache_dir=self.cache_dir,
                 progress_bar=self.progress_bar,
             )
-            self._lease = loaded_artifacts.acquire(
-                "semantic-highlighter",
-                artifact,
-                lambda a: TorchScriptHighlighter(a, workers=self.workers),
-                self.workers,
-            )
+            require_torch_script(artifact, type(self).__name__)
+            self._lease = shared_script_model(artifact)
+            self._highlighter = TorchScriptHighlighter(artifact, self._lease.value, workers=self.workers)
 
     def close(self) -> None:
         """Release this component's share of the model (memory is freed when no component holds it)."""
         if self._lease is not None:
             self._lease.release()
-            self._lease = None
+            self._lease, self._highlighter = None, None
 
     @component.output_types(documents=list[Document], meta=dict[str, Any])
     def run(self, query: str, documents: list[Document]) -> dict[str, Any]:
@@ -109,12 +108,12 @@ class LocalSemanticHighlighter(InitParametersSerialization):
         """
         prepared = prepare(type(self).__name__, "OpenSearchMLSemanticHighlighter", query, documents)
         self.warm_up()
-        assert self._lease is not None
-        answers = self._lease.value.highlight(query, prepared.contexts)
+        assert self._highlighter is not None
+        answers = self._highlighter.highlight(query, prepared.contexts)
         return output(
             prepared,
             {i: answer.sentences for i, answer in zip(prepared.positions, answers, strict=True)},
-            {"model": self._lease.value.name},
+            {"model": self._highlighter.name},
         )
 
     @component.output_types(documents=list[Document], meta=dict[str, Any])
