@@ -47,6 +47,7 @@ from opensearch_pretrained_haystack.indices.sparse import SparseEncoding
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 DEFAULT_RERANK_MODEL = "ms-marco-MiniLM-L-6-v2"
+DEFAULT_HIGHLIGHT_MODEL = "opensearch-semantic-highlighter-v1"
 # Passages fetched per source document returned, so that several passages of one source still leave top_k sources.
 PASSAGES_PER_RESULT = 5
 # The largest k of a k-NN query (and the default index.max_result_window).
@@ -123,6 +124,34 @@ def ranker(
     if not hosts:
         raise ValueError("The cluster's ranker needs the cluster: pass hosts='https://host:9200' with remote_model_id.")
     return OpenSearchMLRanker(hosts=hosts, model_id=remote_model_id, **kwargs)
+
+
+def highlighter(
+    model: str = DEFAULT_HIGHLIGHT_MODEL,
+    version: str | None = None,
+    *,
+    remote_model_id: str | None = None,
+    hosts: str | list[str] | None = None,
+    mirror: str | None = None,
+    cache_dir: str | None = None,
+    **kwargs: Any,
+) -> Any:
+    """The local ``LocalSemanticHighlighter`` of the catalog highlighter (or a model directory), or with
+    ``remote_model_id`` the cluster's ``OpenSearchMLSemanticHighlighter`` (``hosts`` goes to it); ``kwargs``
+    (``http_auth`` and TLS for the cluster) go to it. Both give the same highlights."""
+    from haystack_integrations.components.extractors.opensearch_pretrained import (
+        LocalSemanticHighlighter,
+        OpenSearchMLSemanticHighlighter,
+    )
+
+    if remote_model_id is None:
+        kwargs.setdefault("progress_bar", False)
+        return LocalSemanticHighlighter(model=model, version=version, mirror=mirror, cache_dir=cache_dir, **kwargs)
+    if not hosts:
+        raise ValueError(
+            "The cluster's highlighter needs the cluster: pass hosts='https://host:9200' with remote_model_id."
+        )
+    return OpenSearchMLSemanticHighlighter(hosts=hosts, model_id=remote_model_id, **kwargs)
 
 
 @dataclass(frozen=True)
@@ -235,6 +264,7 @@ def query_pipeline(
     mirror: str | None = None,
     cache_dir: str | None = None,
     sparse: SparseEncoding | None = None,
+    highlight: Any = None,
 ) -> Pipeline:
     """text embedder → retriever (OpenSearch k-NN, SQLite or in-memory) → ``SourceDocumentCollapser``.
 
@@ -243,15 +273,17 @@ def query_pipeline(
     With ``rerank`` (a ranker component, see ``ranker``) between retriever and collapser, the retriever fetches
     ``rerank_top_k`` passages (default: as many as without reranking), the ranker rescores all of them (its
     ``top_k`` is set to that number) and the collapser scores each source by its best reranked passage. With
-    ``sparse`` it is ``sparse_query_pipeline`` instead (``model`` and ``embedder`` unused).
-    On an ``SQLiteDocumentStore``, ``mode`` is ``dense``, ``bm25`` (no embedder) or ``hybrid`` (``fusion``
-    ``min_max`` with ``bm25_weight``, or ``rrf``); the other stores search ``dense``.
+    ``sparse`` it is ``sparse_query_pipeline`` instead (``model`` and ``embedder`` unused). With ``highlight`` (a
+    semantic highlighter component, see ``highlighter``) after the collapser, ``highlighter.documents`` holds the
+    same documents with the sentences of each best passage that answer the query in their meta (run it with
+    ``found_documents``). On an ``SQLiteDocumentStore``, ``mode`` is ``dense``, ``bm25`` (no embedder) or
+    ``hybrid`` (``fusion`` ``min_max`` with ``bm25_weight``, or ``rrf``); the other stores search ``dense``.
     """
     if mode not in MODES:
         raise ValueError(f"Unknown search mode {mode!r}; use one of {', '.join(MODES)}.")
     if sparse is not None:
-        if rerank is not None:
-            raise ValueError("Reranking a neural sparse search is not supported yet: rerank a dense search.")
+        if rerank is not None or highlight is not None:
+            raise ValueError("Reranking or highlighting a neural sparse search is not supported yet: use a dense one.")
         return sparse_query_pipeline(document_store, sparse, top_k=top_k, mirror=mirror, cache_dir=cache_dir)
     candidates = top_k * PASSAGES_PER_RESULT
     if rerank is not None or rerank_top_k is not None:
@@ -294,7 +326,17 @@ def query_pipeline(
     pipeline.connect("retriever.documents", "ranker.documents" if rerank is not None else "collapser.documents")
     if rerank is not None:
         pipeline.connect("ranker.documents", "collapser.documents")
+    if highlight is not None:
+        pipeline.add_component("highlighter", highlight)
+        pipeline.connect("collapser.documents", "highlighter.documents")
     return pipeline
+
+
+def found_documents(pipeline: Pipeline, query: str) -> list[Document]:
+    """Run a ``query_pipeline`` for ``query``: its best documents, highlighted if it has a highlighter."""
+    result = pipeline.run(query_inputs(pipeline, query))
+    documents: list[Document] = result["highlighter" if "highlighter" in result else "collapser"]["documents"]
+    return documents
 
 
 def sparse_query_pipeline(

@@ -197,3 +197,24 @@ def test_failures_name_the_way_out(neural_store, minilm_model_id):
         missing_pipeline.run(query="x")
     quiet = OpenSearchNeuralRetriever(document_store=neural_store, model_id="no-such-model", raise_on_failure=False)
     assert quiet.run(query="x") == {"documents": []}
+
+
+def test_semantic_highlights_are_asked_for_and_read_into_the_documents_meta():
+    retriever = OpenSearchNeuralRetriever(document_store=unconnected_store(), model_id="m1", highlight_model_id="h1")
+    body, _ = retriever._request("Who waited?", None, 2)
+    assert body["highlight"]["fields"] == {"content": {"type": "semantic"}}
+    assert body["highlight"]["options"] == {"model_id": "h1"}
+    assert OpenSearchNeuralRetriever.from_dict(retriever.to_dict()).highlight_model_id == "h1"
+    text = "Dr. Smith arrived. Mr. Brown was waiting. They left."
+    hits = [
+        {"_id": "a", "_score": 2.0, "_source": {"id": "a", "content": text},
+         "highlight": {"content": ["Dr. Smith arrived. <em>Mr. Brown was waiting.</em> They left."]}},
+        {"_id": "b", "_score": 1.0, "_source": {"id": "b", "content": text},
+         "highlight": {"content": ["Dr. Smith arrived. M<em>r. Brown was waiting. Th</em>ey left."]}},
+    ]  # fmt: skip
+    marked, drifted = retriever._documents(hits)
+    assert marked.meta["semantic_highlights"] == [
+        {"text": "Mr. Brown was waiting.", "start": 19, "end": 41, "position": 1}
+    ]
+    assert marked.meta["semantic_highlight"] == "Mr. Brown was waiting." and marked.score == 2.0
+    assert "semantic_highlights" not in drifted.meta  # the cluster's drifted tags are not reported as highlights

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from haystack import Document
@@ -10,8 +11,9 @@ from haystack import Document
 from haystack_integrations.document_stores.opensearch_pretrained.scoring import DEFAULT_BM25_WEIGHT, DEFAULT_FUSION
 from opensearch_pretrained_haystack.app.batch.remote_model import ENV_CREDENTIALS
 from opensearch_pretrained_haystack.app.batch.targets import Target, load_store
-from opensearch_pretrained_haystack.app.pipelines import query_inputs, query_pipeline, ranker
-from opensearch_pretrained_haystack.catalog import PretrainedModel
+from opensearch_pretrained_haystack.app.pipelines import found_documents, highlighter, query_pipeline, ranker
+from opensearch_pretrained_haystack.catalog import PretrainedModel, get_model
+from opensearch_pretrained_haystack.errors import UnknownModelError
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,32 @@ class Rerank:
         )
 
 
+@dataclass(frozen=True)
+class Highlight:
+    """How ``search`` highlights the evidence sentences of its documents: ``model`` is a catalog highlighter (name or
+    alias) or a model directory, run locally, or else the id of a highlighter deployed in the target's cluster."""
+
+    model: str
+
+    def component(self, target: Target) -> Any:
+        """The highlighter: local, or the cluster's with the target's credentials and TLS settings."""
+        if Path(self.model).expanduser().is_dir() or _is_catalog_highlighter(self.model):
+            return highlighter(self.model)
+        if target.hosts is None:
+            raise ValueError(
+                f"--highlight {self.model} is neither a catalog highlighter nor a model directory; a highlighter "
+                "deployed in a cluster needs --opensearch URL."
+            )
+        return highlighter(remote_model_id=self.model, hosts=target.hosts, http_auth=ENV_CREDENTIALS, **target.tls())
+
+
+def _is_catalog_highlighter(name: str) -> bool:
+    try:
+        return get_model(name).family == "sentence-highlighting"
+    except UnknownModelError:
+        return False
+
+
 def search(
     query: str,
     target: Target,
@@ -54,10 +82,11 @@ def search(
     fusion: str = DEFAULT_FUSION,
     bm25_weight: float = DEFAULT_BM25_WEIGHT,
     rerank: Rerank | None = None,
+    highlight: Highlight | None = None,
 ) -> list[Document]:
     """The ``top_k`` source documents for ``query``, best first, each scored by its best passage (by the
-    cross-encoder's score with ``rerank``); ``mode``, ``fusion`` and ``bm25_weight`` as ``query_pipeline`` takes
-    them."""
+    cross-encoder's score with ``rerank``; with ``highlight``, that passage's evidence sentences in its meta);
+    ``mode``, ``fusion`` and ``bm25_weight`` as ``query_pipeline`` takes them."""
     if top_k < 1:
         raise ValueError(f"top-k must be 1 or more (how many documents to return), got {top_k}.")
     store = load_store(target, model)
@@ -70,10 +99,10 @@ def search(
         fusion=fusion,
         bm25_weight=bm25_weight,
         sparse=target.sparse,
+        highlight=None if highlight is None else highlight.component(target),
         **reranking(rerank, target),
     )
-    documents: list[Document] = pipeline.run(query_inputs(pipeline, query))["collapser"]["documents"]
-    return documents
+    return found_documents(pipeline, query)
 
 
 def reranking(rerank: Rerank | None, target: Target) -> dict[str, Any]:

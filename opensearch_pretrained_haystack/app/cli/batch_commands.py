@@ -24,12 +24,13 @@ from haystack_integrations.document_stores.opensearch_pretrained.scoring import 
     FUSIONS,
 )
 from opensearch_pretrained_haystack.app.batch import Target, index_sources, search
-from opensearch_pretrained_haystack.app.batch.query import Rerank
+from opensearch_pretrained_haystack.app.batch.query import Highlight, Rerank
 from opensearch_pretrained_haystack.app.batch.ray_options import ENGINES, RayOptions
 from opensearch_pretrained_haystack.app.batch.targets import embedded_store_path
 from opensearch_pretrained_haystack.app.evaluation import DEFAULT_SPLIT, evaluate
 from opensearch_pretrained_haystack.app.pipelines import DEFAULT_MODEL, MODES
 from opensearch_pretrained_haystack.catalog import PretrainedModel, get_model
+from opensearch_pretrained_haystack.highlighting.documents import HIGHLIGHTS_KEY
 from opensearch_pretrained_haystack.indices.sparse import SparseEncoding
 
 DEFAULT_STORE = "opensearch-pretrained-store.sqlite"
@@ -69,6 +70,13 @@ def add_search_command(subparsers: argparse._SubParsersAction[argparse.ArgumentP
     _add_sparse_arguments(parser, passages=False)
     _add_rerank_arguments(parser)
     _add_mode_arguments(parser)
+    parser.add_argument(
+        "--highlight",
+        metavar="MODEL_ID|ALIAS",
+        help="print each document's sentences that answer the query, found by the semantic highlighter: a catalog "
+        "alias (opensearch-semantic-highlighter-v1) or directory runs locally (the torch extra), a model id in the "
+        "cluster of --opensearch",
+    )
     parser.set_defaults(handler=_run_search)
 
 
@@ -291,11 +299,20 @@ def _run_index(args: argparse.Namespace) -> int:
 def _run_search(args: argparse.Namespace) -> int:
     target = _target(args)
     assert target is not None
+    highlight = Highlight(args.highlight) if args.highlight else None
     for document in search(
-        args.query, target, _model(args, target), top_k=args.top_k, rerank=_rerank(args), **_mode(args)
+        args.query,
+        target,
+        _model(args, target),
+        top_k=args.top_k,
+        rerank=_rerank(args),
+        highlight=highlight,
+        **_mode(args),
     ):
         snippet = " ".join((document.content or "").split())[:SNIPPET_CHARS]
         print(f"{document.score:.4f}\t{document.id}\t{snippet}")
+        for sentence in document.meta.get(HIGHLIGHTS_KEY, []):
+            print(f"\t» {' '.join(sentence['text'].split())}")
     return 0
 
 

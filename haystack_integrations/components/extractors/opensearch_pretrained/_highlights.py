@@ -1,17 +1,15 @@
 """What both semantic highlighters share: which documents are highlighted, and how the answer goes into them.
 
-Each highlighted document is a new object whose meta gains ``semantic_highlights`` (the selected sentences in
-order, each ``{"text", "start", "end", "position"}``: ``content[start:end]`` is the sentence's piece, Python string
-indices; ``position`` is the sentence's index in ML Commons' segmentation) and ``semantic_highlight`` (their texts
-joined, " … " where sentences were skipped). A document without content (None or "") comes back unchanged and is
-counted; one holding only whitespace has no sentence, so its answer is empty without asking the model.
+Each highlighted document is a new object whose meta gains the highlights (see `highlighting.documents`). A
+document without content (None or "") comes back unchanged and is counted; one holding only whitespace has no
+sentence, so its answer is empty without asking the model.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from haystack import Document
@@ -20,12 +18,10 @@ from haystack_integrations.components.embedders.opensearch_pretrained._text_prep
     check_documents,
     has_content,
 )
+from opensearch_pretrained_haystack.highlighting.documents import with_highlights
 from opensearch_pretrained_haystack.highlighting.sentences import JAVA_TRIM, Sentence
 
 logger = logging.getLogger(__name__)
-
-HIGHLIGHTS_KEY = "semantic_highlights"
-SNIPPET_KEY = "semantic_highlight"
 
 
 @dataclass(frozen=True)
@@ -56,27 +52,12 @@ def prepare(component: str, sibling: str, query: Any, documents: Any) -> Highlig
     return HighlightInput(query, documents, positions, len(without))
 
 
-def highlight_meta(sentences: Sequence[Sentence]) -> dict[str, Any]:
-    """The meta entries of one document's answer."""
-    parts: list[str] = []
-    for before, sentence in zip([None, *sentences], sentences, strict=False):
-        if before is not None:
-            parts.append(" " if sentence.position == before.position + 1 else " … ")
-        parts.append(sentence.text)
-    return {
-        HIGHLIGHTS_KEY: [{"text": s.text, "start": s.start, "end": s.end, "position": s.position} for s in sentences],
-        SNIPPET_KEY: "".join(parts),
-    }
-
-
 def output(prepared: HighlightInput, answers: Mapping[int, Sequence[Sentence]], meta: dict[str, Any]) -> dict[str, Any]:
     """New Document objects with the answers in their meta; documents without content, and those in `positions`
     without an answer (failed), come back unchanged and counted; none is dropped."""
     failed = {i for i in prepared.positions if i not in answers}
     documents = [
-        doc
-        if not has_content(doc) or i in failed
-        else replace(doc, meta={**doc.meta, **highlight_meta(answers.get(i, []))})
+        doc if not has_content(doc) or i in failed else with_highlights(doc, answers.get(i, []))
         for i, doc in enumerate(prepared.documents)
     ]
     counts = {
@@ -85,7 +66,3 @@ def output(prepared: HighlightInput, answers: Mapping[int, Sequence[Sentence]], 
         "documents_without_content": prepared.without_content,
     }
     return {"documents": documents, "meta": {**meta, **counts}}
-
-
-def _highlighted(document: Document, sentences: Sequence[Sentence]) -> Document:
-    return replace(document, meta={**document.meta, **highlight_meta(sentences)})
