@@ -9,13 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 from opensearch_pretrained_haystack.catalog import PretrainedModel
-from opensearch_pretrained_haystack.errors import OpenSearchPretrainedError
+from opensearch_pretrained_haystack.errors import UsageError
 
 # k-NN's default when a mapping names no space type.
 DEFAULT_SPACE_TYPE = "l2"
 
 
-class IndexMismatchError(OpenSearchPretrainedError, ValueError):
+class IndexMismatchError(UsageError):
     """An index, store or cluster model holds (or makes) vectors of another size or space than the model."""
 
 

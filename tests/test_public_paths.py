@@ -1,29 +1,6 @@
-"""Issue 8: every name the README (of this and earlier releases) imports stays importable from where it says, and
-names the same object as its new home."""
-
-import importlib
+"""The top-level names the README imports."""
 
 import pytest
-
-PATHS = [
-    ("opensearch_pretrained_haystack.store", "document_store_for", "opensearch_pretrained_haystack.indices.knn"),
-    ("opensearch_pretrained_haystack.store", "knn_index_body", "opensearch_pretrained_haystack.indices.knn"),
-    ("opensearch_pretrained_haystack.store", "check_index", "opensearch_pretrained_haystack.indices.knn"),
-    ("opensearch_pretrained_haystack.neural", "neural_document_store", "opensearch_pretrained_haystack.indices.neural"),
-    (
-        "opensearch_pretrained_haystack.neural",
-        "create_hybrid_search_pipeline",
-        "opensearch_pretrained_haystack.indices.neural",
-    ),
-    ("opensearch_pretrained_haystack.pipelines", "indexing_pipeline", "opensearch_pretrained_haystack.app.pipelines"),
-    ("opensearch_pretrained_haystack.pipelines", "query_pipeline", "opensearch_pretrained_haystack.app.pipelines"),
-    ("opensearch_pretrained_haystack.cli", "main", "opensearch_pretrained_haystack.app.cli.main"),
-]
-
-
-@pytest.mark.parametrize(("old", "name", "new"), PATHS)
-def test_old_public_paths_name_the_same_objects(old: str, name: str, new: str) -> None:
-    assert getattr(importlib.import_module(old), name) is getattr(importlib.import_module(new), name)
 
 
 @pytest.mark.parametrize(
@@ -41,3 +18,31 @@ def test_top_level_names_of_the_readme_import(name: str) -> None:
     import opensearch_pretrained_haystack
 
     assert getattr(opensearch_pretrained_haystack, name) is not None
+
+
+def test_all_is_the_lazy_table_and_the_type_checking_mirror_and_every_component():
+    import ast
+    import importlib
+    import inspect
+
+    import opensearch_pretrained_haystack as package
+
+    tree = ast.parse(inspect.getsource(package))
+    mirrored = {
+        alias.asname or alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and getattr(node.test, "id", None) == "TYPE_CHECKING"
+        for statement in node.body
+        if isinstance(statement, ast.ImportFrom)
+        for alias in statement.names
+    }
+    eager = {"catalog", "OpenSearchPretrainedError"}
+    assert mirrored == set(package._LAZY) and set(package.__all__) == mirrored | eager
+    for name in package.__all__:  # each lazy name is the object at its home
+        assert getattr(package, name) is not None
+    components = {
+        name
+        for sub in ("embedders", "extractors", "preprocessors", "rankers", "retrievers")
+        for name in importlib.import_module(f"haystack_integrations.components.{sub}.opensearch_pretrained").__all__
+    }
+    assert len(components) == 20 and components <= set(package.__all__)

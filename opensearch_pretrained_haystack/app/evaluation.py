@@ -26,14 +26,14 @@ from opensearch_pretrained_haystack.app.batch import Target, count_documents, in
 from opensearch_pretrained_haystack.app.batch.query import Rerank, reranking
 from opensearch_pretrained_haystack.app.pipelines import query_inputs, query_pipeline
 from opensearch_pretrained_haystack.catalog import PretrainedModel
-from opensearch_pretrained_haystack.errors import OpenSearchPretrainedError
+from opensearch_pretrained_haystack.errors import UsageError
 
 NDCG_AT = 10
 RECALL_AT = 100
 DEFAULT_SPLIT = "test"
 
 
-class BeirFormatError(OpenSearchPretrainedError, ValueError):
+class BeirFormatError(UsageError):
     """A line of a BEIR file that is not what the format says, named by file and line."""
 
 

@@ -24,7 +24,7 @@ from opensearch_pretrained_haystack.compatibility import (
     index_vector_space,
     require_same_space,
 )
-from opensearch_pretrained_haystack.errors import OpenSearchPretrainedError
+from opensearch_pretrained_haystack.errors import UsageError
 
 # opensearch-haystack hard-codes the vector field name; every index we build must use it.
 VECTOR_FIELD = "embedding"
@@ -38,7 +38,7 @@ ENGINE_SPACES = {
 VERSIONED_ENGINES = ("nmslib", "faiss")
 
 
-class MissingIndexError(OpenSearchPretrainedError, ValueError):
+class MissingIndexError(UsageError):
     """The index to read from does not exist (and was not to be created)."""
 
 

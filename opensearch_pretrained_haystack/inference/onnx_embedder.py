@@ -16,7 +16,7 @@ from opensearch_pretrained_haystack.artifacts import ModelArtifact, ModelSource,
 from opensearch_pretrained_haystack.errors import ModelInputError
 from opensearch_pretrained_haystack.inference.onnx_session import shared_session
 from opensearch_pretrained_haystack.inference.pooling import l2_normalize, pooling_for
-from opensearch_pretrained_haystack.inference.runner import concurrency_from, padded_inputs
+from opensearch_pretrained_haystack.inference.runner import padded_inputs
 from opensearch_pretrained_haystack.inference.text_embedding import TextEmbeddingRunner
 from opensearch_pretrained_haystack.inference.tokenizer import shared_tokenizer
 
@@ -44,7 +44,6 @@ class LocalOnnxEmbedder(TextEmbeddingRunner):
         cache_dir: str | os.PathLike[str] | None = None,
         providers: Sequence[str] | None = None,
         concurrent_runs: int | None = None,
-        threads: int | None = None,
         progress_bar: bool = True,
     ) -> None:
         """
@@ -53,11 +52,9 @@ class LocalOnnxEmbedder(TextEmbeddingRunner):
         :param concurrent_runs: How many inference runs go at once, each single-threaded (onnxruntime releases
             the GIL; whole runs parallelize better than the operators inside one small run). Default: the CPUs
             this process may use.
-        :param threads: Deprecated name of ``concurrent_runs``.
         """
-        runs = concurrency_from(concurrent_runs, threads, owner=type(self).__name__)
         artifact = resolve_artifact(model, version, mirror=mirror, cache_dir=cache_dir, progress_bar=progress_bar)
-        self._load(artifact, providers, runs)
+        self._load(artifact, providers, concurrent_runs)
 
     @classmethod
     def from_artifact(
@@ -66,13 +63,12 @@ class LocalOnnxEmbedder(TextEmbeddingRunner):
         *,
         providers: Sequence[str] | None = None,
         concurrent_runs: int | None = None,
-        threads: int | None = None,
     ) -> LocalOnnxEmbedder:
         """Build from an artifact already fetched or loaded (see ``artifacts``); the same as passing it as ``model``."""
         return cls(
             artifact,
             providers=providers,
-            concurrent_runs=concurrency_from(concurrent_runs, threads, owner=cls.__name__),
+            concurrent_runs=concurrent_runs,
         )
 
     def _load(self, artifact: ModelArtifact, providers: Sequence[str] | None, concurrent_runs: int | None) -> None:

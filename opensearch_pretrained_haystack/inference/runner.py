@@ -8,7 +8,6 @@ inside one small run); padding is masked out, so the results are the cluster's.
 from __future__ import annotations
 
 import os
-import warnings
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Generic, TypeVar
@@ -32,19 +31,6 @@ def available_cpus() -> int:
         return len(os.sched_getaffinity(0))
     counter = getattr(os, "process_cpu_count", None) or os.cpu_count  # process_cpu_count: Python >= 3.13
     return counter() or 1
-
-
-def concurrency_from(concurrent_runs: int | None, threads: int | None, *, owner: str) -> int | None:
-    """``concurrent_runs``, or the deprecated ``threads`` it replaces (with a DeprecationWarning)."""
-    if threads is None:
-        return concurrent_runs
-    warnings.warn(
-        f"{owner}(threads=...) is deprecated: it always meant how many single-threaded runs go at once; "
-        "use concurrent_runs=... instead.",
-        DeprecationWarning,
-        stacklevel=3,
-    )
-    return concurrent_runs if concurrent_runs is not None else threads
 
 
 def length_sorted_batches(lengths: Sequence[int], batch_size: int) -> Iterator[list[int]]:

@@ -1,5 +1,5 @@
-"""The SQLite store as the embedded default of `index`, `search` and `evaluate` (issue 12): modes, conversion of
-the former JSON store files, and query_pipeline on it."""
+"""The SQLite store as the embedded default of `index`, `search` and `evaluate` (issue 12): modes and
+query_pipeline on it."""
 
 import pytest
 from haystack import Document, Pipeline
@@ -13,8 +13,6 @@ from haystack_integrations.components.retrievers.opensearch_pretrained.sqlite_hy
     SQLiteHybridRetriever,
 )
 from haystack_integrations.document_stores.opensearch_pretrained import SQLiteDocumentStore
-from haystack_integrations.document_stores.opensearch_pretrained.json_store import EmbeddedStoreWriter
-from opensearch_pretrained_haystack.app.batch.targets import is_json_store
 from opensearch_pretrained_haystack.app.cli.main import main
 from opensearch_pretrained_haystack.app.pipelines import document_embedder, query_inputs, query_pipeline
 from opensearch_pretrained_haystack.catalog import get_model
@@ -35,25 +33,6 @@ def corpus(tmp_path):
     for name, text in TEXTS.items():
         (folder / f"{name}.txt").write_text(text)
     return folder
-
-
-def search_ids(argv, capsys):
-    return search_ids_and_errors(argv, capsys)[0]
-
-
-def search_ids_and_errors(argv, capsys):
-    assert main(["search", QUESTION, *argv]) == 0
-    captured = capsys.readouterr()
-    return [line.split("\t")[1] for line in captured.out.strip().splitlines()], captured.err
-
-
-def json_store(path):
-    """A store file of the former JSON format, written by its own writer."""
-    documents = [Document(id=name, content=text) for name, text in TEXTS.items()]
-    embedded = document_embedder(MINILM.name, MINILM.version).run(documents=documents)["documents"]
-    with EmbeddedStoreWriter(path, MINILM) as writer:
-        writer.write(embedded)
-    return path
 
 
 @pytest.mark.parametrize(
@@ -77,47 +56,6 @@ def test_bm25_weight_is_checked_and_names_the_users_value(tmp_path, corpus, caps
     capsys.readouterr()
     assert main(["search", QUESTION, "--mode", "hybrid", "--bm25-weight", "1.5"]) == 2
     assert capsys.readouterr().err == "error: --bm25-weight 1.5: give a weight between 0 and 1 (dense gets 1 - W).\n"
-
-
-def test_a_json_store_given_with_store_is_converted_once_beside_it_and_searched(tmp_path, capsys):
-    path = json_store(tmp_path / "old.json")
-    before = path.read_bytes()
-    assert is_json_store(path) and not is_json_store(tmp_path / "missing.json")
-    ids, err = search_ids_and_errors(["--store", str(path), "--top-k", "1"], capsys)
-    assert ids == ["risotto"]
-    assert err == f"Converted the JSON store {path} into the SQLite store {tmp_path / 'old.sqlite'} (3 documents).\n"
-    assert SQLiteDocumentStore(path=str(tmp_path / "old.sqlite")).count_documents() == 3
-    assert path.read_bytes() == before  # the JSON file is left as it was
-    for mode in ("dense", "bm25", "hybrid"):  # converted once: later runs use the SQLite store, silently
-        assert search_ids_and_errors(["--store", str(path), "--mode", mode, "--top-k", "1"], capsys) == (
-            ["risotto"],
-            "",
-        )
-    assert not is_json_store(tmp_path / "old.sqlite")
-
-
-def test_the_former_default_json_store_is_converted_into_the_new_default(tmp_path, corpus, capsys, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    json_store(tmp_path / "opensearch-pretrained-store.json")
-    ids, err = search_ids_and_errors(["--top-k", "1"], capsys)
-    assert ids == ["risotto"] and "opensearch-pretrained-store.sqlite (3 documents)" in err
-    assert main(["index", str(corpus), "--model-version", "1.0.1"]) == 0  # into the converted store
-    assert "passages written: 3," in capsys.readouterr().out  # ids of text files differ from the JSON store's
-    assert SQLiteDocumentStore(path="opensearch-pretrained-store.sqlite").count_documents() == 6
-
-
-def test_index_into_a_json_store_converts_it_and_skips_what_it_held(tmp_path, capsys):
-    (tmp_path / "docs.jsonl").write_text(
-        "".join(f'{{"id": "{name}", "content": "{text}"}}\n' for name, text in TEXTS.items())
-    )
-    path = json_store(tmp_path / "old.json")
-    assert (
-        main(["index", str(tmp_path / "docs.jsonl"), "--store", str(path), "--model-version", "1.0.1", "--no-split"])
-        == 0
-    )
-    captured = capsys.readouterr()
-    assert "Converted the JSON store" in captured.err
-    assert captured.out.startswith("documents read: 3, passages written: 0, skipped: 3,")
 
 
 @pytest.mark.parametrize(

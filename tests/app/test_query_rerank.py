@@ -12,7 +12,7 @@ from haystack_integrations.components.rankers.opensearch_pretrained import (
 )
 from opensearch_pretrained_haystack.app.pipelines import query_inputs, query_pipeline, ranker
 from opensearch_pretrained_haystack.catalog import get_model
-from opensearch_pretrained_haystack.store import document_store_for
+from opensearch_pretrained_haystack.indices.knn import document_store_for
 from tests.conftest import TESTING
 
 MODEL, VERSION = "all-MiniLM-L6-v2", "1.0.1"

@@ -17,7 +17,7 @@ from opensearch_pretrained_haystack.app.batch.ray_options import RAY_MISSING, Ra
 from opensearch_pretrained_haystack.app.batch.shards import plan_shards, read_shard
 from opensearch_pretrained_haystack.app.cli.main import main
 from opensearch_pretrained_haystack.catalog import get_model
-from opensearch_pretrained_haystack.store import document_store_for
+from opensearch_pretrained_haystack.indices.knn import document_store_for
 
 MINILM = get_model("all-MiniLM-L6-v2", "1.0.1")
 LONG = " ".join(f"Sentence {i} is about the history of topic {i}." for i in range(80))

@@ -55,15 +55,6 @@ def test_close_stops_the_workers_and_the_last_close_releases_the_shared_model():
     text.close()
 
 
-def test_threads_still_works_with_a_deprecation_warning():
-    with pytest.warns(DeprecationWarning, match="concurrent_runs"):
-        embedder = LocalOnnxDocumentEmbedder(model=TINY, threads=3)
-    assert embedder.concurrent_runs == 3
-    embedder.warm_up()
-    assert embedder._embedder.concurrent_runs == 3
-    embedder.close()
-
-
 def test_close_lets_go_and_run_warms_up_again():
     embedder = LocalOnnxTextEmbedder(model=TINY)
     embedder.close()  # safe without warm_up
@@ -162,7 +153,6 @@ def test_to_dict_and_from_dict_round_trip():
             "embedding_separator": "\n",
             "providers": None,
             "concurrent_runs": None,
-            "threads": None,
         },
     }
     assert LocalOnnxDocumentEmbedder.from_dict(data).to_dict() == data

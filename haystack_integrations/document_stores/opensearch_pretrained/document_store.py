@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 from haystack import Document, default_from_dict, default_to_dict
-from haystack.document_stores.errors import DuplicateDocumentError
+from haystack.document_stores.errors import DocumentStoreError, DuplicateDocumentError
 from haystack.document_stores.types import DuplicatePolicy
 
 from haystack_integrations.document_stores.opensearch_pretrained import knn, scoring, vector_cache
@@ -84,8 +84,9 @@ _ROWS_PER_FETCH = 1000
 _TERM = re.compile(r"\w+")
 
 
-class SQLiteStoreError(OpenSearchPretrainedError):
-    """A store file that cannot be used: not ours, a newer schema, or an SQLite without FTS5."""
+class SQLiteStoreError(OpenSearchPretrainedError, DocumentStoreError):
+    """A store file that cannot be used: not ours, a newer schema, or an SQLite without FTS5 (a Haystack
+    ``DocumentStoreError``, as the errors of Haystack's own stores are)."""
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,7 @@ from opensearch_pretrained_haystack.app.pipelines import IndexingComponents, doc
 from opensearch_pretrained_haystack.catalog import PretrainedModel, get_model
 from opensearch_pretrained_haystack.cluster.document_store import connected_client
 from opensearch_pretrained_haystack.cluster.retry import RetryPolicy
-from opensearch_pretrained_haystack.store import document_store_for
+from opensearch_pretrained_haystack.indices.knn import document_store_for
 
 logger = logging.getLogger(__name__)
 

@@ -1,33 +1,24 @@
 """Where the batch job writes and ``search`` reads: the embedded store file or an OpenSearch index.
 
-The target is either an OpenSearch index (built for the model by ``store.document_store_for``) or the embedded
-default: an ``SQLiteDocumentStore`` file (dense, BM25 and hybrid search with no cluster). A store file of the
-former JSON format is converted once into an SQLite store beside it (``embedded_store_path``), so no user loses
-an index. Opening either checks first that it was built for the model.
+The target is either an OpenSearch index (built for the model by ``indices.knn.document_store_for``) or the
+embedded default: an ``SQLiteDocumentStore`` file (dense, BM25 and hybrid search with no cluster). Opening either
+checks first that it was built for the model.
 """
 
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from filelock import FileLock
 from haystack import Document
 from haystack.document_stores.types import DuplicatePolicy
 from haystack_integrations.document_stores.opensearch import OpenSearchDocumentStore
 
 from haystack_integrations.document_stores.opensearch_pretrained import SQLiteDocumentStore
-from haystack_integrations.document_stores.opensearch_pretrained.conversion import convert_json_store
-from haystack_integrations.document_stores.opensearch_pretrained.json_store import (
-    EmbeddedStoreError,
-    StoreFileReader,
-    lock_path,
-)
 from opensearch_pretrained_haystack.catalog import PretrainedModel
 from opensearch_pretrained_haystack.cluster.document_store import overwrite_documents, stored_ids
 from opensearch_pretrained_haystack.cluster.errors import MLCommonsError
@@ -36,9 +27,6 @@ from opensearch_pretrained_haystack.indices.knn import document_store_for
 from opensearch_pretrained_haystack.indices.sparse import SparseEncoding, sparse_document_store
 
 logger = logging.getLogger(__name__)
-
-SQLITE_MAGIC = b"SQLite format 3\x00"
-SQLITE_SUFFIX = ".sqlite"
 
 
 @dataclass(frozen=True)
@@ -100,47 +88,6 @@ class _EmbeddedSink:
         return self._store.write_documents(documents, policy=DuplicatePolicy.OVERWRITE)
 
 
-def is_json_store(path: Path) -> bool:
-    """Whether ``path`` is a store file of the former JSON format (its first line is that format's model header)."""
-    if not path.is_file():
-        return False
-    with open(path, "rb") as file:
-        if file.read(len(SQLITE_MAGIC)) == SQLITE_MAGIC:
-            return False
-    try:
-        with StoreFileReader(path):
-            return True
-    except EmbeddedStoreError:
-        return False
-
-
-def converted_path(json_path: Path) -> Path:
-    """Where the SQLite store converted from ``json_path`` lives: beside it, ``<stem>.sqlite``."""
-    if json_path.suffix == SQLITE_SUFFIX:
-        return json_path.with_name(json_path.name + SQLITE_SUFFIX)
-    return json_path.with_suffix(SQLITE_SUFFIX)
-
-
-def embedded_store_path(path: Path, *, legacy: Path | None = None) -> Path:
-    """The SQLite store to use for ``path``: ``path`` itself, or, when it is a JSON store (or ``path`` does not
-    exist and ``legacy``, the former default JSON store, does), the SQLite store converted from it once.
-
-    Conversion holds the JSON writer's lock file, so it waits for a JSON ``index`` run still writing, and a second
-    process converting the same file waits and then finds the converted store."""
-    source = path if is_json_store(path) else legacy if not path.exists() and legacy and is_json_store(legacy) else None
-    if source is None:
-        return path
-    target = converted_path(source) if source == path else path
-    with FileLock(lock_path(source)):
-        if not target.exists():
-            count = convert_json_store(source, target)
-            print(
-                f"Converted the JSON store {source} into the SQLite store {target} ({count} documents).",
-                file=sys.stderr,
-            )
-    return target
-
-
 class PassagesNotWrittenError(OpenSearchPretrainedError):
     """A write still failed after its retries; ``ids`` are the passages it held (the rest of the run goes on)."""
 
@@ -198,7 +145,7 @@ def open_sink(target: Target, model: PretrainedModel) -> Iterator[Sink]:
 
 
 def load_store(target: Target, model: PretrainedModel) -> OpenSearchDocumentStore | SQLiteDocumentStore:
-    """The searchable side of ``target`` (a JSON store file is converted first, see ``embedded_store_path``)."""
+    """The searchable side of ``target``."""
     if target.store_path is not None:
         if not target.store_path.exists():
             raise FileNotFoundError(
@@ -213,4 +160,4 @@ def load_store(target: Target, model: PretrainedModel) -> OpenSearchDocumentStor
 
 
 def _embedded_store(path: Path, model: PretrainedModel) -> SQLiteDocumentStore:
-    return SQLiteDocumentStore(path=str(embedded_store_path(path)), model=model.name, version=model.version)
+    return SQLiteDocumentStore(path=str(path), model=model.name, version=model.version)

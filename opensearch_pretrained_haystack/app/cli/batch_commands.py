@@ -26,16 +26,15 @@ from haystack_integrations.document_stores.opensearch_pretrained.scoring import 
 from opensearch_pretrained_haystack.app.batch import Target, index_sources, search
 from opensearch_pretrained_haystack.app.batch.query import Highlight, Rerank
 from opensearch_pretrained_haystack.app.batch.ray_options import ENGINES, RayOptions
-from opensearch_pretrained_haystack.app.batch.targets import embedded_store_path
 from opensearch_pretrained_haystack.app.evaluation import DEFAULT_SPLIT, evaluate
 from opensearch_pretrained_haystack.app.pipelines import DEFAULT_MODEL, MODES
 from opensearch_pretrained_haystack.catalog import PretrainedModel, get_model
+from opensearch_pretrained_haystack.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, OpenSearchPretrainedError
 from opensearch_pretrained_haystack.highlighting.documents import HIGHLIGHTS_KEY
 from opensearch_pretrained_haystack.indices.sparse import SparseEncoding
 
 DEFAULT_STORE = "opensearch-pretrained-store.sqlite"
 # The default of earlier releases (a JSON file): converted into DEFAULT_STORE when that does not exist yet.
-LEGACY_DEFAULT_STORE = "opensearch-pretrained-store.json"
 SNIPPET_CHARS = 100
 Handler = Callable[[argparse.Namespace], int]
 
@@ -239,16 +238,19 @@ def _sparse(args: argparse.Namespace) -> SparseEncoding | None:
 
 
 def _guarded(handler: Handler) -> Handler:
-    """A bad argument combination ends as one `error:` line and exit code 2 (the main CLI handles our other errors)."""
+    """A bad argument combination (a plain ``ValueError``) ends as one `error:` line and exit code 2; this package's
+    own errors go on to the main CLI, which exits with each one's ``exit_code``."""
 
     def run(args: argparse.Namespace) -> int:
         if not logging.getLogger().handlers:
             logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
         try:
             return handler(args)
+        except OpenSearchPretrainedError:
+            raise
         except ValueError as error:
             print(f"error: {error}", file=sys.stderr)
-            return 2
+            return EXIT_USAGE
 
     return run
 
@@ -268,10 +270,10 @@ def _target(args: argparse.Namespace) -> Target | None:
             "--sparse is a neural sparse index in an OpenSearch cluster: give --opensearch URL --index NAME."
         )
     if args.store is not None:
-        return Target(store_path=embedded_store_path(args.store))
+        return Target(store_path=args.store)
     if args.store_default is None:
         return None
-    return Target(store_path=embedded_store_path(Path(args.store_default), legacy=Path(LEGACY_DEFAULT_STORE)))
+    return Target(store_path=Path(args.store_default))
 
 
 def _model(args: argparse.Namespace, target: Target | None) -> PretrainedModel:
@@ -292,7 +294,7 @@ def _run_index(args: argparse.Namespace) -> int:
         window=args.window, overlap=args.overlap, engine=args.engine, ray=_ray_options(args),
     )  # fmt: skip
     print(summary.line())
-    return 1 if summary.failed else 0
+    return EXIT_FAILED if summary.failed else EXIT_OK
 
 
 @_guarded

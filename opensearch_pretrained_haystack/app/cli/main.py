@@ -21,7 +21,12 @@ from opensearch_pretrained_haystack.app.cli.batch_commands import (
 )
 from opensearch_pretrained_haystack.app.cli.model_commands import add_model_commands
 from opensearch_pretrained_haystack.app.cli.parity_command import add_parity_command
-from opensearch_pretrained_haystack.errors import OpenSearchPretrainedError
+from opensearch_pretrained_haystack.errors import (
+    EXIT_CODES_HELP,
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    OpenSearchPretrainedError,
+)
 
 NODE_COMMAND = "node"
 
@@ -29,7 +34,8 @@ NODE_COMMAND = "node"
 def main(argv: list[str] | None = None) -> int:
     """Parse `argv` and run the chosen subcommand; returns the exit code.
 
-    A user's mistake (unknown model, unreachable mirror, bad file) is one line on stderr, never a traceback.
+    A user's mistake (unknown model, unreachable mirror, bad file) is one line on stderr, never a traceback;
+    the exit code is the error's own (the tree and the codes are drawn in ``opensearch_pretrained_haystack.errors``).
     """
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == [NODE_COMMAND]:
@@ -40,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="opensearch-pretrained",
         description="OpenSearch's pretrained models (embedders, cross-encoders, neural sparse), locally and in a "
         "cluster.",
+        epilog=EXIT_CODES_HELP,
     )
     subparsers = parser.add_subparsers(dest="command", required=True)
     add_model_commands(subparsers)
@@ -55,12 +62,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         code: int = args.handler(args)  # each subcommand's handler returns its exit code
         return code
-    except (OpenSearchPretrainedError, OSError) as error:
+    except OpenSearchPretrainedError as error:
         print(f"error: {error}", file=sys.stderr)
-        return 1
+        return error.exit_code
+    except OSError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_FAILED
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

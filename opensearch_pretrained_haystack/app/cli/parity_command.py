@@ -11,6 +11,7 @@ import argparse
 import sys
 
 from opensearch_pretrained_haystack import catalog
+from opensearch_pretrained_haystack.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 
 
 def add_parity_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -71,7 +72,7 @@ def _verify_parity(args: argparse.Namespace) -> int:
             "error: --insecure turns certificate checks off and --ca-certs sets how to check: give one.",
             file=sys.stderr,
         )
-        return 2
+        return EXIT_USAGE
     tls = {"verify_certs": not args.insecure, "ca_certs": args.ca_certs}
     local = LocalOnnxEmbedder(
         args.model, args.model_version, mirror=args.mirror, cache_dir=args.cache_dir, progress_bar=sys.stderr.isatty()
@@ -102,6 +103,6 @@ def _verify_parity(args: argparse.Namespace) -> int:
     )
     if passed:
         print(f"PASS (tolerance {args.tolerance:g})")
-        return 0
+        return EXIT_OK
     print(f"FAIL (tolerance {args.tolerance:g}); worst text: {report.worst_text[:80]!r}")
-    return 1
+    return EXIT_FAILED

@@ -10,7 +10,6 @@ from haystack_integrations.components.embedders.opensearch_pretrained._serializa
 from opensearch_pretrained_haystack.artifacts import resolve_artifact
 from opensearch_pretrained_haystack.catalog import PretrainedModel
 from opensearch_pretrained_haystack.inference import LocalOnnxEmbedder
-from opensearch_pretrained_haystack.inference.runner import concurrency_from
 
 
 class LocalOnnxComponent(InitParametersSerialization):
@@ -29,7 +28,6 @@ class LocalOnnxComponent(InitParametersSerialization):
         progress_bar: bool,
         providers: list[str] | None,
         concurrent_runs: int | None,
-        threads: int | None,
     ) -> None:
         if isinstance(model, PretrainedModel):  # kept as name and version, which serialize
             version = version or model.version
@@ -40,8 +38,7 @@ class LocalOnnxComponent(InitParametersSerialization):
         self.cache_dir = cache_dir
         self.progress_bar = progress_bar
         self.providers = providers
-        self.concurrent_runs = concurrency_from(concurrent_runs, threads, owner=type(self).__name__)
-        self.threads = None  # deprecated; folded into concurrent_runs
+        self.concurrent_runs = concurrent_runs
         self._embedder: LocalOnnxEmbedder | None = None
 
     def warm_up(self) -> None:

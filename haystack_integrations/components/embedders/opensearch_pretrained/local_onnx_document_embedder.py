@@ -46,7 +46,6 @@ class LocalOnnxDocumentEmbedder(LocalOnnxComponent):
         embedding_separator: str = "\n",
         providers: list[str] | None = None,
         concurrent_runs: int | None = None,
-        threads: int | None = None,
     ) -> None:
         """
         Create the component; the model is loaded at ``warm_up``, not here.
@@ -66,14 +65,11 @@ class LocalOnnxDocumentEmbedder(LocalOnnxComponent):
         :param providers: onnxruntime execution providers (default CPU).
         :param concurrent_runs: How many single-threaded inference runs go at once (default: the CPUs this process
             may use).
-        :param threads: Deprecated name of ``concurrent_runs`` (it never set onnxruntime's intra-op threads).
         """
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
         # Explicit base call: @component re-creates the class, which breaks zero-argument super().
-        LocalOnnxComponent.__init__(
-            self, model, version, mirror, cache_dir, progress_bar, providers, concurrent_runs, threads
-        )
+        LocalOnnxComponent.__init__(self, model, version, mirror, cache_dir, progress_bar, providers, concurrent_runs)
         self.prefix = prefix
         self.suffix = suffix
         self.batch_size = batch_size

@@ -38,7 +38,6 @@ class LocalOnnxTextEmbedder(LocalOnnxComponent):
         progress_bar: bool = True,
         providers: list[str] | None = None,
         concurrent_runs: int | None = None,
-        threads: int | None = None,
     ) -> None:
         """
         Create the component; the model is loaded at ``warm_up``, not here.
@@ -55,12 +54,9 @@ class LocalOnnxTextEmbedder(LocalOnnxComponent):
         :param providers: onnxruntime execution providers (default CPU).
         :param concurrent_runs: How many single-threaded inference runs go at once (default: the CPUs this process
             may use).
-        :param threads: Deprecated name of ``concurrent_runs`` (it never set onnxruntime's intra-op threads).
         """
         # Explicit base call: @component re-creates the class, which breaks zero-argument super().
-        LocalOnnxComponent.__init__(
-            self, model, version, mirror, cache_dir, progress_bar, providers, concurrent_runs, threads
-        )
+        LocalOnnxComponent.__init__(self, model, version, mirror, cache_dir, progress_bar, providers, concurrent_runs)
         self.prefix = prefix
         self.suffix = suffix
 
