@@ -47,7 +47,7 @@ class LocalSemanticHighlighter(InitParametersSerialization):
         version: str | None = None,
         mirror: str | None = None,
         cache_dir: str | None = None,
-        workers: int = 2,
+        workers: int = 1,
         progress_bar: bool = True,
     ) -> None:
         """
@@ -59,7 +59,8 @@ class LocalSemanticHighlighter(InitParametersSerialization):
         :param mirror: A directory or URL laid out like the artifacts site, for offline or air-gapped machines.
         :param cache_dir: Where verified artifacts are kept (default: ``$OPENSEARCH_PRETRAINED_CACHE`` or the user
             cache).
-        :param workers: Model calls run at once, one thread each (the model is traced for one chunk per call).
+        :param workers: Model calls run at once, one thread each (the model is traced for one chunk per call); more
+            than 1 pays only with idle cores (on a busy 2-core machine 2 workers were slower, benchmarks/).
         :param progress_bar: Show a progress bar while the model is downloaded.
         """
         if workers < 1:
@@ -91,6 +92,8 @@ class LocalSemanticHighlighter(InitParametersSerialization):
 
     def close(self) -> None:
         """Release this component's share of the model (memory is freed when no component holds it)."""
+        if self._highlighter is not None:
+            self._highlighter.close()
         if self._lease is not None:
             self._lease.release()
             self._lease, self._highlighter = None, None
