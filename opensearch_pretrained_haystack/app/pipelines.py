@@ -118,12 +118,8 @@ def ranker(
     for the cluster) go to the ranker. Both give the same scores, the cluster's raw logits."""
     from haystack_integrations.components.rankers.opensearch_pretrained import LocalOnnxRanker, OpenSearchMLRanker
 
-    if remote_model_id is None:
-        kwargs.setdefault("progress_bar", False)
-        return LocalOnnxRanker(model=model, version=version, mirror=mirror, cache_dir=cache_dir, **kwargs)
-    if not hosts:
-        raise ValueError("The cluster's ranker needs the cluster: pass hosts='https://host:9200' with remote_model_id.")
-    return OpenSearchMLRanker(hosts=hosts, model_id=remote_model_id, **kwargs)
+    local = {"model": model, "version": version, "mirror": mirror, "cache_dir": cache_dir}
+    return _local_or_cluster(LocalOnnxRanker, OpenSearchMLRanker, local, remote_model_id, hosts, kwargs)
 
 
 def highlighter(
@@ -144,14 +140,28 @@ def highlighter(
         OpenSearchMLSemanticHighlighter,
     )
 
+    local = {"model": model, "version": version, "mirror": mirror, "cache_dir": cache_dir}
+    return _local_or_cluster(
+        LocalSemanticHighlighter, OpenSearchMLSemanticHighlighter, local, remote_model_id, hosts, kwargs
+    )
+
+
+def _local_or_cluster(
+    local_class: type,
+    cluster_class: type,
+    local: dict[str, Any],
+    remote_model_id: str | None,
+    hosts: str | list[str] | None,
+    kwargs: dict[str, Any],
+) -> Any:
+    """The local component (without a progress bar unless asked), or the cluster's for ``remote_model_id``."""
     if remote_model_id is None:
-        kwargs.setdefault("progress_bar", False)
-        return LocalSemanticHighlighter(model=model, version=version, mirror=mirror, cache_dir=cache_dir, **kwargs)
+        return local_class(**local, **{"progress_bar": False, **kwargs})
     if not hosts:
         raise ValueError(
-            "The cluster's highlighter needs the cluster: pass hosts='https://host:9200' with remote_model_id."
+            f"{cluster_class.__name__} needs the cluster: pass hosts='https://host:9200' with remote_model_id."
         )
-    return OpenSearchMLSemanticHighlighter(hosts=hosts, model_id=remote_model_id, **kwargs)
+    return cluster_class(hosts=hosts, model_id=remote_model_id, **kwargs)
 
 
 @dataclass(frozen=True)
