@@ -1,5 +1,7 @@
-"""Neural sparse speed and size: local SPARSE_TOKENIZE texts/s; remote SPARSE_ENCODING docs/s vs bare _predict calls;
-index bytes per document of the maps in a `rank_features` field.
+"""Neural sparse speed and size: local SPARSE_TOKENIZE texts/s; local SPARSE_ENCODING (TorchScript) against a plain
+torch loop on the same artifact (batch 32 padded in input order, and one text per call as ML Commons runs them),
+tokens/s and peak RSS, each in its own process; remote SPARSE_ENCODING docs/s vs bare _predict calls; index bytes
+per document of the maps in a `rank_features` field.
 
     python benchmarks/sparse_encoding.py                      # local only
     OPENSEARCH_URL=http://127.0.0.1:9200 python benchmarks/sparse_encoding.py --remote
@@ -10,10 +12,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
+import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
 
+import numpy as np
 from opensearchpy import OpenSearch, helpers
 from opensearchpy.exceptions import RequestError
 
@@ -42,6 +48,62 @@ def local(count: int) -> None:
         f"local SPARSE_TOKENIZE: {count / one:,.0f} texts/s one at a time (queries), "
         f"{count / batch:,.0f} texts/s batched"
     )
+
+
+ENCODER_MODES = ("local", "torch-batch-32", "torch-one-per-call")
+
+
+def encoder_run(mode: str, count: int) -> None:
+    """One measurement in this process: encode ``count`` texts with the tiny encoder, print one JSON line."""
+    from tokenizers import Tokenizer
+
+    from opensearch_pretrained_haystack.inference.sparse_encoder import LocalSparseEncoder
+
+    texts = corpus(count)
+    encoder = LocalSparseEncoder(TESTING / "tiny-sparse-encoder")  # also the reference tokenizer and vocabulary
+    tokens = sum(encoder.count_tokens(t) for t in texts)
+    if mode == "local":
+        start = time.perf_counter()
+        maps = encoder.encode(texts)
+    else:
+        import torch
+
+        encoder.close()
+        torch.set_num_threads(os.cpu_count() or 1)  # a plain loop keeps torch's default: every core per call
+        module = torch.jit.load(str(encoder.artifact.extract().model_file), map_location="cpu").eval()
+        tokenizer = Tokenizer.from_file(str(encoder.artifact.extract().tokenizer_file))
+        tokenizer.enable_truncation(512)
+        tokenizer.enable_padding()
+        vocabulary = encoder.vocabulary.tokens
+        batch = 32 if mode == "torch-batch-32" else 1
+        start = time.perf_counter()
+        maps = []
+        with torch.inference_mode():
+            for i in range(0, len(texts), batch):
+                encodings = tokenizer.encode_batch(texts[i : i + batch])
+                ids = torch.tensor([e.ids for e in encodings])
+                mask = torch.tensor([e.attention_mask for e in encodings])
+                weights = module({"input_ids": ids, "attention_mask": mask})["output"].numpy()
+                for row in weights:
+                    nonzero = np.flatnonzero(row)
+                    maps.append({vocabulary[j]: float(row[j]) for j in nonzero if vocabulary[j]})
+    seconds = time.perf_counter() - start
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"mode": mode, "texts": len(maps), "tokens_per_s": tokens / seconds, "peak_rss_mib": peak_mib}))
+
+
+def local_encoder(count: int) -> None:
+    """Each mode in a fresh process (peak RSS is per process), then the speed-up against the batched loop."""
+    results = {}
+    for mode in ENCODER_MODES:
+        command = [sys.executable, __file__, "--encoder-run", mode, "--count", str(count)]
+        output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+        results[mode] = json.loads(output.strip().splitlines()[-1])
+        row = results[mode]
+        speed, peak = row["tokens_per_s"], row["peak_rss_mib"]
+        print(f"SPARSE_ENCODING {mode:>20}: {speed:>10,.0f} tokens/s, peak RSS {peak:,.0f} MiB")
+    ratio = results["local"]["tokens_per_s"] / results["torch-batch-32"]["tokens_per_s"]
+    print(f"local / plain torch batch 32: {ratio:.2f}x (goal >= 1.3x)")
 
 
 def remote(url: str, count: int, batch_size: int) -> None:
@@ -105,8 +167,14 @@ def main() -> None:
     parser.add_argument("--remote", action="store_true")
     parser.add_argument("--remote-count", type=int, default=200)
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--encoder-count", type=int, default=400)
+    parser.add_argument("--encoder-run", choices=ENCODER_MODES, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.encoder_run:
+        encoder_run(args.encoder_run, args.count)
+        return
     local(args.count)
+    local_encoder(args.encoder_count)
     if args.remote:
         remote(os.environ["OPENSEARCH_URL"], args.remote_count, args.batch_size)
 

@@ -27,66 +27,12 @@ INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
 """What TextSimilarityTranslator always sends, whatever the model type."""
 
 
-class LocalOnnxCrossEncoder(OnnxRunner[tuple[Tokenizer, int]]):
-    """Scores (query, document) pairs with an ONNX cross-encoder artifact exactly as ML Commons would.
+class CrossEncoderRunner(OnnxRunner[tuple[Tokenizer, int]]):
+    """What the local cross-encoders share, whatever runtime they hold: pairs tokenized as the cluster does,
+    scored in length-sorted runs; subclasses load the model and compute one run's logits."""
 
-    Usage example:
-    ```python
-    encoder = LocalOnnxCrossEncoder("ms-marco-MiniLM-L-6-v2", version="1.0.2")
-    logits = encoder.score("what is opensearch?", ["OpenSearch is a search engine.", "Bananas are yellow."])
-    ```
-    """
-
-    def __init__(
-        self,
-        model: ModelSource,
-        version: str | None = None,
-        *,
-        mirror: str | os.PathLike[str] | None = None,
-        cache_dir: str | os.PathLike[str] | None = None,
-        providers: Sequence[str] | None = None,
-        concurrent_runs: int | None = None,
-        progress_bar: bool = True,
-    ) -> None:
-        """
-        :param model: A catalog name or alias, a ``PretrainedModel``, a custom model directory or zip, or a
-            ``ModelArtifact``.
-        :param concurrent_runs: How many single-threaded inference runs go at once (default: the usable CPUs).
-        """
-        artifact = resolve_artifact(model, version, mirror=mirror, cache_dir=cache_dir, progress_bar=progress_bar)
-        self._load(artifact, providers, concurrent_runs)
-
-    def _load(self, artifact: ModelArtifact, providers: Sequence[str] | None, concurrent_runs: int | None) -> None:
-        task = str(artifact.config.get("function_name") or artifact.config.get("model_task_type") or "").upper()
-        if task != TASK_TYPE:
-            raise ModelInputError(
-                f"{artifact.name} is a {task or 'TEXT_EMBEDDING'} model; LocalOnnxCrossEncoder runs {TASK_TYPE} "
-                "models (cross-encoders such as ms-marco-MiniLM-L-6-v2). Use LocalOnnxEmbedder for embedding models."
-            )
-        if artifact.model_format != "ONNX":
-            raise ModelInputError(
-                f"{artifact.name} is a {artifact.model_format} artifact; "
-                "LocalOnnxCrossEncoder runs ONNX artifacts only."
-            )
-        self.artifact = artifact
-        self.name = artifact.name
-        self.version = artifact.version
-        chosen = tuple(providers or DEFAULT_PROVIDERS)
-        self._hold(
-            lambda: loaded_artifacts.acquire("onnx-session", artifact, lambda a: load_session(a, chosen), chosen),
-            lambda: loaded_artifacts.acquire("pair-tokenizer", artifact, _pair_tokenizer),
-            concurrent_runs=concurrent_runs,
-            thread_name_prefix="onnx-rerank",
-        )
-        self.tokenizer, self.max_tokens = self._tokenizer_lease.value
-        graph_inputs = {i.name for i in self._session.get_inputs()}
-        if graph_inputs != set(INPUT_NAMES):
-            self.close()
-            raise ModelInputError(
-                f"{self.name}: the ONNX graph takes {sorted(graph_inputs)}, but ML Commons sends {list(INPUT_NAMES)} "
-                "to a TEXT_SIMILARITY model, so a cluster could not serve this artifact. Re-export it with all three."
-            )
-        self._output_name = self._session.get_outputs()[0].name
+    tokenizer: Tokenizer
+    max_tokens: int
 
     def score(
         self,
@@ -124,13 +70,83 @@ class LocalOnnxCrossEncoder(OnnxRunner[tuple[Tokenizer, int]]):
         return len(self.tokenizer.encode(query, text).ids)
 
     def _score_encoded(self, encodings: list[Encoding]) -> np.ndarray:
-        feeds = padded_inputs(encodings, INPUT_NAMES)
-        (logits,) = self._session.run([self._output_name], feeds)
+        logits = self._logits(padded_inputs(encodings, INPUT_NAMES))
         # One logit per pair (a [batch, 1] tensor); ML Commons returns the first value of each output.
         return np.asarray(logits, dtype=np.float32).reshape(len(encodings), -1)[:, 0]
 
+    def _logits(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
+        raise NotImplementedError
 
-def _pair_tokenizer(artifact: ModelArtifact) -> tuple[Tokenizer, int]:
+    def _check_task(self, artifact: ModelArtifact) -> None:
+        if artifact.task_type != TASK_TYPE:
+            raise ModelInputError(
+                f"{artifact.name} is a {artifact.task_type} model; {type(self).__name__} runs {TASK_TYPE} "
+                "models (cross-encoders such as ms-marco-MiniLM-L-6-v2). Use LocalOnnxEmbedder for embedding models."
+            )
+
+
+class LocalOnnxCrossEncoder(CrossEncoderRunner):
+    """Scores (query, document) pairs with an ONNX cross-encoder artifact exactly as ML Commons would.
+
+    Usage example:
+    ```python
+    encoder = LocalOnnxCrossEncoder("ms-marco-MiniLM-L-6-v2", version="1.0.2")
+    logits = encoder.score("what is opensearch?", ["OpenSearch is a search engine.", "Bananas are yellow."])
+    ```
+    """
+
+    def __init__(
+        self,
+        model: ModelSource,
+        version: str | None = None,
+        *,
+        mirror: str | os.PathLike[str] | None = None,
+        cache_dir: str | os.PathLike[str] | None = None,
+        providers: Sequence[str] | None = None,
+        concurrent_runs: int | None = None,
+        progress_bar: bool = True,
+    ) -> None:
+        """
+        :param model: A catalog name or alias, a ``PretrainedModel``, a custom model directory or zip, or a
+            ``ModelArtifact``.
+        :param concurrent_runs: How many single-threaded inference runs go at once (default: the usable CPUs).
+        """
+        artifact = resolve_artifact(model, version, mirror=mirror, cache_dir=cache_dir, progress_bar=progress_bar)
+        self._load(artifact, providers, concurrent_runs)
+
+    def _load(self, artifact: ModelArtifact, providers: Sequence[str] | None, concurrent_runs: int | None) -> None:
+        self._check_task(artifact)
+        if artifact.model_format != "ONNX":
+            raise ModelInputError(
+                f"{artifact.name} is a {artifact.model_format} artifact; "
+                "LocalOnnxCrossEncoder runs ONNX artifacts only."
+            )
+        self.artifact = artifact
+        self.name = artifact.name
+        self.version = artifact.version
+        chosen = tuple(providers or DEFAULT_PROVIDERS)
+        self._hold(
+            lambda: loaded_artifacts.acquire("onnx-session", artifact, lambda a: load_session(a, chosen), chosen),
+            lambda: loaded_artifacts.acquire("pair-tokenizer", artifact, pair_tokenizer),
+            concurrent_runs=concurrent_runs,
+            thread_name_prefix="onnx-rerank",
+        )
+        self.tokenizer, self.max_tokens = self._tokenizer_lease.value
+        graph_inputs = {i.name for i in self._session.get_inputs()}
+        if graph_inputs != set(INPUT_NAMES):
+            self.close()
+            raise ModelInputError(
+                f"{self.name}: the ONNX graph takes {sorted(graph_inputs)}, but ML Commons sends {list(INPUT_NAMES)} "
+                "to a TEXT_SIMILARITY model, so a cluster could not serve this artifact. Re-export it with all three."
+            )
+        self._output_name = self._session.get_outputs()[0].name
+
+    def _logits(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
+        (logits,) = self._session.run([self._output_name], feeds)
+        return np.asarray(logits)
+
+
+def pair_tokenizer(artifact: ModelArtifact) -> tuple[Tokenizer, int]:
     """A tokenizer of its own that truncates pairs LongestFirst at the cluster's limit, as DJL's does; the shared
     single-text tokenizer stays untruncated for the splitter and the embedders."""
     model_tokenizer = load_tokenizer(artifact)

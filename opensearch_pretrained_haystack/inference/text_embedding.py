@@ -19,6 +19,7 @@ class TextEmbeddingRunner(OnnxRunner[ModelTokenizer]):
     """A text embedder on the shared runner; subclasses load the model and embed one padded run."""
 
     dimension: int
+    version: str
 
     def _take_tokenizer(self) -> None:
         self._model_tokenizer: ModelTokenizer = self._tokenizer_lease.value

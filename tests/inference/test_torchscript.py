@@ -78,3 +78,18 @@ def test_without_torch_one_line_says_what_to_install(monkeypatch):
     assert "pip install 'opensearch-pretrained-haystack[torch]'" in TORCH_MISSING
     with pytest.raises(MissingExtraError):
         LocalTorchScriptEmbedder("all-MiniLM-L6-v2", "1.0.1", progress_bar=False)
+
+
+def test_the_torch_script_cross_encoder_gives_the_nodes_logits():
+    from opensearch_pretrained_haystack.inference.torchscript_cross_encoder import LocalTorchScriptCrossEncoder
+
+    folder = TESTING / "tiny-cross-encoder"
+    pairs = [(p["query"], p["passage"]) for p in json.loads((folder / "pairs.json").read_text())]
+    references = np.load(folder / "references.npz")
+    encoder = LocalTorchScriptCrossEncoder(folder / "torch_script")
+    try:
+        logits = encoder.score_pairs(pairs, batch_size=8)
+        assert np.abs(logits - references["node_torch_script"]).max() <= 1e-5
+        assert np.abs(logits - np.array([encoder.score_pairs([p])[0] for p in pairs])).max() <= 1e-6
+    finally:
+        encoder.close()

@@ -1,0 +1,77 @@
+"""``LocalTorchScriptCrossEncoder``: the cluster's TEXT_SIMILARITY scores of a TORCH_SCRIPT cross-encoder artifact,
+computed on this machine (the ``torch`` extra).
+
+The traced graph takes ``input_ids, attention_mask, token_type_ids`` as positional tensors and returns its
+``logits``; ML Commons feeds it one pair per inference, tokenized as for ONNX (see ``cross_encoder``), and returns
+the raw logit.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from opensearch_pretrained_haystack.artifacts import ModelArtifact, ModelSource, loaded_artifacts, resolve_artifact
+from opensearch_pretrained_haystack.errors import ModelInputError
+from opensearch_pretrained_haystack.inference.cross_encoder import INPUT_NAMES, CrossEncoderRunner, pair_tokenizer
+from opensearch_pretrained_haystack.inference.torchscript import (
+    TORCH_FORMAT,
+    ScriptModel,
+    import_torch,
+    require_torch_script,
+    shared_script_model,
+)
+
+
+class LocalTorchScriptCrossEncoder(CrossEncoderRunner):
+    """Scores (query, document) pairs with a TORCH_SCRIPT cross-encoder artifact exactly as ML Commons would.
+
+    Usage example:
+    ```python
+    encoder = LocalTorchScriptCrossEncoder("ms-marco-MiniLM-L-6-v2", version="1.0.2")
+    logits = encoder.score("what is opensearch?", ["OpenSearch is a search engine.", "Bananas are yellow."])
+    ```
+    """
+
+    def __init__(
+        self,
+        model: ModelSource,
+        version: str | None = None,
+        *,
+        mirror: str | os.PathLike[str] | None = None,
+        cache_dir: str | os.PathLike[str] | None = None,
+        concurrent_runs: int | None = None,
+        progress_bar: bool = True,
+    ) -> None:
+        """
+        :param model: A catalog name or alias, a ``PretrainedModel``, a custom model directory or zip, or a
+            ``ModelArtifact``.
+        :param concurrent_runs: How many single-threaded inference runs go at once (default: the usable CPUs).
+        :raises MissingExtraError: torch is not installed.
+        """
+        import_torch()
+        artifact: ModelArtifact = resolve_artifact(
+            model, version, model_format=TORCH_FORMAT, mirror=mirror, cache_dir=cache_dir, progress_bar=progress_bar
+        )
+        self._check_task(artifact)
+        require_torch_script(artifact, type(self).__name__)
+        self.artifact, self.name, self.version = artifact, artifact.name, artifact.version
+        self._hold(
+            lambda: shared_script_model(artifact),
+            lambda: loaded_artifacts.acquire("pair-tokenizer", artifact, pair_tokenizer),
+            concurrent_runs=concurrent_runs,
+            thread_name_prefix="torchscript-rerank",
+        )
+        self.tokenizer, self.max_tokens = self._tokenizer_lease.value
+        self._script: ScriptModel = self._session
+        if set(self._script.input_names) != set(INPUT_NAMES):
+            self.close()
+            raise ModelInputError(
+                f"{self.name}: the TorchScript graph takes {list(self._script.input_names) or 'one dict'}, but "
+                f"ML Commons sends {list(INPUT_NAMES)} to a TEXT_SIMILARITY model."
+            )
+
+    def _logits(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
+        outputs = self._script(feeds)
+        return outputs["logits"] if "logits" in outputs else next(iter(outputs.values()))
