@@ -218,3 +218,26 @@ def test_semantic_highlights_are_asked_for_and_read_into_the_documents_meta():
     ]
     assert marked.meta["semantic_highlight"] == "Mr. Brown was waiting." and marked.score == 2.0
     assert "semantic_highlights" not in drifted.meta  # the cluster's drifted tags are not reported as highlights
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("hybrid", [False, True], ids=["neural", "hybrid"])
+def test_the_cluster_s_semantic_highlights_equal_local_ones(neural_store, minilm_model_id, opensearch_url, hybrid):
+    from haystack_integrations.components.extractors.opensearch_pretrained import LocalSemanticHighlighter
+    from tests.highlighting.fixture import HIGHLIGHTER_DIR, deployed_highlighter, server_version
+
+    if server_version(opensearch_url) < (3, 0, 0):
+        return  # neural-search's semantic highlighter arrived in 3.0; 2.x refuses the model (tested with the uploader)
+    pipeline = f"{adapter.index_name(neural_store)}-hybrid" if hybrid else None
+    settings = {
+        "document_store": neural_store,
+        "model_id": minilm_model_id,
+        "top_k": 4,
+        "hybrid_search_pipeline": pipeline,
+    }
+    highlighted = OpenSearchNeuralRetriever(**settings, highlight_model_id=deployed_highlighter(opensearch_url))
+    query = "How is risotto cooked?"
+    from_cluster = highlighted.run(query=query)["documents"]
+    plain = OpenSearchNeuralRetriever(**settings).run(query=query)["documents"]
+    local = LocalSemanticHighlighter(model=str(HIGHLIGHTER_DIR)).run(query=query, documents=plain)["documents"]
+    assert from_cluster == local and any(d.meta["semantic_highlights"] for d in local)
