@@ -48,11 +48,6 @@ class Sentence:
     node_text: str
     """ML Commons' text: the rewritten piece (may hold "@@@" or a moved quote)."""
 
-    @property
-    def node_sound(self) -> bool:
-        """Whether ML Commons reports this sentence's true text (no rewrite touched it)."""
-        return self.node_text == self.text
-
 
 def segment(context: str) -> list[Sentence]:
     """The context's sentences in order; `position` is the index ML Commons' model and predict use."""
