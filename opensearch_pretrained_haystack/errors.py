@@ -34,7 +34,7 @@ matches the classes), with the exit code the command line gives for it::
     ├── SparseWriteError                                 indices/sparse.py: documents the sparse index refused
     ├── PassagesNotWrittenError                          app/batch/targets.py: a write failed after its retries
     ├── ParityError(ValueError)                          parity.py: two embedders that cannot be compared
-    ├── MissingExtraError(ImportError)                   app/batch/ray_options.py: an extra is not installed
+    ├── MissingExtraError(ImportError)                   errors.py: an extra is not installed (torch, ray)
     └── NodeError                                        node/errors.py: the local test node
         └── PrerequisiteError
 

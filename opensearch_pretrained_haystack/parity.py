@@ -76,3 +76,42 @@ def verify_parity(local: Embedder, remote: Embedder, texts: list[str] | None = N
     worst = int(diff.argmax())
     relative = diff / np.maximum(norm_a, 1.0)
     return ParityReport(len(texts), float(diff.max()), float(cosine.min()), texts[worst], float(relative.max()))
+
+
+class SparseEncoder(Protocol):
+    """Anything with `encode(texts) -> [{token: weight}]`: `LocalSparseEncoder`, `SparseTokenizer`,
+    `OpenSearchMLSparseEncoder`."""
+
+    def encode(self, texts: list[str]) -> list[dict[str, float]]: ...
+
+
+@dataclass(frozen=True)
+class SparseParityReport:
+    """How far two sparse encoders' `{token: weight}` maps are apart over `n_texts` texts."""
+
+    n_texts: int
+    texts_with_other_tokens: int
+    """Texts whose maps hold different token sets: a hit list would differ, whatever the weights."""
+    max_abs_diff: float
+    """The largest weight difference over the tokens both maps hold."""
+    worst_text: str
+
+    def passed(self, tolerance: float = DEFAULT_TOLERANCE) -> bool:
+        """Whether every text has the same tokens and every weight agrees within `tolerance`."""
+        return self.texts_with_other_tokens == 0 and self.max_abs_diff <= tolerance
+
+
+def verify_sparse_parity(
+    local: SparseEncoder, remote: SparseEncoder, texts: list[str] | None = None
+) -> SparseParityReport:
+    """Encode `texts` (default: `DEFAULT_TEXTS`) with both encoders and compare the maps token by token."""
+    texts = list(texts if texts is not None else DEFAULT_TEXTS)
+    if not texts:
+        msg = "verify_sparse_parity needs at least one text."
+        raise ValueError(msg)
+    pairs = list(zip(local.encode(texts), remote.encode(texts), strict=True))
+    differences = [max((abs(a[t] - b[t]) for t in a.keys() & b.keys()), default=0.0) for a, b in pairs]
+    other = [position for position, (a, b) in enumerate(pairs) if a.keys() != b.keys()]
+    # The worst text: the first whose tokens differ, else the one with the largest weight difference.
+    worst = other[0] if other else max(range(len(texts)), key=differences.__getitem__)
+    return SparseParityReport(len(texts), len(other), max(differences), texts[worst])

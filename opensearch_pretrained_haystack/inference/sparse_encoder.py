@@ -25,12 +25,11 @@ from tokenizers import Encoding
 from opensearch_pretrained_haystack.artifacts import ModelArtifact, ModelSource, loaded_artifacts
 from opensearch_pretrained_haystack.errors import ArtifactFormatError, ModelInputError
 from opensearch_pretrained_haystack.inference.runner import OnnxRunner, padded_inputs
-from opensearch_pretrained_haystack.inference.sparse_tokenizer import SparseVocabulary, resolve_sparse_artifact
+from opensearch_pretrained_haystack.inference.sparse_tokenizer import SparseVocabulary
 from opensearch_pretrained_haystack.inference.tokenizer import ModelTokenizer, load_tokenizer
 from opensearch_pretrained_haystack.inference.torchscript import (
     ScriptModel,
-    import_torch,
-    require_torch_script,
+    resolve_torch_script,
     shared_script_model,
 )
 
@@ -74,16 +73,16 @@ class LocalSparseEncoder(OnnxRunner[tuple[ModelTokenizer, SparseVocabulary]]):
         :param concurrent_runs: How many single-threaded inference runs go at once (default: the usable CPUs).
         :raises MissingExtraError: torch is not installed.
         """
-        import_torch()
-        artifact = resolve_sparse_artifact(
-            model, version, mirror=mirror, cache_dir=cache_dir, progress_bar=progress_bar
+        artifact = resolve_torch_script(
+            model,
+            version,
+            owner=type(self).__name__,
+            task_type=TASK_TYPE,
+            hint=" (query tokenizers run in SparseTokenizer, without torch)",
+            mirror=mirror,
+            cache_dir=cache_dir,
+            progress_bar=progress_bar,
         )
-        require_torch_script(artifact, type(self).__name__)
-        if artifact.task_type != TASK_TYPE:
-            hint = " (a query tokenizer: use SparseTokenizer)" if artifact.task_type == "SPARSE_TOKENIZE" else ""
-            raise ModelInputError(
-                f"{artifact.name} is a {artifact.task_type} model{hint}; {type(self).__name__} runs {TASK_TYPE} models."
-            )
         self.artifact = artifact
         self.name, self.version = artifact.name, artifact.version
         self._hold(

@@ -16,6 +16,7 @@ Without torch installed, ``import_torch`` raises one line saying what to install
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 import warnings
 from collections.abc import Mapping
@@ -23,7 +24,13 @@ from typing import Any
 
 import numpy as np
 
-from opensearch_pretrained_haystack.artifacts import Lease, ModelArtifact, loaded_artifacts
+from opensearch_pretrained_haystack.artifacts import (
+    Lease,
+    ModelArtifact,
+    ModelSource,
+    loaded_artifacts,
+    resolve_artifact,
+)
 from opensearch_pretrained_haystack.errors import ArtifactFormatError, MissingExtraError, ModelInputError
 
 TORCH_FORMAT = "TORCH_SCRIPT"
@@ -119,9 +126,34 @@ def shared_script_model(artifact: ModelArtifact) -> Lease[ScriptModel]:
     return loaded_artifacts.acquire("torchscript-module", artifact, load_script_model)
 
 
-def require_torch_script(artifact: ModelArtifact, owner: str) -> None:
-    """Refuse an artifact that is not TORCH_SCRIPT, naming the component that was given it."""
+def resolve_torch_script(
+    model: ModelSource,
+    version: str | None,
+    *,
+    owner: str,
+    task_type: str,
+    hint: str = "",
+    mirror: str | os.PathLike[str] | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    progress_bar: bool = True,
+) -> ModelArtifact:
+    """What every TorchScript engine does first: torch installed (else one line), the verified artifact
+    (the catalog's TORCH_SCRIPT one), and a refusal naming ``owner`` for another format or task.
+
+    :param hint: Ends the wrong-task message (what runs the other tasks).
+    :raises MissingExtraError: torch is not installed.
+    :raises ModelInputError: the artifact is not a TORCH_SCRIPT artifact of ``task_type``.
+    """
+    import_torch()
+    artifact = resolve_artifact(
+        model, version, model_format=TORCH_FORMAT, mirror=mirror, cache_dir=cache_dir, progress_bar=progress_bar
+    )
     if artifact.model_format != TORCH_FORMAT:
         raise ModelInputError(
             f"{artifact.name} is a {artifact.model_format} artifact; {owner} runs {TORCH_FORMAT} artifacts."
         )
+    if artifact.task_type != task_type:
+        raise ModelInputError(
+            f"{artifact.name} is a {artifact.task_type} model; {owner} runs {task_type} models{hint}."
+        )
+    return artifact

@@ -12,14 +12,17 @@ import os
 
 import numpy as np
 
-from opensearch_pretrained_haystack.artifacts import ModelArtifact, ModelSource, loaded_artifacts, resolve_artifact
+from opensearch_pretrained_haystack.artifacts import ModelSource, loaded_artifacts
 from opensearch_pretrained_haystack.errors import ModelInputError
-from opensearch_pretrained_haystack.inference.cross_encoder import INPUT_NAMES, CrossEncoderRunner, pair_tokenizer
+from opensearch_pretrained_haystack.inference.cross_encoder import (
+    INPUT_NAMES,
+    TASK_TYPE,
+    CrossEncoderRunner,
+    pair_tokenizer,
+)
 from opensearch_pretrained_haystack.inference.torchscript import (
-    TORCH_FORMAT,
     ScriptModel,
-    import_torch,
-    require_torch_script,
+    resolve_torch_script,
     shared_script_model,
 )
 
@@ -50,12 +53,16 @@ class LocalTorchScriptCrossEncoder(CrossEncoderRunner):
         :param concurrent_runs: How many single-threaded inference runs go at once (default: the usable CPUs).
         :raises MissingExtraError: torch is not installed.
         """
-        import_torch()
-        artifact: ModelArtifact = resolve_artifact(
-            model, version, model_format=TORCH_FORMAT, mirror=mirror, cache_dir=cache_dir, progress_bar=progress_bar
+        artifact = resolve_torch_script(
+            model,
+            version,
+            owner=type(self).__name__,
+            task_type=TASK_TYPE,
+            hint=" (embedding models run in LocalTorchScriptEmbedder)",
+            mirror=mirror,
+            cache_dir=cache_dir,
+            progress_bar=progress_bar,
         )
-        self._check_task(artifact)
-        require_torch_script(artifact, type(self).__name__)
         self.artifact, self.name, self.version = artifact, artifact.name, artifact.version
         self._hold(
             lambda: shared_script_model(artifact),

@@ -13,16 +13,14 @@ import os
 import numpy as np
 from tokenizers import Encoding
 
-from opensearch_pretrained_haystack.artifacts import ModelArtifact, ModelSource, resolve_artifact
+from opensearch_pretrained_haystack.artifacts import ModelArtifact, ModelSource
 from opensearch_pretrained_haystack.errors import ModelInputError
 from opensearch_pretrained_haystack.inference.runner import padded_inputs
 from opensearch_pretrained_haystack.inference.text_embedding import TextEmbeddingRunner
 from opensearch_pretrained_haystack.inference.tokenizer import shared_tokenizer
 from opensearch_pretrained_haystack.inference.torchscript import (
-    TORCH_FORMAT,
     ScriptModel,
-    import_torch,
-    require_torch_script,
+    resolve_torch_script,
     shared_script_model,
 )
 
@@ -59,15 +57,15 @@ class LocalTorchScriptEmbedder(TextEmbeddingRunner):
         :param concurrent_runs: How many single-threaded inference runs go at once (default: the usable CPUs).
         :raises MissingExtraError: torch is not installed.
         """
-        import_torch()
-        artifact = resolve_artifact(
-            model, version, model_format=TORCH_FORMAT, mirror=mirror, cache_dir=cache_dir, progress_bar=progress_bar
+        artifact = resolve_torch_script(
+            model,
+            version,
+            owner=type(self).__name__,
+            task_type="TEXT_EMBEDDING",
+            mirror=mirror,
+            cache_dir=cache_dir,
+            progress_bar=progress_bar,
         )
-        require_torch_script(artifact, type(self).__name__)
-        if artifact.task_type != "TEXT_EMBEDDING":
-            raise ModelInputError(
-                f"{artifact.name} is a {artifact.task_type} model; {type(self).__name__} runs TEXT_EMBEDDING models."
-            )
         framework = str(artifact.model_config.get("framework_type") or FRAMEWORK)
         if framework != FRAMEWORK:
             raise ModelInputError(

@@ -2,22 +2,25 @@
 OpenSearch index and searched there with the cluster's sparse queries, and the mirror's TorchScript MiniLM."""
 
 import json
+import re
 
 import numpy as np
 import pytest
 from opensearchpy import OpenSearch
 
 from haystack_integrations.components.embedders.opensearch_pretrained import LocalSparseDocumentEmbedder
-from haystack_integrations.components.embedders.opensearch_pretrained.model_uploader import PretrainedModelUploader
 from haystack_integrations.components.retrievers.opensearch_pretrained import OpenSearchNeuralSparseRetriever
+from opensearch_pretrained_haystack.app.cli.main import main
+from opensearch_pretrained_haystack.cluster import MLCommonsClient
 from opensearch_pretrained_haystack.cluster.remote_embedding import OpenSearchMLEmbedder
 from opensearch_pretrained_haystack.cluster.remote_sparse import OpenSearchMLSparseEncoder
 from opensearch_pretrained_haystack.indices.sparse import sparse_document_store, write_sparse_documents
 from opensearch_pretrained_haystack.inference.sparse_encoder import LocalSparseEncoder
 from opensearch_pretrained_haystack.inference.torchscript_embedder import LocalTorchScriptEmbedder
-from tests.conftest import MIRROR, REFERENCE, TESTING
+from tests.conftest import REFERENCE, TESTING
 from tests.indices.test_sparse import assert_same_hits, cluster_queries, corpus
-from tests.sparse_models import SPARSE_ENCODER_DIR, deployed_sparse_model
+from tests.sparse_models import SPARSE_ENCODER_DIR, SPARSE_TOKENIZER_DIR, deployed_sparse_model
+from tests.test_parity_on_node import deployed, release
 
 TEXTS = json.loads((TESTING / "texts.json").read_text())
 
@@ -72,12 +75,13 @@ def test_documents_encoded_locally_rank_like_ingest_encoded_ones(opensearch_url,
 
 
 def test_the_mirrors_torch_script_minilm_equals_the_node(opensearch_url):
-    uploader = PretrainedModelUploader(
-        opensearch_url, "all-MiniLM-L6-v2", "1.0.1", model_format="TORCH_SCRIPT", source="client", mirror=str(MIRROR)
-    )
-    model_id = uploader.run()["model_id"]
+    ml = MLCommonsClient(OpenSearch(hosts=opensearch_url, timeout=120))
+    model = deployed(ml, "all-MiniLM-L6-v2", "TORCH_SCRIPT")  # traced with torch 2.13; 2.19.1's DJL runs 1.13.1
     texts = json.loads((REFERENCE / "texts.json").read_text())[:40]
-    node = OpenSearchMLEmbedder(opensearch_url, model_id).embed(texts)
+    try:
+        node = OpenSearchMLEmbedder(opensearch_url, model.model_id).embed(texts)
+    finally:
+        release(ml, model)
     local = LocalTorchScriptEmbedder("all-MiniLM-L6-v2", "1.0.1", progress_bar=False)
     try:
         difference = float(np.abs(local.embed(texts) - node).max())
@@ -85,3 +89,23 @@ def test_the_mirrors_torch_script_minilm_equals_the_node(opensearch_url):
         assert difference <= 1e-5
     finally:
         local.close()
+
+
+@pytest.mark.parametrize(
+    "folder",
+    [SPARSE_ENCODER_DIR, SPARSE_TOKENIZER_DIR, TESTING / "tiny-cross-encoder" / "torch_script"],
+    ids=["sparse-encoder", "sparse-tokenizer", "cross-encoder-torch-script"],
+)
+def test_verify_parity_passes_for_every_family(opensearch_url, sparse_models, folder, capsys):
+    ml = MLCommonsClient(OpenSearch(hosts=opensearch_url, timeout=120))
+    command = ["verify-parity", str(folder), "--opensearch", opensearch_url, "--source", "client"]
+    status = main(command)
+    out = capsys.readouterr().out
+    model_id, how = re.search(r": (\S+) \((registered|reused)", out).groups()
+    try:
+        assert status == 0 and "PASS" in out, out
+        assert ("0 with other tokens" in out) if "sparse" in str(folder) else ("cross-encoder logits" in out)
+    finally:
+        if how == "registered" and model_id not in sparse_models:
+            ml.undeploy(model_id)
+            ml.delete_model(model_id)

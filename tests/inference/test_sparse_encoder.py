@@ -1,6 +1,7 @@
 """The local SPARSE_ENCODING engine against the node's maps of the tiny sparse encoder (references.json)."""
 
 import json
+from collections.abc import Iterator
 
 import pytest
 
@@ -13,8 +14,10 @@ REFERENCES = json.loads((ENCODER / "references.json").read_text())
 
 
 @pytest.fixture(scope="module")
-def encoder() -> LocalSparseEncoder:
-    return LocalSparseEncoder(ENCODER)
+def encoder() -> Iterator[LocalSparseEncoder]:
+    loaded = LocalSparseEncoder(ENCODER)
+    yield loaded
+    loaded.close()
 
 
 def assert_maps_equal_nodes(maps: list[dict[str, float]], node: list[dict[str, float]]) -> None:
@@ -55,7 +58,10 @@ def test_sparse_embeddings_round_trip_to_the_nodes_map(encoder):
 
 
 def test_a_query_tokenizer_is_refused_with_what_to_use():
-    with pytest.raises(ModelInputError, match=r"SPARSE_TOKENIZE model \(a query tokenizer: use SparseTokenizer\)"):
+    with pytest.raises(
+        ModelInputError,
+        match=r"SPARSE_TOKENIZE model; .* \(query tokenizers run in SparseTokenizer",
+    ):
         LocalSparseEncoder(TESTING / "tiny-sparse-tokenizer")
 
 

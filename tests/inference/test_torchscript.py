@@ -2,6 +2,7 @@
 
 import json
 import sys
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -18,8 +19,10 @@ TEXTS = json.loads((REFERENCE / "texts.json").read_text())
 
 
 @pytest.fixture(scope="module")
-def minilm_torch() -> LocalTorchScriptEmbedder:
-    return LocalTorchScriptEmbedder("all-MiniLM-L6-v2", "1.0.1", progress_bar=False)
+def minilm_torch() -> Iterator[LocalTorchScriptEmbedder]:
+    embedder = LocalTorchScriptEmbedder("all-MiniLM-L6-v2", "1.0.1", progress_bar=False)
+    yield embedder
+    embedder.close()
 
 
 def test_equals_sentence_transformers_at_128_tokens_on_every_reference_text(minilm_torch):

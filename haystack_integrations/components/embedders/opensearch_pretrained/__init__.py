@@ -15,6 +15,8 @@ if TYPE_CHECKING:
     from .local_onnx_text_embedder import LocalOnnxTextEmbedder
     from .local_sparse_document_embedder import LocalSparseDocumentEmbedder
     from .local_sparse_text_embedder import LocalSparseTextEmbedder
+    from .local_torchscript_document_embedder import LocalTorchScriptDocumentEmbedder
+    from .local_torchscript_text_embedder import LocalTorchScriptTextEmbedder
     from .model_uploader import PretrainedModelUploader
     from .opensearch_ml_document_embedder import OpenSearchMLDocumentEmbedder
     from .opensearch_ml_sparse_document_embedder import OpenSearchMLSparseDocumentEmbedder
@@ -26,6 +28,8 @@ _MODULES = {
     "LocalOnnxTextEmbedder": "local_onnx_text_embedder",
     "LocalSparseDocumentEmbedder": "local_sparse_document_embedder",
     "LocalSparseTextEmbedder": "local_sparse_text_embedder",
+    "LocalTorchScriptDocumentEmbedder": "local_torchscript_document_embedder",
+    "LocalTorchScriptTextEmbedder": "local_torchscript_text_embedder",
     "OpenSearchMLDocumentEmbedder": "opensearch_ml_document_embedder",
     "OpenSearchMLSparseDocumentEmbedder": "opensearch_ml_sparse_document_embedder",
     "OpenSearchMLSparseTextEmbedder": "opensearch_ml_sparse_text_embedder",
@@ -38,6 +42,8 @@ __all__ = [
     "LocalOnnxTextEmbedder",
     "LocalSparseDocumentEmbedder",
     "LocalSparseTextEmbedder",
+    "LocalTorchScriptDocumentEmbedder",
+    "LocalTorchScriptTextEmbedder",
     "OpenSearchMLDocumentEmbedder",
     "OpenSearchMLSparseDocumentEmbedder",
     "OpenSearchMLSparseTextEmbedder",

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
-from typing import Any
+from haystack import component
 
-from haystack import Document, component
-from tqdm import tqdm
-
-from haystack_integrations.components.embedders.opensearch_pretrained._local_component import LocalOnnxComponent
-from haystack_integrations.components.embedders.opensearch_pretrained._text_preparation import prepare_documents
+from haystack_integrations.components.embedders.opensearch_pretrained._local_component import (
+    DocumentEmbeddingRun,
+    LocalOnnxComponent,
+)
 from opensearch_pretrained_haystack.catalog import PretrainedModel
 
 
 @component
-class LocalOnnxDocumentEmbedder(LocalOnnxComponent):
+class LocalOnnxDocumentEmbedder(DocumentEmbeddingRun, LocalOnnxComponent):
     """Embeds documents with an OpenSearch pretrained ONNX artifact, as ML Commons would.
 
     Documents come back as new objects; a document without content comes back unchanged and is counted in
@@ -30,6 +28,8 @@ class LocalOnnxDocumentEmbedder(LocalOnnxComponent):
     result["documents"][0].embedding  # 384 floats
     ```
     """
+
+    text_sibling = "LocalOnnxTextEmbedder"
 
     def __init__(
         self,
@@ -75,26 +75,3 @@ class LocalOnnxDocumentEmbedder(LocalOnnxComponent):
         self.batch_size = batch_size
         self.meta_fields_to_embed = list(meta_fields_to_embed or [])
         self.embedding_separator = embedding_separator
-
-    @component.output_types(documents=list[Document], meta=dict[str, Any])
-    def run(self, documents: list[Document]) -> dict[str, Any]:
-        """
-        Embed documents.
-
-        :param documents: The documents; they are not modified.
-        :returns: ``documents`` (new objects with ``embedding`` set, in input order) and ``meta`` (model, version,
-            counts of embedded documents and of documents without content).
-        """
-        prepared = prepare_documents(self, "LocalOnnxTextEmbedder", documents)
-        embedder = self._warm_embedder()
-        with tqdm(
-            total=len(prepared.texts), desc="Embedding documents", unit="doc", disable=not self.progress_bar
-        ) as bar:
-            vectors = embedder.embed(prepared.texts, batch_size=self.batch_size, on_batch=bar.update)
-        embeddings = {i: vector.tolist() for i, vector in zip(prepared.positions, vectors, strict=True)}
-        return prepared.output(embeddings, self._meta())
-
-    @component.output_types(documents=list[Document], meta=dict[str, Any])
-    async def run_async(self, documents: list[Document]) -> dict[str, Any]:
-        """Like ``run``, on a worker thread so the event loop stays free while the CPU computes."""
-        return await asyncio.to_thread(self.run, documents)

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
-from typing import Any
-
 from haystack import component
 
-from haystack_integrations.components.embedders.opensearch_pretrained._local_component import LocalOnnxComponent
-from haystack_integrations.components.embedders.opensearch_pretrained._text_preparation import check_text, prepare_text
+from haystack_integrations.components.embedders.opensearch_pretrained._local_component import (
+    LocalOnnxComponent,
+    TextEmbeddingRun,
+)
 from opensearch_pretrained_haystack.catalog import PretrainedModel
 
 
 @component
-class LocalOnnxTextEmbedder(LocalOnnxComponent):
+class LocalOnnxTextEmbedder(TextEmbeddingRun, LocalOnnxComponent):
     """Embeds one string with an OpenSearch pretrained ONNX artifact, as ML Commons would.
 
     Usage example:
@@ -25,6 +24,8 @@ class LocalOnnxTextEmbedder(LocalOnnxComponent):
     result["embedding"]  # 384 floats
     ```
     """
+
+    document_sibling = "LocalOnnxDocumentEmbedder"
 
     def __init__(
         self,
@@ -59,21 +60,3 @@ class LocalOnnxTextEmbedder(LocalOnnxComponent):
         LocalOnnxComponent.__init__(self, model, version, mirror, cache_dir, progress_bar, providers, concurrent_runs)
         self.prefix = prefix
         self.suffix = suffix
-
-    @component.output_types(embedding=list[float], meta=dict[str, Any])
-    def run(self, text: str) -> dict[str, Any]:
-        """
-        Embed one text.
-
-        :param text: The text; an empty or whitespace-only text still gets the model's embedding, as in the cluster.
-        :returns: ``embedding`` (a list of floats) and ``meta`` (model name and version).
-        """
-        check_text(type(self).__name__, "LocalOnnxDocumentEmbedder", text)
-        embedder = self._warm_embedder()
-        vector = embedder.embed([prepare_text(text, self.prefix, self.suffix)])[0]
-        return {"embedding": vector.tolist(), "meta": self._meta()}
-
-    @component.output_types(embedding=list[float], meta=dict[str, Any])
-    async def run_async(self, text: str) -> dict[str, Any]:
-        """Like ``run``, on a worker thread so the event loop stays free while the CPU computes."""
-        return await asyncio.to_thread(self.run, text)

@@ -11,9 +11,10 @@ from haystack_integrations.components.embedders.opensearch_pretrained._serializa
     InitParametersSerialization,
 )
 from haystack_integrations.components.extractors.opensearch_pretrained._highlights import output, prepare
-from opensearch_pretrained_haystack.artifacts import Lease, resolve_artifact
+from opensearch_pretrained_haystack.artifacts import Lease
+from opensearch_pretrained_haystack.highlighting.family import FUNCTION_NAME
 from opensearch_pretrained_haystack.highlighting.local import TorchScriptHighlighter
-from opensearch_pretrained_haystack.inference.torchscript import ScriptModel, require_torch_script, shared_script_model
+from opensearch_pretrained_haystack.inference.torchscript import ScriptModel, resolve_torch_script, shared_script_model
 
 
 @component
@@ -78,15 +79,16 @@ class LocalSemanticHighlighter(InitParametersSerialization):
         """Fetch (or open) and verify the artifact and load the model, shared with every other user of the same
         artifact in this process; calling it again does nothing."""
         if self._lease is None:
-            artifact = resolve_artifact(
+            artifact = resolve_torch_script(
                 self.model,
                 self.version,
-                model_format="TORCH_SCRIPT",
+                owner=type(self).__name__,
+                task_type=FUNCTION_NAME,
+                hint=" (the semantic sentence highlighter)",
                 mirror=self.mirror,
                 cache_dir=self.cache_dir,
                 progress_bar=self.progress_bar,
             )
-            require_torch_script(artifact, type(self).__name__)
             self._lease = shared_script_model(artifact)
             self._highlighter = TorchScriptHighlighter(artifact, self._lease.value, workers=self.workers)
 
