@@ -1,5 +1,7 @@
 """The two semantic highlighter components: the same documents out, with the same highlights (issue 20, items 2–3)."""
 
+import json
+import shutil
 from dataclasses import replace
 
 import pytest
@@ -11,6 +13,8 @@ from haystack_integrations.components.extractors.opensearch_pretrained import (
     OpenSearchMLSemanticHighlighter,
 )
 from opensearch_pretrained_haystack.cluster import RetryPolicy, UnsupportedServerError
+from opensearch_pretrained_haystack.errors import ModelInputError
+from tests.conftest import TESTING
 from tests.fault_proxy import FaultProxy
 from tests.highlighting.fixture import HIGHLIGHTER_DIR, NODE_FAILS, deployed_highlighter, references, server_version
 
@@ -74,6 +78,19 @@ def test_bad_input_is_one_clear_error(local: LocalSemanticHighlighter) -> None:
         local.run(query=" ", documents=[Document(content="x.")])
     with pytest.raises(TypeError, match="expects a list of Documents"):
         local.run(query="q", documents="text")  # type: ignore[arg-type]
+
+
+def test_a_model_of_another_family_is_refused_naming_the_component(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(
+        ModelInputError, match="is a SPARSE_ENCODING model; LocalSemanticHighlighter runs QUESTION_ANSWERING"
+    ):
+        LocalSemanticHighlighter(model=str(TESTING / "tiny-sparse-encoder")).warm_up()
+    config = json.loads((HIGHLIGHTER_DIR / "config.json").read_text("utf-8"))
+    config["model_config"]["model_type"] = "bert"  # extractive question answering, not sentence highlighting
+    shutil.copy(HIGHLIGHTER_DIR / "tiny-semantic-highlighter-1.0.0-torch_script.zip", tmp_path)
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ModelInputError, match="model_type 'bert'; LocalSemanticHighlighter runs model_type"):
+        LocalSemanticHighlighter(model=str(tmp_path), cache_dir=str(tmp_path / "cache")).warm_up()
 
 
 def test_serialization_round_trips_and_keeps_no_secret(monkeypatch: pytest.MonkeyPatch) -> None:

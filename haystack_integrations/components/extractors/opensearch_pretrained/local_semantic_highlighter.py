@@ -12,7 +12,8 @@ from haystack_integrations.components.embedders.opensearch_pretrained._serializa
 )
 from haystack_integrations.components.extractors.opensearch_pretrained._highlights import output, prepare
 from opensearch_pretrained_haystack.artifacts import Lease
-from opensearch_pretrained_haystack.highlighting.family import FUNCTION_NAME
+from opensearch_pretrained_haystack.errors import ModelInputError
+from opensearch_pretrained_haystack.highlighting.family import FUNCTION_NAME, MODEL_TYPE, config_is_sentence_highlighter
 from opensearch_pretrained_haystack.highlighting.local import TorchScriptHighlighter
 from opensearch_pretrained_haystack.inference.torchscript import ScriptModel, resolve_torch_script, shared_script_model
 
@@ -89,6 +90,11 @@ class LocalSemanticHighlighter(InitParametersSerialization):
                 cache_dir=self.cache_dir,
                 progress_bar=self.progress_bar,
             )
+            if not config_is_sentence_highlighter(artifact.config):
+                raise ModelInputError(
+                    f"{artifact.name} is a QUESTION_ANSWERING model of model_type {artifact.model_type!r}; "
+                    f"{type(self).__name__} runs model_type {MODEL_TYPE!r} (the semantic sentence highlighter)."
+                )
             self._lease = shared_script_model(artifact)
             self._highlighter = TorchScriptHighlighter(artifact, self._lease.value, workers=self.workers)
 
