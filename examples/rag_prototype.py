@@ -13,44 +13,14 @@ sentence highlighter (``--highlight MODEL``: the catalog highlighter or a model 
 from __future__ import annotations
 
 import argparse
-import importlib
 from typing import Any
 
 from common import add_arguments, model_and_target
-from haystack import Pipeline
-from haystack.components.builders import ChatPromptBuilder
-from haystack.dataclasses import ChatMessage
 
 from opensearch_pretrained_haystack.app.batch import load_store
 from opensearch_pretrained_haystack.app.pipelines import DEFAULT_HIGHLIGHT_MODEL, highlighter, query_pipeline
+from opensearch_pretrained_haystack.app.serving import load_generator, rag_pipeline
 from opensearch_pretrained_haystack.highlighting.documents import HIGHLIGHTS_KEY
-
-TEMPLATE = """Answer the question using only these passages.
-{% for document in documents %}
-[{{ loop.index }}] {{ document.content }}
-{% endfor %}
-Question: {{ question }}"""
-
-
-def rag_pipeline(retrieval: Pipeline, generator: Any | None) -> Pipeline:
-    """Add a prompt builder (and the generator, if any) after the query pipeline's documents (highlighted, if it
-    has a highlighter)."""
-    retrieval.add_component(
-        "prompt_builder", ChatPromptBuilder(template=[ChatMessage.from_user(TEMPLATE)], required_variables="*")
-    )
-    documents = "highlighter" if "highlighter" in retrieval.graph.nodes else "collapser"
-    retrieval.connect(f"{documents}.documents", "prompt_builder.documents")
-    if generator is not None:
-        retrieval.add_component("generator", generator)
-        retrieval.connect("prompt_builder.prompt", "generator.messages")
-    return retrieval
-
-
-def load_generator(class_path: str | None) -> Any | None:
-    if not class_path:
-        return None
-    module, _, name = class_path.rpartition(".")
-    return getattr(importlib.import_module(module), name)()
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:

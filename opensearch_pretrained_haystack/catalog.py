@@ -13,9 +13,12 @@ import json
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from opensearch_pretrained_haystack.errors import UnknownModelError
+
+if TYPE_CHECKING:
+    from opensearch_pretrained_haystack.families import Family
 
 ModelFormat = Literal["ONNX", "TORCH_SCRIPT"]
 MODEL_FORMATS: tuple[ModelFormat, ...] = ("ONNX", "TORCH_SCRIPT")
@@ -55,6 +58,13 @@ class PretrainedModel:
         "neural-sparse" (sparse encoders and tokenizers) or "sentence-highlighting" (the semantic highlighter); only
         embedders have a ``dimension`` (the others' is 0: no dense vector)."""
         return self.name.split("/")[1]
+
+    @property
+    def model_family(self) -> Family:
+        """The rules of the model's family (``families``), looked up by its ``task_type``."""
+        from opensearch_pretrained_haystack.families import family_of
+
+        return family_of(self.task_type)
 
     def artifact_path(self, model_format: str) -> str:
         """The artifact's path below the artifacts base URL, by ML Commons' own rule (``MLEngine``)."""

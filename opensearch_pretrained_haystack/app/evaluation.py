@@ -24,6 +24,7 @@ from haystack_integrations.components.preprocessors.opensearch_pretrained.model_
 from haystack_integrations.document_stores.opensearch_pretrained.scoring import DEFAULT_BM25_WEIGHT, DEFAULT_FUSION
 from opensearch_pretrained_haystack.app.batch import Target, count_documents, index_into, load_store
 from opensearch_pretrained_haystack.app.batch.query import Rerank, reranking
+from opensearch_pretrained_haystack.app.batch.sources import beir_document
 from opensearch_pretrained_haystack.app.pipelines import query_inputs, query_pipeline
 from opensearch_pretrained_haystack.catalog import PretrainedModel
 from opensearch_pretrained_haystack.errors import UsageError
@@ -97,8 +98,7 @@ def _jsonl_records(path: Path, text_field: str) -> Iterator[dict[str, Any]]:
 def corpus_documents(corpus_path: Path) -> Iterator[Document]:
     """Corpus entries as Documents with the BEIR id; title and text joined by a space, as BEIR's dense models do."""
     for record in _jsonl_records(corpus_path, "text"):
-        text = " ".join(part for part in (record.get("title", ""), record.get("text", "")) if part)
-        yield Document(id=record["_id"], content=text)
+        yield beir_document(record)
 
 
 def ndcg(ranked: Sequence[str], judgements: Mapping[str, int], k: int = NDCG_AT) -> float:

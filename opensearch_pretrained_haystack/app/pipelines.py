@@ -27,7 +27,6 @@ from haystack_integrations.components.embedders.opensearch_pretrained import (
     LocalOnnxTextEmbedder,
     LocalSparseTextEmbedder,
 )
-from haystack_integrations.components.embedders.opensearch_pretrained._text_preparation import has_content
 from haystack_integrations.components.preprocessors.opensearch_pretrained import ModelTokenSplitter
 from haystack_integrations.components.preprocessors.opensearch_pretrained.model_token_splitter import DEFAULT_OVERLAP
 from haystack_integrations.components.rankers.opensearch_pretrained import SourceDocumentCollapser
@@ -182,6 +181,13 @@ class IndexingComponents:
         named = {"cleaner": self.cleaner, "splitter": self.splitter, "embedder": self.embedder}
         return {name: step for name, step in named.items() if step is not None}
 
+    def warm_up(self) -> None:
+        """Resolve and load the model now (fetch, verify, load), so a model that cannot be had fails before any
+        store or index is created for it."""
+        for step in (self.splitter, self.embedder):
+            if step is not None:
+                step.warm_up()
+
     def passages(self, documents: list[Document]) -> list[Document]:
         """Clean and split ``documents``: what the embedder gets."""
         cleaned = self.cleaner.run(documents=documents)["documents"]
@@ -193,10 +199,6 @@ class IndexingComponents:
             return passages
         documents: list[Document] = self.embedder.run(documents=passages)["documents"]
         return documents
-
-    def lacks_vector(self, passage: Document) -> bool:
-        """Whether ``embed`` failed on ``passage``: it has content but no vector (never, when the cluster encodes)."""
-        return self.embedder is not None and passage.embedding is None and has_content(passage)
 
 
 def indexing_components(

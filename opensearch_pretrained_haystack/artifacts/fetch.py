@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -88,6 +89,7 @@ def fetch_artifact(
             return _artifact(zip_path, config, fmt, root)
 
     base = artifacts_base_url(entry, mirror)
+    _require_in_local_mirror(base, entry, fmt)
     config_bytes = _read_url(f"{base}/{entry.config_path(fmt)}")
     config = parse_config(config_bytes, f"{base}/{entry.config_path(fmt)}")
     folder.mkdir(parents=True, exist_ok=True)
@@ -140,6 +142,22 @@ def load_model_dir(
 def _artifact(zip_path: Path, config: dict[str, Any], fmt: str, root: Path) -> ModelArtifact:
     return ModelArtifact(
         zip_path, config, fmt, str(config["model_content_hash_value"]).lower(), zip_path.stat().st_size, root
+    )
+
+
+def _require_in_local_mirror(base: str, entry: PretrainedModel, fmt: str) -> None:
+    """In a mirror directory, a version it lacks is one error naming the versions it holds (a 404 would not)."""
+    if not base.startswith("file://"):
+        return
+    root = Path(urllib.request.url2pathname(urllib.parse.urlparse(base).path))
+    if (root / entry.config_path(fmt)).is_file():
+        return
+    model_dir = root / entry.name
+    held = sorted(config.parent.parent.name for config in model_dir.glob(f"*/{fmt.lower()}/config.json"))
+    raise ArtifactDownloadError(
+        f"The mirror {base} has no {fmt} artifact of {entry.name} {entry.version}; it holds "
+        + (f"version(s) {', '.join(held)}: pass --model-version with one of them" if held else "no version of it")
+        + f", or add {entry.version} to the mirror (or point {MIRROR_ENV} at one that has it)."
     )
 
 

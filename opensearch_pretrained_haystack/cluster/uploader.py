@@ -23,7 +23,8 @@ from opensearch_pretrained_haystack.artifacts import ModelArtifact, check_zip, r
 from opensearch_pretrained_haystack.catalog import get_model
 from opensearch_pretrained_haystack.cluster.errors import MLCommonsError, TaskFailedError, UnsupportedServerError
 from opensearch_pretrained_haystack.cluster.ml_commons import DEFAULT_TASK_TIMEOUT, MLCommonsClient
-from opensearch_pretrained_haystack.highlighting.family import (
+from opensearch_pretrained_haystack.families import family_of
+from opensearch_pretrained_haystack.families.sentence_highlighting import (
     config_is_sentence_highlighter,
     is_sentence_highlighter,
     server_refusal,
@@ -131,10 +132,11 @@ def _local_artifact(request: ModelRequest) -> ModelArtifact:
 
 
 def check_before_upload(artifact: ModelArtifact) -> None:
-    """The checks the package itself applies before using an artifact, run before any byte is uploaded:
-    safe zip entries (exactly one model file — none for a SPARSE_TOKENIZE query tokenizer — and tokenizer.json) and,
-    for ONNX, the graph inputs ML Commons sends (a mismatch would end in a slow, cryptic DEPLOY_FAILED)."""
-    check_zip(artifact.zip_path, needs_model_file=artifact.task_type != "SPARSE_TOKENIZE")
+    """The checks the package itself applies before using an artifact, run before any byte is uploaded, by the
+    artifact's family's rules (the local runners apply the same): safe zip entries (exactly one model file unless
+    the family has none, and tokenizer.json) and, for ONNX, the graph inputs ML Commons sends (a mismatch would end
+    in a slow, cryptic DEPLOY_FAILED)."""
+    check_zip(artifact.zip_path, needs_model_file=family_of(artifact.task_type).needs_model_file)
     if artifact.model_format == "ONNX":
         check_onnx_inputs(artifact)
 
@@ -146,7 +148,7 @@ def _refuse_unsupported(client: MLCommonsClient, request: ModelRequest, artifact
     else:
         entry = get_model(request.model, request.version)
         name, highlighter = entry.name, is_sentence_highlighter(entry.task_type, entry.model_type)
-    refusal = server_refusal(client.server_profile(), name) if highlighter else None
+    refusal = server_refusal(client.server_profile().version, name) if highlighter else None
     if refusal is not None:
         raise UnsupportedServerError(refusal)
 

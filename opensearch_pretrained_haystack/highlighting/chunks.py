@@ -20,7 +20,7 @@ from typing import Literal
 
 from tokenizers import Encoding, Tokenizer
 
-from opensearch_pretrained_haystack.highlighting.family import MAX_TOKENS, STRIDE
+from opensearch_pretrained_haystack.families.sentence_highlighting import MAX_TOKENS, STRIDE
 from opensearch_pretrained_haystack.highlighting.sentences import Sentence, segment, word_sentence_ids
 
 IGNORED = -100

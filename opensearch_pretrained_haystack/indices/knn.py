@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from haystack_integrations.document_stores.opensearch import OpenSearchDocumentStore
+from opensearchpy import OpenSearch
 
 from opensearch_pretrained_haystack.catalog import PretrainedModel
 from opensearch_pretrained_haystack.cluster import document_store as adapter
@@ -20,8 +21,11 @@ from opensearch_pretrained_haystack.cluster.ml_commons import MLCommonsClient
 from opensearch_pretrained_haystack.cluster.retry import RetryPolicy, call_with_retries
 from opensearch_pretrained_haystack.cluster.versions import ServerProfile
 from opensearch_pretrained_haystack.compatibility import (
+    META_KEY,
     IndexMismatchError,
+    ModelIdentity,
     index_vector_space,
+    require_same_model,
     require_same_space,
 )
 from opensearch_pretrained_haystack.errors import UsageError
@@ -59,6 +63,8 @@ def knn_index_body(
     faiss), and a node without the native libraries dies on a faiss index, while lucene works everywhere.
     ``space_type`` defaults to the model's own (e.g. innerproduct for msmarco-distilbert-base-tas-b).
     Strings in meta are mapped to ``keyword`` as opensearch-haystack does, so its filters keep working.
+    The mapping's ``_meta`` records the model (``ModelIdentity``), so a later writer or reader of another model
+    is refused (``check_index``).
     With ``server_version``, what that server refuses for a new index (nmslib on 3.x) raises
     ``UnsupportedServerError`` here, before anything is sent.
     """
@@ -89,6 +95,7 @@ def knn_index_body(
                 text_field: {"type": "text"},
             },
             "dynamic_templates": [{"strings": {"match_mapping_type": "string", "mapping": {"type": "keyword"}}}],
+            "_meta": {META_KEY: ModelIdentity.of(model, space).to_meta()},
         },
     }
 
@@ -165,6 +172,23 @@ def _version_for_new_index(
         probe.close()
 
 
+def recorded_model(client: OpenSearch, index: str, retry: RetryPolicy | None = None) -> ModelIdentity | None:
+    """The model ``index`` records in its mapping's ``_meta``; None when the index or the record does not exist."""
+    mappings = _index_mappings(client, index, retry or RetryPolicy())
+    return None if mappings is None else ModelIdentity.from_meta(mappings.get("_meta"))
+
+
+def _index_mappings(client: OpenSearch, index: str, policy: RetryPolicy) -> dict[str, Any] | None:
+    """The mappings of ``index``, None if it does not exist."""
+    if not call_with_retries(lambda: client.indices.exists(index=index), policy, what=f"Checking index {index!r}"):
+        return None
+    mapping = call_with_retries(
+        lambda: client.indices.get_mapping(index=index), policy, what=f"Reading the mapping of index {index!r}"
+    )
+    mappings: dict[str, Any] = next(iter(mapping.values()))["mappings"]
+    return mappings
+
+
 def check_index(
     store: OpenSearchDocumentStore,
     model: PretrainedModel,
@@ -172,23 +196,21 @@ def check_index(
     space_type: str | None = None,
     retry: RetryPolicy | None = None,
 ) -> None:
-    """Raise ``IndexMismatchError`` if the store's index holds vectors of another dimension or space type.
+    """Raise ``IndexMismatchError`` if the store's index holds vectors of another dimension or space type, or of
+    another model (the identity its mapping's ``_meta`` records; an index without one is accepted with a warning).
 
     Creates the index (with the store's own mappings) when it does not exist yet, as the store would on
     first use; a store built with ``create_index=False`` gets an error that says how to fill the index instead.
     """
     client = adapter.connected_client(store, retry)
     name = adapter.index_name(store)
-    policy = retry or RetryPolicy()
-    if not call_with_retries(lambda: client.indices.exists(index=name), policy, what=f"Checking index {name!r}"):
+    mappings = _index_mappings(client, name, retry or RetryPolicy())
+    if mappings is None:
         raise MissingIndexError(
             f"Index {name!r} does not exist: index documents into it first "
             f"(`opensearch-pretrained index SOURCE... --opensearch URL --index {name}`)."
         )
-    mapping = call_with_retries(
-        lambda: client.indices.get_mapping(index=name), policy, what=f"Reading the mapping of index {name!r}"
-    )
-    properties = next(iter(mapping.values()))["mappings"].get("properties", {})
+    properties = mappings.get("properties", {})
     vector = properties.get(VECTOR_FIELD)
     if vector is None or vector.get("type") != "knn_vector":
         raise IndexMismatchError(
@@ -196,4 +218,8 @@ def check_index(
             "so embeddings cannot be stored in it. Use a new index name, or re-index into one built by "
             "document_store_for()."
         )
-    require_same_space(f"Index {name!r}", index_vector_space(vector), model, space_type or model.space_type)
+    space = space_type or model.space_type
+    require_same_space(f"Index {name!r}", index_vector_space(vector), model, space)
+    require_same_model(
+        f"Index {name!r}", ModelIdentity.from_meta(mappings.get("_meta")), ModelIdentity.of(model, space)
+    )

@@ -28,7 +28,7 @@ from opensearch_pretrained_haystack.cluster.ml_commons import MLCommonsClient
 from opensearch_pretrained_haystack.cluster.operations import DEPLOYED_STATES
 from opensearch_pretrained_haystack.cluster.versions import RRF_VERSION, WEIGHTED_RRF_VERSION
 from opensearch_pretrained_haystack.compatibility import require_cluster_model_fits
-from opensearch_pretrained_haystack.indices.knn import VECTOR_FIELD, document_store_for
+from opensearch_pretrained_haystack.indices.knn import VECTOR_FIELD, document_store_for, recorded_model
 
 logger = logging.getLogger(__name__)
 
@@ -130,22 +130,35 @@ def create_ingest_pipeline(
     dimension: int | None = None,
     text_field: str = TEXT_FIELD,
     batch_size: int | None = None,
+    model_name: str | None = None,
 ) -> None:
     """Create (or replace) the embedding ingest pipeline after checking the cluster and the model.
 
     With ``dimension`` (the index's vector size), a model producing vectors of another size is refused here,
-    instead of every document failing at ingest with a ``mapper_parsing_exception``.
+    instead of every document failing at ingest with a ``mapper_parsing_exception``; with ``model_name`` (the
+    index's model), a deployed model registered under another name is refused too.
     """
     require_neural_search(client)
     deployed = require_deployed(client, model_id)
     if dimension is not None:
         require_cluster_model_fits(
-            model_id, deployed, dimension,
+            model_id, deployed, dimension, name=model_name,
             way_out="Deploy the index's model with PretrainedModelUploader, or use a new index for this one.",
         )  # fmt: skip
     client.ingest.put_pipeline(
         id=pipeline_id, body=ingest_pipeline_body(model_id, text_field=text_field, batch_size=batch_size)
     )
+
+
+def require_query_model(client: OpenSearch, index: str, model_id: str) -> None:
+    """Refuse (``IndexMismatchError``) a query model that is not the model ``index`` records: another size, or
+    registered under another name. An index without a record is not checked here (``check_index`` warns)."""
+    recorded = recorded_model(client, index)
+    if recorded is not None:
+        require_cluster_model_fits(
+            model_id, MLCommonsClient(client).get_model(model_id), recorded.dimension, name=recorded.name,
+            way_out=f"Query index {index!r} with the ML Commons id of {recorded.label()}, the model it was built with.",
+        )  # fmt: skip
 
 
 def create_hybrid_search_pipeline(
@@ -224,7 +237,9 @@ def neural_document_store(
     store = document_store_for(model, hosts, index, **store_kwargs)
     client = connected_client(store)  # built by document_store_for's index check, with the store's own auth
     pipeline_id = pipeline_id or f"{index}-embedding"
-    create_ingest_pipeline(client, pipeline_id, model_id, dimension=model.dimension, batch_size=batch_size)
+    create_ingest_pipeline(
+        client, pipeline_id, model_id, dimension=model.dimension, batch_size=batch_size, model_name=model.name
+    )
     client.indices.put_settings(index=index, body={"index.default_pipeline": pipeline_id})
     logger.info("Index %s embeds %r with model %s at ingest (pipeline %s).", index, TEXT_FIELD, model_id, pipeline_id)
     return store

@@ -51,6 +51,8 @@ SPARSE_FIELD = "sparse_embedding"
 SparseFieldType = Literal["rank_features", "sparse_vector"]
 RANK_FEATURES: Final = "rank_features"
 SPARSE_VECTOR: Final = "sparse_vector"
+SPARSE_META_KEY = "opensearch_pretrained_sparse_model"
+"""Where an index mapping's ``_meta`` records the sparse encoder that fills it (its registered name)."""
 NO_PIPELINE = "_none"
 """OpenSearch's name for "run no default pipeline": documents that carry their embeddings are not re-encoded."""
 _STRING_KEYWORDS = [{"strings": {"match_mapping_type": "string", "mapping": {"type": "keyword"}}}]
@@ -210,6 +212,8 @@ def sparse_document_store(
         raise _missing_field_type(error, field_type) from error
     require_sparse_field(client, index, retry=retry)
     if model_id is not None:
+        encoder = str(require_sparse_model(client, model_id).get("name"))
+        require_recorded_encoder(client, index, encoder, retry=retry)
         pipeline_id = pipeline_id or f"{index}-sparse"
         create_sparse_ingest_pipeline(
             client, pipeline_id, model_id, dense_model_id=dense_model_id, batch_size=batch_size
@@ -223,6 +227,31 @@ def sparse_document_store(
             pipeline_id,
         )
     return store
+
+
+def require_recorded_encoder(client: OpenSearch, index: str, encoder: str, *, retry: RetryPolicy | None = None) -> None:
+    """Refuse (``IndexMismatchError``, before anything is written) a sparse encoder other than the one the index's
+    mapping ``_meta`` records; an index without a record gets this one (with a one-line warning if it already
+    holds documents, whose encoder cannot be checked)."""
+    policy = retry or RetryPolicy()
+    mapping = call_with_retries(
+        lambda: client.indices.get_mapping(index=index), policy, what=f"Reading the mapping of index {index!r}"
+    )
+    meta = next(iter(mapping.values()))["mappings"].get("_meta") or {}
+    recorded = (meta.get(SPARSE_META_KEY) or {}).get("name")
+    if recorded is not None and recorded != encoder:
+        raise IndexMismatchError(
+            f"Index {index!r} holds sparse embeddings of {recorded}, not {encoder}: two models' embeddings never "
+            "share an index. Nothing was written. Encode with the index's model, or use a new index for this one."
+        )
+    if recorded is None:
+        count = call_with_retries(lambda: client.count(index=index), policy, what=f"Counting index {index!r}")
+        if count.get("count"):
+            logger.warning(
+                "Index %r records no sparse model (made before model records were kept): its documents cannot be "
+                "checked against %s, which it records from now on.", index, encoder,
+            )  # fmt: skip
+        client.indices.put_mapping(index=index, body={"_meta": {**meta, SPARSE_META_KEY: {"name": encoder}}})
 
 
 def _missing_field_type(error: RequestRejectedError, field_type: SparseFieldType) -> Exception:

@@ -18,13 +18,10 @@ from tokenizers import Encoding, Tokenizer
 
 from opensearch_pretrained_haystack.artifacts import ModelArtifact, ModelSource, loaded_artifacts, resolve_artifact
 from opensearch_pretrained_haystack.errors import ModelInputError
-from opensearch_pretrained_haystack.inference.onnx_session import DEFAULT_PROVIDERS, load_session
+from opensearch_pretrained_haystack.families.text_similarity import FAMILY, PAIR_INPUTS
+from opensearch_pretrained_haystack.inference.onnx_session import shared_session
 from opensearch_pretrained_haystack.inference.runner import OnnxRunner, padded_inputs
 from opensearch_pretrained_haystack.inference.tokenizer import load_tokenizer
-
-TASK_TYPE = "TEXT_SIMILARITY"
-INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
-"""What TextSimilarityTranslator always sends, whatever the model type."""
 
 
 class CrossEncoderRunner(OnnxRunner[tuple[Tokenizer, int]]):
@@ -70,7 +67,7 @@ class CrossEncoderRunner(OnnxRunner[tuple[Tokenizer, int]]):
         return len(self.tokenizer.encode(query, text).ids)
 
     def _score_encoded(self, encodings: list[Encoding]) -> np.ndarray:
-        logits = self._logits(padded_inputs(encodings, INPUT_NAMES))
+        logits = self._logits(padded_inputs(encodings, PAIR_INPUTS))
         # One logit per pair (a [batch, 1] tensor); ML Commons returns the first value of each output.
         return np.asarray(logits, dtype=np.float32).reshape(len(encodings), -1)[:, 0]
 
@@ -78,9 +75,9 @@ class CrossEncoderRunner(OnnxRunner[tuple[Tokenizer, int]]):
         raise NotImplementedError
 
     def _check_task(self, artifact: ModelArtifact) -> None:
-        if artifact.task_type != TASK_TYPE:
+        if artifact.task_type != FAMILY.task_type:
             raise ModelInputError(
-                f"{artifact.name} is a {artifact.task_type} model; {type(self).__name__} runs {TASK_TYPE} "
+                f"{artifact.name} is a {artifact.task_type} model; {type(self).__name__} runs {FAMILY.task_type} "
                 "models (cross-encoders such as ms-marco-MiniLM-L-6-v2). Use LocalOnnxEmbedder for embedding models."
             )
 
@@ -124,21 +121,13 @@ class LocalOnnxCrossEncoder(CrossEncoderRunner):
         self.artifact = artifact
         self.name = artifact.name
         self.version = artifact.version
-        chosen = tuple(providers or DEFAULT_PROVIDERS)
         self._hold(
-            lambda: loaded_artifacts.acquire("onnx-session", artifact, lambda a: load_session(a, chosen), chosen),
+            lambda: shared_session(artifact, providers),  # its inputs checked by the family's rule
             lambda: loaded_artifacts.acquire("pair-tokenizer", artifact, pair_tokenizer),
             concurrent_runs=concurrent_runs,
             thread_name_prefix="onnx-rerank",
         )
         self.tokenizer, self.max_tokens = self._tokenizer_lease.value
-        graph_inputs = {i.name for i in self._session.get_inputs()}
-        if graph_inputs != set(INPUT_NAMES):
-            self.close()
-            raise ModelInputError(
-                f"{self.name}: the ONNX graph takes {sorted(graph_inputs)}, but ML Commons sends {list(INPUT_NAMES)} "
-                "to a TEXT_SIMILARITY model, so a cluster could not serve this artifact. Re-export it with all three."
-            )
         self._output_name = self._session.get_outputs()[0].name
 
     def _logits(self, feeds: dict[str, np.ndarray]) -> np.ndarray:

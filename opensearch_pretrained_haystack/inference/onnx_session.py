@@ -1,8 +1,9 @@
-"""ONNX Runtime sessions of an artifact, and the one rule for the inputs ML Commons feeds an ONNX graph.
+"""ONNX Runtime sessions of an artifact, checked against the inputs ML Commons feeds its family's graphs.
 
-The rule (TextEmbeddingDenseModel / the ONNX translator): ``input_ids`` and ``attention_mask``, plus
-``token_type_ids`` only for model_type bert or albert. DJL requires the graph's inputs to equal what is sent,
-so a graph that disagrees cannot be served by a cluster: the local embedder refuses it, and so does the uploader.
+Which inputs ML Commons sends is the model family's rule (``families``: by model_type for embedders, always three
+for cross-encoders). DJL requires the graph's inputs to equal what is sent, so a graph that disagrees cannot be
+served by a cluster: the local runners refuse it through ``shared_session``, and the uploader through
+``check_onnx_inputs`` — the same session, the same rule, the same message.
 """
 
 from __future__ import annotations
@@ -12,28 +13,10 @@ from collections.abc import Sequence
 import onnxruntime as ort
 
 from opensearch_pretrained_haystack.artifacts import Lease, ModelArtifact, loaded_artifacts
-from opensearch_pretrained_haystack.errors import ArtifactFormatError, ModelInputError
+from opensearch_pretrained_haystack.errors import ArtifactFormatError
+from opensearch_pretrained_haystack.families import family_of
 
-_TYPES_WITH_TOKEN_TYPE_IDS = frozenset({"bert", "albert"})
 DEFAULT_PROVIDERS = ("CPUExecutionProvider",)
-
-
-def ml_commons_inputs(model_type: str) -> tuple[str, ...]:
-    """The inputs ML Commons sends an ONNX text-embedding graph of this ``model_type``."""
-    base = ("input_ids", "attention_mask")
-    return (*base, "token_type_ids") if model_type.lower() in _TYPES_WITH_TOKEN_TYPE_IDS else base
-
-
-def check_graph_inputs(artifact: ModelArtifact, graph_inputs: Sequence[str]) -> tuple[str, ...]:
-    """The inputs to feed; a graph whose inputs differ from what ML Commons sends is refused with what to do."""
-    expected = ml_commons_inputs(artifact.model_type)
-    if set(graph_inputs) != set(expected):
-        raise ModelInputError(
-            f"{artifact.name}: the ONNX graph takes {sorted(graph_inputs)}, but ML Commons sends {list(expected)} for "
-            f"model_type {artifact.model_type!r}, so a cluster could not serve this artifact (DJL input mismatch). "
-            "Re-export the model with the inputs its tokenizer produces, or fix model_type in config.json."
-        )
-    return expected
 
 
 def load_session(artifact: ModelArtifact, providers: tuple[str, ...]) -> ort.InferenceSession:
@@ -51,11 +34,12 @@ def load_session(artifact: ModelArtifact, providers: tuple[str, ...]) -> ort.Inf
 
 
 def shared_session(artifact: ModelArtifact, providers: Sequence[str] | None = None) -> Lease[ort.InferenceSession]:
-    """The process's one session of this artifact (per providers), its inputs checked; release the lease when done."""
+    """The process's one session of this artifact (per providers), its inputs checked by the artifact's family's
+    rule; release the lease when done."""
     chosen = tuple(providers or DEFAULT_PROVIDERS)
     lease = loaded_artifacts.acquire("onnx-session", artifact, lambda a: load_session(a, chosen), chosen)
     try:
-        check_graph_inputs(artifact, [i.name for i in lease.value.get_inputs()])
+        family_of(artifact.task_type).check_graph_inputs(artifact, [i.name for i in lease.value.get_inputs()])
     except BaseException:
         lease.release()
         raise

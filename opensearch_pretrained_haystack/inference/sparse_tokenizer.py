@@ -25,7 +25,13 @@ import numpy as np
 from haystack.dataclasses import SparseEmbedding
 from tokenizers import Tokenizer
 
-from opensearch_pretrained_haystack.artifacts import ModelArtifact, ModelSource, resolve_artifact
+from opensearch_pretrained_haystack.artifacts import (
+    Lease,
+    ModelArtifact,
+    ModelSource,
+    loaded_artifacts,
+    resolve_artifact,
+)
 from opensearch_pretrained_haystack.errors import ArtifactFormatError, ModelInputError
 from opensearch_pretrained_haystack.inference.tokenizer import truncation_length
 
@@ -114,7 +120,18 @@ def load_vocabulary(
     vocabulary of every English catalog model (see the catalog's ``vocabulary`` field).
     """
     artifact = resolve_sparse_artifact(model, version, mirror=mirror, cache_dir=cache_dir, progress_bar=progress_bar)
+    return vocabulary_of(artifact)
+
+
+def vocabulary_of(artifact: ModelArtifact) -> SparseVocabulary:
+    """The vocabulary of a sparse artifact already resolved."""
     return SparseVocabulary(Tokenizer.from_str(read_zip_member(artifact.zip_path, TOKENIZER_FILE).decode("utf-8")))
+
+
+def shared_vocabulary(artifact: ModelArtifact) -> Lease[SparseVocabulary]:
+    """The process's one vocabulary of this artifact, on the cache of loaded artifacts (keyed by content, so two
+    spellings of one model share it); release the lease when done."""
+    return loaded_artifacts.acquire("sparse-vocabulary", artifact, vocabulary_of)
 
 
 class SparseTokenizer:
@@ -184,3 +201,9 @@ class SparseTokenizer:
     def encode_sparse(self, texts: Sequence[str]) -> list[SparseEmbedding]:
         """``encode`` as Haystack ``SparseEmbedding``s (indices by ``SparseVocabulary``'s rule)."""
         return [self.vocabulary.to_sparse_embedding(weights) for weights in self.encode(texts)]
+
+
+def shared_sparse_tokenizer(artifact: ModelArtifact) -> Lease[SparseTokenizer]:
+    """The process's one ``SparseTokenizer`` of this artifact, on the cache of loaded artifacts; release the lease
+    when done."""
+    return loaded_artifacts.acquire("sparse-tokenizer", artifact, SparseTokenizer.from_artifact)

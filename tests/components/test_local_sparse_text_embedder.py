@@ -65,3 +65,20 @@ def test_yaml_round_trip_with_haystacks_default_loader() -> None:
         "progress_bar": False,
         "concurrent_runs": None,
     }
+
+
+def test_one_tokenizer_per_artifact_content_however_it_is_named_and_the_last_close_frees_it() -> None:
+    from opensearch_pretrained_haystack.artifacts import loaded_artifacts
+    from opensearch_pretrained_haystack.inference.sparse_tokenizer import resolve_sparse_artifact
+
+    artifact = resolve_sparse_artifact(TOKENIZER_DIR)
+    before = loaded_artifacts.users("sparse-tokenizer", artifact)
+    first = LocalSparseTextEmbedder(model=TOKENIZER_DIR)
+    second = LocalSparseTextEmbedder(model=TOKENIZER_DIR + "/")  # another spelling of the same artifact
+    first.warm_up()
+    second.warm_up()
+    assert first._tokenizer is second._tokenizer
+    assert loaded_artifacts.users("sparse-tokenizer", artifact) == before + 2
+    first.close()
+    second.close()
+    assert loaded_artifacts.users("sparse-tokenizer", artifact) == before

@@ -241,3 +241,21 @@ def test_the_cluster_s_semantic_highlights_equal_local_ones(neural_store, minilm
     plain = OpenSearchNeuralRetriever(**settings).run(query=query)["documents"]
     local = LocalSemanticHighlighter(model=str(HIGHLIGHTER_DIR)).run(query=query, documents=plain)["documents"]
     assert from_cluster == local and any(d.meta["semantic_highlights"] for d in local)
+
+
+@pytest.mark.integration
+def test_a_query_model_other_than_the_index_model_is_refused_before_searching(neural_store, opensearch_url):
+    """The tiny BERT deployed under its own name makes vectors of another model than the index's MiniLM."""
+    from haystack_integrations.components.embedders.opensearch_pretrained.model_uploader import (
+        PretrainedModelUploader,
+    )
+    from opensearch_pretrained_haystack.compatibility import IndexMismatchError
+    from tests.conftest import TESTING
+
+    tiny_id = PretrainedModelUploader(opensearch_url, str(TESTING / "tiny-bert-mean"), source="client").run()[
+        "model_id"
+    ]
+    for quiet in (False, True):
+        retriever = OpenSearchNeuralRetriever(document_store=neural_store, model_id=tiny_id, raise_on_failure=not quiet)
+        with pytest.raises(IndexMismatchError, match=f"ML Commons model {tiny_id}"):
+            retriever.run(query="risotto")

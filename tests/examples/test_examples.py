@@ -1,6 +1,5 @@
 """Every example runs as a user would run it: offline with the embedded store, and against the test node."""
 
-import importlib
 from pathlib import Path
 
 import pytest
@@ -9,16 +8,7 @@ from opensearchpy import OpenSearch
 from tests.conftest import MIRROR
 from tests.highlighting.fixture import HIGHLIGHTER_DIR
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 VERSION = ["--model-version", "1.0.1"]
-
-
-@pytest.fixture
-def examples(monkeypatch, tmp_path):
-    """The example modules, imported as scripts (their folder on sys.path), run in a scratch directory."""
-    monkeypatch.syspath_prepend(str(EXAMPLES))
-    monkeypatch.chdir(tmp_path)
-    return lambda name: importlib.import_module(name)
 
 
 def test_offline_indexing_query_and_rag_prompt(examples, capsys):

@@ -9,7 +9,8 @@ from opensearch_pretrained_haystack.cluster import UnsupportedServerError
 from opensearch_pretrained_haystack.cluster.operations import registration_body
 from opensearch_pretrained_haystack.cluster.uploader import ModelRequest, upload_and_deploy
 from opensearch_pretrained_haystack.cluster.versions import ServerProfile
-from opensearch_pretrained_haystack.highlighting.family import config_is_sentence_highlighter, server_refusal
+from opensearch_pretrained_haystack.families import family_of
+from opensearch_pretrained_haystack.families.sentence_highlighting import config_is_sentence_highlighter, server_refusal
 from tests.highlighting.fixture import HIGHLIGHTER_DIR, node_check
 
 BASE = "https://artifacts.opensearch.org/models/ml-models/amazon/sentence-highlighting"
@@ -47,8 +48,9 @@ def test_registration_sends_question_answering_as_the_node_accepted_it() -> None
 
 
 def test_only_3_0_and_newer_run_it() -> None:
-    assert server_refusal(ServerProfile.parse("3.0.0"), "m") is None
-    refusal = server_refusal(ServerProfile.parse("2.19.1"), "amazon/sentence-highlighting/x")
+    assert server_refusal((3, 0, 0), "m") is None
+    assert family_of("QUESTION_ANSWERING").needs_model_file and family_of("QUESTION_ANSWERING").onnx_inputs is None
+    refusal = server_refusal((2, 19, 1), "amazon/sentence-highlighting/x")
     assert refusal is not None and "\n" not in refusal
     assert refusal.startswith("OpenSearch 2.19.1 cannot run amazon/sentence-highlighting/x") and "3.0.0" in refusal
 

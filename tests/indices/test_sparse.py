@@ -21,6 +21,7 @@ from opensearch_pretrained_haystack.cluster import RetryPolicy, ServerProfile, U
 from opensearch_pretrained_haystack.indices.knn import IndexMismatchError, document_store_for
 from opensearch_pretrained_haystack.indices.sparse import (
     SPARSE_FIELD,
+    SPARSE_META_KEY,
     SparseWriteError,
     sparse_document_store,
     sparse_field_value,
@@ -182,6 +183,24 @@ def test_ingest_pipeline_encodes_and_local_query_tokens_find_what_the_clusters_t
     client.indices.forcemerge(index=sparse_index, max_num_segments=1)
     stats = client.indices.stats(index=sparse_index)["_all"]["primaries"]
     print(f"index size: {stats['store']['size_in_bytes'] / len(docs):.0f} bytes per document ({len(docs)} documents)")
+
+
+@pytest.mark.integration
+def test_an_index_records_its_sparse_encoder_and_refuses_another_before_writing(
+    opensearch_url, sparse_models, sparse_index
+):
+    encoder_id, tokenizer_id = sparse_models
+    store = sparse_document_store(opensearch_url, sparse_index, model_id=encoder_id, number_of_replicas=0)
+    store.write_documents(corpus()[:3], refresh=True)
+    client = OpenSearch(hosts=opensearch_url)
+    meta = client.indices.get_mapping(index=sparse_index)[sparse_index]["mappings"]["_meta"]
+    encoder = client.transport.perform_request("GET", f"/_plugins/_ml/models/{encoder_id}")["name"]
+    assert meta[SPARSE_META_KEY] == {"name": encoder}
+    pipeline = client.ingest.get_pipeline(id=f"{sparse_index}-sparse")
+    with pytest.raises(IndexMismatchError, match=f"holds sparse embeddings of {encoder}, not "):
+        sparse_document_store(opensearch_url, sparse_index, model_id=tokenizer_id)
+    assert client.ingest.get_pipeline(id=f"{sparse_index}-sparse") == pipeline  # still the encoder's
+    assert client.count(index=sparse_index)["count"] == 3
 
 
 @pytest.mark.integration

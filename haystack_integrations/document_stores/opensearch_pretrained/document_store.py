@@ -24,10 +24,16 @@ from haystack import Document, default_from_dict, default_to_dict
 from haystack.document_stores.errors import DocumentStoreError, DuplicateDocumentError
 from haystack.document_stores.types import DuplicatePolicy
 
-from haystack_integrations.document_stores.opensearch_pretrained import knn, scoring, vector_cache
+from haystack_integrations.document_stores.opensearch_pretrained import knn, metadata, scoring, vector_cache
+from haystack_integrations.document_stores.opensearch_pretrained.async_operations import AsyncOperations
 from haystack_integrations.document_stores.opensearch_pretrained.filters import SqlClause, to_sql, validate_filters
 from opensearch_pretrained_haystack.catalog import PretrainedModel, get_model
-from opensearch_pretrained_haystack.compatibility import IndexMismatchError, require_same_space
+from opensearch_pretrained_haystack.compatibility import (
+    IndexMismatchError,
+    ModelIdentity,
+    require_same_model,
+    require_same_space,
+)
 from opensearch_pretrained_haystack.errors import OpenSearchPretrainedError
 
 SCHEMA_VERSION = 1
@@ -78,6 +84,19 @@ _VECTOR_TRIGGERS = (
     WHEN old.embedding IS NOT new.embedding OR old.pk != new.pk
     BEGIN UPDATE store_info SET rewrites = rewrites + 1; END""",
 )
+# This connection's own record of the vectors its write transaction deletes or replaces (temporary: other
+# connections' writes are only counted, by the triggers above), so the vector copy can be patched, not rebuilt.
+_REPLACED_LOG = (
+    "CREATE TEMP TABLE IF NOT EXISTS replaced_vectors (pk INTEGER NOT NULL)",  # no key: an upsert's conflict
+    # handling would apply to it too
+    """CREATE TEMP TRIGGER IF NOT EXISTS replaced_vectors_ad AFTER DELETE ON main.documents
+    WHEN old.embedding IS NOT NULL BEGIN INSERT INTO replaced_vectors VALUES (old.pk); END""",
+    """CREATE TEMP TRIGGER IF NOT EXISTS replaced_vectors_au AFTER UPDATE OF pk, embedding ON main.documents
+    WHEN old.embedding IS NOT new.embedding OR old.pk != new.pk BEGIN
+        INSERT INTO replaced_vectors VALUES (old.pk);
+        INSERT INTO replaced_vectors VALUES (new.pk);
+    END""",
+)
 _COLUMNS = "d.pk, d.id, d.content, d.meta, d.embedding, d.extra"
 _ROWS_PER_FETCH = 1000
 # Query terms for FTS5, each quoted, so no user text is read as FTS5 query syntax.
@@ -98,13 +117,18 @@ class StoreModel:
     dimension: int
     space_type: str
 
+    def identity(self) -> ModelIdentity:
+        """The record as a ``ModelIdentity``: a catalog name and version pin pooling, normalization and truncation."""
+        return ModelIdentity(self.name, self.version, self.dimension, self.space_type)
 
-class SQLiteDocumentStore:
+
+class SQLiteDocumentStore(AsyncOperations):
     """Documents, meta, vectors and a BM25 index in one SQLite file, for one pretrained model's k-NN space.
 
     The connection opens on first use (``__init__`` only records parameters) and ``close()`` releases it.
     A new store needs ``model`` (and optionally ``version``/``space_type``, the catalog's by default); an
-    existing store records its own, and opening it with another model raises ``IndexMismatchError``.
+    existing store records its own, and opening it with another model (another name or version, see
+    ``ModelIdentity``) raises ``IndexMismatchError``.
 
     Usage example:
     ```python
@@ -132,6 +156,7 @@ class SQLiteDocumentStore:
         self._record: StoreModel | None = None
         self._lock = threading.RLock()
         self._cache: vector_cache.VectorCache | None = None
+        self._changes: vector_cache.Changes | None = None  # what the last write transaction did to the vectors
 
     # -- lifecycle -----------------------------------------------------------------------------------------
 
@@ -182,7 +207,7 @@ class SQLiteDocumentStore:
         policy = DuplicatePolicy(policy)
         policy = DuplicatePolicy.FAIL if policy == DuplicatePolicy.NONE else policy
         written = self._insert(rows, policy)
-        if any(row[3] is not None for row in rows):
+        if any(row[3] is not None for row in rows) or (self._changes is not None and self._changes.replaced):
             self._extend_vectors()
         return written
 
@@ -207,6 +232,143 @@ class SQLiteDocumentStore:
     def delete_documents(self, document_ids: list[str]) -> None:
         with self._writing() as connection:
             connection.executemany("DELETE FROM documents WHERE id = ?", [(doc_id,) for doc_id in document_ids])
+        self._extend_vectors()
+
+    # -- Haystack 3.4's store operations (InMemoryDocumentStore's semantics and filters) ---------------------
+
+    def delete_all_documents(self, recreate_index: bool = False) -> None:
+        """Delete every document; the store keeps its model record.
+
+        :param recreate_index: Also compact the file (``VACUUM``), so the space of the deleted rows goes back to the
+            file system; otherwise SQLite keeps it for the next writes.
+        """
+        with self._writing() as connection:
+            connection.execute("DELETE FROM documents")
+        self._extend_vectors()
+        if recreate_index:
+            with self._lock:
+                self._connect().execute("VACUUM")
+
+    def delete_by_filter(self, filters: dict[str, Any]) -> int:
+        """Delete the documents matching ``filters`` (Haystack's filter syntax).
+
+        :param filters: Which documents to delete; must not be empty (``delete_all_documents`` deletes everything).
+        :returns: The number of documents deleted.
+        :raises ValueError: If ``filters`` is empty.
+        :raises FilterError: If ``filters`` is malformed.
+        """
+        _require_filters(filters, "delete_by_filter", " (delete_all_documents() deletes everything)")
+        with self._writing() as connection:
+            where, params = self._where(connection, filters)
+            deleted = int(connection.execute(f"DELETE FROM documents AS d WHERE {where}", params).rowcount)
+        self._extend_vectors()
+        return deleted
+
+    def update_by_filter(self, filters: dict[str, Any], meta: dict[str, Any]) -> int:
+        """Merge ``meta`` into the meta of the documents matching ``filters`` (top-level keys replaced, as
+        ``dict.update``). Content and vectors stay, so the vector copy is kept as it is.
+
+        :param filters: Which documents to update (Haystack's filter syntax); must not be empty.
+        :param meta: The metadata keys and values to set.
+        :returns: The number of documents updated.
+        :raises ValueError: If ``filters`` or ``meta`` is empty, or a key holds a double quote.
+        :raises FilterError: If ``filters`` is malformed.
+        """
+        _require_filters(filters, "update_by_filter")
+        if not meta:
+            raise ValueError("update_by_filter needs meta: the keys and values to set.")
+        paths = [metadata.meta_path(key) for key in meta]
+        assignments = ", ".join(f"{path}, json(?)" for path in paths)
+        values = [json.dumps(value) for value in meta.values()]
+        with self._writing() as connection:
+            where, params = self._where(connection, filters)
+            updated = connection.execute(
+                f"UPDATE documents AS d SET meta = json_set(d.meta, {assignments}) WHERE {where}", [*values, *params]
+            ).rowcount
+        self._extend_vectors()
+        return int(updated)
+
+    def count_documents_by_filter(self, filters: dict[str, Any]) -> int:
+        """The number of documents matching ``filters`` (all of them when empty).
+
+        :param filters: Haystack filters.
+        :returns: How many documents match.
+        """
+        with self._reading() as connection:
+            where, params = self._where(connection, filters)
+            return int(connection.execute(f"SELECT count(*) FROM documents d WHERE {where}", params).fetchone()[0])
+
+    def count_unique_metadata_by_filter(self, filters: dict[str, Any], metadata_fields: list[str]) -> dict[str, int]:
+        """How many distinct values each metadata field takes over the documents matching ``filters``.
+
+        :param filters: Haystack filters (empty: every document).
+        :param metadata_fields: Field names, with or without the ``meta.`` prefix.
+        :returns: Each field name (without ``meta.``) and its number of distinct non-null values.
+        """
+        with self._reading() as connection:
+            where, params = self._where(connection, filters)
+            counts = {}
+            for field in metadata_fields:
+                rows = connection.execute(metadata.distinct_values_sql(field, where), params)
+                counts[field.removeprefix("meta.")] = len(
+                    {metadata.hashable(metadata.python_value(json_type, value)) for json_type, value in rows}
+                )
+            return counts
+
+    def get_metadata_fields_info(self) -> dict[str, dict[str, str]]:
+        """The metadata fields of the stored documents and their types (``keyword``, ``int``, ``float``,
+        ``boolean``), inferred from the values; a field with values of several types has the type of the last
+        written document's value.
+
+        :returns: Each field name and ``{"type": ...}``.
+        """
+        with self._reading() as connection:
+            rows = connection.execute(
+                "SELECT j.key, j.type, max(d.pk) AS last FROM documents d, json_each(d.meta) j "
+                "WHERE j.type != 'null' GROUP BY j.key, j.type ORDER BY last"
+            )
+            return {key: {"type": metadata.FIELD_TYPES[json_type]} for key, json_type, _ in rows}
+
+    def get_metadata_field_min_max(self, metadata_field: str) -> dict[str, Any]:
+        """The smallest and largest value of a metadata field over all documents (numbers or strings).
+
+        :param metadata_field: The field name, with or without the ``meta.`` prefix.
+        :returns: ``{"min": ..., "max": ...}``, both None when no document has a comparable value.
+        """
+        with self._reading() as connection:
+            bounds = connection.execute(
+                f"SELECT type, min(value), max(value) FROM ({metadata.distinct_values_sql(metadata_field, '1')}) "
+                "GROUP BY type"
+            )
+            return metadata.min_max(list(bounds))
+
+    def get_metadata_field_unique_values(
+        self,
+        metadata_field: str,
+        search_term: str | None = None,
+        from_: int = 0,
+        size: int = 10,
+        filters: dict[str, Any] | None = None,
+    ) -> tuple[list[Any], int]:
+        """The distinct values of a metadata field, ordered by their text, a page at a time.
+
+        :param metadata_field: The field name, with or without the ``meta.`` prefix.
+        :param search_term: Keep only values whose text contains this, ignoring case.
+        :param from_: How many values to skip.
+        :param size: How many values to return at most.
+        :param filters: Haystack filters restricting the documents considered.
+        :returns: The page of values (in their stored types) and the number of distinct values in all.
+        """
+        with self._reading() as connection:
+            where, params = self._where(connection, filters)
+            unique: dict[tuple[str, Any], Any] = {}
+            for json_type, stored in connection.execute(metadata.distinct_values_sql(metadata_field, where), params):
+                value = metadata.python_value(json_type, stored)
+                unique.setdefault((type(value).__name__, metadata.hashable(value)), value)
+        if search_term:
+            unique = {key: value for key, value in unique.items() if search_term.lower() in str(value).lower()}
+        ordered = sorted(unique, key=lambda key: (str(unique[key]), key[0]))
+        return [unique[key] for key in ordered[from_ : from_ + size]], len(ordered)
 
     # -- what sinks and retrievers need --------------------------------------------------------------------
 
@@ -278,9 +440,7 @@ class SQLiteDocumentStore:
                     raise SQLiteStoreError(
                         f"No store at {self.path!r}: index documents first, or give model=... to start a new store."
                     )
-                connection = sqlite3.connect(
-                    self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False
-                )
+                connection = self._open_file()
                 try:
                     self._record = self._open(connection)
                 except BaseException:
@@ -288,6 +448,22 @@ class SQLiteDocumentStore:
                     raise
                 self._connection = connection
             return self._connection
+
+    def _open_file(self) -> sqlite3.Connection:
+        """The SQLite connection; a path that cannot be a store file (a directory, a missing or unwritable
+        directory) is one ``SQLiteStoreError`` naming it."""
+        try:
+            return sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False)
+        except sqlite3.OperationalError as error:
+            if Path(self.path).is_dir():
+                raise SQLiteStoreError(
+                    f"Store path {self.path!r} is a directory: give the path of a store file in it, such as "
+                    f"{str(Path(self.path) / 'store.sqlite')!r}."
+                ) from None
+            raise SQLiteStoreError(
+                f"Cannot open or create the store file {self.path!r} ({error}): check that its directory exists "
+                "and that you may write there."
+            ) from None
 
     def _open(self, connection: sqlite3.Connection) -> StoreModel:
         """Set WAL mode, create the schema and record the model (a new store), or check the recorded one."""
@@ -326,26 +502,35 @@ class SQLiteDocumentStore:
                 for statement in _VECTOR_TRIGGERS:
                     connection.execute(statement)
                 connection.execute("UPDATE store_info SET store_id = randomblob(16) WHERE store_id IS NULL")
-        except sqlite3.DatabaseError as error:
+        except sqlite3.OperationalError as error:
+            if "readonly" not in str(error):
+                raise _not_a_store(self.path, error) from None
             raise SQLiteStoreError(
-                f"{self.path!r} is not an SQLite store written by opensearch-pretrained ({error}). Pass another "
-                "store path."
+                f"Store {self.path!r} is read-only ({error}): opening it needs write access to the file and its "
+                "directory (SQLite's WAL files); copy it somewhere writable or fix its permissions."
             ) from None
+        except sqlite3.DatabaseError as error:
+            raise _not_a_store(self.path, error) from None
         if row[0] > SCHEMA_VERSION:
             raise SQLiteStoreError(f"{self.path!r} was written by a newer opensearch-pretrained: upgrade it to read.")
         record = StoreModel(name=row[1], version=row[2], dimension=int(row[3]), space_type=row[4])
-        model = self._wanted_model()
+        model = self._wanted_model(record)
         if model is not None:
-            require_same_space(
-                f"Store {self.path!r}",
-                (record.dimension, record.space_type),
-                model,
-                self.space_type or model.space_type,
-            )
+            space = self.space_type or model.space_type
+            require_same_space(f"Store {self.path!r}", (record.dimension, record.space_type), model, space)
+            wanted = StoreModel(model.name, model.version, model.dimension, space)
+            require_same_model(f"Store {self.path!r}", record.identity(), wanted.identity())
         return record
 
-    def _wanted_model(self) -> PretrainedModel | None:
-        return get_model(self.model, self.version) if self.model else None
+    def _wanted_model(self, record: StoreModel | None = None) -> PretrainedModel | None:
+        """The model asked for; without a version, the recorded one when the name matches the store's (the newest
+        version only starts a new store)."""
+        if not self.model:
+            return None
+        newest = get_model(self.model, self.version)
+        if self.version is None and record is not None and newest.name == record.name:
+            return get_model(record.name, record.version)
+        return newest
 
     @contextmanager
     def _reading(self, *, vectors: bool = False) -> Iterator[sqlite3.Connection]:
@@ -373,31 +558,51 @@ class SQLiteDocumentStore:
         return vector_cache.StoreState(bytes(store_id), int(generation), int(rewrites))
 
     def _vectors_current(self, connection: sqlite3.Connection) -> bool:
+        """Whether the mapped copy holds this snapshot and passed its checksums (three ``stat`` calls when this
+        process checked it already and its files have not changed since)."""
         state = self._vector_state(connection)
-        if self._cache is None or self._cache.state != state:
-            self._cache = vector_cache.open_current(Path(self.path), connection, state, self.store_model.dimension)
-        return self._cache is not None
+        path = Path(self.path)
+        if self._cache is not None and self._cache.state == state and vector_cache.unchanged(path, self._cache):
+            return True
+        current = vector_cache.open_current(path, connection, state, self.store_model.dimension, self._cache)
+        if current is not None:
+            self._cache = current
+        return current is not None
 
-    def _refresh_vectors(self, connection: sqlite3.Connection, *, rebuild: bool) -> None:
+    def _refresh_vectors(
+        self, connection: sqlite3.Connection, *, rebuild: bool, changes: vector_cache.Changes | None = None
+    ) -> None:
         """Bring the vector copy up to the database (``connection`` holds the write lock)."""
         self._cache = vector_cache.refresh(
-            Path(self.path), connection, self._vector_state(connection), self.store_model.dimension, rebuild=rebuild
-        )
+            Path(self.path), connection, self._vector_state(connection), self.store_model.dimension,
+            rebuild=rebuild, previous=self._cache, changes=changes,
+        )  # fmt: skip
 
     def _extend_vectors(self) -> None:
-        """After a write, append its vectors to the copy while they are in the OS cache, so no search has to
-        rebuild the copy after indexing; a copy that cannot be appended to is left for the next search."""
+        """After a write, append its vectors to the copy while they are in the OS cache, and patch in what it
+        deleted or replaced, so no search has to rebuild the copy after indexing, updates or deletes; a copy that
+        cannot be patched is left for the next search."""
         connection = self._connect()
         with self._lock, _transaction(connection):
-            self._refresh_vectors(connection, rebuild=False)
+            changes, self._changes = self._changes, None
+            self._refresh_vectors(connection, rebuild=False, changes=changes)
 
     @contextmanager
     def _writing(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction, which also advances the generation (so mapped vectors are rebuilt)."""
+        """One write transaction, which also advances the generation (so the vector copy follows) and records in
+        ``self._changes`` which stored vectors it deleted or replaced."""
         connection = self._connect()
-        with self._lock, _transaction(connection):
-            yield connection
-            connection.execute("UPDATE store_info SET generation = generation + 1")
+        with self._lock:
+            with _transaction(connection):
+                for statement in _REPLACED_LOG:
+                    connection.execute(statement)
+                connection.execute("DELETE FROM temp.replaced_vectors")
+                before = self._vector_state(connection)
+                yield connection
+                connection.execute("UPDATE store_info SET generation = generation + 1")
+                replaced = [int(row[0]) for row in connection.execute("SELECT DISTINCT pk FROM temp.replaced_vectors")]
+                after = self._vector_state(connection)
+            self._changes = vector_cache.Changes(before, after, replaced)
 
     def _row(self, document: Document, record: StoreModel) -> tuple[Any, ...]:
         vector = None
@@ -492,6 +697,12 @@ class SQLiteDocumentStore:
         ]
 
 
+def _not_a_store(path: str, error: sqlite3.DatabaseError) -> SQLiteStoreError:
+    return SQLiteStoreError(
+        f"{path!r} is not an SQLite store written by opensearch-pretrained ({error}). Pass another store path."
+    )
+
+
 @cache
 def has_fts5() -> bool:
     """Whether this Python's SQLite was compiled with FTS5 (probed once, in memory)."""
@@ -515,6 +726,11 @@ def _transaction(connection: sqlite3.Connection) -> Iterator[None]:
         connection.execute("ROLLBACK")
         raise
     connection.execute("COMMIT")
+
+
+def _require_filters(filters: dict[str, Any], operation: str, hint: str = "") -> None:
+    if not filters:
+        raise ValueError(f"{operation} needs filters: an empty filter would select every document{hint}.")
 
 
 def _document(row: tuple[Any, ...], *, score: float | None = None, with_embedding: bool = True) -> Document:

@@ -12,6 +12,7 @@ simply no match here, where Haystack's in-memory store raises for the whole quer
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from haystack.errors import FilterError
@@ -85,18 +86,34 @@ def _comparison(operator: str, value_sql: str, type_sql: str, value: Any) -> Sql
             return equal
         return f"NOT COALESCE({equal[0]}, 0)", equal[1]
     if operator in ("in", "not in"):
-        equals = [_equal(value_sql, type_sql, item) for item in value]
-        if any(equal is None for equal in equals):
+        member = _member(value_sql, type_sql, value)
+        if member is None:
             return None
-        parts = [equal for equal in equals if equal is not None]
-        any_equal = " OR ".join(f"COALESCE({sql}, 0)" for sql, _ in parts) or "0"
-        params = [param for _, part_params in parts for param in part_params]
-        return (f"({any_equal})", params) if operator == "in" else (f"NOT ({any_equal})", params)
+        return member if operator == "in" else (f"NOT COALESCE({member[0]}, 0)", member[1])
     if value is None:
         return "0", []  # Haystack: nothing is greater or smaller than None
     if isinstance(value, bool | int | float):
         return f"({type_sql} IN {_NUMERIC_TYPES} AND {value_sql} {operator} ?)", [_number(value)]
     return None  # strings (ISO dates, or a FilterError): Haystack's own comparison decides
+
+
+def _member(value_sql: str, type_sql: str, values: list[Any]) -> SqlClause | None:
+    """Equal to one of ``values``: strings and numbers each as one ``IN`` over a JSON array (a chain of ORs would
+    exceed SQLite's expression depth at a thousand values)."""
+    strings = [item for item in values if isinstance(item, str) and not _may_be_date(item)]
+    numbers = [_number(item) for item in values if isinstance(item, bool | int | float)]
+    nulls = [item for item in values if item is None]
+    if len(strings) + len(numbers) + len(nulls) < len(values):
+        return None  # dates, lists, objects: compared in Python
+    parts: list[SqlClause] = []
+    for found, types in ((strings, "('text')"), (numbers, _NUMERIC_TYPES)):
+        if found:
+            sql = f"({type_sql} IN {types} AND {value_sql} IN (SELECT value FROM json_each(?)))"
+            parts.append((sql, [json.dumps(found)]))
+    if nulls:
+        parts.append((f"({value_sql} IS NULL)", []))
+    any_equal = " OR ".join(f"COALESCE({sql}, 0)" for sql, _ in parts) or "0"
+    return f"({any_equal})", [param for _, part_params in parts for param in part_params]
 
 
 def _equal(value_sql: str, type_sql: str, value: Any) -> SqlClause | None:

@@ -9,21 +9,15 @@ cost more than the scan itself (measured: 150 ms against 10 ms for 100k vectors 
 
 from __future__ import annotations
 
-import os
-import threading
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 import numpy.typing as npt
 
 from haystack_integrations.document_stores.opensearch_pretrained import scoring
+from haystack_integrations.document_stores.opensearch_pretrained.scan_pool import scan_pool
 from haystack_integrations.document_stores.opensearch_pretrained.vector_cache import VectorCache
 
 # 16k x 384 float32 is 24 MiB of the mapped file; each block's float64 temporaries stay in the CPU's caches.
 BLOCK_ROWS = 16384
-_WORKERS = max(1, min(4, os.cpu_count() or 1))  # a scan saturates memory bandwidth with a few cores
-_pool_lock = threading.Lock()
-_pools: dict[int, ThreadPoolExecutor] = {}
 
 
 def nearest(
@@ -43,13 +37,15 @@ def nearest(
         dots = _dots(cache.vectors[rows], query).astype(np.float64)
         scores = scoring.knn_scores(space_type, dots, np.asarray(cache.squared_norms[rows]), query_squared_norm)
         keys = np.asarray(cache.keys[rows])
+        dead = cache.dead[np.searchsorted(cache.dead, start) : np.searchsorted(cache.dead, start + BLOCK_ROWS)]
+        scores[dead - start] = -np.inf  # deleted, or replaced by a row further on
         if allowed is not None:
             scores[~np.isin(keys, allowed, assume_unique=True)] = -np.inf
         best = _best(scores, top_k)
         return keys[best], scores[best]
 
     starts = range(0, len(cache.keys), BLOCK_ROWS)
-    parts = [block(start) for start in starts] if len(starts) <= 1 else list(_pool().map(block, starts))
+    parts = [block(start) for start in starts] if len(starts) <= 1 else list(scan_pool().map(block, starts))
     if not parts:
         return []
     keys = np.concatenate([part[0] for part in parts])
@@ -76,12 +72,3 @@ def _dots(vectors: npt.NDArray[np.float32], query: npt.NDArray[np.float32]) -> n
         np.vecdot(vectors, query) if hasattr(np, "vecdot") else np.einsum("ij,j->i", vectors, query)
     )
     return dots
-
-
-def _pool() -> ThreadPoolExecutor:
-    """One pool per process: a pool inherited through ``fork`` has no threads behind it."""
-    with _pool_lock:
-        pool = _pools.get(os.getpid())
-        if pool is None:
-            pool = _pools[os.getpid()] = ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="sqlite-knn")
-        return pool

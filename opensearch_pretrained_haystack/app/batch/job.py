@@ -9,10 +9,8 @@ nothing is lost).
 
 from __future__ import annotations
 
-import logging
 from collections import deque
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 from types import ModuleType
@@ -23,6 +21,14 @@ from tqdm import tqdm
 
 from haystack_integrations.components.embedders.opensearch_pretrained._text_preparation import has_content
 from haystack_integrations.components.preprocessors.opensearch_pretrained.model_token_splitter import DEFAULT_OVERLAP
+from opensearch_pretrained_haystack.app.batch.core import (
+    FIRST_GROUP,
+    PASSAGE_GROUP,
+    READ_CHUNK,
+    IndexSummary,
+    embedded_passages,
+    new_passages,
+)
 from opensearch_pretrained_haystack.app.batch.ray_options import ENGINES, RAY_MISSING, MissingExtraError, RayOptions
 from opensearch_pretrained_haystack.app.batch.remote_model import (
     ENV_CREDENTIALS,
@@ -34,43 +40,6 @@ from opensearch_pretrained_haystack.app.batch.targets import PassagesNotWrittenE
 from opensearch_pretrained_haystack.app.pipelines import IndexingComponents, document_embedder, indexing_components
 from opensearch_pretrained_haystack.catalog import PretrainedModel
 from opensearch_pretrained_haystack.indices.sparse import SparseEncoding
-
-logger = logging.getLogger(__name__)
-
-# Documents read, cleaned and split at a time.
-READ_CHUNK = 256
-# Passages embedded and written at a time: large enough that the embedder's length-sorted batches pad little
-# (measured: 512 costs ~4% more embedding time than 2,048), small enough that memory stays flat (~30 MB).
-PASSAGE_GROUP = 2048
-MAX_FAILURES_KEPT = 100
-
-
-@dataclass
-class IndexSummary:
-    """What one run did. ``passages_written`` includes ``without_content``: passages with no content (see
-    ``has_content``), stored without a vector, which is not a failure. ``skipped`` counts passages already
-    stored or repeated in the input (same content and meta). ``failed`` counts unreadable documents (bad files,
-    bad JSONL lines) and passages with content that the embedder returned without a vector (not written, so a
-    re-run embeds them)."""
-
-    documents_read: int = 0
-    passages_written: int = 0
-    skipped: int = 0
-    failed: int = 0
-    without_content: int = 0
-    failures: list[str] = field(default_factory=list)
-
-    def line(self) -> str:
-        return (
-            f"documents read: {self.documents_read}, passages written: {self.passages_written}, "
-            f"skipped: {self.skipped}, failed: {self.failed}, without content: {self.without_content}"
-        )
-
-    def fail(self, count: int, reason: str) -> None:
-        self.failed += count
-        if len(self.failures) < MAX_FAILURES_KEPT:  # all are logged; a bounded list keeps memory flat
-            self.failures.append(reason)
-        logger.warning("%s", reason)
 
 
 def index_documents(
@@ -85,24 +54,42 @@ def index_documents(
 ) -> IndexSummary:
     """Clean and split ``documents`` as they are read, then embed and write their passages ``group_size`` at a
     time (across read chunks, so the embedder's batches pad little), skipping passages ``sink`` already holds.
-    The progress bar counts documents whose passages are all written."""
+    The first groups are smaller (``FIRST_GROUP``, doubling up to ``group_size``), so the first passages are
+    written, and the bar moves, within seconds. The progress bar counts documents whose passages are all written,
+    and shows the passages written so far. Ctrl-C raises ``IndexingInterrupted`` carrying the summary of what was
+    written (every group written before it is kept; a re-run resumes after it)."""
     summary = summary or IndexSummary()
     iterator = iter(documents)
     pending: list[Document] = []
+    size = min(FIRST_GROUP, group_size)
     with tqdm(total=total, unit="doc", desc="Indexing", disable=not progress_bar, smoothing=0.1) as bar:
         progress = _WrittenProgress(bar)
-        while chunk := list(islice(iterator, READ_CHUNK)):
-            summary.documents_read += len(chunk)
-            passages = components.passages(chunk)
-            pending.extend(passages)
-            progress.read(len(chunk), len(passages))
-            while len(pending) >= group_size:
-                _embed_and_write(pending[:group_size], sink, components, summary)
-                del pending[:group_size]
-                progress.written(group_size)
-        _embed_and_write(pending, sink, components, summary)
-        progress.written(len(pending))
+        try:
+            while chunk := list(islice(iterator, READ_CHUNK)):
+                summary.documents_read += len(chunk)
+                passages = components.passages(chunk)
+                pending.extend(passages)
+                progress.read(len(chunk), len(passages))
+                while len(pending) >= size:
+                    _embed_and_write(pending[:size], sink, components, summary)
+                    del pending[:size]
+                    progress.written(size)
+                    bar.set_postfix(passages=summary.passages_written)
+                    size = min(size * 2, group_size)
+            _embed_and_write(pending, sink, components, summary)
+            progress.written(len(pending))
+            bar.set_postfix(passages=summary.passages_written)
+        except KeyboardInterrupt:
+            raise IndexingInterrupted(summary) from None
     return summary
+
+
+class IndexingInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped indexing; ``summary`` says what was written before it (a re-run resumes from there)."""
+
+    def __init__(self, summary: IndexSummary) -> None:
+        super().__init__("interrupted")
+        self.summary = summary
 
 
 class _WrittenProgress:
@@ -130,19 +117,18 @@ def _embed_and_write(
 ) -> None:
     if not passages:
         return
-    stored = sink.stored_ids([p.id for p in passages])
-    new = list({p.id: p for p in passages if p.id not in stored}.values())  # a repeated passage is written once
-    summary.skipped += len(passages) - len(new)
+    new, skipped = new_passages(passages, sink.stored_ids([p.id for p in passages]))
+    summary.skipped += skipped
     if not new:
         return
-    embedded = components.embed(new)
-    failed = sum(1 for doc in embedded if components.lacks_vector(doc))
+    kept, failed = embedded_passages(components.embed(new), vectors_expected=components.embedder is not None)
     if failed:
         summary.fail(failed, f"{failed} passage(s) could not be embedded")
-    kept = [doc for doc in embedded if not components.lacks_vector(doc)]
     summary.without_content += sum(1 for doc in kept if not has_content(doc))
     try:
-        summary.passages_written += sink.write(kept)
+        written = sink.write(kept)
+        summary.passages_written += written
+        summary.skipped += len(kept) - written  # stored meanwhile by another run
     except PassagesNotWrittenError as error:
         summary.fail(len(error.ids), str(error))
 
@@ -172,6 +158,7 @@ def index_into(
         components = _cluster_encoded_components(target, target.sparse, remote_model_id, split, window, overlap)
     else:
         components = _embedding_components(target, model, remote_model_id, split, window, overlap)
+    components.warm_up()  # a model that cannot be had fails here, before a store or index is created for it
     with open_sink(target, model) as sink:
         return index_documents(
             documents, sink, components=components, summary=summary, total=total, group_size=group_size,
@@ -233,7 +220,7 @@ def index_sources(
         raise ValueError(f"engine {engine!r}: use one of {', '.join(ENGINES)}.")
     summary = IndexSummary()
     return index_into(
-        target, model, read_documents(sources, summary), summary=summary, total=count_documents(sources),
+        target, model, read_documents(sources, summary, summary), summary=summary, total=count_documents(sources),
         remote_model_id=remote_model_id, split=split, window=window, overlap=overlap, group_size=group_size,
         progress_bar=progress_bar,
     )  # fmt: skip

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,8 +13,12 @@ from haystack_integrations.document_stores.opensearch_pretrained.scoring import 
 from opensearch_pretrained_haystack.app.batch.remote_model import ENV_CREDENTIALS
 from opensearch_pretrained_haystack.app.batch.targets import Target, load_store
 from opensearch_pretrained_haystack.app.pipelines import found_documents, highlighter, query_pipeline, ranker
+from opensearch_pretrained_haystack.artifacts.resolve import resolve_artifact
 from opensearch_pretrained_haystack.catalog import PretrainedModel, get_model
 from opensearch_pretrained_haystack.errors import UnknownModelError
+from opensearch_pretrained_haystack.inference.tokenizer import shared_tokenizer
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -89,7 +94,11 @@ def search(
     ``mode``, ``fusion`` and ``bm25_weight`` as ``query_pipeline`` takes them."""
     if top_k < 1:
         raise ValueError(f"top-k must be 1 or more (how many documents to return), got {top_k}.")
+    if not query.strip():
+        raise ValueError(f"The query {query!r} is empty: give the words to search for.")
     store = load_store(target, model)
+    if mode != "bm25" and target.sparse is None:
+        _note_truncation(query, model)
     pipeline = query_pipeline(
         store,
         model=model.name,
@@ -103,6 +112,21 @@ def search(
         **reranking(rerank, target),
     )
     return found_documents(pipeline, query)
+
+
+def _note_truncation(query: str, model: PretrainedModel) -> None:
+    """Warn (one line) when the model reads only the start of ``query``: the rest does not shape its vector."""
+    lease = shared_tokenizer(resolve_artifact(model, progress_bar=False))
+    try:
+        tokens = len(lease.value.tokenizer.encode(query).ids)
+        limit = lease.value.max_tokens
+    finally:
+        lease.release()
+    if tokens > limit:
+        logger.warning(
+            "The query is %d tokens long; %s %s reads its first %d, so the rest does not count in the search.",
+            tokens, model.alias, model.version, limit,
+        )  # fmt: skip
 
 
 def reranking(rerank: Rerank | None, target: Target) -> dict[str, Any]:

@@ -33,7 +33,14 @@ from haystack_integrations.components.embedders.opensearch_pretrained import Loc
 from haystack_integrations.components.embedders.opensearch_pretrained._text_preparation import has_content
 from haystack_integrations.components.preprocessors.opensearch_pretrained.model_token_splitter import DEFAULT_OVERLAP
 from opensearch_pretrained_haystack.app.batch.bulk_writes import bulk_write, ids_in_index
-from opensearch_pretrained_haystack.app.batch.job import MAX_FAILURES_KEPT, PASSAGE_GROUP, READ_CHUNK, IndexSummary
+from opensearch_pretrained_haystack.app.batch.core import (
+    MAX_FAILURES_KEPT,
+    PASSAGE_GROUP,
+    READ_CHUNK,
+    IndexSummary,
+    embedded_passages,
+    new_passages,
+)
 from opensearch_pretrained_haystack.app.batch.ray_options import RayOptions
 from opensearch_pretrained_haystack.app.batch.remote_model import ENV_CREDENTIALS, check_remote_model
 from opensearch_pretrained_haystack.app.batch.shards import Shard, plan_shards, read_shard
@@ -189,12 +196,12 @@ def prepare(batch: dict[str, Any], *, job: RayJob) -> dict[str, np.ndarray[Any, 
         documents = list(read_shard(Shard(**json.loads(data)), report))
         report.read += len(documents)
         passages = _components(job).passages(documents) if documents else []
-        unique = {passage.id: passage for passage in passages}  # a repeated passage is written once
-        stored = set().union(*(ids_in_index(_store(job), ids, job.retry) for ids in _groups(list(unique))))
-        report.skipped += len(passages) - len(unique) + len(stored)
-        for passage in unique.values():
-            if passage.id not in stored:
-                rows.passage(passage)
+        ids = list(dict.fromkeys(passage.id for passage in passages))
+        stored = set().union(*(ids_in_index(_store(job), group, job.retry) for group in _groups(ids)))
+        new, skipped = new_passages(passages, stored)
+        report.skipped += skipped
+        for passage in new:
+            rows.passage(passage)
     rows.report(report)
     return rows.columns()
 
@@ -214,12 +221,11 @@ class Embed:
             else:
                 passages.append(Document.from_dict(json.loads(data)))
         embedded: list[Document] = self._embedder.run(documents=passages)["documents"] if passages else []
-        failed = sum(1 for doc in embedded if doc.embedding is None and has_content(doc))
+        kept, failed = embedded_passages(embedded)
         if failed:
             report.fail(failed, f"{failed} passage(s) could not be embedded")
-        for document in embedded:
-            if document.embedding is not None or not has_content(document):
-                rows.passage(document)
+        for document in kept:
+            rows.passage(document)
         rows.report(report)
         return rows.columns()
 
@@ -284,11 +290,11 @@ def index_sources_on_ray(
     # The index is created (or checked against the model) once, here, before any worker writes to it.
     store = document_store_for(model, target.hosts, target.index, number_of_replicas=target.replicas, **target.tls())
     client = connected_client(store)
+    summary = IndexSummary()
     shards = [
         json.dumps(asdict(shard))
-        for shard in plan_shards([Path(s).absolute() for s in sources], documents_per_shard=READ_CHUNK)
+        for shard in plan_shards([Path(s).absolute() for s in sources], documents_per_shard=READ_CHUNK, skipped=summary)
     ]
-    summary = IndexSummary()
     try:
         if shards:
             with _ray_session(options.address), _retried_blocks(options.block_retries, progress_bar):

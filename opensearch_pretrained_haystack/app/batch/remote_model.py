@@ -6,7 +6,6 @@ It runs before anything is read or written, so a wrong model id leaves no index 
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 from haystack.utils import Secret
@@ -17,8 +16,6 @@ from opensearch_pretrained_haystack.compatibility import require_cluster_model_f
 from opensearch_pretrained_haystack.errors import UnknownModelError
 from opensearch_pretrained_haystack.indices.neural import require_deployed
 from opensearch_pretrained_haystack.indices.sparse import SparseEncoding, require_sparse_model
-
-logger = logging.getLogger(__name__)
 
 # The credentials opensearch-haystack's store reads, so the store and the cluster embedder log in alike.
 ENV_CREDENTIALS = (
@@ -31,7 +28,7 @@ def check_remote_model(
     model: PretrainedModel, hosts: str, model_id: str, *, verify_certs: bool = True, ca_certs: str | None = None
 ) -> None:
     """Refuse, before anything is read or written, a cluster model that is not deployed or whose vectors do not
-    have the size of ``model``'s index; warn when it is another model than the one that sets the tokenizer."""
+    come from another model than ``model`` (another size, or another registered name)."""
     settings = ConnectionSettings(hosts, http_auth=ENV_CREDENTIALS, verify_certs=verify_certs, ca_certs=ca_certs)
     client = settings.sync_client()
     try:
@@ -39,16 +36,10 @@ def check_remote_model(
     finally:
         client.close()
     require_cluster_model_fits(
-        model_id, deployed, model.dimension,
+        model_id, deployed, model.dimension, name=model.name,
         way_out=f"--model {model.alias} {model.version} makes them: pass the --model the cluster model was "
         "registered from.",
     )  # fmt: skip
-    if deployed.get("name") != model.name:
-        logger.warning(
-            "ML Commons model %s is %r, not %s: passages are cut with %s's tokenizer; pass --model with the name "
-            "the cluster model was registered from if its token limit differs.",
-            model_id, deployed.get("name"), model.name, model.alias,
-        )  # fmt: skip
 
 
 def check_sparse_model(

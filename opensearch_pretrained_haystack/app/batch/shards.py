@@ -19,6 +19,7 @@ from haystack import Document
 from opensearch_pretrained_haystack.app.batch.sources import (
     JSONL_SUFFIX,
     FailureLog,
+    SkippedFiles,
     is_gzip,
     jsonl_lines,
     read_documents,
@@ -38,10 +39,13 @@ class Shard:
     first_line: int = 1
 
 
-def plan_shards(sources: Sequence[str | Path], *, documents_per_shard: int) -> Iterator[Shard]:
+def plan_shards(
+    sources: Sequence[str | Path], *, documents_per_shard: int, skipped: SkippedFiles | None = None
+) -> Iterator[Shard]:
     """The shards of ``sources``, in reading order; together they hold every document exactly once. JSONL files
-    are scanned once for line offsets (as ``count_documents`` counts lines), nothing is parsed."""
-    for path in source_files(sources):
+    are scanned once for line offsets (as ``count_documents`` counts lines), nothing is parsed. Files of a
+    directory that are not read are reported to ``skipped``."""
+    for path in source_files(sources, skipped):
         if path.suffix == JSONL_SUFFIX and path.is_file() and not is_gzip(path):
             yield from _jsonl_shards(path, documents_per_shard)
         else:

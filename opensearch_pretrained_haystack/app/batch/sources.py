@@ -25,14 +25,23 @@ class FailureLog(Protocol):
     def fail(self, count: int, reason: str) -> None: ...
 
 
-def source_files(sources: Sequence[str | Path]) -> Iterator[Path]:
-    """The files named by ``sources``; directories are walked (sorted, so runs repeat exactly). A source that
-    does not exist is passed on, for ``read_documents`` to report as failed."""
+class SkippedFiles(Protocol):
+    """Where walking a directory reports the files it does not read (``IndexSummary``)."""
+
+    def skip_file(self, path: Path) -> None: ...
+
+
+def source_files(sources: Sequence[str | Path], skipped: SkippedFiles | None = None) -> Iterator[Path]:
+    """The files named by ``sources``; directories are walked (sorted, so runs repeat exactly), and their other
+    files (PDFs, images, ...) are reported to ``skipped``. A source that does not exist is passed on, for
+    ``read_documents`` to report as failed."""
     for source in map(Path, sources):
         if source.is_dir():
-            yield from sorted(
-                p for p in source.rglob("*") if p.is_file() and p.suffix in (*TEXT_SUFFIXES, JSONL_SUFFIX)
-            )
+            for path in sorted(p for p in source.rglob("*") if p.is_file()):
+                if path.suffix in (*TEXT_SUFFIXES, JSONL_SUFFIX):
+                    yield path
+                elif skipped is not None:
+                    skipped.skip_file(path)
         elif source.suffix in (*TEXT_SUFFIXES, JSONL_SUFFIX) or not source.exists():
             yield source
         else:
@@ -52,11 +61,14 @@ def count_documents(sources: Sequence[str | Path]) -> int:
     return total
 
 
-def read_documents(sources: Sequence[str | Path], summary: FailureLog) -> Iterator[Document]:
+def read_documents(
+    sources: Sequence[str | Path], summary: FailureLog, skipped: SkippedFiles | None = None
+) -> Iterator[Document]:
     """Documents from .txt/.md files (one each, as Haystack's ``TextFileToDocument`` makes them) and .jsonl files
     (one per line: ``content``, optional ``meta`` and ``id``). A missing or unreadable file and each bad line is
-    reported (``file:line: why``) and counted as failed; the rest is read."""
-    for path in source_files(sources):
+    reported (``file:line: why``) and counted as failed; the rest is read. Files of a directory that are none of
+    these are reported to ``skipped``."""
+    for path in source_files(sources, skipped):
         try:
             if not path.exists():
                 summary.fail(1, f"{path}: does not exist")
@@ -108,15 +120,35 @@ def jsonl_document(line: str) -> Document:
     """One JSONL record as a Document. A string or integer ``id`` is kept as given (without one, the id is a
     hash of content and meta); anything that the store or the tokenizer could not hold exactly is refused."""
     record = json.loads(line, parse_constant=_refuse_constant, parse_float=_finite_float)
+    if isinstance(record, dict) and "content" not in record and "_id" in record and isinstance(record.get("text"), str):
+        return beir_document(record)
     if not isinstance(record, dict) or not isinstance(record.get("content"), str):
-        raise ValueError('each line must be a JSON object with a string "content" (and optional "meta", "id")')
+        raise ValueError(
+            'each line must be a JSON object with a string "content" (and optional "meta", "id"), or a BEIR '
+            'corpus record with "_id" and a string "text" (and optional "title")'
+        )
     meta = record.get("meta") or {}
     if not isinstance(meta, dict):
         raise ValueError('"meta" must be a JSON object')
+    _require_text(record)
+    return Document(id=_record_id(record.get("id")), content=record["content"], meta=meta)
+
+
+def beir_document(record: dict[str, Any]) -> Document:
+    """A BEIR corpus record (``_id``, ``text``, optional ``title``) as ``evaluate`` indexes it: the BEIR id, and
+    title and text joined by a space, as BEIR's dense models read them."""
+    title = record.get("title") or ""
+    if not isinstance(title, str):
+        raise ValueError(f'"title" must be a string, not {json.dumps(title)}')
+    _require_text(record)
+    text = " ".join(part for part in (title, record["text"]) if part)
+    return Document(id=_record_id(record.get("_id")), content=text)
+
+
+def _require_text(record: dict[str, Any]) -> None:
     for key, value in record.items():
         if found := _lone_surrogate(key) or _lone_surrogate(value):
             raise ValueError(f"{json.dumps(key)} holds a lone surrogate \\u{ord(found):04x}, which is not text")
-    return Document(id=_record_id(record.get("id")), content=record["content"], meta=meta)
 
 
 def _record_id(value: Any) -> str:

@@ -72,11 +72,17 @@ class Sink(Protocol):
 
     def stored_ids(self, ids: list[str]) -> set[str]: ...
 
-    def write(self, documents: list[Document]) -> int: ...
+    def write(self, documents: list[Document]) -> int:
+        """Write ``documents``; returns how many were written (not those another writer stored meanwhile)."""
+        ...
 
 
 class _EmbeddedSink:
-    """Writes into the SQLite store: each write is one transaction, so a killed run loses at most that batch."""
+    """Writes into the SQLite store: each write is one transaction, so a killed run loses at most that batch.
+
+    A passage another process wrote since ``stored_ids`` looked (two runs at once) is left as that process wrote
+    it and not counted as written here: the job writes only passages it found missing, and counts the rest as
+    already stored."""
 
     def __init__(self, store: SQLiteDocumentStore) -> None:
         self._store = store
@@ -85,7 +91,7 @@ class _EmbeddedSink:
         return self._store.stored_ids(ids)
 
     def write(self, documents: list[Document]) -> int:
-        return self._store.write_documents(documents, policy=DuplicatePolicy.OVERWRITE)
+        return self._store.write_documents(documents, policy=DuplicatePolicy.SKIP)
 
 
 class PassagesNotWrittenError(OpenSearchPretrainedError):

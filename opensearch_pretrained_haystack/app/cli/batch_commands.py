@@ -16,6 +16,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from haystack import Document
+
 from haystack_integrations.components.preprocessors.opensearch_pretrained.model_token_splitter import DEFAULT_OVERLAP
 from haystack_integrations.document_stores.opensearch_pretrained import SQLiteDocumentStore
 from haystack_integrations.document_stores.opensearch_pretrained.scoring import (
@@ -24,13 +26,23 @@ from haystack_integrations.document_stores.opensearch_pretrained.scoring import 
     FUSIONS,
 )
 from opensearch_pretrained_haystack.app.batch import Target, index_sources, search
+from opensearch_pretrained_haystack.app.batch.job import IndexingInterrupted
 from opensearch_pretrained_haystack.app.batch.query import Highlight, Rerank
 from opensearch_pretrained_haystack.app.batch.ray_options import ENGINES, RayOptions
+from opensearch_pretrained_haystack.app.batch.remote_model import ENV_CREDENTIALS
 from opensearch_pretrained_haystack.app.evaluation import DEFAULT_SPLIT, evaluate
 from opensearch_pretrained_haystack.app.pipelines import DEFAULT_MODEL, MODES
 from opensearch_pretrained_haystack.catalog import PretrainedModel, get_model
-from opensearch_pretrained_haystack.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, OpenSearchPretrainedError
+from opensearch_pretrained_haystack.cluster.connection import ConnectionSettings
+from opensearch_pretrained_haystack.errors import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    OpenSearchPretrainedError,
+)
 from opensearch_pretrained_haystack.highlighting.documents import HIGHLIGHTS_KEY
+from opensearch_pretrained_haystack.indices.knn import recorded_model
 from opensearch_pretrained_haystack.indices.sparse import SparseEncoding
 
 DEFAULT_STORE = "opensearch-pretrained-store.sqlite"
@@ -63,7 +75,7 @@ def add_search_command(subparsers: argparse._SubParsersAction[argparse.ArgumentP
     """Register `search "query" [--store PATH | --opensearch URL --index NAME] [--top-k K]`."""
     parser = subparsers.add_parser("search", help="print the best documents for a query (score, id, snippet)")
     parser.add_argument("query")
-    _add_model_arguments(parser, default=None)
+    _add_model_arguments(parser)
     _add_target_arguments(parser)
     parser.add_argument("--top-k", type=int, default=10, help="how many documents (default: %(default)s)")
     _add_sparse_arguments(parser, passages=False)
@@ -103,9 +115,9 @@ def add_evaluate_command(subparsers: argparse._SubParsersAction[argparse.Argumen
     parser.set_defaults(handler=_run_evaluate)
 
 
-def _add_model_arguments(parser: argparse.ArgumentParser, default: str | None = DEFAULT_MODEL) -> None:
-    shown = default or "the store file's model, else " + DEFAULT_MODEL
-    parser.add_argument("--model", default=default, help=f"catalog model name or alias (default: {shown})")
+def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    shown = "the model the store file or index records, else " + DEFAULT_MODEL
+    parser.add_argument("--model", help=f"catalog model name or alias (default: {shown})")
     parser.add_argument("--model-version", help="catalog version (default: the newest)")
 
 
@@ -187,15 +199,24 @@ def _add_mode_arguments(parser: argparse.ArgumentParser) -> None:
         "(default: %(default)s)",
     )  # fmt: skip
     parser.add_argument(
-        "--bm25-weight", type=float, default=DEFAULT_BM25_WEIGHT, metavar="W",
-        help="hybrid min_max: BM25's weight, the dense one is 1 - W (default: %(default)s)",
+        "--bm25-weight", type=float, metavar="W",
+        help=f"hybrid min_max: BM25's weight, the dense one is 1 - W (default: {DEFAULT_BM25_WEIGHT})",
     )  # fmt: skip
 
 
 def _mode(args: argparse.Namespace) -> dict[str, Any]:
-    if not 0.0 <= args.bm25_weight <= 1.0:
-        raise ValueError(f"--bm25-weight {args.bm25_weight}: give a weight between 0 and 1 (dense gets 1 - W).")
-    return {"mode": args.mode, "fusion": args.fusion, "bm25_weight": args.bm25_weight}
+    weight = args.bm25_weight
+    if weight is None:
+        return {"mode": args.mode, "fusion": args.fusion, "bm25_weight": DEFAULT_BM25_WEIGHT}
+    if not 0.0 <= weight <= 1.0:
+        raise ValueError(f"--bm25-weight {weight}: give a weight between 0 and 1 (dense gets 1 - W).")
+    if args.mode != "hybrid" or args.fusion != "min_max":
+        raise ValueError(
+            f"--bm25-weight {weight} weighs --mode hybrid --fusion min_max; this search (--mode {args.mode}"
+            + (f", --fusion {args.fusion}" if args.mode == "hybrid" else "")
+            + ") would ignore it: leave it out, or give --mode hybrid --fusion min_max."
+        )
+    return {"mode": args.mode, "fusion": args.fusion, "bm25_weight": weight}
 
 
 def _add_split_arguments(parser: argparse.ArgumentParser) -> None:
@@ -276,11 +297,55 @@ def _target(args: argparse.Namespace) -> Target | None:
     return Target(store_path=Path(args.store_default))
 
 
-def _model(args: argparse.Namespace, target: Target | None) -> PretrainedModel:
-    if args.model is None and target is not None and target.store_path is not None and target.store_path.exists():
-        record = SQLiteDocumentStore(path=str(target.store_path)).store_model
-        return get_model(record.name, record.version)
-    return get_model(args.model or DEFAULT_MODEL, args.model_version)
+def _model(args: argparse.Namespace, target: Target | None, *, read_index: bool = False) -> PretrainedModel:
+    """The model of the run: without ``--model``/``--model-version``, the model an existing store file (or, with
+    ``read_index``, an index) records, else the default; with them, the flags' model, which a store must hold (an
+    index checks it itself, naming both models, when it is opened)."""
+    flagged = args.model is not None or args.model_version is not None
+    if target is None or (target.store_path is None and (flagged or not read_index)):
+        return get_model(args.model or DEFAULT_MODEL, args.model_version)
+    recorded = _recorded_model(target)
+    if recorded is None:
+        return get_model(args.model or DEFAULT_MODEL, args.model_version)
+    where, name, version = recorded
+    if not flagged:
+        return get_model(name, version)
+    wanted = get_model(args.model or name, args.model_version)
+    if args.model_version is None and wanted.name == name:
+        wanted = get_model(name, version)  # --model alone names the model, not its newest version
+    if (wanted.name, wanted.version) != (name, version):
+        given = " ".join(
+            f"{flag} {value}"
+            for flag, value in (("--model", args.model), ("--model-version", args.model_version))
+            if value is not None
+        )
+        raise ValueError(
+            f"{given}: {where} holds vectors of {name} {version}, not {wanted.name} {wanted.version}; leave the "
+            "flag out to use its model, or give another --store for this one."
+        )
+    return wanted
+
+
+def _recorded_model(target: Target) -> tuple[str, str, str] | None:
+    """(how to name it, model name, version) that an existing store file or k-NN index records, else None."""
+    if target.store_path is not None:
+        if not target.store_path.exists():
+            return None
+        store = SQLiteDocumentStore(path=str(target.store_path))
+        try:
+            record = store.store_model
+        finally:
+            store.close()
+        return f"store {target.store_path}", record.name, record.version
+    if target.sparse is not None:
+        return None  # a sparse index records its encoder, not a dense model
+    hosts, index = target.opensearch_index()
+    client = ConnectionSettings(hosts, http_auth=ENV_CREDENTIALS, **target.tls()).sync_client()
+    try:
+        identity = recorded_model(client, index)
+    finally:
+        client.close()
+    return None if identity is None else (f"index {index!r}", identity.name, identity.version)
 
 
 @_guarded
@@ -289,10 +354,18 @@ def _run_index(args: argparse.Namespace) -> int:
     assert target is not None
     if args.replicas is not None:
         target = replace(target, replicas=args.replicas)
-    summary = index_sources(
-        args.sources, target, _model(args, target), remote_model_id=args.remote, split=args.split,
-        window=args.window, overlap=args.overlap, engine=args.engine, ray=_ray_options(args),
-    )  # fmt: skip
+    try:
+        summary = index_sources(
+            args.sources, target, _model(args, target), remote_model_id=args.remote, split=args.split,
+            window=args.window, overlap=args.overlap, engine=args.engine, ray=_ray_options(args),
+        )  # fmt: skip
+    except IndexingInterrupted as stop:
+        print(stop.summary.line())
+        print(
+            "interrupted: the passages written so far are kept; run the same command again to resume.",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
     print(summary.line())
     return EXIT_FAILED if summary.failed else EXIT_OK
 
@@ -301,21 +374,35 @@ def _run_index(args: argparse.Namespace) -> int:
 def _run_search(args: argparse.Namespace) -> int:
     target = _target(args)
     assert target is not None
+    rerank, mode = _rerank(args), _mode(args)  # the options are checked before any store or cluster is read
     highlight = Highlight(args.highlight) if args.highlight else None
-    for document in search(
+    documents = search(
         args.query,
         target,
-        _model(args, target),
+        _model(args, target, read_index=True),
         top_k=args.top_k,
-        rerank=_rerank(args),
+        rerank=rerank,
         highlight=highlight,
-        **_mode(args),
-    ):
+        **mode,
+    )
+    if not documents:
+        print(f"no results for {args.query!r}", file=sys.stderr)
+    for document in documents:
         snippet = " ".join((document.content or "").split())[:SNIPPET_CHARS]
-        print(f"{document.score:.4f}\t{document.id}\t{snippet}")
+        print(f"{document.score:.4f}\t{document.id}\t{_origin(document)}{snippet}")
         for sentence in document.meta.get(HIGHLIGHTS_KEY, []):
             print(f"\t» {' '.join(sentence['text'].split())}")
     return 0
+
+
+def _origin(document: Document) -> str:
+    """Where a hit came from, before its snippet: the file and the passage's place in it (``notes.md, passage 2,
+    char 1204: ``); nothing for a JSONL record, whose id column is the record's own id when it had one."""
+    meta = document.meta
+    where = [str(meta["file_path"])] if "file_path" in meta else []
+    if "split_id" in meta:
+        where.append(f"passage {int(meta['split_id']) + 1}, char {meta.get('split_idx_start', 0)}")
+    return ", ".join(where) + ": " if where else ""
 
 
 @_guarded

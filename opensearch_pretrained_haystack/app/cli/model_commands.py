@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from opensearch_pretrained_haystack import catalog
+from opensearch_pretrained_haystack.families import family_of
 
 
 def add_model_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -103,12 +104,13 @@ def _models(args: argparse.Namespace) -> int:
 
 
 def _table_row(row: dict[str, Any]) -> tuple[str, ...]:
-    """Only dense embedders pool, normalize and index vectors: for cross-encoders (which score pairs), sparse models
-    and the sentence highlighter those columns are "-"."""
-    embeds = row["task_type"] == "TEXT_EMBEDDING"
+    """Only families that pool (dense embedders) normalize and index vectors: for cross-encoders (which score
+    pairs), sparse models and the sentence highlighter those columns are "-"."""
+    family = family_of(row["task_type"])
+    embeds = family.pools
     return (
         row["family"],
-        "reranker" if row["task_type"] == "TEXT_SIMILARITY" else row["role"],
+        family.catalog_role or row["role"],
         row["alias"],
         row["version"],
         ",".join(row["formats"]),

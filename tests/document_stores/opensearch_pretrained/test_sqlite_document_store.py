@@ -3,11 +3,34 @@ k-NN scores as OpenSearch reports them, the exact top-k, BM25, and hybrid fusion
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from haystack import Document
 from haystack.document_stores.types import DuplicatePolicy
-from haystack.testing.document_store import DocumentStoreBaseTests
+from haystack.testing.document_store import (
+    CountDocumentsByFilterTest,
+    CountUniqueMetadataByFilterTest,
+    DocumentStoreBaseExtendedTests,
+    GetMetadataFieldMinMaxTest,
+    GetMetadataFieldsInfoTest,
+    GetMetadataFieldUniqueValuesTest,
+)
+from haystack.testing.document_store_async import (
+    CountDocumentsAsyncTest,
+    CountDocumentsByFilterAsyncTest,
+    CountUniqueMetadataByFilterAsyncTest,
+    DeleteAllAsyncTest,
+    DeleteByFilterAsyncTest,
+    DeleteDocumentsAsyncTest,
+    FilterDocumentsAsyncTest,
+    GetMetadataFieldMinMaxAsyncTest,
+    GetMetadataFieldsInfoAsyncTest,
+    GetMetadataFieldUniqueValuesAsyncTest,
+    UpdateByFilterAsyncTest,
+    WriteDocumentsAsyncTest,
+)
 
 from haystack_integrations.document_stores.opensearch_pretrained import SQLiteDocumentStore, SQLiteStoreError
 from opensearch_pretrained_haystack.indices.knn import IndexMismatchError
@@ -21,7 +44,26 @@ def _comparable(document: Document) -> tuple[object, ...]:
     return document.id, document.content, document.meta, vector
 
 
-class TestHaystackSuite(DocumentStoreBaseTests):
+class TestHaystackSuite(
+    DocumentStoreBaseExtendedTests,
+    CountDocumentsByFilterTest,
+    CountUniqueMetadataByFilterTest,
+    GetMetadataFieldsInfoTest,
+    GetMetadataFieldMinMaxTest,
+    GetMetadataFieldUniqueValuesTest,
+    CountDocumentsAsyncTest,
+    WriteDocumentsAsyncTest,
+    DeleteDocumentsAsyncTest,
+    FilterDocumentsAsyncTest,
+    DeleteAllAsyncTest,
+    DeleteByFilterAsyncTest,
+    UpdateByFilterAsyncTest,
+    CountDocumentsByFilterAsyncTest,
+    CountUniqueMetadataByFilterAsyncTest,
+    GetMetadataFieldsInfoAsyncTest,
+    GetMetadataFieldMinMaxAsyncTest,
+    GetMetadataFieldUniqueValuesAsyncTest,
+):
     @pytest.fixture
     def document_store(self, tmp_path):
         store = SQLiteDocumentStore(path=str(tmp_path / "suite.sqlite"), model=SUITE_MODEL)
@@ -40,6 +82,14 @@ class TestHaystackSuite(DocumentStoreBaseTests):
         with pytest.raises(Exception, match="already stored"):
             document_store.write_documents([second, first])
         assert document_store.filter_documents() == [first]
+
+    async def test_write_documents_async(self, document_store):
+        """The same default policy through the thread offload."""
+        first, second = Document(content="a"), Document(content="b")
+        assert await document_store.write_documents_async([first]) == 1
+        with pytest.raises(Exception, match="already stored"):
+            await document_store.write_documents_async([second, first])
+        assert await document_store.filter_documents_async() == [first]
 
 
 def _unit_vectors(count: int, dimension: int, seed: int = 0) -> np.ndarray:
@@ -203,3 +253,118 @@ def test_overwrite_skip_counts(store):
     assert store.write_documents([Document(id="1", content="uno")], policy=DuplicatePolicy.OVERWRITE) == 1
     assert store.bm25_retrieval("uno")[0].id == "1" and store.bm25_retrieval("one") == []
     assert store.stored_ids(["1", "2", "3"]) == {"1", "2"}
+
+
+def _varied_documents() -> list[Document]:
+    """Meta of every JSON type, None, missing keys and values alike as numbers (1, 1.0, True) or text."""
+    metas = [
+        {"n": 1, "tag": "Alpha", "mixed": 1, "when": "2024-01-02", "tags": ["a", "b"], "obj": {"x": 1, "y": 2}},
+        {"n": 2.5, "tag": "beta", "mixed": "1", "when": "2023-05-01", "tags": ["b", "a"], "obj": {"y": 2, "x": 1}},
+        {"n": -3, "tag": "Alpha", "mixed": 1.0, "when": None, "flag": True},
+        {"n": True, "tag": None, "mixed": True, "flag": False, "tags": ["a", "b"]},
+        {"tag": "gamma ray", "flag": True, "obj": {"x": 1, "y": 2}},
+        {},
+    ]
+    return [Document(id=f"d{i}", content=f"text {i}", meta=meta) for i, meta in enumerate(metas)]
+
+
+@pytest.mark.parametrize(
+    "operation",
+    [
+        lambda s: s.count_unique_metadata_by_filter({}, ["n", "meta.tag", "mixed", "tags", "obj", "flag", "none"]),
+        lambda s: s.count_unique_metadata_by_filter(
+            {"field": "meta.flag", "operator": "==", "value": True}, ["tag", "obj"]
+        ),
+        lambda s: s.get_metadata_fields_info(),
+        lambda s: [s.get_metadata_field_min_max(f) for f in ("n", "meta.tag", "mixed", "when", "flag", "tags", "no")],
+        lambda s: [s.get_metadata_field_unique_values(f, size=100) for f in ("n", "tag", "mixed", "tags", "obj")],
+        lambda s: s.get_metadata_field_unique_values("tag", search_term="AL", from_=0, size=1),
+        lambda s: s.get_metadata_field_unique_values("mixed", from_=1, size=2),
+        lambda s: s.count_documents_by_filter({"field": "meta.when", "operator": ">", "value": "2023-12-31"}),
+    ],
+    ids=["unique-counts", "unique-counts-filtered", "fields-info", "min-max", "unique-values", "search-term",
+         "pages", "count-dates"],
+)  # fmt: skip
+def test_metadata_operations_answer_as_haystacks_in_memory_store(store, operation):
+    from haystack.document_stores.in_memory import InMemoryDocumentStore
+
+    reference = InMemoryDocumentStore()
+    reference.write_documents(_varied_documents())
+    store.write_documents(_varied_documents())
+    expected, found = operation(reference), operation(store)
+    assert found == expected
+    assert json.dumps(found, sort_keys=True) == json.dumps(expected, sort_keys=True)  # types too: true, 1, 1.0
+
+
+@pytest.mark.parametrize(
+    ("filters", "meta"),
+    [
+        ({"field": "meta.tag", "operator": "==", "value": "Alpha"}, {"tag": "Omega", "new": [1, {"k": None}]}),
+        ({"field": "meta.when", "operator": "<", "value": "2024-01-01"}, {"n": None, "obj": {"z": 0}}),  # in Python
+        ({"operator": "NOT", "conditions": [{"field": "meta.flag", "operator": "==", "value": True}]}, {"flag": 0.5}),
+    ],
+)
+def test_update_by_filter_merges_meta_as_haystack_does(store, filters, meta):
+    from haystack.document_stores.in_memory import InMemoryDocumentStore
+
+    reference = InMemoryDocumentStore()
+    reference.write_documents(_varied_documents())
+    store.write_documents(_varied_documents())
+    assert store.update_by_filter(filters, meta) == reference.update_by_filter(filters, meta)
+    assert [(d.id, d.meta) for d in store.filter_documents()] == [(d.id, d.meta) for d in reference.filter_documents()]
+
+
+def test_delete_and_update_by_filter_refuse_an_empty_filter(store):
+    store.write_documents([Document(content="kept")])
+    with pytest.raises(ValueError, match="delete_by_filter needs filters"):
+        store.delete_by_filter({})
+    with pytest.raises(ValueError, match="update_by_filter needs filters"):
+        store.update_by_filter({}, {"x": 1})
+    assert store.count_documents() == 1
+
+
+def test_filtered_deletes_and_updates_keep_dense_search_exact(store, monkeypatch, assert_exact_dense):
+    from haystack_integrations.document_stores.opensearch_pretrained import vector_cache
+
+    vectors = _unit_vectors(300, 384, seed=3)
+    store.write_documents(
+        [
+            Document(id=f"v{i}", content=f"p {i}", meta={"part": i % 3}, embedding=v.tolist())
+            for i, v in enumerate(vectors)
+        ]
+    )
+    query = vectors[7].tolist()
+    assert_exact_dense(store, query)
+
+    def no_rebuild(*_args: object) -> None:
+        raise AssertionError("a meta update rebuilt the vector copy")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(vector_cache, "_build", no_rebuild)
+        assert store.update_by_filter({"field": "meta.part", "operator": "==", "value": 1}, {"part": 4}) == 100
+        assert_exact_dense(store, query)
+    assert store.delete_by_filter({"field": "meta.part", "operator": "in", "value": [0, 4]}) == 200
+    assert_exact_dense(store, query)
+    assert {d.meta["part"] for d in store.filter_documents()} == {2}
+    store.delete_all_documents(recreate_index=True)
+    assert store.count_documents() == 0 and store.embedding_retrieval(query) == []
+
+
+async def test_retrievals_async_equal_the_synchronous_ones(store):
+    vectors = _unit_vectors(50, 384, seed=4)
+    store.write_documents([Document(content=f"word{i % 5} text", embedding=v.tolist()) for i, v in enumerate(vectors)])
+    query = vectors[3].tolist()
+    assert await store.embedding_retrieval_async(query, top_k=5) == store.embedding_retrieval(query, top_k=5)
+    assert await store.bm25_retrieval_async("word3", top_k=5) == store.bm25_retrieval("word3", top_k=5)
+    assert await store.hybrid_retrieval_async("word3", query, top_k=5, fusion="min_max") == store.hybrid_retrieval(
+        "word3", query, top_k=5, fusion="min_max"
+    )
+
+
+def test_an_in_filter_with_thousands_of_values_runs_in_sql(store):
+    store.write_documents([Document(id=str(i), content="x", meta={"n": i}) for i in range(3000)])
+    ids = {"field": "id", "operator": "in", "value": [str(i) for i in range(0, 3000, 2)]}  # was a 1,500-deep OR
+    assert store.count_documents_by_filter(ids) == 1500
+    numbers = {"field": "meta.n", "operator": "not in", "value": [*range(1000), 1000.0, True, None, "1001"]}
+    assert store.count_documents_by_filter(numbers) == 1999  # 1000.0 equals 1000, True equals 1, "1001" is no number
+    assert store.delete_by_filter(ids) == 1500 and store.count_documents() == 1500

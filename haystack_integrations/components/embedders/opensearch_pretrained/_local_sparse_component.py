@@ -3,8 +3,6 @@ the artifact (a SPARSE_ENCODING TorchScript encoder, or a SPARSE_TOKENIZE query 
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Union
 
@@ -13,25 +11,18 @@ from haystack.dataclasses import SparseEmbedding
 from haystack_integrations.components.embedders.opensearch_pretrained._serialization import (
     InitParametersSerialization,
 )
-from opensearch_pretrained_haystack.inference.sparse_tokenizer import SparseTokenizer, resolve_sparse_artifact
+from opensearch_pretrained_haystack.artifacts import Lease
+from opensearch_pretrained_haystack.inference.sparse_tokenizer import (
+    SparseTokenizer,
+    resolve_sparse_artifact,
+    shared_sparse_tokenizer,
+)
 
 if TYPE_CHECKING:  # the encoder imports the TorchScript runtime: only loaded for an encoder artifact
     from opensearch_pretrained_haystack.inference.sparse_encoder import LocalSparseEncoder
 
 SparseEngine = Union[SparseTokenizer, "LocalSparseEncoder"]
 """A local sparse model: a query tokenizer (no torch) or an encoder (TorchScript)."""
-
-_lock = threading.Lock()
-_tokenizers: dict[str, SparseTokenizer] = {}
-
-
-def shared_sparse_tokenizer(*, progress_bar: bool, **params: Any) -> SparseTokenizer:
-    """One loaded tokenizer per process and parameters (``progress_bar`` is not part of the key)."""
-    key = json.dumps(params, sort_keys=True, default=str)
-    with _lock:
-        if key not in _tokenizers:
-            _tokenizers[key] = SparseTokenizer(progress_bar=progress_bar, **params)
-        return _tokenizers[key]
 
 
 class LocalSparseComponent(InitParametersSerialization):
@@ -57,6 +48,9 @@ class LocalSparseComponent(InitParametersSerialization):
         self.progress_bar = progress_bar
         self.concurrent_runs = concurrent_runs
         self._engine: SparseEngine | None = None
+        self._tokenizer: SparseTokenizer | None = None
+        """The query tokenizer, shared on the cache of loaded artifacts (None for an encoder)."""
+        self._lease: Lease[SparseTokenizer] | None = None
 
     def warm_up(self) -> None:
         """Load (or reuse) the model; calling it again does nothing."""
@@ -66,13 +60,8 @@ class LocalSparseComponent(InitParametersSerialization):
             self.model, self.version, mirror=self.mirror, cache_dir=self.cache_dir, progress_bar=self.progress_bar
         )
         if artifact.task_type == "SPARSE_TOKENIZE":
-            self._engine = shared_sparse_tokenizer(
-                model=self.model,
-                version=self.version,
-                mirror=self.mirror,
-                cache_dir=self.cache_dir,
-                progress_bar=self.progress_bar,
-            )
+            self._lease = shared_sparse_tokenizer(artifact)
+            self._engine = self._tokenizer = self._lease.value
         else:
             from opensearch_pretrained_haystack.inference.sparse_encoder import LocalSparseEncoder
 
@@ -80,10 +69,11 @@ class LocalSparseComponent(InitParametersSerialization):
 
     def close(self) -> None:
         """Give back this component's share of the model; the next ``run`` warms up again."""
-        close = getattr(self._engine, "close", None)
-        if close is not None:
-            close()
-        self._engine = None
+        if self._lease is not None:
+            self._lease.release()
+        elif self._engine is not None and not isinstance(self._engine, SparseTokenizer):
+            self._engine.close()  # an encoder: its worker threads and its share of the module
+        self._engine = self._tokenizer = self._lease = None
 
     def _warm(self) -> SparseEngine:
         self.warm_up()

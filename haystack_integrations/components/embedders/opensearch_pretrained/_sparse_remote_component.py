@@ -6,26 +6,17 @@
 
 from __future__ import annotations
 
-import json
-import threading
 from typing import Any
 
 from haystack_integrations.components.embedders.opensearch_pretrained._remote_component import RemoteModelComponent
+from opensearch_pretrained_haystack.artifacts import Lease
 from opensearch_pretrained_haystack.cluster.remote_sparse import OpenSearchMLSparseEncoder
 from opensearch_pretrained_haystack.cluster.sparse_operations import SparseTask
-from opensearch_pretrained_haystack.inference.sparse_tokenizer import SparseVocabulary, load_vocabulary
-
-_lock = threading.Lock()
-_vocabularies: dict[str, SparseVocabulary] = {}
-
-
-def shared_vocabulary(**params: Any) -> SparseVocabulary:
-    """One loaded vocabulary per process and source (see `load_vocabulary`)."""
-    key = json.dumps({k: v for k, v in params.items() if k != "progress_bar"}, sort_keys=True, default=str)
-    with _lock:
-        if key not in _vocabularies:
-            _vocabularies[key] = load_vocabulary(**params)
-        return _vocabularies[key]
+from opensearch_pretrained_haystack.inference.sparse_tokenizer import (
+    SparseVocabulary,
+    resolve_sparse_artifact,
+    shared_vocabulary,
+)
 
 
 class OpenSearchMLSparseComponent(RemoteModelComponent[OpenSearchMLSparseEncoder]):
@@ -49,16 +40,27 @@ class OpenSearchMLSparseComponent(RemoteModelComponent[OpenSearchMLSparseEncoder
         self.mirror = mirror
         self.cache_dir = cache_dir
         self._vocabulary: SparseVocabulary | None = None
+        self._vocabulary_lease: Lease[SparseVocabulary] | None = None
 
     def _new_backend(self, settings: dict[str, Any]) -> OpenSearchMLSparseEncoder:
         return OpenSearchMLSparseEncoder(task_type=self.task_type, **settings)
 
     def _vocab(self) -> SparseVocabulary:
         if self._vocabulary is None:
-            self._vocabulary = shared_vocabulary(
-                model=self.vocabulary, version=self.vocabulary_version, mirror=self.mirror, cache_dir=self.cache_dir
+            self._vocabulary_lease = shared_vocabulary(
+                resolve_sparse_artifact(
+                    self.vocabulary, self.vocabulary_version, mirror=self.mirror, cache_dir=self.cache_dir
+                )
             )
+            self._vocabulary = self._vocabulary_lease.value
         return self._vocabulary
+
+    def close(self) -> None:
+        """Close the clients and give back this component's share of the vocabulary; ``run`` warms up again."""
+        RemoteModelComponent.close(self)
+        if self._vocabulary_lease is not None:
+            self._vocabulary_lease.release()
+        self._vocabulary = self._vocabulary_lease = None
 
     def warm_up(self) -> None:
         """Build the blocking client and load the vocabulary; calling it again does nothing."""

@@ -18,12 +18,20 @@ logger = logging.getLogger(__name__)
 
 
 def check_text(component: str, sibling: str, text: Any) -> None:
-    """A text embedder takes one string; say which component takes documents instead."""
+    """A text embedder takes one string of text (no lone surrogate); say which component takes documents
+    instead."""
     if not isinstance(text, str):
         raise TypeError(
             f"{component} expects a string as input, got {type(text).__name__}. "
             f"In case you want to embed a list of Documents, please use the {sibling}."
         )
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise ValueError(
+            f"{component}: the text holds a lone surrogate \\u{ord(text[error.start]):04x} at character "
+            f"{error.start}, which is not text (no tokenizer or cluster can read it); remove or replace it."
+        ) from None
 
 
 def check_documents(component: str, sibling: str, documents: Any) -> None:
@@ -54,6 +62,12 @@ def has_content(document: Document) -> bool:
     return bool(document.content)
 
 
+def source_label(document: Document) -> str:
+    """How a message names a document: its file, else the id of its source (a passage), else its own id, so a
+    document and its passages are named alike by every step."""
+    return str(document.meta.get("file_path") or document.meta.get("source_id") or document.id)
+
+
 def split_by_content(component: str, documents: list[Document]) -> tuple[list[int], list[int]]:
     """Positions of documents with content, and of documents without (see ``has_content``).
 
@@ -63,7 +77,7 @@ def split_by_content(component: str, documents: list[Document]) -> tuple[list[in
     with_content = [i for i, doc in enumerate(documents) if has_content(doc)]
     without = [i for i, doc in enumerate(documents) if not has_content(doc)]
     if without:
-        ids = ", ".join(documents[i].id for i in without[:10]) + (", ..." if len(without) > 10 else "")
+        ids = ", ".join(source_label(documents[i]) for i in without[:10]) + (", ..." if len(without) > 10 else "")
         logger.warning(
             "%s: %d document(s) have no content and are kept, without an embedding: %s", component, len(without), ids
         )

@@ -13,7 +13,11 @@ from haystack_integrations.components.embedders.opensearch_pretrained._serializa
 from haystack_integrations.components.extractors.opensearch_pretrained._highlights import output, prepare
 from opensearch_pretrained_haystack.artifacts import Lease
 from opensearch_pretrained_haystack.errors import ModelInputError
-from opensearch_pretrained_haystack.highlighting.family import FUNCTION_NAME, MODEL_TYPE, config_is_sentence_highlighter
+from opensearch_pretrained_haystack.families.sentence_highlighting import (
+    FAMILY,
+    MODEL_TYPE,
+    config_is_sentence_highlighter,
+)
 from opensearch_pretrained_haystack.highlighting.local import TorchScriptHighlighter
 from opensearch_pretrained_haystack.inference.torchscript import ScriptModel, resolve_torch_script, shared_script_model
 
@@ -84,7 +88,7 @@ class LocalSemanticHighlighter(InitParametersSerialization):
                 self.model,
                 self.version,
                 owner=type(self).__name__,
-                task_type=FUNCTION_NAME,
+                task_type=FAMILY.task_type,
                 hint=" (the semantic sentence highlighter)",
                 mirror=self.mirror,
                 cache_dir=self.cache_dir,

@@ -10,6 +10,7 @@ retrievers do.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from typing import Any
@@ -28,10 +29,12 @@ from haystack_integrations.components.retrievers.opensearch_pretrained.cluster_s
 )
 from opensearch_pretrained_haystack.cluster import document_store as adapter
 from opensearch_pretrained_haystack.cluster.errors import UnsupportedServerError, from_transport_error
+from opensearch_pretrained_haystack.compatibility import IndexMismatchError
+from opensearch_pretrained_haystack.errors import OpenSearchPretrainedError
 from opensearch_pretrained_haystack.highlighting.documents import with_highlights
 from opensearch_pretrained_haystack.highlighting.search import highlight_clause, read_fragment
 from opensearch_pretrained_haystack.indices.knn import VECTOR_FIELD
-from opensearch_pretrained_haystack.indices.neural import TEXT_FIELD
+from opensearch_pretrained_haystack.indices.neural import TEXT_FIELD, require_query_model
 from opensearch_pretrained_haystack.indices.rerank import rerank_ext
 
 logger = logging.getLogger(__name__)
@@ -157,6 +160,7 @@ class OpenSearchNeuralRetriever:
         self.search_pipeline = search_pipeline
         self.highlight_model_id = highlight_model_id
         self.raise_on_failure = raise_on_failure
+        self._query_model_checked = False
 
     def to_dict(self) -> dict[str, Any]:
         """Serialize the component (the store through its own `to_dict`); a password in a host URL is refused."""
@@ -193,6 +197,8 @@ class OpenSearchNeuralRetriever:
             logit with `search_pipeline`).
         """
         body, params = self._request(query, filters, top_k)
+        if not self._query_model_fits():
+            return {"documents": []}
         try:
             return {"documents": self._documents(search_hits(self.document_store, body, params))}
         except TransportError as error:
@@ -204,6 +210,8 @@ class OpenSearchNeuralRetriever:
     ) -> dict[str, list[Document]]:
         """The async twin of `run`, through the store's async client."""
         body, params = self._request(query, filters, top_k)
+        if not await asyncio.to_thread(self._query_model_fits):
+            return {"documents": []}
         try:
             return {"documents": self._documents(await search_hits_async(self.document_store, body, params))}
         except TransportError as error:
@@ -241,6 +249,22 @@ class OpenSearchNeuralRetriever:
         if self.highlight_model_id is None:
             return documents
         return [_with_cluster_highlights(d, f[0] if f else None) for d, f in zip(documents, fragments, strict=True)]
+
+    def _query_model_fits(self) -> bool:
+        """On the first query, refuse a model that is not the one the index records (``require_query_model``);
+        False when that check failed and ``raise_on_failure`` is off (logged; checked again next time)."""
+        if self._query_model_checked:
+            return True
+        try:
+            store = self.document_store
+            require_query_model(adapter.connected_client(store), adapter.index_name(store), self.model_id)
+        except OpenSearchPretrainedError as error:
+            if self.raise_on_failure or isinstance(error, IndexMismatchError):
+                raise
+            logger.warning("Neural search failed and returns no documents: %s", error)
+            return False
+        self._query_model_checked = True
+        return True
 
     def _failed(self, error: TransportError) -> list[Document]:
         """Raise an error that says what to do, or (raise_on_failure=False) log it and return no documents."""

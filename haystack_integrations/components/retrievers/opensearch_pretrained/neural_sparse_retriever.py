@@ -19,9 +19,6 @@ from haystack.document_stores.types import FilterPolicy
 from haystack_integrations.document_stores.opensearch import OpenSearchDocumentStore
 from opensearchpy.exceptions import TransportError
 
-from haystack_integrations.components.embedders.opensearch_pretrained._sparse_remote_component import (
-    shared_vocabulary,
-)
 from haystack_integrations.components.retrievers.opensearch_pretrained.cluster_search import (
     from_dict_with_store,
     query_filters,
@@ -30,6 +27,7 @@ from haystack_integrations.components.retrievers.opensearch_pretrained.cluster_s
     serialized_store,
 )
 from haystack_integrations.components.retrievers.opensearch_pretrained.neural_retriever import neural_clause
+from opensearch_pretrained_haystack.artifacts import Lease
 from opensearch_pretrained_haystack.cluster import document_store as adapter
 from opensearch_pretrained_haystack.cluster.errors import from_transport_error
 from opensearch_pretrained_haystack.indices.knn import VECTOR_FIELD
@@ -39,7 +37,11 @@ from opensearch_pretrained_haystack.indices.sparse import (
     SparseFieldType,
     sparse_field_value,
 )
-from opensearch_pretrained_haystack.inference.sparse_tokenizer import SparseVocabulary
+from opensearch_pretrained_haystack.inference.sparse_tokenizer import (
+    SparseVocabulary,
+    resolve_sparse_artifact,
+    shared_vocabulary,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -133,13 +135,23 @@ class OpenSearchNeuralSparseRetriever:
         self.cache_dir = cache_dir
         self.raise_on_failure = raise_on_failure
         self._vocabulary: SparseVocabulary | None = None
+        self._vocabulary_lease: Lease[SparseVocabulary] | None = None
 
     def warm_up(self) -> None:
         """Load the vocabulary (if one is set); calling it again does nothing."""
         if self.vocabulary is not None and self._vocabulary is None:
-            self._vocabulary = shared_vocabulary(
-                model=self.vocabulary, version=self.vocabulary_version, mirror=self.mirror, cache_dir=self.cache_dir
+            self._vocabulary_lease = shared_vocabulary(
+                resolve_sparse_artifact(
+                    self.vocabulary, self.vocabulary_version, mirror=self.mirror, cache_dir=self.cache_dir
+                )
             )
+            self._vocabulary = self._vocabulary_lease.value
+
+    def close(self) -> None:
+        """Give back this retriever's share of the vocabulary; the next ``run`` warms up again."""
+        if self._vocabulary_lease is not None:
+            self._vocabulary_lease.release()
+        self._vocabulary = self._vocabulary_lease = None
 
     def to_dict(self) -> dict[str, Any]:
         """Serialize the component (the store through its own `to_dict`); a password in a host URL is refused."""
