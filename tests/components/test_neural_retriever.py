@@ -220,9 +220,23 @@ def test_semantic_highlights_are_asked_for_and_read_into_the_documents_meta():
     assert "semantic_highlights" not in drifted.meta  # the cluster's drifted tags are not reported as highlights
 
 
+def java_hash_set_order(texts: list[str]) -> list[str]:
+    """The iteration order of a new Java HashSet holding `texts` (16 buckets: String.hashCode spread by HashMap)."""
+
+    def bucket(text: str) -> int:
+        h = 0
+        for unit in text.encode("utf-16-le").hex(" ", 2).split():
+            h = (31 * h + int(unit[2:] + unit[:2], 16)) & 0xFFFFFFFF
+        return (h ^ (h >> 16)) & 15
+
+    return sorted(dict.fromkeys(texts), key=bucket)  # stable: one bucket keeps insertion order
+
+
 @pytest.mark.integration
 @pytest.mark.parametrize("hybrid", [False, True], ids=["neural", "hybrid"])
 def test_the_cluster_s_semantic_highlights_equal_local_ones(neural_store, minilm_model_id, opensearch_url, hybrid):
+    """neural: the highlighter's question is the query text. hybrid (neural-search 3.6): the sub-queries' texts,
+    the match clause's analyzed terms and the neural text, joined in Java HashSet order (README)."""
     from haystack_integrations.components.extractors.opensearch_pretrained import LocalSemanticHighlighter
     from tests.highlighting.fixture import HIGHLIGHTER_DIR, deployed_highlighter, server_version
 
@@ -237,9 +251,16 @@ def test_the_cluster_s_semantic_highlights_equal_local_ones(neural_store, minilm
     }
     highlighted = OpenSearchNeuralRetriever(**settings, highlight_model_id=deployed_highlighter(opensearch_url))
     query = "How is risotto cooked?"
+    question = query
+    if hybrid:
+        analyzed = OpenSearch(hosts=opensearch_url).indices.analyze(
+            index=adapter.index_name(neural_store), body={"field": "content", "text": query}
+        )
+        terms = " ".join(token["token"] for token in analyzed["tokens"])
+        question = " ".join(java_hash_set_order([terms, query]))
     from_cluster = highlighted.run(query=query)["documents"]
     plain = OpenSearchNeuralRetriever(**settings).run(query=query)["documents"]
-    local = LocalSemanticHighlighter(model=str(HIGHLIGHTER_DIR)).run(query=query, documents=plain)["documents"]
+    local = LocalSemanticHighlighter(model=str(HIGHLIGHTER_DIR)).run(query=question, documents=plain)["documents"]
     assert from_cluster == local and any(d.meta["semantic_highlights"] for d in local)
 
 

@@ -133,7 +133,8 @@ class OpenSearchNeuralRetriever:
             come back rescored by its cross-encoder (raw logits, best first). A request runs one pipeline, so in
             hybrid mode this must be the same pipeline, holding both (`combined_with=hybrid_search_pipeline_body()`).
         :param highlight_model_id: A deployed sentence highlighter: highlight the hits' sentences that answer the
-            query (neural-search's `semantic` highlighter; its question is the query text, also in hybrid mode).
+            query (neural-search's `semantic` highlighter; its question is the query text, and in hybrid mode the
+            match clause's analyzed terms and the query text joined, as neural-search 3.6 extracts it).
         :param raise_on_failure: If False, a failed search is logged and returns no documents.
         """
         if not isinstance(document_store, OpenSearchDocumentStore):
