@@ -33,6 +33,10 @@ if TYPE_CHECKING:
         OpenSearchMLTextEmbedder,
         PretrainedModelUploader,
     )
+    from haystack_integrations.components.extractors.opensearch_pretrained import (
+        LocalSemanticHighlighter,
+        OpenSearchMLSemanticHighlighter,
+    )
     from haystack_integrations.components.preprocessors.opensearch_pretrained import ModelTokenSplitter
     from haystack_integrations.components.rankers.opensearch_pretrained import (
         LocalOnnxRanker,
@@ -53,6 +57,7 @@ if TYPE_CHECKING:
     from opensearch_pretrained_haystack.parity import verify_parity
 
 _EMBEDDERS = "haystack_integrations.components.embedders.opensearch_pretrained"
+_EXTRACTORS = "haystack_integrations.components.extractors.opensearch_pretrained"
 _PREPROCESSORS = "haystack_integrations.components.preprocessors.opensearch_pretrained"
 _RANKERS = "haystack_integrations.components.rankers.opensearch_pretrained"
 _RETRIEVERS = "haystack_integrations.components.retrievers.opensearch_pretrained"
@@ -69,6 +74,8 @@ _LAZY = {
     "OpenSearchMLSparseTextEmbedder": _EMBEDDERS,
     "OpenSearchMLTextEmbedder": _EMBEDDERS,
     "PretrainedModelUploader": _EMBEDDERS,
+    "LocalSemanticHighlighter": _EXTRACTORS,
+    "OpenSearchMLSemanticHighlighter": _EXTRACTORS,
     "ModelTokenSplitter": _PREPROCESSORS,
     "LocalOnnxRanker": _RANKERS,
     "OpenSearchMLRanker": _RANKERS,
@@ -92,6 +99,7 @@ __all__ = [
     "LocalOnnxEmbedder",
     "LocalOnnxRanker",
     "LocalOnnxTextEmbedder",
+    "LocalSemanticHighlighter",
     "LocalSparseDocumentEmbedder",
     "LocalSparseTextEmbedder",
     "LocalTorchScriptDocumentEmbedder",
@@ -100,6 +108,7 @@ __all__ = [
     "OpenSearchMLDocumentEmbedder",
     "OpenSearchMLEmbedder",
     "OpenSearchMLRanker",
+    "OpenSearchMLSemanticHighlighter",
     "OpenSearchMLSparseDocumentEmbedder",
     "OpenSearchMLSparseTextEmbedder",
     "OpenSearchMLTextEmbedder",

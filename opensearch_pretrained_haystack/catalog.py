@@ -1,4 +1,5 @@
-"""The catalog of OpenSearch's pretrained models: sentence transformers (dense) and neural sparse.
+"""The catalog of OpenSearch's pretrained models: sentence transformers (dense), cross-encoders, neural sparse and
+the semantic sentence highlighter.
 
 The facts live in ``data/catalog.json``; this module only turns them into frozen objects and answers
 look-ups, so that every other part of the package (artifact URLs, index dimensions, pooling) reads the
@@ -40,19 +41,22 @@ class PretrainedModel:
     artifacts_base_url: str
     task_type: str = "TEXT_EMBEDDING"
     """ML Commons' function name: TEXT_EMBEDDING; TEXT_SIMILARITY for cross-encoders; SPARSE_ENCODING or
-    SPARSE_TOKENIZE for neural sparse."""
+    SPARSE_TOKENIZE for neural sparse; QUESTION_ANSWERING for the sentence highlighter."""
     role: str = "bi-encoder"
-    """bi-encoder, document-encoder (documents only) or query-tokenizer."""
+    """bi-encoder, document-encoder (documents only), query-tokenizer or sentence-highlighter."""
     search_with: str | None = None
     """Sparse: alias of the model that encodes queries for an index this model fills."""
     vocabulary: str | None = None
     """Sparse: alias whose tokenizer.json maps tokens to ``SparseEmbedding.indices``."""
     recommended: bool = False
+    minimum_opensearch: str | None = None
+    """The oldest OpenSearch whose ML Commons runs the model (the highlighter: 3.0.0); None: every supported one."""
 
     @property
     def family(self) -> str:
-        """The ``<family>`` part of the name: "sentence-transformers" (embedders), "cross-encoders" (rerankers)
-        or "neural-sparse" (sparse encoders and tokenizers; their ``dimension`` is 0: no dense vector)."""
+        """The ``<family>`` part of the name: "sentence-transformers" (embedders), "cross-encoders" (rerankers),
+        "neural-sparse" (sparse encoders and tokenizers) or "sentence-highlighting" (the semantic highlighter); only
+        embedders have a ``dimension`` (the others' is 0: no dense vector)."""
         return self.name.split("/")[1]
 
     @property
@@ -123,6 +127,7 @@ def _load() -> tuple[PretrainedModel, ...]:
                     search_with=entry.get("search_with"),
                     vocabulary=entry.get("vocabulary"),
                     recommended=entry.get("recommended", False),
+                    minimum_opensearch=entry.get("minimum_opensearch"),
                 )
             )
     return tuple(models)

@@ -43,7 +43,8 @@ def test_embedders_keep_their_family_and_task_type():
 def test_models_command_shows_the_family(capsys):
     assert main(["models", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
-    assert {r["family"] for r in rows} == {"sentence-transformers", "cross-encoders", "neural-sparse"}
+    families = {"sentence-transformers", "cross-encoders", "neural-sparse", "sentence-highlighting"}
+    assert {r["family"] for r in rows} == families
     assert main(["models"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split()[0] == "family"

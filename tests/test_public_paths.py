@@ -42,7 +42,7 @@ def test_all_is_the_lazy_table_and_the_type_checking_mirror_and_every_component(
         assert getattr(package, name) is not None
     components = {
         name
-        for sub in ("embedders", "preprocessors", "rankers", "retrievers")
+        for sub in ("embedders", "extractors", "preprocessors", "rankers", "retrievers")
         for name in importlib.import_module(f"haystack_integrations.components.{sub}.opensearch_pretrained").__all__
     }
-    assert len(components) == 20 and components <= set(package.__all__)
+    assert len(components) == 22 and components <= set(package.__all__)

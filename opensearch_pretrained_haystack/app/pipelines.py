@@ -51,6 +51,7 @@ from opensearch_pretrained_haystack.indices.sparse import SparseEncoding
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 DEFAULT_RERANK_MODEL = "ms-marco-MiniLM-L-6-v2"
+DEFAULT_HIGHLIGHT_MODEL = "opensearch-semantic-highlighter-v1"
 # Passages fetched per source document returned, so that several passages of one source still leave top_k sources.
 PASSAGES_PER_RESULT = 5
 # The largest k of a k-NN query (and the default index.max_result_window).
@@ -121,12 +122,50 @@ def ranker(
     for the cluster) go to the ranker. Both give the same scores, the cluster's raw logits."""
     from haystack_integrations.components.rankers.opensearch_pretrained import LocalOnnxRanker, OpenSearchMLRanker
 
+    local = {"model": model, "version": version, "mirror": mirror, "cache_dir": cache_dir}
+    return _local_or_cluster(LocalOnnxRanker, OpenSearchMLRanker, local, remote_model_id, hosts, kwargs)
+
+
+def highlighter(
+    model: str = DEFAULT_HIGHLIGHT_MODEL,
+    version: str | None = None,
+    *,
+    remote_model_id: str | None = None,
+    hosts: str | list[str] | None = None,
+    mirror: str | None = None,
+    cache_dir: str | None = None,
+    **kwargs: Any,
+) -> Any:
+    """The local ``LocalSemanticHighlighter`` of the catalog highlighter (or a model directory), or with
+    ``remote_model_id`` the cluster's ``OpenSearchMLSemanticHighlighter`` (``hosts`` goes to it); ``kwargs``
+    (``http_auth`` and TLS for the cluster) go to it. Both give the same highlights."""
+    from haystack_integrations.components.extractors.opensearch_pretrained import (
+        LocalSemanticHighlighter,
+        OpenSearchMLSemanticHighlighter,
+    )
+
+    local = {"model": model, "version": version, "mirror": mirror, "cache_dir": cache_dir}
+    return _local_or_cluster(
+        LocalSemanticHighlighter, OpenSearchMLSemanticHighlighter, local, remote_model_id, hosts, kwargs
+    )
+
+
+def _local_or_cluster(
+    local_class: type,
+    cluster_class: type,
+    local: dict[str, Any],
+    remote_model_id: str | None,
+    hosts: str | list[str] | None,
+    kwargs: dict[str, Any],
+) -> Any:
+    """The local component (without a progress bar unless asked), or the cluster's for ``remote_model_id``."""
     if remote_model_id is None:
-        kwargs.setdefault("progress_bar", False)
-        return LocalOnnxRanker(model=model, version=version, mirror=mirror, cache_dir=cache_dir, **kwargs)
+        return local_class(**local, **{"progress_bar": False, **kwargs})
     if not hosts:
-        raise ValueError("The cluster's ranker needs the cluster: pass hosts='https://host:9200' with remote_model_id.")
-    return OpenSearchMLRanker(hosts=hosts, model_id=remote_model_id, **kwargs)
+        raise ValueError(
+            f"{cluster_class.__name__} needs the cluster: pass hosts='https://host:9200' with remote_model_id."
+        )
+    return cluster_class(hosts=hosts, model_id=remote_model_id, **kwargs)
 
 
 @dataclass(frozen=True)
@@ -258,6 +297,7 @@ def query_pipeline(
     cache_dir: str | None = None,
     sparse: SparseEncoding | None = None,
     per_source: bool = DEFAULT_PER_SOURCE,
+    highlight: Any = None,
 ) -> Pipeline:
     """text embedder → retriever (OpenSearch k-NN, SQLite or in-memory) → ``SourceDocumentCollapser``.
 
@@ -266,16 +306,18 @@ def query_pipeline(
     With ``rerank`` (a ranker component, see ``ranker``) between retriever and collapser, the retriever fetches
     ``rerank_top_k`` passages (default: as many as without reranking), the ranker rescores all of them (its
     ``top_k`` is set to that number) and the collapser scores each source by its best reranked passage. With
-    ``sparse`` it is ``sparse_query_pipeline`` instead (``model`` and ``embedder`` unused).
-    On an ``SQLiteDocumentStore``, ``mode`` is ``dense``, ``bm25`` (no embedder) or ``hybrid`` (``fusion``
-    ``min_max`` with ``bm25_weight``, or ``rrf``; ``per_source`` fuses source documents instead of passages);
-    the other stores search ``dense``.
+    ``sparse`` it is ``sparse_query_pipeline`` instead (``model`` and ``embedder`` unused). With ``highlight`` (a
+    semantic highlighter component, see ``highlighter``) after the collapser, ``highlighter.documents`` holds the
+    same documents with the sentences of each best passage that answer the query in their meta (run it with
+    ``found_documents``). On an ``SQLiteDocumentStore``, ``mode`` is ``dense``, ``bm25`` (no embedder) or
+    ``hybrid`` (``fusion`` ``min_max`` with ``bm25_weight``, or ``rrf``; ``per_source`` fuses source documents
+    instead of passages); the other stores search ``dense``.
     """
     if mode not in MODES:
         raise ValueError(f"Unknown search mode {mode!r}; use one of {', '.join(MODES)}.")
     if sparse is not None:
-        if rerank is not None:
-            raise ValueError("Reranking a neural sparse search is not supported yet: rerank a dense search.")
+        if rerank is not None or highlight is not None:
+            raise ValueError("Reranking or highlighting a neural sparse search is not supported yet: use a dense one.")
         return sparse_query_pipeline(document_store, sparse, top_k=top_k, mirror=mirror, cache_dir=cache_dir)
     candidates = top_k * PASSAGES_PER_RESULT
     if rerank is not None or rerank_top_k is not None:
@@ -319,7 +361,17 @@ def query_pipeline(
     pipeline.connect("retriever.documents", "ranker.documents" if rerank is not None else "collapser.documents")
     if rerank is not None:
         pipeline.connect("ranker.documents", "collapser.documents")
+    if highlight is not None:
+        pipeline.add_component("highlighter", highlight)
+        pipeline.connect("collapser.documents", "highlighter.documents")
     return pipeline
+
+
+def found_documents(pipeline: Pipeline, query: str) -> list[Document]:
+    """Run a ``query_pipeline`` for ``query``: its best documents, highlighted if it has a highlighter."""
+    result = pipeline.run(query_inputs(pipeline, query))
+    documents: list[Document] = result["highlighter" if "highlighter" in result else "collapser"]["documents"]
+    return documents
 
 
 def sparse_query_pipeline(

@@ -55,11 +55,13 @@ def search_pipeline(mode: str) -> Pipeline:
 
 
 def rag_pipeline(retrieval: Pipeline, generator: Any | None) -> Pipeline:
-    """Add a prompt builder (and the generator, if any) after the query pipeline's collapsed documents."""
+    """Add a prompt builder (and the generator, if any) after the query pipeline's documents (the highlighted ones
+    when it has a highlighter)."""
     retrieval.add_component(
         "prompt_builder", ChatPromptBuilder(template=[ChatMessage.from_user(RAG_TEMPLATE)], required_variables="*")
     )
-    retrieval.connect("collapser.documents", "prompt_builder.documents")
+    documents = "highlighter" if "highlighter" in retrieval.graph.nodes else "collapser"
+    retrieval.connect(f"{documents}.documents", "prompt_builder.documents")
     if generator is not None:
         retrieval.add_component("generator", generator)
         retrieval.connect("prompt_builder.prompt", "generator.messages")

@@ -120,7 +120,8 @@ def cluster_description(text: str) -> str:
 
 
 def registration_body(config: dict[str, Any]) -> dict[str, Any]:
-    """The register fields of an artifact's `config.json` (its `model_task_type` is sent as `function_name`).
+    """The register fields of an artifact's `config.json`: its `model_task_type`, else its `function_name` (the
+    sentence highlighter's config names only that one: QUESTION_ANSWERING), is sent as `function_name`.
 
     Sparse models (SPARSE_ENCODING, SPARSE_TOKENIZE) have no `model_config`, and ML Commons needs none for them.
     """
@@ -129,7 +130,7 @@ def registration_body(config: dict[str, Any]) -> dict[str, Any]:
         "version": config["version"],
         "description": cluster_description(config.get("description", "")),
         "model_format": config["model_format"],
-        "function_name": config.get("model_task_type", "TEXT_EMBEDDING"),
+        "function_name": config.get("model_task_type") or config.get("function_name") or "TEXT_EMBEDDING",
         "model_content_hash_value": config["model_content_hash_value"],
     }
     if "model_config" in config:

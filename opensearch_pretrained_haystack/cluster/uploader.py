@@ -30,6 +30,11 @@ from opensearch_pretrained_haystack.cluster.versions import (
     version_text,
 )
 from opensearch_pretrained_haystack.families import family_of
+from opensearch_pretrained_haystack.families.sentence_highlighting import (
+    config_is_sentence_highlighter,
+    is_sentence_highlighter,
+    server_refusal,
+)
 from opensearch_pretrained_haystack.inference.onnx_session import check_onnx_inputs
 
 logger = logging.getLogger(__name__)
@@ -94,8 +99,15 @@ class DeployedModel:
 def upload_and_deploy(
     client: MLCommonsClient, request: ModelRequest, *, deploy_timeout: float = DEFAULT_TASK_TIMEOUT
 ) -> DeployedModel:
-    """Reuse or register the model, then deploy it and wait until it is DEPLOYED."""
-    artifact = _local_artifact(request) if request.source == "client" or request.is_custom else None
+    """Reuse or register the model, then deploy it and wait until it is DEPLOYED.
+
+    A model the server cannot run (the sentence highlighter before OpenSearch 3.0) is refused with one line
+    before anything is fetched or registered.
+    """
+    artifact = _local_artifact(request) if request.is_custom else None
+    _refuse_unsupported(client, request, artifact)
+    if artifact is None and request.source == "client":
+        artifact = _local_artifact(request)
     if artifact is not None and (artifact.query_prefix or artifact.passage_prefix):
         _require_asymmetric_support(client, artifact)
     name, version, dimension = _identity(request, artifact)
@@ -156,6 +168,18 @@ def check_before_upload(artifact: ModelArtifact) -> None:
     check_zip(artifact.zip_path, needs_model_file=family_of(artifact.task_type).needs_model_file)
     if artifact.model_format == "ONNX":
         check_onnx_inputs(artifact)
+
+
+def _refuse_unsupported(client: MLCommonsClient, request: ModelRequest, artifact: ModelArtifact | None) -> None:
+    """Raise `UnsupportedServerError` if the cluster's version cannot run this kind of model."""
+    if artifact is not None:
+        name, highlighter = artifact.name, config_is_sentence_highlighter(artifact.config)
+    else:
+        entry = get_model(request.model, request.version)
+        name, highlighter = entry.name, is_sentence_highlighter(entry.task_type, entry.model_type)
+    refusal = server_refusal(client.server_profile().version, name) if highlighter else None
+    if refusal is not None:
+        raise UnsupportedServerError(refusal)
 
 
 def _identity(request: ModelRequest, artifact: ModelArtifact | None) -> tuple[str, str, int]:

@@ -1,12 +1,18 @@
-"""Model families, one module each: dense embedding, text similarity (cross-encoders), sparse encoding and
-sparse tokenizing. Each module's ``FAMILY`` holds the family's rules (see ``family.Family``); everything else
-looks a family up with ``family_of(task_type)`` instead of testing task-type strings.
+"""Model families, one module each: dense embedding, text similarity (cross-encoders), sparse encoding, sparse
+tokenizing and sentence highlighting. Each module's ``FAMILY`` holds the family's rules (see ``family.Family``);
+everything else looks a family up with ``family_of(task_type)`` instead of testing task-type strings.
 
 Adding a family: its module here (and its line in ``FAMILIES``), its runner / predict call / index builder where
 their kind lives, its components, its tests.
 """
 
-from opensearch_pretrained_haystack.families import dense_embedding, sparse_encoding, sparse_tokenizing, text_similarity
+from opensearch_pretrained_haystack.families import (
+    dense_embedding,
+    sentence_highlighting,
+    sparse_encoding,
+    sparse_tokenizing,
+    text_similarity,
+)
 from opensearch_pretrained_haystack.families.family import Family, family_of, inputs_by_model_type
 
 FAMILIES: tuple[Family, ...] = (
@@ -14,6 +20,7 @@ FAMILIES: tuple[Family, ...] = (
     text_similarity.FAMILY,
     sparse_encoding.FAMILY,
     sparse_tokenizing.FAMILY,
+    sentence_highlighting.FAMILY,
 )
 
 __all__ = ["FAMILIES", "Family", "family_of", "inputs_by_model_type"]

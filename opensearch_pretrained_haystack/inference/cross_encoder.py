@@ -79,9 +79,9 @@ class CrossEncoderRunner(OnnxRunner[tuple[Tokenizer, int]]):
         raise NotImplementedError
 
     def _check_task(self, artifact: ModelArtifact) -> None:
-        if artifact.task_type != TASK_TYPE:
+        if artifact.task_type != FAMILY.task_type:
             raise ModelInputError(
-                f"{artifact.name} is a {artifact.task_type} model; {type(self).__name__} runs {TASK_TYPE} "
+                f"{artifact.name} is a {artifact.task_type} model; {type(self).__name__} runs {FAMILY.task_type} "
                 "models (cross-encoders such as ms-marco-MiniLM-L-6-v2). Use LocalOnnxEmbedder for embedding models."
             )
 

@@ -14,12 +14,8 @@ import numpy as np
 
 from opensearch_pretrained_haystack.artifacts import ModelSource, loaded_artifacts
 from opensearch_pretrained_haystack.errors import ModelInputError
-from opensearch_pretrained_haystack.inference.cross_encoder import (
-    INPUT_NAMES,
-    TASK_TYPE,
-    CrossEncoderRunner,
-    pair_tokenizer,
-)
+from opensearch_pretrained_haystack.families.text_similarity import FAMILY, PAIR_INPUTS
+from opensearch_pretrained_haystack.inference.cross_encoder import CrossEncoderRunner, pair_tokenizer
 from opensearch_pretrained_haystack.inference.torchscript import (
     ScriptModel,
     resolve_torch_script,
@@ -57,7 +53,7 @@ class LocalTorchScriptCrossEncoder(CrossEncoderRunner):
             model,
             version,
             owner=type(self).__name__,
-            task_type=TASK_TYPE,
+            task_type=FAMILY.task_type,
             hint=" (embedding models run in LocalTorchScriptEmbedder)",
             mirror=mirror,
             cache_dir=cache_dir,
@@ -72,11 +68,11 @@ class LocalTorchScriptCrossEncoder(CrossEncoderRunner):
         )
         self.tokenizer, self.max_tokens = self._tokenizer_lease.value
         self._script: ScriptModel = self._session
-        if set(self._script.input_names) != set(INPUT_NAMES):
+        if set(self._script.input_names) != set(PAIR_INPUTS):
             self.close()
             raise ModelInputError(
                 f"{self.name}: the TorchScript graph takes {list(self._script.input_names) or 'one dict'}, but "
-                f"ML Commons sends {list(INPUT_NAMES)} to a TEXT_SIMILARITY model."
+                f"ML Commons sends {list(PAIR_INPUTS)} to a TEXT_SIMILARITY model."
             )
 
     def _logits(self, feeds: dict[str, np.ndarray]) -> np.ndarray:

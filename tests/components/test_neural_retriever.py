@@ -199,6 +199,71 @@ def test_failures_name_the_way_out(neural_store, minilm_model_id):
     assert quiet.run(query="x") == {"documents": []}
 
 
+def test_semantic_highlights_are_asked_for_and_read_into_the_documents_meta():
+    retriever = OpenSearchNeuralRetriever(document_store=unconnected_store(), model_id="m1", highlight_model_id="h1")
+    body, _ = retriever._request("Who waited?", None, 2)
+    assert body["highlight"]["fields"] == {"content": {"type": "semantic"}}
+    assert body["highlight"]["options"] == {"model_id": "h1"}
+    assert OpenSearchNeuralRetriever.from_dict(retriever.to_dict()).highlight_model_id == "h1"
+    text = "Dr. Smith arrived. Mr. Brown was waiting. They left."
+    hits = [
+        {"_id": "a", "_score": 2.0, "_source": {"id": "a", "content": text},
+         "highlight": {"content": ["Dr. Smith arrived. <em>Mr. Brown was waiting.</em> They left."]}},
+        {"_id": "b", "_score": 1.0, "_source": {"id": "b", "content": text},
+         "highlight": {"content": ["Dr. Smith arrived. M<em>r. Brown was waiting. Th</em>ey left."]}},
+    ]  # fmt: skip
+    marked, drifted = retriever._documents(hits)
+    assert marked.meta["semantic_highlights"] == [
+        {"text": "Mr. Brown was waiting.", "start": 19, "end": 41, "position": 1}
+    ]
+    assert marked.meta["semantic_highlight"] == "Mr. Brown was waiting." and marked.score == 2.0
+    assert "semantic_highlights" not in drifted.meta  # the cluster's drifted tags are not reported as highlights
+
+
+def java_hash_set_order(texts: list[str]) -> list[str]:
+    """The iteration order of a new Java HashSet holding `texts` (16 buckets: String.hashCode spread by HashMap)."""
+
+    def bucket(text: str) -> int:
+        h = 0
+        for unit in text.encode("utf-16-le").hex(" ", 2).split():
+            h = (31 * h + int(unit[2:] + unit[:2], 16)) & 0xFFFFFFFF
+        return (h ^ (h >> 16)) & 15
+
+    return sorted(dict.fromkeys(texts), key=bucket)  # stable: one bucket keeps insertion order
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("hybrid", [False, True], ids=["neural", "hybrid"])
+def test_the_cluster_s_semantic_highlights_equal_local_ones(neural_store, minilm_model_id, opensearch_url, hybrid):
+    """neural: the highlighter's question is the query text. hybrid (neural-search 3.6): the sub-queries' texts,
+    the match clause's analyzed terms and the neural text, joined in Java HashSet order (README)."""
+    from haystack_integrations.components.extractors.opensearch_pretrained import LocalSemanticHighlighter
+    from tests.highlighting.fixture import HIGHLIGHTER_DIR, deployed_highlighter, server_version
+
+    if server_version(opensearch_url) < (3, 0, 0):
+        return  # neural-search's semantic highlighter arrived in 3.0; 2.x refuses the model (tested with the uploader)
+    pipeline = f"{adapter.index_name(neural_store)}-hybrid" if hybrid else None
+    settings = {
+        "document_store": neural_store,
+        "model_id": minilm_model_id,
+        "top_k": 4,
+        "hybrid_search_pipeline": pipeline,
+    }
+    highlighted = OpenSearchNeuralRetriever(**settings, highlight_model_id=deployed_highlighter(opensearch_url))
+    query = "How is risotto cooked?"
+    question = query
+    if hybrid:
+        analyzed = OpenSearch(hosts=opensearch_url).indices.analyze(
+            index=adapter.index_name(neural_store), body={"field": "content", "text": query}
+        )
+        terms = " ".join(token["token"] for token in analyzed["tokens"])
+        question = " ".join(java_hash_set_order([terms, query]))
+    from_cluster = highlighted.run(query=query)["documents"]
+    plain = OpenSearchNeuralRetriever(**settings).run(query=query)["documents"]
+    local = LocalSemanticHighlighter(model=str(HIGHLIGHTER_DIR)).run(query=question, documents=plain)["documents"]
+    assert from_cluster == local and any(d.meta["semantic_highlights"] for d in local)
+
+
 @pytest.mark.integration
 def test_a_query_model_other_than_the_index_model_is_refused_before_searching(neural_store, opensearch_url):
     """The tiny BERT deployed under its own name makes vectors of another model than the index's MiniLM."""

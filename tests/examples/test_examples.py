@@ -6,6 +6,7 @@ import pytest
 from opensearchpy import OpenSearch
 
 from tests.conftest import MIRROR
+from tests.highlighting.fixture import HIGHLIGHTER_DIR
 
 VERSION = ["--model-version", "1.0.1"]
 
@@ -17,13 +18,19 @@ def test_offline_indexing_query_and_rag_prompt(examples, capsys):
     top = examples("query_pipeline").main(["how do I cook risotto?", *VERSION])
     assert top[0].meta["file_path"].endswith("cooking.txt")
 
-    result = examples("rag_prototype").main(["How long does the token limit let a text be?", *VERSION])
+    question = "How long does the token limit let a text be?"
+    result = examples("rag_prototype").main([question, "--highlight", str(HIGHLIGHTER_DIR), *VERSION])
     assert "generator" not in result
     prompt = result["prompt_builder"]["prompt"][0].text
     assert "Question: How long does the token limit let a text be?" in prompt
     assert "truncates its input at 128 tokens" in prompt  # the best retrieved passage is in the prompt
     assert prompt.count("\n[") == 3
-    assert prompt in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert prompt in printed
+    evidence = [s["text"] for d in result["highlighter"]["documents"] for s in d.meta["semantic_highlights"]]
+    assert evidence and all(f"]: {' '.join(text.split())}" in printed for text in evidence)
+    without = examples("rag_prototype").main([question, "--highlight", "", *VERSION])
+    assert "highlighter" not in without and without["prompt_builder"]["prompt"][0].text == prompt
 
 
 def test_rag_prototype_takes_a_generator_class(examples):

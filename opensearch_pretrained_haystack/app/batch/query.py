@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from haystack import Document
@@ -15,9 +16,10 @@ from haystack_integrations.document_stores.opensearch_pretrained.scoring import 
 )
 from opensearch_pretrained_haystack.app.batch.remote_model import ENV_CREDENTIALS
 from opensearch_pretrained_haystack.app.batch.targets import Target, load_store
-from opensearch_pretrained_haystack.app.pipelines import query_inputs, query_pipeline, ranker
+from opensearch_pretrained_haystack.app.pipelines import found_documents, highlighter, query_pipeline, ranker
 from opensearch_pretrained_haystack.artifacts.resolve import resolve_artifact
-from opensearch_pretrained_haystack.catalog import PretrainedModel
+from opensearch_pretrained_haystack.catalog import PretrainedModel, get_model
+from opensearch_pretrained_haystack.errors import UnknownModelError
 from opensearch_pretrained_haystack.inference.tokenizer import shared_tokenizer
 
 logger = logging.getLogger(__name__)
@@ -53,6 +55,32 @@ class Rerank:
         )
 
 
+@dataclass(frozen=True)
+class Highlight:
+    """How ``search`` highlights the evidence sentences of its documents: ``model`` is a catalog highlighter (name or
+    alias) or a model directory, run locally, or else the id of a highlighter deployed in the target's cluster."""
+
+    model: str
+
+    def component(self, target: Target) -> Any:
+        """The highlighter: local, or the cluster's with the target's credentials and TLS settings."""
+        if Path(self.model).expanduser().is_dir() or _is_catalog_highlighter(self.model):
+            return highlighter(self.model)
+        if target.hosts is None:
+            raise ValueError(
+                f"--highlight {self.model} is neither a catalog highlighter nor a model directory; a highlighter "
+                "deployed in a cluster needs --opensearch URL."
+            )
+        return highlighter(remote_model_id=self.model, hosts=target.hosts, http_auth=ENV_CREDENTIALS, **target.tls())
+
+
+def _is_catalog_highlighter(name: str) -> bool:
+    try:
+        return get_model(name).family == "sentence-highlighting"
+    except UnknownModelError:
+        return False
+
+
 def search(
     query: str,
     target: Target,
@@ -64,10 +92,11 @@ def search(
     bm25_weight: float = DEFAULT_BM25_WEIGHT,
     per_source: bool = DEFAULT_PER_SOURCE,
     rerank: Rerank | None = None,
+    highlight: Highlight | None = None,
 ) -> list[Document]:
     """The ``top_k`` source documents for ``query``, best first, each scored by its best passage (by the
-    cross-encoder's score with ``rerank``); ``mode``, ``fusion``, ``bm25_weight`` and ``per_source`` as
-    ``query_pipeline`` takes them."""
+    cross-encoder's score with ``rerank``; with ``highlight``, that passage's evidence sentences in its meta);
+    ``mode``, ``fusion``, ``bm25_weight`` and ``per_source`` as ``query_pipeline`` takes them."""
     if top_k < 1:
         raise ValueError(f"top-k must be 1 or more (how many documents to return), got {top_k}.")
     if not query.strip():
@@ -85,10 +114,10 @@ def search(
         bm25_weight=bm25_weight,
         per_source=per_source,
         sparse=target.sparse,
+        highlight=None if highlight is None else highlight.component(target),
         **reranking(rerank, target),
     )
-    documents: list[Document] = pipeline.run(query_inputs(pipeline, query))["collapser"]["documents"]
-    return documents
+    return found_documents(pipeline, query)
 
 
 def _note_truncation(query: str, model: PretrainedModel) -> None:

@@ -28,7 +28,7 @@ from haystack_integrations.document_stores.opensearch_pretrained.scoring import 
 )
 from opensearch_pretrained_haystack.app.batch import Target, index_sources, search
 from opensearch_pretrained_haystack.app.batch.job import IndexingInterrupted
-from opensearch_pretrained_haystack.app.batch.query import Rerank
+from opensearch_pretrained_haystack.app.batch.query import Highlight, Rerank
 from opensearch_pretrained_haystack.app.batch.ray_options import ENGINES, RayOptions
 from opensearch_pretrained_haystack.app.batch.remote_model import ENV_CREDENTIALS
 from opensearch_pretrained_haystack.app.evaluation import DEFAULT_SPLIT, evaluate
@@ -42,6 +42,7 @@ from opensearch_pretrained_haystack.errors import (
     EXIT_USAGE,
     OpenSearchPretrainedError,
 )
+from opensearch_pretrained_haystack.highlighting.documents import HIGHLIGHTS_KEY
 from opensearch_pretrained_haystack.indices.knn import recorded_model
 from opensearch_pretrained_haystack.indices.sparse import SparseEncoding
 from opensearch_pretrained_haystack.text_analysis import ANALYZERS, DEFAULT_ANALYZER
@@ -87,6 +88,13 @@ def add_search_command(subparsers: argparse._SubParsersAction[argparse.ArgumentP
     _add_sparse_arguments(parser, passages=False)
     _add_rerank_arguments(parser)
     _add_mode_arguments(parser)
+    parser.add_argument(
+        "--highlight",
+        metavar="MODEL_ID|ALIAS",
+        help="print each document's sentences that answer the query, found by the semantic highlighter: a catalog "
+        "alias (opensearch-semantic-highlighter-v1) or directory runs locally (the torch extra), a model id in the "
+        "cluster of --opensearch",
+    )
     parser.set_defaults(handler=_run_search)
 
 
@@ -390,14 +398,23 @@ def _run_search(args: argparse.Namespace) -> int:
     target = _target(args)
     assert target is not None
     rerank, mode = _rerank(args), _mode(args)  # the options are checked before any store or cluster is read
+    highlight = Highlight(args.highlight) if args.highlight else None
     documents = search(
-        args.query, target, _model(args, target, read_index=True), top_k=args.top_k, rerank=rerank, **mode
+        args.query,
+        target,
+        _model(args, target, read_index=True),
+        top_k=args.top_k,
+        rerank=rerank,
+        highlight=highlight,
+        **mode,
     )
     if not documents:
         print(f"no results for {args.query!r}", file=sys.stderr)
     for document in documents:
         snippet = " ".join((document.content or "").split())[:SNIPPET_CHARS]
         print(f"{document.score:.4f}\t{document.id}\t{_origin(document)}{snippet}")
+        for sentence in document.meta.get(HIGHLIGHTS_KEY, []):
+            print(f"\t» {' '.join(sentence['text'].split())}")
     return 0
 
 

@@ -27,7 +27,7 @@ def add_model_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentP
         help="list the catalog of pretrained models, or (with --opensearch) the cluster's models",
         description="List every "
         "catalog model version: family (sentence-transformers embed, cross-encoders "
-        "rerank), alias, version, formats, dimension, pooling, space type.",
+        "rerank, neural-sparse, sentence-highlighting), alias, version, formats, dimension, pooling, space type.",
     )
     models.add_argument(
         "action", nargs="?", choices=CLUSTER_ACTIONS,
@@ -170,7 +170,7 @@ def _print_cluster_models(models: list[lifecycle.ClusterModel], *, as_json: bool
 
 def _table_row(row: dict[str, Any]) -> tuple[str, ...]:
     """Only families that pool (dense embedders) normalize and index vectors: for cross-encoders (which score
-    pairs) and sparse models those columns are "-"."""
+    pairs), sparse models and the sentence highlighter those columns are "-"."""
     family = family_of(row["task_type"])
     embeds = family.pools
     return (

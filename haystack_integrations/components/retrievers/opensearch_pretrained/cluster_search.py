@@ -48,12 +48,26 @@ def query_filters(
 
 def search(store: OpenSearchDocumentStore, body: dict[str, Any], params: dict[str, str]) -> list[Document]:
     """One search in the store's index with its own client; a failure raises opensearch-py's `TransportError`."""
-    response = adapter.connected_client(store).search(index=adapter.index_name(store), body=body, params=params)
-    return adapter.hits_to_documents(response["hits"]["hits"])
+    return adapter.hits_to_documents(search_hits(store, body, params))
 
 
 async def search_async(store: OpenSearchDocumentStore, body: dict[str, Any], params: dict[str, str]) -> list[Document]:
     """The async twin of `search`, with the store's async client."""
+    return adapter.hits_to_documents(await search_hits_async(store, body, params))
+
+
+def search_hits(store: OpenSearchDocumentStore, body: dict[str, Any], params: dict[str, str]) -> list[dict[str, Any]]:
+    """The raw hits of one search (`search` converts them)."""
+    response = adapter.connected_client(store).search(index=adapter.index_name(store), body=body, params=params)
+    hits: list[dict[str, Any]] = response["hits"]["hits"]
+    return hits
+
+
+async def search_hits_async(
+    store: OpenSearchDocumentStore, body: dict[str, Any], params: dict[str, str]
+) -> list[dict[str, Any]]:
+    """The async twin of `search_hits`."""
     client = await adapter.connected_async_client(store)
     response = await client.search(index=adapter.index_name(store), body=body, params=params)
-    return adapter.hits_to_documents(response["hits"]["hits"])
+    hits: list[dict[str, Any]] = response["hits"]["hits"]
+    return hits

@@ -24,8 +24,8 @@ from opensearchpy.exceptions import TransportError
 from haystack_integrations.components.retrievers.opensearch_pretrained.cluster_search import (
     from_dict_with_store,
     query_filters,
-    search,
-    search_async,
+    search_hits,
+    search_hits_async,
     serialized_store,
 )
 from opensearch_pretrained_haystack.cluster import document_store as adapter
@@ -33,6 +33,8 @@ from opensearch_pretrained_haystack.cluster.errors import UnsupportedServerError
 from opensearch_pretrained_haystack.cluster.versions import HYBRID_MIN_SCORE_VERSION
 from opensearch_pretrained_haystack.compatibility import IndexMismatchError
 from opensearch_pretrained_haystack.errors import OpenSearchPretrainedError
+from opensearch_pretrained_haystack.highlighting.documents import with_highlights
+from opensearch_pretrained_haystack.highlighting.search import highlight_clause, read_fragment
 from opensearch_pretrained_haystack.indices.knn import VECTOR_FIELD
 from opensearch_pretrained_haystack.indices.neural import TEXT_FIELD, require_feature, require_query_model
 from opensearch_pretrained_haystack.indices.rerank import rerank_ext
@@ -90,6 +92,9 @@ class OpenSearchNeuralRetriever:
     `hybrid` query whose scores that search pipeline normalizes and combines (OpenSearch 2.10+).
     With `search_pipeline` (a rerank pipeline, `create_rerank_search_pipeline`), the cluster's cross-encoder
     rescores the hits in the same request: the query text goes along as `ext.rerank.query_context.query_text`.
+    With `highlight_model_id` (a deployed semantic sentence highlighter, OpenSearch 3.0+), the cluster also
+    highlights the sentences of each hit that answer the query, in the same request: each document carries them as
+    `LocalSemanticHighlighter` would (`meta["semantic_highlights"]`, `meta["semantic_highlight"]`).
 
     Usage example:
     ```python
@@ -112,6 +117,7 @@ class OpenSearchNeuralRetriever:
         hybrid_search_pipeline: str | None = None,
         search_pipeline: str | None = None,
         min_score: float | None = None,
+        highlight_model_id: str | None = None,
         raise_on_failure: bool = True,
     ) -> None:
         """
@@ -131,6 +137,9 @@ class OpenSearchNeuralRetriever:
             hybrid mode this must be the same pipeline, holding both (`combined_with=hybrid_search_pipeline_body()`).
         :param min_score: Leave out hits scoring below it. In hybrid mode it applies to the fused scores
             (OpenSearch 3.5+, checked on the first run); otherwise to the neural query's k-NN scores.
+        :param highlight_model_id: A deployed sentence highlighter: highlight the hits' sentences that answer the
+            query (neural-search's `semantic` highlighter; its question is the query text, and in hybrid mode the
+            match clause's analyzed terms and the query text joined, as neural-search 3.6 extracts it).
         :param raise_on_failure: If False, a failed search is logged and returns no documents.
         """
         if not isinstance(document_store, OpenSearchDocumentStore):
@@ -159,6 +168,7 @@ class OpenSearchNeuralRetriever:
             raise ValueError(f"min_score must be a finite number, not {min_score!r}.")
         self.min_score = min_score
         self._min_score_checked = False
+        self.highlight_model_id = highlight_model_id
         self.raise_on_failure = raise_on_failure
         self._query_model_checked = False
 
@@ -175,6 +185,7 @@ class OpenSearchNeuralRetriever:
             hybrid_search_pipeline=self.hybrid_search_pipeline,
             search_pipeline=self.search_pipeline,
             min_score=self.min_score,
+            highlight_model_id=self.highlight_model_id,
             raise_on_failure=self.raise_on_failure,
         )
 
@@ -200,7 +211,7 @@ class OpenSearchNeuralRetriever:
         if not self._query_model_fits():
             return {"documents": []}
         try:
-            return {"documents": search(self.document_store, body, params)}
+            return {"documents": self._documents(search_hits(self.document_store, body, params))}
         except TransportError as error:
             return {"documents": self._failed(error)}
 
@@ -213,7 +224,7 @@ class OpenSearchNeuralRetriever:
         if not await asyncio.to_thread(self._query_model_fits):
             return {"documents": []}
         try:
-            return {"documents": await search_async(self.document_store, body, params)}
+            return {"documents": self._documents(await search_hits_async(self.document_store, body, params))}
         except TransportError as error:
             return {"documents": self._failed(error)}
 
@@ -245,8 +256,18 @@ class OpenSearchNeuralRetriever:
             body["min_score"] = self.min_score
         if self.search_pipeline is not None:
             body["ext"] = rerank_ext(query)
+        if self.highlight_model_id is not None:
+            body["highlight"] = highlight_clause(TEXT_FIELD, self.highlight_model_id)
         pipeline = self.search_pipeline or self.hybrid_search_pipeline
         return body, {} if pipeline is None else {"search_pipeline": pipeline}
+
+    def _documents(self, hits: list[dict[str, Any]]) -> list[Document]:
+        """The hits as Documents, with the cluster's semantic highlights (if asked for) read into their meta."""
+        fragments = [hit.pop("highlight", {}).get(TEXT_FIELD) for hit in hits]  # the store's converter cannot take it
+        documents = adapter.hits_to_documents(hits)
+        if self.highlight_model_id is None:
+            return documents
+        return [_with_cluster_highlights(d, f[0] if f else None) for d, f in zip(documents, fragments, strict=True)]
 
     def _query_model_fits(self) -> bool:
         """On the first query, refuse a model that is not the one the index records (``require_query_model``);
@@ -271,6 +292,18 @@ class OpenSearchNeuralRetriever:
             raise failure from error
         logger.warning("Neural search failed and returns no documents: %s", failure)
         return []
+
+
+def _with_cluster_highlights(document: Document, fragment: str | None) -> Document:
+    """`document` with the sentences the cluster's fragment marks; without a readable fragment it is kept as it is
+    (logged), so a wrongly placed highlight is never reported."""
+    if fragment is None or not document.content:
+        return document
+    try:
+        return with_highlights(document, read_fragment(document.content, fragment))
+    except ValueError as error:
+        logger.warning("Document %s keeps no semantic highlights: %s.", document.id, error)
+        return document
 
 
 def _explain(error: TransportError, model_id: str) -> Exception:
