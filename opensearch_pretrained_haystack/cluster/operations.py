@@ -32,8 +32,12 @@ CHUNK_SIZE = 10_000_000
 
 FAILED_TASK_STATES = frozenset({"FAILED", "COMPLETED_WITH_ERROR", "CANCELLED", "EXPIRED", "UNREACHABLE"})
 UPDATE_MODEL_VERSION = (2, 12, 0)
-PACKAGE_MARK = "[registered by opensearch-pretrained-haystack]"
+PACKAGE_MARK = "(registered by opensearch-pretrained-haystack)"
 """Ends the description of every model this package registers (`models deployed` shows which those are)."""
+# ML Commons 3.x's update model API refuses a description with any other character ("Model Description can only
+# contain letters, numbers, spaces, and basic punctuation (.,!?():@-_'/")", seen on 3.6.0); register accepts more,
+# but what is registered must survive the update that restores it after a chunked upload.
+_NOT_IN_A_DESCRIPTION = re.compile(r"""[^\w .,!?():@\-'/"]+""")
 DEPLOYED_STATES = frozenset({"DEPLOYED", "PARTIALLY_DEPLOYED", "LOADED", "PARTIALLY_LOADED"})
 NOT_A_CHUNK = {"bool": {"must_not": {"exists": {"field": "chunk_number"}}}}
 _GROUP_ID = re.compile(r"model group with ID:\s*([\w-]+)")
@@ -103,10 +107,16 @@ def register_pretrained(
 ) -> Operation[str]:
     """Let the cluster download a pretrained model by name (it needs access to the artifacts site)."""
     body: dict[str, Any] = {"name": name, "version": version, "model_format": model_format}
-    body["description"] = PACKAGE_MARK
+    body["description"] = cluster_description("")
     if deploy_setting:
         body["deploy_setting"] = deploy_setting
     return (yield from _register(profile, body, timeout))
+
+
+def cluster_description(text: str) -> str:
+    """``text`` in the characters every ML Commons version accepts in a model description, ending in the package's
+    mark."""
+    return " ".join(f"{_NOT_IN_A_DESCRIPTION.sub(' ', text)} {PACKAGE_MARK}".split())
 
 
 def registration_body(config: dict[str, Any]) -> dict[str, Any]:
@@ -117,7 +127,7 @@ def registration_body(config: dict[str, Any]) -> dict[str, Any]:
     body = {
         "name": config["name"],
         "version": config["version"],
-        "description": f"{config.get('description', '')} {PACKAGE_MARK}".lstrip(),
+        "description": cluster_description(config.get("description", "")),
         "model_format": config["model_format"],
         "function_name": config.get("model_task_type", "TEXT_EMBEDDING"),
         "model_content_hash_value": config["model_content_hash_value"],
