@@ -22,7 +22,8 @@ def render_opensearch_yml(home: Path, http_port: int, transport_port: int) -> st
     Single-node discovery on loopback keeps bootstrap checks as warnings; the disk threshold is off so a full
     CI disk does not make indices read-only; new indices get no replica unless they ask (one node cannot place
     one, and the cluster would turn yellow); the ML Commons limits are relaxed because this node is the
-    only (and so the ML) node.  No ``plugins.security.*``: the security plugin is not installed.
+    only (and so the ML) node, and the test suite deploys more models than the default ten per node.
+    No ``plugins.security.*``: the security plugin is not installed.
     """
     return f"""\
 cluster.name: {CLUSTER_NAME}
@@ -42,6 +43,7 @@ plugins.ml_commons.disk_free_space_threshold: 0b
 plugins.ml_commons.allow_registering_model_via_url: true
 plugins.ml_commons.allow_registering_model_via_local_file: true
 plugins.ml_commons.model_auto_redeploy.enable: false
+plugins.ml_commons.max_model_on_node: 100
 plugins.ml_commons.connector.private_ip_enabled: true
 plugins.ml_commons.trusted_connector_endpoints_regex: ['^http://127\\.0\\.0\\.1:[0-9]+/.*$']
 """
