@@ -253,8 +253,15 @@ def test_the_cluster_s_semantic_highlights_equal_local_ones(neural_store, minilm
     query = "How is risotto cooked?"
     question = query
     if hybrid:
-        analyzed = OpenSearch(hosts=opensearch_url).indices.analyze(
-            index=adapter.index_name(neural_store), body={"field": "content", "text": query}
+        # The match clause's terms, as its search analyzer makes them (the english analysis drops stop words there).
+        client, index = OpenSearch(hosts=opensearch_url), adapter.index_name(neural_store)
+        field = client.indices.get_mapping(index=index)[index]["mappings"]["properties"]["content"]
+        search_analyzer = field.get("search_analyzer")
+        analyzed = client.indices.analyze(
+            index=index,
+            body={"analyzer": search_analyzer, "text": query}
+            if search_analyzer
+            else {"field": "content", "text": query},
         )
         terms = " ".join(token["token"] for token in analyzed["tokens"])
         question = " ".join(java_hash_set_order([terms, query]))
