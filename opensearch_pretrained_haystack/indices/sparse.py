@@ -82,7 +82,9 @@ def sparse_index_body(
     if field_type not in (RANK_FEATURES, SPARSE_VECTOR):
         raise ValueError(f"field_type must be {RANK_FEATURES!r} or {SPARSE_VECTOR!r}, not {field_type!r}.")
     if dense_model is not None:
-        body = knn_index_body(dense_model, number_of_replicas=number_of_replicas)
+        # The text field keeps OpenSearch's standard analysis, as the sparse-only body does: the english analysis
+        # needs the analysis-common module, which this builder does not probe for.
+        body = knn_index_body(dense_model, number_of_replicas=number_of_replicas, analyzer=None)
     else:
         settings = {} if number_of_replicas is None else {"number_of_replicas": number_of_replicas}
         body = {
