@@ -31,6 +31,8 @@ ENGLISH_STOP_WORDS = frozenset((
 _SEPARATORS = r"[^\p{L}\p{N}\p{Co}]+"
 # The same words in Python (letters and digits: str.isalnum; private use is rare enough to fall to the separators).
 _WORD = re.compile(r"[^\W_]+")
+# The meta field BM25 reads beside the content, on both sides (a BEIR record's title lands there).
+TITLE_FIELD = "title"
 _TOKENIZER = "opensearch_pretrained_unicode61"
 _STOP_FILTER = "opensearch_pretrained_english_stop"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from typing import Any
 
 import pytest
 from opensearchpy import OpenSearch
@@ -87,5 +88,57 @@ def test_the_index_built_by_index_analyzes_text_as_the_store_does(opensearch_url
         )
         local = [term for word in analyzer.query_terms(sentence) for term in fts5_terms(analyzer.fts5_tokenizer, word)]
         assert [token["token"] for token in searched["tokens"]] == local, sentence
+    connection.close()
+    store.close()
+
+
+def _explained(explanation: dict[str, Any], prefix: str) -> float:
+    """The value of the first node of a Lucene score explanation whose description starts with ``prefix``."""
+    pending = [explanation]
+    while pending:
+        node = pending.pop(0)
+        if node["description"].startswith(prefix):
+            return float(node["value"])
+        pending.extend(node.get("details", []))
+    raise AssertionError(f"no {prefix!r} in {explanation}")
+
+
+@pytest.mark.integration
+def test_the_title_counts_in_bm25_as_in_the_store(opensearch_url, index_name, tmp_path, capsys):
+    """BEIR records with titles, indexed into a store and an index by ``index``: a title word finds the same
+    passages in both, ranked alike, and the index's BM25 length of each (title copied into ``content``) is the
+    store's (title and content columns). The words are ones every analyzer cuts alike (also the standard one of a
+    cluster without analysis-common)."""
+    records = [
+        {"_id": "s1", "title": "Scurvy in sailors", "text": "Vitamin C deficiency caused the disease on long voyages."},
+        {"_id": "s2", "title": "Rickets", "text": "Vitamin D deficiency softens bones in children."},
+        {"_id": "s3", "text": "Sailors ate citrus fruit to prevent scurvy."},
+    ]
+    source = tmp_path / "corpus.jsonl"
+    source.write_text("".join(json.dumps(record) + "\n" for record in records))
+    store_path = tmp_path / "store.sqlite"
+    common = ["--model-version", "1.0.1"]
+    assert main(["index", str(source), "--store", str(store_path), *common]) == 0
+    assert main(["index", str(source), "--opensearch", opensearch_url, "--index", index_name, *common]) == 0
+    capsys.readouterr()
+    client = OpenSearch(hosts=opensearch_url)
+    client.indices.refresh(index=index_name)
+    mapping = client.indices.get_mapping(index=index_name)[index_name]["mappings"]["properties"]
+    assert mapping["title"] == {"type": "keyword", "copy_to": ["content"]}
+
+    store = SQLiteDocumentStore(path=str(store_path))
+    connection = sqlite3.connect(store_path)
+    connection.execute("CREATE VIRTUAL TABLE temp.vocab USING fts5vocab(main, documents_fts, instance)")
+    for query in ("scurvy", "sailors", "rickets"):
+        local = store.bm25_retrieval(query, top_k=5)
+        match = {"match": {"content": query}}
+        hits = client.search(index=index_name, body={"query": match, "size": 5})["hits"]["hits"]
+        assert [hit["_id"] for hit in hits] == [document.id for document in local], query
+        for document in local:
+            (pk,) = connection.execute("SELECT pk FROM documents WHERE id = ?", (document.id,)).fetchone()
+            (length,) = connection.execute("SELECT count(*) FROM vocab WHERE doc = ?", (pk,)).fetchone()
+            explanation = client.explain(index=index_name, id=document.id, body={"query": match})["explanation"]
+            assert _explained(explanation, "dl, length of field") == length, (query, document.meta)
+    assert {d.meta.get("title") for d in store.bm25_retrieval("scurvy", top_k=5)} == {"Scurvy in sailors", None}
     connection.close()
     store.close()

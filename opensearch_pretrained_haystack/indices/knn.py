@@ -31,7 +31,7 @@ from opensearch_pretrained_haystack.compatibility import (
     require_same_space,
 )
 from opensearch_pretrained_haystack.errors import UsageError
-from opensearch_pretrained_haystack.text_analysis import DEFAULT_ANALYZER, get_analyzer
+from opensearch_pretrained_haystack.text_analysis import DEFAULT_ANALYZER, TITLE_FIELD, get_analyzer
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +81,8 @@ def knn_index_body(
     Strings in meta are mapped to ``keyword`` as opensearch-haystack does, so its filters keep working.
     ``text_field`` is analyzed for BM25 by ``analyzer`` (``text_analysis``), as the embedded store analyzes it;
     None leaves it to OpenSearch's ``standard`` analyzer (for a cluster without the ``analysis-common`` module).
+    A document's title (``meta["title"]``, the ``title`` field) is copied into ``text_field``, so BM25 scores
+    title and text as one field, as the store's FTS5 index scores its ``title`` and ``content`` columns.
     The mapping's ``_meta`` records the model (``ModelIdentity``), so a later writer or reader of another model
     is refused (``check_index``).
     ``mode`` (``in_memory``/``on_disk``) and ``compression_level`` (``"4x"``, ``"32x"``, ...; k-NN 2.17+) quantize
@@ -126,6 +128,8 @@ def knn_index_body(
             "properties": {
                 VECTOR_FIELD: vector,
                 text_field: analysis.text_mapping() if analysis else {"type": "text"},
+                # A title (meta["title"]) stays a keyword for filters, and its words count in the text's BM25.
+                TITLE_FIELD: {"type": "keyword", "copy_to": text_field},
             },
             "dynamic_templates": [{"strings": {"match_mapping_type": "string", "mapping": {"type": "keyword"}}}],
             "_meta": {META_KEY: ModelIdentity.of(model, space).to_meta()},

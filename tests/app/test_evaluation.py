@@ -55,6 +55,8 @@ def test_beir_reading(beir):
     }
     first = next(corpus_documents(dataset.corpus_path))
     assert first.id == "rice" and first.content.startswith("Notes Filler sentence 0")
+    assert first.meta == {"title": "Notes"}  # BM25's title field; the last record has none
+    assert [document.meta for document in corpus_documents(dataset.corpus_path)][-1] == {}
     with pytest.raises(FileNotFoundError, match=r"qrels/test\.tsv"):
         load_beir(beir / "qrels")
 

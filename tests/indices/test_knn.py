@@ -39,6 +39,7 @@ def test_index_body_options():
     )
     assert (body["settings"]["index.knn"], body["settings"]["number_of_replicas"]) == (True, 0)
     assert body["mappings"]["properties"]["passage"] == get_analyzer("english").text_mapping()
+    assert body["mappings"]["properties"]["title"] == {"type": "keyword", "copy_to": "passage"}
     assert "analysis" in body["settings"]
     plain = knn_index_body(MINILM, analyzer="plain")
     assert plain["mappings"]["properties"]["content"]["analyzer"] == "opensearch_pretrained_plain"

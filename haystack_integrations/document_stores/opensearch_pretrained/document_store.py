@@ -42,7 +42,13 @@ from opensearch_pretrained_haystack.compatibility import (
     require_same_space,
 )
 from opensearch_pretrained_haystack.errors import OpenSearchPretrainedError
-from opensearch_pretrained_haystack.text_analysis import DEFAULT_ANALYZER, Analyzer, analyzer_of_fts5, get_analyzer
+from opensearch_pretrained_haystack.text_analysis import (
+    DEFAULT_ANALYZER,
+    TITLE_FIELD,
+    Analyzer,
+    analyzer_of_fts5,
+    get_analyzer,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -51,8 +57,11 @@ DEFAULT_BUSY_TIMEOUT = 600.0
 # The marker in every store file's SQLite header ("OSPH"): a file without it is someone else's and is not opened.
 APPLICATION_ID = 0x4F535048
 # One statement each: executescript() would commit, and the schema is created inside the creating transaction.
+# BM25 reads a passage's title (``meta["title"]``, when it has one) as a field beside its content: FTS5 scores the
+# columns as one text (lengths and term counts summed), as OpenSearch scores ``content`` with the title copied in.
+_TITLE = f"json_extract({{row}}.meta, '$.{TITLE_FIELD}')"
 _FTS_TABLE = """CREATE VIRTUAL TABLE documents_fts USING fts5(
-    content, content='documents', content_rowid='pk', tokenize='{tokenizer}'
+    title, content, content='documents_bm25', content_rowid='pk', tokenize='{tokenizer}'
 )"""
 _SCHEMA = (
     """CREATE TABLE store_info (
@@ -74,18 +83,22 @@ _SCHEMA = (
         embedding BLOB,
         extra TEXT
     )""",
-    # The BM25 index, created with the analyzer's FTS5 tokenizer (see _create), and the triggers that keep it in
-    # step with the rows.
+    # The BM25 index, created with the analyzer's FTS5 tokenizer (see _create), over the rows' title and content
+    # (the view), and the triggers that keep it in step with the rows. Stores created before the title field keep
+    # their content-only index and triggers: their queries are the same.
+    f"CREATE VIEW documents_bm25 AS SELECT pk, {_TITLE.format(row='documents')} AS title, content FROM documents",
     _FTS_TABLE,
-    """CREATE TRIGGER documents_ai AFTER INSERT ON documents BEGIN
-        INSERT INTO documents_fts(rowid, content) VALUES (new.pk, new.content);
+    f"""CREATE TRIGGER documents_ai AFTER INSERT ON documents BEGIN
+        INSERT INTO documents_fts(rowid, title, content) VALUES (new.pk, {_TITLE.format(row="new")}, new.content);
     END""",
-    """CREATE TRIGGER documents_ad AFTER DELETE ON documents BEGIN
-        INSERT INTO documents_fts(documents_fts, rowid, content) VALUES ('delete', old.pk, old.content);
+    f"""CREATE TRIGGER documents_ad AFTER DELETE ON documents BEGIN
+        INSERT INTO documents_fts(documents_fts, rowid, title, content)
+        VALUES ('delete', old.pk, {_TITLE.format(row="old")}, old.content);
     END""",
-    """CREATE TRIGGER documents_au AFTER UPDATE ON documents BEGIN
-        INSERT INTO documents_fts(documents_fts, rowid, content) VALUES ('delete', old.pk, old.content);
-        INSERT INTO documents_fts(rowid, content) VALUES (new.pk, new.content);
+    f"""CREATE TRIGGER documents_au AFTER UPDATE ON documents BEGIN
+        INSERT INTO documents_fts(documents_fts, rowid, title, content)
+        VALUES ('delete', old.pk, {_TITLE.format(row="old")}, old.content);
+        INSERT INTO documents_fts(rowid, title, content) VALUES (new.pk, {_TITLE.format(row="new")}, new.content);
     END""",
     # The file copy of the vectors checks store_id and rewrites: a count of vector rewrites kept by triggers, so any
     # writer's update or delete shows that the copy cannot be appended to.

@@ -15,6 +15,8 @@ from typing import Any, BinaryIO, Protocol
 
 from haystack import Document
 
+from opensearch_pretrained_haystack.text_analysis import TITLE_FIELD
+
 TEXT_SUFFIXES = (".txt", ".md")
 JSONL_SUFFIX = ".jsonl"
 GZIP_MAGIC = b"\x1f\x8b"
@@ -173,13 +175,15 @@ def jsonl_document(line: str) -> Document:
 
 def beir_document(record: dict[str, Any]) -> Document:
     """A BEIR corpus record (``_id``, ``text``, optional ``title``) as ``evaluate`` indexes it: the BEIR id, and
-    title and text joined by a space, as BEIR's dense models read them."""
+    title and text joined by a space, as BEIR's dense models read them; the title also goes to ``meta["title"]``,
+    which BM25 reads as a field of every passage (the store's FTS5 ``title`` column, the index's ``title`` copied
+    into ``content``)."""
     title = record.get("title") or ""
     if not isinstance(title, str):
         raise ValueError(f'"title" must be a string, not {json.dumps(title)}')
     _require_text(record)
     text = " ".join(part for part in (title, record["text"]) if part)
-    return Document(id=_record_id(record.get("_id")), content=text)
+    return Document(id=_record_id(record.get("_id")), content=text, meta={TITLE_FIELD: title} if title else {})
 
 
 def _require_text(record: dict[str, Any]) -> None:

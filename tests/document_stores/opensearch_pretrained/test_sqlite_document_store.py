@@ -230,6 +230,29 @@ def test_a_store_keeps_the_analyzer_it_was_created_with(tmp_path):
         SQLiteDocumentStore(path=path, analyzer="german")
 
 
+def test_bm25_reads_the_title_as_a_field_scored_with_the_content_as_one_text(tmp_path):
+    """``meta["title"]`` is a BM25 field: a title word finds the passage, and title and content count as one text
+    (the scores equal those of the title written in front of the content), as OpenSearch scores ``content`` with
+    the title copied in. Overwriting or deleting a passage updates its title's terms."""
+    titled = SQLiteDocumentStore(path=str(tmp_path / "titled.sqlite"), model="all-MiniLM-L6-v2")
+    joined = SQLiteDocumentStore(path=str(tmp_path / "joined.sqlite"), model="all-MiniLM-L6-v2")
+    other = Document(id="b", content="Sailors fear scurvy on long voyages.")
+    titled.write_documents([Document(id="a", content="Vitamin C prevents it.", meta={"title": "Scurvy"}), other])
+    joined.write_documents([Document(id="a", content="Scurvy Vitamin C prevents it."), other])
+    for query in ("scurvy", "vitamin scurvy voyages"):
+        found = [(d.id, d.score) for d in titled.bm25_retrieval(query, top_k=5)]
+        assert len(found) == 2 and found == [(d.id, d.score) for d in joined.bm25_retrieval(query, top_k=5)]
+    titled.write_documents(
+        [Document(id="a", content="Vitamin C prevents it.", meta={"title": "Citrus"})], policy=DuplicatePolicy.OVERWRITE
+    )
+    assert [d.id for d in titled.bm25_retrieval("scurvy", top_k=5)] == ["b"]
+    assert [d.id for d in titled.bm25_retrieval("citrus", top_k=5)] == ["a"]
+    titled.delete_documents(["a"])
+    assert titled.bm25_retrieval("citrus", top_k=5) == []
+    titled.close()
+    joined.close()
+
+
 def test_bm25_without_filters_ranks_as_with_a_filter_every_document_passes(store):
     """Unfiltered BM25 reads the FTS5 index alone; filtered BM25 joins the documents: both rank alike, ties by key."""
     words = ["alpha", "beta", "gamma", "delta"]
