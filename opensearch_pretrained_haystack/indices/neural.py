@@ -21,7 +21,11 @@ from typing import Any, Literal
 from haystack_integrations.document_stores.opensearch import OpenSearchDocumentStore
 from opensearchpy import OpenSearch
 
-from haystack_integrations.document_stores.opensearch_pretrained.scoring import LowerBound
+from haystack_integrations.document_stores.opensearch_pretrained.scoring import (
+    DEFAULT_BM25_WEIGHT,
+    DEFAULT_FUSION,
+    LowerBound,
+)
 from opensearch_pretrained_haystack.catalog import PretrainedModel
 from opensearch_pretrained_haystack.cluster.document_store import connected_client
 from opensearch_pretrained_haystack.cluster.errors import UPLOADER_HINT, ModelNotDeployedError, UnsupportedServerError
@@ -47,8 +51,8 @@ NEURAL_MINIMUM_VERSION = (2, 9, 0)
 """``text_embedding`` processor and ``neural`` query with ``model_id`` and ``k`` (generally available in 2.9)."""
 HYBRID_MINIMUM_VERSION = (2, 10, 0)
 """``hybrid`` query and the ``normalization-processor`` search processor."""
-DEFAULT_HYBRID_WEIGHTS = (0.3, 0.7)
-"""(BM25, neural): the weights of OpenSearch's own hybrid search example."""
+DEFAULT_HYBRID_WEIGHTS = (DEFAULT_BM25_WEIGHT, 1.0 - DEFAULT_BM25_WEIGHT)
+"""(BM25, neural): the embedded store's hybrid default (``scoring``), so both fuse alike."""
 DEFAULT_RANK_CONSTANT = 60
 """The ``score-ranker-processor``'s own default k."""
 
@@ -205,7 +209,7 @@ def create_hybrid_search_pipeline(
     pipeline_id: str,
     *,
     weights: Sequence[float] | None = None,
-    fusion: Literal["min_max", "z_score", "rrf"] = "min_max",
+    fusion: Literal["min_max", "z_score", "rrf"] = DEFAULT_FUSION,
     rank_constant: int = DEFAULT_RANK_CONSTANT,
     lower_bounds: Sequence[LowerBound] | None = None,
 ) -> None:

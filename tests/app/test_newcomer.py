@@ -88,15 +88,14 @@ def test_a_query_longer_than_the_model_reads_is_noted(store, capsys, caplog):
     assert not [r for r in caplog.records if "tokens long" in r.getMessage()]
 
 
-@pytest.mark.parametrize(
-    "mode", [[], ["--mode", "hybrid"], ["--mode", "hybrid", "--fusion", "rrf"], ["--mode", "dense"]]
-)
+@pytest.mark.parametrize("mode", [[], ["--mode", "hybrid", "--fusion", "rrf"], ["--mode", "dense"]])
 def test_a_bm25_weight_the_search_would_ignore_is_refused(store, capsys, mode):
     capsys.readouterr()
     assert main(["search", "rice", "--store", str(store), *mode, "--bm25-weight", "0.3"]) == 2
     assert "--bm25-weight 0.3 weighs --mode hybrid --fusion min_max" in one_error_line(capsys)
     argv = ["search", "rice", "--store", str(store), "--mode", "hybrid", "--fusion", "min_max", "--bm25-weight", "0.3"]
     assert main(argv) == 0
+    assert main(argv[:6] + argv[-2:]) == 0  # the default fusion, min_max, weighs
 
 
 def test_files_that_are_not_read_are_counted_and_named_in_the_summary(tmp_path, corpus, capsys):

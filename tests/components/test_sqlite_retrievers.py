@@ -65,7 +65,9 @@ def test_hybrid_retriever_with_z_score_lower_bounds_and_min_score(store):
     z_score = SQLiteHybridRetriever(document_store=store, fusion="z_score", bm25_weight=0.5)
     assert z_score.run(query="scurvy", query_embedding=_query(0))["documents"][0].content == "scurvy and vitamin C"
     bounds = [{"mode": "clip", "min_score": 0.9}, {"mode": "ignore"}]
-    bounded = SQLiteHybridRetriever(document_store=store, fusion="min_max", lower_bounds=bounds, min_score=0.4)
+    bounded = SQLiteHybridRetriever(
+        document_store=store, fusion="min_max", bm25_weight=0.2, lower_bounds=bounds, min_score=0.4
+    )
     found = bounded.run(query="scurvy", query_embedding=_query(2))["documents"]
     assert [d.content for d in found] == ["the moon"]  # 0.8 · 1; scurvy: 0.2 · 1 + 0.8 · 0.001 < 0.4
     data = bounded.to_dict()
