@@ -1,4 +1,5 @@
-"""Throughput and memory of the `index` command (local embedder, or `--remote`) against embedding alone.
+"""
+Throughput and memory of the `index` command (local embedder, or `--remote`) against embedding alone.
 
     python benchmarks/batch_indexing.py [--documents 10000] [--rss-documents 100000]
                                         [--opensearch URL --remote MODEL_ID]

@@ -1,4 +1,5 @@
-"""Recall@10 and index size of compressed k-NN indices against exact search, on a real node.
+"""
+Recall@10 and index size of compressed k-NN indices against exact search, on a real node.
 
     python benchmarks/compressed_knn.py --url http://127.0.0.1:9200 [--documents 3000] [--queries 300]
         [--levels 4x] [--keep-vectors /tmp/scifact-minilm.npz]

@@ -1,4 +1,5 @@
-"""The embedded store beside its embedded peers, on the same data in one interleaved run (issue 22).
+"""
+The embedded store beside its embedded peers, on the same data in one interleaved run (issue 22).
 
 100k random 384-dimensional unit vectors with ~100-character texts (Zipf-distributed words), written once per store
 in a fresh process; then, round after round, every store answers a query from a new process; then each answers 20

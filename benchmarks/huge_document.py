@@ -1,4 +1,5 @@
-"""Peak RSS of reading, cleaning and cutting one huge single-line JSONL document into passages (issue 24).
+"""
+Peak RSS of reading, cleaning and cutting one huge single-line JSONL document into passages (issue 24).
 
 Before issue 24 the whole document was tokenized at once and all of its passages held (a 50 MB document peaked at
 6.6 GB); now a long text is tokenized a segment at a time and the batch job writes its passages as they are cut.

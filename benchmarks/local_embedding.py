@@ -1,4 +1,5 @@
-"""Throughput, cold start and peak memory of LocalOnnxDocumentEmbedder beside the obvious alternatives.
+"""
+Throughput, cold start and peak memory of LocalOnnxDocumentEmbedder beside the obvious alternatives.
 
     python benchmarks/local_embedding.py [--paragraphs 2000] [--rounds 4] [--mirror ../shared/mirror]
 

@@ -1,4 +1,5 @@
-"""`index --engine ray` against the local engine on the same documents, into the same OpenSearch (issue 13).
+"""
+`index --engine ray` against the local engine on the same documents, into the same OpenSearch (issue 13).
 
     python benchmarks/ray_indexing.py --opensearch URL [--documents 10000] [--workers 1 2]
 

@@ -1,4 +1,5 @@
-"""Documents/s of OpenSearchMLDocumentEmbedder on a real node, beside a bare predict loop and the local embedder.
+"""
+Documents/s of OpenSearchMLDocumentEmbedder on a real node, beside a bare predict loop and the local embedder.
 
     python benchmarks/remote_embedding.py [--url http://127.0.0.1:9200] [--repeat 2] [--rounds 2]
 

@@ -1,4 +1,5 @@
-"""Pairs/s of the rerankers: LocalOnnxRanker beside plain onnxruntime loops, OpenSearchMLRanker beside bare _predict.
+"""
+Pairs/s of the rerankers: LocalOnnxRanker beside plain onnxruntime loops, OpenSearchMLRanker beside bare _predict.
 
     python benchmarks/rerank.py [--queries 10] [--rounds 3] [--url http://127.0.0.1:9200]
 

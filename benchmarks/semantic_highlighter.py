@@ -1,4 +1,5 @@
-"""Documents/s of the semantic sentence highlighter: locally beside a plain torch loop, and beside the cluster.
+"""
+Documents/s of the semantic sentence highlighter: locally beside a plain torch loop, and beside the cluster.
 
     python benchmarks/semantic_highlighter.py [--documents 200] [--rounds 3] [--url http://127.0.0.1:9200]
 

@@ -1,4 +1,5 @@
-"""Neural sparse speed and size: local SPARSE_TOKENIZE texts/s; local SPARSE_ENCODING (TorchScript) against a plain
+"""
+Neural sparse speed and size: local SPARSE_TOKENIZE texts/s; local SPARSE_ENCODING (TorchScript) against a plain
 torch loop on the same artifact (batch 32 padded in input order, and one text per call as ML Commons runs them),
 tokens/s and peak RSS, each in its own process; remote SPARSE_ENCODING docs/s vs bare _predict calls; index bytes
 per document of the maps in a `rank_features` field.

@@ -1,4 +1,5 @@
-"""Build a small BEIR-format retrieval set from the STS Benchmark dev split, for choosing splitting defaults.
+"""
+Build a small BEIR-format retrieval set from the STS Benchmark dev split, for choosing splitting defaults.
 
 No public BEIR set (SciFact, NFCorpus, ...) can be fetched here, and no installed package ships one, so this
 builds an honest stand-in that exercises exactly what splitting is for: long documents whose relevant

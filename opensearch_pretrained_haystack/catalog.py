@@ -1,4 +1,5 @@
-"""The catalog of OpenSearch's pretrained models: sentence transformers (dense), cross-encoders, neural sparse and
+"""
+The catalog of OpenSearch's pretrained models: sentence transformers (dense), cross-encoders, neural sparse and
 the semantic sentence highlighter.
 
 The facts live in ``data/catalog.json``; this module only turns them into frozen objects and answers
@@ -54,9 +55,11 @@ class PretrainedModel:
 
     @property
     def family(self) -> str:
-        """The ``<family>`` part of the name: "sentence-transformers" (embedders), "cross-encoders" (rerankers),
+        """
+        The ``<family>`` part of the name: "sentence-transformers" (embedders), "cross-encoders" (rerankers),
         "neural-sparse" (sparse encoders and tokenizers) or "sentence-highlighting" (the semantic highlighter); only
-        embedders have a ``dimension`` (the others' is 0: no dense vector)."""
+        embedders have a ``dimension`` (the others' is 0: no dense vector).
+        """
         return self.name.split("/")[1]
 
     @property
@@ -139,7 +142,8 @@ def list_models() -> list[PretrainedModel]:
 
 
 def get_model(name: str, version: str | None = None) -> PretrainedModel:
-    """Look a model up by full name or alias (case-insensitive); ``version=None`` gives the newest.
+    """
+    Look a model up by full name or alias (case-insensitive); ``version=None`` gives the newest.
 
     An unknown name raises ``UnknownModelError`` naming the closest catalog names, so a typo is a one-step fix.
     """

@@ -1,4 +1,5 @@
-"""Prove that two embedders agree: e.g. local ONNX for indexing and the cluster's model for queries.
+"""
+Prove that two embedders agree: e.g. local ONNX for indexing and the cluster's model for queries.
 
 If they disagree (another artifact version, truncation or pooling), k-NN search quietly returns worse
 results; `verify_parity` turns that into numbers a user can check on their own cluster.
@@ -79,8 +80,10 @@ def verify_parity(local: Embedder, remote: Embedder, texts: list[str] | None = N
 
 
 class SparseEncoder(Protocol):
-    """Anything with `encode(texts) -> [{token: weight}]`: `LocalSparseEncoder`, `SparseTokenizer`,
-    `OpenSearchMLSparseEncoder`."""
+    """
+    Anything with `encode(texts) -> [{token: weight}]`: `LocalSparseEncoder`, `SparseTokenizer`,
+    `OpenSearchMLSparseEncoder`.
+    """
 
     def encode(self, texts: list[str]) -> list[dict[str, float]]: ...
 

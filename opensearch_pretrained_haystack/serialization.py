@@ -11,7 +11,8 @@ T = TypeVar("T", bound="InitParametersSerialization")
 
 
 class InitParametersSerialization:
-    """Serialize exactly the ``__init__`` parameters, so a new parameter can never be forgotten in ``to_dict``.
+    """
+    Serialize exactly the ``__init__`` parameters, so a new parameter can never be forgotten in ``to_dict``.
 
     ``Secret`` values serialize through their own ``to_dict`` (an environment-variable reference, never the value).
     """

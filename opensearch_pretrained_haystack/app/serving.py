@@ -1,4 +1,5 @@
-"""Pipelines to serve (Hayhooks' wrappers in ``examples/hayhooks`` deploy them): the query pipelines over the
+"""
+Pipelines to serve (Hayhooks' wrappers in ``examples/hayhooks`` deploy them): the query pipelines over the
 embedded store and the RAG prototype's, configured by environment variables (Hayhooks builds each wrapper without
 arguments).
 
@@ -55,8 +56,10 @@ def search_pipeline(mode: str) -> Pipeline:
 
 
 def rag_pipeline(retrieval: Pipeline, generator: Any | None) -> Pipeline:
-    """Add a prompt builder (and the generator, if any) after the query pipeline's documents (the highlighted ones
-    when it has a highlighter)."""
+    """
+    Add a prompt builder (and the generator, if any) after the query pipeline's documents (the highlighted ones
+    when it has a highlighter).
+    """
     retrieval.add_component(
         "prompt_builder", ChatPromptBuilder(template=[ChatMessage.from_user(RAG_TEMPLATE)], required_variables="*")
     )

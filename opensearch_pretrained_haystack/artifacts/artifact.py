@@ -54,6 +54,8 @@ class ModelArtifact:
         return str(self.config.get("version") or "")
 
     def extract(self) -> ExtractedModel:
-        """The model file and ``tokenizer.json``, unpacked once into the cache (keyed by the zip's hash) and
-        checked against what was unpacked at every call; a damaged copy is unpacked again."""
+        """
+        The model file and ``tokenizer.json``, unpacked once into the cache (keyed by the zip's hash) and
+        checked against what was unpacked at every call; a damaged copy is unpacked again.
+        """
         return extract_model(self.zip_path, self.cache_dir / "extracted" / self.sha256[:24])

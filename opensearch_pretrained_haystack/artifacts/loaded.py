@@ -1,4 +1,5 @@
-"""One process-wide cache of what is loaded from artifacts (tokenizers, ONNX sessions, later cross-encoders or
+"""
+One process-wide cache of what is loaded from artifacts (tokenizers, ONNX sessions, later cross-encoders or
 sparse vocabularies), keyed by the artifact's content hash and what was loaded from it, with reference counts.
 
 Each user holds a ``Lease``; the object is loaded by the first ``acquire`` and dropped when the last lease is

@@ -1,4 +1,5 @@
-"""Trust checks for files on disk: SHA-256 against config.json, stamps of verified files, atomic writes.
+"""
+Trust checks for files on disk: SHA-256 against config.json, stamps of verified files, atomic writes.
 
 A stamp records a file's size and modification time at the moment its hash was checked, so the next run can
 trust it after one ``stat`` instead of hashing it again; any change to the file changes the stamp.

@@ -1,4 +1,5 @@
-"""The life of models in a cluster after upload: deploy settings at registration, and listing, undeploying,
+"""
+The life of models in a cluster after upload: deploy settings at registration, and listing, undeploying,
 deleting and redeploying what is there (ml-commons #4134, #3272, #2177, #2970: models drifting to DEPLOY_FAILED,
 not redeployed after restarts, piling up).
 
@@ -73,10 +74,12 @@ def deploy_setting(
 
 
 def list_cluster_models(client: MLCommonsClient) -> list[ClusterModel]:
-    """Every model of the cluster (not its chunks), by name then version.
+    """
+    Every model of the cluster (not its chunks), by name then version.
 
     Each is read again by id: `_search` lags behind a deploy that just finished (seen on 2.19.1: DEPLOYING in the
-    search hit, DEPLOYED in the model's own document)."""
+    search hit, DEPLOYED in the model's own document).
+    """
     found = client.search_models({"match_all": {}}, size=1000)
     models = [ClusterModel.from_document(client.get_model(str(m["model_id"]))) for m in found]
     return sorted(models, key=lambda m: (m.name, m.version, m.model_id))

@@ -1,4 +1,5 @@
-"""Model families, one module each: dense embedding, text similarity (cross-encoders), sparse encoding, sparse
+"""
+Model families, one module each: dense embedding, text similarity (cross-encoders), sparse encoding, sparse
 tokenizing and sentence highlighting. Each module's ``FAMILY`` holds the family's rules (see ``family.Family``);
 everything else looks a family up with ``family_of(task_type)`` instead of testing task-type strings.
 

@@ -1,4 +1,5 @@
-"""How a document carries its semantic highlights, whoever computed them (a highlighter component, locally or in
+"""
+How a document carries its semantic highlights, whoever computed them (a highlighter component, locally or in
 the cluster, or a search hit's semantic highlight).
 
 Its meta gains ``semantic_highlights``: the selected sentences in order, each ``{"text", "start", "end",

@@ -1,4 +1,5 @@
-"""ML Commons' pooling modes and normalization, in numpy.
+"""
+ML Commons' pooling modes and normalization, in numpy.
 
 Each function mirrors ``ONNXSentenceTransformerTextEmbeddingTranslator`` (ml-commons) for a padded batch:
 ``token_embeddings`` is ``[batch, tokens, hidden]`` and ``attention_mask`` is ``[batch, tokens]`` with zeros on

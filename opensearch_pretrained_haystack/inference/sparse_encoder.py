@@ -1,4 +1,5 @@
-"""``LocalSparseEncoder``: ML Commons' SPARSE_ENCODING, computed on this machine with the TorchScript runtime.
+"""
+``LocalSparseEncoder``: ML Commons' SPARSE_ENCODING, computed on this machine with the TorchScript runtime.
 
 A neural-sparse encoder artifact (``amazon/neural-sparse/opensearch-neural-sparse-encoding-*``) traces the whole
 encoding: per vocabulary id, the activation of the max over tokens of the masked logits (``log(1 + relu(·))``;
@@ -46,7 +47,8 @@ def _tokenizer_and_vocabulary(artifact: ModelArtifact) -> tuple[ModelTokenizer, 
 
 
 class LocalSparseEncoder(OnnxRunner[tuple[ModelTokenizer, SparseVocabulary]]):
-    """Encodes texts into ``{token: weight}`` maps with a SPARSE_ENCODING TorchScript artifact, exactly as
+    """
+    Encodes texts into ``{token: weight}`` maps with a SPARSE_ENCODING TorchScript artifact, exactly as
     ML Commons would (needs the ``torch`` extra).
 
     Usage example:

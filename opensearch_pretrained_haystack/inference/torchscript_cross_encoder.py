@@ -1,4 +1,5 @@
-"""``LocalTorchScriptCrossEncoder``: the cluster's TEXT_SIMILARITY scores of a TORCH_SCRIPT cross-encoder artifact,
+"""
+``LocalTorchScriptCrossEncoder``: the cluster's TEXT_SIMILARITY scores of a TORCH_SCRIPT cross-encoder artifact,
 computed on this machine (the ``torch`` extra).
 
 The traced graph takes ``input_ids, attention_mask, token_type_ids`` as positional tensors and returns its
@@ -24,7 +25,8 @@ from opensearch_pretrained_haystack.inference.torchscript import (
 
 
 class LocalTorchScriptCrossEncoder(CrossEncoderRunner):
-    """Scores (query, document) pairs with a TORCH_SCRIPT cross-encoder artifact exactly as ML Commons would.
+    """
+    Scores (query, document) pairs with a TORCH_SCRIPT cross-encoder artifact exactly as ML Commons would.
 
     Usage example:
     ```python

@@ -1,4 +1,5 @@
-"""``LocalTorchScriptEmbedder``: the cluster's TORCH_SCRIPT text embedding, computed on this machine.
+"""
+``LocalTorchScriptEmbedder``: the cluster's TORCH_SCRIPT text embedding, computed on this machine.
 
 A sentence-transformers TorchScript artifact traces the whole model, pooling and normalization included. ML Commons
 (``SentenceTransformerTextEmbeddingTranslator``) feeds it ``{"input_ids", "attention_mask"}`` of one text,
@@ -30,7 +31,8 @@ FRAMEWORK = "sentence_transformers"
 
 
 class LocalTorchScriptEmbedder(TextEmbeddingRunner):
-    """Embeds texts with a TORCH_SCRIPT sentence-transformers artifact exactly as ML Commons would (needs the
+    """
+    Embeds texts with a TORCH_SCRIPT sentence-transformers artifact exactly as ML Commons would (needs the
     ``torch`` extra).
 
     Usage example:

@@ -1,4 +1,5 @@
-"""One profile per supported OpenSearch version: everything that differs between them, in one place.
+"""
+One profile per supported OpenSearch version: everything that differs between them, in one place.
 
 All OpenSearch pieces of a node must share one version: plugins check ``opensearch.version`` exactly.
 """

@@ -1,4 +1,5 @@
-"""Passages looked up and written with opensearch-py's bulk helpers, item by item accounted for: for a writer with
+"""
+Passages looked up and written with opensearch-py's bulk helpers, item by item accounted for: for a writer with
 its own client (a Ray worker, a Spark partition) instead of the store's ``write_documents``, which fails a whole
 batch for one item.
 
@@ -43,8 +44,10 @@ class BulkOutcome:
 
 
 def ids_in_index(store: OpenSearchDocumentStore, ids: list[str], policy: RetryPolicy) -> set[str]:
-    """Which of ``ids`` the index holds. Not knowing (after retries) costs embeddings, never duplicates: writes
-    overwrite, so a failed check answers "none"."""
+    """
+    Which of ``ids`` the index holds. Not knowing (after retries) costs embeddings, never duplicates: writes
+    overwrite, so a failed check answers "none".
+    """
     if not ids:
         return set()
     client = connected_client(store, policy)

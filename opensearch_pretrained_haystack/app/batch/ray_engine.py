@@ -1,4 +1,5 @@
-"""``index --engine ray``: the batch job on Ray Data, stage for stage the local engine's.
+"""
+``index --engine ray``: the batch job on Ray Data, stage for stage the local engine's.
 
 shards (the driver) → read, clean, split, skip what the index holds (components loaded once per worker process; Ray Data
 fuses this stage into the actors) → embed (an actor pool, one model session per actor) → bulk writes (a ``Datasink``, at
@@ -277,8 +278,10 @@ def index_sources_on_ray(
     progress_bar: bool = True,
     make_embedder: EmbedderFactory = default_embedder,
 ) -> IndexSummary:
-    """``index_sources`` on Ray: the same passages, ids, vectors and summary; ``make_embedder`` builds each actor's
-    embedder (``default_embedder``)."""
+    """
+    ``index_sources`` on Ray: the same passages, ids, vectors and summary; ``make_embedder`` builds each actor's
+    embedder (``default_embedder``).
+    """
     if target.store_path is not None or target.hosts is None or target.index is None:
         raise ValueError(EMBEDDED_STORE_REFUSED)
     options.check_address()

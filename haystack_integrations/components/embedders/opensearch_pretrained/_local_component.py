@@ -1,4 +1,5 @@
-"""What the local text and document embedders share, whatever runtime runs the artifact: parameters, lifecycle,
+"""
+What the local text and document embedders share, whatever runtime runs the artifact: parameters, lifecycle,
 serialization, and the ``run`` methods (``TextEmbeddingRun``, ``DocumentEmbeddingRun``).
 
 A component's class names its runtime (``LocalOnnx*`` runs ONNX artifacts, ``LocalTorchScript*`` TORCH_SCRIPT
@@ -27,7 +28,8 @@ from opensearch_pretrained_haystack.text_preparation import (
 
 
 class LocalEmbedderComponent(InitParametersSerialization):
-    """Holds the model parameters; loads the model lazily and idempotently, as Haystack's lifecycle expects.
+    """
+    Holds the model parameters; loads the model lazily and idempotently, as Haystack's lifecycle expects.
 
     The tokenizer and the model are shared through the process's cache of loaded artifacts, so a text and a
     document embedder (and a splitter) of one model load it once; each component has its own worker threads.
@@ -84,8 +86,10 @@ class LocalEmbedderComponent(InitParametersSerialization):
         return self._embedder
 
     def _prefix(self, user_prefix: str | None, content_type: str) -> str:
-        """The user's prefix if given (even ""), else the model's own ``<content_type>_prefix`` (asymmetric models),
-        else none: the text ML Commons embeds for that content type."""
+        """
+        The user's prefix if given (even ""), else the model's own ``<content_type>_prefix`` (asymmetric models),
+        else none: the text ML Commons embeds for that content type.
+        """
         if user_prefix is not None:
             return user_prefix
         artifact = self._warm_embedder().artifact

@@ -1,5 +1,7 @@
-"""``LocalSparseDocumentEmbedder``: neural sparse embeddings of documents, computed on this machine with the maps
-the cluster's ``sparse_encoding`` ingest processor would store."""
+"""
+``LocalSparseDocumentEmbedder``: neural sparse embeddings of documents, computed on this machine with the maps
+the cluster's ``sparse_encoding`` ingest processor would store.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +19,8 @@ from opensearch_pretrained_haystack.text_preparation import prepare_documents
 
 @component
 class LocalSparseDocumentEmbedder(LocalSparseComponent):
-    """Sets ``sparse_embedding`` on documents with a neural sparse encoder (SPARSE_ENCODING, TorchScript: the
+    """
+    Sets ``sparse_embedding`` on documents with a neural sparse encoder (SPARSE_ENCODING, TorchScript: the
     ``torch`` extra), exactly as ML Commons would; a query tokenizer (SPARSE_TOKENIZE) works too, without torch.
 
     Documents come back as new objects, in order; a document without content comes back unchanged and is counted

@@ -20,7 +20,8 @@ from opensearch_pretrained_haystack.cluster.sparse_operations import SparseTask
 class OpenSearchMLSparseDocumentEmbedder(
     RemoteDocumentEmbedding[OpenSearchMLSparseEncoder], OpenSearchMLSparseComponent
 ):
-    """Sets `sparse_embedding` on documents, encoded in the cluster by a SPARSE_ENCODING model.
+    """
+    Sets `sparse_embedding` on documents, encoded in the cluster by a SPARSE_ENCODING model.
 
     Same text preparation, batching, concurrency, retries and failure policy as `OpenSearchMLDocumentEmbedder`:
     documents come back as new objects, in order; one without content comes back unchanged; with

@@ -17,7 +17,8 @@ from opensearch_pretrained_haystack.text_preparation import check_text, prepare_
 
 @component
 class OpenSearchMLSparseTextEmbedder(OpenSearchMLSparseComponent):
-    """Encodes one string in the cluster with a SPARSE_ENCODING (bi-encoder) or SPARSE_TOKENIZE model.
+    """
+    Encodes one string in the cluster with a SPARSE_ENCODING (bi-encoder) or SPARSE_TOKENIZE model.
 
     For a query tokenizer, `LocalSparseTextEmbedder` gives the same embedding without a round trip.
 

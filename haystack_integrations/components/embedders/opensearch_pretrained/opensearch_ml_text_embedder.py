@@ -13,7 +13,8 @@ from opensearch_pretrained_haystack.text_preparation import check_text, prepare_
 
 @component
 class OpenSearchMLTextEmbedder(OpenSearchMLComponent):
-    """Embeds one string in the cluster; a drop-in for `LocalOnnxTextEmbedder` (e.g. in `OpenSearchHybridRetriever`).
+    """
+    Embeds one string in the cluster; a drop-in for `LocalOnnxTextEmbedder` (e.g. in `OpenSearchHybridRetriever`).
 
     Usage example:
     ```python

@@ -24,7 +24,8 @@ from opensearch_pretrained_haystack.serialization import (
 
 @component
 class LocalSemanticHighlighter(InitParametersSerialization):
-    """Highlights, in each document, the sentences that answer the query, with OpenSearch's semantic sentence
+    """
+    Highlights, in each document, the sentences that answer the query, with OpenSearch's semantic sentence
     highlighter run locally (TorchScript on CPU; needs the ``torch`` extra), as ML Commons 3.x runs it.
 
     The output is ``OpenSearchMLSemanticHighlighter``'s: the same documents as new objects with
@@ -81,8 +82,10 @@ class LocalSemanticHighlighter(InitParametersSerialization):
         self._highlighter: TorchScriptHighlighter | None = None
 
     def warm_up(self) -> None:
-        """Fetch (or open) and verify the artifact and load the model, shared with every other user of the same
-        artifact in this process; calling it again does nothing."""
+        """
+        Fetch (or open) and verify the artifact and load the model, shared with every other user of the same
+        artifact in this process; calling it again does nothing.
+        """
         if self._lease is None:
             artifact = resolve_torch_script(
                 self.model,

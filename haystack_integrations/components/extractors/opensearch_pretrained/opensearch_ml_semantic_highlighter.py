@@ -1,5 +1,7 @@
-"""``OpenSearchMLSemanticHighlighter``: the sentences of each document that answer a query, from the semantic
-sentence highlighter deployed in ML Commons."""
+"""
+``OpenSearchMLSemanticHighlighter``: the sentences of each document that answer a query, from the semantic
+sentence highlighter deployed in ML Commons.
+"""
 
 from __future__ import annotations
 
@@ -29,7 +31,8 @@ Answers = list[list[Sentence] | MLCommonsError]
 
 @component
 class OpenSearchMLSemanticHighlighter(RemoteModelComponent[BatchedPredictor[Answers]]):
-    """Highlights, in each document, the sentences that answer the query, with the cluster's sentence highlighter
+    """
+    Highlights, in each document, the sentences that answer the query, with the cluster's sentence highlighter
     (``_predict`` of a QUESTION_ANSWERING model of type sentence_highlighting; OpenSearch 3.0+).
 
     The documents come back as new objects with ``semantic_highlights`` (the selected sentences: ``text``,

@@ -16,7 +16,8 @@ from opensearch_pretrained_haystack.serialization import (
 
 @component
 class LocalOnnxRanker(RankingParameters, InitParametersSerialization):
-    """Ranks documents by an OpenSearch pretrained cross-encoder (ONNX), computed as ML Commons computes it.
+    """
+    Ranks documents by an OpenSearch pretrained cross-encoder (ONNX), computed as ML Commons computes it.
 
     Scores equal ``OpenSearchMLRanker``'s (the same model deployed in the cluster) to 1e-5. Documents come back as
     new objects, best first. Documents without content cannot be scored: they are returned after the ranked ones

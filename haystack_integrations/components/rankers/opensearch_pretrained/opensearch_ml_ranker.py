@@ -16,7 +16,8 @@ from opensearch_pretrained_haystack.cluster.text_similarity import predict_simil
 
 @component
 class OpenSearchMLRanker(RankingParameters, OpenSearchMLComponent):
-    """Ranks documents with the cluster's ``_predict`` of a TEXT_SIMILARITY model (``query_text``, ``text_docs``).
+    """
+    Ranks documents with the cluster's ``_predict`` of a TEXT_SIMILARITY model (``query_text``, ``text_docs``).
 
     Documents are sent in batches of ``batch_size``, at most ``max_concurrency`` calls at a time, each retried on
     429, 502–504 and connection errors with backoff, all within ``retry_deadline`` — as the cluster embedders do.

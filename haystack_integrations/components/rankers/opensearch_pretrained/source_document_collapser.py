@@ -14,7 +14,8 @@ from opensearch_pretrained_haystack.serialization import (
 
 @component
 class SourceDocumentCollapser(InitParametersSerialization):
-    """Keeps the best-scoring passage of each source document, under the source's id, best first.
+    """
+    Keeps the best-scoring passage of each source document, under the source's id, best first.
 
     Passages are recognised by ``meta["source_id"]`` (set by ``ModelTokenSplitter``); a document without it
     stands for itself. The returned document is the best passage with ``id`` set to the source id and the

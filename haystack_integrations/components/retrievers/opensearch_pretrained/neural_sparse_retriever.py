@@ -1,4 +1,5 @@
-"""`OpenSearchNeuralSparseRetriever`: a `neural_sparse` query, encoded by the cluster or on this machine.
+"""
+`OpenSearchNeuralSparseRetriever`: a `neural_sparse` query, encoded by the cluster or on this machine.
 
 Two ways to give the query: `query` text with `model_id` (the cluster encodes it with a deployed SPARSE_ENCODING or
 SPARSE_TOKENIZE model), or `query_sparse_embedding` (e.g. from `LocalSparseTextEmbedder`), sent as `query_tokens`
@@ -59,7 +60,8 @@ def neural_sparse_clause(
 
 @component
 class OpenSearchNeuralSparseRetriever:
-    """Retrieves documents of a neural sparse index (see `opensearch_pretrained_haystack.indices.sparse`).
+    """
+    Retrieves documents of a neural sparse index (see `opensearch_pretrained_haystack.indices.sparse`).
 
     Usage example:
     ```python

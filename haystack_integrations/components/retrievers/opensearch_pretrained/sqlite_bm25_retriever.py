@@ -12,7 +12,8 @@ from haystack_integrations.components.retrievers.opensearch_pretrained._sqlite_r
 
 @component
 class SQLiteBM25Retriever(SQLiteRetrieverBase):
-    """The ``top_k`` documents by BM25 over the query's words, any of which may match (as OpenSearch's ``match``).
+    """
+    The ``top_k`` documents by BM25 over the query's words, any of which may match (as OpenSearch's ``match``).
 
     Usage example:
     ```python

@@ -12,7 +12,8 @@ from haystack_integrations.components.retrievers.opensearch_pretrained._sqlite_r
 
 @component
 class SQLiteEmbeddingRetriever(SQLiteRetrieverBase):
-    """The ``top_k`` documents nearest to a query embedding (brute force: the exact top-k, not an approximation).
+    """
+    The ``top_k`` documents nearest to a query embedding (brute force: the exact top-k, not an approximation).
 
     Usage example:
     ```python

@@ -22,7 +22,8 @@ from haystack_integrations.document_stores.opensearch_pretrained.scoring import 
 
 @component
 class SQLiteHybridRetriever(SQLiteRetrieverBase):
-    """BM25 on ``query`` and k-NN on ``query_embedding``, each ``top_k`` deep, fused into the ``top_k`` best.
+    """
+    BM25 on ``query`` and k-NN on ``query_embedding``, each ``top_k`` deep, fused into the ``top_k`` best.
 
     ``fusion="min_max"`` or ``"z_score"`` is the normalization-processor (that normalization, then the arithmetic
     mean with weights ``bm25_weight`` and ``1 - bm25_weight``); ``fusion="rrf"`` is the score-ranker-processor
