@@ -143,8 +143,10 @@ def main() -> None:
 
 def _time_changes(store: Any, query: list[float]) -> None:
     """
-    Each change, then the first dense query: the change's own time (which patches the vector copy) and the
-    query's (issue 22: well under a second at 1M passages).
+    Each change, then the first dense query.
+
+    The change's own time (which patches the vector copy) and the query's (issue 22: well under a second at 1M
+    passages).
     """
     import numpy as np
     from haystack import Document

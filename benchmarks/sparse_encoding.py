@@ -1,8 +1,10 @@
 """
-Neural sparse speed and size: local SPARSE_TOKENIZE texts/s; local SPARSE_ENCODING (TorchScript) against a plain
-torch loop on the same artifact (batch 32 padded in input order, and one text per call as ML Commons runs them),
-tokens/s and peak RSS, each in its own process; remote SPARSE_ENCODING docs/s vs bare _predict calls; index bytes
-per document of the maps in a `rank_features` field.
+Neural sparse speed and size.
+
+Local SPARSE_TOKENIZE texts/s; local SPARSE_ENCODING (TorchScript) against a plain torch loop on the same artifact
+(batch 32 padded in input order, and one text per call as ML Commons runs them), tokens/s and peak RSS, each in its own
+process; remote SPARSE_ENCODING docs/s vs bare _predict calls; index bytes per document of the maps in a `rank_features`
+field.
 
     python benchmarks/sparse_encoding.py                      # local only
     OPENSEARCH_URL=http://127.0.0.1:9200 python benchmarks/sparse_encoding.py --remote

@@ -1,6 +1,7 @@
 """
-The catalog of OpenSearch's pretrained models: sentence transformers (dense), cross-encoders, neural sparse and
-the semantic sentence highlighter.
+The catalog of OpenSearch's pretrained models.
+
+Sentence transformers (dense), cross-encoders, neural sparse and the semantic sentence highlighter.
 
 The facts live in ``data/catalog.json``; this module only turns them into frozen objects and answers
 look-ups, so that every other part of the package (artifact URLs, index dimensions, pooling) reads the
@@ -56,9 +57,11 @@ class PretrainedModel:
     @property
     def family(self) -> str:
         """
-        The ``<family>`` part of the name: "sentence-transformers" (embedders), "cross-encoders" (rerankers),
-        "neural-sparse" (sparse encoders and tokenizers) or "sentence-highlighting" (the semantic highlighter); only
-        embedders have a ``dimension`` (the others' is 0: no dense vector).
+        The ``<family>`` part of the name.
+
+        "sentence-transformers" (embedders), "cross-encoders" (rerankers), "neural-sparse" (sparse encoders and
+        tokenizers) or "sentence-highlighting" (the semantic highlighter); only embedders have a ``dimension`` (the
+        others' is 0: no dense vector).
         """
         return self.name.split("/")[1]
 

@@ -25,8 +25,7 @@ META_KEY = "opensearch_pretrained_model"
 
 class IndexMismatchError(UsageError):
     """
-    An index, store or cluster model holds (or makes) vectors of another model: another size, space, name or
-    version.
+    An index, store or cluster model holds (or makes) vectors of another model: another size, space, name or version.
     """
 
 
@@ -74,8 +73,10 @@ class ModelIdentity:
     @classmethod
     def from_meta(cls, meta: Mapping[str, Any] | None) -> ModelIdentity | None:
         """
-        The identity recorded in a mapping's ``_meta``; None when there is none (an index made before records,
-        or by another tool). Unknown keys are ignored, so a newer record still reads.
+        The identity recorded in a mapping's ``_meta``.
+
+        None when there is none (an index made before records, or by another tool). Unknown keys are ignored, so a newer
+        record still reads.
         """
         record = (meta or {}).get(META_KEY)
         if not isinstance(record, Mapping) or "name" not in record or "version" not in record:
@@ -123,8 +124,10 @@ def require_same_space(target: str, found: tuple[int, str], model: PretrainedMod
 
 def index_vector_space(vector_mapping: dict[str, Any]) -> tuple[int, str]:
     """
-    (dimension, space type) of a ``knn_vector`` mapping; the space type may sit in ``method`` or, from
-    OpenSearch 2.17 on, at the top level, and is k-NN's ``l2`` when absent.
+    (dimension, space type) of a ``knn_vector`` mapping.
+
+    The space type may sit in ``method`` or, from OpenSearch 2.17 on, at the top level, and is k-NN's ``l2`` when
+    absent.
     """
     space = (vector_mapping.get("method") or {}).get("space_type") or vector_mapping.get("space_type")
     return int(vector_mapping["dimension"]), space or DEFAULT_SPACE_TYPE

@@ -81,8 +81,9 @@ def verify_parity(local: Embedder, remote: Embedder, texts: list[str] | None = N
 
 class SparseEncoder(Protocol):
     """
-    Anything with `encode(texts) -> [{token: weight}]`: `LocalSparseEncoder`, `SparseTokenizer`,
-    `OpenSearchMLSparseEncoder`.
+    Anything with `encode(texts) -> [{token: weight}]`.
+
+    `LocalSparseEncoder`, `SparseTokenizer`, `OpenSearchMLSparseEncoder`.
     """
 
     def encode(self, texts: list[str]) -> list[dict[str, float]]: ...

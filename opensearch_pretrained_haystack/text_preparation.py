@@ -1,6 +1,8 @@
 """
-What every embedder pair of this package shares: input checks, text preparation, returning documents with
-their counts, and the content rule (``has_content``) that the splitter and the batch job follow too.
+What every embedder pair of this package shares.
+
+Input checks, text preparation, returning documents with their counts, and the content rule (``has_content``) that the
+splitter and the batch job follow too.
 
 Local and cluster embedders must turn the same document into the same string, or their vectors would differ
 for reasons that have nothing to do with the model; so both use these functions.
@@ -20,8 +22,7 @@ logger = logging.getLogger(__name__)
 
 def check_text(component: str, sibling: str, text: Any) -> None:
     """
-    A text embedder takes one string of text (no lone surrogate); say which component takes documents
-    instead.
+    A text embedder takes one string of text (no lone surrogate); say which component takes documents instead.
     """
     if not isinstance(text, str):
         raise TypeError(
@@ -60,17 +61,21 @@ def prepare_document_text(
 
 def has_content(document: Document) -> bool:
     """
-    The content rule of every indexing step: a document whose content is None or "" has none (whitespace is
-    content, as the cluster embeds it; ``DocumentCleaner`` turns whitespace-only text into ""). Such a document
-    is returned (by the splitter as its one passage, by the embedders unchanged), counted, and never dropped.
+    The content rule of every indexing step.
+
+    A document whose content is None or "" has none (whitespace is content, as the cluster embeds it;
+    ``DocumentCleaner`` turns whitespace-only text into ""). Such a document is returned (by the splitter as its one
+    passage, by the embedders unchanged), counted, and never dropped.
     """
     return bool(document.content)
 
 
 def source_label(document: Document) -> str:
     """
-    How a message names a document: its file, else the id of its source (a passage), else its own id, so a
-    document and its passages are named alike by every step.
+    How a message names a document.
+
+    Its file, else the id of its source (a passage), else its own id, so a document and its passages are named alike by
+    every step.
     """
     return str(document.meta.get("file_path") or document.meta.get("source_id") or document.id)
 
@@ -104,9 +109,11 @@ class PreparedDocuments:
         self, embeddings: dict[int, Any], meta: dict[str, Any], *, field: str = "embedding", failed: int | None = None
     ) -> dict[str, Any]:
         """
-        The embedder's result: new Document objects with ``field`` set where an embedding was made (the others,
-        such as those without content, unchanged), and ``meta`` with the counts; the caller's documents are never
-        mutated and none is dropped. ``failed`` (documents of failed batches) is counted where batches can fail.
+        The embedder's result.
+
+        New Document objects with ``field`` set where an embedding was made (the others, such as those without content,
+        unchanged), and ``meta`` with the counts; the caller's documents are never mutated and none is dropped.
+        ``failed`` (documents of failed batches) is counted where batches can fail.
         """
         documents = [
             replace(doc, **{field: embeddings[i]}) if i in embeddings else doc for i, doc in enumerate(self.documents)

@@ -81,8 +81,10 @@ def load_beir(directory: str | Path, *, split: str = DEFAULT_SPLIT) -> BeirDatas
 
 def _jsonl_records(path: Path, text_field: str) -> Iterator[dict[str, Any]]:
     """
-    The records of a BEIR JSONL file; a line without a string ``_id`` and ``text_field`` is an error naming
-    it (a judged query or document silently dropped would change the scores).
+    The records of a BEIR JSONL file.
+
+    A line without a string ``_id`` and ``text_field`` is an error naming it (a judged query or document silently
+    dropped would change the scores).
     """
     with open(path, encoding="utf-8") as file:
         for number, line in enumerate(file, start=1):

@@ -1,7 +1,8 @@
 """
-Pipelines to serve (Hayhooks' wrappers in ``examples/hayhooks`` deploy them): the query pipelines over the
-embedded store and the RAG prototype's, configured by environment variables (Hayhooks builds each wrapper without
-arguments).
+Pipelines to serve (Hayhooks' wrappers in ``examples/hayhooks`` deploy them).
+
+The query pipelines over the embedded store and the RAG prototype's, configured by environment variables (Hayhooks
+builds each wrapper without arguments).
 
 - ``OPENSEARCH_PRETRAINED_STORE``: the store file (default ``example-store.sqlite``, as `indexing_pipeline.py`
   writes it); its recorded model embeds the queries.

@@ -44,8 +44,9 @@ class ExtractedModel:
 
 def entry_path(info: zipfile.ZipInfo) -> PurePosixPath:
     """
-    An entry's path, a backslash read as a separator as ML Commons reads it (zips made on Windows use them):
-    one rule for every check, for unpacking and for reading a member.
+    An entry's path, a backslash read as a separator as ML Commons reads it (zips made on Windows use them).
+
+    One rule for every check, for unpacking and for reading a member.
     """
     return PurePosixPath(info.filename.replace("\\", "/"))
 
@@ -202,8 +203,10 @@ def _copy_entry(archive: zipfile.ZipFile, entry: zipfile.ZipInfo, folder: Path, 
 
 def _entry_chunks(archive: zipfile.ZipFile, entry: zipfile.ZipInfo, zip_path: Path) -> Iterator[bytes]:
     """
-    The decompressed bytes of ``entry`` in chunks; one whose bytes differ from its declared size is refused as
-    soon as it shows (so a lying entry never decompresses past its declared size).
+    The decompressed bytes of ``entry`` in chunks.
+
+    One whose bytes differ from its declared size is refused as soon as it shows (so a lying entry never decompresses
+    past its declared size).
     """
     read = 0
     with archive.open(entry) as source:

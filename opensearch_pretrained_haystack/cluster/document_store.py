@@ -81,8 +81,9 @@ def hits_to_documents(hits: list[dict[str, Any]]) -> list[Document]:
 
 def verify_by_default(store: OpenSearchDocumentStore) -> None:
     """
-    opensearch-haystack's default `verify_certs=None` reaches opensearch-py as "do not verify": make it verify,
-    as every other client of this package does (an explicit False stays False).
+    opensearch-haystack's default `verify_certs=None` reaches opensearch-py as "do not verify".
+
+    Make it verify, as every other client of this package does (an explicit False stays False).
     """
     if store._verify_certs is None:
         store._verify_certs = True
@@ -149,8 +150,9 @@ def overwrite_documents(
 
 def index_actions(store: OpenSearchDocumentStore, documents: list[Document]) -> list[dict[str, Any]]:
     """
-    The `_bulk` actions the store's own `write_documents` sends for `documents` under `OVERWRITE`: `index`
-    operations with `_id` and the store's `_source`, so a writer with its own client stores the same bytes.
+    The `_bulk` actions the store's own `write_documents` sends for `documents` under `OVERWRITE`.
+
+    `index` operations with `_id` and the store's `_source`, so a writer with its own client stores the same bytes.
     """
     request = store._prepare_bulk_write_request(
         documents=documents, policy=DuplicatePolicy.OVERWRITE, is_async=False, refresh=False
@@ -161,8 +163,9 @@ def index_actions(store: OpenSearchDocumentStore, documents: list[Document]) -> 
 
 def _rejected(error: Exception) -> MLCommonsError | None:
     """
-    A `_bulk` whose documents the cluster rejected for load (429 per item) is retryable; other store errors
-    (a mapping conflict) are not.
+    A `_bulk` whose documents the cluster rejected for load (429 per item) is retryable.
+
+    Other store errors (a mapping conflict) are not.
     """
     if isinstance(error, DocumentStoreError) and any(mark in str(error) for mark in _REJECTED):
         return ThrottledError(f"The cluster rejected documents under load: {str(error)[:300]}", status=429)

@@ -1,7 +1,8 @@
 """
-The life of models in a cluster after upload: deploy settings at registration, and listing, undeploying,
-deleting and redeploying what is there (ml-commons #4134, #3272, #2177, #2970: models drifting to DEPLOY_FAILED,
-not redeployed after restarts, piling up).
+The life of models in a cluster after upload.
+
+Deploy settings at registration, and listing, undeploying, deleting and redeploying what is there (ml-commons #4134,
+#3272, #2177, #2970: models drifting to DEPLOY_FAILED, not redeployed after restarts, piling up).
 
 Sources (ml-commons): `common/model/MLDeploySetting.java` (`is_auto_deploy_enabled` 2.13+, `model_ttl_minutes`
 2.14+), `MLModelState.java`, `rest/RestMLDeleteModelAction.java` (a deployed model cannot be deleted).

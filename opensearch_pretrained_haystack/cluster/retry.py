@@ -88,9 +88,10 @@ def call_with_retries(
     classify: Callable[[Exception], MLCommonsError | None] | None = None,
 ) -> T:
     """
-    Run the blocking `call` under `policy`: opensearch-py errors are mapped by `from_transport_error`;
-    `classify` may map other exceptions (e.g. opensearch-haystack's `DocumentStoreError`) or return None
-    to let them through unchanged.
+    Run the blocking `call` under `policy`.
+
+    Opensearch-py errors are mapped by `from_transport_error`; `classify` may map other exceptions (e.g.
+    opensearch-haystack's `DocumentStoreError`) or return None to let them through unchanged.
     """
 
     def attempt(_: Deadline) -> Operation[T]:

@@ -28,8 +28,9 @@ TOKEN_TYPES_SENT_FOR = frozenset({"bert", "albert"})
 
 def inputs_by_model_type(model_type: str) -> tuple[str, ...]:
     """
-    ML Commons' text-embedding rule (``TextEmbeddingDenseModel``): ``input_ids`` and ``attention_mask``, plus
-    ``token_type_ids`` for model_type bert or albert.
+    ML Commons' text-embedding rule (``TextEmbeddingDenseModel``).
+
+    ``input_ids`` and ``attention_mask``, plus ``token_type_ids`` for model_type bert or albert.
     """
     base = ("input_ids", "attention_mask")
     return (*base, "token_type_ids") if model_type.lower() in TOKEN_TYPES_SENT_FOR else base

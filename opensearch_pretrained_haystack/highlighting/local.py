@@ -107,8 +107,9 @@ class TorchScriptHighlighter:
 
     def _selected(self, chunk: Chunk) -> list[int]:
         """
-        The global sentence indices the module selects in one chunk; a chunk without any mapped token has none
-        (the module cannot take it: `min()` of an empty tensor).
+        The global sentence indices the module selects in one chunk.
+
+        A chunk without any mapped token has none (the module cannot take it: `min()` of an empty tensor).
         """
         if all(i == IGNORED for i in chunk.sentence_ids):
             return []

@@ -48,8 +48,9 @@ def node_highlights(response: Any) -> list[dict[str, Any]]:
 
 def node_response(sentences: Sequence[Sentence]) -> dict[str, Any]:
     """
-    The exact body ML Commons' predict returns for these selected sentences: its own (UTF-16) offsets and text,
-    numbers as doubles (Gson), keys in its order.
+    The exact body ML Commons' predict returns for these selected sentences.
+
+    Its own (UTF-16) offsets and text, numbers as doubles (Gson), keys in its order.
     """
     highlights = [
         {"start": float(s.node_start), "end": float(s.node_end), "text": s.node_text, "position": float(s.position)}

@@ -197,8 +197,10 @@ def create_ingest_pipeline(
 
 def require_query_model(client: OpenSearch, index: str, model_id: str) -> None:
     """
-    Refuse (``IndexMismatchError``) a query model that is not the model ``index`` records: another size, or
-    registered under another name. An index without a record is not checked here (``check_index`` warns).
+    Refuse (``IndexMismatchError``) a query model that is not the model ``index`` records.
+
+    Another size, or registered under another name. An index without a record is not checked here (``check_index``
+    warns).
     """
     recorded = recorded_model(client, index)
     if recorded is not None:

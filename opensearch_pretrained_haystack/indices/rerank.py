@@ -85,8 +85,10 @@ def create_rerank_search_pipeline(
     combined_with: Mapping[str, Any] | None = None,
 ) -> str:
     """
-    Create (or replace) the rerank search pipeline ``pipeline_id``; returns its id. With ``combined_with`` (a
-    hybrid pipeline body, see ``rerank_search_pipeline_body``) it also normalizes a hybrid query's scores.
+    Create (or replace) the rerank search pipeline ``pipeline_id``; returns its id.
+
+    With ``combined_with`` (a hybrid pipeline body, see ``rerank_search_pipeline_body``) it also normalizes a hybrid
+    query's scores.
 
     Checked here, since the cluster checks nothing when the pipeline is created: a cluster without neural-search
     2.12+ (``UnsupportedServerError``), a model that is not deployed (``ModelNotDeployedError``) or not a

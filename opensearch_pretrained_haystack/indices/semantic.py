@@ -1,6 +1,8 @@
 """
-An index with a `semantic` field: one mapping that names the model, so the cluster embeds at ingest and at query
-time with no ingest pipeline and no `model_id` in queries (neural-search 3.1+).
+An index with a `semantic` field.
+
+One mapping that names the model, so the cluster embeds at ingest and at query time with no ingest pipeline and no
+`model_id` in queries (neural-search 3.1+).
 
 Sources (neural-search): the field mapper 3.0.0.0 (PR #1225); ingest processor, query logic and `chunking` 3.1.0.0
 (#1309, #1315, #1337); `dense_embedding_config` (#1420), `sparse_encoding_config` (#1434), chunking strategies

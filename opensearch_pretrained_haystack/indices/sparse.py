@@ -1,6 +1,8 @@
 """
-Neural sparse indices: the index body, the cluster's ``sparse_encoding`` ingest pipeline, and a writer for
-documents that already carry a ``SparseEmbedding``.
+Neural sparse indices.
+
+The index body, the cluster's ``sparse_encoding`` ingest pipeline, and a writer for documents that already carry a
+``SparseEmbedding``.
 
 - The sparse field is ``rank_features`` (every neural-search version), or ``sparse_vector`` on servers that have
   it (3.3+, ``ServerProfile.sparse_vector_field``; its keys are token ids and it needs ``index.sparse``).
@@ -267,8 +269,10 @@ def require_recorded_encoder(client: OpenSearch, index: str, encoder: str, *, re
 
 def _missing_field_type(error: RequestRejectedError, field_type: SparseFieldType) -> Exception:
     """
-    Name the server capability behind a refused sparse index: ``sparse_vector`` before 3.3 (its ``index.sparse``
-    setting is unknown too), or ``rank_features`` without the mapper-extras module.
+    Name the server capability behind a refused sparse index.
+
+    ``sparse_vector`` before 3.3 (its ``index.sparse`` setting is unknown too), or ``rank_features`` without the
+    mapper-extras module.
     """
     reason = str(error)
     if field_type == SPARSE_VECTOR and ("index.sparse" in reason or SPARSE_VECTOR in reason):
@@ -286,8 +290,10 @@ def _missing_field_type(error: RequestRejectedError, field_type: SparseFieldType
 
 def require_sparse_field(client: OpenSearch, index: str, *, retry: RetryPolicy | None = None) -> SparseFieldType:
     """
-    The type of the index's sparse field; ``IndexMismatchError`` if it has none (e.g. a dense-only index),
-    ``MissingIndexError`` if there is no such index (a store that may not create it, e.g. for searching).
+    The type of the index's sparse field.
+
+    ``IndexMismatchError`` if it has none (e.g. a dense-only index), ``MissingIndexError`` if there is no such index (a
+    store that may not create it, e.g. for searching).
     """
     policy = retry or RetryPolicy()
     if not call_with_retries(lambda: client.indices.exists(index=index), policy, what=f"Checking index {index!r}"):
@@ -312,8 +318,10 @@ def sparse_field_value(
     embedding: SparseEmbedding, field_type: SparseFieldType, vocabulary: SparseVocabulary | None
 ) -> dict[str, float]:
     """
-    A ``SparseEmbedding`` as the field wants it: ``{token: weight}`` (``rank_features``, by ``vocabulary``) or
-    ``{"<token id>": weight}`` (``sparse_vector``; the indices are the vocabulary ids).
+    A ``SparseEmbedding`` as the field wants it.
+
+    ``{token: weight}`` (``rank_features``, by ``vocabulary``) or ``{"<token id>": weight}`` (``sparse_vector``; the
+    indices are the vocabulary ids).
     """
     if field_type == SPARSE_VECTOR:
         return {str(index): float(value) for index, value in zip(embedding.indices, embedding.values, strict=True)}

@@ -31,8 +31,10 @@ INPUT_NAMES = PAIR_INPUTS
 
 class CrossEncoderRunner(OnnxRunner[tuple[Tokenizer, int]]):
     """
-    What the local cross-encoders share, whatever runtime they hold: pairs tokenized as the cluster does,
-    scored in length-sorted runs; subclasses load the model and compute one run's logits.
+    What the local cross-encoders share, whatever runtime they hold.
+
+    Pairs tokenized as the cluster does, scored in length-sorted runs; subclasses load the model and compute one run's
+    logits.
     """
 
     tokenizer: Tokenizer
@@ -146,8 +148,9 @@ class LocalOnnxCrossEncoder(CrossEncoderRunner):
 
 def pair_tokenizer(artifact: ModelArtifact) -> tuple[Tokenizer, int]:
     """
-    A tokenizer of its own that truncates pairs LongestFirst at the cluster's limit, as DJL's does; the shared
-    single-text tokenizer stays untruncated for the splitter and the embedders.
+    A tokenizer of its own that truncates pairs LongestFirst at the cluster's limit, as DJL's does.
+
+    The shared single-text tokenizer stays untruncated for the splitter and the embedders.
     """
     model_tokenizer = load_tokenizer(artifact)
     tokenizer = model_tokenizer.tokenizer

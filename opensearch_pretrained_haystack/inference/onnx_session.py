@@ -36,8 +36,9 @@ def load_session(artifact: ModelArtifact, providers: tuple[str, ...]) -> ort.Inf
 
 def shared_session(artifact: ModelArtifact, providers: Sequence[str] | None = None) -> Lease[ort.InferenceSession]:
     """
-    The process's one session of this artifact (per providers), its inputs checked by the artifact's family's
-    rule; release the lease when done.
+    The process's one session of this artifact (per providers), its inputs checked by the artifact's family's rule.
+
+    Release the lease when done.
     """
     chosen = tuple(providers or DEFAULT_PROVIDERS)
     lease = loaded_artifacts.acquire("onnx-session", artifact, lambda a: load_session(a, chosen), chosen)

@@ -49,8 +49,9 @@ def length_sorted_batches(lengths: Sequence[int], batch_size: int) -> Iterator[l
 
 def padded_inputs(encodings: Sequence[Encoding], names: Sequence[str]) -> dict[str, np.ndarray]:
     """
-    One run's int64 inputs, padded with zeros to its longest encoding: any of ``input_ids``,
-    ``attention_mask`` (1 on real tokens) and ``token_type_ids`` (the encodings' own).
+    One run's int64 inputs, padded with zeros to its longest encoding.
+
+    Any of ``input_ids``, ``attention_mask`` (1 on real tokens) and ``token_type_ids`` (the encodings' own).
     """
     width = max(len(e.ids) for e in encodings)
     feeds = {name: np.zeros((len(encodings), width), dtype=np.int64) for name in names}

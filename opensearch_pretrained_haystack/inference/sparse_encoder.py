@@ -48,8 +48,9 @@ def _tokenizer_and_vocabulary(artifact: ModelArtifact) -> tuple[ModelTokenizer, 
 
 class LocalSparseEncoder(OnnxRunner[tuple[ModelTokenizer, SparseVocabulary]]):
     """
-    Encodes texts into ``{token: weight}`` maps with a SPARSE_ENCODING TorchScript artifact, exactly as
-    ML Commons would (needs the ``torch`` extra).
+    Encodes texts into ``{token: weight}`` maps with a SPARSE_ENCODING TorchScript artifact, as ML Commons would.
+
+    The encoding is exactly ML Commons' (needs the ``torch`` extra).
 
     Usage example:
     ```python

@@ -208,8 +208,9 @@ class SparseTokenizer:
 
 def shared_sparse_tokenizer(artifact: ModelArtifact) -> Lease[SparseTokenizer]:
     """
-    The process's one ``SparseTokenizer`` of this artifact, on the cache of loaded artifacts; release the lease
-    when done.
+    The process's one ``SparseTokenizer`` of this artifact, on the cache of loaded artifacts.
+
+    Release the lease when done.
     """
     return loaded_artifacts.acquire("sparse-tokenizer", artifact, SparseTokenizer.from_artifact)
 

@@ -1,6 +1,8 @@
 """
-What the local text embedders share, whatever runtime they hold: the artifact's tokenizer, ``embed`` in
-length-sorted runs, token counts — and ``local_embedder``, which picks the runtime the artifact was built for.
+What the local text embedders share, whatever runtime they hold.
+
+The artifact's tokenizer, ``embed`` in length-sorted runs, token counts — and ``local_embedder``, which picks the
+runtime the artifact was built for.
 """
 
 from __future__ import annotations
@@ -72,9 +74,10 @@ def local_embedder(
     **runtime_options: Any,
 ) -> TextEmbeddingRunner:
     """
-    The local embedder for the runtime the artifact was built for: ``LocalOnnxEmbedder`` for ONNX,
-    ``LocalTorchScriptEmbedder`` for TORCH_SCRIPT (``model_format`` picks the catalog's artifact; a directory or
-    zip says its own format in its config.json). ``runtime_options``: ``providers`` for ONNX.
+    The local embedder for the runtime the artifact was built for.
+
+    ``LocalOnnxEmbedder`` for ONNX, ``LocalTorchScriptEmbedder`` for TORCH_SCRIPT (``model_format`` picks the catalog's
+    artifact; a directory or zip says its own format in its config.json). ``runtime_options``: ``providers`` for ONNX.
     """
     artifact = resolve_artifact(
         model, version, model_format=model_format, mirror=mirror, cache_dir=cache_dir, progress_bar=progress_bar

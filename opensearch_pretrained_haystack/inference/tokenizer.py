@@ -24,8 +24,10 @@ DEFAULT_MODEL_MAX_LENGTH = 512
 
 def truncation_length(tokenizer_json: dict[str, Any], model_config: dict[str, Any]) -> int:
     """
-    The token limit ML Commons applies: ``truncation.max_length``, else a ``Fixed`` padding length, else
-    ``model_config.model_max_length``, else 512 (capped at ``model_max_length`` as DJL does).
+    The token limit ML Commons applies.
+
+    ``truncation.max_length``, else a ``Fixed`` padding length, else ``model_config.model_max_length``, else 512 (capped
+    at ``model_max_length`` as DJL does).
     """
     cap = int(model_config.get("model_max_length") or DEFAULT_MODEL_MAX_LENGTH)
     truncation = tokenizer_json.get("truncation") or {}

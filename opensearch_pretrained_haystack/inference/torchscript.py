@@ -141,8 +141,10 @@ def resolve_torch_script(
     progress_bar: bool = True,
 ) -> ModelArtifact:
     """
-    What every TorchScript engine does first: torch installed (else one line), the verified artifact
-    (the catalog's TORCH_SCRIPT one), and a refusal naming ``owner`` for another format or task.
+    What every TorchScript engine does first.
+
+    Torch installed (else one line), the verified artifact (the catalog's TORCH_SCRIPT one), and a refusal naming
+    ``owner`` for another format or task.
 
     :param hint: Ends the wrong-task message (what runs the other tasks).
     :raises MissingExtraError: torch is not installed.

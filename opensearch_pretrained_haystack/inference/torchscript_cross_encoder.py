@@ -1,6 +1,8 @@
 """
-``LocalTorchScriptCrossEncoder``: the cluster's TEXT_SIMILARITY scores of a TORCH_SCRIPT cross-encoder artifact,
-computed on this machine (the ``torch`` extra).
+``LocalTorchScriptCrossEncoder``.
+
+The cluster's TEXT_SIMILARITY scores of a TORCH_SCRIPT cross-encoder artifact, computed on this machine (the ``torch``
+extra).
 
 The traced graph takes ``input_ids, attention_mask, token_type_ids`` as positional tensors and returns its
 ``logits``; ML Commons feeds it one pair per inference, tokenized as for ONNX (see ``cross_encoder``), and returns

@@ -116,8 +116,10 @@ _ROWS_PER_FETCH = 1000
 
 class SQLiteStoreError(OpenSearchPretrainedError, DocumentStoreError):
     """
-    A store file that cannot be used: not ours, a newer schema, or an SQLite without FTS5 (a Haystack
-    ``DocumentStoreError``, as the errors of Haystack's own stores are).
+    A store file that cannot be used.
+
+    Not ours, a newer schema, or an SQLite without FTS5 (a Haystack ``DocumentStoreError``, as the errors of Haystack's
+    own stores are).
     """
 
 
@@ -479,7 +481,8 @@ class SQLiteDocumentStore(AsyncOperations):
         return_embedding: bool = False,
     ) -> list[Document]:
         """
-        BM25 and k-NN, each ``top_k`` deep, fused as OpenSearch's hybrid search pipelines fuse them:
+        BM25 and k-NN, each ``top_k`` deep, fused as OpenSearch's hybrid search pipelines fuse them.
+
         ``min_max`` or ``z_score`` (weights ``bm25_weight`` and ``1 - bm25_weight``), or ``rrf``.
 
         ``lower_bounds`` (``min_max`` only: BM25's, then k-NN's) and ``min_score`` (fused scores below it are
@@ -511,9 +514,11 @@ class SQLiteDocumentStore(AsyncOperations):
 
     def _connect(self, *, write: bool) -> sqlite3.Connection:
         """
-        The read-only connection, or (``write``) the writing one, opened on first use. An empty file (a store
-        whose creator has not committed yet, or was killed first) reads as an empty store of ``model``, in memory
-        and for this read only: nothing is written to it, and the next read looks at the file again.
+        The read-only connection, or (``write``) the writing one, opened on first use.
+
+        An empty file (a store whose creator has not committed yet, or was killed first) reads as an empty store of
+        ``model``, in memory and for this read only: nothing is written to it, and the next read looks at the file
+        again.
         """
         with self._lock:
             connection = self._writer if write else self._reader
@@ -580,8 +585,9 @@ class SQLiteDocumentStore(AsyncOperations):
     def _create(self, connection: sqlite3.Connection) -> None:
         """
         Mark the file and create the schema in one transaction; the marker is in the first bytes ever written.
-        Another process may have created the store meanwhile (then there is nothing to do) or written something
-        else into the empty file (then it is refused and left as it is).
+
+        Another process may have created the store meanwhile (then there is nothing to do) or written something else
+        into the empty file (then it is refused and left as it is).
         """
         with _transaction(connection):
             marker = connection.execute("PRAGMA application_id").fetchone()[0]
@@ -659,8 +665,9 @@ class SQLiteDocumentStore(AsyncOperations):
     @contextmanager
     def _reading(self, *, vectors: bool = False) -> Iterator[sqlite3.Connection]:
         """
-        One read transaction on the read-only connection: everything read inside sees one snapshot, whatever
-        writers do meanwhile, and nothing waits for them.
+        One read transaction on the read-only connection.
+
+        Everything read inside sees one snapshot, whatever writers do meanwhile, and nothing waits for them.
 
         With ``vectors``, ``self._cache`` holds the vector copy of that snapshot. A copy that lags is brought up
         to date when the write lock is free at once; otherwise (a writer holds it, the file is read-only, the disk
@@ -709,8 +716,10 @@ class SQLiteDocumentStore(AsyncOperations):
 
     def _refresh_without_waiting(self) -> None:
         """
-        Rebuild the vector copy if the write lock can be taken at once; a writer holding it, a read-only file
-        or a copy that cannot be written (disk full, file size limit) leaves it as it is.
+        Rebuild the vector copy if the write lock can be taken at once.
+
+        A writer holding it, a read-only file or a copy that cannot be written (disk full, file size limit) leaves it as
+        it is.
         """
         if not (os.access(self.path, os.W_OK) and os.access(os.path.dirname(self.path), os.W_OK)):
             return
@@ -891,8 +900,9 @@ class SQLiteDocumentStore(AsyncOperations):
 
 def _best_per_source(ranked: list[list[tuple[int, float]]], sources: dict[int, str]) -> list[list[tuple[int, float]]]:
     """
-    Each list of (key, score) hits, best first, cut to the best hit of each source, under one key per source:
-    the key of its first hit in the last list that has one (the k-NN side, in hybrid's order).
+    Each list of (key, score) hits, best first, cut to the best hit of each source, under one key per source.
+
+    The key of its first hit in the last list that has one (the k-NN side, in hybrid's order).
     """
     representative: dict[str, int] = {}
     for hits in reversed(ranked):
@@ -913,8 +923,10 @@ def _best_per_source(ranked: list[list[tuple[int, float]]], sources: dict[int, s
 
 def _inspect(path: str) -> str:
     """
-    What the file at ``path`` is: ``"missing"`` or ``"empty"`` (a store may be created there), ``"store"`` (its
-    header carries the marker); any other file raises ``SQLiteStoreError``.
+    What the file at ``path`` is.
+
+    ``"missing"`` or ``"empty"`` (a store may be created there), ``"store"`` (its header carries the marker); any other
+    file raises ``SQLiteStoreError``.
 
     The header is read by SQLite itself, read-only and ``immutable`` (no lock, no WAL index, nothing written): a
     plain ``open()``/``close()`` of the file would drop the POSIX locks of this process's other connections to it,
@@ -962,8 +974,10 @@ def _foreign(path: str) -> str:
 
 def _connect_read_only(path: str, busy_timeout: float) -> sqlite3.Connection:
     """
-    Open ``path`` read-only. On a read-only file system SQLite cannot create the WAL index beside a WAL store;
-    with no write-ahead log there (so no writer), the file is opened as immutable, which needs none.
+    Open ``path`` read-only.
+
+    On a read-only file system SQLite cannot create the WAL index beside a WAL store; with no write-ahead log there (so
+    no writer), the file is opened as immutable, which needs none.
     """
     uri = Path(path).as_uri() + "?mode=ro"
     connection = sqlite3.connect(uri, uri=True, timeout=busy_timeout, isolation_level=None, check_same_thread=False)

@@ -30,8 +30,9 @@ def nearest(
     allowed: npt.NDArray[np.int64] | None = None,
 ) -> list[tuple[int, float]]:
     """
-    The ``top_k`` best (row key, k-NN score), best first, ties by key (order of writing); ``allowed`` (sorted
-    row keys) restricts the search to those rows.
+    The ``top_k`` best (row key, k-NN score), best first, ties by key (order of writing).
+
+    ``allowed`` (sorted row keys) restricts the search to those rows.
     """
     query_squared_norm = float(np.dot(query.astype(np.float64), query.astype(np.float64)))
 

@@ -58,8 +58,10 @@ def hashable(value: Any) -> Any:
 
 def min_max(bounds: list[tuple[str, Any, Any]]) -> dict[str, Any]:
     """
-    ``{"min", "max"}`` from each JSON type's (type, min, max): over numbers (booleans among them) or strings, as
-    Haystack orders them; lists and objects do not count, and numbers beside strings have no order (None).
+    ``{"min", "max"}`` from each JSON type's (type, min, max).
+
+    Over numbers (booleans among them) or strings, as Haystack orders them; lists and objects do not count, and numbers
+    beside strings have no order (None).
     """
     kept = [(json_type, low, high) for json_type, low, high in bounds if json_type in _NUMERIC or json_type == "text"]
     if not kept or len({json_type == "text" for json_type, _, _ in kept}) > 1:

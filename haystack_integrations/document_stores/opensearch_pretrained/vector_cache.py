@@ -85,8 +85,10 @@ class StoreState:
 @dataclass(frozen=True)
 class Changes:
     """
-    What one write transaction of this store did to the vectors: the state before and after it, and the row keys
-    whose vectors it deleted or replaced (recorded by the connection's own triggers).
+    What one write transaction of this store did to the vectors.
+
+    The state before and after it, and the row keys whose vectors it deleted or replaced (recorded by the connection's
+    own triggers).
     """
 
     before: StoreState
@@ -159,12 +161,13 @@ def refresh(
     changes: Changes | None = None,
 ) -> VectorCache | None:
     """
-    Bring the copy to ``state``, with ``connection`` holding the write lock: append the rows written since, when
-    nothing else changed; otherwise rebuild it (or, without ``rebuild``, leave that to the next search). With
-    ``rebuild`` (a search waits for it) the copy's checksums are checked first and a damaged copy is rebuilt;
-    without it (after a write) the rows it appends are checksummed and checking the rest is left to the search.
-    ``changes`` (the write just committed) lets deletes and replaced vectors be patched in rather than rebuilt, if
-    nothing else changed the store since the copy's state.
+    Bring the copy to ``state``, with ``connection`` holding the write lock.
+
+    Append the rows written since, when nothing else changed; otherwise rebuild it (or, without ``rebuild``, leave that
+    to the next search). With ``rebuild`` (a search waits for it) the copy's checksums are checked first and a damaged
+    copy is rebuilt; without it (after a write) the rows it appends are checksummed and checking the rest is left to the
+    search. ``changes`` (the write just committed) lets deletes and replaced vectors be patched in rather than rebuilt,
+    if nothing else changed the store since the copy's state.
     """
     loaded = _load(database, dimension)
     if loaded is not None and not _tail_matches(connection, loaded, changes.replaced if changes else ()):
@@ -234,8 +237,10 @@ def _load(database: Path, dimension: int) -> VectorCache | None:
 
 def _verified(cache: VectorCache, previous: VectorCache | None) -> VectorCache | None:
     """
-    ``cache`` marked as checked, or None if a chunk's checksums fail. Chunks ``previous`` checked in the same
-    build, with the files only appended to since, are trusted; every other chunk is read, in parallel.
+    ``cache`` marked as checked, or None if a chunk's checksums fail.
+
+    Chunks ``previous`` checked in the same build, with the files only appended to since, are trusted; every other chunk
+    is read, in parallel.
     """
     start = _trusted(cache, previous) // CHUNK_ROWS * CHUNK_ROWS
     count = len(cache.keys)
@@ -257,9 +262,10 @@ def _verified(cache: VectorCache, previous: VectorCache | None) -> VectorCache |
 
 def _trusted(cache: VectorCache, previous: VectorCache | None) -> int:
     """
-    How many leading rows of ``cache`` this process checked already, in ``previous``: all it checked when the
-    files are the same, the rows it had checked when the copy was only appended to since (a write moved the state on
-    within the same build), none when the files changed without a write.
+    How many leading rows of ``cache`` this process checked already, in ``previous``.
+
+    All it checked when the files are the same, the rows it had checked when the copy was only appended to since (a
+    write moved the state on within the same build), none when the files changed without a write.
     """
     if previous is None or previous.header.build_id != cache.header.build_id:
         return 0
@@ -270,9 +276,10 @@ def _trusted(cache: VectorCache, previous: VectorCache | None) -> int:
 
 def _tail_matches(connection: sqlite3.Connection, cache: VectorCache, replaced: Sequence[int] = ()) -> bool:
     """
-    Whether the copy's last live vector is still the database's vector at that key: one row read, which catches a
-    database that went back to an earlier state (generations are then reached again with other rows). Rows of the
-    write being patched in (``replaced``) are passed over.
+    Whether the copy's last live vector is still the database's vector at that key.
+
+    One row read, which catches a database that went back to an earlier state (generations are then reached again with
+    other rows). Rows of the write being patched in (``replaced``) are passed over.
     """
     skipped = set(replaced)
     last = len(cache.keys) - 1
@@ -327,8 +334,10 @@ def _map(
 
 class _Checksums:
     """
-    Hashes of rows as they are written: one pair per full chunk, and the running pair of the last, partial one
-    (which an append starts from the rows already there).
+    Hashes of rows as they are written.
+
+    One pair per full chunk, and the running pair of the last, partial one (which an append starts from the rows already
+    there).
     """
 
     def __init__(self, rows: int, tail_vectors: npt.NDArray[np.float32], tail_records: npt.NDArray[np.void]) -> None:

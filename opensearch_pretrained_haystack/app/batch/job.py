@@ -118,8 +118,9 @@ class IndexingInterrupted(KeyboardInterrupt):
 
 class _WrittenProgress:
     """
-    Advances the bar by a chunk's documents once all of the chunk's passages are written. Passages of the chunk
-    being cut may be written before it is counted (``read``): they are credited to it then.
+    Advances the bar by a chunk's documents once all of the chunk's passages are written.
+
+    Passages of the chunk being cut may be written before it is counted (``read``): they are credited to it then.
     """
 
     def __init__(self, bar: tqdm[Never]) -> None:
@@ -239,8 +240,10 @@ def index_sources(
     ray: RayOptions | None = None,
 ) -> IndexSummary:
     """
-    The ``index`` command: every document of ``sources`` into ``target``, embedded with ``model``; with
-    ``engine="ray"`` on Ray Data (``ray``: where and how wide; the same passages, vectors and summary).
+    The ``index`` command.
+
+    Every document of ``sources`` into ``target``, embedded with ``model``; with ``engine="ray"`` on Ray Data (``ray``:
+    where and how wide; the same passages, vectors and summary).
     """
     check_split_options(split, window, overlap)
     if engine == "ray":

@@ -28,9 +28,11 @@ logger = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Rerank:
     """
-    How ``search`` and ``evaluate`` rerank the retrieved passages: with a catalog cross-encoder (or a model
-    directory) run locally, or with a cross-encoder deployed in the target's cluster (``remote_model_id``);
-    ``top_k`` passages are reranked (default: as many as are retrieved without reranking).
+    How ``search`` and ``evaluate`` rerank the retrieved passages.
+
+    With a catalog cross-encoder (or a model directory) run locally, or with a cross-encoder deployed in the target's
+    cluster (``remote_model_id``); ``top_k`` passages are reranked (default: as many as are retrieved without
+    reranking).
     """
 
     model: str | None = None
@@ -60,8 +62,10 @@ class Rerank:
 @dataclass(frozen=True)
 class Highlight:
     """
-    How ``search`` highlights the evidence sentences of its documents: ``model`` is a catalog highlighter (name or
-    alias) or a model directory, run locally, or else the id of a highlighter deployed in the target's cluster.
+    How ``search`` highlights the evidence sentences of its documents.
+
+    ``model`` is a catalog highlighter (name or alias) or a model directory, run locally, or else the id of a
+    highlighter deployed in the target's cluster.
     """
 
     model: str

@@ -279,8 +279,9 @@ def index_sources_on_ray(
     make_embedder: EmbedderFactory = default_embedder,
 ) -> IndexSummary:
     """
-    ``index_sources`` on Ray: the same passages, ids, vectors and summary; ``make_embedder`` builds each actor's
-    embedder (``default_embedder``).
+    ``index_sources`` on Ray.
+
+    The same passages, ids, vectors and summary; ``make_embedder`` builds each actor's embedder (``default_embedder``).
     """
     if target.store_path is not None or target.hosts is None or target.index is None:
         raise ValueError(EMBEDDED_STORE_REFUSED)

@@ -1,6 +1,7 @@
 """
-The batch job's input cut into shards that any worker can read on its own: a text file, or a byte range of a
-JSONL file holding a fixed number of documents.
+The batch job's input cut into shards that any worker can read on its own.
+
+A text file, or a byte range of a JSONL file holding a fixed number of documents.
 
 A distributed engine hands shards, not documents, to its workers, so that reading scales with them and the driver
 never holds the corpus. A shard is read with ``sources``' own parsing, so documents, ids and the ``file:line: why``
@@ -45,8 +46,9 @@ def plan_shards(
     sources: Sequence[str | Path], *, documents_per_shard: int, skipped: SkippedFiles | None = None
 ) -> Iterator[Shard]:
     """
-    The shards of ``sources``, in reading order; together they hold every document exactly once. JSONL files
-    are scanned once for line offsets (as ``count_documents`` counts lines), nothing is parsed. Files of a
+    The shards of ``sources``, in reading order; together they hold every document exactly once.
+
+    JSONL files are scanned once for line offsets (as ``count_documents`` counts lines), nothing is parsed. Files of a
     directory that are not read are reported to ``skipped``.
     """
     for path in source_files(sources, skipped):

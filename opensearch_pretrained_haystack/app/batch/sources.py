@@ -42,9 +42,10 @@ class SkippedFiles(Protocol):
 
 def source_files(sources: Sequence[str | Path], skipped: SkippedFiles | None = None) -> Iterator[Path]:
     """
-    The files named by ``sources``; directories are walked (sorted, so runs repeat exactly), and their other
-    files (PDFs, images, ...) are reported to ``skipped``. A source that does not exist is passed on, for
-    ``read_documents`` to report as failed.
+    The files named by ``sources``.
+
+    Directories are walked (sorted, so runs repeat exactly), and their other files (PDFs, images, ...) are reported to
+    ``skipped``. A source that does not exist is passed on, for ``read_documents`` to report as failed.
     """
     for source in map(Path, sources):
         if source.is_dir():
@@ -120,8 +121,10 @@ def _jsonl_documents(path: Path, summary: FailureLog) -> Iterator[Document]:
 
 def bounded_lines(file: BinaryIO, end: int | None = None) -> Iterator[tuple[bytes, int]]:
     """
-    Each line of ``file`` from where it stands (up to byte ``end``) as (bytes, length in the file): a line longer
-    than ``MAX_DOCUMENT_BYTES`` gives only its first ``MAX_DOCUMENT_BYTES + 1`` bytes, the rest is skipped unread.
+    Each line of ``file`` from where it stands (up to byte ``end``) as (bytes, length in the file).
+
+    A line longer than ``MAX_DOCUMENT_BYTES`` gives only its first ``MAX_DOCUMENT_BYTES + 1`` bytes, the rest is skipped
+    unread.
     """
     position = file.tell()
     while (end is None or position < end) and (line := file.readline(MAX_DOCUMENT_BYTES + 1)):
@@ -162,8 +165,10 @@ def is_gzip(path: Path) -> bool:
 
 def jsonl_document(line: str) -> Document:
     """
-    One JSONL record as a Document. A string or integer ``id`` is kept as given (without one, the id is a
-    hash of content and meta); anything that the store or the tokenizer could not hold exactly is refused.
+    One JSONL record as a Document.
+
+    A string or integer ``id`` is kept as given (without one, the id is a hash of content and meta); anything that the
+    store or the tokenizer could not hold exactly is refused.
     """
     too_deep = f"the record nests deeper than {MAX_DEPTH} levels of objects and arrays"
     try:
@@ -188,8 +193,9 @@ def jsonl_document(line: str) -> Document:
 
 def beir_document(record: dict[str, Any]) -> Document:
     """
-    A BEIR corpus record (``_id``, ``text``, optional ``title``) as ``evaluate`` indexes it: the BEIR id, and
-    title and text joined by a space, as BEIR's dense models read them.
+    A BEIR corpus record (``_id``, ``text``, optional ``title``) as ``evaluate`` indexes it.
+
+    The BEIR id, and title and text joined by a space, as BEIR's dense models read them.
     """
     title = record.get("title") or ""
     if not isinstance(title, str):
@@ -229,8 +235,9 @@ def _finite_float(text: str) -> float:
 
 def _lone_surrogate(value: Any) -> str | None:
     """
-    The first lone surrogate in a parsed JSON value: an escaped one such as \\ud800 is valid JSON, but it is
-    not text, and no tokenizer, file or cluster can hold it.
+    The first lone surrogate in a parsed JSON value.
+
+    An escaped one such as \\ud800 is valid JSON, but it is not text, and no tokenizer, file or cluster can hold it.
     """
     if isinstance(value, str):
         try:

@@ -150,8 +150,10 @@ def _add_target_arguments(parser: argparse.ArgumentParser, store_default: str | 
 
 def _add_rerank_arguments(parser: argparse.ArgumentParser) -> None:
     """
-    `--rerank MODEL | --remote-rerank MODEL_ID` and `--rerank-top-k N`: rescore the retrieved passages with a
-    cross-encoder before they are collapsed into documents (read back by `_rerank`).
+    `--rerank MODEL | --remote-rerank MODEL_ID` and `--rerank-top-k N`.
+
+    Rescore the retrieved passages with a cross-encoder before they are collapsed into documents (read back by
+    `_rerank`).
     """
     which = parser.add_mutually_exclusive_group()
     which.add_argument(
@@ -288,8 +290,9 @@ def _sparse(args: argparse.Namespace) -> SparseEncoding | None:
 
 def _guarded(handler: Handler) -> Handler:
     """
-    A bad argument combination (a plain ``ValueError``) ends as one `error:` line and exit code 2; this package's
-    own errors go on to the main CLI, which exits with each one's ``exit_code``.
+    A bad argument combination (a plain ``ValueError``) ends as one `error:` line and exit code 2.
+
+    This package's own errors go on to the main CLI, which exits with each one's ``exit_code``.
     """
 
     def run(args: argparse.Namespace) -> int:
@@ -429,8 +432,10 @@ def _run_search(args: argparse.Namespace) -> int:
 
 def _origin(document: Document) -> str:
     """
-    Where a hit came from, before its snippet: the file and the passage's place in it (``notes.md, passage 2,
-    char 1204: ``); nothing for a JSONL record, whose id column is the record's own id when it had one.
+    Where a hit came from, before its snippet.
+
+    The file and the passage's place in it (``notes.md, passage 2, char 1204: ``); nothing for a JSONL record, whose id
+    column is the record's own id when it had one.
     """
     meta = document.meta
     where = [str(meta["file_path"])] if "file_path" in meta else []

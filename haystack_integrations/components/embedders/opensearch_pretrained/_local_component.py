@@ -1,6 +1,7 @@
 """
-What the local text and document embedders share, whatever runtime runs the artifact: parameters, lifecycle,
-serialization, and the ``run`` methods (``TextEmbeddingRun``, ``DocumentEmbeddingRun``).
+What the local text and document embedders share, whatever runtime runs the artifact.
+
+Parameters, lifecycle, serialization, and the ``run`` methods (``TextEmbeddingRun``, ``DocumentEmbeddingRun``).
 
 A component's class names its runtime (``LocalOnnx*`` runs ONNX artifacts, ``LocalTorchScript*`` TORCH_SCRIPT
 ones), so the name never lies about what runs; everything else is shared.

@@ -1,6 +1,8 @@
 """
-What the local sparse text and document embedders share: the model parameters, loading the right engine for
-the artifact (a SPARSE_ENCODING TorchScript encoder, or a SPARSE_TOKENIZE query tokenizer), and the lifecycle.
+What the local sparse text and document embedders share.
+
+The model parameters, loading the right engine for the artifact (a SPARSE_ENCODING TorchScript encoder, or a
+SPARSE_TOKENIZE query tokenizer), and the lifecycle.
 """
 
 from __future__ import annotations

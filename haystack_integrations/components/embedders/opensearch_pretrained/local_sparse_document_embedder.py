@@ -1,6 +1,8 @@
 """
-``LocalSparseDocumentEmbedder``: neural sparse embeddings of documents, computed on this machine with the maps
-the cluster's ``sparse_encoding`` ingest processor would store.
+``LocalSparseDocumentEmbedder``.
+
+Neural sparse embeddings of documents, computed on this machine with the maps the cluster's ``sparse_encoding`` ingest
+processor would store.
 """
 
 from __future__ import annotations

@@ -17,8 +17,9 @@ from opensearch_pretrained_haystack.text_preparation import check_text, prepare_
 @component
 class LocalSparseTextEmbedder(LocalSparseComponent):
     """
-    Encodes a query with a neural sparse model exactly as ML Commons would: a *query tokenizer*
-    (SPARSE_TOKENIZE) or a bi-encoder (SPARSE_ENCODING, e.g. ``encoding-v2-distill``).
+    Encodes a query with a neural sparse model exactly as ML Commons would.
+
+    A *query tokenizer* (SPARSE_TOKENIZE) or a bi-encoder (SPARSE_ENCODING, e.g. ``encoding-v2-distill``).
 
     A query tokenizer needs no torch and no cluster: the artifact's ``tokenizer.json`` and ``idf.json`` are all it
     takes; pair it with an index filled by a document-only encoder (the catalog's ``search_with``, e.g.

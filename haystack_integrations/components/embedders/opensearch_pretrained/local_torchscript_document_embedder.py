@@ -1,6 +1,7 @@
 """
-``LocalTorchScriptDocumentEmbedder``: embeds documents offline with a TORCH_SCRIPT artifact, with the vectors the
-cluster would give (the ``torch`` extra).
+``LocalTorchScriptDocumentEmbedder``.
+
+Embeds documents offline with a TORCH_SCRIPT artifact, with the vectors the cluster would give (the ``torch`` extra).
 """
 
 from __future__ import annotations

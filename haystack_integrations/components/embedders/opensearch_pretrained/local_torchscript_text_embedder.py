@@ -1,6 +1,7 @@
 """
-``LocalTorchScriptTextEmbedder``: embeds a query on this machine with a TORCH_SCRIPT artifact, as the cluster
-would (the ``torch`` extra).
+``LocalTorchScriptTextEmbedder``.
+
+Embeds a query on this machine with a TORCH_SCRIPT artifact, as the cluster would (the ``torch`` extra).
 """
 
 from __future__ import annotations

@@ -55,8 +55,10 @@ def prepare(component: str, sibling: str, query: Any, documents: Any) -> Highlig
 
 def output(prepared: HighlightInput, answers: Mapping[int, Sequence[Sentence]], meta: dict[str, Any]) -> dict[str, Any]:
     """
-    New Document objects with the answers in their meta; documents without content, and those in `positions`
-    without an answer (failed), come back unchanged and counted; none is dropped.
+    New Document objects with the answers in their meta.
+
+    Documents without content, and those in `positions` without an answer (failed), come back unchanged and counted;
+    none is dropped.
     """
     failed = {i for i in prepared.positions if i not in answers}
     documents = [

@@ -1,6 +1,7 @@
 """
-``OpenSearchMLSemanticHighlighter``: the sentences of each document that answer a query, from the semantic
-sentence highlighter deployed in ML Commons.
+``OpenSearchMLSemanticHighlighter``.
+
+The sentences of each document that answer a query, from the semantic sentence highlighter deployed in ML Commons.
 """
 
 from __future__ import annotations

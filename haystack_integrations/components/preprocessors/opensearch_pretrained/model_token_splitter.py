@@ -142,8 +142,10 @@ class ModelTokenSplitter(InitParametersSerialization):
 
     def stream(self, documents: list[Document]) -> Iterator[Document]:
         """
-        The passages ``run`` returns, made as they are consumed: the batch job embeds and writes the first passages
-        of a huge document while its later ones are still to be cut, so its memory stays flat.
+        The passages ``run`` returns, made as they are consumed.
+
+        The batch job embeds and writes the first passages of a huge document while its later ones are still to be cut,
+        so its memory stays flat.
 
         :param documents: The source documents.
         :returns: Their passages, in order.
@@ -216,8 +218,9 @@ class ModelTokenSplitter(InitParametersSerialization):
 
     def _token_spans(self, encoding: Encoding, first: int = 0) -> Iterator[tuple[int, int]]:
         """
-        The passages of one encoded text from token ``first`` on, as token ranges: ``window`` tokens, cut
-        between words, the next one starting ``overlap`` tokens back (at a word's start).
+        The passages of one encoded text from token ``first`` on, as token ranges.
+
+        ``window`` tokens, cut between words, the next one starting ``overlap`` tokens back (at a word's start).
         """
         count = len(encoding.ids)
         words = encoding.word_ids
@@ -234,8 +237,10 @@ class ModelTokenSplitter(InitParametersSerialization):
 
 def _segment_end(text: str, base: int, position: int) -> int:
     """
-    Where the segment from ``base`` is cut near ``position``: at the end of the text, or after the last space
-    or newline in its second half (at ``position`` itself when there is none).
+    Where the segment from ``base`` is cut near ``position``.
+
+    At the end of the text, or after the last space or newline in its second half (at ``position`` itself when there is
+    none).
     """
     if position >= len(text):
         return len(text)
@@ -254,8 +259,9 @@ def _word_before(text: str, position: int, *, lower: int) -> int:
 
 def _word_start(words: list[int | None], position: int, *, lower: int) -> int:
     """
-    Move ``position`` back to the first token of its word, so no word is cut; not below ``lower``
-    (a single word longer than the window is cut, as it must be).
+    Move ``position`` back to the first token of its word, so no word is cut.
+
+    Not below ``lower`` (a single word longer than the window is cut, as it must be).
     """
 
     def inside_word(i: int) -> bool:

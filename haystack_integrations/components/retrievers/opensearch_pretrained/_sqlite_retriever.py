@@ -1,6 +1,8 @@
 """
-What the SQLite store's three retrievers share: the store, filters with Haystack's filter policy, top_k and
-serialization, so each retriever file holds only its own search call.
+What the SQLite store's three retrievers share.
+
+The store, filters with Haystack's filter policy, top_k and serialization, so each retriever file holds only its own
+search call.
 """
 
 from __future__ import annotations

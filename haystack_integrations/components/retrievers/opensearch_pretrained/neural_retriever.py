@@ -274,7 +274,8 @@ class OpenSearchNeuralRetriever:
 
     def _query_model_fits(self) -> bool:
         """
-        On the first query, refuse a model that is not the one the index records (``require_query_model``);
+        On the first query, refuse a model that is not the one the index records (``require_query_model``).
+
         False when that check failed and ``raise_on_failure`` is off (logged; checked again next time).
         """
         if self._query_model_checked:
@@ -301,8 +302,9 @@ class OpenSearchNeuralRetriever:
 
 def _with_cluster_highlights(document: Document, fragment: str | None) -> Document:
     """
-    `document` with the sentences the cluster's fragment marks; without a readable fragment it is kept as it is
-    (logged), so a wrongly placed highlight is never reported.
+    `document` with the sentences the cluster's fragment marks.
+
+    Without a readable fragment it is kept as it is (logged), so a wrongly placed highlight is never reported.
     """
     if fragment is None or not document.content:
         return document
