@@ -87,8 +87,9 @@ class ModelIdentity:
 
 def require_same_model(target: str, recorded: ModelIdentity | None, wanted: ModelIdentity) -> None:
     """
-    Raise ``IndexMismatchError`` naming both models if ``target`` holds vectors of another model than
-    ``wanted`` (another name, version, artifact, or anything that shapes the vectors); with no record (``recorded``
+    Raise ``IndexMismatchError`` naming both models if ``target`` holds vectors of another model than ``wanted``.
+
+    Another model is another name, version, artifact, or anything that shapes the vectors. With no record (``recorded``
     None), accept with a one-line warning, since the vectors' model cannot be checked.
     """
     if recorded is None:
@@ -137,10 +138,12 @@ def require_cluster_model_fits(
     model_id: str, deployed: dict[str, Any], dimension: int, *, way_out: str, name: str | None = None
 ) -> None:
     """
-    Raise ``IndexMismatchError`` if the deployed ML Commons model ``deployed`` (its model document) makes vectors
-    of another size than ``dimension`` or, with ``name``, is another model than ``name``; ``way_out`` says what to
-    do in the caller's terms. ML Commons keeps the registered name but not the catalog version (its
-    ``model_version`` counts registrations in a model group), so the name is what can be compared.
+    Raise ``IndexMismatchError`` if the deployed ML Commons model is not the one wanted.
+
+    That is when ``deployed`` (its model document) makes vectors of another size than ``dimension`` or, with ``name``,
+    is another model than ``name``; ``way_out`` says what to do in the caller's terms. ML Commons keeps the registered
+    name but not the catalog version (its ``model_version`` counts registrations in a model group), so the name is what
+    can be compared.
     """
     produced = (deployed.get("model_config") or {}).get("embedding_dimension")
     if produced is not None and int(produced) != dimension:

@@ -140,9 +140,11 @@ def prepare_documents(
     embedder: DocumentTextParameters, sibling: str, documents: list[Document], *, prefix: str | None = None
 ) -> PreparedDocuments:
     """
-    Check the input (see ``check_documents``), set the documents without content aside (see ``split_by_content``)
-    and prepare the text of each other one with the embedder's parameters (see ``prepare_document_text``);
-    ``prefix``, when given, replaces the embedder's (the model's own passage prefix).
+    Check the input and prepare the text of each document with content.
+
+    Check the input (see ``check_documents``), set the documents without content aside (see ``split_by_content``) and
+    prepare the text of each other one with the embedder's parameters (see ``prepare_document_text``); ``prefix``, when
+    given, replaces the embedder's (the model's own passage prefix).
     """
     component = type(embedder).__name__
     check_documents(component, sibling, documents)

@@ -142,12 +142,14 @@ def evaluate(
     analyzer: str | None = None,
 ) -> dict[str, float]:
     """
-    Index the corpus into ``target`` (default: a temporary embedded store), run the queries judged in
-    ``qrels_split`` searching by ``mode`` (``fusion``, ``bm25_weight``, ``per_source``: see ``query_pipeline``;
-    reranked with ``rerank``: only the reranked passages' sources are ranked) and return ``{"ndcg@10",
-    "recall@100", "queries", "passages"}``. ``split``, ``window`` and ``overlap`` are the splitter's. A sparse
-    target (``Target.sparse``) is encoded by the cluster and searched with the neural sparse retriever, so sparse
-    and dense are measured alike. ``analyzer`` is the BM25 analysis of a new store or index (``text_analysis``).
+    Index the corpus into ``target``, run the judged queries and return the scores.
+
+    ``target`` defaults to a temporary embedded store. The queries judged in ``qrels_split`` are searched by ``mode``
+    (``fusion``, ``bm25_weight``, ``per_source``: see ``query_pipeline``; reranked with ``rerank``: only the reranked
+    passages' sources are ranked); the result is ``{"ndcg@10", "recall@100", "queries", "passages"}``. ``split``,
+    ``window`` and ``overlap`` are the splitter's. A sparse target (``Target.sparse``) is encoded by the cluster and
+    searched with the neural sparse retriever, so sparse and dense are measured alike. ``analyzer`` is the BM25 analysis
+    of a new store or index (``text_analysis``).
     """
     dataset = load_beir(dataset_dir, split=qrels_split)
     if target is None:

@@ -74,8 +74,10 @@ def document_embedder(
     **remote_kwargs: Any,
 ) -> Any:
     """
-    The local ``LocalOnnxDocumentEmbedder``, or with ``remote_model_id`` the cluster's
-    ``OpenSearchMLDocumentEmbedder`` (``hosts`` and ``remote_kwargs`` such as ``http_auth`` go to it).
+    The document embedder: local, or the cluster's with ``remote_model_id``.
+
+    The local ``LocalOnnxDocumentEmbedder``, or with ``remote_model_id`` the cluster's ``OpenSearchMLDocumentEmbedder``
+    (``hosts`` and ``remote_kwargs`` such as ``http_auth`` go to it).
     """
     if remote_model_id is None:
         return LocalOnnxDocumentEmbedder(
@@ -121,9 +123,11 @@ def ranker(
     **kwargs: Any,
 ) -> Any:
     """
-    The local ``LocalOnnxRanker`` of a catalog cross-encoder (or a model directory), or with ``remote_model_id``
-    the cluster's ``OpenSearchMLRanker`` (``hosts`` goes to it); ``kwargs`` (``batch_size``; ``http_auth`` and TLS
-    for the cluster) go to the ranker. Both give the same scores, the cluster's raw logits.
+    The ranker: local, or the cluster's with ``remote_model_id``; both give the cluster's raw logits.
+
+    The local ``LocalOnnxRanker`` of a catalog cross-encoder (or a model directory), or with ``remote_model_id`` the
+    cluster's ``OpenSearchMLRanker`` (``hosts`` goes to it); ``kwargs`` (``batch_size``; ``http_auth`` and TLS for the
+    cluster) go to the ranker.
     """
     from haystack_integrations.components.rankers.opensearch_pretrained import LocalOnnxRanker, OpenSearchMLRanker
 
@@ -142,9 +146,11 @@ def highlighter(
     **kwargs: Any,
 ) -> Any:
     """
+    The highlighter: local, or the cluster's with ``remote_model_id``; both give the same highlights.
+
     The local ``LocalSemanticHighlighter`` of the catalog highlighter (or a model directory), or with
     ``remote_model_id`` the cluster's ``OpenSearchMLSemanticHighlighter`` (``hosts`` goes to it); ``kwargs``
-    (``http_auth`` and TLS for the cluster) go to it. Both give the same highlights.
+    (``http_auth`` and TLS for the cluster) go to it.
     """
     from haystack_integrations.components.extractors.opensearch_pretrained import (
         LocalSemanticHighlighter,
@@ -196,8 +202,9 @@ class IndexingComponents:
 
     def warm_up(self) -> None:
         """
-        Resolve and load the model now (fetch, verify, load), so a model that cannot be had fails before any
-        store or index is created for it.
+        Resolve and load the model now (fetch, verify, load).
+
+        So a model that cannot be had fails before any store or index is created for it.
         """
         for step in (self.splitter, self.embedder):
             if step is not None:
@@ -243,10 +250,11 @@ def indexing_components(
     cluster_encodes: bool = False,
 ) -> IndexingComponents:
     """
-    The cleaner, the splitter (None with ``split=False``: whole documents, truncated by the model) and the
-    embedder (default: the local embedder of ``model``; none with ``cluster_encodes``, for an index whose ingest
-    pipeline encodes) that every indexing path runs. The splitter always uses ``model``'s tokenizer, since that is
-    the token limit the vectors are made under.
+    The cleaner, the splitter and the embedder that every indexing path runs.
+
+    The splitter is None with ``split=False`` (whole documents, truncated by the model); the embedder defaults to the
+    local embedder of ``model``, and is None with ``cluster_encodes``, for an index whose ingest pipeline encodes. The
+    splitter always uses ``model``'s tokenizer, since that is the token limit the vectors are made under.
     """
     check_split_options(split, window, overlap)
     splitter = (
@@ -435,8 +443,9 @@ def sparse_query_pipeline(
 
 def query_inputs(pipeline: Pipeline, query: str) -> dict[str, dict[str, Any]]:
     """
-    The run data that gives ``query`` to every component of ``pipeline`` that takes the query's text (the
-    embedder's ``text``, a BM25 or hybrid retriever's ``query``), whichever of them the pipeline has.
+    The run data that gives ``query`` to every component of ``pipeline`` that takes the query's text.
+
+    That is the embedder's ``text``, a BM25 or hybrid retriever's ``query``, whichever of them the pipeline has.
     """
     return {
         name: {socket: query for socket in sockets if socket in ("text", "query")}

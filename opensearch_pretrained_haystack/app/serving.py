@@ -58,8 +58,9 @@ def search_pipeline(mode: str) -> Pipeline:
 
 def rag_pipeline(retrieval: Pipeline, generator: Any | None) -> Pipeline:
     """
-    Add a prompt builder (and the generator, if any) after the query pipeline's documents (the highlighted ones
-    when it has a highlighter).
+    Add a prompt builder (and the generator, if any) after the query pipeline's documents.
+
+    The documents are the highlighted ones when the pipeline has a highlighter.
     """
     retrieval.add_component(
         "prompt_builder", ChatPromptBuilder(template=[ChatMessage.from_user(RAG_TEMPLATE)], required_variables="*")

@@ -55,7 +55,8 @@ class ModelArtifact:
 
     def extract(self) -> ExtractedModel:
         """
-        The model file and ``tokenizer.json``, unpacked once into the cache (keyed by the zip's hash) and
-        checked against what was unpacked at every call; a damaged copy is unpacked again.
+        The model file and ``tokenizer.json``, unpacked once into the cache (keyed by the zip's hash).
+
+        They are checked against what was unpacked at every call; a damaged copy is unpacked again.
         """
         return extract_model(self.zip_path, self.cache_dir / "extracted" / self.sha256[:24])

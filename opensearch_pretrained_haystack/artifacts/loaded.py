@@ -1,6 +1,8 @@
 """
-One process-wide cache of what is loaded from artifacts (tokenizers, ONNX sessions, later cross-encoders or
-sparse vocabularies), keyed by the artifact's content hash and what was loaded from it, with reference counts.
+One process-wide cache of what is loaded from artifacts, with reference counts.
+
+It holds tokenizers, ONNX sessions, later cross-encoders or sparse vocabularies, keyed by the artifact's content hash
+and what was loaded from it.
 
 Each user holds a ``Lease``; the object is loaded by the first ``acquire`` and dropped when the last lease is
 released, so a text embedder, a document embedder and a splitter of one model load it once between them, and

@@ -53,8 +53,9 @@ def entry_path(info: zipfile.ZipInfo) -> PurePosixPath:
 
 def safe_entries(archive: zipfile.ZipFile, source: str) -> list[zipfile.ZipInfo]:
     """
-    The file entries of ``archive``, refusing any that would unpack outside it, a link, or more than
-    ``MAX_UNPACKED_BYTES`` in all: the checks every zip the package opens passes first.
+    The file entries of ``archive``: the checks every zip the package opens passes first.
+
+    It refuses any entry that would unpack outside it, a link, or more than ``MAX_UNPACKED_BYTES`` in all.
     """
     total = 0
     files = []
@@ -173,8 +174,10 @@ def _unpack(zip_path: Path, target: Path) -> None:
 
 def read_member(zip_path: Path, name: str, *, limit: int) -> bytes:
     """
-    The one file named ``name`` (at any depth) of a zip, read into memory after the checks of ``safe_entries``,
-    decompressed no further than its declared size, which may be at most ``limit`` bytes.
+    The one file named ``name`` (at any depth) of a zip, read into memory.
+
+    Read after the checks of ``safe_entries``, decompressed no further than its declared size, which may be at most
+    ``limit`` bytes.
     """
     try:
         with zipfile.ZipFile(zip_path) as archive:

@@ -91,9 +91,10 @@ def verify_by_default(store: OpenSearchDocumentStore) -> None:
 
 def connected_client(store: OpenSearchDocumentStore, retry: RetryPolicy | None = None) -> OpenSearch:
     """
-    The store's blocking client, built with the store's own auth and TLS settings (certificates verified unless
-    the store says `verify_certs=False`); the index check (and the creation of a missing index, when the store may
-    create it) runs once, retried on transient faults.
+    The store's blocking client, built with the store's own auth and TLS settings.
+
+    Certificates are verified unless the store says `verify_certs=False`; the index check (and the creation of a missing
+    index, when the store may create it) runs once, retried on transient faults.
     """
     quiet_transport_logs()
     verify_by_default(store)
@@ -136,8 +137,9 @@ def overwrite_documents(
     store: OpenSearchDocumentStore, documents: list[Document], retry: RetryPolicy | None = None
 ) -> int:
     """
-    Write (or overwrite, so that a retry never duplicates) `documents` with `_bulk`, retried on transient faults
-    and on per-document rejections (429); returns how many were written.
+    Write (or overwrite, so that a retry never duplicates) `documents` with `_bulk`.
+
+    Retried on transient faults and on per-document rejections (429); returns how many were written.
     """
     connected_client(store, retry)
     return call_with_retries(

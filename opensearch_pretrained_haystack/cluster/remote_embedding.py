@@ -98,8 +98,9 @@ class BatchedPredictor(Generic[R]):
 
     def read_model_name(self) -> str:
         """
-        The model's name as the cluster reports it (e.g. `huggingface/sentence-transformers/all-MiniLM-L6-v2`),
-        read once and retried like a predict call.
+        The model's name as the cluster reports it, read once and retried like a predict call.
+
+        For example `huggingface/sentence-transformers/all-MiniLM-L6-v2`.
         """
         if self.model_name is None:
             self._read(self._deployed(run_sync(self.connect().transport, self._get_model())))

@@ -164,10 +164,11 @@ def _local_artifact(request: ModelRequest) -> ModelArtifact:
 
 def check_before_upload(artifact: ModelArtifact) -> None:
     """
-    The checks the package itself applies before using an artifact, run before any byte is uploaded, by the
-    artifact's family's rules (the local runners apply the same): safe zip entries (exactly one model file unless
-    the family has none, and tokenizer.json) and, for ONNX, the graph inputs ML Commons sends (a mismatch would end
-    in a slow, cryptic DEPLOY_FAILED).
+    The checks the package itself applies before using an artifact, run before any byte is uploaded.
+
+    They follow the artifact's family's rules (the local runners apply the same): safe zip entries (exactly one model
+    file unless the family has none, and tokenizer.json) and, for ONNX, the graph inputs ML Commons sends (a mismatch
+    would end in a slow, cryptic DEPLOY_FAILED).
     """
     check_zip(artifact.zip_path, needs_model_file=family_of(artifact.task_type).needs_model_file)
     if artifact.model_format == "ONNX":

@@ -122,8 +122,9 @@ class ServerProfile:
         self, engine: str, space_type: str, *, mode: str | None = None, compression: str | None = None
     ) -> str | None:
         """
-        Why this server would refuse a new k-NN field of `engine` and `space_type`, stored in `mode` with
-        `compression` (None: it accepts it).
+        Why this server would refuse a new k-NN field (None: it accepts it).
+
+        The field is of `engine` and `space_type`, stored in `mode` with `compression`.
 
         Checked before the index is created, so the user gets one line saying what to use instead of a 400.
         """

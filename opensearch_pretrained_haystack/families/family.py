@@ -69,8 +69,10 @@ class Family:
 
     def check_graph_inputs(self, artifact: ModelArtifact, graph_inputs: Sequence[str]) -> tuple[str, ...]:
         """
-        The inputs to feed; a graph whose inputs differ from what ML Commons sends is refused with what to do
-        (DJL requires them to be equal, so a cluster could not serve it).
+        The inputs to feed.
+
+        A graph whose inputs differ from what ML Commons sends is refused with what to do (DJL requires them to be
+        equal, so a cluster could not serve it).
         """
         expected = self.expected_inputs(artifact)
         if set(graph_inputs) != set(expected):

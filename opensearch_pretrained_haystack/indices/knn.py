@@ -154,8 +154,10 @@ def check_compression(engine: str, mode: str | None, compression_level: str | No
 
 def rescore_search_kwargs(oversample_factor: float) -> dict[str, Any]:
     """
-    The ``knn`` query options that rescore ``oversample_factor`` × k quantized candidates with the full-precision
-    vectors (k-NN 2.17+), for ``OpenSearchEmbeddingRetriever(search_kwargs=...)``.
+    The ``knn`` query options that rescore quantized candidates with the full-precision vectors.
+
+    They rescore ``oversample_factor`` × k candidates (k-NN 2.17+), for
+    ``OpenSearchEmbeddingRetriever(search_kwargs=...)``.
 
     An ``on_disk`` index rescores by default, with a factor k-NN picks by level, dimension and version (none for
     4x on indices created before 3.1); this sets it, e.g. to raise recall of a 4x index.
@@ -257,9 +259,11 @@ def _probe_new_index(
     hosts: str | list[str], index: str, connection: dict[str, Any], retry: RetryPolicy | None, *, version: bool
 ) -> _NewIndex:
     """
-    Whether ``index`` exists, the server's version (if ``version`` and it does not: a new field is created), and
-    whether it can build ``text_analysis``'s analyzers (the ``pattern`` tokenizer and ``porter_stem`` of
-    analysis-common), asked in any case since the store creates the index if it is missing when it writes.
+    What the store needs to know of ``index`` and the server before it writes.
+
+    Whether ``index`` exists, the server's version (if ``version`` and it does not: a new field is created), and whether
+    it can build ``text_analysis``'s analyzers (the ``pattern`` tokenizer and ``porter_stem`` of analysis-common), asked
+    in any case since the store creates the index if it is missing when it writes.
 
     Read through a store that may not create the index, with the same auth and TLS as the real one.
     """
@@ -309,8 +313,9 @@ def check_index(
     retry: RetryPolicy | None = None,
 ) -> None:
     """
-    Raise ``IndexMismatchError`` if the store's index holds vectors of another dimension or space type, or of
-    another model (the identity its mapping's ``_meta`` records; an index without one is accepted with a warning).
+    Raise ``IndexMismatchError`` if the store's index holds vectors of another dimension, space type or model.
+
+    The model is the identity its mapping's ``_meta`` records; an index without one is accepted with a warning.
 
     Creates the index (with the store's own mappings) when it does not exist yet, as the store would on
     first use; a store built with ``create_index=False`` gets an error that says how to fill the index instead.

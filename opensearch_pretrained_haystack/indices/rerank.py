@@ -34,9 +34,10 @@ def rerank_search_pipeline_body(
     combined_with: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """
-    A search pipeline that reranks the hits with ``model_id`` on ``document_fields`` (opensearch-haystack's
-    ``content`` by default). ``combined_with`` is another pipeline body (``hybrid_search_pipeline_body()``) whose
-    processors are kept, the rerank running last.
+    A search pipeline that reranks the hits with ``model_id`` on ``document_fields``.
+
+    ``document_fields`` is opensearch-haystack's ``content`` by default. ``combined_with`` is another pipeline body
+    (``hybrid_search_pipeline_body()``) whose processors are kept, the rerank running last.
     """
     if isinstance(document_fields, str) or not document_fields:
         raise ValueError(f"document_fields must be a non-empty list of field names, not {document_fields!r}.")
@@ -60,9 +61,10 @@ def rerank_ext(query_text: str) -> dict[str, Any]:
 
 def rerank_knn_query(query_text: str, *, search_pipeline: str, k: int, filtered: bool = False) -> dict[str, Any]:
     """
-    A ``custom_query`` for opensearch-haystack's ``OpenSearchEmbeddingRetriever`` that runs its k-NN query
-    through the rerank pipeline ``search_pipeline`` (named in the body, which OpenSearch accepts as the URL
-    parameter), scoring the hits against ``query_text``::
+    A ``custom_query`` for opensearch-haystack's ``OpenSearchEmbeddingRetriever`` that reranks its k-NN hits.
+
+    It runs the k-NN query through the rerank pipeline ``search_pipeline`` (named in the body, which OpenSearch accepts
+    as the URL parameter), scoring the hits against ``query_text``::
 
         retriever.run(query_embedding=vector, custom_query=rerank_knn_query(text, search_pipeline=pid, k=100))
 

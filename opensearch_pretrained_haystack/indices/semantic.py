@@ -97,9 +97,10 @@ def semantic_index_body(
 
 def create_semantic_index(client: OpenSearch, index: str, model_id: str, **options: Any) -> dict[str, Any]:
     """
-    Create ``index`` with ``semantic_index_body(model_id, **options)`` after checking, before any write, that the
-    server has semantic fields (3.1+; the 3.2 settings need 3.2), and that the model is deployed and, if dense,
-    registered with its space type. Returns the body sent.
+    Create ``index`` with ``semantic_index_body(model_id, **options)``; returns the body sent.
+
+    Before any write, it checks that the server has semantic fields (3.1+; the 3.2 settings need 3.2), and that the
+    model is deployed and, if dense, registered with its space type.
     """
     require_feature(client, "semantic fields", SEMANTIC_VERSION, "use neural_document_store (an ingest pipeline)")
     uses_32 = any(options.get(key) for key in ("mode", "compression_level", "prune", "batch_size"))
@@ -122,7 +123,8 @@ def create_semantic_index(client: OpenSearch, index: str, model_id: str, **optio
 
 def semantic_custom_query(field: str = TEXT_FIELD, k: int = 10) -> dict[str, Any]:
     """
-    A `neural` query on a semantic field for ``OpenSearchBM25Retriever(custom_query=...)`` (``$query`` is the
-    question; the field knows its model), so retrieval needs no embedder and no model id.
+    A `neural` query on a semantic field for ``OpenSearchBM25Retriever(custom_query=...)``.
+
+    ``$query`` is the question; the field knows its model, so retrieval needs no embedder and no model id.
     """
     return {"query": {"neural": {field: {"query_text": "$query", "k": k}}}}

@@ -144,8 +144,10 @@ def create_sparse_ingest_pipeline(
 
 def require_sparse_model(client: OpenSearch, model_id: str) -> dict[str, Any]:
     """
-    The model document of ``model_id`` once the cluster can run neural sparse and the model is a deployed
-    SPARSE_ENCODING or SPARSE_TOKENIZE model; ``IndexMismatchError`` for a dense (or any other) model.
+    The model document of ``model_id``, once checked that the cluster can run it.
+
+    The cluster must run neural sparse and the model must be a deployed SPARSE_ENCODING or SPARSE_TOKENIZE model;
+    ``IndexMismatchError`` for a dense (or any other) model.
     """
     require_neural_search(client, NEURAL_SPARSE_VERSION)
     deployed = require_deployed(client, model_id)
@@ -242,9 +244,10 @@ def sparse_document_store(
 
 def require_recorded_encoder(client: OpenSearch, index: str, encoder: str, *, retry: RetryPolicy | None = None) -> None:
     """
-    Refuse (``IndexMismatchError``, before anything is written) a sparse encoder other than the one the index's
-    mapping ``_meta`` records; an index without a record gets this one (with a one-line warning if it already
-    holds documents, whose encoder cannot be checked).
+    Refuse a sparse encoder other than the one the index's mapping ``_meta`` records.
+
+    Refused with ``IndexMismatchError``, before anything is written. An index without a record gets this one (with a
+    one-line warning if it already holds documents, whose encoder cannot be checked).
     """
     policy = retry or RetryPolicy()
     mapping = call_with_retries(

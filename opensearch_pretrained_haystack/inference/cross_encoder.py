@@ -115,6 +115,8 @@ class LocalOnnxCrossEncoder(CrossEncoderRunner):
         progress_bar: bool = True,
     ) -> None:
         """
+        Resolve the artifact and load the model.
+
         :param model: A catalog name or alias, a ``PretrainedModel``, a custom model directory or zip, or a
             ``ModelArtifact``.
         :param concurrent_runs: How many single-threaded inference runs go at once (default: the usable CPUs).

@@ -49,6 +49,8 @@ class LocalOnnxEmbedder(TextEmbeddingRunner):
         progress_bar: bool = True,
     ) -> None:
         """
+        Resolve the artifact and load the model.
+
         :param model: A catalog name or alias, a ``PretrainedModel``, a custom model directory or zip, or a
             ``ModelArtifact``.
         :param concurrent_runs: How many inference runs go at once, each single-threaded (onnxruntime releases

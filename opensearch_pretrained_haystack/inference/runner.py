@@ -68,8 +68,9 @@ def padded_inputs(encodings: Sequence[Encoding], names: Sequence[str]) -> dict[s
 
 class OnnxRunner(Generic[T]):
     """
-    Holds a model's shared ONNX session and tokenizer (leases on the process's cache of loaded artifacts) and
-    runs length-sorted batches on this model's own pool; ``close`` stops the pool and gives both leases back.
+    Holds a model's shared ONNX session and tokenizer and runs length-sorted batches on this model's own pool.
+
+    Both are leases on the process's cache of loaded artifacts; ``close`` stops the pool and gives both leases back.
     """
 
     name: str
@@ -115,8 +116,10 @@ class OnnxRunner(Generic[T]):
         on_batch: Callable[[int], object] | None,
     ) -> np.ndarray:
         """
-        ``run`` each length-sorted batch of encodings on the pool and write its rows into ``result`` at the
-        batch's input positions; ``on_batch`` is told how many inputs each finished run held (for progress bars).
+        ``run`` each length-sorted batch of encodings on the pool and write its rows into ``result``.
+
+        Rows go to the batch's input positions; ``on_batch`` is told how many inputs each finished run held (for
+        progress bars).
         """
         if not encodings:
             return result

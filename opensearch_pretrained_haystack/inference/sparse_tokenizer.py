@@ -59,8 +59,9 @@ def resolve_sparse_artifact(
 
 def read_zip_member(zip_path: Path, name: str) -> bytes:
     """
-    One file of a verified artifact zip, read into memory (nothing is unpacked to disk) after the checks every
-    zip passes (``read_member``).
+    One file of a verified artifact zip, read into memory (nothing is unpacked to disk).
+
+    Read after the checks every zip passes (``read_member``).
     """
     return read_member(zip_path, name, limit=_MAX_MEMBER_BYTES)
 
@@ -127,8 +128,9 @@ def vocabulary_of(artifact: ModelArtifact) -> SparseVocabulary:
 
 def shared_vocabulary(artifact: ModelArtifact) -> Lease[SparseVocabulary]:
     """
-    The process's one vocabulary of this artifact, on the cache of loaded artifacts (keyed by content, so two
-    spellings of one model share it); release the lease when done.
+    The process's one vocabulary of this artifact, on the cache of loaded artifacts.
+
+    Keyed by content, so two spellings of one model share it; release the lease when done.
     """
     return loaded_artifacts.acquire("sparse-vocabulary", artifact, vocabulary_of)
 

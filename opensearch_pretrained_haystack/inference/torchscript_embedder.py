@@ -32,8 +32,9 @@ FRAMEWORK = "sentence_transformers"
 
 class LocalTorchScriptEmbedder(TextEmbeddingRunner):
     """
-    Embeds texts with a TORCH_SCRIPT sentence-transformers artifact exactly as ML Commons would (needs the
-    ``torch`` extra).
+    Embeds texts with a TORCH_SCRIPT sentence-transformers artifact exactly as ML Commons would.
+
+    Needs the ``torch`` extra.
 
     Usage example:
     ```python
@@ -54,6 +55,8 @@ class LocalTorchScriptEmbedder(TextEmbeddingRunner):
         progress_bar: bool = True,
     ) -> None:
         """
+        Resolve the artifact and load the model.
+
         :param model: A catalog name or alias, a ``PretrainedModel``, a custom model directory or zip, or a
             ``ModelArtifact``.
         :param concurrent_runs: How many single-threaded inference runs go at once (default: the usable CPUs).

@@ -317,8 +317,9 @@ class SQLiteDocumentStore(AsyncOperations):
 
     def update_by_filter(self, filters: dict[str, Any], meta: dict[str, Any]) -> int:
         """
-        Merge ``meta`` into the meta of the documents matching ``filters`` (top-level keys replaced, as
-        ``dict.update``). Content and vectors stay, so the vector copy is kept as it is.
+        Merge ``meta`` into the meta of the documents matching ``filters``.
+
+        Top-level keys are replaced, as ``dict.update``. Content and vectors stay, so the vector copy is kept as it is.
 
         :param filters: Which documents to update (Haystack's filter syntax); must not be empty.
         :param meta: The metadata keys and values to set.
@@ -371,9 +372,10 @@ class SQLiteDocumentStore(AsyncOperations):
 
     def get_metadata_fields_info(self) -> dict[str, dict[str, str]]:
         """
-        The metadata fields of the stored documents and their types (``keyword``, ``int``, ``float``,
-        ``boolean``), inferred from the values; a field with values of several types has the type of the last
-        written document's value.
+        The metadata fields of the stored documents and their types, inferred from the values.
+
+        Types are ``keyword``, ``int``, ``float``, ``boolean``; a field with values of several types has the type of the
+        last written document's value.
 
         :returns: Each field name and ``{"type": ...}``.
         """
@@ -431,8 +433,9 @@ class SQLiteDocumentStore(AsyncOperations):
 
     def stored_ids(self, ids: Sequence[str]) -> set[str]:
         """
-        Which of ``ids`` the store already holds (for resumable indexing: only a writer asks, so the store is
-        opened for writing, and created if new).
+        Which of ``ids`` the store already holds (for resumable indexing).
+
+        Only a writer asks, so the store is opened for writing, and created if new.
         """
         self._connect(write=True)
         with self._reading() as connection:
@@ -458,8 +461,9 @@ class SQLiteDocumentStore(AsyncOperations):
         self, query: str, *, filters: dict[str, Any] | None = None, top_k: int = 10, return_embedding: bool = False
     ) -> list[Document]:
         """
-        FTS5's BM25 (k1 1.2, b 0.75, as Lucene) over the query's terms, any of which may match (OpenSearch's
-        ``match``), analyzed by the store's analyzer (``store_analyzer``).
+        FTS5's BM25 (k1 1.2, b 0.75, as Lucene) over the query's terms, any of which may match.
+
+        As OpenSearch's ``match``; the terms are analyzed by the store's analyzer (``store_analyzer``).
         """
         with self._reading() as connection:
             hits = self._bm25_hits(connection, query, filters, top_k)
@@ -652,8 +656,10 @@ class SQLiteDocumentStore(AsyncOperations):
 
     def _wanted_model(self, record: StoreModel | None = None) -> PretrainedModel | None:
         """
-        The model asked for; without a version, the recorded one when the name matches the store's (the newest
-        version only starts a new store).
+        The model asked for.
+
+        Without a version, the recorded one when the name matches the store's (the newest version only starts a new
+        store).
         """
         if not self.model:
             return None
@@ -702,8 +708,9 @@ class SQLiteDocumentStore(AsyncOperations):
 
     def _vectors_current(self, connection: sqlite3.Connection) -> bool:
         """
-        Whether the mapped copy holds this snapshot and passed its checksums (three ``stat`` calls when this
-        process checked it already and its files have not changed since).
+        Whether the mapped copy holds this snapshot and passed its checksums.
+
+        Three ``stat`` calls when this process checked it already and its files have not changed since.
         """
         state = self._vector_state(connection)
         path = Path(self.path)
@@ -750,9 +757,10 @@ class SQLiteDocumentStore(AsyncOperations):
 
     def _extend_vectors(self) -> None:
         """
-        After a write, append its vectors to the copy while they are in the OS cache, and patch in what it
-        deleted or replaced, so no search has to rebuild the copy after indexing, updates or deletes; a copy that
-        cannot be patched (or written: disk full) is left for the next search.
+        After a write, append its vectors to the copy and patch in what it deleted or replaced.
+
+        The vectors are appended while they are in the OS cache, so no search has to rebuild the copy after indexing,
+        updates or deletes; a copy that cannot be patched (or written: disk full) is left for the next search.
         """
         connection = self._connect(write=True)
         with self._lock, _transaction(connection):
@@ -768,9 +776,10 @@ class SQLiteDocumentStore(AsyncOperations):
     @contextmanager
     def _writing(self) -> Iterator[sqlite3.Connection]:
         """
-        One write transaction, which also advances the generation (so the vector copy follows) and records in
-        ``self._changes`` which stored vectors it deleted or replaced. A full disk or a file size limit (``ulimit
-        -f``) is one ``SQLiteStoreError``: the transaction is rolled back whole.
+        One write transaction, which also advances the generation (so the vector copy follows).
+
+        It records in ``self._changes`` which stored vectors it deleted or replaced. A full disk or a file size limit
+        (``ulimit -f``) is one ``SQLiteStoreError``: the transaction is rolled back whole.
         """
         connection = self._connect(write=True)
         try:

@@ -62,8 +62,9 @@ def nearest(
 
 def _best(scores: npt.NDArray[np.float64], top_k: int) -> npt.NDArray[np.intp]:
     """
-    Indices of the finite scores at least as good as the ``top_k``-th best (all ties kept, so the final order
-    by key is the same whichever block a tie falls in).
+    Indices of the finite scores at least as good as the ``top_k``-th best.
+
+    All ties are kept, so the final order by key is the same whichever block a tie falls in.
     """
     finite = np.isfinite(scores)
     if len(scores) > top_k:

@@ -140,9 +140,10 @@ def open_current(
     database: Path, connection: sqlite3.Connection, state: StoreState, dimension: int, previous: VectorCache | None
 ) -> VectorCache | None:
     """
-    The copy if it holds exactly ``state`` and passes its checks (no lock needed: the copy only changes under the
-    write lock, and a header is only ever written after the data it describes). Rows ``previous`` checked in the
-    same build are not read again.
+    The copy if it holds exactly ``state`` and passes its checks.
+
+    No lock is needed: the copy only changes under the write lock, and a header is only ever written after the data it
+    describes. Rows ``previous`` checked in the same build are not read again.
     """
     loaded = _load(database, dimension)
     if loaded is None or loaded.state != state or not _tail_matches(connection, loaded):
@@ -200,9 +201,11 @@ def refresh(
 
 def _load(database: Path, dimension: int) -> VectorCache | None:
     """
-    The copy's header and arrays, if the files belong to one build, are long enough for it and the hashes of the
-    header and of the dead positions hold. All are read from the files whose headers were read, so a rebuild renamed
-    into place meanwhile cannot mix two builds. The chunks' hashes are not checked here (see ``_verified``).
+    The copy's header and arrays, if the files belong to one build and their header checks hold.
+
+    The files must be long enough for the build, and the hashes of the header and of the dead positions must hold. All
+    are read from the files whose headers were read, so a rebuild renamed into place meanwhile cannot mix two builds.
+    The chunks' hashes are not checked here (see ``_verified``).
     """
     vectors_path, keys_path, sums_path, dead_path = cache_paths(database)
     try:
@@ -374,8 +377,9 @@ def _copy_rows(
     replaced: Sequence[int] = (),
 ) -> tuple[int, int]:
     """
-    Stream the vectors of rows past ``after_key``, and of the rows ``replaced`` (their new vectors), into the two
-    open files; returns (rows, last key).
+    Stream the vectors of rows past ``after_key``, and of the rows ``replaced``, into the two open files.
+
+    The rows ``replaced`` stream their new vectors. Returns (rows, last key).
     """
     cursor = connection.execute(
         "SELECT pk, embedding FROM documents WHERE (pk > ? OR pk IN (SELECT value FROM json_each(?))) "
@@ -404,11 +408,13 @@ def _append(
     replaced: list[int],
 ) -> bool:
     """
-    Write the new rows (and the new vectors of ``replaced`` rows) past the copy's end and the old rows of
-    ``replaced`` into the dead positions (cutting off what an interrupted append left), sync, and only then rewrite
-    the header to claim them. Readers read no further than the header they read, so none is disturbed. Full
-    chunks' hashes never change; the partial last chunk's are computed again from its rows, once they are found
-    intact. Returns False, writing nothing, if they are not, or if too many rows would be dead (rebuild then).
+    Patch the copy in place with the new and replaced rows, then rewrite the header to claim them.
+
+    Write the new rows (and the new vectors of ``replaced`` rows) past the copy's end and the old rows of ``replaced``
+    into the dead positions (cutting off what an interrupted append left), sync, and only then rewrite the header.
+    Readers read no further than the header they read, so none is disturbed. Full chunks' hashes never change; the
+    partial last chunk's are computed again from its rows, once they are found intact. Returns False, writing nothing,
+    if they are not, or if too many rows would be dead (rebuild then).
     """
     header = loaded.header
     tail = slice(header.count // CHUNK_ROWS * CHUNK_ROWS, header.count)

@@ -59,12 +59,13 @@ def index_documents(
     progress_bar: bool = True,
 ) -> IndexSummary:
     """
-    Clean and split ``documents`` as they are read, then embed and write their passages ``group_size`` at a
-    time (across read chunks, so the embedder's batches pad little), skipping passages ``sink`` already holds.
-    The first groups are smaller (``FIRST_GROUP``, doubling up to ``group_size``), so the first passages are
-    written, and the bar moves, within seconds. The progress bar counts documents whose passages are all written,
-    and shows the passages written so far. Ctrl-C raises ``IndexingInterrupted`` carrying the summary of what was
-    written (every group written before it is kept; a re-run resumes after it).
+    Clean and split ``documents`` as they are read, then embed and write their passages.
+
+    Passages go ``group_size`` at a time (across read chunks, so the embedder's batches pad little), skipping passages
+    ``sink`` already holds. The first groups are smaller (``FIRST_GROUP``, doubling up to ``group_size``), so the first
+    passages are written, and the bar moves, within seconds. The progress bar counts documents whose passages are all
+    written, and shows the passages written so far. Ctrl-C raises ``IndexingInterrupted`` carrying the summary of what
+    was written (every group written before it is kept; a re-run resumes after it).
     """
     summary = summary or IndexSummary()
     pending: list[Document] = []

@@ -103,9 +103,10 @@ def search(
     highlight: Highlight | None = None,
 ) -> list[Document]:
     """
-    The ``top_k`` source documents for ``query``, best first, each scored by its best passage (by the
-    cross-encoder's score with ``rerank``; with ``highlight``, that passage's evidence sentences in its meta);
-    ``mode``, ``fusion``, ``bm25_weight`` and ``per_source`` as ``query_pipeline`` takes them.
+    The ``top_k`` source documents for ``query``, best first, each scored by its best passage.
+
+    With ``rerank``, by the cross-encoder's score; with ``highlight``, that passage's evidence sentences are in its
+    meta. ``mode``, ``fusion``, ``bm25_weight`` and ``per_source`` as ``query_pipeline`` takes them.
     """
     if top_k < 1:
         raise ValueError(f"top-k must be 1 or more (how many documents to return), got {top_k}.")

@@ -48,8 +48,9 @@ class RayOptions:
 
     def check_address(self) -> None:
         """
-        Fail in seconds, in one line, when nothing listens at ``address`` (``host:port`` or ``ray://host:port``;
-        ``auto`` and ``local`` are Ray's to find).
+        Fail in seconds, in one line, when nothing listens at ``address``.
+
+        ``address`` is ``host:port`` or ``ray://host:port``; ``auto`` and ``local`` are Ray's to find.
         """
         if self.address is None or self.address in ("auto", "local"):
             return

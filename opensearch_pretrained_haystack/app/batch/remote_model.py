@@ -30,8 +30,10 @@ def check_remote_model(
     model: PretrainedModel, hosts: str, model_id: str, *, verify_certs: bool = True, ca_certs: str | None = None
 ) -> None:
     """
-    Refuse, before anything is read or written, a cluster model that is not deployed or whose vectors do not
-    come from another model than ``model`` (another size, or another registered name).
+    Refuse, before anything is read or written, a cluster model that does not fit ``model``.
+
+    That is a model that is not deployed, or whose vectors come from another model than ``model`` (another size, or
+    another registered name).
     """
     settings = ConnectionSettings(hosts, http_auth=ENV_CREDENTIALS, verify_certs=verify_certs, ca_certs=ca_certs)
     client = settings.sync_client()

@@ -31,8 +31,10 @@ from opensearch_pretrained_haystack.app.batch.sources import (
 @dataclass(frozen=True)
 class Shard:
     """
-    ``path`` whole (``end`` None: a text file, or a file ``read_documents`` reports as unreadable), or the
-    JSONL lines from byte ``start`` to byte ``end``, the first of them line number ``first_line``.
+    One shard of the input: a whole file, or a byte range of JSONL lines.
+
+    ``path`` whole (``end`` None: a text file, or a file ``read_documents`` reports as unreadable), or the JSONL lines
+    from byte ``start`` to byte ``end``, the first of them line number ``first_line``.
     """
 
     path: str

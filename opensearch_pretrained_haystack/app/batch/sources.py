@@ -62,8 +62,9 @@ def source_files(sources: Sequence[str | Path], skipped: SkippedFiles | None = N
 
 def count_documents(sources: Sequence[str | Path]) -> int:
     """
-    How many documents ``read_documents`` will yield (one per text file, one per non-blank JSONL line),
-    so the progress bar can show the remaining time; it only counts lines.
+    How many documents ``read_documents`` will yield, so the progress bar can show the remaining time.
+
+    One per text file, one per non-blank JSONL line; it only counts lines.
     """
     total = 0
     for path in source_files(sources):
@@ -79,10 +80,12 @@ def read_documents(
     sources: Sequence[str | Path], summary: FailureLog, skipped: SkippedFiles | None = None
 ) -> Iterator[Document]:
     """
-    Documents from .txt/.md files (one each, as Haystack's ``TextFileToDocument`` makes them) and .jsonl files
-    (one per line: ``content``, optional ``meta`` and ``id``). A missing or unreadable file and each bad line is
-    reported (``file:line: why``) and counted as failed; the rest is read. Files of a directory that are none of
-    these are reported to ``skipped``.
+    Documents from .txt/.md files and .jsonl files.
+
+    A .txt/.md file gives one document, as Haystack's ``TextFileToDocument`` makes it; a .jsonl file gives one per line
+    (``content``, optional ``meta`` and ``id``). A missing or unreadable file and each bad line is reported
+    (``file:line: why``) and counted as failed; the rest is read. Files of a directory that are none of these are
+    reported to ``skipped``.
     """
     for path in source_files(sources, skipped):
         try:
@@ -100,8 +103,9 @@ def read_documents(
 
 def _text_document(path: Path) -> Document:
     """
-    The document ``TextFileToDocument`` makes of ``path`` (same content and meta, so the same id), with a
-    reason when the file is not text instead of the converter's silent skip.
+    The document ``TextFileToDocument`` makes of ``path`` (same content and meta, so the same id).
+
+    With a reason when the file is not text, instead of the converter's silent skip.
     """
     with open(path, "rb") as file:
         data = file.read(MAX_DOCUMENT_BYTES + 1)
@@ -140,8 +144,9 @@ def bounded_lines(file: BinaryIO, end: int | None = None) -> Iterator[tuple[byte
 
 def jsonl_lines(path: Path, lines: Iterable[tuple[int, tuple[bytes, int]]], summary: FailureLog) -> Iterator[Document]:
     """
-    The documents of some numbered lines (from ``bounded_lines``) of the JSONL file ``path`` (all of it, or a
-    shard of it); each bad line is reported as ``path:line: why`` and counted as failed.
+    The documents of some numbered lines (from ``bounded_lines``) of the JSONL file ``path``.
+
+    All of it, or a shard of it; each bad line is reported as ``path:line: why`` and counted as failed.
     """
     for number, (raw, length) in lines:
         try:
@@ -251,8 +256,9 @@ def _lone_surrogate(value: Any) -> str | None:
 
 def _depth(value: Any) -> int:
     """
-    How deep objects and arrays nest in a parsed JSON value (a scalar is 0), walked without recursion and
-    no further than ``MAX_DEPTH + 1``.
+    How deep objects and arrays nest in a parsed JSON value (a scalar is 0).
+
+    Walked without recursion and no further than ``MAX_DEPTH + 1``.
     """
     deepest, stack = 0, [(value, 1)]
     while stack:

@@ -34,8 +34,9 @@ logger = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Target:
     """
-    Where passages go: the embedded store file, or an OpenSearch index (``hosts`` and ``index``; ``replicas``
-    for a new index, None for the cluster's default).
+    Where passages go: the embedded store file, or an OpenSearch index.
+
+    For an index: ``hosts`` and ``index``; ``replicas`` for a new index, None for the cluster's default.
     """
 
     store_path: Path | None = None

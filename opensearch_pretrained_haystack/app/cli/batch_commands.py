@@ -259,8 +259,10 @@ def _add_split_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _add_sparse_arguments(parser: argparse.ArgumentParser, *, passages: bool = True, query: bool = True) -> None:
     """
-    ``--sparse MODEL_ID`` (a neural sparse index instead of k-NN), with ``--sparse-model`` (whose tokenizer
-    splits passages) when indexing and ``--sparse-tokenizer`` (local query encoding) when searching.
+    ``--sparse MODEL_ID``: a neural sparse index instead of k-NN.
+
+    With ``--sparse-model`` (whose tokenizer splits passages) when indexing and ``--sparse-tokenizer`` (local query
+    encoding) when searching.
     """
     group = parser.add_argument_group("neural sparse (with --opensearch)")
     group.add_argument(
@@ -332,9 +334,11 @@ def _target(args: argparse.Namespace) -> Target | None:
 
 def _model(args: argparse.Namespace, target: Target | None, *, read_index: bool = False) -> PretrainedModel:
     """
-    The model of the run: without ``--model``/``--model-version``, the model an existing store file (or, with
-    ``read_index``, an index) records, else the default; with them, the flags' model, which a store must hold (an
-    index checks it itself, naming both models, when it is opened).
+    The model of the run.
+
+    Without ``--model``/``--model-version``, the model an existing store file (or, with ``read_index``, an index)
+    records, else the default; with them, the flags' model, which a store must hold (an index checks it itself, naming
+    both models, when it is opened).
     """
     flagged = args.model is not None or args.model_version is not None
     if target is None or (target.store_path is None and (flagged or not read_index)):

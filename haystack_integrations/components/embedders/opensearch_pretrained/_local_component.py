@@ -88,8 +88,10 @@ class LocalEmbedderComponent(InitParametersSerialization):
 
     def _prefix(self, user_prefix: str | None, content_type: str) -> str:
         """
-        The user's prefix if given (even ""), else the model's own ``<content_type>_prefix`` (asymmetric models),
-        else none: the text ML Commons embeds for that content type.
+        The prefix to put before each text: the text ML Commons embeds for that content type.
+
+        The user's prefix if given (even ""), else the model's own ``<content_type>_prefix`` (asymmetric models), else
+        none.
         """
         if user_prefix is not None:
             return user_prefix

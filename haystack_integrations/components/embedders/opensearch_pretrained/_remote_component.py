@@ -188,8 +188,9 @@ class RemoteDocumentEmbedding(RemoteModelComponent[P]):
 
     def _name_unknown(self, error: MLCommonsError) -> None:
         """
-        Without `raise_on_failure`, a cluster that cannot even name the model still gets every document back
-        (the batches fail and are counted); `meta["model"]` stays None.
+        Without `raise_on_failure`, a cluster that cannot even name the model still gets every document back.
+
+        The batches fail and are counted; `meta["model"]` stays None.
         """
         if self.raise_on_failure:
             raise error

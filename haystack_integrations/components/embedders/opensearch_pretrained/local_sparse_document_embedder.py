@@ -22,8 +22,10 @@ from opensearch_pretrained_haystack.text_preparation import prepare_documents
 @component
 class LocalSparseDocumentEmbedder(LocalSparseComponent):
     """
-    Sets ``sparse_embedding`` on documents with a neural sparse encoder (SPARSE_ENCODING, TorchScript: the
-    ``torch`` extra), exactly as ML Commons would; a query tokenizer (SPARSE_TOKENIZE) works too, without torch.
+    Sets ``sparse_embedding`` on documents with a neural sparse encoder, exactly as ML Commons would.
+
+    The encoder is SPARSE_ENCODING (TorchScript: the ``torch`` extra); a query tokenizer (SPARSE_TOKENIZE) works too,
+    without torch.
 
     Documents come back as new objects, in order; a document without content comes back unchanged and is counted
     in ``meta["documents_without_content"]``. ``SparseEmbedding.indices`` are vocabulary ids (``SparseVocabulary``);

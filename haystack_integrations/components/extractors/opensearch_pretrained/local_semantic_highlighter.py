@@ -25,8 +25,10 @@ from opensearch_pretrained_haystack.serialization import (
 @component
 class LocalSemanticHighlighter(InitParametersSerialization):
     """
-    Highlights, in each document, the sentences that answer the query, with OpenSearch's semantic sentence
-    highlighter run locally (TorchScript on CPU; needs the ``torch`` extra), as ML Commons 3.x runs it.
+    Highlights, in each document, the sentences that answer the query, with a locally run highlighter.
+
+    The highlighter is OpenSearch's semantic sentence highlighter (TorchScript on CPU; needs the ``torch`` extra), run
+    as ML Commons 3.x runs it.
 
     The output is ``OpenSearchMLSemanticHighlighter``'s: the same documents as new objects with
     ``semantic_highlights`` (``text``, ``start``, ``end``, ``position``; offsets are Python indices into
@@ -83,8 +85,9 @@ class LocalSemanticHighlighter(InitParametersSerialization):
 
     def warm_up(self) -> None:
         """
-        Fetch (or open) and verify the artifact and load the model, shared with every other user of the same
-        artifact in this process; calling it again does nothing.
+        Fetch (or open) and verify the artifact and load the model; calling it again does nothing.
+
+        The model is shared with every other user of the same artifact in this process.
         """
         if self._lease is None:
             artifact = resolve_torch_script(

@@ -33,8 +33,9 @@ Answers = list[list[Sentence] | MLCommonsError]
 @component
 class OpenSearchMLSemanticHighlighter(RemoteModelComponent[BatchedPredictor[Answers]]):
     """
-    Highlights, in each document, the sentences that answer the query, with the cluster's sentence highlighter
-    (``_predict`` of a QUESTION_ANSWERING model of type sentence_highlighting; OpenSearch 3.0+).
+    Highlights, in each document, the sentences that answer the query, with the cluster's sentence highlighter.
+
+    It calls ``_predict`` of a QUESTION_ANSWERING model of type sentence_highlighting (OpenSearch 3.0+).
 
     The documents come back as new objects with ``semantic_highlights`` (the selected sentences: ``text``,
     ``start``, ``end``, ``position``) and ``semantic_highlight`` (their texts joined) in their meta; offsets are

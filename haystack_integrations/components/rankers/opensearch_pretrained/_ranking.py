@@ -140,8 +140,9 @@ def _checked_threshold(score_threshold: float | None) -> float | None:
 
 def _require_text(text: str, what: str) -> None:
     """
-    Refuse a lone surrogate (``"\\ud800"`` can be in a Python string, but it is not text: no tokenizer, file
-    or cluster takes it) with what holds it, instead of the tokenizer's own error.
+    Refuse a lone surrogate with what holds it, instead of the tokenizer's own error.
+
+    ``"\\ud800"`` can be in a Python string, but it is not text: no tokenizer, file or cluster takes it.
     """
     try:
         text.encode("utf-8")

@@ -31,8 +31,11 @@ class SourceDocumentCollapser(InitParametersSerialization):
 
     def __init__(self, top_k: int | None = None) -> None:
         """
+        Create the collapser.
+
         :param top_k: How many source documents to return; ``None`` returns all. Retrieve more passages than
             this, since several passages of one source count once.
+        :raises ValueError: ``top_k`` is below 1.
         """
         if top_k is not None and top_k < 1:
             raise ValueError(f"top_k must be at least 1 or None, got {top_k}.")
