@@ -31,6 +31,7 @@ TOP = 10
 
 
 def main() -> None:
+    """Run the benchmark and print its numbers."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", type=Path, required=True)
     parser.add_argument("--split", default="train")

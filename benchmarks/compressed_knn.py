@@ -96,6 +96,7 @@ def recall(client: OpenSearch, index: str, queries: np.ndarray, exact: list[set[
 
 
 def main() -> None:
+    """Run the benchmark and print its numbers."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
         "--url", default=os.environ.get("OPENSEARCH_URL"), required=not os.environ.get("OPENSEARCH_URL")

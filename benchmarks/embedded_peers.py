@@ -179,6 +179,7 @@ def _disk(directory: Path, prefix: str) -> int:
 
 
 def main() -> None:
+    """Run the benchmark and print its numbers."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=3)

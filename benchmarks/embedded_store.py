@@ -79,6 +79,7 @@ def _python(code: str, *args: str) -> tuple[dict[str, float], float]:
 
 
 def main() -> None:
+    """Run the benchmark and print its numbers."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=100_000)
     parser.add_argument("--dir", default=None, help="where to build the store (default: a temporary directory)")

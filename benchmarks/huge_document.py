@@ -37,18 +37,32 @@ class CountingSink:
         self.written = 0
 
     def stored_ids(self, ids: list[str]) -> set[str]:
+        """
+        None is stored.
+
+        :param ids: The ids asked about.
+        :returns: An empty set.
+        """
         return set()
 
     def write(self, documents: list[Document]) -> int:
+        """
+        Count ``documents``, keeping none.
+
+        :param documents: The passages to count.
+        :returns: How many were given.
+        """
         self.written += len(documents)
         return len(documents)
 
 
 def peak_rss_mb() -> float:
+    """This process's peak RSS in MiB."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def main() -> None:
+    """Run the benchmark and print its numbers."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--megabytes", type=float, default=50.0)
     args = parser.parse_args()

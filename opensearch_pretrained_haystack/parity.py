@@ -25,7 +25,14 @@ class ParityError(OpenSearchPretrainedError, ValueError):
 class Embedder(Protocol):
     """Anything with `embed(texts) -> (n, dim) array`: `LocalOnnxEmbedder`, `OpenSearchMLEmbedder`."""
 
-    def embed(self, texts: list[str]) -> np.ndarray: ...
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """
+        Embed ``texts``.
+
+        :param texts: The texts.
+        :returns: One row per text.
+        """
+        ...
 
 
 @dataclass(frozen=True)
@@ -86,7 +93,14 @@ class SparseEncoder(Protocol):
     `LocalSparseEncoder`, `SparseTokenizer`, `OpenSearchMLSparseEncoder`.
     """
 
-    def encode(self, texts: list[str]) -> list[dict[str, float]]: ...
+    def encode(self, texts: list[str]) -> list[dict[str, float]]:
+        """
+        Encode ``texts``.
+
+        :param texts: The texts.
+        :returns: One ``{token: weight}`` map per text.
+        """
+        ...
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,14 @@ def check_documents(component: str, sibling: str, documents: Any) -> None:
 
 
 def prepare_text(text: str, prefix: str, suffix: str) -> str:
+    """
+    ``text`` between ``prefix`` and ``suffix``.
+
+    :param text: The text.
+    :param prefix: What goes before it.
+    :param suffix: What goes after it.
+    :returns: The text to embed.
+    """
     return f"{prefix}{text}{suffix}"
 
 
@@ -129,7 +137,8 @@ class DocumentTextParameters(Protocol):
     """The Haystack document-embedder parameters that make a document's text."""
 
     @property
-    def prefix(self) -> str | None: ...
+    def prefix(self) -> str | None:
+        """The embedder's own prefix (None: the model's passage prefix)."""
 
     suffix: str
     meta_fields_to_embed: list[str]

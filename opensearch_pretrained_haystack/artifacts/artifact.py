@@ -47,10 +47,12 @@ class ModelArtifact:
 
     @property
     def name(self) -> str:
+        """The model's name in ``config.json``, else the zip's name."""
         return str(self.config.get("name") or self.zip_path.stem)
 
     @property
     def version(self) -> str:
+        """The model's version in ``config.json``, else ""."""
         return str(self.config.get("version") or "")
 
     def extract(self) -> ExtractedModel:

@@ -38,6 +38,7 @@ class Lease(Generic[T]):
         self.released = False
 
     def release(self) -> None:
+        """Give the share back; the last one frees the loaded object (idempotent)."""
         if not self.released:
             self.released = True
             self._cache._release(self._key, self._entry)

@@ -38,6 +38,12 @@ class ClusterModel:
 
     @classmethod
     def from_document(cls, model: dict[str, Any]) -> ClusterModel:
+        """
+        The model as ML Commons' model document describes it.
+
+        :param model: The model document.
+        :returns: The model.
+        """
         return cls(
             model_id=str(model["model_id"]),
             name=str(model.get("name", "")),

@@ -105,6 +105,7 @@ class OnnxRunner(Generic[T]):
 
     @property
     def closed(self) -> bool:
+        """Whether ``close`` was called."""
         return self._session_lease.released
 
     def _run_batches(

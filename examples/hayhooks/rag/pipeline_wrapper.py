@@ -18,6 +18,7 @@ from opensearch_pretrained_haystack.app import serving
 
 class PipelineWrapper(BasePipelineWrapper):
     def setup(self) -> None:
+        """Build the RAG pipeline once, when Hayhooks loads the wrapper."""
         generator = serving.load_generator(os.environ.get("OPENSEARCH_PRETRAINED_GENERATOR"))
         self.pipeline = serving.rag_pipeline(serving.search_pipeline("hybrid"), generator)
 

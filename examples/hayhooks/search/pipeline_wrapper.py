@@ -15,6 +15,7 @@ from opensearch_pretrained_haystack.app import serving
 
 class PipelineWrapper(BasePipelineWrapper):
     def setup(self) -> None:
+        """Build one query pipeline per search mode once, when Hayhooks loads the wrapper."""
         self.pipelines = {mode: serving.search_pipeline(mode) for mode in serving.MODES if mode != "rerank"}
 
     def run_api(self, query: str, mode: str = "hybrid") -> list[dict[str, Any]]:

@@ -191,6 +191,11 @@ class SQLiteDocumentStore(AsyncOperations):
     # -- lifecycle -----------------------------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
+        """
+        Serialize the store's settings.
+
+        :returns: The dictionary Haystack's ``default_to_dict`` makes.
+        """
         return default_to_dict(
             self, path=self.path, model=self.model, version=self.version, space_type=self.space_type,
             busy_timeout=self.busy_timeout, analyzer=self.analyzer,
@@ -198,6 +203,12 @@ class SQLiteDocumentStore(AsyncOperations):
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SQLiteDocumentStore:
+        """
+        Build a store from its serialized settings.
+
+        :param data: What ``to_dict`` returned.
+        :returns: The store.
+        """
         return default_from_dict(cls, data)
 
     def close(self) -> None:
@@ -230,6 +241,11 @@ class SQLiteDocumentStore(AsyncOperations):
     # -- DocumentStore protocol ----------------------------------------------------------------------------
 
     def count_documents(self) -> int:
+        """
+        How many documents the store holds.
+
+        :returns: The count.
+        """
         with self._reading() as connection:
             return int(connection.execute("SELECT count(*) FROM documents").fetchone()[0])
 
@@ -279,6 +295,11 @@ class SQLiteDocumentStore(AsyncOperations):
             return len(rows)
 
     def delete_documents(self, document_ids: list[str]) -> None:
+        """
+        Delete the documents with ``document_ids`` (unknown ids are ignored) and patch the vector copy.
+
+        :param document_ids: The ids to delete.
+        """
         with self._writing() as connection:
             connection.executemany("DELETE FROM documents WHERE id = ?", [(doc_id,) for doc_id in document_ids])
         self._extend_vectors()

@@ -54,6 +54,11 @@ class IndexSummary:
     files_not_read_names: list[str] = field(default_factory=list)
 
     def line(self) -> str:
+        """
+        The summary in one line, with the files not read if any.
+
+        :returns: The line.
+        """
         line = (
             f"documents read: {self.documents_read}, passages written: {self.passages_written}, "
             f"skipped: {self.skipped}, failed: {self.failed}, without content: {self.without_content}"
@@ -65,11 +70,22 @@ class IndexSummary:
         return line
 
     def skip_file(self, path: Path) -> None:
+        """
+        Count ``path`` as not read, keeping the first names.
+
+        :param path: The file not read.
+        """
         self.files_not_read += 1
         if len(self.files_not_read_names) < MAX_NAMES_SHOWN:
             self.files_not_read_names.append(str(path))
 
     def fail(self, count: int, reason: str) -> None:
+        """
+        Count ``count`` failures, keep the first reasons and log every one.
+
+        :param count: How many documents or passages failed.
+        :param reason: Why, naming the input.
+        """
         self.failed += count
         if len(self.failures) < MAX_FAILURES_KEPT:  # all are logged; a bounded list keeps memory flat
             self.failures.append(reason)

@@ -215,6 +215,12 @@ class Embed:
         self._embedder.warm_up()
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, np.ndarray[Any, Any]]:
+        """
+        Embed the passage rows of ``batch`` and pass the report rows on.
+
+        :param batch: Rows of passages and reports.
+        :returns: The embedded passages' rows and one report row (with the passages that could not be embedded).
+        """
         rows, report, passages = _Rows(), _Report(), []
         for kind, _, data in _rows_of(batch):
             if kind == REPORT:
@@ -239,6 +245,13 @@ class OpenSearchDatasink(Datasink[dict[str, Any]]):
         self.report = _Report()
 
     def write(self, blocks: Iterable[Block], ctx: Any) -> dict[str, Any]:
+        """
+        Bulk-write the passage rows of ``blocks`` and sum their report rows.
+
+        :param blocks: The blocks this task writes.
+        :param ctx: Ray's task context (unused).
+        :returns: This task's report, as a dict.
+        """
         report, passages = _Report(), []
         for block in blocks:
             accessor = BlockAccessor.for_block(block)
@@ -258,6 +271,11 @@ class OpenSearchDatasink(Datasink[dict[str, Any]]):
         return asdict(report)
 
     def on_write_complete(self, write_result: WriteResult[dict[str, Any]]) -> None:
+        """
+        Add every task's report to ``report``.
+
+        :param write_result: What the write tasks returned.
+        """
         for returned in write_result.write_returns:
             self.report.add(returned)
 

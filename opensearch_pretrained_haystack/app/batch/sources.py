@@ -31,13 +31,26 @@ MAX_DEPTH = 32
 class FailureLog(Protocol):
     """Where reading reports what it could not read (``IndexSummary``)."""
 
-    def fail(self, count: int, reason: str) -> None: ...
+    def fail(self, count: int, reason: str) -> None:
+        """
+        Report ``count`` documents that could not be read.
+
+        :param count: How many.
+        :param reason: Why, naming the input.
+        """
+        ...
 
 
 class SkippedFiles(Protocol):
     """Where walking a directory reports the files it does not read (``IndexSummary``)."""
 
-    def skip_file(self, path: Path) -> None: ...
+    def skip_file(self, path: Path) -> None:
+        """
+        Report a file that is not read.
+
+        :param path: The file.
+        """
+        ...
 
 
 def source_files(sources: Sequence[str | Path], skipped: SkippedFiles | None = None) -> Iterator[Path]:
@@ -164,6 +177,12 @@ def jsonl_lines(path: Path, lines: Iterable[tuple[int, tuple[bytes, int]]], summ
 
 
 def is_gzip(path: Path) -> bool:
+    """
+    Whether ``path`` starts with the gzip magic bytes.
+
+    :param path: The file.
+    :returns: True for a gzip file.
+    """
     with open(path, "rb") as file:
         return file.read(2) == GZIP_MAGIC
 

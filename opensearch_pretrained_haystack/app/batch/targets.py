@@ -89,7 +89,14 @@ class Target:
 class Sink(Protocol):
     """A place to write embedded passages that can tell which ids it already holds."""
 
-    def stored_ids(self, ids: list[str]) -> set[str]: ...
+    def stored_ids(self, ids: list[str]) -> set[str]:
+        """
+        Which of ``ids`` the sink already holds.
+
+        :param ids: The ids asked about.
+        :returns: Those it holds.
+        """
+        ...
 
     def write(self, documents: list[Document]) -> int:
         """Write ``documents``; returns how many were written (not those another writer stored meanwhile)."""
