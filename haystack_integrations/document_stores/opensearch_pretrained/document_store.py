@@ -172,6 +172,17 @@ class SQLiteDocumentStore(AsyncOperations):
         busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
         analyzer: str | None = None,
     ) -> None:
+        """
+        Record the parameters; the store opens on first use.
+
+        :param path: The SQLite file; a relative path resolves against the working directory now.
+        :param model: The catalog model whose vectors the store holds (needed to create a store).
+        :param version: The model's version (default: the catalog's).
+        :param space_type: The k-NN space (default: the catalog's for the model).
+        :param busy_timeout: Seconds to wait for another process's write lock.
+        :param analyzer: How a new store's BM25 analyzes text (``english`` by default).
+        :raises ValueError: An unknown ``analyzer``.
+        """
         if analyzer is not None:
             get_analyzer(analyzer)  # an unknown name fails here, not on first use
         self.path = os.path.abspath(path)
@@ -250,7 +261,12 @@ class SQLiteDocumentStore(AsyncOperations):
             return int(connection.execute("SELECT count(*) FROM documents").fetchone()[0])
 
     def filter_documents(self, filters: dict[str, Any] | None = None) -> list[Document]:
-        """Documents matching Haystack ``filters`` (all of them without), in the order they were first written."""
+        """
+        Documents matching Haystack ``filters`` (all of them without), in the order they were first written.
+
+        :param filters: Haystack filters.
+        :returns: The documents.
+        """
         with self._reading() as connection:
             where, params = self._where(connection, filters)
             rows = connection.execute(f"SELECT {_COLUMNS} FROM documents d WHERE {where} ORDER BY d.pk", params)
@@ -258,9 +274,14 @@ class SQLiteDocumentStore(AsyncOperations):
 
     def write_documents(self, documents: list[Document], policy: DuplicatePolicy = DuplicatePolicy.NONE) -> int:
         """
-        Write ``documents`` in one transaction (all or none); NONE means FAIL. Returns how many were written.
+        Write ``documents`` in one transaction (all or none).
 
         The first write creates the store (an empty list too, which writes nothing).
+
+        :param documents: The documents.
+        :param policy: What to do with an id already stored; NONE means FAIL.
+        :returns: How many were written.
+        :raises ValueError: ``documents`` is not a list of Documents.
         """
         if not isinstance(documents, list) or not all(isinstance(doc, Document) for doc in documents):
             raise ValueError("write_documents expects a list of Documents.")
@@ -457,6 +478,9 @@ class SQLiteDocumentStore(AsyncOperations):
         Which of ``ids`` the store already holds (for resumable indexing).
 
         Only a writer asks, so the store is opened for writing, and created if new.
+
+        :param ids: The ids asked about.
+        :returns: Those the store holds.
         """
         self._connect(write=True)
         with self._reading() as connection:
@@ -473,7 +497,15 @@ class SQLiteDocumentStore(AsyncOperations):
         top_k: int = 10,
         return_embedding: bool = False,
     ) -> list[Document]:
-        """Exact k-NN in the store's space: the ``top_k`` best vectors, scored as OpenSearch's k-NN scores them."""
+        """
+        Exact k-NN in the store's space: the ``top_k`` best vectors, scored as OpenSearch's k-NN scores them.
+
+        :param query_embedding: The query's vector, from the store's model.
+        :param filters: Haystack filters.
+        :param top_k: How many documents.
+        :param return_embedding: Whether the documents carry their vectors.
+        :returns: The documents, best first, with ``score``.
+        """
         with self._reading(vectors=True) as connection:
             hits = self._dense_hits(connection, query_embedding, filters, top_k)
             return self._documents(connection, hits, return_embedding)
@@ -485,6 +517,12 @@ class SQLiteDocumentStore(AsyncOperations):
         FTS5's BM25 (k1 1.2, b 0.75, as Lucene) over the query's terms, any of which may match.
 
         As OpenSearch's ``match``; the terms are analyzed by the store's analyzer (``store_analyzer``).
+
+        :param query: The query text.
+        :param filters: Haystack filters.
+        :param top_k: How many documents.
+        :param return_embedding: Whether the documents carry their vectors.
+        :returns: The documents, best first, with ``score``.
         """
         with self._reading() as connection:
             hits = self._bm25_hits(connection, query, filters, top_k)
@@ -517,6 +555,19 @@ class SQLiteDocumentStore(AsyncOperations):
         ``SourceDocumentCollapser`` groups them; a document without it stands for itself), the best passage
         standing for its source, so fusion ranks source documents: one found by both sides through different
         passages counts as found by both. A source is returned as its best k-NN passage (else its best BM25 one).
+
+        :param query: The query text, for BM25.
+        :param query_embedding: The query's vector, from the store's model, for k-NN.
+        :param filters: Haystack filters.
+        :param top_k: How many documents, and how deep each side searches.
+        :param fusion: ``"min_max"``, ``"z_score"`` or ``"rrf"``.
+        :param bm25_weight: BM25's weight in ``min_max`` and ``z_score`` fusion.
+        :param rank_constant: The ``rrf`` rank constant.
+        :param lower_bounds: ``min_max`` only: BM25's, then k-NN's lower bound.
+        :param min_score: Fused scores below it are dropped.
+        :param per_source: Fuse source documents instead of passages.
+        :param return_embedding: Whether the documents carry their vectors.
+        :returns: The documents, best first, with the fused ``score``.
         """
         if fusion not in scoring.FUSIONS:
             raise ValueError(f"Unknown fusion {fusion!r}; use one of {', '.join(scoring.FUSIONS)}.")

@@ -160,7 +160,12 @@ class TextEmbeddingRun(LocalEmbedderComponent):
 
     @component.output_types(embedding=list[float], meta=dict[str, Any])
     async def run_async(self, text: str) -> dict[str, Any]:
-        """Like ``run``, on a worker thread so the event loop stays free while the CPU computes."""
+        """
+        Like ``run``, on a worker thread so the event loop stays free while the CPU computes.
+
+        :param text: The text; an empty or whitespace-only text still gets the model's embedding, as in the cluster.
+        :returns: ``embedding`` (a list of floats) and ``meta`` (model name and version).
+        """
         return await asyncio.to_thread(self.run, text)
 
 
@@ -194,5 +199,11 @@ class DocumentEmbeddingRun(LocalEmbedderComponent):
 
     @component.output_types(documents=list[Document], meta=dict[str, Any])
     async def run_async(self, documents: list[Document]) -> dict[str, Any]:
-        """Like ``run``, on a worker thread so the event loop stays free while the CPU computes."""
+        """
+        Like ``run``, on a worker thread so the event loop stays free while the CPU computes.
+
+        :param documents: The documents; they are not modified.
+        :returns: ``documents`` (new objects with ``embedding`` set, in input order) and ``meta`` (model, version,
+            counts of embedded documents and of documents without content).
+        """
         return await asyncio.to_thread(self.run, documents)

@@ -102,5 +102,11 @@ class LocalSparseDocumentEmbedder(LocalSparseComponent):
 
     @component.output_types(documents=list[Document], meta=dict[str, Any])
     async def run_async(self, documents: list[Document]) -> dict[str, Any]:
-        """Like ``run``, on a worker thread so the event loop stays free while the CPU computes."""
+        """
+        Like ``run``, on a worker thread so the event loop stays free while the CPU computes.
+
+        :param documents: The documents; they are not modified.
+        :returns: ``documents`` (new objects with ``sparse_embedding`` set, in input order) and ``meta`` (model,
+            version, counts of encoded documents and of documents without content).
+        """
         return await asyncio.to_thread(self.run, documents)

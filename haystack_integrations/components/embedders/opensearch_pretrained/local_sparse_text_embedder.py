@@ -81,5 +81,10 @@ class LocalSparseTextEmbedder(LocalSparseComponent):
 
     @component.output_types(sparse_embedding=SparseEmbedding, meta=dict[str, Any])
     async def run_async(self, text: str) -> dict[str, Any]:
-        """Like ``run``, on a worker thread (the first call may download and load the tokenizer)."""
+        """
+        Like ``run``, on a worker thread (the first call may download and load the tokenizer).
+
+        :param text: The query; a blank text gets an empty embedding, as in the cluster.
+        :returns: ``sparse_embedding`` (indices: vocabulary ids, ascending) and ``meta`` (model name and version).
+        """
         return await asyncio.to_thread(self.run, text)

@@ -109,7 +109,13 @@ class OpenSearchMLSparseTextEmbedder(OpenSearchMLSparseComponent):
 
     @component.output_types(sparse_embedding=SparseEmbedding, meta=dict[str, Any])
     async def run_async(self, text: str) -> dict[str, Any]:
-        """Like `run`, with the async client."""
+        """
+        Like `run`, with the async client.
+
+        :param text: The text.
+        :returns: `sparse_embedding` (indices: vocabulary ids, ascending) and `meta` (`model`: the cluster's
+            name of the model, `model_id`).
+        """
         check_text(type(self).__name__, "OpenSearchMLSparseDocumentEmbedder", text)
         await self.warm_up_async()
         await self._backend().read_model_name_async()

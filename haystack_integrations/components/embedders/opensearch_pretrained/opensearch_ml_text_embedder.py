@@ -97,7 +97,13 @@ class OpenSearchMLTextEmbedder(OpenSearchMLComponent):
 
     @component.output_types(embedding=list[float], meta=dict[str, Any])
     async def run_async(self, text: str) -> dict[str, Any]:
-        """Like `run`, with the async client."""
+        """
+        Like `run`, with the async client.
+
+        :param text: The text.
+        :returns: `embedding` (a list of floats) and `meta` (`model`: the cluster's name of the model,
+            `model_id`).
+        """
         check_text(type(self).__name__, "OpenSearchMLDocumentEmbedder", text)
         await self.warm_up_async()
         await self._backend().read_model_name_async()

@@ -139,5 +139,13 @@ class LocalSemanticHighlighter(InitParametersSerialization):
 
     @component.output_types(documents=list[Document], meta=dict[str, Any])
     async def run_async(self, query: str, documents: list[Document]) -> dict[str, Any]:
-        """Like ``run``, in a worker thread so the event loop stays free."""
+        """
+        Like ``run``, in a worker thread so the event loop stays free.
+
+        :param query: The question.
+        :param documents: The documents; they are not modified.
+        :returns: ``documents``: new objects with the highlights in their meta, in input order; ``meta``: ``model``
+            and the counts of highlighted and content-less documents (``documents_failed`` is always 0).
+        :raises ValueError: If the query is empty or too long for 512-token chunks with stride 128.
+        """
         return await asyncio.to_thread(self.run, query, documents)

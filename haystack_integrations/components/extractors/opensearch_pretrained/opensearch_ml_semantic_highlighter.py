@@ -126,7 +126,14 @@ class OpenSearchMLSemanticHighlighter(RemoteModelComponent[BatchedPredictor[Answ
 
     @component.output_types(documents=list[Document], meta=dict[str, Any])
     async def run_async(self, query: str, documents: list[Document]) -> dict[str, Any]:
-        """Like ``run``, with the async client and at most ``max_concurrency`` units in flight."""
+        """
+        Like ``run``, with the async client and at most ``max_concurrency`` units in flight.
+
+        :param query: The question.
+        :param documents: The documents; they are not modified.
+        :returns: ``documents``: new objects with the highlights in their meta (see the class docstring), in input
+            order; ``meta``: ``model_id`` and the counts of highlighted, failed and content-less documents.
+        """
         prepared = prepare(type(self).__name__, "LocalSemanticHighlighter", query, documents)
         await self.warm_up_async()
         backend = self._backend()

@@ -161,5 +161,14 @@ class LocalOnnxRanker(RankingParameters, InitParametersSerialization):
         scale_score: bool | None = None,
         score_threshold: float | None = None,
     ) -> dict[str, list[Document]]:
-        """Like ``run``, on a worker thread so the event loop stays free while the CPU computes."""
+        """
+        Like ``run``, on a worker thread so the event loop stays free while the CPU computes.
+
+        :param query: The query.
+        :param documents: The documents to rank; they are not modified.
+        :param top_k: Overrides ``top_k`` of ``__init__``.
+        :param scale_score: Overrides ``scale_score`` of ``__init__``.
+        :param score_threshold: Overrides ``score_threshold`` of ``__init__``.
+        :returns: ``documents``: new objects with ``score`` set, best first, then the documents without content.
+        """
         return await asyncio.to_thread(self.run, query, documents, top_k, scale_score, score_threshold)

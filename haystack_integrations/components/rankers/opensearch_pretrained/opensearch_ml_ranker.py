@@ -151,7 +151,16 @@ class OpenSearchMLRanker(RankingParameters, OpenSearchMLComponent):
         scale_score: bool | None = None,
         score_threshold: float | None = None,
     ) -> dict[str, list[Document]]:
-        """Like ``run``, with the async client and at most ``max_concurrency`` requests in flight."""
+        """
+        Like ``run``, with the async client and at most ``max_concurrency`` requests in flight.
+
+        :param query: The query.
+        :param documents: The documents to rank; they are not modified.
+        :param top_k: Overrides ``top_k`` of ``__init__``.
+        :param scale_score: Overrides ``scale_score`` of ``__init__``.
+        :param score_threshold: Overrides ``score_threshold`` of ``__init__``.
+        :returns: ``documents``: new objects with ``score`` set, best first, then the documents without content.
+        """
         prepared = self._prepare(query, documents, top_k)
         await self.warm_up_async()
         outcomes = await self._backend().embed_batches_async(prepared.texts, predict=self._predict_call(prepared))

@@ -176,7 +176,12 @@ class OpenSearchNeuralRetriever:
         self._query_model_checked = False
 
     def to_dict(self) -> dict[str, Any]:
-        """Serialize the component (the store through its own `to_dict`); a password in a host URL is refused."""
+        """
+        Serialize the component (the store through its own `to_dict`).
+
+        :returns: The dictionary Haystack's ``default_to_dict`` makes.
+        :raises ValueError: A host URL holds a password.
+        """
         return default_to_dict(
             self,
             document_store=serialized_store(self.document_store, self),
@@ -194,7 +199,12 @@ class OpenSearchNeuralRetriever:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> OpenSearchNeuralRetriever:
-        """Deserialize the component; ``data`` is left unchanged."""
+        """
+        Deserialize the component.
+
+        :param data: What ``to_dict`` returned; it is left unchanged.
+        :returns: The component.
+        """
         return from_dict_with_store(cls, data)
 
     @component.output_types(documents=list[Document])
@@ -222,7 +232,15 @@ class OpenSearchNeuralRetriever:
     async def run_async(
         self, query: str, filters: dict[str, Any] | None = None, top_k: int | None = None
     ) -> dict[str, list[Document]]:
-        """The async twin of `run`, through the store's async client."""
+        """
+        The async twin of `run`, through the store's async client.
+
+        :param query: The query text.
+        :param filters: Haystack filters, combined with the init filters by `filter_policy`.
+        :param top_k: How many documents; defaults to the init `top_k`.
+        :returns: `documents`: best first, with `score` (normalized to [0, 1] in hybrid mode, the cross-encoder's
+            logit with `search_pipeline`).
+        """
         body, params = self._request(query, filters, top_k)
         if not await asyncio.to_thread(self._query_model_fits):
             return {"documents": []}
