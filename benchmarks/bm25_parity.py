@@ -2,7 +2,7 @@
 Local vs cluster BM25 on the same corpus: rank overlap@10 between the embedded store and an OpenSearch index.
 
 Both are built by the package with the same analyzer (``text_analysis``): the store by ``SQLiteDocumentStore``,
-the index by ``knn_index_body`` (text only, no vectors: BM25 needs none). Each query's top 10 from the store's
+the index by ``knn_index_body`` (text and title only, no vectors: BM25 needs none). Each query's top 10 from the store's
 ``bm25_retrieval`` and from the index's ``match`` on ``content`` are compared; what still differs is BM25's
 formula (FTS5's idf vs Lucene's, Lucene's one-byte lengths) and, on several shards, idf per shard.
 
@@ -50,11 +50,12 @@ def main() -> None:
     body["settings"]["number_of_shards"] = args.shards
     client.indices.create(index=index, body=body)
     try:
-        actions = ({"_index": index, "_id": d.id, "_source": {"content": d.content}} for d in documents)
+        # With each record's title (meta["title"]): the index copies it into content, the store reads its column.
+        actions = ({"_index": index, "_id": d.id, "_source": {"content": d.content, **d.meta}} for d in documents)
         helpers.bulk(client, actions, refresh=True, chunk_size=200)
         with tempfile.TemporaryDirectory() as scratch:
             store = SQLiteDocumentStore(path=str(Path(scratch) / "s.sqlite"), model=model.name, analyzer=args.analyzer)
-            store.write_documents([Document(id=d.id, content=d.content) for d in documents])
+            store.write_documents([Document(id=d.id, content=d.content, meta=d.meta) for d in documents])
             overlaps, same = [], 0
             for text in dataset.queries.values():
                 local = {d.id for d in store.bm25_retrieval(text, top_k=TOP)}
