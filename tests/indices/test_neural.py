@@ -1,6 +1,7 @@
 """Neural search set-up: request bodies, and on the real node the issue's bar — the cluster's ingest pipeline
 stores the same vectors as LocalOnnxDocumentEmbedder, and neural queries rank like local query embeddings."""
 
+import inspect
 import json
 import time
 
@@ -15,6 +16,11 @@ from haystack_integrations.components.embedders.opensearch_pretrained import (
     LocalOnnxTextEmbedder,
 )
 from haystack_integrations.components.retrievers.opensearch_pretrained import OpenSearchNeuralRetriever
+from haystack_integrations.document_stores.opensearch_pretrained.scoring import (
+    DEFAULT_BM25_WEIGHT,
+    DEFAULT_FUSION,
+    DEFAULT_PER_SOURCE,
+)
 from opensearch_pretrained_haystack.artifacts import load_model_dir
 from opensearch_pretrained_haystack.catalog import get_model
 from opensearch_pretrained_haystack.cluster import MLCommonsClient, ModelNotDeployedError, UnsupportedServerError
@@ -50,6 +56,15 @@ def test_ingest_pipeline_maps_content_to_the_store_vector_field():
         {"text_embedding": {"model_id": "m1", "field_map": {"content": "embedding"}, "batch_size": 8}}
     ]
     assert "batch_size" not in ingest_pipeline_body("m1")["processors"][0]["text_embedding"]
+
+
+def test_the_cluster_pipeline_fuses_by_default_as_the_embedded_store_does():
+    """The defaults chosen on SciFact train (scoring) are the cluster pipeline's too: one algorithm, one weighting."""
+    default = hybrid_search_pipeline_body()["phase_results_processors"][0]["normalization-processor"]
+    assert default["normalization"] == {"technique": DEFAULT_FUSION}
+    assert default["combination"]["parameters"]["weights"] == [DEFAULT_BM25_WEIGHT, 1.0 - DEFAULT_BM25_WEIGHT]
+    assert inspect.signature(create_hybrid_search_pipeline).parameters["fusion"].default == DEFAULT_FUSION
+    assert not DEFAULT_PER_SOURCE  # the cluster's hybrid query fuses passages
 
 
 def test_hybrid_pipeline_normalizes_min_max_and_weights_bm25_then_neural():
