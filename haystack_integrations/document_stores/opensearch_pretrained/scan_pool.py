@@ -1,4 +1,4 @@
-"""The threads that scan the mapped vector copy (k-NN scoring, checksum checks): numpy and zlib release the GIL
+"""The threads that scan the mapped vector file (k-NN scoring, checksum checks): numpy and xxhash release the GIL
 in their loops, and a scan saturates memory bandwidth with a few cores."""
 
 from __future__ import annotations
