@@ -1,4 +1,7 @@
-"""Haystack imports PyTorch as it is imported, whenever PyTorch is installed (for device helpers in
+"""
+PyTorch's import, deferred while Haystack is imported.
+
+Haystack imports PyTorch as it is imported, whenever PyTorch is installed (for device helpers in
 ``haystack.utils.device``): 4 s and ~500 MiB in a process that only searches the SQLite store or runs ONNX models.
 
 ``torch_deferred()`` makes that one import lazy, with the standard library's ``importlib.util.LazyLoader``: inside it,

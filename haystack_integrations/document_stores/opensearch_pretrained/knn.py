@@ -1,4 +1,5 @@
-"""Exact k-NN over the mapped vector file: every vector is scored, so the top k equal brute force.
+"""
+Exact k-NN over the mapped vector file: every vector is scored, so the top k equal brute force.
 
 A query reads every vector once, so it is bound by memory bandwidth. Blocks are scored on a few worker threads
 (numpy releases the GIL in its loops) and each block keeps only its best rows, so the float64 scoring and the
@@ -28,9 +29,12 @@ def nearest(
     top_k: int,
     allowed: npt.NDArray[np.int64] | None = None,
 ) -> list[tuple[int, float]]:
-    """The rows scoring at least the ``top_k``-th best score (more than ``top_k`` when rows tie there), as (row
-    position, k-NN score), best first, ties by position; ``allowed`` (sorted positions) restricts the search to those
-    rows. The caller orders ties (by its own keys) and cuts to ``top_k``."""
+    """
+    The rows scoring at least the ``top_k``-th best score (more than ``top_k`` when rows tie there), best first.
+
+    As (row position, k-NN score), ties by position; ``allowed`` (sorted positions) restricts the search to those
+    rows. The caller orders ties (by its own keys) and cuts to ``top_k``.
+    """
     query_squared_norm = float(np.dot(query.astype(np.float64), query.astype(np.float64)))
 
     def block(start: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
@@ -63,8 +67,11 @@ def _within(positions: npt.NDArray[np.int64], start: int, end: int) -> npt.NDArr
 
 
 def _best(scores: npt.NDArray[np.float64], top_k: int) -> npt.NDArray[np.intp]:
-    """Indices of the finite scores at least as good as the ``top_k``-th best (all ties kept, so the final order
-    by key is the same whichever block a tie falls in)."""
+    """
+    Indices of the finite scores at least as good as the ``top_k``-th best.
+
+    All ties are kept, so the final order by key is the same whichever block a tie falls in.
+    """
     finite = np.isfinite(scores)
     if len(scores) > top_k:
         kth = np.partition(scores, len(scores) - top_k)[len(scores) - top_k]

@@ -1,5 +1,8 @@
-"""The threads that scan the mapped vector file (k-NN scoring, checksum checks): numpy and xxhash release the GIL
-in their loops, and a scan saturates memory bandwidth with a few cores."""
+"""
+The threads that scan the mapped vector file (k-NN scoring, checksum checks).
+
+Numpy and xxhash release the GIL in their loops, and a scan saturates memory bandwidth with a few cores.
+"""
 
 from __future__ import annotations
 

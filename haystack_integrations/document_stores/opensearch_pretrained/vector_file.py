@@ -1,4 +1,5 @@
-"""The store's vectors, stored once: an append-only float32 file beside the database, whose meaning SQLite records.
+"""
+The store's vectors, stored once: an append-only float32 file beside the database, whose meaning SQLite records.
 
 A dense search scans one flat memory-mapped array, so the vectors live in ``<store>-vectors.<n>`` (a header, then
 float32 rows) with their squared norms in ``<store>-vector-norms.<n>`` (float64 rows); the database keeps no other
@@ -115,8 +116,18 @@ def unchanged(database: Path, vectors: Vectors) -> bool:
 def load(
     database: Path, connection: sqlite3.Connection, state: VectorState, dimension: int, previous: Vectors | None
 ) -> Vectors:
-    """The rows of ``state`` mapped and checked (rows ``previous`` checked in the same file, only appended to since,
-    are not read again). No lock is needed: rows are only written past every committed one.
+    """
+    The rows of ``state``, mapped and checked.
+
+    Rows ``previous`` checked in the same file, only appended to since, are not read again. No lock is needed: rows
+    are only written past every committed one.
+
+    :param database: The store's database file.
+    :param connection: A connection reading the snapshot of ``state``.
+    :param state: The state to map.
+    :param dimension: The vectors' dimension.
+    :param previous: What this process mapped before, if anything.
+    :returns: The mapped rows.
 
     :raises VectorFileError: If a file is missing, short, of another store, or fails a checksum.
     """
@@ -146,9 +157,17 @@ def load(
 
 
 def append(database: Path, connection: sqlite3.Connection, dimension: int, block: npt.NDArray[np.float32]) -> None:
-    """Append ``block`` past the committed rows and record it: cut off what lies past them, check the last, partial
-    chunk, write and sync, then record the chunks' hashes and the new count (``connection`` holds the write lock,
-    in the transaction that commits the rows pointing at these vectors).
+    """
+    Append ``block`` past the committed rows and record it.
+
+    Cuts off what lies past the committed rows, checks the last, partial chunk, writes and syncs, then records the
+    chunks' hashes and the new count. ``connection`` holds the write lock, in the transaction that commits the rows
+    pointing at these vectors.
+
+    :param database: The store's database file.
+    :param connection: The writing connection.
+    :param dimension: The vectors' dimension.
+    :param block: The new vectors, ``(rows, dimension)`` float32.
 
     :raises VectorFileError: If the last chunk fails its checksum (appending would bless the damage), or a file of
         another store, or a directory, is in the way.
@@ -182,8 +201,15 @@ def append(database: Path, connection: sqlite3.Connection, dimension: int, block
 
 
 def move_blobs(database: Path, connection: sqlite3.Connection, dimension: int) -> None:
-    """Append the vectors a version 1 store kept as BLOBs (``documents.embedding``) to the vector file, in row
-    order, pointing each row at its vector (``connection`` holds the write lock, in the upgrading transaction)."""
+    """
+    Append the vectors a version 1 store kept as BLOBs (``documents.embedding``) to the vector file.
+
+    In row order, each row pointed at its vector; ``connection`` holds the write lock, in the upgrading transaction.
+
+    :param database: The store's database file.
+    :param connection: The writing connection.
+    :param dimension: The vectors' dimension.
+    """
     after = -(2**63)
     while batch := connection.execute(
         "SELECT pk, embedding FROM documents WHERE embedding IS NOT NULL AND pk > ? ORDER BY pk LIMIT ?",
@@ -205,8 +231,14 @@ def dead_share(connection: sqlite3.Connection) -> float:
 
 
 def compact(database: Path, connection: sqlite3.Connection, dimension: int) -> int:
-    """Write the live rows into the next file, move the documents' positions to it and forget the dead rows
-    (``connection`` holds the write lock; commit with full sync before ``remove_file`` removes the old file).
+    """
+    Write the live rows into the next file, move the documents' positions to it and forget the dead rows.
+
+    ``connection`` holds the write lock; commit with full sync before ``remove_file`` removes the old file.
+
+    :param database: The store's database file.
+    :param connection: The writing connection.
+    :param dimension: The vectors' dimension.
 
     :returns: The number of the old file.
     :raises VectorFileError: If the current file fails its checks (nothing damaged is copied).
@@ -262,8 +294,11 @@ def _files(database: Path) -> list[Path]:
 def _open_for_append(
     path: Path, magic: bytes, state: VectorState, dimension: int, database: Path
 ) -> Iterator[BinaryIO]:
-    """``path`` open at the end of its committed rows (what lies past them cut off), with a header written if the
-    file holds no committed row yet (a new file, or what another store at this path left)."""
+    """
+    ``path`` open at the end of its committed rows, what lies past them cut off.
+
+    A header is written if the file holds no committed row yet (a new file, or what another store at this path left).
+    """
     header = _HEADER.pack(magic, state.store_id, state.file, dimension).ljust(_HEADER_SIZE, b"\0")
     row_bytes = dimension * 4 if magic == _VECTORS_MAGIC else 8
     try:
@@ -363,8 +398,12 @@ def _check(
 
 
 def _trusted(state: VectorState, files: tuple[tuple[int, int, int], ...], previous: Vectors | None) -> int:
-    """How many leading rows this process checked already, in ``previous``: all it checked when the files are the
-    same, the rows it had checked when writes only appended since, none when the files changed without a write."""
+    """
+    How many leading rows this process checked already, in ``previous``.
+
+    All it checked when the files are the same, the rows it had checked when writes only appended since, none when
+    the files changed without a write.
+    """
     if previous is None or previous.state.file != state.file or previous.state.store_id != state.store_id:
         return 0
     if previous.files == files or previous.state.count < state.count:

@@ -1,4 +1,5 @@
-"""``index --engine ray``: the batch job on Ray Data, stage for stage the local engine's.
+"""
+``index --engine ray``: the batch job on Ray Data, stage for stage the local engine's.
 
 shards (the driver) → read, clean, split, skip what the index holds (components loaded once per worker process; Ray Data
 fuses this stage into the actors) → embed (an actor pool, one model session per actor) → bulk writes (a ``Datasink``, at
@@ -214,6 +215,12 @@ class Embed:
         self._embedder.warm_up()
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, np.ndarray[Any, Any]]:
+        """
+        Embed the passage rows of ``batch`` and pass the report rows on.
+
+        :param batch: Rows of passages and reports.
+        :returns: The embedded passages' rows and one report row (with the passages that could not be embedded).
+        """
         rows, report, passages = _Rows(), _Report(), []
         for kind, _, data in _rows_of(batch):
             if kind == REPORT:
@@ -238,6 +245,13 @@ class OpenSearchDatasink(Datasink[dict[str, Any]]):
         self.report = _Report()
 
     def write(self, blocks: Iterable[Block], ctx: Any) -> dict[str, Any]:
+        """
+        Bulk-write the passage rows of ``blocks`` and sum their report rows.
+
+        :param blocks: The blocks this task writes.
+        :param ctx: Ray's task context (unused).
+        :returns: This task's report, as a dict.
+        """
         report, passages = _Report(), []
         for block in blocks:
             accessor = BlockAccessor.for_block(block)
@@ -257,6 +271,11 @@ class OpenSearchDatasink(Datasink[dict[str, Any]]):
         return asdict(report)
 
     def on_write_complete(self, write_result: WriteResult[dict[str, Any]]) -> None:
+        """
+        Add every task's report to ``report``.
+
+        :param write_result: What the write tasks returned.
+        """
         for returned in write_result.write_returns:
             self.report.add(returned)
 
@@ -277,8 +296,11 @@ def index_sources_on_ray(
     progress_bar: bool = True,
     make_embedder: EmbedderFactory = default_embedder,
 ) -> IndexSummary:
-    """``index_sources`` on Ray: the same passages, ids, vectors and summary; ``make_embedder`` builds each actor's
-    embedder (``default_embedder``)."""
+    """
+    ``index_sources`` on Ray.
+
+    The same passages, ids, vectors and summary; ``make_embedder`` builds each actor's embedder (``default_embedder``).
+    """
     if target.store_path is not None or target.hosts is None or target.index is None:
         raise ValueError(EMBEDDED_STORE_REFUSED)
     options.check_address()
