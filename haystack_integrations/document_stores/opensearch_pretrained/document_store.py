@@ -874,15 +874,13 @@ class SQLiteDocumentStore(AsyncOperations):
                 raise
             raise SQLiteStoreError(_not_written(self.path, error.strerror or str(error))) from None
 
-    def _compact_when_mostly_dead(self, *, always: bool = False) -> None:
+    def _compact_when_mostly_dead(self) -> None:
         """
         After a delete or an overwrite: rewrite the vector file without its dead rows once they outnumber the live.
 
         The commit is fully synced before the old file is removed, so a power loss cannot leave the database naming a
-        removed file. A compaction that fails (a full disk) leaves the store as it was, with one warning: the write
-        before it is committed.
-
-        :param always: Compact if any row is dead.
+        removed file. A compaction that fails (a full disk, a damaged file) leaves the store as it was, with one
+        warning: the write before it is committed.
         """
         connection = self._connect(write=True)
         path = Path(self.path)
@@ -891,10 +889,10 @@ class SQLiteDocumentStore(AsyncOperations):
             try:
                 with _transaction(connection):
                     share = vector_file.dead_share(connection)
-                    if not share or (share <= vector_file.MAX_DEAD_SHARE and not always):
+                    if share <= vector_file.MAX_DEAD_SHARE:
                         return
                     old = vector_file.compact(path, connection, self.store_model.dimension)
-            except OSError as error:
+            except (OSError, vector_file.VectorFileError) as error:  # the write before is committed: not its failure
                 logger.warning("The vector file of %s was not compacted (%s); it stays as it was.", self.path, error)
                 return
             finally:

@@ -448,3 +448,17 @@ def test_a_store_of_the_previous_layout_is_upgraded_by_its_first_reader(tmp_path
     store.delete_documents([f"doc-{i}" for i in range(200)])
     assert_exact_dense(store, _query(), top_k=30)
     store.close()
+
+
+def test_a_delete_on_a_damaged_file_is_committed_and_its_compaction_left_with_one_warning(tmp_path, caplog):
+    path = tmp_path / "store.sqlite"
+    store = SQLiteDocumentStore(path=str(path), model=MODEL)
+    store.write_documents(_documents(300, seed=27))
+    _zero_a_block_of_vectors(*vector_file.file_paths(path, 0))
+    store.delete_documents([f"doc-{i}" for i in range(200)])  # most rows dead: compaction would copy damage
+    assert store.count_documents() == 100
+    assert [record.message for record in caplog.records if "not compacted" in record.message] != []
+    assert _state(path).file == 0  # nothing damaged was copied into a new file
+    with pytest.raises(VectorFileError, match="fail their checksum"):
+        store.embedding_retrieval(_query())
+    store.close()
