@@ -34,6 +34,10 @@ from haystack.document_stores.types import DuplicatePolicy
 from haystack_integrations.document_stores.opensearch_pretrained import knn, metadata, scoring, vector_cache
 from haystack_integrations.document_stores.opensearch_pretrained.async_operations import AsyncOperations
 from haystack_integrations.document_stores.opensearch_pretrained.filters import SqlClause, to_sql, validate_filters
+from haystack_integrations.document_stores.opensearch_pretrained.sparse_postings import (
+    SparseOperations,
+    validate_document,
+)
 from opensearch_pretrained_haystack.catalog import PretrainedModel, get_model
 from opensearch_pretrained_haystack.compatibility import (
     IndexMismatchError,
@@ -132,7 +136,7 @@ class StoreModel:
         return ModelIdentity(self.name, self.version, self.dimension, self.space_type)
 
 
-class SQLiteDocumentStore(AsyncOperations):
+class SQLiteDocumentStore(AsyncOperations, SparseOperations):
     """Documents, meta, vectors and a BM25 index in one SQLite file, for one pretrained model's k-NN space.
 
     The store opens on first use (``__init__`` only records parameters) and ``close()`` releases it. Reads open
@@ -144,6 +148,9 @@ class SQLiteDocumentStore(AsyncOperations):
     not a store is refused unchanged.
     ``analyzer`` (``opensearch_pretrained_haystack.text_analysis``) is how a new store's BM25 analyzes text
     (``english`` by default); an existing store keeps the one it was created with.
+    ``sparse_model`` (and ``sparse_version``) name the sparse encoder of the documents' ``sparse_embedding``s
+    (a catalog model or an artifact path): the store records it with the first sparse embeddings and refuses
+    another (see ``sparse_postings``).
 
     A relative ``path`` resolves against the working directory when the store is created, and ``to_dict`` records
     the resolved path, so a saved pipeline opens the same file wherever it is loaded.
@@ -165,6 +172,8 @@ class SQLiteDocumentStore(AsyncOperations):
         space_type: str | None = None,
         busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
         analyzer: str | None = None,
+        sparse_model: str | None = None,
+        sparse_version: str | None = None,
     ) -> None:
         if analyzer is not None:
             get_analyzer(analyzer)  # an unknown name fails here, not on first use
@@ -174,6 +183,8 @@ class SQLiteDocumentStore(AsyncOperations):
         self.space_type = space_type
         self.busy_timeout = busy_timeout
         self.analyzer = analyzer
+        self.sparse_model = sparse_model
+        self.sparse_version = sparse_version
         self._reader: sqlite3.Connection | None = None
         self._writer: sqlite3.Connection | None = None
         self._record: StoreModel | None = None
@@ -188,6 +199,7 @@ class SQLiteDocumentStore(AsyncOperations):
         return default_to_dict(
             self, path=self.path, model=self.model, version=self.version, space_type=self.space_type,
             busy_timeout=self.busy_timeout, analyzer=self.analyzer,
+            **({"sparse_model": self.sparse_model, "sparse_version": self.sparse_version} if self.sparse_model else {}),
         )  # fmt: skip
 
     @classmethod
@@ -247,14 +259,15 @@ class SQLiteDocumentStore(AsyncOperations):
         rows = [self._row(document, record) for document in documents]
         policy = DuplicatePolicy(policy)
         policy = DuplicatePolicy.FAIL if policy == DuplicatePolicy.NONE else policy
-        written = self._insert(rows, policy)
+        written = self._insert(rows, policy, writes_sparse=any(doc.sparse_embedding is not None for doc in documents))
         if any(row[3] is not None for row in rows) or (self._changes is not None and self._changes.replaced):
             self._extend_vectors()
         return written
 
-    def _insert(self, rows: list[tuple[Any, ...]], policy: DuplicatePolicy) -> int:
+    def _insert(self, rows: list[tuple[Any, ...]], policy: DuplicatePolicy, *, writes_sparse: bool) -> int:
         insert = "INSERT INTO documents (id, content, meta, embedding, extra) VALUES (?, ?, ?, ?, ?)"
         with self._writing() as connection:
+            self._prepare_sparse(connection, writes_sparse=writes_sparse)
             if policy == DuplicatePolicy.OVERWRITE:
                 connection.executemany(
                     insert + " ON CONFLICT(id) DO UPDATE SET content = excluded.content, meta = excluded.meta, "
@@ -764,6 +777,7 @@ class SQLiteDocumentStore(AsyncOperations):
         if document.blob is not None:
             extra["blob"] = document.blob.to_dict()
         if document.sparse_embedding is not None:
+            validate_document(document)
             extra["sparse_embedding"] = document.sparse_embedding.to_dict()
         return (
             document.id, document.content, json.dumps(document.meta), vector, json.dumps(extra) if extra else None
