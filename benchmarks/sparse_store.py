@@ -28,12 +28,16 @@ from haystack_integrations.document_stores.opensearch_pretrained import SQLiteDo
 VOCABULARY = 30522
 
 
+_RANKS = np.arange(1, VOCABULARY + 1, dtype=np.float64) ** -1.1
+_PROBABILITIES = _RANKS / _RANKS.sum()
+
+
 def _zipf_tokens(rng: np.random.Generator, count: int) -> np.ndarray:
     """``count`` distinct token ids, frequent ones more likely (Zipf, exponent 1.1)."""
-    ranks = np.arange(1, VOCABULARY + 1, dtype=np.float64)
-    probabilities = ranks**-1.1
-    probabilities /= probabilities.sum()
-    return rng.choice(VOCABULARY, size=count, replace=False, p=probabilities)
+    drawn = np.unique(rng.choice(VOCABULARY, size=count * 4, p=_PROBABILITIES))
+    while len(drawn) < count:  # rare: too many repeats
+        drawn = np.union1d(drawn, rng.choice(VOCABULARY, size=count, p=_PROBABILITIES))
+    return rng.permutation(drawn)[:count]
 
 
 def main() -> None:
@@ -51,15 +55,15 @@ def main() -> None:
     store = SQLiteDocumentStore(
         path=path, model="all-MiniLM-L6-v2", sparse_model="opensearch-neural-sparse-encoding-doc-v3-gte"
     )
+    documents = []
+    for number in range(arguments.count):
+        tokens = _zipf_tokens(rng, arguments.tokens)
+        weights = rng.uniform(0.05, 3.0, len(tokens)).astype(np.float32)  # an encoder's weights are float32
+        embedding = SparseEmbedding(indices=tokens.tolist(), values=weights.tolist())
+        documents.append(Document(content=f"passage {number}", sparse_embedding=embedding))
     started = time.perf_counter()
     for first in range(0, arguments.count, 1000):
-        batch = []
-        for number in range(first, min(first + 1000, arguments.count)):
-            tokens = _zipf_tokens(rng, arguments.tokens)
-            weights = rng.uniform(0.05, 3.0, len(tokens))
-            embedding = SparseEmbedding(indices=tokens.tolist(), values=weights.tolist())
-            batch.append(Document(content=f"passage {number}", sparse_embedding=embedding))
-        store.write_documents(batch)
+        store.write_documents(documents[first : first + 1000])
     written = time.perf_counter() - started
     size = os.path.getsize(path) + (os.path.getsize(path + "-wal") if os.path.exists(path + "-wal") else 0)
     print(f"{arguments.count} passages x {arguments.tokens} tokens: written in {written:.1f} s, {size / 2**20:.0f} MiB")

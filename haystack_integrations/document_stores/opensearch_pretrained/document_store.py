@@ -249,11 +249,15 @@ class SQLiteDocumentStore(AsyncOperations, SparseOperations):
     def write_documents(self, documents: list[Document], policy: DuplicatePolicy = DuplicatePolicy.NONE) -> int:
         """Write ``documents`` in one transaction (all or none); NONE means FAIL. Returns how many were written.
 
-        The first write creates the store (an empty list too, which writes nothing)."""
+        The first write creates the store (an empty list too, which writes nothing, and checks or records the
+        sparse model when ``sparse_model`` is given)."""
         if not isinstance(documents, list) or not all(isinstance(doc, Document) for doc in documents):
             raise ValueError("write_documents expects a list of Documents.")
-        self._connect(write=True)
+        connection = self._connect(write=True)
         if not documents:
+            if self.sparse_model is not None:  # another sparse model's store is refused now too
+                with self._lock, _transaction(connection):
+                    self._prepare_sparse(connection, writes_sparse=False)
             return 0
         record = self.store_model
         rows = [self._row(document, record) for document in documents]

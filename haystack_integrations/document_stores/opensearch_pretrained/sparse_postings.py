@@ -219,6 +219,12 @@ class SparseOperations:
     def _sparse_store(self) -> SQLiteDocumentStore:
         return cast("SQLiteDocumentStore", self)  # the one class this is mixed into
 
+    @property
+    def stored_sparse_model(self) -> SparseModelRecord | None:
+        """The sparse model the store holds embeddings of; None when it holds none."""
+        with self._sparse_store._reading() as connection:
+            return read_record(connection)
+
     def sparse_retrieval(
         self,
         query_sparse_embedding: SparseEmbedding,
