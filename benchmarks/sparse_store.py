@@ -1,4 +1,5 @@
-"""Sparse search in the SQLite store: write time, file size and warm query latency.
+"""
+Sparse search in the SQLite store: write time, file size and warm query latency.
 
 Embeddings are synthetic (encoding tens of thousands of passages with a real sparse encoder takes hours on a
 development machine; the store's cost depends only on the number of postings a query reads): each passage has
@@ -41,6 +42,7 @@ def _zipf_tokens(rng: np.random.Generator, count: int) -> np.ndarray:
 
 
 def main() -> None:
+    """Write the synthetic passages, then time the two query shapes."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=25000)
     parser.add_argument("--tokens", type=int, default=150)

@@ -1,4 +1,5 @@
-"""``evaluate``: retrieval quality of a model and splitting setting on a BEIR-format data set.
+"""
+``evaluate``: retrieval quality of a model and splitting setting on a BEIR-format data set.
 
 The corpus goes through the same path as the ``index`` command (the components of ``indexing_pipeline``),
 the queries through the query pipeline, and passages are collapsed to their source document by the best passage before
@@ -80,8 +81,12 @@ def load_beir(directory: str | Path, *, split: str = DEFAULT_SPLIT) -> BeirDatas
 
 
 def _jsonl_records(path: Path, text_field: str) -> Iterator[dict[str, Any]]:
-    """The records of a BEIR JSONL file; a line without a string ``_id`` and ``text_field`` is an error naming
-    it (a judged query or document silently dropped would change the scores)."""
+    """
+    The records of a BEIR JSONL file.
+
+    A line without a string ``_id`` and ``text_field`` is an error naming it (a judged query or document silently
+    dropped would change the scores).
+    """
     with open(path, encoding="utf-8") as file:
         for number, line in enumerate(file, start=1):
             if not line.strip():
@@ -107,8 +112,11 @@ def corpus_documents(corpus_path: Path) -> Iterator[Document]:
 
 
 def _query_model_of(encoder: str) -> str:
-    """The model that encodes queries for documents of ``encoder``: the catalog's ``search_with``, or the encoder
-    itself (an artifact directory: taken as a bi-encoder)."""
+    """
+    The model that encodes queries for documents of ``encoder``.
+
+    The catalog's ``search_with``, or the encoder itself (an artifact directory: taken as a bi-encoder).
+    """
     if Path(encoder).expanduser().exists():
         return encoder
     return get_model(encoder).search_with or encoder
@@ -147,16 +155,19 @@ def evaluate(
     sparse_encoder: str | None = None,
     sparse_query: str | None = None,
 ) -> dict[str, float]:
-    """Index the corpus into ``target`` (default: a temporary embedded store), run the queries judged in
-    ``qrels_split`` searching by ``mode`` (``fusion``, ``bm25_weight``, ``per_source``: see ``query_pipeline``;
-    reranked with ``rerank``: only the reranked passages' sources are ranked) and return ``{"ndcg@10",
-    "recall@100", "queries", "passages"}``. ``split``, ``window`` and ``overlap`` are the splitter's. A sparse
-    target (``Target.sparse``) is encoded by the cluster and searched with the neural sparse retriever, so sparse
-    and dense are measured alike. ``analyzer`` is the BM25 analysis of a new store or index (``text_analysis``).
-    ``sparse_encoder`` encodes the corpus here (``Target.sparse_encoder``) and ``sparse_query`` the queries (default:
-    the catalog's query model of the encoder, or the encoder itself when it is a directory), so ``mode="sparse"``
-    (and ``hybrid``) measure neural sparse on the store, and any mode on an OpenSearch target searches its sparse
-    index."""
+    """
+    Index the corpus into ``target``, run the judged queries and return the scores.
+
+    ``target`` defaults to a temporary embedded store. The queries judged in ``qrels_split`` are searched by ``mode``
+    (``fusion``, ``bm25_weight``, ``per_source``: see ``query_pipeline``; reranked with ``rerank``: only the reranked
+    passages' sources are ranked); the result is ``{"ndcg@10", "recall@100", "queries", "passages"}``. ``split``,
+    ``window`` and ``overlap`` are the splitter's. A sparse target (``Target.sparse``) is encoded by the cluster and
+    searched with the neural sparse retriever, so sparse and dense are measured alike. ``analyzer`` is the BM25 analysis
+    of a new store or index (``text_analysis``). ``sparse_encoder`` encodes the corpus here (``Target.sparse_encoder``)
+    and ``sparse_query`` the queries (default: the catalog's query model of the encoder, or the encoder itself when it
+    is a directory), so ``mode="sparse"`` (and ``hybrid``) measure neural sparse on the store, and any mode on an
+    OpenSearch target searches its sparse index.
+    """
     dataset = load_beir(dataset_dir, split=qrels_split)
     if target is None:
         with tempfile.TemporaryDirectory(prefix="opensearch-pretrained-eval-") as scratch:

@@ -1,4 +1,5 @@
-"""`to_dict`/`from_dict` for components that talk to a cluster and so hold `http_auth`.
+"""
+`to_dict`/`from_dict` for components that talk to a cluster and so hold `http_auth`.
 
 `http_auth` is a pair of Secrets or an `AWSAuth`; Haystack's default serialization does not look inside a
 tuple, so it is converted here. Only Secret descriptions (env-var names) are written, never values: plain-string

@@ -1,4 +1,5 @@
-"""``LocalOnnxEmbedder``: the cluster's ONNX text embedding, computed on this machine.
+"""
+``LocalOnnxEmbedder``: the cluster's ONNX text embedding, computed on this machine.
 
 ML Commons embeds one text per inference; here texts are sorted by length and padded per batch, which is
 several times faster and gives the same vectors, because padding is masked out everywhere it could matter.
@@ -10,7 +11,6 @@ import os
 from collections.abc import Sequence
 
 import numpy as np
-from tokenizers import Encoding
 
 from opensearch_pretrained_haystack.artifacts import ModelArtifact, ModelSource, resolve_artifact
 from opensearch_pretrained_haystack.errors import ModelInputError
@@ -18,11 +18,12 @@ from opensearch_pretrained_haystack.inference.onnx_session import shared_session
 from opensearch_pretrained_haystack.inference.pooling import l2_normalize, pooling_for
 from opensearch_pretrained_haystack.inference.runner import padded_inputs
 from opensearch_pretrained_haystack.inference.text_embedding import TextEmbeddingRunner
-from opensearch_pretrained_haystack.inference.tokenizer import shared_tokenizer
+from opensearch_pretrained_haystack.inference.tokenizer import TokenIds, shared_tokenizer
 
 
 class LocalOnnxEmbedder(TextEmbeddingRunner):
-    """Embeds texts with a pretrained (or custom) ONNX artifact exactly as ML Commons would.
+    """
+    Embeds texts with a pretrained (or custom) ONNX artifact exactly as ML Commons would.
 
     The tokenizer and the ONNX session come from the process-wide cache of loaded artifacts, so embedders (and
     splitters) of one model share them; ``close`` stops this embedder's workers and gives its share back.
@@ -47,6 +48,8 @@ class LocalOnnxEmbedder(TextEmbeddingRunner):
         progress_bar: bool = True,
     ) -> None:
         """
+        Resolve the artifact and load the model.
+
         :param model: A catalog name or alias, a ``PretrainedModel``, a custom model directory or zip, or a
             ``ModelArtifact``.
         :param concurrent_runs: How many inference runs go at once, each single-threaded (onnxruntime releases
@@ -97,7 +100,7 @@ class LocalOnnxEmbedder(TextEmbeddingRunner):
         self._output_name = outputs[1].name if self.pooling_mode == "NONE" and len(outputs) > 1 else outputs[0].name
         self.dimension = int(config.get("embedding_dimension") or outputs[0].shape[-1])
 
-    def _embed_encoded(self, encodings: list[Encoding]) -> np.ndarray:
+    def _embed_encoded(self, encodings: list[TokenIds]) -> np.ndarray:
         # Single texts: the encodings' type ids are all 0, what ML Commons sends a bert/albert graph.
         feeds = padded_inputs(encodings, self._input_names)
         (output,) = self._session.run([self._output_name], feeds)

@@ -1,4 +1,5 @@
-"""``LocalSparseEncoder``: ML Commons' SPARSE_ENCODING, computed on this machine with the TorchScript runtime.
+"""
+``LocalSparseEncoder``: ML Commons' SPARSE_ENCODING, computed on this machine with the TorchScript runtime.
 
 A neural-sparse encoder artifact (``amazon/neural-sparse/opensearch-neural-sparse-encoding-*``) traces the whole
 encoding: per vocabulary id, the activation of the max over tokens of the masked logits (``log(1 + relu(·))``;
@@ -20,13 +21,12 @@ from typing import Literal
 
 import numpy as np
 from haystack.dataclasses import SparseEmbedding
-from tokenizers import Encoding
 
 from opensearch_pretrained_haystack.artifacts import ModelArtifact, ModelSource, loaded_artifacts
 from opensearch_pretrained_haystack.errors import ArtifactFormatError, ModelInputError
 from opensearch_pretrained_haystack.inference.runner import OnnxRunner, padded_inputs
 from opensearch_pretrained_haystack.inference.sparse_tokenizer import SparseVocabulary
-from opensearch_pretrained_haystack.inference.tokenizer import ModelTokenizer, load_tokenizer
+from opensearch_pretrained_haystack.inference.tokenizer import ModelTokenizer, TokenIds, load_tokenizer
 from opensearch_pretrained_haystack.inference.torchscript import (
     ScriptModel,
     resolve_torch_script,
@@ -46,8 +46,10 @@ def _tokenizer_and_vocabulary(artifact: ModelArtifact) -> tuple[ModelTokenizer, 
 
 
 class LocalSparseEncoder(OnnxRunner[tuple[ModelTokenizer, SparseVocabulary]]):
-    """Encodes texts into ``{token: weight}`` maps with a SPARSE_ENCODING TorchScript artifact, exactly as
-    ML Commons would (needs the ``torch`` extra).
+    """
+    Encodes texts into ``{token: weight}`` maps with a SPARSE_ENCODING TorchScript artifact, as ML Commons would.
+
+    The encoding is exactly ML Commons' (needs the ``torch`` extra).
 
     Usage example:
     ```python
@@ -68,6 +70,8 @@ class LocalSparseEncoder(OnnxRunner[tuple[ModelTokenizer, SparseVocabulary]]):
         progress_bar: bool = True,
     ) -> None:
         """
+        Resolve the artifact and load the model.
+
         :param model: A catalog name or alias, a ``PretrainedModel``, a custom model directory or zip, or a
             ``ModelArtifact``.
         :param concurrent_runs: How many single-threaded inference runs go at once (default: the usable CPUs).
@@ -149,7 +153,7 @@ class LocalSparseEncoder(OnnxRunner[tuple[ModelTokenizer, SparseVocabulary]]):
         self._run_batches(encodings, batch_size, self._encode_encoded, result, on_batch)
         return list(result)
 
-    def _encode_encoded(self, encodings: list[Encoding]) -> np.ndarray:
+    def _encode_encoded(self, encodings: list[TokenIds]) -> np.ndarray:
         outputs = self._script(padded_inputs(encodings, INPUT_NAMES))
         if OUTPUT_NAME not in outputs:
             msg = f"{self.name}: the TorchScript graph returns {sorted(outputs)}, no {OUTPUT_NAME!r}."

@@ -1,4 +1,5 @@
-"""The TorchScript runtime (optional extra ``torch``): an artifact's ``.pt`` run as the cluster's DJL runs it.
+"""
+The TorchScript runtime (optional extra ``torch``): an artifact's ``.pt`` run as the cluster's DJL runs it.
 
 ML Commons deploys a TORCH_SCRIPT artifact by loading the traced ``.pt`` with PyTorch (DJL), forces one thread
 per inference (``ai.djl.pytorch.num_threads=1``), and feeds it one text at a time: either a dict of named
@@ -53,7 +54,8 @@ def import_torch() -> Any:
 
 
 def _single_threaded_runs(torch: Any) -> None:
-    """One thread per inference, as DJL runs it; the runner runs several inferences at once instead.
+    """
+    One thread per inference, as DJL runs it; the runner runs several inferences at once instead.
 
     Process-wide (PyTorch has no per-module setting), set once at the first load.
     """
@@ -69,7 +71,8 @@ def _single_threaded_runs(torch: Any) -> None:
 
 
 class ScriptModel:
-    """A loaded TorchScript artifact: called with named int64 arrays, it returns its named outputs as arrays.
+    """
+    A loaded TorchScript artifact: called with named int64 arrays, it returns its named outputs as arrays.
 
     Whether the graph takes one dict (traced with a dict input) or positional tensors is read from its
     ``forward`` schema, so the caller only names what it feeds.
@@ -137,8 +140,11 @@ def resolve_torch_script(
     cache_dir: str | os.PathLike[str] | None = None,
     progress_bar: bool = True,
 ) -> ModelArtifact:
-    """What every TorchScript engine does first: torch installed (else one line), the verified artifact
-    (the catalog's TORCH_SCRIPT one), and a refusal naming ``owner`` for another format or task.
+    """
+    What every TorchScript engine does first.
+
+    Torch installed (else one line), the verified artifact (the catalog's TORCH_SCRIPT one), and a refusal naming
+    ``owner`` for another format or task.
 
     :param hint: Ends the wrong-task message (what runs the other tasks).
     :raises MissingExtraError: torch is not installed.

@@ -1,4 +1,5 @@
-"""``LocalTorchScriptEmbedder``: the cluster's TORCH_SCRIPT text embedding, computed on this machine.
+"""
+``LocalTorchScriptEmbedder``: the cluster's TORCH_SCRIPT text embedding, computed on this machine.
 
 A sentence-transformers TorchScript artifact traces the whole model, pooling and normalization included. ML Commons
 (``SentenceTransformerTextEmbeddingTranslator``) feeds it ``{"input_ids", "attention_mask"}`` of one text,
@@ -11,13 +12,12 @@ from __future__ import annotations
 import os
 
 import numpy as np
-from tokenizers import Encoding
 
 from opensearch_pretrained_haystack.artifacts import ModelArtifact, ModelSource
 from opensearch_pretrained_haystack.errors import ModelInputError
 from opensearch_pretrained_haystack.inference.runner import padded_inputs
 from opensearch_pretrained_haystack.inference.text_embedding import TextEmbeddingRunner
-from opensearch_pretrained_haystack.inference.tokenizer import shared_tokenizer
+from opensearch_pretrained_haystack.inference.tokenizer import TokenIds, shared_tokenizer
 from opensearch_pretrained_haystack.inference.torchscript import (
     ScriptModel,
     resolve_torch_script,
@@ -30,8 +30,10 @@ FRAMEWORK = "sentence_transformers"
 
 
 class LocalTorchScriptEmbedder(TextEmbeddingRunner):
-    """Embeds texts with a TORCH_SCRIPT sentence-transformers artifact exactly as ML Commons would (needs the
-    ``torch`` extra).
+    """
+    Embeds texts with a TORCH_SCRIPT sentence-transformers artifact exactly as ML Commons would.
+
+    Needs the ``torch`` extra.
 
     Usage example:
     ```python
@@ -52,6 +54,8 @@ class LocalTorchScriptEmbedder(TextEmbeddingRunner):
         progress_bar: bool = True,
     ) -> None:
         """
+        Resolve the artifact and load the model.
+
         :param model: A catalog name or alias, a ``PretrainedModel``, a custom model directory or zip, or a
             ``ModelArtifact``.
         :param concurrent_runs: How many single-threaded inference runs go at once (default: the usable CPUs).
@@ -99,7 +103,7 @@ class LocalTorchScriptEmbedder(TextEmbeddingRunner):
     def _probe_dimension(self) -> int:
         return int(self._embed_encoded(self._model_tokenizer.encode_batch(["dimension"])).shape[-1])
 
-    def _embed_encoded(self, encodings: list[Encoding]) -> np.ndarray:
+    def _embed_encoded(self, encodings: list[TokenIds]) -> np.ndarray:
         outputs = self._script(padded_inputs(encodings, INPUT_NAMES))
         if OUTPUT_NAME not in outputs:
             raise ModelInputError(f"{self.name}: the TorchScript graph returns {sorted(outputs)}, no {OUTPUT_NAME!r}.")

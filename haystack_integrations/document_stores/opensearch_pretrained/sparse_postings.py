@@ -1,5 +1,5 @@
-"""Sparse embeddings in the SQLite store: an inverted index searched as OpenSearch's ``neural_sparse`` query scores
-a ``rank_features`` field.
+"""
+Sparse embeddings in the SQLite store, searched as OpenSearch's ``neural_sparse`` query scores ``rank_features``.
 
 Storage. A document's ``SparseEmbedding`` stays in its row (``extra``, as before); ``sparse_postings`` holds one row
 per (token, document): ``PRIMARY KEY (token, pk)``, ``WITHOUT ROWID``, so a query reads each of its tokens' postings
@@ -84,7 +84,8 @@ _SCHEMA = (
 
 @dataclass(frozen=True)
 class SparseModelRecord:
-    """The sparse encoder whose document embeddings a store holds, as recorded in the store.
+    """
+    The sparse encoder whose document embeddings a store holds, as recorded in the store.
 
     A catalog model is its name and version; a custom artifact (a directory or zip) also carries the SHA-256 of its
     zip, as ``ModelIdentity`` tells custom dense models apart.
@@ -101,8 +102,11 @@ class SparseModelRecord:
 
 
 def sparse_model_record(model: str, version: str | None, recorded: SparseModelRecord | None) -> SparseModelRecord:
-    """The record of ``model``: a catalog name or alias (without ``version``, the recorded version when the store
-    holds that model, else the newest), or the path of a sparse artifact (its directory or zip).
+    """
+    The record of ``model``, to compare with (or write into) a store.
+
+    ``model`` is a catalog name or alias (without ``version``, the recorded version when the store holds that model,
+    else the newest), or the path of a sparse artifact (its directory or zip).
 
     :param model: A catalog sparse model, or the path of an artifact directory or zip.
     :param version: The catalog version.
@@ -125,7 +129,8 @@ def sparse_model_record(model: str, version: str | None, recorded: SparseModelRe
 
 
 def validate_document(document: Document) -> None:
-    """Refuse, before anything is written, a sparse embedding a ``rank_features`` field would refuse.
+    """
+    Refuse, before anything is written, a sparse embedding a ``rank_features`` field would refuse.
 
     :param document: A document about to be written (one without a sparse embedding passes).
     :raises ValueError: For a repeated index, or a weight that is not a positive normal float32 number.
@@ -150,7 +155,8 @@ def validate_document(document: Document) -> None:
 
 
 def query_weights(query: SparseEmbedding) -> tuple[np.ndarray[Any, np.dtype[np.int64]], np.ndarray[Any, Any]]:
-    """The query's tokens (ascending) and float32 weights, checked as ``neural_sparse`` checks them.
+    """
+    The query's tokens (ascending) and float32 weights, checked as ``neural_sparse`` checks them.
 
     :param query: The query's sparse embedding.
     :returns: Tokens and weights, sorted by token.
@@ -172,7 +178,8 @@ def query_weights(query: SparseEmbedding) -> tuple[np.ndarray[Any, np.dtype[np.i
 
 
 def stored_weights(values: np.ndarray[Any, Any]) -> np.ndarray[Any, np.dtype[np.float32]]:
-    """Document weights as Lucene's ``FeatureField`` stores them: float32, 9 significant bits (truncated).
+    """
+    Document weights as Lucene's ``FeatureField`` stores them: float32, 9 significant bits (truncated).
 
     :param values: Document weights.
     :returns: The weights the cluster scores with.
@@ -189,8 +196,10 @@ def rank(
     allowed: np.ndarray[Any, np.dtype[np.int64]] | None,
     top_k: int,
 ) -> list[tuple[int, float]]:
-    """The ``top_k`` best documents of the postings (token, pk, weight) of the query's tokens, scored as the cluster
-    scores them; equal scores go to the document written first (the smaller pk).
+    """
+    The ``top_k`` best documents of the postings of the query's tokens, scored as the cluster scores them.
+
+    Equal scores go to the document written first (the smaller pk).
 
     :param tokens: The query's tokens, ascending.
     :param query: Their float32 weights.
@@ -233,8 +242,11 @@ class SparseOperations:
         top_k: int = 10,
         return_embedding: bool = False,
     ) -> list[Document]:
-        """The ``top_k`` documents whose sparse embeddings score best against the query's, scored exactly as
-        OpenSearch's ``neural_sparse`` query scores a ``rank_features`` field holding the same maps.
+        """
+        The ``top_k`` documents whose sparse embeddings score best against the query's.
+
+        Scored exactly as OpenSearch's ``neural_sparse`` query scores a ``rank_features`` field holding the same
+        maps (see the module's docstring).
 
         :param query_sparse_embedding: The query's sparse embedding (of the same vocabulary as the documents').
         :param filters: Haystack filters the documents must match.
@@ -264,8 +276,11 @@ class SparseOperations:
         min_score: float | None = None,
         return_embedding: bool = False,
     ) -> list[Document]:
-        """Sparse search fused with BM25 on ``query`` and/or k-NN on ``query_embedding``, each sub-query ``top_k``
-        deep, by the fusions of ``hybrid_retrieval`` (OpenSearch's hybrid search pipelines).
+        """
+        Sparse search fused with BM25 on ``query`` and/or k-NN on ``query_embedding``.
+
+        Each sub-query is ``top_k`` deep; the fusions are ``hybrid_retrieval``'s (OpenSearch's hybrid search
+        pipelines).
 
         :param query_sparse_embedding: The query's sparse embedding.
         :param query: The query text for BM25 (none: no BM25 sub-query).
@@ -341,8 +356,13 @@ class SparseOperations:
             )
 
     def _prepare_sparse(self, connection: sqlite3.Connection, *, writes_sparse: bool) -> None:
-        """Inside a write transaction: add the sparse tables to the store (indexing its rows) if sparse embeddings
-        are written for the first time, and check (or record) the sparse model.
+        """
+        Inside a write transaction: check (or record) the sparse model.
+
+        The first time sparse embeddings are written, the sparse tables are added to the store (indexing its rows).
+
+        :param connection: The writing connection, inside its transaction.
+        :param writes_sparse: Whether the write holds sparse embeddings.
 
         :raises SQLiteStoreError: If sparse embeddings are written into a store that records no sparse model and
             none was named (``sparse_model``).
@@ -372,7 +392,8 @@ class SparseOperations:
 
 
 def read_record(connection: sqlite3.Connection) -> SparseModelRecord | None:
-    """The store's sparse model record; None when it holds no sparse embeddings yet.
+    """
+    The store's sparse model record; None when it holds no sparse embeddings yet.
 
     :param connection: A connection to the store, inside a transaction.
     :returns: The record, or None.

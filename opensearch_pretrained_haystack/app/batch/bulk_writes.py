@@ -1,6 +1,8 @@
-"""Passages looked up and written with opensearch-py's bulk helpers, item by item accounted for: for a writer with
-its own client (a Ray worker, a Spark partition) instead of the store's ``write_documents``, which fails a whole
-batch for one item.
+"""
+Passages looked up and written with opensearch-py's bulk helpers, item by item accounted for.
+
+For a writer with its own client (a Ray worker, a Spark partition) instead of the store's ``write_documents``, which
+fails a whole batch for one item.
 
 The actions are the store's own (``index`` operations with ``_id``: ``cluster.document_store.index_actions``), so a
 retry overwrites and never duplicates. Items rejected for load (429) or by a server error (5xx), and whole requests
@@ -45,8 +47,11 @@ class BulkOutcome:
 
 
 def ids_in_index(store: OpenSearchDocumentStore, ids: list[str], policy: RetryPolicy) -> set[str]:
-    """Which of ``ids`` the index holds. Not knowing (after retries) costs embeddings, never duplicates: writes
-    overwrite, so a failed check answers "none"."""
+    """
+    Which of ``ids`` the index holds.
+
+    Not knowing (after retries) costs embeddings, never duplicates: writes overwrite, so a failed check answers "none".
+    """
     if not ids:
         return set()
     client = connected_client(store, policy)
@@ -69,10 +74,12 @@ def bulk_write(
     *,
     sparse: tuple[SparseFieldType, SparseVocabulary] | None = None,
 ) -> BulkOutcome:
-    """Write ``documents`` to ``store``'s index with ``_bulk`` (no refresh: the job refreshes once at its end).
+    """
+    Write ``documents`` to ``store``'s index with ``_bulk`` (no refresh: the job refreshes once at its end).
 
     With ``sparse`` (the index's sparse field type and the encoder's vocabulary), the documents' sparse embeddings
-    are written into the sparse field, past any default ingest pipeline (they are encoded already)."""
+    are written into the sparse field, past any default ingest pipeline (they are encoded already).
+    """
     outcome = BulkOutcome()
     if not documents:
         return outcome

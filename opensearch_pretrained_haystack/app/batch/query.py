@@ -28,9 +28,13 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Rerank:
-    """How ``search`` and ``evaluate`` rerank the retrieved passages: with a catalog cross-encoder (or a model
-    directory) run locally, or with a cross-encoder deployed in the target's cluster (``remote_model_id``);
-    ``top_k`` passages are reranked (default: as many as are retrieved without reranking)."""
+    """
+    How ``search`` and ``evaluate`` rerank the retrieved passages.
+
+    With a catalog cross-encoder (or a model directory) run locally, or with a cross-encoder deployed in the target's
+    cluster (``remote_model_id``); ``top_k`` passages are reranked (default: as many as are retrieved without
+    reranking).
+    """
 
     model: str | None = None
     remote_model_id: str | None = None
@@ -58,8 +62,12 @@ class Rerank:
 
 @dataclass(frozen=True)
 class Highlight:
-    """How ``search`` highlights the evidence sentences of its documents: ``model`` is a catalog highlighter (name or
-    alias) or a model directory, run locally, or else the id of a highlighter deployed in the target's cluster."""
+    """
+    How ``search`` highlights the evidence sentences of its documents.
+
+    ``model`` is a catalog highlighter (name or alias) or a model directory, run locally, or else the id of a
+    highlighter deployed in the target's cluster.
+    """
 
     model: str
 
@@ -95,10 +103,13 @@ def search(
     rerank: Rerank | None = None,
     highlight: Highlight | None = None,
 ) -> list[Document]:
-    """The ``top_k`` source documents for ``query``, best first, each scored by its best passage (by the
-    cross-encoder's score with ``rerank``; with ``highlight``, that passage's evidence sentences in its meta);
-    ``mode``, ``fusion``, ``bm25_weight`` and ``per_source`` as ``query_pipeline`` takes them (on a store holding
-    sparse embeddings, ``hybrid`` fuses sparse too, its query encoded as ``store_sparse_query`` says)."""
+    """
+    The ``top_k`` source documents for ``query``, best first, each scored by its best passage.
+
+    With ``rerank``, by the cross-encoder's score; with ``highlight``, that passage's evidence sentences are in its
+    meta. ``mode``, ``fusion``, ``bm25_weight`` and ``per_source`` as ``query_pipeline`` takes them (on a store
+    holding sparse embeddings, ``hybrid`` fuses sparse too, its query encoded as ``store_sparse_query`` says).
+    """
     if top_k < 1:
         raise ValueError(f"top-k must be 1 or more (how many documents to return), got {top_k}.")
     if not query.strip():
@@ -124,9 +135,11 @@ def search(
 
 
 def store_sparse_query(store: Any, given: str | None, mode: str) -> str | None:
-    """The model that encodes queries for the sparse side of a store's ``sparse`` or ``hybrid`` search: ``given``
-    (``--sparse-tokenizer``), else the catalog's ``search_with`` of the store's sparse model; None when there is no
-    sparse side (another mode, an OpenSearch target, a store holding no sparse embeddings for ``hybrid``).
+    """
+    The model that encodes queries for the sparse side of a store's ``sparse`` or ``hybrid`` search.
+
+    ``given`` (``--sparse-tokenizer``), else the catalog's ``search_with`` of the store's sparse model; None when
+    there is no sparse side (another mode, an OpenSearch target, a store holding no sparse embeddings for ``hybrid``).
 
     :param store: The store searched.
     :param given: The query model asked for, if any.

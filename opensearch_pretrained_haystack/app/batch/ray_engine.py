@@ -1,4 +1,5 @@
-"""``index --engine ray``: the batch job on Ray Data, stage for stage the local engine's.
+"""
+``index --engine ray``: the batch job on Ray Data, stage for stage the local engine's.
 
 shards (the driver) → read, clean, split, skip what the index holds (components loaded once per worker process; Ray Data
 fuses this stage into the actors) → embed (an actor pool, one model session per actor) → bulk writes (a ``Datasink``, at
@@ -85,8 +86,11 @@ EmbedderFactory = Callable[[RayJob], Any]
 
 
 def default_embedder(job: RayJob) -> Any:
-    """The local embedder with ``threads_per_worker`` single-threaded runs, or the cluster's (``--remote``); the
-    local sparse encoder for a target it fills (``--sparse-encoder``)."""
+    """
+    The local embedder with ``threads_per_worker`` single-threaded runs, or the cluster's (``--remote``).
+
+    For a target that a local sparse encoder fills (``--sparse-encoder``), that encoder.
+    """
     if job.target.sparse_encoder is not None:
         return LocalSparseDocumentEmbedder(
             job.target.sparse_encoder, progress_bar=False, concurrent_runs=job.threads_per_worker
@@ -177,8 +181,11 @@ def _groups(items: list[T]) -> list[list[T]]:
 
 @lru_cache(maxsize=2)
 def _components(job: RayJob) -> IndexingComponents:
-    """Cleaner and splitter (the tokenizer is loaded here, once per worker process); the embedder is the actors'.
-    A sparse encoder's passages are cut with its own tokenizer."""
+    """
+    Cleaner and splitter (the tokenizer is loaded here, once per worker process); the embedder is the actors'.
+
+    A sparse encoder's passages are cut with its own tokenizer.
+    """
     encoder = job.target.sparse_encoder
     components = indexing_components(
         model=encoder or job.model, version=None if encoder else job.version, split=job.split, window=job.window,
@@ -242,6 +249,12 @@ class Embed:
         self._dense = job.target.sparse_encoder is None
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, np.ndarray[Any, Any]]:
+        """
+        Embed the passage rows of ``batch`` and pass the report rows on.
+
+        :param batch: Rows of passages and reports.
+        :returns: The embedded passages' rows and one report row (with the passages that could not be embedded).
+        """
         rows, report, passages = _Rows(), _Report(), []
         for kind, _, data in _rows_of(batch):
             if kind == REPORT:
@@ -266,6 +279,13 @@ class OpenSearchDatasink(Datasink[dict[str, Any]]):
         self.report = _Report()
 
     def write(self, blocks: Iterable[Block], ctx: Any) -> dict[str, Any]:
+        """
+        Bulk-write the passage rows of ``blocks`` and sum their report rows.
+
+        :param blocks: The blocks this task writes.
+        :param ctx: Ray's task context (unused).
+        :returns: This task's report, as a dict.
+        """
         report, passages = _Report(), []
         for block in blocks:
             accessor = BlockAccessor.for_block(block)
@@ -285,6 +305,11 @@ class OpenSearchDatasink(Datasink[dict[str, Any]]):
         return asdict(report)
 
     def on_write_complete(self, write_result: WriteResult[dict[str, Any]]) -> None:
+        """
+        Add every task's report to ``report``.
+
+        :param write_result: What the write tasks returned.
+        """
         for returned in write_result.write_returns:
             self.report.add(returned)
 
@@ -305,8 +330,11 @@ def index_sources_on_ray(
     progress_bar: bool = True,
     make_embedder: EmbedderFactory = default_embedder,
 ) -> IndexSummary:
-    """``index_sources`` on Ray: the same passages, ids, vectors and summary; ``make_embedder`` builds each actor's
-    embedder (``default_embedder``)."""
+    """
+    ``index_sources`` on Ray.
+
+    The same passages, ids, vectors and summary; ``make_embedder`` builds each actor's embedder (``default_embedder``).
+    """
     if target.store_path is not None or target.hosts is None or target.index is None:
         raise ValueError(EMBEDDED_STORE_REFUSED)
     options.check_address()

@@ -1,4 +1,5 @@
-"""Where the batch job writes and ``search`` reads: the embedded store file or an OpenSearch index.
+"""
+Where the batch job writes and ``search`` reads: the embedded store file or an OpenSearch index.
 
 The target is either an OpenSearch index (built for the model by ``indices.knn.document_store_for``) or the
 embedded default: an ``SQLiteDocumentStore`` file (dense, BM25, sparse and hybrid search with no cluster). Opening
@@ -44,8 +45,11 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Target:
-    """Where passages go: the embedded store file, or an OpenSearch index (``hosts`` and ``index``; ``replicas``
-    for a new index, None for the cluster's default)."""
+    """
+    Where passages go: the embedded store file, or an OpenSearch index.
+
+    For an index: ``hosts`` and ``index``; ``replicas`` for a new index, None for the cluster's default.
+    """
 
     store_path: Path | None = None
     hosts: str | None = None
@@ -108,7 +112,14 @@ class Target:
 class Sink(Protocol):
     """A place to write embedded passages that can tell which ids it already holds."""
 
-    def stored_ids(self, ids: list[str]) -> set[str]: ...
+    def stored_ids(self, ids: list[str]) -> set[str]:
+        """
+        Which of ``ids`` the sink already holds.
+
+        :param ids: The ids asked about.
+        :returns: Those it holds.
+        """
+        ...
 
     def write(self, documents: list[Document]) -> int:
         """Write ``documents``; returns how many were written (not those another writer stored meanwhile)."""
@@ -116,11 +127,13 @@ class Sink(Protocol):
 
 
 class _EmbeddedSink:
-    """Writes into the SQLite store: each write is one transaction, so a killed run loses at most that batch.
+    """
+    Writes into the SQLite store: each write is one transaction, so a killed run loses at most that batch.
 
     A passage another process wrote since ``stored_ids`` looked (two runs at once) is left as that process wrote
     it and not counted as written here: the job writes only passages it found missing, and counts the rest as
-    already stored."""
+    already stored.
+    """
 
     def __init__(self, store: SQLiteDocumentStore) -> None:
         self._store = store
@@ -141,8 +154,11 @@ class PassagesNotWrittenError(OpenSearchPretrainedError):
 
 
 class _OpenSearchSink:
-    """Writes through opensearch-haystack's store; its requests are retried (``cluster.document_store``). With
-    ``vocabulary``, passages carry sparse embeddings, written as the ``rank_features`` maps of that vocabulary."""
+    """
+    Writes through opensearch-haystack's store; its requests are retried (``cluster.document_store``).
+
+    With ``vocabulary``, passages carry sparse embeddings, written as the ``rank_features`` maps of that vocabulary.
+    """
 
     def __init__(self, store: OpenSearchDocumentStore, vocabulary: SparseVocabulary | None = None) -> None:
         self._store = store
@@ -198,8 +214,9 @@ def open_sink(target: Target, model: PretrainedModel) -> Iterator[Sink]:
 
 def local_sparse_index(target: Target) -> tuple[OpenSearchDocumentStore, SparseVocabulary]:
     """
-    The sparse index of an OpenSearch target whose passages ``target.sparse_encoder`` encodes here, created (or
-    checked: it must record that encoder, or none) before anything is written, and the encoder's vocabulary.
+    The sparse index of an OpenSearch target whose passages ``target.sparse_encoder`` encodes here.
+
+    The index is created (or checked: it must record that encoder, or none) before anything is written.
 
     :param target: An OpenSearch target with ``sparse_encoder``.
     :returns: The index's store and the vocabulary its ``rank_features`` maps are written in.

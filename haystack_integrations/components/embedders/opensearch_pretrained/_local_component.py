@@ -1,5 +1,7 @@
-"""What the local text and document embedders share, whatever runtime runs the artifact: parameters, lifecycle,
-serialization, and the ``run`` methods (``TextEmbeddingRun``, ``DocumentEmbeddingRun``).
+"""
+What the local text and document embedders share, whatever runtime runs the artifact.
+
+Parameters, lifecycle, serialization, and the ``run`` methods (``TextEmbeddingRun``, ``DocumentEmbeddingRun``).
 
 A component's class names its runtime (``LocalOnnx*`` runs ONNX artifacts, ``LocalTorchScript*`` TORCH_SCRIPT
 ones), so the name never lies about what runs; everything else is shared.
@@ -27,7 +29,8 @@ from opensearch_pretrained_haystack.text_preparation import (
 
 
 class LocalEmbedderComponent(InitParametersSerialization):
-    """Holds the model parameters; loads the model lazily and idempotently, as Haystack's lifecycle expects.
+    """
+    Holds the model parameters; loads the model lazily and idempotently, as Haystack's lifecycle expects.
 
     The tokenizer and the model are shared through the process's cache of loaded artifacts, so a text and a
     document embedder (and a splitter) of one model load it once; each component has its own worker threads.
@@ -84,8 +87,12 @@ class LocalEmbedderComponent(InitParametersSerialization):
         return self._embedder
 
     def _prefix(self, user_prefix: str | None, content_type: str) -> str:
-        """The user's prefix if given (even ""), else the model's own ``<content_type>_prefix`` (asymmetric models),
-        else none: the text ML Commons embeds for that content type."""
+        """
+        The prefix to put before each text: the text ML Commons embeds for that content type.
+
+        The user's prefix if given (even ""), else the model's own ``<content_type>_prefix`` (asymmetric models), else
+        none.
+        """
         if user_prefix is not None:
             return user_prefix
         artifact = self._warm_embedder().artifact
@@ -153,7 +160,12 @@ class TextEmbeddingRun(LocalEmbedderComponent):
 
     @component.output_types(embedding=list[float], meta=dict[str, Any])
     async def run_async(self, text: str) -> dict[str, Any]:
-        """Like ``run``, on a worker thread so the event loop stays free while the CPU computes."""
+        """
+        Like ``run``, on a worker thread so the event loop stays free while the CPU computes.
+
+        :param text: The text; an empty or whitespace-only text still gets the model's embedding, as in the cluster.
+        :returns: ``embedding`` (a list of floats) and ``meta`` (model name and version).
+        """
         return await asyncio.to_thread(self.run, text)
 
 
@@ -187,5 +199,11 @@ class DocumentEmbeddingRun(LocalEmbedderComponent):
 
     @component.output_types(documents=list[Document], meta=dict[str, Any])
     async def run_async(self, documents: list[Document]) -> dict[str, Any]:
-        """Like ``run``, on a worker thread so the event loop stays free while the CPU computes."""
+        """
+        Like ``run``, on a worker thread so the event loop stays free while the CPU computes.
+
+        :param documents: The documents; they are not modified.
+        :returns: ``documents`` (new objects with ``embedding`` set, in input order) and ``meta`` (model, version,
+            counts of embedded documents and of documents without content).
+        """
         return await asyncio.to_thread(self.run, documents)

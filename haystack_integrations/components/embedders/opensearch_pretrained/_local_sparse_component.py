@@ -1,5 +1,9 @@
-"""What the local sparse text and document embedders share: the model parameters, loading the right engine for
-the artifact (a SPARSE_ENCODING TorchScript encoder, or a SPARSE_TOKENIZE query tokenizer), and the lifecycle."""
+"""
+What the local sparse text and document embedders share.
+
+The model parameters, loading the right engine for the artifact (a SPARSE_ENCODING TorchScript encoder, or a
+SPARSE_TOKENIZE query tokenizer), and the lifecycle.
+"""
 
 from __future__ import annotations
 
@@ -26,7 +30,8 @@ SparseEngine = Union[SparseTokenizer, "LocalSparseEncoder"]
 
 
 class LocalSparseComponent(InitParametersSerialization):
-    """Holds the model parameters; ``warm_up`` loads (or shares) the engine the artifact needs, idempotently.
+    """
+    Holds the model parameters; ``warm_up`` loads (or shares) the engine the artifact needs, idempotently.
 
     A query tokenizer and an encoder's TorchScript module are shared through the process's cache of loaded
     artifacts (keyed by content); ``close`` gives this component's share back and stops its worker threads.

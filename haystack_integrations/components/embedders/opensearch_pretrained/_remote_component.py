@@ -1,5 +1,7 @@
-"""What every component that runs a model deployed in ML Commons shares: parameters, lifecycle, serialization,
-`meta`, and for the document embedders (dense and sparse) the whole of `run`.
+"""
+What every component that runs a model deployed in ML Commons shares.
+
+Parameters, lifecycle, serialization, `meta`, and for the document embedders (dense and sparse) the whole of `run`.
 
 Lifecycle as in Haystack 3 remote embedders: `__init__` only stores parameters; `warm_up` /
 `warm_up_async` build the sync / async opensearch-py client (resolving Secrets there, never in
@@ -135,10 +137,13 @@ class OpenSearchMLComponent(RemoteModelComponent[OpenSearchMLEmbedder]):
 
 
 class RemoteDocumentEmbedding(RemoteModelComponent[P]):
-    """`run` and `run_async` of a document embedder: text preparation, batches in the cluster, and the failure
-    policy. A document without content comes back unchanged; with `raise_on_failure=False` a document whose
-    batch failed (after retries) comes back without an embedding, logged with its batch. Both are counted in
-    `meta`; no document is ever dropped. What differs is what one text's result becomes (`_embedding`)."""
+    """
+    `run` and `run_async` of a document embedder: text preparation, batches in the cluster, and the failure policy.
+
+    A document without content comes back unchanged; with `raise_on_failure=False` a document whose batch failed (after
+    retries) comes back without an embedding, logged with its batch. Both are counted in `meta`; no document is ever
+    dropped. What differs is what one text's result becomes (`_embedding`).
+    """
 
     field: ClassVar[str] = "embedding"
     """The Document field the embedding goes into."""
@@ -182,8 +187,11 @@ class RemoteDocumentEmbedding(RemoteModelComponent[P]):
         return self._output(prepared, outcomes)
 
     def _name_unknown(self, error: MLCommonsError) -> None:
-        """Without `raise_on_failure`, a cluster that cannot even name the model still gets every document back
-        (the batches fail and are counted); `meta["model"]` stays None."""
+        """
+        Without `raise_on_failure`, a cluster that cannot even name the model still gets every document back.
+
+        The batches fail and are counted; `meta["model"]` stays None.
+        """
         if self.raise_on_failure:
             raise error
         logger.warning("%s: could not read the model's name: %s", type(self).__name__, error)

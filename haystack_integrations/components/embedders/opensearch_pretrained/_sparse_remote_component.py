@@ -1,4 +1,5 @@
-"""What the OpenSearchML sparse text and document embedders add to `RemoteModelComponent`: the vocabulary.
+"""
+What the OpenSearchML sparse text and document embedders add to `RemoteModelComponent`: the vocabulary.
 
 `warm_up` / `warm_up_async` also load the vocabulary that turns the cluster's `{token: weight}` maps into
 `SparseEmbedding` indices; everything else (parameters, clients, serialization, `meta`) is the dense pair's.

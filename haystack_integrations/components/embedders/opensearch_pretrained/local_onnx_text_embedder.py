@@ -13,7 +13,8 @@ from opensearch_pretrained_haystack.catalog import PretrainedModel
 
 @component
 class LocalOnnxTextEmbedder(TextEmbeddingRun, LocalOnnxComponent):
-    """Embeds one string with an OpenSearch pretrained ONNX artifact, as ML Commons would.
+    """
+    Embeds one string with an OpenSearch pretrained ONNX artifact, as ML Commons would.
 
     Usage example:
     ```python

@@ -17,7 +17,8 @@ from opensearch_pretrained_haystack.cluster.remote_embedding import OpenSearchML
 
 @component
 class OpenSearchMLDocumentEmbedder(RemoteDocumentEmbedding[OpenSearchMLEmbedder], OpenSearchMLComponent):
-    """Embeds documents in the cluster, with the same text preparation and outputs as `LocalOnnxDocumentEmbedder`.
+    """
+    Embeds documents in the cluster, with the same text preparation and outputs as `LocalOnnxDocumentEmbedder`.
 
     Documents come back as new objects, in order. A document without content comes back unchanged; with
     `raise_on_failure=False` a document whose batch failed (after retries) comes back without an
@@ -119,7 +120,13 @@ class OpenSearchMLDocumentEmbedder(RemoteDocumentEmbedding[OpenSearchMLEmbedder]
 
     @component.output_types(documents=list[Document], meta=dict[str, Any])
     async def run_async(self, documents: list[Document]) -> dict[str, Any]:
-        """Like `run`, with the async client and at most `max_concurrency` requests in flight."""
+        """
+        Like `run`, with the async client and at most `max_concurrency` requests in flight.
+
+        :param documents: The documents; they are not modified.
+        :returns: `documents` (new objects, in input order) and `meta` (`model`: the cluster's name of the
+            model, `model_id`, and counts of embedded, failed and content-less documents).
+        """
         return await self._embed_documents_async(documents)
 
     def _embedding(self, document: Document, result: np.ndarray) -> list[float]:

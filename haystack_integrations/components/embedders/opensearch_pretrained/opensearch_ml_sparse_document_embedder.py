@@ -20,7 +20,8 @@ from opensearch_pretrained_haystack.cluster.sparse_operations import SparseTask
 class OpenSearchMLSparseDocumentEmbedder(
     RemoteDocumentEmbedding[OpenSearchMLSparseEncoder], OpenSearchMLSparseComponent
 ):
-    """Sets `sparse_embedding` on documents, encoded in the cluster by a SPARSE_ENCODING model.
+    """
+    Sets `sparse_embedding` on documents, encoded in the cluster by a SPARSE_ENCODING model.
 
     Same text preparation, batching, concurrency, retries and failure policy as `OpenSearchMLDocumentEmbedder`:
     documents come back as new objects, in order; one without content comes back unchanged; with
@@ -131,7 +132,13 @@ class OpenSearchMLSparseDocumentEmbedder(
 
     @component.output_types(documents=list[Document], meta=dict[str, Any])
     async def run_async(self, documents: list[Document]) -> dict[str, Any]:
-        """Like `run`, with the async client and at most `max_concurrency` requests in flight."""
+        """
+        Like `run`, with the async client and at most `max_concurrency` requests in flight.
+
+        :param documents: The documents; they are not modified.
+        :returns: `documents` (new objects, in input order) and `meta` (`model`: the cluster's name of the
+            model, `model_id`, and counts of embedded, failed and content-less documents).
+        """
         return await self._embed_documents_async(documents)
 
     def _embedding(self, document: Document, result: dict[str, float]) -> SparseEmbedding:

@@ -17,7 +17,8 @@ from opensearch_pretrained_haystack.text_preparation import check_text, prepare_
 
 @component
 class OpenSearchMLSparseTextEmbedder(OpenSearchMLSparseComponent):
-    """Encodes one string in the cluster with a SPARSE_ENCODING (bi-encoder) or SPARSE_TOKENIZE model.
+    """
+    Encodes one string in the cluster with a SPARSE_ENCODING (bi-encoder) or SPARSE_TOKENIZE model.
 
     For a query tokenizer, `LocalSparseTextEmbedder` gives the same embedding without a round trip.
 
@@ -108,7 +109,13 @@ class OpenSearchMLSparseTextEmbedder(OpenSearchMLSparseComponent):
 
     @component.output_types(sparse_embedding=SparseEmbedding, meta=dict[str, Any])
     async def run_async(self, text: str) -> dict[str, Any]:
-        """Like `run`, with the async client."""
+        """
+        Like `run`, with the async client.
+
+        :param text: The text.
+        :returns: `sparse_embedding` (indices: vocabulary ids, ascending) and `meta` (`model`: the cluster's
+            name of the model, `model_id`).
+        """
         check_text(type(self).__name__, "OpenSearchMLSparseDocumentEmbedder", text)
         await self.warm_up_async()
         await self._backend().read_model_name_async()

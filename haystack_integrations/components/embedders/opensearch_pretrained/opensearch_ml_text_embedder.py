@@ -13,7 +13,8 @@ from opensearch_pretrained_haystack.text_preparation import check_text, prepare_
 
 @component
 class OpenSearchMLTextEmbedder(OpenSearchMLComponent):
-    """Embeds one string in the cluster; a drop-in for `LocalOnnxTextEmbedder` (e.g. in `OpenSearchHybridRetriever`).
+    """
+    Embeds one string in the cluster; a drop-in for `LocalOnnxTextEmbedder` (e.g. in `OpenSearchHybridRetriever`).
 
     Usage example:
     ```python
@@ -96,7 +97,13 @@ class OpenSearchMLTextEmbedder(OpenSearchMLComponent):
 
     @component.output_types(embedding=list[float], meta=dict[str, Any])
     async def run_async(self, text: str) -> dict[str, Any]:
-        """Like `run`, with the async client."""
+        """
+        Like `run`, with the async client.
+
+        :param text: The text.
+        :returns: `embedding` (a list of floats) and `meta` (`model`: the cluster's name of the model,
+            `model_id`).
+        """
         check_text(type(self).__name__, "OpenSearchMLDocumentEmbedder", text)
         await self.warm_up_async()
         await self._backend().read_model_name_async()

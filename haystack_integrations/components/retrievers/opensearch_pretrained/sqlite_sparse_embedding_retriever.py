@@ -1,5 +1,8 @@
-"""Sparse search over an ``SQLiteDocumentStore``, scored as OpenSearch's ``neural_sparse`` query scores a
-``rank_features`` field."""
+"""
+Sparse search over an ``SQLiteDocumentStore``.
+
+Scored as OpenSearch's ``neural_sparse`` query scores a ``rank_features`` field.
+"""
 
 from __future__ import annotations
 

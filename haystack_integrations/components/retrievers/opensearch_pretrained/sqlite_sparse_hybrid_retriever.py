@@ -1,5 +1,8 @@
-"""Hybrid search with sparse over an ``SQLiteDocumentStore``: sparse with BM25 and/or k-NN, fused as OpenSearch's
-hybrid search pipelines fuse them."""
+"""
+Hybrid search with sparse over an ``SQLiteDocumentStore``.
+
+Sparse with BM25 and/or k-NN, fused as OpenSearch's hybrid search pipelines fuse them.
+"""
 
 from __future__ import annotations
 
