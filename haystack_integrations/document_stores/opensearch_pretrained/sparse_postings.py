@@ -52,8 +52,10 @@ _POSTINGS_TABLE = """CREATE TABLE sparse_postings (
     weight REAL NOT NULL,
     PRIMARY KEY (token, pk)
 ) WITHOUT ROWID"""
-_POSTINGS_OF = """SELECT i.value, {row}.pk, v.value FROM json_each({row}.extra, '$.sparse_embedding.indices') i
-    JOIN json_each({row}.extra, '$.sparse_embedding.values') v ON v.key = i.key"""
+# Each index with its value looked up by position: a join of the two json_each tables costs 14x more (a nested
+# loop that parses the values again for every index).
+_POSTINGS_OF = """SELECT i.value, {row}.pk, json_extract({row}.extra, '$.sparse_embedding.values[' || i.key || ']')
+    FROM json_each({row}.extra, '$.sparse_embedding.indices') i"""
 _DELETE_POSTINGS_OF_OLD = """DELETE FROM sparse_postings WHERE pk = old.pk
     AND token IN (SELECT value FROM json_each(old.extra, '$.sparse_embedding.indices'))"""
 _SCHEMA = (
@@ -76,9 +78,9 @@ _SCHEMA = (
         INSERT INTO sparse_postings (token, pk, weight) {_POSTINGS_OF.format(row="new")};
     END""",
     # The rows written before the store had sparse postings (their embeddings were kept in ``extra``).
-    "INSERT INTO sparse_postings (token, pk, weight) SELECT i.value, d.pk, v.value FROM documents d, "
-    "json_each(d.extra, '$.sparse_embedding.indices') i JOIN json_each(d.extra, '$.sparse_embedding.values') v "
-    "ON v.key = i.key WHERE d.extra IS NOT NULL",
+    "INSERT INTO sparse_postings (token, pk, weight) SELECT i.value, d.pk, "
+    "json_extract(d.extra, '$.sparse_embedding.values[' || i.key || ']') FROM documents d, "
+    "json_each(d.extra, '$.sparse_embedding.indices') i WHERE d.extra IS NOT NULL",
 )
 
 
