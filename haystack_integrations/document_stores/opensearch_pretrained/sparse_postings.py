@@ -259,7 +259,7 @@ class SparseOperations:
         :raises IndexMismatchError: If the store holds another sparse model's embeddings than ``sparse_model``.
         """
         store = self._sparse_store
-        with store._reading() as connection:
+        with store._reading(vectors=return_embedding) as connection:
             hits = self._sparse_hits(connection, query_sparse_embedding, filters, top_k)
             return store._documents(connection, hits, return_embedding)
 
@@ -307,7 +307,7 @@ class SparseOperations:
             if given is not None and len(given) != count:
                 raise ValueError(f"{name} takes one value per sub-query ({count}: BM25, k-NN, sparse, those given).")
         store = self._sparse_store
-        with store._reading(vectors=query_embedding is not None) as connection:
+        with store._reading(vectors=query_embedding is not None or return_embedding) as connection:
             ranked = []
             if query is not None:
                 ranked.append(store._bm25_hits(connection, query, filters, top_k))

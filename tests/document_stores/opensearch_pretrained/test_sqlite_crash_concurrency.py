@@ -59,7 +59,7 @@ def _assert_exactly(store_path, expected_ids, assert_exact_dense, assert_exact_s
     assert len(ids) == len(set(ids)) == len(expected_ids)
     assert set(ids) == expected_ids
     assert len(store.bm25_retrieval("passage", top_k=len(ids) + 10)) == len(ids)  # FTS5 index kept in step
-    assert_exact_dense(store, np.random.default_rng(0).random(384).tolist(), top_k=20)  # the vector copy too
+    assert_exact_dense(store, np.random.default_rng(0).random(384).tolist(), top_k=20)  # the vector file too
     query = SparseEmbedding(indices=list(range(0, 500, 25)), values=[1.0] * 20)
     assert_exact_sparse(store, query, top_k=20)  # and the sparse postings
     store.close()

@@ -155,6 +155,11 @@ def test_hybrid_with_sparse_fuses_the_sub_queries_as_the_fusion_functions_do(sto
                   embedding=vectors[i].tolist()) for i, d in enumerate(documents)]
     )  # fmt: skip
     query, query_vector = _queries(rng, 1)[0], rng.normal(size=384).tolist()
+    by_id = {d.id: vectors[i] for i, d in enumerate(documents)}
+    with_vectors = store.sparse_retrieval(query, top_k=5, return_embedding=True)
+    assert with_vectors and all(np.array_equal(d.embedding, by_id[d.id]) for d in with_vectors)
+    hybrid_with_vectors = store.sparse_hybrid_retrieval(query, query="word3", top_k=5, return_embedding=True)
+    assert all(np.array_equal(d.embedding, by_id[d.id]) for d in hybrid_with_vectors)
     sides = [
         store.bm25_retrieval("word3", top_k=10),
         store.embedding_retrieval(query_vector, top_k=10),
