@@ -40,6 +40,10 @@ from haystack.document_stores.types import DuplicatePolicy
 from haystack_integrations.document_stores.opensearch_pretrained import knn, metadata, scoring, vector_file
 from haystack_integrations.document_stores.opensearch_pretrained.async_operations import AsyncOperations
 from haystack_integrations.document_stores.opensearch_pretrained.filters import SqlClause, to_sql, validate_filters
+from haystack_integrations.document_stores.opensearch_pretrained.sparse_postings import (
+    SparseOperations,
+    validate_document,
+)
 from opensearch_pretrained_haystack.catalog import PretrainedModel, get_model
 from opensearch_pretrained_haystack.compatibility import (
     IndexMismatchError,
@@ -160,7 +164,7 @@ class StoreModel:
         return ModelIdentity(self.name, self.version, self.dimension, self.space_type)
 
 
-class SQLiteDocumentStore(AsyncOperations):
+class SQLiteDocumentStore(AsyncOperations, SparseOperations):
     """
     Documents, meta, vectors and a BM25 index in one SQLite file, for one pretrained model's k-NN space.
 
@@ -173,6 +177,9 @@ class SQLiteDocumentStore(AsyncOperations):
     not a store is refused unchanged.
     ``analyzer`` (``opensearch_pretrained_haystack.text_analysis``) is how a new store's BM25 analyzes text
     (``english`` by default); an existing store keeps the one it was created with.
+    ``sparse_model`` (and ``sparse_version``) name the sparse encoder of the documents' ``sparse_embedding``s
+    (a catalog model or an artifact path): the store records it with the first sparse embeddings and refuses
+    another (see ``sparse_postings``).
 
     A relative ``path`` resolves against the working directory when the store is created, and ``to_dict`` records
     the resolved path, so a saved pipeline opens the same file wherever it is loaded.
@@ -194,6 +201,8 @@ class SQLiteDocumentStore(AsyncOperations):
         space_type: str | None = None,
         busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
         analyzer: str | None = None,
+        sparse_model: str | None = None,
+        sparse_version: str | None = None,
     ) -> None:
         """
         Record the parameters; the store opens on first use.
@@ -204,6 +213,9 @@ class SQLiteDocumentStore(AsyncOperations):
         :param space_type: The k-NN space (default: the catalog's for the model).
         :param busy_timeout: Seconds to wait for another process's write lock.
         :param analyzer: How a new store's BM25 analyzes text (``english`` by default).
+        :param sparse_model: The sparse encoder of the documents' sparse embeddings: a catalog model or the path of
+            its artifact (recorded with the first sparse embeddings; another one is refused).
+        :param sparse_version: The sparse model's catalog version (default: the recorded one, else the newest).
         :raises ValueError: An unknown ``analyzer``.
         """
         if analyzer is not None:
@@ -214,6 +226,8 @@ class SQLiteDocumentStore(AsyncOperations):
         self.space_type = space_type
         self.busy_timeout = busy_timeout
         self.analyzer = analyzer
+        self.sparse_model = sparse_model
+        self.sparse_version = sparse_version
         self._reader: sqlite3.Connection | None = None
         self._writer: sqlite3.Connection | None = None
         self._record: StoreModel | None = None
@@ -233,6 +247,7 @@ class SQLiteDocumentStore(AsyncOperations):
         return default_to_dict(
             self, path=self.path, model=self.model, version=self.version, space_type=self.space_type,
             busy_timeout=self.busy_timeout, analyzer=self.analyzer,
+            **({"sparse_model": self.sparse_model, "sparse_version": self.sparse_version} if self.sparse_model else {}),
         )  # fmt: skip
 
     @classmethod
@@ -299,32 +314,43 @@ class SQLiteDocumentStore(AsyncOperations):
         """
         Write ``documents`` in one transaction (all or none).
 
-        The first write creates the store (an empty list too, which writes nothing).
+        The first write creates the store (an empty list too, which writes nothing, and checks or records the
+        sparse model when ``sparse_model`` is given).
 
         :param documents: The documents.
         :param policy: What to do with an id already stored; NONE means FAIL.
         :returns: How many were written.
-        :raises ValueError: ``documents`` is not a list of Documents.
+        :raises ValueError: ``documents`` is not a list of Documents, or a sparse weight a ``rank_features`` field
+            refuses.
+        :raises SQLiteStoreError: Sparse embeddings written into a store that records no sparse model, none named.
+        :raises IndexMismatchError: The store holds another model's vectors or sparse embeddings.
         """
         if not isinstance(documents, list) or not all(isinstance(doc, Document) for doc in documents):
             raise ValueError("write_documents expects a list of Documents.")
-        self._connect(write=True)
+        connection = self._connect(write=True)
         if not documents:
+            if self.sparse_model is not None:  # another sparse model's store is refused now too
+                with self._lock, _transaction(connection):
+                    self._prepare_sparse(connection, writes_sparse=False)
             return 0
         record = self.store_model
         for document in documents:
             self._check_dimension(document, record)
+            validate_document(document)
         policy = DuplicatePolicy(policy)
         policy = DuplicatePolicy.FAIL if policy == DuplicatePolicy.NONE else policy
-        written = self._insert(documents, policy)
+        written = self._insert(
+            documents, policy, writes_sparse=any(doc.sparse_embedding is not None for doc in documents)
+        )
         if policy == DuplicatePolicy.OVERWRITE:
             self._compact_when_mostly_dead()
         return written
 
-    def _insert(self, documents: list[Document], policy: DuplicatePolicy) -> int:
+    def _insert(self, documents: list[Document], policy: DuplicatePolicy, *, writes_sparse: bool) -> int:
         """Insert the rows, and append their vectors to the vector file, in one transaction."""
         insert = "INSERT INTO documents (id, content, meta, vec_pos, extra) VALUES (?, ?, ?, ?, ?)"
         with self._writing() as connection:
+            self._prepare_sparse(connection, writes_sparse=writes_sparse)
             if policy == DuplicatePolicy.SKIP:  # dropped before their vectors are appended
                 documents = self._not_stored(connection, documents)
             rows: list[tuple[Any, ...]] = []
