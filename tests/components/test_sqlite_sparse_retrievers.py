@@ -62,7 +62,7 @@ def test_sparse_hybrid_retriever_fuses_with_bm25(store):
     with pytest.raises(ValueError, match="Unknown fusion"):
         SQLiteSparseHybridRetriever(document_store=store, fusion="max")
     with pytest.raises(ValueError, match="lower_bounds take min_max"):
-        SQLiteSparseHybridRetriever(document_store=store, lower_bounds=[{"mode": "clip"}] * 2)
+        SQLiteSparseHybridRetriever(document_store=store, fusion="rrf", lower_bounds=[{"mode": "clip"}] * 2)
 
 
 @pytest.mark.parametrize("retriever_class", [SQLiteSparseEmbeddingRetriever, SQLiteSparseHybridRetriever])

@@ -173,7 +173,9 @@ def test_hybrid_with_sparse_fuses_the_sub_queries_as_the_fusion_functions_do(sto
         assert [d.id for d in found] == [key for key, _ in expected]
         assert [d.score for d in found] == pytest.approx([score for _, score in expected], rel=1e-12)
     sparse_and_bm25 = fuse([[(d.id, d.score) for d in side] for side in (sides[0], sides[2])], "rrf")[:10]
-    assert [(d.id, d.score) for d in store.sparse_hybrid_retrieval(query, query="word3")] == sparse_and_bm25
+    assert [
+        (d.id, d.score) for d in store.sparse_hybrid_retrieval(query, query="word3", fusion="rrf")
+    ] == sparse_and_bm25
     with pytest.raises(ValueError, match="needs query"):
         store.sparse_hybrid_retrieval(query)
     with pytest.raises(ValueError, match="one value per sub-query"):
