@@ -27,15 +27,20 @@ from opensearch_pretrained_haystack.errors import ArtifactFormatError, ModelInpu
 from opensearch_pretrained_haystack.inference.runner import OnnxRunner, padded_inputs
 from opensearch_pretrained_haystack.inference.sparse_tokenizer import SparseVocabulary
 from opensearch_pretrained_haystack.inference.tokenizer import ModelTokenizer, load_tokenizer
-from opensearch_pretrained_haystack.inference.torchscript import (
-    ScriptModel,
-    resolve_torch_script,
-    shared_script_model,
-)
+from opensearch_pretrained_haystack.inference.torchscript import ScriptEngine, load_torch_script
 
 TASK_TYPE = "SPARSE_ENCODING"
 INPUT_NAMES = ("input_ids", "attention_mask")
 OUTPUT_NAME = "output"
+ENGINE = ScriptEngine(
+    task_type=TASK_TYPE,
+    inputs=INPUT_NAMES,
+    takes_dict=True,
+    receiver=f"a {TASK_TYPE} model",
+    thread_name_prefix="torchscript-sparse",
+    hint=" (query tokenizers run in SparseTokenizer, without torch)",
+    error=ArtifactFormatError,
+)
 SparseFormat = Literal["word", "token_id"]
 """``sparse_embedding_format``: token strings (every version) or token ids as strings (ML Commons 3.2+)."""
 
@@ -73,33 +78,22 @@ class LocalSparseEncoder(OnnxRunner[tuple[ModelTokenizer, SparseVocabulary]]):
         :param concurrent_runs: How many single-threaded inference runs go at once (default: the usable CPUs).
         :raises MissingExtraError: torch is not installed.
         """
-        artifact = resolve_torch_script(
+        artifact, self._script = load_torch_script(
+            self,
+            ENGINE,
             model,
             version,
-            owner=type(self).__name__,
-            task_type=TASK_TYPE,
-            hint=" (query tokenizers run in SparseTokenizer, without torch)",
+            tokenizer=lambda artifact: loaded_artifacts.acquire(
+                "sparse-tokenizer-vocabulary", artifact, _tokenizer_and_vocabulary
+            ),
             mirror=mirror,
             cache_dir=cache_dir,
+            concurrent_runs=concurrent_runs,
             progress_bar=progress_bar,
         )
-        self.artifact = artifact
-        self.name, self.version = artifact.name, artifact.version
-        self._hold(
-            lambda: shared_script_model(artifact),
-            lambda: loaded_artifacts.acquire("sparse-tokenizer-vocabulary", artifact, _tokenizer_and_vocabulary),
-            concurrent_runs=concurrent_runs,
-            thread_name_prefix="torchscript-sparse",
-        )
-        self._script: ScriptModel = self._session
+        self.artifact, self.version = artifact, artifact.version
         self._tokenizer, self.vocabulary = self._tokenizer_lease.value
         self.max_tokens = self._tokenizer.max_tokens
-        if not self._script.takes_dict:
-            self.close()
-            raise ArtifactFormatError(
-                f"{artifact.name}: the TorchScript graph takes {list(self._script.input_names)}, but ML Commons "
-                f"sends one dict of {list(INPUT_NAMES)} to a {TASK_TYPE} model."
-            )
 
     def encode(
         self,

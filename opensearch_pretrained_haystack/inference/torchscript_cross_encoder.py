@@ -13,13 +13,17 @@ import os
 import numpy as np
 
 from opensearch_pretrained_haystack.artifacts import ModelSource, loaded_artifacts
-from opensearch_pretrained_haystack.errors import ModelInputError
 from opensearch_pretrained_haystack.families.text_similarity import FAMILY, PAIR_INPUTS
 from opensearch_pretrained_haystack.inference.cross_encoder import CrossEncoderRunner, pair_tokenizer
-from opensearch_pretrained_haystack.inference.torchscript import (
-    ScriptModel,
-    resolve_torch_script,
-    shared_script_model,
+from opensearch_pretrained_haystack.inference.torchscript import ScriptEngine, load_torch_script
+
+ENGINE = ScriptEngine(
+    task_type=FAMILY.task_type,
+    inputs=PAIR_INPUTS,
+    takes_dict=False,
+    receiver="a TEXT_SIMILARITY model",
+    thread_name_prefix="torchscript-rerank",
+    hint=" (embedding models run in LocalTorchScriptEmbedder)",
 )
 
 
@@ -49,31 +53,19 @@ class LocalTorchScriptCrossEncoder(CrossEncoderRunner):
         :param concurrent_runs: How many single-threaded inference runs go at once (default: the usable CPUs).
         :raises MissingExtraError: torch is not installed.
         """
-        artifact = resolve_torch_script(
+        artifact, self._script = load_torch_script(
+            self,
+            ENGINE,
             model,
             version,
-            owner=type(self).__name__,
-            task_type=FAMILY.task_type,
-            hint=" (embedding models run in LocalTorchScriptEmbedder)",
+            tokenizer=lambda artifact: loaded_artifacts.acquire("pair-tokenizer", artifact, pair_tokenizer),
             mirror=mirror,
             cache_dir=cache_dir,
+            concurrent_runs=concurrent_runs,
             progress_bar=progress_bar,
         )
-        self.artifact, self.name, self.version = artifact, artifact.name, artifact.version
-        self._hold(
-            lambda: shared_script_model(artifact),
-            lambda: loaded_artifacts.acquire("pair-tokenizer", artifact, pair_tokenizer),
-            concurrent_runs=concurrent_runs,
-            thread_name_prefix="torchscript-rerank",
-        )
+        self.artifact, self.version = artifact, artifact.version
         self.tokenizer, self.max_tokens = self._tokenizer_lease.value
-        self._script: ScriptModel = self._session
-        if set(self._script.input_names) != set(PAIR_INPUTS):
-            self.close()
-            raise ModelInputError(
-                f"{self.name}: the TorchScript graph takes {list(self._script.input_names) or 'one dict'}, but "
-                f"ML Commons sends {list(PAIR_INPUTS)} to a TEXT_SIMILARITY model."
-            )
 
     def _logits(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
         outputs = self._script(feeds)

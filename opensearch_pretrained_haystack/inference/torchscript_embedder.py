@@ -18,15 +18,18 @@ from opensearch_pretrained_haystack.errors import ModelInputError
 from opensearch_pretrained_haystack.inference.runner import padded_inputs
 from opensearch_pretrained_haystack.inference.text_embedding import TextEmbeddingRunner
 from opensearch_pretrained_haystack.inference.tokenizer import shared_tokenizer
-from opensearch_pretrained_haystack.inference.torchscript import (
-    ScriptModel,
-    resolve_torch_script,
-    shared_script_model,
-)
+from opensearch_pretrained_haystack.inference.torchscript import ScriptEngine, load_torch_script
 
 INPUT_NAMES = ("input_ids", "attention_mask")
 OUTPUT_NAME = "sentence_embedding"
 FRAMEWORK = "sentence_transformers"
+ENGINE = ScriptEngine(
+    task_type="TEXT_EMBEDDING",
+    inputs=INPUT_NAMES,
+    takes_dict=True,
+    receiver="a sentence-transformers model",
+    thread_name_prefix="torchscript-embed",
+)
 
 
 class LocalTorchScriptEmbedder(TextEmbeddingRunner):
@@ -57,39 +60,31 @@ class LocalTorchScriptEmbedder(TextEmbeddingRunner):
         :param concurrent_runs: How many single-threaded inference runs go at once (default: the usable CPUs).
         :raises MissingExtraError: torch is not installed.
         """
-        artifact = resolve_torch_script(
+        artifact, self._script = load_torch_script(
+            self,
+            ENGINE,
             model,
             version,
-            owner=type(self).__name__,
-            task_type="TEXT_EMBEDDING",
+            tokenizer=shared_tokenizer,
+            check=self._check_framework,
             mirror=mirror,
             cache_dir=cache_dir,
+            concurrent_runs=concurrent_runs,
             progress_bar=progress_bar,
         )
+        self.artifact: ModelArtifact = artifact
+        self.version = artifact.version
+        self.model_type = artifact.model_type
+        self._take_tokenizer()
+        self.dimension = int(artifact.model_config.get("embedding_dimension") or self._probe_dimension())
+
+    def _check_framework(self, artifact: ModelArtifact) -> None:
         framework = str(artifact.model_config.get("framework_type") or FRAMEWORK)
         if framework != FRAMEWORK:
             raise ModelInputError(
                 f"{artifact.name}: framework_type {framework!r}; {type(self).__name__} runs the {FRAMEWORK!r} "
                 "TorchScript artifacts (pooling inside the graph), which is what the catalog publishes."
             )
-        self.artifact: ModelArtifact = artifact
-        self.name, self.version = artifact.name, artifact.version
-        self.model_type = artifact.model_type
-        self._hold(
-            lambda: shared_script_model(artifact),
-            lambda: shared_tokenizer(artifact),
-            concurrent_runs=concurrent_runs,
-            thread_name_prefix="torchscript-embed",
-        )
-        self._take_tokenizer()
-        self._script: ScriptModel = self._session
-        if not self._script.takes_dict:
-            self.close()
-            raise ModelInputError(
-                f"{artifact.name}: the TorchScript graph takes {list(self._script.input_names)}, but ML Commons "
-                f"sends one dict of {list(INPUT_NAMES)} to a sentence-transformers model."
-            )
-        self.dimension = int(artifact.model_config.get("embedding_dimension") or self._probe_dimension())
 
     @classmethod
     def from_artifact(cls, artifact: ModelArtifact, *, concurrent_runs: int | None = None) -> LocalTorchScriptEmbedder:
