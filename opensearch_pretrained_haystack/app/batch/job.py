@@ -27,6 +27,7 @@ from opensearch_pretrained_haystack.app.batch.core import (
     IndexSummary,
     embedded_passages,
     new_passages,
+    write_passages,
 )
 from opensearch_pretrained_haystack.app.batch.ray_options import ENGINES, RAY_MISSING, MissingExtraError, RayOptions
 from opensearch_pretrained_haystack.app.batch.remote_model import (
@@ -35,7 +36,7 @@ from opensearch_pretrained_haystack.app.batch.remote_model import (
     check_sparse_model,
 )
 from opensearch_pretrained_haystack.app.batch.sources import count_documents, read_documents
-from opensearch_pretrained_haystack.app.batch.targets import PassagesNotWrittenError, Sink, Target, open_sink
+from opensearch_pretrained_haystack.app.batch.targets import Sink, Target, open_sink
 from opensearch_pretrained_haystack.app.pipelines import (
     IndexingComponents,
     check_split_options,
@@ -44,7 +45,6 @@ from opensearch_pretrained_haystack.app.pipelines import (
 )
 from opensearch_pretrained_haystack.catalog import PretrainedModel
 from opensearch_pretrained_haystack.indices.sparse import SparseEncoding
-from opensearch_pretrained_haystack.text_preparation import has_content
 
 
 def index_documents(
@@ -150,13 +150,7 @@ def _embed_and_write(
     kept, failed = embedded_passages(components.embed(new), vectors_expected=components.embedder is not None)
     if failed:
         summary.fail(failed, f"{failed} passage(s) could not be embedded")
-    summary.without_content += sum(1 for doc in kept if not has_content(doc))
-    try:
-        written = sink.write(kept)
-        summary.passages_written += written
-        summary.skipped += len(kept) - written  # stored meanwhile by another run
-    except PassagesNotWrittenError as error:
-        summary.fail(len(error.ids), str(error))
+    write_passages(sink, kept, summary)
 
 
 def index_into(

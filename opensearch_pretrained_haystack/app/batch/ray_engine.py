@@ -24,32 +24,28 @@ import numpy as np
 import ray
 import ray.data
 from haystack import Document
-from haystack_integrations.document_stores.opensearch import OpenSearchDocumentStore
 from ray.data import ActorPoolStrategy, DataContext
 from ray.data.block import Block, BlockAccessor
 from ray.data.datasource import Datasink, WriteResult
 
 from haystack_integrations.components.embedders.opensearch_pretrained import LocalOnnxDocumentEmbedder
 from haystack_integrations.components.preprocessors.opensearch_pretrained.model_token_splitter import DEFAULT_OVERLAP
-from opensearch_pretrained_haystack.app.batch.bulk_writes import bulk_write, ids_in_index
 from opensearch_pretrained_haystack.app.batch.core import (
-    MAX_FAILURES_KEPT,
     PASSAGE_GROUP,
     READ_CHUNK,
     IndexSummary,
     embedded_passages,
     new_passages,
+    write_passages,
 )
 from opensearch_pretrained_haystack.app.batch.ray_options import RayOptions
 from opensearch_pretrained_haystack.app.batch.remote_model import ENV_CREDENTIALS, check_remote_model
 from opensearch_pretrained_haystack.app.batch.shards import Shard, plan_shards, read_shard
-from opensearch_pretrained_haystack.app.batch.targets import Target
+from opensearch_pretrained_haystack.app.batch.targets import OpenSearchSink, Target
 from opensearch_pretrained_haystack.app.pipelines import IndexingComponents, document_embedder, indexing_components
 from opensearch_pretrained_haystack.catalog import PretrainedModel, get_model
-from opensearch_pretrained_haystack.cluster.document_store import connected_client
 from opensearch_pretrained_haystack.cluster.retry import RetryPolicy
 from opensearch_pretrained_haystack.indices.knn import document_store_for
-from opensearch_pretrained_haystack.text_preparation import has_content
 
 logger = logging.getLogger(__name__)
 
@@ -91,40 +87,6 @@ def default_embedder(job: RayJob) -> Any:
     )  # fmt: skip
 
 
-@dataclass
-class _Report:
-    """One batch's share of the summary; ``fail`` keeps a bounded list of reasons, as ``IndexSummary`` does."""
-
-    read: int = 0
-    written: int = 0
-    skipped: int = 0
-    without_content: int = 0
-    failures: list[tuple[int, str]] = field(default_factory=list)
-    unlisted: int = 0
-
-    def fail(self, count: int, reason: str) -> None:
-        if len(self.failures) < MAX_FAILURES_KEPT:
-            self.failures.append((count, reason))
-        else:
-            self.unlisted += count
-
-    def add(self, other: dict[str, Any]) -> None:
-        for name in ("read", "written", "skipped", "without_content", "unlisted"):
-            setattr(self, name, getattr(self, name) + other[name])
-        for count, reason in other["failures"]:
-            self.fail(count, reason)
-
-    def into(self, summary: IndexSummary) -> None:
-        summary.documents_read += self.read
-        summary.passages_written += self.written
-        summary.skipped += self.skipped
-        summary.without_content += self.without_content
-        for count, reason in self.failures:
-            summary.fail(count, reason)
-        if self.unlisted:
-            summary.fail(self.unlisted, f"{self.unlisted} more failure(s), not listed")
-
-
 class _Rows:
     """A batch out of a stage: passage rows and report rows, always the same three string columns."""
 
@@ -136,8 +98,8 @@ class _Rows:
     def passage(self, document: Document) -> None:
         self._row(PASSAGE, document.id, json.dumps(document.to_dict(flatten=False)))
 
-    def report(self, report: _Report | dict[str, Any]) -> None:
-        self._row(REPORT, "", json.dumps(asdict(report) if isinstance(report, _Report) else report))
+    def report(self, report: IndexSummary | dict[str, Any]) -> None:
+        self._row(REPORT, "", json.dumps(asdict(report) if isinstance(report, IndexSummary) else report))
 
     def _row(self, kind: str, id_: str, data: str) -> None:
         self.kinds.append(kind)
@@ -177,13 +139,20 @@ def _components(job: RayJob) -> IndexingComponents:
 
 
 @lru_cache(maxsize=2)
-def _store(job: RayJob) -> OpenSearchDocumentStore:
-    """The job's index, checked against the model (the driver created it), for lookups and bulk writes."""
+def _sink(job: RayJob) -> OpenSearchSink:
+    """The job's index, checked against the model (the driver created it), for lookups and bulk writes: the local
+    engine's sink."""
     assert job.target.hosts is not None and job.target.index is not None
-    return document_store_for(
+    store = document_store_for(
         get_model(job.model, job.version), job.target.hosts, job.target.index, create_index=False,
         retry=job.retry, **job.target.tls(),
     )  # fmt: skip
+    return OpenSearchSink(store, job.retry)
+
+
+def _share() -> IndexSummary:
+    """A batch's share of the run's summary (logged by the driver, not here)."""
+    return IndexSummary(quiet=True)
 
 
 # --- The stages ------------------------------------------------------------------------------------------------
@@ -191,13 +160,13 @@ def _store(job: RayJob) -> OpenSearchDocumentStore:
 
 def prepare(batch: dict[str, Any], *, job: RayJob) -> dict[str, np.ndarray[Any, Any]]:
     """Shards → passages the index does not hold yet (one report row per batch: read, skipped, failed)."""
-    rows, report = _Rows(), _Report()
+    rows, report = _Rows(), _share()
     for _, _, data in _rows_of(batch):
         documents = list(read_shard(Shard(**json.loads(data)), report))
-        report.read += len(documents)
+        report.documents_read += len(documents)
         passages = _components(job).passages(documents) if documents else []
         ids = list(dict.fromkeys(passage.id for passage in passages))
-        stored = set().union(*(ids_in_index(_store(job), group, job.retry) for group in _groups(ids)))
+        stored = set().union(*(_sink(job).stored_ids(group) for group in _groups(ids)))
         new, skipped = new_passages(passages, stored)
         report.skipped += skipped
         for passage in new:
@@ -214,7 +183,7 @@ class Embed:
         self._embedder.warm_up()
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, np.ndarray[Any, Any]]:
-        rows, report, passages = _Rows(), _Report(), []
+        rows, report, passages = _Rows(), _share(), []
         for kind, _, data in _rows_of(batch):
             if kind == REPORT:
                 rows.report(json.loads(data))
@@ -231,34 +200,31 @@ class Embed:
 
 
 class OpenSearchDatasink(Datasink[dict[str, Any]]):
-    """Bulk-writes the passage rows and sums the report rows; the driver reads ``report`` when the write is done."""
+    """Bulk-writes the passage rows and sums the report rows; each write task's share is added to ``summary`` (on the
+    driver) when it is done."""
 
-    def __init__(self, job: RayJob) -> None:
+    def __init__(self, job: RayJob, summary: IndexSummary | None = None) -> None:
         self._job = job
-        self.report = _Report()
+        self.summary = summary or IndexSummary()
 
     def write(self, blocks: Iterable[Block], ctx: Any) -> dict[str, Any]:
-        report, passages = _Report(), []
+        report, passages = _share(), []
         for block in blocks:
             accessor = BlockAccessor.for_block(block)
             if accessor.num_rows() == 0:  # zero-row (and zero-column) blocks: nothing to write
                 continue
             for row in accessor.to_arrow().to_pylist():
                 if row["kind"] == REPORT:
-                    report.add(json.loads(row["data"]))
+                    report.add(IndexSummary(**json.loads(row["data"])))
                 else:
                     passages.append(Document.from_dict(json.loads(row["data"])))
         for group in _groups(passages):
-            outcome = bulk_write(_store(self._job), group, self._job.retry)
-            report.written += outcome.written
-            report.without_content += sum(1 for doc in group if not has_content(doc))
-            if outcome.not_written:
-                report.fail(len(outcome.not_written), outcome.failure())
+            write_passages(_sink(self._job), group, report)
         return asdict(report)
 
     def on_write_complete(self, write_result: WriteResult[dict[str, Any]]) -> None:
         for returned in write_result.write_returns:
-            self.report.add(returned)
+            self.summary.add(IndexSummary(**returned))
 
 
 # --- The driver ------------------------------------------------------------------------------------------------
@@ -289,8 +255,9 @@ def index_sources_on_ray(
         overlap=overlap, threads_per_worker=options.threads_per_worker,
     )  # fmt: skip
     # The index is created (or checked against the model) once, here, before any worker writes to it.
-    store = document_store_for(model, target.hosts, target.index, **target.new_index_options(), **target.tls())
-    client = connected_client(store)
+    sink = OpenSearchSink(
+        document_store_for(model, target.hosts, target.index, **target.new_index_options(), **target.tls())
+    )
     summary = IndexSummary()
     shards = [
         json.dumps(asdict(shard))
@@ -299,14 +266,14 @@ def index_sources_on_ray(
     try:
         if shards:
             with _ray_session(options.address), _retried_blocks(options.block_retries, progress_bar):
-                sink = OpenSearchDatasink(job)
                 _dataset(shards, job, options, make_embedder).write_datasink(
-                    sink, concurrency=options.write_concurrency, ray_remote_args={"num_cpus": 0}
+                    OpenSearchDatasink(job, summary),
+                    concurrency=options.write_concurrency,
+                    ray_remote_args={"num_cpus": 0},
                 )
-            sink.report.into(summary)
-        client.indices.refresh(index=target.index)
+        sink.refresh()
     finally:
-        store.close()
+        sink.store.close()
     return summary
 
 

@@ -7,7 +7,6 @@ checks first that it was built for the model.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,15 +18,14 @@ from haystack.document_stores.types import DuplicatePolicy
 from haystack_integrations.document_stores.opensearch import OpenSearchDocumentStore
 
 from haystack_integrations.document_stores.opensearch_pretrained import SQLiteDocumentStore
+from opensearch_pretrained_haystack.app.batch.bulk_writes import bulk_write, ids_in_index
 from opensearch_pretrained_haystack.catalog import PretrainedModel
-from opensearch_pretrained_haystack.cluster.document_store import overwrite_documents, stored_ids
-from opensearch_pretrained_haystack.cluster.errors import MLCommonsError
+from opensearch_pretrained_haystack.cluster.document_store import connected_client, index_name
+from opensearch_pretrained_haystack.cluster.retry import RetryPolicy
 from opensearch_pretrained_haystack.errors import OpenSearchPretrainedError
 from opensearch_pretrained_haystack.indices.knn import document_store_for
 from opensearch_pretrained_haystack.indices.sparse import SparseEncoding, sparse_document_store
 from opensearch_pretrained_haystack.text_analysis import DEFAULT_ANALYZER
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -110,33 +108,36 @@ class _EmbeddedSink:
 
 
 class PassagesNotWrittenError(OpenSearchPretrainedError):
-    """A write still failed after its retries; ``ids`` are the passages it held (the rest of the run goes on)."""
+    """A write still failed after its retries for ``ids`` (the rest of the run goes on); ``written`` passages of the
+    same write were stored."""
 
-    def __init__(self, message: str, ids: list[str]) -> None:
+    def __init__(self, message: str, ids: list[str], written: int = 0) -> None:
         super().__init__(message)
         self.ids = ids
+        self.written = written
 
 
-class _OpenSearchSink:
-    """Writes through opensearch-haystack's store; its requests are retried (``cluster.document_store``)."""
+class OpenSearchSink:
+    """An OpenSearch index as the sink of both engines (the local job, and each Ray worker): "already stored?" is
+    one real-time ``_mget`` per group of ids, writes are ``_bulk`` requests accounted for item by item, retried under
+    ``retry`` (``bulk_writes``); nothing is refreshed until ``refresh``, once at the end of a run."""
 
-    def __init__(self, store: OpenSearchDocumentStore) -> None:
-        self._store = store
+    def __init__(self, store: OpenSearchDocumentStore, retry: RetryPolicy | None = None) -> None:
+        self.store = store
+        self._retry = retry or RetryPolicy()
 
     def stored_ids(self, ids: list[str]) -> set[str]:
-        try:
-            return stored_ids(self._store, ids)
-        except MLCommonsError as error:  # writes overwrite, so not knowing costs embeddings, never duplicates
-            logger.warning("%s; the %d passages are embedded and written again.", error, len(ids))
-            return set()
+        return ids_in_index(self.store, ids, self._retry)
 
     def write(self, documents: list[Document]) -> int:
-        try:
-            return overwrite_documents(self._store, documents)
-        except MLCommonsError as error:
-            ids = [document.id for document in documents]
-            shown = ", ".join(ids[:20]) + (f" and {len(ids) - 20} more" if len(ids) > 20 else "")
-            raise PassagesNotWrittenError(f"{len(ids)} passage(s) not written ({shown}): {error}", ids) from error
+        outcome = bulk_write(self.store, documents, self._retry)
+        if outcome.not_written:
+            raise PassagesNotWrittenError(outcome.failure(), outcome.not_written, outcome.written)
+        return outcome.written
+
+    def refresh(self) -> None:
+        """Make what was written searchable (and counted)."""
+        connected_client(self.store, self._retry).indices.refresh(index=index_name(self.store))
 
 
 @contextmanager
@@ -159,8 +160,10 @@ def open_sink(target: Target, model: PretrainedModel) -> Iterator[Sink]:
         if target.sparse is not None
         else document_store_for(model, hosts, index, **target.new_index_options(), **target.tls())
     )
+    sink = OpenSearchSink(store)
     try:
-        yield _OpenSearchSink(store)
+        yield sink
+        sink.refresh()
     finally:
         store.close()
 
