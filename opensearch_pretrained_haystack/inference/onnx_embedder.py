@@ -10,7 +10,6 @@ import os
 from collections.abc import Sequence
 
 import numpy as np
-from tokenizers import Encoding
 
 from opensearch_pretrained_haystack.artifacts import ModelArtifact, ModelSource, resolve_artifact
 from opensearch_pretrained_haystack.errors import ModelInputError
@@ -18,7 +17,7 @@ from opensearch_pretrained_haystack.inference.onnx_session import shared_session
 from opensearch_pretrained_haystack.inference.pooling import l2_normalize, pooling_for
 from opensearch_pretrained_haystack.inference.runner import padded_inputs
 from opensearch_pretrained_haystack.inference.text_embedding import TextEmbeddingRunner
-from opensearch_pretrained_haystack.inference.tokenizer import shared_tokenizer
+from opensearch_pretrained_haystack.inference.tokenizer import TokenIds, shared_tokenizer
 
 
 class LocalOnnxEmbedder(TextEmbeddingRunner):
@@ -97,7 +96,7 @@ class LocalOnnxEmbedder(TextEmbeddingRunner):
         self._output_name = outputs[1].name if self.pooling_mode == "NONE" and len(outputs) > 1 else outputs[0].name
         self.dimension = int(config.get("embedding_dimension") or outputs[0].shape[-1])
 
-    def _embed_encoded(self, encodings: list[Encoding]) -> np.ndarray:
+    def _embed_encoded(self, encodings: list[TokenIds]) -> np.ndarray:
         # Single texts: the encodings' type ids are all 0, what ML Commons sends a bert/albert graph.
         feeds = padded_inputs(encodings, self._input_names)
         (output,) = self._session.run([self._output_name], feeds)

@@ -16,6 +16,10 @@ import numpy as np
 from tokenizers import Encoding
 
 from opensearch_pretrained_haystack.artifacts import Lease
+from opensearch_pretrained_haystack.inference.tokenizer import TokenIds
+
+Tokens = TokenIds | Encoding
+"""One input as a runner reads it: ``ids`` and ``type_ids``."""
 
 # Measured on 2 cores: runs of about 512 tokens (4 texts of 128) give the most texts per second; larger
 # runs lose to cache misses and padding, smaller ones to per-run overhead.
@@ -23,6 +27,7 @@ BATCH_TOKENS = 512
 
 T = TypeVar("T")
 """What the model's tokenizer lease holds."""
+TokensT = TypeVar("TokensT", bound=Tokens)
 
 
 def available_cpus() -> int:
@@ -46,7 +51,7 @@ def length_sorted_batches(lengths: Sequence[int], batch_size: int) -> Iterator[l
         yield batch
 
 
-def padded_inputs(encodings: Sequence[Encoding], names: Sequence[str]) -> dict[str, np.ndarray]:
+def padded_inputs(encodings: Sequence[Tokens], names: Sequence[str]) -> dict[str, np.ndarray]:
     """One run's int64 inputs, padded with zeros to its longest encoding: any of ``input_ids``,
     ``attention_mask`` (1 on real tokens) and ``token_type_ids`` (the encodings' own)."""
     width = max(len(e.ids) for e in encodings)
@@ -102,9 +107,9 @@ class OnnxRunner(Generic[T]):
 
     def _run_batches(
         self,
-        encodings: Sequence[Encoding],
+        encodings: Sequence[TokensT],
         batch_size: int,
-        run: Callable[[list[Encoding]], np.ndarray],
+        run: Callable[[list[TokensT]], np.ndarray],
         result: np.ndarray,
         on_batch: Callable[[int], object] | None,
     ) -> np.ndarray:

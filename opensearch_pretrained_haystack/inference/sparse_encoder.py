@@ -20,13 +20,12 @@ from typing import Literal
 
 import numpy as np
 from haystack.dataclasses import SparseEmbedding
-from tokenizers import Encoding
 
 from opensearch_pretrained_haystack.artifacts import ModelArtifact, ModelSource, loaded_artifacts
 from opensearch_pretrained_haystack.errors import ArtifactFormatError, ModelInputError
 from opensearch_pretrained_haystack.inference.runner import OnnxRunner, padded_inputs
 from opensearch_pretrained_haystack.inference.sparse_tokenizer import SparseVocabulary
-from opensearch_pretrained_haystack.inference.tokenizer import ModelTokenizer, load_tokenizer
+from opensearch_pretrained_haystack.inference.tokenizer import ModelTokenizer, TokenIds, load_tokenizer
 from opensearch_pretrained_haystack.inference.torchscript import ScriptEngine, load_torch_script
 
 TASK_TYPE = "SPARSE_ENCODING"
@@ -143,7 +142,7 @@ class LocalSparseEncoder(OnnxRunner[tuple[ModelTokenizer, SparseVocabulary]]):
         self._run_batches(encodings, batch_size, self._encode_encoded, result, on_batch)
         return list(result)
 
-    def _encode_encoded(self, encodings: list[Encoding]) -> np.ndarray:
+    def _encode_encoded(self, encodings: list[TokenIds]) -> np.ndarray:
         outputs = self._script(padded_inputs(encodings, INPUT_NAMES))
         if OUTPUT_NAME not in outputs:
             msg = f"{self.name}: the TorchScript graph returns {sorted(outputs)}, no {OUTPUT_NAME!r}."

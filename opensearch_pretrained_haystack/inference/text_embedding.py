@@ -8,11 +8,11 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
-from tokenizers import Encoding, Tokenizer
+from tokenizers import Tokenizer
 
 from opensearch_pretrained_haystack.artifacts import ModelArtifact, ModelSource, resolve_artifact
 from opensearch_pretrained_haystack.inference.runner import OnnxRunner
-from opensearch_pretrained_haystack.inference.tokenizer import ModelTokenizer
+from opensearch_pretrained_haystack.inference.tokenizer import ModelTokenizer, TokenIds
 
 
 class TextEmbeddingRunner(OnnxRunner[ModelTokenizer]):
@@ -53,7 +53,7 @@ class TextEmbeddingRunner(OnnxRunner[ModelTokenizer]):
         """How many tokens of ``text`` the model sees (after truncation, with special tokens)."""
         return len(self._model_tokenizer.encode_batch([text])[0].ids)
 
-    def _embed_encoded(self, encodings: list[Encoding]) -> np.ndarray:
+    def _embed_encoded(self, encodings: list[TokenIds]) -> np.ndarray:
         raise NotImplementedError
 
 

@@ -2,7 +2,8 @@
 
 One ``Tokenizer`` is parsed per artifact and shared (``shared_tokenizer``): kept without truncation, so the
 splitter can count whole texts, while ``ModelTokenizer.encode_batch`` truncates exactly as the tokenizer's own
-``enable_truncation`` would (cut the text's tokens to the limit minus the special tokens, then add them).
+``enable_truncation`` would (cut the text's tokens to the limit minus the special tokens, then add them) and
+keeps only the ids the model reads (``TokenIds``), not the tokenizer's ``Encoding`` objects.
 """
 
 from __future__ import annotations
@@ -12,13 +13,26 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tokenizers import Encoding, Tokenizer
+import numpy as np
+from tokenizers import Tokenizer
 
 from opensearch_pretrained_haystack.artifacts import Lease, ModelArtifact, loaded_artifacts
 from opensearch_pretrained_haystack.errors import ArtifactFormatError
 
 # DJL >= 0.28 (ML Commons >= 2.15) falls back to model_max_length, whose default is 512.
 DEFAULT_MODEL_MAX_LENGTH = 512
+
+# Texts tokenized at once: an untruncated ``Encoding`` costs ~100 bytes a token (strings, offsets, overflow),
+# so a whole corpus of them at once held tens of MB more than the model ever reads.
+ENCODE_CHUNK = 256
+
+
+@dataclass(frozen=True, slots=True)
+class TokenIds:
+    """One text as the model reads it: token ids and token type ids (int64, special tokens included)."""
+
+    ids: np.ndarray
+    type_ids: np.ndarray
 
 
 def truncation_length(tokenizer_json: dict[str, Any], model_config: dict[str, Any]) -> int:
@@ -47,18 +61,22 @@ class ModelTokenizer:
         """Special tokens added to one text ([CLS], [SEP], ...)."""
         return int(self.tokenizer.num_special_tokens_to_add(False))
 
-    def encode_batch(self, texts: Sequence[str]) -> list[Encoding]:
+    def encode_batch(self, texts: Sequence[str]) -> list[TokenIds]:
         """What the model sees for each text: truncated as the cluster truncates, with special tokens.
 
-        The ids, masks and type ids equal the tokenizer's own truncating ``encode_batch`` (checked on every test
-        tokenizer); offsets may differ where the post-processor trims them, and the embedder does not read them.
+        The ids and type ids equal the tokenizer's own truncating ``encode_batch`` (checked on every test
+        tokenizer); texts are tokenized ``ENCODE_CHUNK`` at a time, so memory follows the model's input only.
         """
         room = self.max_tokens - self.special_tokens
-        encodings = self.tokenizer.encode_batch(list(texts), add_special_tokens=False)
-        for encoding in encodings:
-            if len(encoding.ids) > room:
-                encoding.truncate(room)  # LongestFirst of one sequence, stride 0, right: what the files and DJL use
-        return [self.tokenizer.post_process(encoding) for encoding in encodings]
+        result: list[TokenIds] = []
+        for start in range(0, len(texts), ENCODE_CHUNK):
+            chunk = list(texts[start : start + ENCODE_CHUNK])
+            for encoding in self.tokenizer.encode_batch(chunk, add_special_tokens=False):
+                if len(encoding.ids) > room:
+                    encoding.truncate(room)  # LongestFirst of one sequence, stride 0, right: as the files and DJL
+                final = self.tokenizer.post_process(encoding)
+                result.append(TokenIds(np.array(final.ids, np.int64), np.array(final.type_ids, np.int64)))
+        return result
 
 
 def load_tokenizer(artifact: ModelArtifact) -> ModelTokenizer:

@@ -11,13 +11,12 @@ from __future__ import annotations
 import os
 
 import numpy as np
-from tokenizers import Encoding
 
 from opensearch_pretrained_haystack.artifacts import ModelArtifact, ModelSource
 from opensearch_pretrained_haystack.errors import ModelInputError
 from opensearch_pretrained_haystack.inference.runner import padded_inputs
 from opensearch_pretrained_haystack.inference.text_embedding import TextEmbeddingRunner
-from opensearch_pretrained_haystack.inference.tokenizer import shared_tokenizer
+from opensearch_pretrained_haystack.inference.tokenizer import TokenIds, shared_tokenizer
 from opensearch_pretrained_haystack.inference.torchscript import ScriptEngine, load_torch_script
 
 INPUT_NAMES = ("input_ids", "attention_mask")
@@ -94,7 +93,7 @@ class LocalTorchScriptEmbedder(TextEmbeddingRunner):
     def _probe_dimension(self) -> int:
         return int(self._embed_encoded(self._model_tokenizer.encode_batch(["dimension"])).shape[-1])
 
-    def _embed_encoded(self, encodings: list[Encoding]) -> np.ndarray:
+    def _embed_encoded(self, encodings: list[TokenIds]) -> np.ndarray:
         outputs = self._script(padded_inputs(encodings, INPUT_NAMES))
         if OUTPUT_NAME not in outputs:
             raise ModelInputError(f"{self.name}: the TorchScript graph returns {sorted(outputs)}, no {OUTPUT_NAME!r}.")
