@@ -35,7 +35,7 @@ from opensearch_pretrained_haystack.app.batch.remote_model import (
     check_remote_model,
     check_sparse_model,
 )
-from opensearch_pretrained_haystack.app.batch.sources import count_documents, read_documents
+from opensearch_pretrained_haystack.app.batch.sources import BytesRead, input_bytes, read_documents
 from opensearch_pretrained_haystack.app.batch.targets import Sink, Target, open_sink
 from opensearch_pretrained_haystack.app.pipelines import (
     IndexingComponents,
@@ -54,6 +54,7 @@ def index_documents(
     components: IndexingComponents,
     summary: IndexSummary | None = None,
     total: int | None = None,
+    bytes_read: BytesRead | None = None,
     group_size: int = PASSAGE_GROUP,
     progress_bar: bool = True,
 ) -> IndexSummary:
@@ -61,13 +62,16 @@ def index_documents(
     time (across read chunks, so the embedder's batches pad little), skipping passages ``sink`` already holds.
     The first groups are smaller (``FIRST_GROUP``, doubling up to ``group_size``), so the first passages are
     written, and the bar moves, within seconds. The progress bar counts documents whose passages are all written,
-    and shows the passages written so far. Ctrl-C raises ``IndexingInterrupted`` carrying the summary of what was
-    written (every group written before it is kept; a re-run resumes after it)."""
+    and shows the passages written so far; with ``bytes_read`` (told by ``read_documents``) it counts their bytes
+    instead, of a ``total`` in bytes (``input_bytes``). Ctrl-C raises ``IndexingInterrupted`` carrying the summary
+    of what was written (every group written before it is kept; a re-run resumes after it)."""
     summary = summary or IndexSummary()
     pending: list[Document] = []
     size = min(FIRST_GROUP, group_size)
-    with tqdm(total=total, unit="doc", desc="Indexing", disable=not progress_bar, smoothing=0.1) as bar:
+    in_bytes = {"unit": "B", "unit_scale": True, "unit_divisor": 1024} if bytes_read is not None else {"unit": "doc"}
+    with tqdm(total=total, desc="Indexing", disable=not progress_bar, smoothing=0.1, **in_bytes) as bar:
         progress = _WrittenProgress(bar)
+        credited = 0  # bytes read that the bar was given
         try:
             for chunk in _chunks(documents):
                 summary.documents_read += len(chunk)
@@ -81,7 +85,13 @@ def index_documents(
                         progress.written(size)
                         bar.set_postfix(passages=summary.passages_written)
                         size = min(size * 2, group_size)
-                progress.read(len(chunk), passages)
+                if bytes_read is None:
+                    progress.read(len(chunk), passages)
+                else:
+                    progress.read(bytes_read.count - credited, passages)
+                    credited = bytes_read.count
+            if bytes_read is not None:  # what was read after the last document (blank or bad lines)
+                progress.read(bytes_read.count - credited, 0)
             _embed_and_write(pending, sink, components, summary)
             progress.written(len(pending))
             bar.set_postfix(passages=summary.passages_written)
@@ -160,6 +170,7 @@ def index_into(
     *,
     summary: IndexSummary | None = None,
     total: int | None = None,
+    bytes_read: BytesRead | None = None,
     remote_model_id: str | None = None,
     split: bool = True,
     window: int | None = None,
@@ -181,8 +192,8 @@ def index_into(
     components.warm_up()  # a model that cannot be had fails here, before a store or index is created for it
     with open_sink(target, model) as sink:
         return index_documents(
-            documents, sink, components=components, summary=summary, total=total, group_size=group_size,
-            progress_bar=progress_bar,
+            documents, sink, components=components, summary=summary, total=total, bytes_read=bytes_read,
+            group_size=group_size, progress_bar=progress_bar,
         )  # fmt: skip
 
 
@@ -239,11 +250,11 @@ def index_sources(
         return on_ray
     if engine not in ENGINES:
         raise ValueError(f"engine {engine!r}: use one of {', '.join(ENGINES)}.")
-    summary = IndexSummary()
+    summary, bytes_read = IndexSummary(), BytesRead()
     return index_into(
-        target, model, read_documents(sources, summary, summary), summary=summary, total=count_documents(sources),
-        remote_model_id=remote_model_id, split=split, window=window, overlap=overlap, group_size=group_size,
-        progress_bar=progress_bar,
+        target, model, read_documents(sources, summary, summary, bytes_read=bytes_read), summary=summary,
+        total=input_bytes(sources), bytes_read=bytes_read, remote_model_id=remote_model_id, split=split,
+        window=window, overlap=overlap, group_size=group_size, progress_bar=progress_bar,
     )  # fmt: skip
 
 
