@@ -9,7 +9,7 @@ are the runs the local embedders share, whatever runtime runs the artifact (ONNX
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, Union
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, Union
 
 from haystack.dataclasses import SparseEmbedding
 from tqdm import tqdm
@@ -33,6 +33,17 @@ Loaded = tuple[R, Callable[[], object]]
 """A loaded runner and how to give it back (close it, or release its lease)."""
 SparseEngine = Union[SparseTokenizer, "LocalSparseEncoder"]
 """A local sparse model: a query tokenizer (no torch) or an encoder (TorchScript)."""
+
+
+class LocalModelParameters(Protocol):
+    """The parameters every local component declares: which artifact, where to fetch it, how many runs at once."""
+
+    model: str
+    version: str | None
+    mirror: str | None
+    cache_dir: str | None
+    progress_bar: bool
+    concurrent_runs: int | None
 
 
 class LocalBackend(Generic[R]):
@@ -66,30 +77,28 @@ def model_and_version(model: str | PretrainedModel, version: str | None) -> tupl
 
 
 def load_text_embedder(
-    model: str,
-    version: str | None,
-    *,
-    model_format: str,
-    mirror: str | None,
-    cache_dir: str | None,
-    progress_bar: bool,
-    concurrent_runs: int | None,
-    providers: list[str] | None = None,
+    parameters: LocalModelParameters, *, model_format: str, providers: list[str] | None = None
 ) -> Loaded[TextEmbeddingRunner]:
-    """The text-embedding runner of `model_format` ("ONNX": onnxruntime, "TORCH_SCRIPT": PyTorch, the `torch` extra)
-    for the catalog's artifact of that format, or a custom model directory."""
+    """The text-embedding runner of `model_format` ("ONNX": onnxruntime with `providers`, "TORCH_SCRIPT": PyTorch,
+    the `torch` extra) for the catalog's artifact of that format, or a custom model directory."""
+    p = parameters
     artifact = resolve_artifact(
-        model, version, model_format=model_format, mirror=mirror, cache_dir=cache_dir, progress_bar=progress_bar
+        p.model,
+        p.version,
+        model_format=model_format,
+        mirror=p.mirror,
+        cache_dir=p.cache_dir,
+        progress_bar=p.progress_bar,
     )
     runner: TextEmbeddingRunner
     if model_format == "TORCH_SCRIPT":
         from opensearch_pretrained_haystack.inference.torchscript_embedder import LocalTorchScriptEmbedder
 
-        runner = LocalTorchScriptEmbedder(artifact, concurrent_runs=concurrent_runs)
+        runner = LocalTorchScriptEmbedder(artifact, concurrent_runs=p.concurrent_runs)
     else:
         from opensearch_pretrained_haystack.inference.onnx_embedder import LocalOnnxEmbedder
 
-        runner = LocalOnnxEmbedder(artifact, providers=providers, concurrent_runs=concurrent_runs)
+        runner = LocalOnnxEmbedder(artifact, providers=providers, concurrent_runs=p.concurrent_runs)
     return runner, runner.close
 
 
@@ -123,24 +132,19 @@ def embed_documents(
     return prepared.output(embeddings, runner_meta(runner))
 
 
-def load_sparse_engine(
-    model: str,
-    version: str | None,
-    *,
-    mirror: str | None,
-    cache_dir: str | None,
-    progress_bar: bool,
-    concurrent_runs: int | None,
-) -> Loaded[SparseEngine]:
+def load_sparse_engine(parameters: LocalModelParameters) -> Loaded[SparseEngine]:
     """The engine a sparse artifact needs: a SPARSE_TOKENIZE query tokenizer (shared, keyed by content; no torch) or
     a SPARSE_ENCODING TorchScript encoder."""
-    artifact = resolve_sparse_artifact(model, version, mirror=mirror, cache_dir=cache_dir, progress_bar=progress_bar)
+    p = parameters
+    artifact = resolve_sparse_artifact(
+        p.model, p.version, mirror=p.mirror, cache_dir=p.cache_dir, progress_bar=p.progress_bar
+    )
     if artifact.task_type == "SPARSE_TOKENIZE":
         lease = shared_sparse_tokenizer(artifact)
         return lease.value, lease.release
     from opensearch_pretrained_haystack.inference.sparse_encoder import LocalSparseEncoder
 
-    encoder = LocalSparseEncoder(artifact, concurrent_runs=concurrent_runs)
+    encoder = LocalSparseEncoder(artifact, concurrent_runs=p.concurrent_runs)
     return encoder, encoder.close
 
 

@@ -89,16 +89,7 @@ class LocalOnnxDocumentEmbedder:
         self.providers = providers
         self.concurrent_runs = concurrent_runs
         self._backend: LocalBackend[TextEmbeddingRunner] = LocalBackend(
-            lambda: load_text_embedder(
-                self.model,
-                self.version,
-                model_format="ONNX",
-                mirror=self.mirror,
-                cache_dir=self.cache_dir,
-                progress_bar=self.progress_bar,
-                concurrent_runs=self.concurrent_runs,
-                providers=self.providers,
-            )
+            lambda: load_text_embedder(self, model_format="ONNX", providers=self.providers)
         )
 
     def to_dict(self) -> dict[str, Any]:

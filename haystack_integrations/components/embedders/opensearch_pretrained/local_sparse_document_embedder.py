@@ -84,16 +84,7 @@ class LocalSparseDocumentEmbedder:
         self.embedding_separator = embedding_separator
         self.progress_bar = progress_bar
         self.concurrent_runs = concurrent_runs
-        self._backend: LocalBackend[SparseEngine] = LocalBackend(
-            lambda: load_sparse_engine(
-                self.model,
-                self.version,
-                mirror=self.mirror,
-                cache_dir=self.cache_dir,
-                progress_bar=self.progress_bar,
-                concurrent_runs=self.concurrent_runs,
-            )
-        )
+        self._backend: LocalBackend[SparseEngine] = LocalBackend(lambda: load_sparse_engine(self))
 
     def to_dict(self) -> dict[str, Any]:
         """Serialize the component: its ``__init__`` parameters."""

@@ -85,15 +85,7 @@ class LocalTorchScriptDocumentEmbedder:
         self.progress_bar = progress_bar
         self.concurrent_runs = concurrent_runs
         self._backend: LocalBackend[TextEmbeddingRunner] = LocalBackend(
-            lambda: load_text_embedder(
-                self.model,
-                self.version,
-                model_format="TORCH_SCRIPT",
-                mirror=self.mirror,
-                cache_dir=self.cache_dir,
-                progress_bar=self.progress_bar,
-                concurrent_runs=self.concurrent_runs,
-            )
+            lambda: load_text_embedder(self, model_format="TORCH_SCRIPT")
         )
 
     def to_dict(self) -> dict[str, Any]:
