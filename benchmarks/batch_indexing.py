@@ -1,4 +1,5 @@
-"""Throughput and memory of the `index` command (local embedder, or `--remote`) against embedding alone.
+"""
+Throughput and memory of the `index` command (local embedder, or `--remote`) against embedding alone.
 
     python benchmarks/batch_indexing.py [--documents 10000] [--rss-documents 100000]
                                         [--opensearch URL --remote MODEL_ID]
@@ -31,6 +32,14 @@ SHARED = Path(__file__).resolve().parents[2] / "shared"
 
 
 def write_corpus(path: Path, documents: int, seed: int = 7) -> list[str]:
+    """
+    Write ``documents`` random JSONL documents made of STS Benchmark words.
+
+    :param path: The JSONL file to write.
+    :param documents: How many documents.
+    :param seed: The random seed, so runs repeat.
+    :returns: The documents' texts.
+    """
     rows = (SHARED / "eval" / "stsbenchmark" / "sts-test.pairs.tsv").read_text("utf-8").splitlines()
     words = sorted({w for row in rows for w in row.split("\t", 1)[-1].split()})
     rng = random.Random(seed)
@@ -44,6 +53,12 @@ def write_corpus(path: Path, documents: int, seed: int = 7) -> list[str]:
 
 
 def time_embedding(texts: list[str]) -> float:
+    """
+    Time the local embedder alone on ``texts``, after a warm-up.
+
+    :param texts: The texts to embed.
+    :returns: Seconds.
+    """
     from opensearch_pretrained_haystack.inference import LocalOnnxEmbedder
 
     embedder = LocalOnnxEmbedder(MODEL, VERSION, progress_bar=False)  # shares its session with the one `index` uses
@@ -54,6 +69,13 @@ def time_embedding(texts: list[str]) -> float:
 
 
 def time_index(corpus: Path, target_args: dict[str, str | None]) -> tuple[float, str]:
+    """
+    Time ``index_sources`` on ``corpus`` into the target ``target_args`` describes.
+
+    :param corpus: The JSONL corpus.
+    :param target_args: ``Target`` arguments, plus ``remote`` (a cluster model id, or None).
+    :returns: Seconds, and the summary line.
+    """
     from opensearch_pretrained_haystack.app.batch import Target, index_sources
     from opensearch_pretrained_haystack.catalog import get_model
 
@@ -82,6 +104,7 @@ def peak_rss_of_index_command(corpus: Path, store: Path) -> tuple[float, float]:
 
 
 def main() -> None:
+    """Run the benchmark and print its numbers."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--documents", type=int, default=10_000)
     parser.add_argument("--rss-documents", type=int, default=100_000)

@@ -1,4 +1,5 @@
-"""Local vs cluster BM25 on the same corpus: rank overlap@10 between the embedded store and an OpenSearch index.
+"""
+Local vs cluster BM25 on the same corpus: rank overlap@10 between the embedded store and an OpenSearch index.
 
 Both are built by the package with the same analyzer (``text_analysis``): the store by ``SQLiteDocumentStore``,
 the index by ``knn_index_body`` (text only, no vectors: BM25 needs none). Each query's top 10 from the store's
@@ -30,6 +31,7 @@ TOP = 10
 
 
 def main() -> None:
+    """Run the benchmark and print its numbers."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", type=Path, required=True)
     parser.add_argument("--split", default="train")

@@ -1,4 +1,5 @@
-"""Recall@10 and index size of compressed k-NN indices against exact search, on a real node.
+"""
+Recall@10 and index size of compressed k-NN indices against exact search, on a real node.
 
     python benchmarks/compressed_knn.py --url http://127.0.0.1:9200 [--documents 3000] [--queries 300]
         [--levels 4x] [--keep-vectors /tmp/scifact-minilm.npz]
@@ -95,6 +96,7 @@ def recall(client: OpenSearch, index: str, queries: np.ndarray, exact: list[set[
 
 
 def main() -> None:
+    """Run the benchmark and print its numbers."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
         "--url", default=os.environ.get("OPENSEARCH_URL"), required=not os.environ.get("OPENSEARCH_URL")

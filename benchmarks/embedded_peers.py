@@ -1,4 +1,5 @@
-"""The embedded store beside its embedded peers, on the same data in one interleaved run (issue 22).
+"""
+The embedded store beside its embedded peers, on the same data in one interleaved run (issue 22).
 
 100k random 384-dimensional unit vectors with ~100-character texts (Zipf-distributed words), written once per store
 in a fresh process; then, round after round, every store answers a query from a new process; then each answers 20
@@ -178,6 +179,7 @@ def _disk(directory: Path, prefix: str) -> int:
 
 
 def main() -> None:
+    """Run the benchmark and print its numbers."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=3)

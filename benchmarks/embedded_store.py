@@ -1,4 +1,5 @@
-"""The SQLite embedded store at scale: size, peak RSS while writing, query latency from a new process and warm.
+"""
+The SQLite embedded store at scale: size, peak RSS while writing, query latency from a new process and warm.
 
 Vectors are random unit vectors (embedding a million texts is not possible on a development machine; the store's
 cost does not depend on where the vectors come from). Passages are short synthetic texts (~100 characters) of
@@ -78,6 +79,7 @@ def _python(code: str, *args: str) -> tuple[dict[str, float], float]:
 
 
 def main() -> None:
+    """Run the benchmark and print its numbers."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=100_000)
     parser.add_argument("--dir", default=None, help="where to build the store (default: a temporary directory)")
@@ -141,8 +143,12 @@ def main() -> None:
 
 
 def _time_changes(store: Any, query: list[float]) -> None:
-    """Each change, then the first dense query: the change's own time (which patches the vector copy) and the
-    query's (issue 22: well under a second at 1M passages)."""
+    """
+    Each change, then the first dense query.
+
+    The change's own time (which patches the vector copy) and the query's (issue 22: well under a second at 1M
+    passages).
+    """
     import numpy as np
     from haystack import Document
     from haystack.document_stores.types import DuplicatePolicy

@@ -1,4 +1,5 @@
-"""Throughput, cold start and peak memory of LocalOnnxDocumentEmbedder beside the obvious alternatives.
+"""
+Throughput, cold start and peak memory of LocalOnnxDocumentEmbedder beside the obvious alternatives.
 
     python benchmarks/local_embedding.py [--paragraphs 2000] [--rounds 4] [--mirror ../shared/mirror]
 
@@ -122,6 +123,7 @@ def _available(name: str) -> bool:
 
 
 def main() -> None:
+    """Run the benchmark and print its numbers."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--paragraphs", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=4)

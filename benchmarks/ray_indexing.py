@@ -1,4 +1,5 @@
-"""`index --engine ray` against the local engine on the same documents, into the same OpenSearch (issue 13).
+"""
+`index --engine ray` against the local engine on the same documents, into the same OpenSearch (issue 13).
 
     python benchmarks/ray_indexing.py --opensearch URL [--documents 10000] [--workers 1 2]
 
@@ -51,12 +52,19 @@ def peak_tree_rss() -> Iterator[list[float]]:
 
 
 def timed(run: Callable[[], Any]) -> tuple[float, Any]:
+    """
+    Time one call of ``run``.
+
+    :param run: What to time.
+    :returns: Seconds, and what ``run`` returned.
+    """
     start = time.perf_counter()
     result = run()
     return time.perf_counter() - start, result
 
 
 def main() -> None:
+    """Run the benchmark and print its numbers."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--opensearch", required=True, metavar="URL")
     parser.add_argument("--documents", type=int, default=10_000)

@@ -1,4 +1,5 @@
-"""Documents/s of OpenSearchMLDocumentEmbedder on a real node, beside a bare predict loop and the local embedder.
+"""
+Documents/s of OpenSearchMLDocumentEmbedder on a real node, beside a bare predict loop and the local embedder.
 
     python benchmarks/remote_embedding.py [--url http://127.0.0.1:9200] [--repeat 2] [--rounds 2]
 
@@ -58,6 +59,14 @@ def bare_loop(url: str, model_id: str, texts: list[str], concurrency: int) -> No
 
 
 def component_run(url: str, model_id: str, texts: list[str], concurrency: int) -> None:
+    """
+    Embed ``texts`` with the cluster document embedder component.
+
+    :param url: The cluster's URL.
+    :param model_id: The deployed model.
+    :param texts: The texts, one document each.
+    :param concurrency: The component's ``max_concurrency``.
+    """
     embedder = OpenSearchMLDocumentEmbedder(
         url, model_id, batch_size=BATCH, max_concurrency=concurrency, progress_bar=False, raise_on_failure=True
     )
@@ -73,6 +82,7 @@ def measure(run: Callable[[], None], count: int) -> tuple[float, float]:
 
 
 def main() -> None:
+    """Run the benchmark and print its numbers."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", default=os.environ.get("OPENSEARCH_URL"))
     parser.add_argument("--repeat", type=int, default=2, help="copies of the 291 reference texts (non-empty ones)")

@@ -1,4 +1,5 @@
-"""Pairs/s of the rerankers: LocalOnnxRanker beside plain onnxruntime loops, OpenSearchMLRanker beside bare _predict.
+"""
+Pairs/s of the rerankers: LocalOnnxRanker beside plain onnxruntime loops, OpenSearchMLRanker beside bare _predict.
 
     python benchmarks/rerank.py [--queries 10] [--rounds 3] [--url http://127.0.0.1:9200]
 
@@ -53,6 +54,13 @@ CANDIDATES, WORDS = 100, 200
 
 
 def workload(queries: int, seed: int = 7) -> list[tuple[str, list[str]]]:
+    """
+    Random queries, each with ``CANDIDATES`` random passages of STS Benchmark words.
+
+    :param queries: How many queries.
+    :param seed: The random seed, so runs repeat.
+    :returns: (query, passages) pairs.
+    """
     rows = (SHARED / "eval" / "stsbenchmark" / "sts-test.pairs.tsv").read_text("utf-8").splitlines()
     vocabulary = sorted({w for row in rows for w in row.split("\t", 1)[-1].split()})
     rng = random.Random(seed)
@@ -126,6 +134,13 @@ def plain_ort(folder: Path) -> tuple[Callable[[str, list[str]], object], Callabl
 def measure(
     variants: dict[str, Callable[[str, list[str]], object]], work: list[tuple[str, list[str]]], rounds: int
 ) -> None:
+    """
+    Time each variant on ``work`` and print pairs/s, medians over ``rounds``, against the first variant.
+
+    :param variants: Rerank functions by name; the first is the baseline.
+    :param work: (query, passages) pairs.
+    :param rounds: How many rounds.
+    """
     for fn in variants.values():  # warm-up: sessions, threads, connections
         fn(work[0][0], work[0][1][:4])
     seconds: dict[str, list[float]] = {name: [] for name in variants}
@@ -146,11 +161,13 @@ def measure(
 
 
 def load() -> str:
+    """The load average, for the printout."""
     one, five, _ = os.getloadavg()
     return f"load average {one:.2f} (1 min), {five:.2f} (5 min)"
 
 
 def main() -> None:
+    """Run the benchmark and print its numbers."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--queries", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3)

@@ -1,4 +1,5 @@
-"""Documents/s of the semantic sentence highlighter: locally beside a plain torch loop, and beside the cluster.
+"""
+Documents/s of the semantic sentence highlighter: locally beside a plain torch loop, and beside the cluster.
 
     python benchmarks/semantic_highlighter.py [--documents 200] [--rounds 3] [--url http://127.0.0.1:9200]
 
@@ -54,10 +55,18 @@ def workload(count: int, seed: int = 7) -> list[tuple[str, list[Document]]]:
 
 
 def load() -> str:
+    """The load average, for the printout."""
     return f"load {os.getloadavg()[0]:.2f}"
 
 
 def timed(run: Callable[[], object], rounds: int) -> float:
+    """
+    The median time of ``rounds`` calls of ``run``.
+
+    :param run: What to time.
+    :param rounds: How many calls.
+    :returns: Seconds.
+    """
     seconds = []
     for _ in range(rounds):
         start = time.perf_counter()
@@ -97,6 +106,14 @@ def plain_loop(groups: list[tuple[str, list[Document]]]) -> Callable[[], object]
 
 
 def component_run(component: object, groups: list[tuple[str, list[Document]]]) -> Callable[[], list[dict]]:
+    """
+    A function that runs ``component`` on every (query, documents) group.
+
+    :param component: A highlighter component.
+    :param groups: (query, documents) pairs.
+    :returns: The function; it returns each run's ``meta``.
+    """
+
     def run() -> list[dict]:
         return [component.run(query=q, documents=documents)["meta"] for q, documents in groups]  # type: ignore[attr-defined]
 
@@ -104,6 +121,7 @@ def component_run(component: object, groups: list[tuple[str, list[Document]]]) -
 
 
 def main() -> None:
+    """Run the benchmark and print its numbers."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--documents", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=3)

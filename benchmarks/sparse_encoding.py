@@ -1,7 +1,10 @@
-"""Neural sparse speed and size: local SPARSE_TOKENIZE texts/s; local SPARSE_ENCODING (TorchScript) against a plain
-torch loop on the same artifact (batch 32 padded in input order, and one text per call as ML Commons runs them),
-tokens/s and peak RSS, each in its own process; remote SPARSE_ENCODING docs/s vs bare _predict calls; index bytes
-per document of the maps in a `rank_features` field.
+"""
+Neural sparse speed and size.
+
+Local SPARSE_TOKENIZE texts/s; local SPARSE_ENCODING (TorchScript) against a plain torch loop on the same artifact
+(batch 32 padded in input order, and one text per call as ML Commons runs them), tokens/s and peak RSS, each in its own
+process; remote SPARSE_ENCODING docs/s vs bare _predict calls; index bytes per document of the maps in a `rank_features`
+field.
 
     python benchmarks/sparse_encoding.py                      # local only
     OPENSEARCH_URL=http://127.0.0.1:9200 python benchmarks/sparse_encoding.py --remote
@@ -30,11 +33,22 @@ TESTING = Path(__file__).resolve().parents[2] / "shared" / "testing"
 
 
 def corpus(count: int) -> list[str]:
+    """
+    ``count`` non-empty reference texts, repeated as needed.
+
+    :param count: How many texts.
+    :returns: The texts.
+    """
     texts = [t for t in json.loads((TESTING / "texts.json").read_text("utf-8")) if t.strip()]
     return [texts[i % len(texts)] for i in range(count)]
 
 
 def local(count: int) -> None:
+    """
+    Print the local SPARSE_TOKENIZE speed, one text at a time and batched.
+
+    :param count: How many texts.
+    """
     tokenizer = SparseTokenizer(str(TESTING / "tiny-sparse-tokenizer"))
     texts = corpus(count)
     start = time.perf_counter()
@@ -107,6 +121,13 @@ def local_encoder(count: int) -> None:
 
 
 def remote(url: str, count: int, batch_size: int) -> None:
+    """
+    Print the remote SPARSE_ENCODING speed against bare ``_predict`` calls.
+
+    :param url: The cluster's URL.
+    :param count: How many texts.
+    :param batch_size: Texts per predict call.
+    """
     from tests.sparse_models import deployed_sparse_model  # the package's uploader deploys the tiny encoder
 
     model_id = deployed_sparse_model(url, "encoder")
@@ -162,6 +183,7 @@ def remote(url: str, count: int, batch_size: int) -> None:
 
 
 def main() -> None:
+    """Run the benchmark and print its numbers."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--count", type=int, default=2000)
     parser.add_argument("--remote", action="store_true")

@@ -1,4 +1,5 @@
-"""Build a small BEIR-format retrieval set from the STS Benchmark dev split, for choosing splitting defaults.
+"""
+Build a small BEIR-format retrieval set from the STS Benchmark dev split, for choosing splitting defaults.
 
 No public BEIR set (SciFact, NFCorpus, ...) can be fetched here, and no installed package ships one, so this
 builds an honest stand-in that exercises exactly what splitting is for: long documents whose relevant
@@ -31,6 +32,13 @@ def read_pairs(path: Path) -> list[tuple[float, str, str]]:
 
 
 def build(sts_csv: Path, out: Path, seed: int = 13) -> None:
+    """
+    Write a BEIR dataset whose documents hide STS Benchmark needles among unrelated sentences.
+
+    :param sts_csv: The STS Benchmark csv.
+    :param out: The dataset directory to write.
+    :param seed: The random seed, so runs repeat.
+    """
     rng = random.Random(seed)
     pairs = read_pairs(sts_csv)
     needles = [(s1, s2) for score, s1, s2 in pairs if score >= 4.0]

@@ -1,4 +1,5 @@
-"""A batch-indexing job against a cluster: the cluster's deployed model embeds every passage (the remote embedder).
+"""
+A batch-indexing job against a cluster: the cluster's deployed model embeds every passage (the remote embedder).
 
     python examples/batch_indexing_remote.py [FILES...] --opensearch URL [--index NAME] [--mirror DIR]
 

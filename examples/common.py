@@ -28,6 +28,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def model_and_target(args: argparse.Namespace) -> tuple[PretrainedModel, Target]:
+    """
+    The catalog model and the target (an OpenSearch index, or the embedded store) the arguments name.
+
+    :param args: The parsed command line.
+    :returns: The model and the target.
+    """
     model = get_model(args.model, args.model_version)
     if args.opensearch:
         return model, Target(hosts=args.opensearch, index=args.index)

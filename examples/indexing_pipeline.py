@@ -1,4 +1,5 @@
-"""Index text and markdown files with the indexing pipeline: convert → clean → split → embed → write.
+"""
+Index text and markdown files with the indexing pipeline: convert → clean → split → embed → write.
 
     python examples/indexing_pipeline.py [FILES...] [--store PATH | --opensearch URL --index NAME]
 

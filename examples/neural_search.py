@@ -1,4 +1,5 @@
-"""Neural search: the cluster embeds the documents at ingest and the question at search time.
+"""
+Neural search: the cluster embeds the documents at ingest and the question at search time.
 
     python examples/neural_search.py "how do I cook risotto?" --opensearch URL [--index NAME] [--mirror DIR]
 

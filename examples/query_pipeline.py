@@ -1,4 +1,5 @@
-"""Ask a question with the query pipeline: embed the query → k-NN retrieval → best passage per source document.
+"""
+Ask a question with the query pipeline: embed the query → k-NN retrieval → best passage per source document.
 
     python examples/query_pipeline.py "how are long texts handled?" [--store PATH | --opensearch URL --index NAME]
 

@@ -1,4 +1,5 @@
-"""Retrieval-augmented generation: query pipeline → ChatPromptBuilder → a chat generator of your choice.
+"""
+Retrieval-augmented generation: query pipeline → ChatPromptBuilder → a chat generator of your choice.
 
     python examples/rag_prototype.py "why split documents?" [--generator CLASS] [--store PATH | --opensearch URL ...]
 

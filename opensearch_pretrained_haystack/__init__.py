@@ -1,4 +1,5 @@
-"""OpenSearch's pretrained models in Haystack pipelines: locally with ONNX, or in the cluster with ML Commons.
+"""
+OpenSearch's pretrained models in Haystack pipelines: locally with ONNX, or in the cluster with ML Commons.
 
 Layout, in the order data flows: ``catalog`` (what models exist) → ``artifacts`` (verified zips in a cache)
 → ``inference`` (the cluster's ONNX inference, computed locally) → ``cluster`` (ML Commons over opensearch-py)

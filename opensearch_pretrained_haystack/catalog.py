@@ -1,5 +1,7 @@
-"""The catalog of OpenSearch's pretrained models: sentence transformers (dense), cross-encoders, neural sparse and
-the semantic sentence highlighter.
+"""
+The catalog of OpenSearch's pretrained models.
+
+Sentence transformers (dense), cross-encoders, neural sparse and the semantic sentence highlighter.
 
 The facts live in ``data/catalog.json``; this module only turns them into frozen objects and answers
 look-ups, so that every other part of the package (artifact URLs, index dimensions, pooling) reads the
@@ -54,9 +56,13 @@ class PretrainedModel:
 
     @property
     def family(self) -> str:
-        """The ``<family>`` part of the name: "sentence-transformers" (embedders), "cross-encoders" (rerankers),
-        "neural-sparse" (sparse encoders and tokenizers) or "sentence-highlighting" (the semantic highlighter); only
-        embedders have a ``dimension`` (the others' is 0: no dense vector)."""
+        """
+        The ``<family>`` part of the name.
+
+        "sentence-transformers" (embedders), "cross-encoders" (rerankers), "neural-sparse" (sparse encoders and
+        tokenizers) or "sentence-highlighting" (the semantic highlighter); only embedders have a ``dimension`` (the
+        others' is 0: no dense vector).
+        """
         return self.name.split("/")[1]
 
     @property
@@ -139,7 +145,8 @@ def list_models() -> list[PretrainedModel]:
 
 
 def get_model(name: str, version: str | None = None) -> PretrainedModel:
-    """Look a model up by full name or alias (case-insensitive); ``version=None`` gives the newest.
+    """
+    Look a model up by full name or alias (case-insensitive); ``version=None`` gives the newest.
 
     An unknown name raises ``UnknownModelError`` naming the closest catalog names, so a typo is a one-step fix.
     """

@@ -1,4 +1,5 @@
-"""The one check that a model fits where its vectors go: an index, a store file, or a deployed cluster model.
+"""
+The one check that a model fits where its vectors go: an index, a store file, or a deployed cluster model.
 
 Every place that compares a model with something that already holds (or makes) vectors goes through here, so a
 mismatch is always refused before anything is written, with the same message naming both sides and the way out.
@@ -23,13 +24,15 @@ META_KEY = "opensearch_pretrained_model"
 
 
 class IndexMismatchError(UsageError):
-    """An index, store or cluster model holds (or makes) vectors of another model: another size, space, name or
-    version."""
+    """
+    An index, store or cluster model holds (or makes) vectors of another model: another size, space, name or version.
+    """
 
 
 @dataclass(frozen=True)
 class ModelIdentity:
-    """Which model made a set of vectors: the small record an index or store keeps beside them.
+    """
+    Which model made a set of vectors: the small record an index or store keeps beside them.
 
     Two identities are the same model when every field is equal. The model's format is not part of it: the ONNX
     and TORCH_SCRIPT artifacts of one catalog version make the same vectors (proven by the parity tests). A custom
@@ -69,8 +72,12 @@ class ModelIdentity:
 
     @classmethod
     def from_meta(cls, meta: Mapping[str, Any] | None) -> ModelIdentity | None:
-        """The identity recorded in a mapping's ``_meta``; None when there is none (an index made before records,
-        or by another tool). Unknown keys are ignored, so a newer record still reads."""
+        """
+        The identity recorded in a mapping's ``_meta``.
+
+        None when there is none (an index made before records, or by another tool). Unknown keys are ignored, so a newer
+        record still reads.
+        """
         record = (meta or {}).get(META_KEY)
         if not isinstance(record, Mapping) or "name" not in record or "version" not in record:
             return None
@@ -79,9 +86,12 @@ class ModelIdentity:
 
 
 def require_same_model(target: str, recorded: ModelIdentity | None, wanted: ModelIdentity) -> None:
-    """Raise ``IndexMismatchError`` naming both models if ``target`` holds vectors of another model than
-    ``wanted`` (another name, version, artifact, or anything that shapes the vectors); with no record (``recorded``
-    None), accept with a one-line warning, since the vectors' model cannot be checked."""
+    """
+    Raise ``IndexMismatchError`` naming both models if ``target`` holds vectors of another model than ``wanted``.
+
+    Another model is another name, version, artifact, or anything that shapes the vectors. With no record (``recorded``
+    None), accept with a one-line warning, since the vectors' model cannot be checked.
+    """
     if recorded is None:
         logger.warning(
             "%s records no model (made before model records were kept, or by another tool): its vectors cannot be "
@@ -114,8 +124,12 @@ def require_same_space(target: str, found: tuple[int, str], model: PretrainedMod
 
 
 def index_vector_space(vector_mapping: dict[str, Any]) -> tuple[int, str]:
-    """(dimension, space type) of a ``knn_vector`` mapping; the space type may sit in ``method`` or, from
-    OpenSearch 2.17 on, at the top level, and is k-NN's ``l2`` when absent."""
+    """
+    (dimension, space type) of a ``knn_vector`` mapping.
+
+    The space type may sit in ``method`` or, from OpenSearch 2.17 on, at the top level, and is k-NN's ``l2`` when
+    absent.
+    """
     space = (vector_mapping.get("method") or {}).get("space_type") or vector_mapping.get("space_type")
     return int(vector_mapping["dimension"]), space or DEFAULT_SPACE_TYPE
 
@@ -123,10 +137,14 @@ def index_vector_space(vector_mapping: dict[str, Any]) -> tuple[int, str]:
 def require_cluster_model_fits(
     model_id: str, deployed: dict[str, Any], dimension: int, *, way_out: str, name: str | None = None
 ) -> None:
-    """Raise ``IndexMismatchError`` if the deployed ML Commons model ``deployed`` (its model document) makes vectors
-    of another size than ``dimension`` or, with ``name``, is another model than ``name``; ``way_out`` says what to
-    do in the caller's terms. ML Commons keeps the registered name but not the catalog version (its
-    ``model_version`` counts registrations in a model group), so the name is what can be compared."""
+    """
+    Raise ``IndexMismatchError`` if the deployed ML Commons model is not the one wanted.
+
+    That is when ``deployed`` (its model document) makes vectors of another size than ``dimension`` or, with ``name``,
+    is another model than ``name``; ``way_out`` says what to do in the caller's terms. ML Commons keeps the registered
+    name but not the catalog version (its ``model_version`` counts registrations in a model group), so the name is what
+    can be compared.
+    """
     produced = (deployed.get("model_config") or {}).get("embedding_dimension")
     if produced is not None and int(produced) != dimension:
         raise IndexMismatchError(

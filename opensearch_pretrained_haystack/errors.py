@@ -1,4 +1,5 @@
-"""The exceptions this package raises: one tree under one base class, so callers catch everything of ours at once.
+"""
+The exceptions this package raises: one tree under one base class, so callers catch everything of ours at once.
 
 Each class lives beside the code that raises it; this is the whole tree (``tests/test_error_tree.py`` checks that it
 matches the classes), with the exit code the command line gives for it::

@@ -1,4 +1,5 @@
-"""Prove that two embedders agree: e.g. local ONNX for indexing and the cluster's model for queries.
+"""
+Prove that two embedders agree: e.g. local ONNX for indexing and the cluster's model for queries.
 
 If they disagree (another artifact version, truncation or pooling), k-NN search quietly returns worse
 results; `verify_parity` turns that into numbers a user can check on their own cluster.
@@ -24,7 +25,14 @@ class ParityError(OpenSearchPretrainedError, ValueError):
 class Embedder(Protocol):
     """Anything with `embed(texts) -> (n, dim) array`: `LocalOnnxEmbedder`, `OpenSearchMLEmbedder`."""
 
-    def embed(self, texts: list[str]) -> np.ndarray: ...
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """
+        Embed ``texts``.
+
+        :param texts: The texts.
+        :returns: One row per text.
+        """
+        ...
 
 
 @dataclass(frozen=True)
@@ -79,10 +87,20 @@ def verify_parity(local: Embedder, remote: Embedder, texts: list[str] | None = N
 
 
 class SparseEncoder(Protocol):
-    """Anything with `encode(texts) -> [{token: weight}]`: `LocalSparseEncoder`, `SparseTokenizer`,
-    `OpenSearchMLSparseEncoder`."""
+    """
+    Anything with `encode(texts) -> [{token: weight}]`.
 
-    def encode(self, texts: list[str]) -> list[dict[str, float]]: ...
+    `LocalSparseEncoder`, `SparseTokenizer`, `OpenSearchMLSparseEncoder`.
+    """
+
+    def encode(self, texts: list[str]) -> list[dict[str, float]]:
+        """
+        Encode ``texts``.
+
+        :param texts: The texts.
+        :returns: One ``{token: weight}`` map per text.
+        """
+        ...
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ from haystack import default_to_dict
 
 
 def init_parameters_to_dict(component: Any) -> dict[str, Any]:
-    """Serialize exactly the ``__init__`` parameters of ``component``, so a new parameter can never be forgotten.
+    """
+    Serialize exactly the ``__init__`` parameters of ``component``, so a new parameter can never be forgotten.
 
     ``Secret`` values serialize through their own ``to_dict`` (an environment-variable reference, never the value);
     the inverse is Haystack's ``default_from_dict``.

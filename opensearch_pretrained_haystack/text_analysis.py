@@ -1,4 +1,5 @@
-"""BM25 text analysis, defined once for the embedded store (SQLite FTS5) and the OpenSearch index.
+"""
+BM25 text analysis, defined once for the embedded store (SQLite FTS5) and the OpenSearch index.
 
 Each analyzer has two halves that cut and normalize text alike, so a prototype on the embedded store ranks by BM25
 as the cluster does:

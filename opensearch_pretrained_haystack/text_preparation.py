@@ -1,5 +1,8 @@
-"""What every embedder pair of this package shares: input checks, text preparation, returning documents with
-their counts, and the content rule (``has_content``) that the splitter and the batch job follow too.
+"""
+What every embedder pair of this package shares.
+
+Input checks, text preparation, returning documents with their counts, and the content rule (``has_content``) that the
+splitter and the batch job follow too.
 
 Local and cluster embedders must turn the same document into the same string, or their vectors would differ
 for reasons that have nothing to do with the model; so both use these functions.
@@ -18,8 +21,9 @@ logger = logging.getLogger(__name__)
 
 
 def check_text(component: str, sibling: str, text: Any) -> None:
-    """A text embedder takes one string of text (no lone surrogate); say which component takes documents
-    instead."""
+    """
+    A text embedder takes one string of text (no lone surrogate); say which component takes documents instead.
+    """
     if not isinstance(text, str):
         raise TypeError(
             f"{component} expects a string as input, got {type(text).__name__}. "
@@ -44,6 +48,14 @@ def check_documents(component: str, sibling: str, documents: Any) -> None:
 
 
 def prepare_text(text: str, prefix: str, suffix: str) -> str:
+    """
+    ``text`` between ``prefix`` and ``suffix``.
+
+    :param text: The text.
+    :param prefix: What goes before it.
+    :param suffix: What goes after it.
+    :returns: The text to embed.
+    """
     return f"{prefix}{text}{suffix}"
 
 
@@ -56,20 +68,29 @@ def prepare_document_text(
 
 
 def has_content(document: Document) -> bool:
-    """The content rule of every indexing step: a document whose content is None or "" has none (whitespace is
-    content, as the cluster embeds it; ``DocumentCleaner`` turns whitespace-only text into ""). Such a document
-    is returned (by the splitter as its one passage, by the embedders unchanged), counted, and never dropped."""
+    """
+    The content rule of every indexing step.
+
+    A document whose content is None or "" has none (whitespace is content, as the cluster embeds it;
+    ``DocumentCleaner`` turns whitespace-only text into ""). Such a document is returned (by the splitter as its one
+    passage, by the embedders unchanged), counted, and never dropped.
+    """
     return bool(document.content)
 
 
 def source_label(document: Document) -> str:
-    """How a message names a document: its file, else the id of its source (a passage), else its own id, so a
-    document and its passages are named alike by every step."""
+    """
+    How a message names a document.
+
+    Its file, else the id of its source (a passage), else its own id, so a document and its passages are named alike by
+    every step.
+    """
     return str(document.meta.get("file_path") or document.meta.get("source_id") or document.id)
 
 
 def split_by_content(component: str, documents: list[Document]) -> tuple[list[int], list[int]]:
-    """Positions of documents with content, and of documents without (see ``has_content``).
+    """
+    Positions of documents with content, and of documents without (see ``has_content``).
 
     One warning names the documents without content, so a batch never fails, and never silently loses one, over
     an empty document.
@@ -95,9 +116,13 @@ class PreparedDocuments:
     def output(
         self, embeddings: dict[int, Any], meta: dict[str, Any], *, field: str = "embedding", failed: int | None = None
     ) -> dict[str, Any]:
-        """The embedder's result: new Document objects with ``field`` set where an embedding was made (the others,
-        such as those without content, unchanged), and ``meta`` with the counts; the caller's documents are never
-        mutated and none is dropped. ``failed`` (documents of failed batches) is counted where batches can fail."""
+        """
+        The embedder's result.
+
+        New Document objects with ``field`` set where an embedding was made (the others, such as those without content,
+        unchanged), and ``meta`` with the counts; the caller's documents are never mutated and none is dropped.
+        ``failed`` (documents of failed batches) is counted where batches can fail.
+        """
         documents = [
             replace(doc, **{field: embeddings[i]}) if i in embeddings else doc for i, doc in enumerate(self.documents)
         ]
@@ -112,7 +137,8 @@ class DocumentTextParameters(Protocol):
     """The Haystack document-embedder parameters that make a document's text."""
 
     @property
-    def prefix(self) -> str | None: ...
+    def prefix(self) -> str | None:
+        """The embedder's own prefix (None: the model's passage prefix)."""
 
     suffix: str
     meta_fields_to_embed: list[str]
@@ -122,9 +148,13 @@ class DocumentTextParameters(Protocol):
 def prepare_documents(
     embedder: DocumentTextParameters, sibling: str, documents: list[Document], *, prefix: str | None = None
 ) -> PreparedDocuments:
-    """Check the input (see ``check_documents``), set the documents without content aside (see ``split_by_content``)
-    and prepare the text of each other one with the embedder's parameters (see ``prepare_document_text``);
-    ``prefix``, when given, replaces the embedder's (the model's own passage prefix)."""
+    """
+    Check the input and prepare the text of each document with content.
+
+    Check the input (see ``check_documents``), set the documents without content aside (see ``split_by_content``) and
+    prepare the text of each other one with the embedder's parameters (see ``prepare_document_text``); ``prefix``, when
+    given, replaces the embedder's (the model's own passage prefix).
+    """
     component = type(embedder).__name__
     check_documents(component, sibling, documents)
     positions, _ = split_by_content(component, documents)

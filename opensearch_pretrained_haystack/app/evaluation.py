@@ -1,4 +1,5 @@
-"""``evaluate``: retrieval quality of a model and splitting setting on a BEIR-format data set.
+"""
+``evaluate``: retrieval quality of a model and splitting setting on a BEIR-format data set.
 
 The corpus goes through the same path as the ``index`` command (the components of ``indexing_pipeline``),
 the queries through the query pipeline, and passages are collapsed to their source document by the best passage before
@@ -79,8 +80,12 @@ def load_beir(directory: str | Path, *, split: str = DEFAULT_SPLIT) -> BeirDatas
 
 
 def _jsonl_records(path: Path, text_field: str) -> Iterator[dict[str, Any]]:
-    """The records of a BEIR JSONL file; a line without a string ``_id`` and ``text_field`` is an error naming
-    it (a judged query or document silently dropped would change the scores)."""
+    """
+    The records of a BEIR JSONL file.
+
+    A line without a string ``_id`` and ``text_field`` is an error naming it (a judged query or document silently
+    dropped would change the scores).
+    """
     with open(path, encoding="utf-8") as file:
         for number, line in enumerate(file, start=1):
             if not line.strip():
@@ -136,12 +141,16 @@ def evaluate(
     rerank: Rerank | None = None,
     analyzer: str | None = None,
 ) -> dict[str, float]:
-    """Index the corpus into ``target`` (default: a temporary embedded store), run the queries judged in
-    ``qrels_split`` searching by ``mode`` (``fusion``, ``bm25_weight``, ``per_source``: see ``query_pipeline``;
-    reranked with ``rerank``: only the reranked passages' sources are ranked) and return ``{"ndcg@10",
-    "recall@100", "queries", "passages"}``. ``split``, ``window`` and ``overlap`` are the splitter's. A sparse
-    target (``Target.sparse``) is encoded by the cluster and searched with the neural sparse retriever, so sparse
-    and dense are measured alike. ``analyzer`` is the BM25 analysis of a new store or index (``text_analysis``)."""
+    """
+    Index the corpus into ``target``, run the judged queries and return the scores.
+
+    ``target`` defaults to a temporary embedded store. The queries judged in ``qrels_split`` are searched by ``mode``
+    (``fusion``, ``bm25_weight``, ``per_source``: see ``query_pipeline``; reranked with ``rerank``: only the reranked
+    passages' sources are ranked); the result is ``{"ndcg@10", "recall@100", "queries", "passages"}``. ``split``,
+    ``window`` and ``overlap`` are the splitter's. A sparse target (``Target.sparse``) is encoded by the cluster and
+    searched with the neural sparse retriever, so sparse and dense are measured alike. ``analyzer`` is the BM25 analysis
+    of a new store or index (``text_analysis``).
+    """
     dataset = load_beir(dataset_dir, split=qrels_split)
     if target is None:
         with tempfile.TemporaryDirectory(prefix="opensearch-pretrained-eval-") as scratch:

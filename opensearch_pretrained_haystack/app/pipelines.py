@@ -1,4 +1,5 @@
-"""Ready-made indexing and query pipelines, with the local (ONNX) or the remote (ML Commons) embedder.
+"""
+Ready-made indexing and query pipelines, with the local (ONNX) or the remote (ML Commons) embedder.
 
 Both work with opensearch-haystack's ``OpenSearchDocumentStore`` (see ``store.document_store_for``), with the
 embedded ``SQLiteDocumentStore`` (the default without a cluster: dense, BM25 or hybrid search) or with Haystack's
@@ -72,8 +73,12 @@ def document_embedder(
     progress_bar: bool = False,
     **remote_kwargs: Any,
 ) -> Any:
-    """The local ``LocalOnnxDocumentEmbedder``, or with ``remote_model_id`` the cluster's
-    ``OpenSearchMLDocumentEmbedder`` (``hosts`` and ``remote_kwargs`` such as ``http_auth`` go to it)."""
+    """
+    The document embedder: local, or the cluster's with ``remote_model_id``.
+
+    The local ``LocalOnnxDocumentEmbedder``, or with ``remote_model_id`` the cluster's ``OpenSearchMLDocumentEmbedder``
+    (``hosts`` and ``remote_kwargs`` such as ``http_auth`` go to it).
+    """
     if remote_model_id is None:
         return LocalOnnxDocumentEmbedder(
             model, version, mirror=mirror, cache_dir=cache_dir, batch_size=batch_size, progress_bar=progress_bar
@@ -117,9 +122,13 @@ def ranker(
     cache_dir: str | None = None,
     **kwargs: Any,
 ) -> Any:
-    """The local ``LocalOnnxRanker`` of a catalog cross-encoder (or a model directory), or with ``remote_model_id``
-    the cluster's ``OpenSearchMLRanker`` (``hosts`` goes to it); ``kwargs`` (``batch_size``; ``http_auth`` and TLS
-    for the cluster) go to the ranker. Both give the same scores, the cluster's raw logits."""
+    """
+    The ranker: local, or the cluster's with ``remote_model_id``; both give the cluster's raw logits.
+
+    The local ``LocalOnnxRanker`` of a catalog cross-encoder (or a model directory), or with ``remote_model_id`` the
+    cluster's ``OpenSearchMLRanker`` (``hosts`` goes to it); ``kwargs`` (``batch_size``; ``http_auth`` and TLS for the
+    cluster) go to the ranker.
+    """
     from haystack_integrations.components.rankers.opensearch_pretrained import LocalOnnxRanker, OpenSearchMLRanker
 
     local = {"model": model, "version": version, "mirror": mirror, "cache_dir": cache_dir}
@@ -136,9 +145,13 @@ def highlighter(
     cache_dir: str | None = None,
     **kwargs: Any,
 ) -> Any:
-    """The local ``LocalSemanticHighlighter`` of the catalog highlighter (or a model directory), or with
+    """
+    The highlighter: local, or the cluster's with ``remote_model_id``; both give the same highlights.
+
+    The local ``LocalSemanticHighlighter`` of the catalog highlighter (or a model directory), or with
     ``remote_model_id`` the cluster's ``OpenSearchMLSemanticHighlighter`` (``hosts`` goes to it); ``kwargs``
-    (``http_auth`` and TLS for the cluster) go to it. Both give the same highlights."""
+    (``http_auth`` and TLS for the cluster) go to it.
+    """
     from haystack_integrations.components.extractors.opensearch_pretrained import (
         LocalSemanticHighlighter,
         OpenSearchMLSemanticHighlighter,
@@ -170,7 +183,8 @@ def _local_or_cluster(
 
 @dataclass(frozen=True)
 class IndexingComponents:
-    """The steps between reading and writing, in the order every indexing path runs them: clean → split → embed.
+    """
+    The steps between reading and writing, in the order every indexing path runs them: clean → split → embed.
 
     ``indexing_pipeline`` wires them into a Pipeline; the batch job (``index``, ``evaluate``) runs the same
     components on its stream of chunks, so both give the same passages and vectors for the same input.
@@ -187,8 +201,11 @@ class IndexingComponents:
         return {name: step for name, step in named.items() if step is not None}
 
     def warm_up(self) -> None:
-        """Resolve and load the model now (fetch, verify, load), so a model that cannot be had fails before any
-        store or index is created for it."""
+        """
+        Resolve and load the model now (fetch, verify, load).
+
+        So a model that cannot be had fails before any store or index is created for it.
+        """
         for step in (self.splitter, self.embedder):
             if step is not None:
                 step.warm_up()
@@ -232,10 +249,13 @@ def indexing_components(
     cache_dir: str | None = None,
     cluster_encodes: bool = False,
 ) -> IndexingComponents:
-    """The cleaner, the splitter (None with ``split=False``: whole documents, truncated by the model) and the
-    embedder (default: the local embedder of ``model``; none with ``cluster_encodes``, for an index whose ingest
-    pipeline encodes) that every indexing path runs. The splitter always uses ``model``'s tokenizer, since that is
-    the token limit the vectors are made under."""
+    """
+    The cleaner, the splitter and the embedder that every indexing path runs.
+
+    The splitter is None with ``split=False`` (whole documents, truncated by the model); the embedder defaults to the
+    local embedder of ``model``, and is None with ``cluster_encodes``, for an index whose ingest pipeline encodes. The
+    splitter always uses ``model``'s tokenizer, since that is the token limit the vectors are made under.
+    """
     check_split_options(split, window, overlap)
     splitter = (
         ModelTokenSplitter(model, version, mirror=mirror, cache_dir=cache_dir, window=window, overlap=overlap)
@@ -261,7 +281,8 @@ def indexing_pipeline(
     mirror: str | None = None,
     cache_dir: str | None = None,
 ) -> Pipeline:
-    """files → ``TextFileToDocument`` → ``DocumentCleaner`` → ``ModelTokenSplitter`` → embedder → ``DocumentWriter``.
+    """
+    files → ``TextFileToDocument`` → ``DocumentCleaner`` → ``ModelTokenSplitter`` → embedder → ``DocumentWriter``.
 
     Run it with ``{"converter": {"sources": [paths]}}``. The middle steps are ``indexing_components`` (see there
     for ``embedder``, ``split``, ``window`` and ``overlap``); pass ``document_embedder(..., remote_model_id=...)``
@@ -299,7 +320,8 @@ def query_pipeline(
     per_source: bool = DEFAULT_PER_SOURCE,
     highlight: Any = None,
 ) -> Pipeline:
-    """text embedder → retriever (OpenSearch k-NN, SQLite or in-memory) → ``SourceDocumentCollapser``.
+    """
+    text embedder → retriever (OpenSearch k-NN, SQLite or in-memory) → ``SourceDocumentCollapser``.
 
     Run it with ``query_inputs(pipeline, query)``; ``collapser.documents`` holds the ``top_k`` best source
     documents, each scored by its best passage. ``embedder`` defaults to the local text embedder of ``model``.
@@ -382,7 +404,8 @@ def sparse_query_pipeline(
     mirror: str | None = None,
     cache_dir: str | None = None,
 ) -> Pipeline:
-    """[``LocalSparseTextEmbedder``] → ``OpenSearchNeuralSparseRetriever`` → ``SourceDocumentCollapser``.
+    """
+    [``LocalSparseTextEmbedder``] → ``OpenSearchNeuralSparseRetriever`` → ``SourceDocumentCollapser``.
 
     With ``sparse.query_tokenizer`` the query is encoded here and sent as ``query_tokens``; otherwise the cluster
     encodes it with ``sparse.model_id`` (``query_text`` + ``model_id``). Run it with ``query_inputs``.
@@ -419,8 +442,11 @@ def sparse_query_pipeline(
 
 
 def query_inputs(pipeline: Pipeline, query: str) -> dict[str, dict[str, Any]]:
-    """The run data that gives ``query`` to every component of ``pipeline`` that takes the query's text (the
-    embedder's ``text``, a BM25 or hybrid retriever's ``query``), whichever of them the pipeline has."""
+    """
+    The run data that gives ``query`` to every component of ``pipeline`` that takes the query's text.
+
+    That is the embedder's ``text``, a BM25 or hybrid retriever's ``query``, whichever of them the pipeline has.
+    """
     return {
         name: {socket: query for socket in sockets if socket in ("text", "query")}
         for name, sockets in pipeline.inputs().items()

@@ -1,6 +1,8 @@
-"""Pipelines to serve (Hayhooks' wrappers in ``examples/hayhooks`` deploy them): the query pipelines over the
-embedded store and the RAG prototype's, configured by environment variables (Hayhooks builds each wrapper without
-arguments).
+"""
+Pipelines to serve (Hayhooks' wrappers in ``examples/hayhooks`` deploy them).
+
+The query pipelines over the embedded store and the RAG prototype's, configured by environment variables (Hayhooks
+builds each wrapper without arguments).
 
 - ``OPENSEARCH_PRETRAINED_STORE``: the store file (default ``example-store.sqlite``, as `indexing_pipeline.py`
   writes it); its recorded model embeds the queries.
@@ -55,8 +57,11 @@ def search_pipeline(mode: str) -> Pipeline:
 
 
 def rag_pipeline(retrieval: Pipeline, generator: Any | None) -> Pipeline:
-    """Add a prompt builder (and the generator, if any) after the query pipeline's documents (the highlighted ones
-    when it has a highlighter)."""
+    """
+    Add a prompt builder (and the generator, if any) after the query pipeline's documents.
+
+    The documents are the highlighted ones when the pipeline has a highlighter.
+    """
     retrieval.add_component(
         "prompt_builder", ChatPromptBuilder(template=[ChatMessage.from_user(RAG_TEMPLATE)], required_variables="*")
     )

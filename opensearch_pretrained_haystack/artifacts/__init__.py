@@ -1,5 +1,9 @@
-"""Model artifacts: fetch or open (``fetch``), verify (``verify``), unpack safely (``unpack``), resolve what a
-user names to one verified artifact (``resolve``), and share what is loaded from it (``loaded``)."""
+"""
+Model artifacts: fetch, verify, unpack, resolve, and share what is loaded.
+
+Fetch or open (``fetch``), verify (``verify``), unpack safely (``unpack``), resolve what a user names to one verified
+artifact (``resolve``), and share what is loaded from it (``loaded``).
+"""
 
 from opensearch_pretrained_haystack.artifacts.artifact import ModelArtifact
 from opensearch_pretrained_haystack.artifacts.fetch import (

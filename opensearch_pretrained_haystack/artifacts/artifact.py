@@ -47,13 +47,18 @@ class ModelArtifact:
 
     @property
     def name(self) -> str:
+        """The model's name in ``config.json``, else the zip's name."""
         return str(self.config.get("name") or self.zip_path.stem)
 
     @property
     def version(self) -> str:
+        """The model's version in ``config.json``, else ""."""
         return str(self.config.get("version") or "")
 
     def extract(self) -> ExtractedModel:
-        """The model file and ``tokenizer.json``, unpacked once into the cache (keyed by the zip's hash) and
-        checked against what was unpacked at every call; a damaged copy is unpacked again."""
+        """
+        The model file and ``tokenizer.json``, unpacked once into the cache (keyed by the zip's hash).
+
+        They are checked against what was unpacked at every call; a damaged copy is unpacked again.
+        """
         return extract_model(self.zip_path, self.cache_dir / "extracted" / self.sha256[:24])

@@ -1,4 +1,5 @@
-"""Verified model artifacts from the catalog (downloaded or mirrored, then cached) or from a user's own files.
+"""
+Verified model artifacts from the catalog (downloaded or mirrored, then cached) or from a user's own files.
 
 A file in the cache is trusted only after its size and SHA-256 matched the ``config.json`` published beside
 it. Every write goes to a temporary name first and is renamed into place, so a crash or Ctrl-C never leaves a
@@ -47,7 +48,8 @@ def default_cache_dir() -> Path:
 
 
 def artifacts_base_url(model: PretrainedModel, mirror: str | os.PathLike[str] | None = None) -> str:
-    """Where to read artifacts from: ``mirror``, else ``$OPENSEARCH_PRETRAINED_MIRROR``, else the official site.
+    """
+    Where to read artifacts from: ``mirror``, else ``$OPENSEARCH_PRETRAINED_MIRROR``, else the official site.
 
     A mirror is laid out like the official site (``<mirror>/models/ml-models/<name>/<version>/<format>/``) and may
     be a directory path or a ``file://``/``http(s)://`` URL.
@@ -71,7 +73,8 @@ def fetch_artifact(
     cache_dir: str | os.PathLike[str] | None = None,
     progress_bar: bool = True,
 ) -> ModelArtifact:
-    """Return the verified artifact of a catalog model, downloading it only when the cache lacks it.
+    """
+    Return the verified artifact of a catalog model, downloading it only when the cache lacks it.
 
     A verified cache entry is used without touching the network, so a machine that downloaded once works offline.
     """
@@ -108,7 +111,8 @@ def load_artifact(
     *,
     cache_dir: str | os.PathLike[str] | None = None,
 ) -> ModelArtifact:
-    """Open a custom model (e.g. a user's fine-tuned model) in the pretrained format: a zip and its config.json.
+    """
+    Open a custom model (e.g. a user's fine-tuned model) in the pretrained format: a zip and its config.json.
 
     The zip is checked against the config's size and SHA-256 when the config carries them.
     """

@@ -1,5 +1,8 @@
-"""One process-wide cache of what is loaded from artifacts (tokenizers, ONNX sessions, later cross-encoders or
-sparse vocabularies), keyed by the artifact's content hash and what was loaded from it, with reference counts.
+"""
+One process-wide cache of what is loaded from artifacts, with reference counts.
+
+It holds tokenizers, ONNX sessions, later cross-encoders or sparse vocabularies, keyed by the artifact's content hash
+and what was loaded from it.
 
 Each user holds a ``Lease``; the object is loaded by the first ``acquire`` and dropped when the last lease is
 released, so a text embedder, a document embedder and a splitter of one model load it once between them, and
@@ -35,6 +38,7 @@ class Lease(Generic[T]):
         self.released = False
 
     def release(self) -> None:
+        """Give the share back; the last one frees the loaded object (idempotent)."""
         if not self.released:
             self.released = True
             self._cache._release(self._key, self._entry)

@@ -1,4 +1,5 @@
-"""The one place that turns what a user names (a catalog model, a directory, a zip) into a verified artifact.
+"""
+The one place that turns what a user names (a catalog model, a directory, a zip) into a verified artifact.
 
 Resolutions are remembered for the process: a splitter and an embedder of the same model share one
 ``ModelArtifact`` and a custom zip is hashed once, as long as the zip on disk keeps its size and mtime.

@@ -1,4 +1,5 @@
-"""Safe unpacking of a verified model zip, and checks that the unpacked files are still what was unpacked.
+"""
+Safe unpacking of a verified model zip, and checks that the unpacked files are still what was unpacked.
 
 The zip is verified against its config.json; the unpacked copy is not covered by that check, so each file's
 SHA-256 and stamp are recorded at extraction. At load a ``stat`` per file confirms the stamp; only a changed
@@ -42,14 +43,20 @@ class ExtractedModel:
 
 
 def entry_path(info: zipfile.ZipInfo) -> PurePosixPath:
-    """An entry's path, a backslash read as a separator as ML Commons reads it (zips made on Windows use them):
-    one rule for every check, for unpacking and for reading a member."""
+    """
+    An entry's path, a backslash read as a separator as ML Commons reads it (zips made on Windows use them).
+
+    One rule for every check, for unpacking and for reading a member.
+    """
     return PurePosixPath(info.filename.replace("\\", "/"))
 
 
 def safe_entries(archive: zipfile.ZipFile, source: str) -> list[zipfile.ZipInfo]:
-    """The file entries of ``archive``, refusing any that would unpack outside it, a link, or more than
-    ``MAX_UNPACKED_BYTES`` in all: the checks every zip the package opens passes first."""
+    """
+    The file entries of ``archive``: the checks every zip the package opens passes first.
+
+    It refuses any entry that would unpack outside it, a link, or more than ``MAX_UNPACKED_BYTES`` in all.
+    """
     total = 0
     files = []
     for info in archive.infolist():
@@ -73,10 +80,12 @@ def safe_entries(archive: zipfile.ZipFile, source: str) -> list[zipfile.ZipInfo]
 
 
 def check_zip_entries(archive: zipfile.ZipFile, source: str, *, needs_model_file: bool = True) -> list[zipfile.ZipInfo]:
-    """Return the model file and tokenizer entries of a model zip, refusing anything unsafe or ambiguous.
+    """
+    Return the model file and tokenizer entries of a model zip, refusing anything unsafe or ambiguous.
 
     A SPARSE_TOKENIZE zip has no model file (``needs_model_file=False``: its tokenizer.json and idf.json are the
-    model), so only its tokenizer entry is returned."""
+    model), so only its tokenizer entry is returned.
+    """
     models, tokenizers = [], []
     for info in safe_entries(archive, source):
         path = entry_path(info)
@@ -164,8 +173,12 @@ def _unpack(zip_path: Path, target: Path) -> None:
 
 
 def read_member(zip_path: Path, name: str, *, limit: int) -> bytes:
-    """The one file named ``name`` (at any depth) of a zip, read into memory after the checks of ``safe_entries``,
-    decompressed no further than its declared size, which may be at most ``limit`` bytes."""
+    """
+    The one file named ``name`` (at any depth) of a zip, read into memory.
+
+    Read after the checks of ``safe_entries``, decompressed no further than its declared size, which may be at most
+    ``limit`` bytes.
+    """
     try:
         with zipfile.ZipFile(zip_path) as archive:
             members = [info for info in safe_entries(archive, str(zip_path)) if entry_path(info).name == name]
@@ -192,8 +205,12 @@ def _copy_entry(archive: zipfile.ZipFile, entry: zipfile.ZipInfo, folder: Path, 
 
 
 def _entry_chunks(archive: zipfile.ZipFile, entry: zipfile.ZipInfo, zip_path: Path) -> Iterator[bytes]:
-    """The decompressed bytes of ``entry`` in chunks; one whose bytes differ from its declared size is refused as
-    soon as it shows (so a lying entry never decompresses past its declared size)."""
+    """
+    The decompressed bytes of ``entry`` in chunks.
+
+    One whose bytes differ from its declared size is refused as soon as it shows (so a lying entry never decompresses
+    past its declared size).
+    """
     read = 0
     with archive.open(entry) as source:
         while chunk := source.read(CHUNK):

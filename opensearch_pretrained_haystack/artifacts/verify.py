@@ -1,4 +1,5 @@
-"""Trust checks for files on disk: SHA-256 against config.json, stamps of verified files, atomic writes.
+"""
+Trust checks for files on disk: SHA-256 against config.json, stamps of verified files, atomic writes.
 
 A stamp records a file's size and modification time at the moment its hash was checked, so the next run can
 trust it after one ``stat`` instead of hashing it again; any change to the file changes the stamp.
@@ -22,6 +23,12 @@ CHUNK = 1 << 20
 
 
 def file_sha256(path: Path) -> str:
+    """
+    The SHA-256 of the file at ``path``, read in chunks.
+
+    :param path: The file.
+    :returns: The hex digest.
+    """
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         while chunk := handle.read(CHUNK):
@@ -72,6 +79,13 @@ def parse_config(raw: bytes, source: str) -> dict[str, Any]:
 
 
 def read_config(path: Path) -> dict[str, Any]:
+    """
+    Read a model's ``config.json``.
+
+    :param path: The file.
+    :returns: Its JSON object.
+    :raises ArtifactFormatError: The file cannot be read, is not JSON, or is not an object.
+    """
     try:
         config = json.loads(path.read_text("utf-8"))
     except (OSError, json.JSONDecodeError, UnicodeDecodeError) as error:
@@ -82,6 +96,12 @@ def read_config(path: Path) -> dict[str, Any]:
 
 
 def write_json(path: Path, value: Any) -> None:
+    """
+    Write ``value`` as JSON to ``path`` atomically (a reader sees the old file or the new one).
+
+    :param path: The file.
+    :param value: What to write.
+    """
     with atomic_file(path) as partial:
         partial.write_text(json.dumps(value), "utf-8")
 

@@ -1,4 +1,5 @@
-"""`RemoteBackend`: what a component that runs a model deployed in ML Commons holds, beside its own parameters.
+"""
+`RemoteBackend`: what a component that runs a model deployed in ML Commons holds, beside its own parameters.
 
 A component keeps its `__init__` parameters as attributes (they serialize) and one `RemoteBackend`, which builds
 the family's predictor (`OpenSearchMLEmbedder`, `OpenSearchMLSparseEncoder`, or a plain `BatchedPredictor` given a
@@ -65,6 +66,8 @@ class RemoteBackend(Generic[P]):
 
     def __init__(self, parameters: ClusterModelParameters, new_predictor: Callable[..., P]) -> None:
         """
+        Hold the component's parameters; nothing is built here.
+
         :param parameters: The component; its parameters are read when the predictor is built, not here.
         :param new_predictor: Builds the predictor from the keyword arguments of `BatchedPredictor` (the
             component adds its own, such as `batch_size` or `content_type`, with `functools.partial`).
@@ -160,9 +163,19 @@ def refuse_second_prefix(embedder: OpenSearchMLEmbedder, user_prefix: str) -> No
 def document_output(
     prepared: PreparedDocuments, outcomes: list[BatchOutcome[Any]], run: DocumentRun, meta: dict[str, Any]
 ) -> dict[str, Any]:
-    """A document without content comes back unchanged; with `raise_on_failure=False` a document whose batch failed
+    """
+    The output of a document embedder: new documents with the predictor's results, and `meta` with the counts.
+
+    A document without content comes back unchanged; with `raise_on_failure=False` a document whose batch failed
     (after retries) comes back without an embedding, logged with its batch. Both are counted in `meta`; no document
-    is ever dropped."""
+    is ever dropped.
+
+    :param prepared: The checked input.
+    :param outcomes: The predictor's batches.
+    :param run: How the results become documents.
+    :param meta: The component's `meta`.
+    :returns: `documents` and `meta`.
+    """
     documents = prepared.documents
     embeddings: dict[int, Any] = {}
     failed = 0
@@ -182,8 +195,12 @@ def document_output(
 
 
 def _name_unknown(run: DocumentRun, error: MLCommonsError) -> None:
-    """Without `raise_on_failure`, a cluster that cannot even name the model still gets every document back (the
-    batches fail and are counted); `meta["model"]` stays None."""
+    """
+    Raise `error`, or without `raise_on_failure` log it and go on.
+
+    A cluster that cannot even name the model still gets every document back (the batches fail and are counted);
+    `meta["model"]` stays None.
+    """
     if run.raise_on_failure:
         raise error
     logger.warning("%s: could not read the model's name: %s", run.owner, error)

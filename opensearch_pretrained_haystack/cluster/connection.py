@@ -1,4 +1,5 @@
-"""How to reach the cluster: settings that serialize safely, and the opensearch-py clients built from them.
+"""
+How to reach the cluster: settings that serialize safely, and the opensearch-py clients built from them.
 
 Authentication reuses opensearch-haystack's types so that a pipeline's store and embedders share
 one configuration: a `(Secret, Secret)` user/password pair or an `AWSAuth` (SigV4). Secrets are
@@ -84,8 +85,12 @@ class ConnectionSettings:
 
 
 def tls_kwargs(hosts: Any, *, verify_certs: bool | None, ca_certs: str | None) -> dict[str, Any]:
-    """`verify_certs`/`ca_certs` for an opensearch-py client: verification is on unless explicitly False
-    (opensearch-haystack passes None, which opensearch-py treats as off); turning it off is logged loudly."""
+    """
+    `verify_certs`/`ca_certs` for an opensearch-py client.
+
+    Verification is on unless explicitly False (opensearch-haystack passes None, which opensearch-py treats as off);
+    turning it off is logged loudly.
+    """
     if verify_certs is False:
         logger.warning(
             "TLS certificate verification is OFF for %s: anyone on the network path can impersonate the cluster "
@@ -133,8 +138,12 @@ def refuse_url_credentials(hosts: Any, *, where: str) -> None:
 
 
 def serialize_http_auth(auth: Any, *, where: str = "http_auth") -> list[dict[str, Any]] | dict[str, Any] | None:
-    """Secret pair → list of Secret dicts; AWSAuth → its own dict (env-var names only); anything else is refused
-    with a message naming what was given (its types, never its values)."""
+    """
+    Secret pair → list of Secret dicts.
+
+    AWSAuth → its own dict (env-var names only); anything else is refused with a message naming what was given (its
+    types, never its values).
+    """
     if auth is None:
         return None
     if isinstance(auth, AWSAuth):
@@ -150,8 +159,11 @@ def serialize_http_auth(auth: Any, *, where: str = "http_auth") -> list[dict[str
 
 
 class _HandledTransportFailure(logging.Filter):
-    """opensearch-py logs each failed request at WARNING with a traceback, then raises; the caller retries or
-    reports the error in one line, so the record is kept to a traceback-free DEBUG line."""
+    """
+    opensearch-py logs each failed request at WARNING with a traceback, then raises.
+
+    The caller retries or reports the error in one line, so the record is kept to a traceback-free DEBUG line.
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
         failed_request = record.name == "opensearch" and record.levelno == logging.WARNING

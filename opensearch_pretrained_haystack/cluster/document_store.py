@@ -1,4 +1,5 @@
-"""opensearch-haystack's `OpenSearchDocumentStore` through the one module that touches its internals.
+"""
+opensearch-haystack's `OpenSearchDocumentStore` through the one module that touches its internals.
 
 opensearch-haystack 9.x exposes neither its client, nor its index name, nor its hit-to-Document conversion, and
 the package needs all three (index checks, neural queries, retried writes). Every private member read here is
@@ -76,16 +77,22 @@ def hits_to_documents(hits: list[dict[str, Any]]) -> list[Document]:
 
 
 def verify_by_default(store: OpenSearchDocumentStore) -> None:
-    """opensearch-haystack's default `verify_certs=None` reaches opensearch-py as "do not verify": make it verify,
-    as every other client of this package does (an explicit False stays False)."""
+    """
+    opensearch-haystack's default `verify_certs=None` reaches opensearch-py as "do not verify".
+
+    Make it verify, as every other client of this package does (an explicit False stays False).
+    """
     if store._verify_certs is None:
         store._verify_certs = True
 
 
 def connected_client(store: OpenSearchDocumentStore, retry: RetryPolicy | None = None) -> OpenSearch:
-    """The store's blocking client, built with the store's own auth and TLS settings (certificates verified unless
-    the store says `verify_certs=False`); the index check (and the creation of a missing index, when the store may
-    create it) runs once, retried on transient faults."""
+    """
+    The store's blocking client, built with the store's own auth and TLS settings.
+
+    Certificates are verified unless the store says `verify_certs=False`; the index check (and the creation of a missing
+    index, when the store may create it) runs once, retried on transient faults.
+    """
     quiet_transport_logs()
     verify_by_default(store)
 
@@ -112,8 +119,11 @@ async def connected_async_client(store: OpenSearchDocumentStore) -> AsyncOpenSea
 
 
 def index_actions(store: OpenSearchDocumentStore, documents: list[Document]) -> list[dict[str, Any]]:
-    """The `_bulk` actions the store's own `write_documents` sends for `documents` under `OVERWRITE`: `index`
-    operations with `_id` and the store's `_source`, so a writer with its own client stores the same bytes."""
+    """
+    The `_bulk` actions the store's own `write_documents` sends for `documents` under `OVERWRITE`.
+
+    `index` operations with `_id` and the store's `_source`, so a writer with its own client stores the same bytes.
+    """
     request = store._prepare_bulk_write_request(
         documents=documents, policy=DuplicatePolicy.OVERWRITE, is_async=False, refresh=False
     )

@@ -1,4 +1,5 @@
-"""Typed errors for ML Commons calls, each saying what went wrong and what to do.
+"""
+Typed errors for ML Commons calls, each saying what went wrong and what to do.
 
 opensearch-py raises `TransportError` with a status code and a parsed body; ML Commons puts
 the useful text in `error.reason` (or `root_cause[0].reason`). `from_transport_error` turns

@@ -1,6 +1,8 @@
-"""The life of models in a cluster after upload: deploy settings at registration, and listing, undeploying,
-deleting and redeploying what is there (ml-commons #4134, #3272, #2177, #2970: models drifting to DEPLOY_FAILED,
-not redeployed after restarts, piling up).
+"""
+The life of models in a cluster after upload.
+
+Deploy settings at registration, and listing, undeploying, deleting and redeploying what is there (ml-commons #4134,
+#3272, #2177, #2970: models drifting to DEPLOY_FAILED, not redeployed after restarts, piling up).
 
 Sources (ml-commons): `common/model/MLDeploySetting.java` (`is_auto_deploy_enabled` 2.13+, `model_ttl_minutes`
 2.14+), `MLModelState.java`, `rest/RestMLDeleteModelAction.java` (a deployed model cannot be deleted).
@@ -36,6 +38,12 @@ class ClusterModel:
 
     @classmethod
     def from_document(cls, model: dict[str, Any]) -> ClusterModel:
+        """
+        The model as ML Commons' model document describes it.
+
+        :param model: The model document.
+        :returns: The model.
+        """
         return cls(
             model_id=str(model["model_id"]),
             name=str(model.get("name", "")),
@@ -73,10 +81,12 @@ def deploy_setting(
 
 
 def list_cluster_models(client: MLCommonsClient) -> list[ClusterModel]:
-    """Every model of the cluster (not its chunks), by name then version.
+    """
+    Every model of the cluster (not its chunks), by name then version.
 
     Each is read again by id: `_search` lags behind a deploy that just finished (seen on 2.19.1: DEPLOYING in the
-    search hit, DEPLOYED in the model's own document)."""
+    search hit, DEPLOYED in the model's own document).
+    """
     found = client.search_models({"match_all": {}}, size=1000)
     models = [ClusterModel.from_document(client.get_model(str(m["model_id"]))) for m in found]
     return sorted(models, key=lambda m: (m.name, m.version, m.model_id))

@@ -1,4 +1,5 @@
-"""The blocking ML Commons client over opensearch-py.
+"""
+The blocking ML Commons client over opensearch-py.
 
 It is thin: each method runs one operation from `operations.py` through the sync driver of
 `protocol.py` (async callers run the same operations with `protocol.run_async`), so the logic (routes per server

@@ -1,4 +1,5 @@
-"""ML Commons operations, written once as I/O-free generators (see `protocol.py`).
+"""
+ML Commons operations, written once as I/O-free generators (see `protocol.py`).
 
 Each function yields `Call`/`Sleep` steps and returns a plain value. Route names and model-group
 rules come from `ServerProfile` (`versions.py`); nothing here knows whether it runs sync or async.
@@ -118,14 +119,18 @@ def register_pretrained(
 
 
 def cluster_description(text: str) -> str:
-    """``text`` in the characters every ML Commons version accepts in a model description, ending in the package's
-    mark."""
+    """
+    ``text`` in the characters every ML Commons version accepts in a model description, ending in the package's mark.
+    """
     return " ".join(f"{_NOT_IN_A_DESCRIPTION.sub(' ', text)} {PACKAGE_MARK}".split())
 
 
 def registration_body(config: dict[str, Any]) -> dict[str, Any]:
-    """The register fields of an artifact's `config.json`: its `model_task_type`, else its `function_name` (the
-    sentence highlighter's config names only that one: QUESTION_ANSWERING), is sent as `function_name`.
+    """
+    The register fields of an artifact's `config.json`.
+
+    Its `model_task_type`, else its `function_name` (the sentence highlighter's config names only that one:
+    QUESTION_ANSWERING), is sent as `function_name`.
 
     Sparse models (SPARSE_ENCODING, SPARSE_TOKENIZE) have no `model_config`, and ML Commons needs none for them.
     """
@@ -251,8 +256,12 @@ def find_models(name: str, model_format: str) -> Operation[list[dict[str, Any]]]
 
 
 def predict_body(texts: list[str], content_type: str | None = None) -> dict[str, Any]:
-    """Text-embedding predict body asking only for the pooled `sentence_embedding`; `content_type` ("query" or
-    "passage") makes an asymmetric model put its registered prefix before each text (ML Commons 2.13+)."""
+    """
+    Text-embedding predict body asking only for the pooled `sentence_embedding`.
+
+    `content_type` ("query" or "passage") makes an asymmetric model put its registered prefix before each text (ML
+    Commons 2.13+).
+    """
     body: dict[str, Any] = {"text_docs": texts, "return_number": True, "target_response": ["sentence_embedding"]}
     if content_type is not None:
         body["parameters"] = {"content_type": content_type.upper()}
@@ -260,7 +269,8 @@ def predict_body(texts: list[str], content_type: str | None = None) -> dict[str,
 
 
 def parse_embeddings(response: Any, expected: int) -> np.ndarray:
-    """float32 (n, dim) from `inference_results[i].output[...]`, one result per text, in order.
+    """
+    float32 (n, dim) from `inference_results[i].output[...]`, one result per text, in order.
 
     Any other shape (a proxy's error page, a truncated body) is a retryable `MalformedResponseError`.
     """

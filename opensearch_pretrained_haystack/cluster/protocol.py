@@ -1,4 +1,5 @@
-"""The I/O-free core shared by the sync and async clients.
+"""
+The I/O-free core shared by the sync and async clients.
 
 Every ML Commons operation (register, poll a task, deploy, predict with retries) is written once,
 as a generator that yields the steps it needs — an HTTP `Call` or a `Sleep` — and receives each

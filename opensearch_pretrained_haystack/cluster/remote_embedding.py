@@ -1,4 +1,5 @@
-"""`OpenSearchMLEmbedder`: embeddings computed by a model deployed in ML Commons.
+"""
+`OpenSearchMLEmbedder`: embeddings computed by a model deployed in ML Commons.
 
 Texts are sent in batches of `batch_size` (one predict call each), at most `max_concurrency` calls
 at a time (threads for `embed`, a semaphore for `embed_async`). Each call is retried on 429, 502–504
@@ -96,8 +97,11 @@ class BatchedPredictor(Generic[R]):
         return cast(AsyncTransport, self.connect_async().transport)
 
     def read_model_name(self) -> str:
-        """The model's name as the cluster reports it (e.g. `huggingface/sentence-transformers/all-MiniLM-L6-v2`),
-        read once and retried like a predict call."""
+        """
+        The model's name as the cluster reports it, read once and retried like a predict call.
+
+        For example `huggingface/sentence-transformers/all-MiniLM-L6-v2`.
+        """
         if self.model_name is None:
             self._read(self._deployed(run_sync(self.connect().transport, self._get_model())))
         assert self.model_name is not None
@@ -198,7 +202,8 @@ class BatchedPredictor(Generic[R]):
 
 
 class OpenSearchMLEmbedder(BatchedPredictor[np.ndarray]):
-    """Embeds texts with an ML Commons text-embedding model, by its `model_id`.
+    """
+    Embeds texts with an ML Commons text-embedding model, by its `model_id`.
 
     `content_type` ("query" or "passage") is sent to an asymmetric model (one registered with `query_prefix` /
     `passage_prefix`), which then puts that prefix before each text; a symmetric model gets no content type (ML

@@ -1,4 +1,5 @@
-"""`OpenSearchMLSparseEncoder`: `{token: weight}` maps computed by a neural sparse model deployed in ML Commons.
+"""
+`OpenSearchMLSparseEncoder`: `{token: weight}` maps computed by a neural sparse model deployed in ML Commons.
 
 Batching, concurrency, retries and per-batch failures are `remote.BatchedPredictor`'s, as for dense embeddings.
 """
@@ -16,7 +17,8 @@ SparseMaps = list[dict[str, float]]
 
 
 class OpenSearchMLSparseEncoder(BatchedPredictor[SparseMaps]):
-    """Encodes texts with a SPARSE_ENCODING or SPARSE_TOKENIZE model, by its `model_id`.
+    """
+    Encodes texts with a SPARSE_ENCODING or SPARSE_TOKENIZE model, by its `model_id`.
 
     Usage example:
     ```python

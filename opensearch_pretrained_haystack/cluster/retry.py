@@ -1,4 +1,5 @@
-"""Retries with exponential backoff, jitter and an overall deadline, for any operation.
+"""
+Retries with exponential backoff, jitter and an overall deadline, for any operation.
 
 opensearch-py retries 502/503/504 a fixed number of times and never 429; ML Commons throttles
 with 429 and trips breakers under load. `with_retries` wraps an operation (see `protocol.py`)
@@ -50,7 +51,8 @@ def with_retries(
     what: str,
     deadline: Deadline | None = None,
 ) -> Operation[T]:
-    """Run `make_operation(deadline)` until it succeeds, fails for good, or runs out of attempts or time.
+    """
+    Run `make_operation(deadline)` until it succeeds, fails for good, or runs out of attempts or time.
 
     The operation gets the deadline so that it can cap its per-request timeout by the time left. Pass a
     shared `deadline` to bound several operations together (e.g. all batches of one `embed` call).
@@ -85,9 +87,12 @@ def call_with_retries(
     what: str,
     classify: Callable[[Exception], MLCommonsError | None] | None = None,
 ) -> T:
-    """Run the blocking `call` under `policy`: opensearch-py errors are mapped by `from_transport_error`;
-    `classify` may map other exceptions (e.g. opensearch-haystack's `DocumentStoreError`) or return None
-    to let them through unchanged."""
+    """
+    Run the blocking `call` under `policy`.
+
+    Opensearch-py errors are mapped by `from_transport_error`; `classify` may map other exceptions (e.g.
+    opensearch-haystack's `DocumentStoreError`) or return None to let them through unchanged.
+    """
 
     def attempt(_: Deadline) -> Operation[T]:
         try:

@@ -1,4 +1,5 @@
-"""`to_dict`/`from_dict` for components that talk to a cluster and so hold `http_auth`.
+"""
+`to_dict`/`from_dict` for components that talk to a cluster and so hold `http_auth`.
 
 `http_auth` is a pair of Secrets or an `AWSAuth`; Haystack's default serialization does not look inside a
 tuple, so it is converted here. Only Secret descriptions (env-var names) are written, never values: plain-string
@@ -22,8 +23,16 @@ T = TypeVar("T")
 
 
 def cluster_component_to_dict(component: Any) -> dict[str, Any]:
-    """Every `__init__` parameter of `component` (which has `hosts` and `http_auth`); credentials only as Secret
-    descriptions."""
+    """
+    Every `__init__` parameter of `component` (which has `hosts` and `http_auth`).
+
+    Credentials are written only as Secret descriptions.
+
+    :param component: A cluster component.
+    :returns: Its `to_dict`.
+    :raises ValueError: A host URL holds credentials.
+    :raises TypeError: `http_auth` is not a pair of Secrets or an `AWSAuth`.
+    """
     where = f"{type(component).__name__}.to_dict"
     refuse_url_credentials(component.hosts, where=where)
     http_auth = serialize_http_auth(component.http_auth, where=f"{where}: http_auth")

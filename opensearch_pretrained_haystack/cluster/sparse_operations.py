@@ -1,4 +1,5 @@
-"""Neural sparse predict calls (SPARSE_ENCODING, SPARSE_TOKENIZE), as I/O-free operations (see `protocol.py`).
+"""
+Neural sparse predict calls (SPARSE_ENCODING, SPARSE_TOKENIZE), as I/O-free operations (see `protocol.py`).
 
 The node answers one result per text, `inference_results[i].output[0].dataAsMap.response[0]` = `{token: weight}`
 (`../shared/docs/model-families.md` §3); a blank or specials-only text gives `{}`.

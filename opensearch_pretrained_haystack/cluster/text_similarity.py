@@ -1,4 +1,5 @@
-"""The TEXT_SIMILARITY (cross-encoder) predict call, as an I/O-free operation (see `protocol.py`).
+"""
+The TEXT_SIMILARITY (cross-encoder) predict call, as an I/O-free operation (see `protocol.py`).
 
 ML Commons scores each entry of `text_docs` against `query_text` in its own inference and returns the raw logit
 (no sigmoid) as a one-value `similarity` tensor in `inference_results[i].output[0].data[0]`.

@@ -1,4 +1,5 @@
-"""Register and deploy a pretrained (or custom) model in ML Commons, idempotently.
+"""
+Register and deploy a pretrained (or custom) model in ML Commons, idempotently.
 
 Sources:
 - "cluster": the cluster downloads the artifact itself (pretrained registration by name).
@@ -99,7 +100,8 @@ class DeployedModel:
 def upload_and_deploy(
     client: MLCommonsClient, request: ModelRequest, *, deploy_timeout: float = DEFAULT_TASK_TIMEOUT
 ) -> DeployedModel:
-    """Reuse or register the model, then deploy it and wait until it is DEPLOYED.
+    """
+    Reuse or register the model, then deploy it and wait until it is DEPLOYED.
 
     A model the server cannot run (the sentence highlighter before OpenSearch 3.0) is refused with one line
     before anything is fetched or registered.
@@ -161,10 +163,13 @@ def _local_artifact(request: ModelRequest) -> ModelArtifact:
 
 
 def check_before_upload(artifact: ModelArtifact) -> None:
-    """The checks the package itself applies before using an artifact, run before any byte is uploaded, by the
-    artifact's family's rules (the local runners apply the same): safe zip entries (exactly one model file unless
-    the family has none, and tokenizer.json) and, for ONNX, the graph inputs ML Commons sends (a mismatch would end
-    in a slow, cryptic DEPLOY_FAILED)."""
+    """
+    The checks the package itself applies before using an artifact, run before any byte is uploaded.
+
+    They follow the artifact's family's rules (the local runners apply the same): safe zip entries (exactly one model
+    file unless the family has none, and tokenizer.json) and, for ONNX, the graph inputs ML Commons sends (a mismatch
+    would end in a slow, cryptic DEPLOY_FAILED).
+    """
     check_zip(artifact.zip_path, needs_model_file=family_of(artifact.task_type).needs_model_file)
     if artifact.model_format == "ONNX":
         check_onnx_inputs(artifact)

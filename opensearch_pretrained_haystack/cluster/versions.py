@@ -1,4 +1,5 @@
-"""Every difference between ML Commons server versions, in one place.
+"""
+Every difference between ML Commons server versions, in one place.
 
 Sources: `../shared/docs/ml-commons-api.md` §1, §3–§5 and §8.
 - < 2.4: no usable ML Commons model API → refused.
@@ -120,8 +121,10 @@ class ServerProfile:
     def new_knn_index_refusal(
         self, engine: str, space_type: str, *, mode: str | None = None, compression: str | None = None
     ) -> str | None:
-        """Why this server would refuse a new k-NN field of `engine` and `space_type`, stored in `mode` with
-        `compression` (None: it accepts it).
+        """
+        Why this server would refuse a new k-NN field (None: it accepts it).
+
+        The field is of `engine` and `space_type`, stored in `mode` with `compression`.
 
         Checked before the index is created, so the user gets one line saying what to use instead of a 400.
         """

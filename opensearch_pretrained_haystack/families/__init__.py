@@ -1,6 +1,9 @@
-"""Model families, one module each: dense embedding, text similarity (cross-encoders), sparse encoding, sparse
-tokenizing and sentence highlighting. Each module's ``FAMILY`` holds the family's rules (see ``family.Family``);
-everything else looks a family up with ``family_of(task_type)`` instead of testing task-type strings.
+"""
+Model families, one module each.
+
+Dense embedding, text similarity (cross-encoders), sparse encoding, sparse tokenizing and sentence highlighting. Each
+module's ``FAMILY`` holds the family's rules (see ``family.Family``); everything else looks a family up with
+``family_of(task_type)`` instead of testing task-type strings.
 
 Adding a family: its module here (and its line in ``FAMILIES``), its runner / predict call / index builder where
 their kind lives, its components, its tests.

@@ -1,4 +1,5 @@
-"""Dense text embedding (ML Commons' TEXT_EMBEDDING): sentence transformers, one vector per text.
+"""
+Dense text embedding (ML Commons' TEXT_EMBEDDING): sentence transformers, one vector per text.
 
 ONNX inputs by ML Commons' text-embedding rule (``token_type_ids`` only for bert/albert); locally
 ``LocalOnnxEmbedder``; in the cluster ``OpenSearchMLEmbedder``'s ``text_docs`` call; indexed as k-NN vectors.

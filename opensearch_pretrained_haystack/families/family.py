@@ -1,4 +1,5 @@
-"""``Family``: the rules of one model family (one ML Commons function), held in one place.
+"""
+``Family``: the rules of one model family (one ML Commons function), held in one place.
 
 Every part of the package that used to test a task-type string asks the family instead: which artifacts and
 ONNX inputs it accepts (one rule for the local loader and the pre-upload check), how it loads locally, its
@@ -26,8 +27,11 @@ TOKEN_TYPES_SENT_FOR = frozenset({"bert", "albert"})
 
 
 def inputs_by_model_type(model_type: str) -> tuple[str, ...]:
-    """ML Commons' text-embedding rule (``TextEmbeddingDenseModel``): ``input_ids`` and ``attention_mask``, plus
-    ``token_type_ids`` for model_type bert or albert."""
+    """
+    ML Commons' text-embedding rule (``TextEmbeddingDenseModel``).
+
+    ``input_ids`` and ``attention_mask``, plus ``token_type_ids`` for model_type bert or albert.
+    """
     base = ("input_ids", "attention_mask")
     return (*base, "token_type_ids") if model_type.lower() in TOKEN_TYPES_SENT_FOR else base
 
@@ -64,8 +68,12 @@ class Family:
         return self.onnx_inputs(artifact.model_type)
 
     def check_graph_inputs(self, artifact: ModelArtifact, graph_inputs: Sequence[str]) -> tuple[str, ...]:
-        """The inputs to feed; a graph whose inputs differ from what ML Commons sends is refused with what to do
-        (DJL requires them to be equal, so a cluster could not serve it)."""
+        """
+        The inputs to feed.
+
+        A graph whose inputs differ from what ML Commons sends is refused with what to do (DJL requires them to be
+        equal, so a cluster could not serve it).
+        """
         expected = self.expected_inputs(artifact)
         if set(graph_inputs) != set(expected):
             raise ModelInputError(

@@ -1,4 +1,5 @@
-"""Semantic sentence highlighting (ML Commons' QUESTION_ANSWERING with ``model_type`` sentence_highlighting).
+"""
+Semantic sentence highlighting (ML Commons' QUESTION_ANSWERING with ``model_type`` sentence_highlighting).
 
 Source: `../shared/docs/semantic-highlighter.md` §1 and §3. The artifact's config.json names the task in
 `function_name` (QUESTION_ANSWERING) and has no `model_task_type`; `model_config.model_type` sentence_highlighting

@@ -1,4 +1,5 @@
-"""Neural sparse encoding (ML Commons' SPARSE_ENCODING): ``{token: weight}`` maps from a learned encoder.
+"""
+Neural sparse encoding (ML Commons' SPARSE_ENCODING): ``{token: weight}`` maps from a learned encoder.
 
 Published as TORCH_SCRIPT only (an ONNX export is fed as a text-embedding graph); encoded in the cluster
 (``OpenSearchMLSparseEncoder``); indexed as a ``rank_features`` field with a sparse ingest pipeline.

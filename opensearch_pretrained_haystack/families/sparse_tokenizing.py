@@ -1,4 +1,5 @@
-"""Neural sparse tokenizing (ML Commons' SPARSE_TOKENIZE): a query's tokens weighted by the artifact's idf.
+"""
+Neural sparse tokenizing (ML Commons' SPARSE_TOKENIZE): a query's tokens weighted by the artifact's idf.
 
 The zip holds no model file (tokenizer.json and idf.json only), so there is no graph to feed; locally
 ``SparseTokenizer``; in the cluster the same sparse predict call as the encoders.

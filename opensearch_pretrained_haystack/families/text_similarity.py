@@ -1,4 +1,5 @@
-"""Text similarity (ML Commons' TEXT_SIMILARITY): cross-encoders scoring (query, document) pairs.
+"""
+Text similarity (ML Commons' TEXT_SIMILARITY): cross-encoders scoring (query, document) pairs.
 
 ``TextSimilarityTranslator`` always sends ``input_ids``, ``attention_mask`` and ``token_type_ids``, whatever the
 model type (a cross-encoder labelled distilbert included); locally ``LocalOnnxCrossEncoder``; in the cluster the

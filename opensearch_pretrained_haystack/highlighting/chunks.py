@@ -1,5 +1,8 @@
-"""The model's inputs for one (question, context) pair: 512-token chunks with stride 128, and per token the sentence
-it belongs to, as ML Commons 3.x builds them (`../shared/docs/semantic-highlighter.md` §4.2 steps 3–4).
+"""
+The model's inputs for one (question, context) pair.
+
+512-token chunks with stride 128, and per token the sentence it belongs to, as ML Commons 3.x builds them
+(`../shared/docs/semantic-highlighter.md` §4.2 steps 3–4).
 
 The tokenizer (the artifact's tokenizer.json) cuts `[CLS] question [SEP] context-slice [SEP]` chunks; chunk 0 is
 the encoding and chunk *k* its *k*-th overflow. `sentence_ids[t]` is the sentence of context token *t*, or -100.
@@ -49,8 +52,11 @@ class EncodedPair:
 
 
 def highlighter_tokenizer(tokenizer_file: str) -> Tokenizer:
-    """The artifact's tokenizer set up as ML Commons' translator sets it: 512 tokens, stride 128, only the context
-    truncated, no padding."""
+    """
+    The artifact's tokenizer set up as ML Commons' translator sets it.
+
+    512 tokens, stride 128, only the context truncated, no padding.
+    """
     tokenizer = Tokenizer.from_file(tokenizer_file)
     tokenizer.enable_truncation(MAX_TOKENS, stride=STRIDE, strategy="only_second")
     tokenizer.no_padding()
@@ -58,7 +64,8 @@ def highlighter_tokenizer(tokenizer_file: str) -> Tokenizer:
 
 
 def encode_pair(tokenizer: Tokenizer, question: str, context: str) -> EncodedPair:
-    """The chunks of one pair. A context whose sentences are all empty (only whitespace) has no chunk.
+    """
+    The chunks of one pair. A context whose sentences are all empty (only whitespace) has no chunk.
 
     :raises ValueError: If the question leaves no room for the context (about 380 tokens or more).
     """
@@ -84,8 +91,11 @@ def _chunk(encoding: Encoding, sentence_ids: list[int]) -> Chunk:
 
 
 def _word_mapped(encoding: Encoding, words: list[int]) -> list[int]:
-    """ML Commons' `createSentenceIdsArray`: from the first context token on, the whitespace-word map at the
-    tokenizer's word index."""
+    """
+    ML Commons' `createSentenceIdsArray`.
+
+    From the first context token on, the whitespace-word map at the tokenizer's word index.
+    """
     type_ids = encoding.type_ids
     context_start = type_ids.index(1) if 1 in type_ids else 0
     ids = [IGNORED] * len(type_ids)

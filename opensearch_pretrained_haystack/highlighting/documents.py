@@ -1,5 +1,7 @@
-"""How a document carries its semantic highlights, whoever computed them (a highlighter component, locally or in
-the cluster, or a search hit's semantic highlight).
+"""
+How a document carries its semantic highlights, whoever computed them.
+
+A highlighter component, locally or in the cluster, or a search hit's semantic highlight.
 
 Its meta gains ``semantic_highlights``: the selected sentences in order, each ``{"text", "start", "end",
 "position"}`` (``content[start:end]`` is the sentence's piece, in Python string indices; ``position`` is the

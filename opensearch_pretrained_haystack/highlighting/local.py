@@ -1,4 +1,5 @@
-"""The semantic sentence highlighter's traced TorchScript module, run on this machine as ML Commons runs it.
+"""
+The semantic sentence highlighter's traced TorchScript module, run on this machine as ML Commons runs it.
 
 Per pair (`../shared/docs/semantic-highlighter.md` §2 and §4.2): segment the context, cut 512-token chunks, call
 the module once per chunk (`input_ids, attention_mask, token_type_ids, sentence_ids`, batch dimension 1; it returns
@@ -46,7 +47,8 @@ class Highlighted:
 
 
 class TorchScriptHighlighter:
-    """Runs a sentence highlighter artifact's module locally.
+    """
+    Runs a sentence highlighter artifact's module locally.
 
     Usage example:
     ```python
@@ -82,7 +84,8 @@ class TorchScriptHighlighter:
             self._pool = None
 
     def highlight(self, question: str, contexts: Sequence[str]) -> list[Highlighted]:
-        """The selected sentences of each context for one question.
+        """
+        The selected sentences of each context for one question.
 
         :raises ValueError: If the question is too long for 512-token chunks with stride 128.
         """
@@ -103,8 +106,11 @@ class TorchScriptHighlighter:
         return answers
 
     def _selected(self, chunk: Chunk) -> list[int]:
-        """The global sentence indices the module selects in one chunk; a chunk without any mapped token has none
-        (the module cannot take it: `min()` of an empty tensor)."""
+        """
+        The global sentence indices the module selects in one chunk.
+
+        A chunk without any mapped token has none (the module cannot take it: `min()` of an empty tensor).
+        """
         if all(i == IGNORED for i in chunk.sentence_ids):
             return []
         feeds = {

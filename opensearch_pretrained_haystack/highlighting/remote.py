@@ -1,4 +1,5 @@
-"""The sentence highlighter's predict call in ML Commons, as I/O-free operations (see `protocol.py`).
+"""
+The sentence highlighter's predict call in ML Commons, as I/O-free operations (see `protocol.py`).
 
 Request `{"question", "context"}` (one pair per call; `../shared/docs/semantic-highlighter.md` §4.1); response
 `inference_results[0].output[0].dataAsMap.highlights`: `{start, end, text, position}` per selected sentence, numbers
@@ -27,7 +28,8 @@ def predict_body(question: str, context: str) -> dict[str, Any]:
 
 
 def node_highlights(response: Any) -> list[dict[str, Any]]:
-    """The raw highlights of a predict response (numbers as the node sent them).
+    """
+    The raw highlights of a predict response (numbers as the node sent them).
 
     :raises MLCommonsError: If the body holds no `highlights` list (e.g. the model is not a sentence highlighter).
     """
@@ -45,8 +47,11 @@ def node_highlights(response: Any) -> list[dict[str, Any]]:
 
 
 def node_response(sentences: Sequence[Sentence]) -> dict[str, Any]:
-    """The exact body ML Commons' predict returns for these selected sentences: its own (UTF-16) offsets and text,
-    numbers as doubles (Gson), keys in its order."""
+    """
+    The exact body ML Commons' predict returns for these selected sentences.
+
+    Its own (UTF-16) offsets and text, numbers as doubles (Gson), keys in its order.
+    """
     highlights = [
         {"start": float(s.node_start), "end": float(s.node_end), "text": s.node_text, "position": float(s.position)}
         for s in sentences
@@ -55,7 +60,8 @@ def node_response(sentences: Sequence[Sentence]) -> dict[str, Any]:
 
 
 def selected_sentences(response: Any, sentences: Sequence[Sentence]) -> list[Sentence]:
-    """The sentences the cluster selected, checked against the package's segmentation of the same context.
+    """
+    The sentences the cluster selected, checked against the package's segmentation of the same context.
 
     :raises MLCommonsError: If a highlight names a position, text or offsets the segmentation does not have.
     """
@@ -78,7 +84,8 @@ def selected_sentences(response: Any, sentences: Sequence[Sentence]) -> list[Sen
 def predict_highlights(
     model_id: str, question: str, contexts: Sequence[str], timeout: float | None = None
 ) -> Operation[list[list[Sentence] | MLCommonsError]]:
-    """The selected sentences of each context for one question, one predict call per context.
+    """
+    The selected sentences of each context for one question, one predict call per context.
 
     A context the cluster refuses or fails on for good (e.g. its HTTP 500 on long punctuation-rich text) gets that
     error in its place, so one such context costs only its own answer; a retryable error is raised, so that the

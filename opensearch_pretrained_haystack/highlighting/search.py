@@ -1,4 +1,5 @@
-"""Semantic highlighting of search hits, as neural-search 3.x does it (`../shared/docs/semantic-highlighter.md` §5).
+"""
+Semantic highlighting of search hits, as neural-search 3.x does it (`../shared/docs/semantic-highlighter.md` §5).
 
 A search asks for it with `highlight_clause`; neural-search then predicts with the field's text as context and the
 query's text as question (a `neural` query's, also inside `hybrid`: its original text; a `match`: its analyzed
@@ -41,7 +42,8 @@ def fragment(context: str, sentences: Sequence[Sentence], pre_tag: str = PRE_TAG
 
 
 def read_fragment(context: str, marked: str, pre_tag: str = PRE_TAG, post_tag: str = POST_TAG) -> list[Sentence]:
-    """The sentences of `context` a cluster's fragment marks.
+    """
+    The sentences of `context` a cluster's fragment marks.
 
     :raises ValueError: If the fragment is not the context with tags around whole sentences (e.g. the cluster's
         offsets drifted after an abbreviation rewrite), so nothing wrong is reported as highlighted.

@@ -1,4 +1,5 @@
-"""Sentence segmentation exactly as ML Commons 3.x does it, with each sentence's true span beside it.
+"""
+Sentence segmentation exactly as ML Commons 3.x does it, with each sentence's true span beside it.
 
 Source: `../shared/docs/semantic-highlighter.md` §4.2 steps 1–2 (ML Commons `DefaultSentenceSegmenter` and
 `SentenceHighlightingQATranslator.createWordLevelSentenceIds`). Java regex semantics: `\\w`, `\\s` and `\\b` are
@@ -78,7 +79,8 @@ def segment(context: str) -> list[Sentence]:
 
 
 def word_sentence_ids(sentences: list[Sentence], context: str) -> list[int]:
-    """ML Commons' sentence index per whitespace word of the context (`createWordLevelSentenceIds`).
+    """
+    ML Commons' sentence index per whitespace word of the context (`createWordLevelSentenceIds`).
 
     Word *i* is assumed to start at the sum of the earlier words' lengths plus *i* (single spaces), and maps to the
     last sentence whose ML Commons span holds it, else 0. The tokenizer's words are not these words, which is why
@@ -124,7 +126,8 @@ def utf16_length(text: str) -> int:
 
 
 def _rewritten(context: str) -> tuple[str, list[int]]:
-    """ML Commons' rewritten text, and for each of its positions (and its end) the position in `context`.
+    """
+    ML Commons' rewritten text, and for each of its positions (and its end) the position in `context`.
 
     Positions inside a rewritten run map to the run's start; sentence breaks never fall there (a break needs
     `.`, `!` or `?` before whitespace, and a rewrite leaves "@@@ " or a quote last).

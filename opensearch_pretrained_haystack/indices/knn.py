@@ -1,4 +1,5 @@
-"""A k-NN index that follows the model: its dimension and space type come from the catalog, never from a user.
+"""
+A k-NN index that follows the model: its dimension and space type come from the catalog, never from a user.
 
 opensearch-haystack does the storing and retrieving; this module only decides the index body and refuses to
 write into an existing index built for another model (opensearch-haystack silently keeps such an index and
@@ -73,7 +74,8 @@ def knn_index_body(
     compression_level: str | None = None,
     analyzer: str | None = DEFAULT_ANALYZER,
 ) -> dict[str, Any]:
-    """Settings and mappings of a k-NN index for ``model``'s vectors.
+    """
+    Settings and mappings of a k-NN index for ``model``'s vectors.
 
     ``engine`` is always written out: OpenSearch's default engine changed between versions (nmslib, then
     faiss), and a node without the native libraries dies on a faiss index, while lucene works everywhere.
@@ -151,8 +153,11 @@ def check_compression(engine: str, mode: str | None, compression_level: str | No
 
 
 def rescore_search_kwargs(oversample_factor: float) -> dict[str, Any]:
-    """The ``knn`` query options that rescore ``oversample_factor`` × k quantized candidates with the full-precision
-    vectors (k-NN 2.17+), for ``OpenSearchEmbeddingRetriever(search_kwargs=...)``.
+    """
+    The ``knn`` query options that rescore quantized candidates with the full-precision vectors.
+
+    They rescore ``oversample_factor`` × k candidates (k-NN 2.17+), for
+    ``OpenSearchEmbeddingRetriever(search_kwargs=...)``.
 
     An ``on_disk`` index rescores by default, with a factor k-NN picks by level, dimension and version (none for
     4x on indices created before 3.1); this sets it, e.g. to raise recall of a 4x index.
@@ -180,7 +185,8 @@ def document_store_for(
     retry: RetryPolicy | None = None,
     **store_kwargs: Any,
 ) -> OpenSearchDocumentStore:
-    """opensearch-haystack's store for ``index``, created for ``model`` or checked against it.
+    """
+    opensearch-haystack's store for ``index``, created for ``model`` or checked against it.
 
     Connects at once: a missing index is created with ``knn_index_body``; an existing one whose vector
     dimension or space type differs from the model's raises ``IndexMismatchError`` before anything is
@@ -252,9 +258,12 @@ class _NewIndex:
 def _probe_new_index(
     hosts: str | list[str], index: str, connection: dict[str, Any], retry: RetryPolicy | None, *, version: bool
 ) -> _NewIndex:
-    """Whether ``index`` exists, the server's version (if ``version`` and it does not: a new field is created), and
-    whether it can build ``text_analysis``'s analyzers (the ``pattern`` tokenizer and ``porter_stem`` of
-    analysis-common), asked in any case since the store creates the index if it is missing when it writes.
+    """
+    What the store needs to know of ``index`` and the server before it writes.
+
+    Whether ``index`` exists, the server's version (if ``version`` and it does not: a new field is created), and whether
+    it can build ``text_analysis``'s analyzers (the ``pattern`` tokenizer and ``porter_stem`` of analysis-common), asked
+    in any case since the store creates the index if it is missing when it writes.
 
     Read through a store that may not create the index, with the same auth and TLS as the real one.
     """
@@ -303,8 +312,10 @@ def check_index(
     space_type: str | None = None,
     retry: RetryPolicy | None = None,
 ) -> None:
-    """Raise ``IndexMismatchError`` if the store's index holds vectors of another dimension or space type, or of
-    another model (the identity its mapping's ``_meta`` records; an index without one is accepted with a warning).
+    """
+    Raise ``IndexMismatchError`` if the store's index holds vectors of another dimension, space type or model.
+
+    The model is the identity its mapping's ``_meta`` records; an index without one is accepted with a warning.
 
     Creates the index (with the store's own mappings) when it does not exist yet, as the store would on
     first use; a store built with ``create_index=False`` gets an error that says how to fill the index instead.

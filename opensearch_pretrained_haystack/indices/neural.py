@@ -1,4 +1,5 @@
-"""Neural search: the cluster embeds documents at ingest and queries at search time.
+"""
+Neural search: the cluster embeds documents at ingest and queries at search time.
 
 Three server-side pieces, each created once and then used by name:
 - an ingest pipeline whose ``text_embedding`` processor fills ``embedding`` from ``content`` with a deployed
@@ -61,7 +62,8 @@ def ingest_pipeline_body(
     processor_type: str = "text_embedding",
     target_field: str = VECTOR_FIELD,
 ) -> dict[str, Any]:
-    """An ingest pipeline that embeds ``text_field`` into opensearch-haystack's ``embedding`` field.
+    """
+    An ingest pipeline that embeds ``text_field`` into opensearch-haystack's ``embedding`` field.
 
     ``batch_size`` (2.16+) lets the processor send several documents of a bulk request in one predict call.
     ``processor_type``/``target_field`` select another inference processor of the same shape (``sparse_encoding``).
@@ -81,7 +83,8 @@ def hybrid_search_pipeline_body(
     normalization: Literal["min_max", "z_score"] = "min_max",
     lower_bounds: Sequence[LowerBound] | None = None,
 ) -> dict[str, Any]:
-    """A search pipeline that normalizes each sub-query's scores and takes their weighted mean.
+    """
+    A search pipeline that normalizes each sub-query's scores and takes their weighted mean.
 
     ``weights`` follow the order of the hybrid query's sub-queries: (BM25, neural) for our retriever.
     ``normalization`` is ``min_max`` (2.10+) or ``z_score`` (3.0+); ``lower_bounds`` (min-max only, 3.0+) give
@@ -111,7 +114,8 @@ def hybrid_search_pipeline_body(
 
 
 def require_neural_search(client: OpenSearch, minimum: tuple[int, int, int] = NEURAL_MINIMUM_VERSION) -> None:
-    """Raise ``UnsupportedServerError`` saying what to do if the cluster cannot run neural search.
+    """
+    Raise ``UnsupportedServerError`` saying what to do if the cluster cannot run neural search.
 
     Checked once at set-up, so a missing plugin is reported there and not as a puzzling query parse error.
     """
@@ -141,7 +145,8 @@ def require_feature(client: OpenSearch, feature: str, needed: tuple[int, int, in
 
 
 def require_deployed(client: OpenSearch, model_id: str) -> dict[str, Any]:
-    """The model document, if the model is deployed; else ``ModelNotDeployedError`` naming the uploader.
+    """
+    The model document, if the model is deployed; else ``ModelNotDeployedError`` naming the uploader.
 
     The cluster does not check the model when a pipeline is created: a wrong id would only fail at ingest.
     """
@@ -164,7 +169,8 @@ def create_ingest_pipeline(
     batch_size: int | None = None,
     model_name: str | None = None,
 ) -> None:
-    """Create (or replace) the embedding ingest pipeline after checking the cluster and the model.
+    """
+    Create (or replace) the embedding ingest pipeline after checking the cluster and the model.
 
     With ``dimension`` (the index's vector size), a model producing vectors of another size is refused here,
     instead of every document failing at ingest with a ``mapper_parsing_exception``; with ``model_name`` (the
@@ -190,8 +196,12 @@ def create_ingest_pipeline(
 
 
 def require_query_model(client: OpenSearch, index: str, model_id: str) -> None:
-    """Refuse (``IndexMismatchError``) a query model that is not the model ``index`` records: another size, or
-    registered under another name. An index without a record is not checked here (``check_index`` warns)."""
+    """
+    Refuse (``IndexMismatchError``) a query model that is not the model ``index`` records.
+
+    Another size, or registered under another name. An index without a record is not checked here (``check_index``
+    warns).
+    """
     recorded = recorded_model(client, index)
     if recorded is not None:
         require_cluster_model_fits(
@@ -209,7 +219,8 @@ def create_hybrid_search_pipeline(
     rank_constant: int = DEFAULT_RANK_CONSTANT,
     lower_bounds: Sequence[LowerBound] | None = None,
 ) -> None:
-    """Create (or replace) the search pipeline that combines a hybrid query's BM25 and neural results.
+    """
+    Create (or replace) the search pipeline that combines a hybrid query's BM25 and neural results.
 
     ``fusion="min_max"`` (OpenSearch 2.10+) min-max normalizes each sub-query's scores and takes their weighted
     mean (``weights`` default ``DEFAULT_HYBRID_WEIGHTS``); ``lower_bounds`` (3.0+) floor each sub-query's minimum.
@@ -243,7 +254,8 @@ def create_hybrid_search_pipeline(
 def rrf_search_pipeline_body(
     *, rank_constant: int = DEFAULT_RANK_CONSTANT, weights: Sequence[float] | None = None, in_parameters: bool = False
 ) -> dict[str, Any]:
-    """A search pipeline that fuses a hybrid query's sub-query rankings by reciprocal rank (``score-ranker-processor``).
+    """
+    A search pipeline that fuses a hybrid query's sub-query rankings by reciprocal rank (``score-ranker-processor``).
 
     ``rank_constant`` is k in ``1 / (k + rank)``, 1 to 10,000; ``weights`` (BM25, neural) are optional (3.1+).
     ``in_parameters``: put k in ``combination.parameters``, where OpenSearch 2.19–3.0 read it (see versions.py).
@@ -276,7 +288,8 @@ def neural_document_store(
     batch_size: int | None = None,
     **store_kwargs: Any,
 ) -> OpenSearchDocumentStore:
-    """opensearch-haystack's store for an index whose documents the cluster embeds with ``model_id`` at ingest.
+    """
+    opensearch-haystack's store for an index whose documents the cluster embeds with ``model_id`` at ingest.
 
     The index is created (or checked) for ``model`` by ``document_store_for``; the ingest pipeline
     ``pipeline_id`` (default ``<index>-embedding``) is created and made the index's default pipeline, so

@@ -1,4 +1,5 @@
-"""Reranking inside the cluster: a search pipeline whose ``rerank`` response processor scores the hits.
+"""
+Reranking inside the cluster: a search pipeline whose ``rerank`` response processor scores the hits.
 
 The processor (neural-search 2.12+) sends the query text and each hit's ``document_fields`` to a deployed
 TEXT_SIMILARITY model and replaces the hits' scores by its raw logits, best first — the scores
@@ -32,9 +33,12 @@ def rerank_search_pipeline_body(
     document_fields: Sequence[str] = (TEXT_FIELD,),
     combined_with: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """A search pipeline that reranks the hits with ``model_id`` on ``document_fields`` (opensearch-haystack's
-    ``content`` by default). ``combined_with`` is another pipeline body (``hybrid_search_pipeline_body()``) whose
-    processors are kept, the rerank running last."""
+    """
+    A search pipeline that reranks the hits with ``model_id`` on ``document_fields``.
+
+    ``document_fields`` is opensearch-haystack's ``content`` by default. ``combined_with`` is another pipeline body
+    (``hybrid_search_pipeline_body()``) whose processors are kept, the rerank running last.
+    """
     if isinstance(document_fields, str) or not document_fields:
         raise ValueError(f"document_fields must be a non-empty list of field names, not {document_fields!r}.")
     context = {"document_fields": list(document_fields)}
@@ -56,9 +60,11 @@ def rerank_ext(query_text: str) -> dict[str, Any]:
 
 
 def rerank_knn_query(query_text: str, *, search_pipeline: str, k: int, filtered: bool = False) -> dict[str, Any]:
-    """A ``custom_query`` for opensearch-haystack's ``OpenSearchEmbeddingRetriever`` that runs its k-NN query
-    through the rerank pipeline ``search_pipeline`` (named in the body, which OpenSearch accepts as the URL
-    parameter), scoring the hits against ``query_text``::
+    """
+    A ``custom_query`` for opensearch-haystack's ``OpenSearchEmbeddingRetriever`` that reranks its k-NN hits.
+
+    It runs the k-NN query through the rerank pipeline ``search_pipeline`` (named in the body, which OpenSearch accepts
+    as the URL parameter), scoring the hits against ``query_text``::
 
         retriever.run(query_embedding=vector, custom_query=rerank_knn_query(text, search_pipeline=pid, k=100))
 
@@ -80,8 +86,11 @@ def create_rerank_search_pipeline(
     document_fields: Sequence[str] = (TEXT_FIELD,),
     combined_with: Mapping[str, Any] | None = None,
 ) -> str:
-    """Create (or replace) the rerank search pipeline ``pipeline_id``; returns its id. With ``combined_with`` (a
-    hybrid pipeline body, see ``rerank_search_pipeline_body``) it also normalizes a hybrid query's scores.
+    """
+    Create (or replace) the rerank search pipeline ``pipeline_id``; returns its id.
+
+    With ``combined_with`` (a hybrid pipeline body, see ``rerank_search_pipeline_body``) it also normalizes a hybrid
+    query's scores.
 
     Checked here, since the cluster checks nothing when the pipeline is created: a cluster without neural-search
     2.12+ (``UnsupportedServerError``), a model that is not deployed (``ModelNotDeployedError``) or not a

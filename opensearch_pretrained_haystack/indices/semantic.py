@@ -1,5 +1,8 @@
-"""An index with a `semantic` field: one mapping that names the model, so the cluster embeds at ingest and at query
-time with no ingest pipeline and no `model_id` in queries (neural-search 3.1+).
+"""
+An index with a `semantic` field.
+
+One mapping that names the model, so the cluster embeds at ingest and at query time with no ingest pipeline and no
+`model_id` in queries (neural-search 3.1+).
 
 Sources (neural-search): the field mapper 3.0.0.0 (PR #1225); ingest processor, query logic and `chunking` 3.1.0.0
 (#1309, #1315, #1337); `dense_embedding_config` (#1420), `sparse_encoding_config` (#1434), chunking strategies
@@ -45,7 +48,8 @@ def semantic_index_body(
     number_of_replicas: int | None = None,
     sparse: bool = False,
 ) -> dict[str, Any]:
-    """Settings and mappings of an index whose ``field`` is a ``semantic`` field of ``model_id``.
+    """
+    Settings and mappings of an index whose ``field`` is a ``semantic`` field of ``model_id``.
 
     :param search_model_id: Another model for queries (e.g. a sparse tokenizer beside a sparse document encoder).
     :param chunking: ``True`` (the default text chunker) or a list of chunking strategies (3.2+).
@@ -92,9 +96,12 @@ def semantic_index_body(
 
 
 def create_semantic_index(client: OpenSearch, index: str, model_id: str, **options: Any) -> dict[str, Any]:
-    """Create ``index`` with ``semantic_index_body(model_id, **options)`` after checking, before any write, that the
-    server has semantic fields (3.1+; the 3.2 settings need 3.2), and that the model is deployed and, if dense,
-    registered with its space type. Returns the body sent."""
+    """
+    Create ``index`` with ``semantic_index_body(model_id, **options)``; returns the body sent.
+
+    Before any write, it checks that the server has semantic fields (3.1+; the 3.2 settings need 3.2), and that the
+    model is deployed and, if dense, registered with its space type.
+    """
     require_feature(client, "semantic fields", SEMANTIC_VERSION, "use neural_document_store (an ingest pipeline)")
     uses_32 = any(options.get(key) for key in ("mode", "compression_level", "prune", "batch_size"))
     uses_32 = uses_32 or isinstance(options.get("chunking"), list) or options.get("skip_existing_embedding") is not None
@@ -115,6 +122,9 @@ def create_semantic_index(client: OpenSearch, index: str, model_id: str, **optio
 
 
 def semantic_custom_query(field: str = TEXT_FIELD, k: int = 10) -> dict[str, Any]:
-    """A `neural` query on a semantic field for ``OpenSearchBM25Retriever(custom_query=...)`` (``$query`` is the
-    question; the field knows its model), so retrieval needs no embedder and no model id."""
+    """
+    A `neural` query on a semantic field for ``OpenSearchBM25Retriever(custom_query=...)``.
+
+    ``$query`` is the question; the field knows its model, so retrieval needs no embedder and no model id.
+    """
     return {"query": {"neural": {field: {"query_text": "$query", "k": k}}}}

@@ -1,5 +1,8 @@
-"""Neural sparse indices: the index body, the cluster's ``sparse_encoding`` ingest pipeline, and a writer for
-documents that already carry a ``SparseEmbedding``.
+"""
+Neural sparse indices.
+
+The index body, the cluster's ``sparse_encoding`` ingest pipeline, and a writer for documents that already carry a
+``SparseEmbedding``.
 
 - The sparse field is ``rank_features`` (every neural-search version), or ``sparse_vector`` on servers that have
   it (3.3+, ``ServerProfile.sparse_vector_field``; its keys are token ids and it needs ``index.sparse``).
@@ -74,7 +77,8 @@ def sparse_index_body(
     seismic_parameters: Mapping[str, Any] | None = None,
     number_of_replicas: int | None = None,
 ) -> dict[str, Any]:
-    """Settings and mappings of an index with a sparse field (and, with ``dense_model``, the k-NN field too).
+    """
+    Settings and mappings of an index with a sparse field (and, with ``dense_model``, the k-NN field too).
 
     With ``dense_model`` the body is ``knn_index_body``'s plus the sparse field, for hybrid dense + sparse search.
     ``seismic_parameters`` go to a ``sparse_vector`` field's SEISMIC method (``n_postings``, ``cluster_ratio``, ...).
@@ -123,7 +127,8 @@ def create_sparse_ingest_pipeline(
     text_field: str = TEXT_FIELD,
     batch_size: int | None = None,
 ) -> None:
-    """Create (or replace) the pipeline after checking the cluster and that ``model_id`` is a deployed sparse model.
+    """
+    Create (or replace) the pipeline after checking the cluster and that ``model_id`` is a deployed sparse model.
 
     With ``dense_model_id`` the same pipeline also embeds ``text_field`` densely (an index has one default
     pipeline), for hybrid dense + sparse indices.
@@ -138,8 +143,12 @@ def create_sparse_ingest_pipeline(
 
 
 def require_sparse_model(client: OpenSearch, model_id: str) -> dict[str, Any]:
-    """The model document of ``model_id`` once the cluster can run neural sparse and the model is a deployed
-    SPARSE_ENCODING or SPARSE_TOKENIZE model; ``IndexMismatchError`` for a dense (or any other) model."""
+    """
+    The model document of ``model_id``, once checked that the cluster can run it.
+
+    The cluster must run neural sparse and the model must be a deployed SPARSE_ENCODING or SPARSE_TOKENIZE model;
+    ``IndexMismatchError`` for a dense (or any other) model.
+    """
     require_neural_search(client, NEURAL_SPARSE_VERSION)
     deployed = require_deployed(client, model_id)
     task = deployed.get("algorithm") or deployed.get("function_name")
@@ -153,7 +162,8 @@ def require_sparse_model(client: OpenSearch, model_id: str) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class SparseEncoding:
-    """How a sparse index is encoded and searched (``index``/``search``/``evaluate --sparse``).
+    """
+    How a sparse index is encoded and searched (``index``/``search``/``evaluate --sparse``).
 
     ``model_id``, a deployed sparse model, encodes documents at ingest (the index's default ``sparse_encoding``
     pipeline) and, unless ``query_tokenizer`` is set, queries in the cluster (``query_text`` + ``model_id``).
@@ -184,7 +194,8 @@ def sparse_document_store(
     retry: RetryPolicy | None = None,
     **store_kwargs: Any,
 ) -> OpenSearchDocumentStore:
-    """opensearch-haystack's store for a sparse index, created (or checked) and, with ``model_id``, encoded at ingest.
+    """
+    opensearch-haystack's store for a sparse index, created (or checked) and, with ``model_id``, encoded at ingest.
 
     With ``model_id`` (a deployed SPARSE_ENCODING model) the pipeline ``pipeline_id`` (default ``<index>-sparse``)
     becomes the index's default pipeline, so every write through the store fills the sparse field. Without it,
@@ -232,9 +243,12 @@ def sparse_document_store(
 
 
 def require_recorded_encoder(client: OpenSearch, index: str, encoder: str, *, retry: RetryPolicy | None = None) -> None:
-    """Refuse (``IndexMismatchError``, before anything is written) a sparse encoder other than the one the index's
-    mapping ``_meta`` records; an index without a record gets this one (with a one-line warning if it already
-    holds documents, whose encoder cannot be checked)."""
+    """
+    Refuse a sparse encoder other than the one the index's mapping ``_meta`` records.
+
+    Refused with ``IndexMismatchError``, before anything is written. An index without a record gets this one (with a
+    one-line warning if it already holds documents, whose encoder cannot be checked).
+    """
     policy = retry or RetryPolicy()
     mapping = call_with_retries(
         lambda: client.indices.get_mapping(index=index), policy, what=f"Reading the mapping of index {index!r}"
@@ -257,8 +271,12 @@ def require_recorded_encoder(client: OpenSearch, index: str, encoder: str, *, re
 
 
 def _missing_field_type(error: RequestRejectedError, field_type: SparseFieldType) -> Exception:
-    """Name the server capability behind a refused sparse index: ``sparse_vector`` before 3.3 (its ``index.sparse``
-    setting is unknown too), or ``rank_features`` without the mapper-extras module."""
+    """
+    Name the server capability behind a refused sparse index.
+
+    ``sparse_vector`` before 3.3 (its ``index.sparse`` setting is unknown too), or ``rank_features`` without the
+    mapper-extras module.
+    """
     reason = str(error)
     if field_type == SPARSE_VECTOR and ("index.sparse" in reason or SPARSE_VECTOR in reason):
         return UnsupportedServerError(
@@ -274,8 +292,12 @@ def _missing_field_type(error: RequestRejectedError, field_type: SparseFieldType
 
 
 def require_sparse_field(client: OpenSearch, index: str, *, retry: RetryPolicy | None = None) -> SparseFieldType:
-    """The type of the index's sparse field; ``IndexMismatchError`` if it has none (e.g. a dense-only index),
-    ``MissingIndexError`` if there is no such index (a store that may not create it, e.g. for searching)."""
+    """
+    The type of the index's sparse field.
+
+    ``IndexMismatchError`` if it has none (e.g. a dense-only index), ``MissingIndexError`` if there is no such index (a
+    store that may not create it, e.g. for searching).
+    """
     policy = retry or RetryPolicy()
     if not call_with_retries(lambda: client.indices.exists(index=index), policy, what=f"Checking index {index!r}"):
         raise MissingIndexError(
@@ -298,8 +320,12 @@ def require_sparse_field(client: OpenSearch, index: str, *, retry: RetryPolicy |
 def sparse_field_value(
     embedding: SparseEmbedding, field_type: SparseFieldType, vocabulary: SparseVocabulary | None
 ) -> dict[str, float]:
-    """A ``SparseEmbedding`` as the field wants it: ``{token: weight}`` (``rank_features``, by ``vocabulary``) or
-    ``{"<token id>": weight}`` (``sparse_vector``; the indices are the vocabulary ids)."""
+    """
+    A ``SparseEmbedding`` as the field wants it.
+
+    ``{token: weight}`` (``rank_features``, by ``vocabulary``) or ``{"<token id>": weight}`` (``sparse_vector``; the
+    indices are the vocabulary ids).
+    """
     if field_type == SPARSE_VECTOR:
         return {str(index): float(value) for index, value in zip(embedding.indices, embedding.values, strict=True)}
     if vocabulary is None:
@@ -326,7 +352,8 @@ def write_sparse_documents(
     chunk_size: int = 500,
     retry: RetryPolicy | None = None,
 ) -> int:
-    """Write (or overwrite) documents with their ``sparse_embedding`` into the store's sparse index.
+    """
+    Write (or overwrite) documents with their ``sparse_embedding`` into the store's sparse index.
 
     Each document is one ``index`` op with ``_id = Document.id``, so a retry never duplicates. Items the cluster
     throttles (429) and transient faults are retried under ``retry``; items it refuses (e.g. a mapping conflict)

@@ -1,4 +1,5 @@
-"""`LocalBackend`: what a component that runs a model on this machine holds, beside its own parameters.
+"""
+`LocalBackend`: what a component that runs a model on this machine holds, beside its own parameters.
 
 A component keeps its `__init__` parameters as attributes (they serialize) and one `LocalBackend`, which loads the
 family's runner at `warm_up` (idempotent), sharing the tokenizer and the model through the process's cache of loaded
@@ -79,8 +80,17 @@ def model_and_version(model: str | PretrainedModel, version: str | None) -> tupl
 def load_text_embedder(
     parameters: LocalModelParameters, *, model_format: str, providers: list[str] | None = None
 ) -> Loaded[TextEmbeddingRunner]:
-    """The text-embedding runner of `model_format` ("ONNX": onnxruntime with `providers`, "TORCH_SCRIPT": PyTorch,
-    the `torch` extra) for the catalog's artifact of that format, or a custom model directory."""
+    """
+    The text-embedding runner of `model_format` for the component's model.
+
+    "ONNX" runs on onnxruntime with `providers`, "TORCH_SCRIPT" on PyTorch (the `torch` extra); the catalog's artifact
+    of that format is fetched, or a custom model directory opened.
+
+    :param parameters: The component.
+    :param model_format: "ONNX" or "TORCH_SCRIPT".
+    :param providers: onnxruntime execution providers (ONNX only).
+    :returns: The runner, and how to close it.
+    """
     p = parameters
     artifact = resolve_artifact(
         p.model,
@@ -103,8 +113,12 @@ def load_text_embedder(
 
 
 def model_prefix(runner: TextEmbeddingRunner, user_prefix: str | None, content_type: str) -> str:
-    """The user's prefix if given (even ""), else the model's own `<content_type>_prefix` (asymmetric models), else
-    none: the text ML Commons embeds for that content type."""
+    """
+    The prefix the text gets: the text ML Commons embeds for that content type.
+
+    It is the user's prefix if given (even ""), else the model's own `<content_type>_prefix` (asymmetric models), else
+    none.
+    """
     if user_prefix is not None:
         return user_prefix
     artifact = runner.artifact
@@ -133,8 +147,14 @@ def embed_documents(
 
 
 def load_sparse_engine(parameters: LocalModelParameters) -> Loaded[SparseEngine]:
-    """The engine a sparse artifact needs: a SPARSE_TOKENIZE query tokenizer (shared, keyed by content; no torch) or
-    a SPARSE_ENCODING TorchScript encoder."""
+    """
+    The engine the component's sparse artifact needs.
+
+    A SPARSE_TOKENIZE query tokenizer (shared, keyed by content; no torch) or a SPARSE_ENCODING TorchScript encoder.
+
+    :param parameters: The component.
+    :returns: The engine, and how to give it back.
+    """
     p = parameters
     artifact = resolve_sparse_artifact(
         p.model, p.version, mirror=p.mirror, cache_dir=p.cache_dir, progress_bar=p.progress_bar

@@ -1,4 +1,5 @@
-"""``LocalOnnxCrossEncoder``: the cluster's TEXT_SIMILARITY (cross-encoder) scores, computed on this machine.
+"""
+``LocalOnnxCrossEncoder``: the cluster's TEXT_SIMILARITY (cross-encoder) scores, computed on this machine.
 
 ML Commons' ``TextSimilarityTranslator`` encodes each (query, document) pair through the artifact's
 ``tokenizer.json`` as ``encode(query, document)`` — ``[CLS] query [SEP] document [SEP]`` with token types 0 for
@@ -29,8 +30,12 @@ INPUT_NAMES = PAIR_INPUTS
 
 
 class CrossEncoderRunner(OnnxRunner[tuple[Tokenizer, int]]):
-    """What the local cross-encoders share, whatever runtime they hold: pairs tokenized as the cluster does,
-    scored in length-sorted runs; subclasses load the model and compute one run's logits."""
+    """
+    What the local cross-encoders share, whatever runtime they hold.
+
+    Pairs tokenized as the cluster does, scored in length-sorted runs; subclasses load the model and compute one run's
+    logits.
+    """
 
     tokenizer: Tokenizer
     max_tokens: int
@@ -53,7 +58,8 @@ class CrossEncoderRunner(OnnxRunner[tuple[Tokenizer, int]]):
         batch_size: int = 32,
         on_batch: Callable[[int], object] | None = None,
     ) -> np.ndarray:
-        """Raw logits (float32, shape ``(len(pairs),)``, input order) of (query, document) pairs.
+        """
+        Raw logits (float32, shape ``(len(pairs),)``, input order) of (query, document) pairs.
 
         Pairs are sorted by length and cut into runs of at most ``batch_size`` pairs and about ``BATCH_TOKENS``
         tokens; ``on_batch`` is told how many pairs each finished run held (for progress bars).
@@ -87,7 +93,8 @@ class CrossEncoderRunner(OnnxRunner[tuple[Tokenizer, int]]):
 
 
 class LocalOnnxCrossEncoder(CrossEncoderRunner):
-    """Scores (query, document) pairs with an ONNX cross-encoder artifact exactly as ML Commons would.
+    """
+    Scores (query, document) pairs with an ONNX cross-encoder artifact exactly as ML Commons would.
 
     Usage example:
     ```python
@@ -108,6 +115,8 @@ class LocalOnnxCrossEncoder(CrossEncoderRunner):
         progress_bar: bool = True,
     ) -> None:
         """
+        Resolve the artifact and load the model.
+
         :param model: A catalog name or alias, a ``PretrainedModel``, a custom model directory or zip, or a
             ``ModelArtifact``.
         :param concurrent_runs: How many single-threaded inference runs go at once (default: the usable CPUs).
@@ -140,8 +149,11 @@ class LocalOnnxCrossEncoder(CrossEncoderRunner):
 
 
 def pair_tokenizer(artifact: ModelArtifact) -> tuple[Tokenizer, int]:
-    """A tokenizer of its own that truncates pairs LongestFirst at the cluster's limit, as DJL's does; the shared
-    single-text tokenizer stays untruncated for the splitter and the embedders."""
+    """
+    A tokenizer of its own that truncates pairs LongestFirst at the cluster's limit, as DJL's does.
+
+    The shared single-text tokenizer stays untruncated for the splitter and the embedders.
+    """
     model_tokenizer = load_tokenizer(artifact)
     tokenizer = model_tokenizer.tokenizer
     tokenizer.enable_truncation(model_tokenizer.max_tokens, strategy="longest_first")

@@ -1,4 +1,5 @@
-"""``LocalOnnxEmbedder``: the cluster's ONNX text embedding, computed on this machine.
+"""
+``LocalOnnxEmbedder``: the cluster's ONNX text embedding, computed on this machine.
 
 ML Commons embeds one text per inference; here texts are sorted by length and padded per batch, which is
 several times faster and gives the same vectors, because padding is masked out everywhere it could matter.
@@ -21,7 +22,8 @@ from opensearch_pretrained_haystack.inference.tokenizer import TokenIds, shared_
 
 
 class LocalOnnxEmbedder(TextEmbeddingRunner):
-    """Embeds texts with a pretrained (or custom) ONNX artifact exactly as ML Commons would.
+    """
+    Embeds texts with a pretrained (or custom) ONNX artifact exactly as ML Commons would.
 
     The tokenizer and the ONNX session come from the process-wide cache of loaded artifacts, so embedders (and
     splitters) of one model share them; ``close`` stops this embedder's workers and gives its share back.
@@ -46,6 +48,8 @@ class LocalOnnxEmbedder(TextEmbeddingRunner):
         progress_bar: bool = True,
     ) -> None:
         """
+        Resolve the artifact and load the model.
+
         :param model: A catalog name or alias, a ``PretrainedModel``, a custom model directory or zip, or a
             ``ModelArtifact``.
         :param concurrent_runs: How many inference runs go at once, each single-threaded (onnxruntime releases

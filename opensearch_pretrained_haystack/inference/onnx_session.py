@@ -1,4 +1,5 @@
-"""ONNX Runtime sessions of an artifact, checked against the inputs ML Commons feeds its family's graphs.
+"""
+ONNX Runtime sessions of an artifact, checked against the inputs ML Commons feeds its family's graphs.
 
 Which inputs ML Commons sends is the model family's rule (``families``: by model_type for embedders, always three
 for cross-encoders). DJL requires the graph's inputs to equal what is sent, so a graph that disagrees cannot be
@@ -34,8 +35,11 @@ def load_session(artifact: ModelArtifact, providers: tuple[str, ...]) -> ort.Inf
 
 
 def shared_session(artifact: ModelArtifact, providers: Sequence[str] | None = None) -> Lease[ort.InferenceSession]:
-    """The process's one session of this artifact (per providers), its inputs checked by the artifact's family's
-    rule; release the lease when done."""
+    """
+    The process's one session of this artifact (per providers), its inputs checked by the artifact's family's rule.
+
+    Release the lease when done.
+    """
     chosen = tuple(providers or DEFAULT_PROVIDERS)
     lease = loaded_artifacts.acquire("onnx-session", artifact, lambda a: load_session(a, chosen), chosen)
     try:

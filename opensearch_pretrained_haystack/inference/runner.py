@@ -1,4 +1,5 @@
-"""What every local ONNX model of this package shares: leases on the loaded model and length-sorted runs on a pool.
+"""
+What every local ONNX model of this package shares: leases on the loaded model and length-sorted runs on a pool.
 
 ML Commons runs one input per inference. Here inputs are sorted by token count and padded per run, several
 single-threaded runs at once (onnxruntime releases the GIL; whole runs parallelize better than the operators
@@ -52,8 +53,11 @@ def length_sorted_batches(lengths: Sequence[int], batch_size: int) -> Iterator[l
 
 
 def padded_inputs(encodings: Sequence[Tokens], names: Sequence[str]) -> dict[str, np.ndarray]:
-    """One run's int64 inputs, padded with zeros to its longest encoding: any of ``input_ids``,
-    ``attention_mask`` (1 on real tokens) and ``token_type_ids`` (the encodings' own)."""
+    """
+    One run's int64 inputs, padded with zeros to its longest encoding.
+
+    Any of ``input_ids``, ``attention_mask`` (1 on real tokens) and ``token_type_ids`` (the encodings' own).
+    """
     width = max(len(e.ids) for e in encodings)
     feeds = {name: np.zeros((len(encodings), width), dtype=np.int64) for name in names}
     for row, encoding in enumerate(encodings):
@@ -68,8 +72,11 @@ def padded_inputs(encodings: Sequence[Tokens], names: Sequence[str]) -> dict[str
 
 
 class OnnxRunner(Generic[T]):
-    """Holds a model's shared ONNX session and tokenizer (leases on the process's cache of loaded artifacts) and
-    runs length-sorted batches on this model's own pool; ``close`` stops the pool and gives both leases back."""
+    """
+    Holds a model's shared ONNX session and tokenizer and runs length-sorted batches on this model's own pool.
+
+    Both are leases on the process's cache of loaded artifacts; ``close`` stops the pool and gives both leases back.
+    """
 
     name: str
 
@@ -103,6 +110,7 @@ class OnnxRunner(Generic[T]):
 
     @property
     def closed(self) -> bool:
+        """Whether ``close`` was called."""
         return self._session_lease.released
 
     def _run_batches(
@@ -113,8 +121,12 @@ class OnnxRunner(Generic[T]):
         result: np.ndarray,
         on_batch: Callable[[int], object] | None,
     ) -> np.ndarray:
-        """``run`` each length-sorted batch of encodings on the pool and write its rows into ``result`` at the
-        batch's input positions; ``on_batch`` is told how many inputs each finished run held (for progress bars)."""
+        """
+        ``run`` each length-sorted batch of encodings on the pool and write its rows into ``result``.
+
+        Rows go to the batch's input positions; ``on_batch`` is told how many inputs each finished run held (for
+        progress bars).
+        """
         if not encodings:
             return result
         batches = list(length_sorted_batches([len(e.ids) for e in encodings], max(1, batch_size)))

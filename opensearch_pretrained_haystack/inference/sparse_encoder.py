@@ -1,4 +1,5 @@
-"""``LocalSparseEncoder``: ML Commons' SPARSE_ENCODING, computed on this machine with the TorchScript runtime.
+"""
+``LocalSparseEncoder``: ML Commons' SPARSE_ENCODING, computed on this machine with the TorchScript runtime.
 
 A neural-sparse encoder artifact (``amazon/neural-sparse/opensearch-neural-sparse-encoding-*``) traces the whole
 encoding: per vocabulary id, the activation of the max over tokens of the masked logits (``log(1 + relu(·))``;
@@ -50,8 +51,10 @@ def _tokenizer_and_vocabulary(artifact: ModelArtifact) -> tuple[ModelTokenizer, 
 
 
 class LocalSparseEncoder(OnnxRunner[tuple[ModelTokenizer, SparseVocabulary]]):
-    """Encodes texts into ``{token: weight}`` maps with a SPARSE_ENCODING TorchScript artifact, exactly as
-    ML Commons would (needs the ``torch`` extra).
+    """
+    Encodes texts into ``{token: weight}`` maps with a SPARSE_ENCODING TorchScript artifact, as ML Commons would.
+
+    The encoding is exactly ML Commons' (needs the ``torch`` extra).
 
     Usage example:
     ```python
@@ -72,6 +75,8 @@ class LocalSparseEncoder(OnnxRunner[tuple[ModelTokenizer, SparseVocabulary]]):
         progress_bar: bool = True,
     ) -> None:
         """
+        Resolve the artifact and load the model.
+
         :param model: A catalog name or alias, a ``PretrainedModel``, a custom model directory or zip, or a
             ``ModelArtifact``.
         :param concurrent_runs: How many single-threaded inference runs go at once (default: the usable CPUs).

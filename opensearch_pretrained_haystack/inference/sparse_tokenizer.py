@@ -1,4 +1,5 @@
-"""``SparseTokenizer``: ML Commons' SPARSE_TOKENIZE, computed on this machine with no torch.
+"""
+``SparseTokenizer``: ML Commons' SPARSE_TOKENIZE, computed on this machine with no torch.
 
 A query-tokenizer artifact (``amazon/neural-sparse/opensearch-neural-sparse-tokenizer-*``) holds only
 ``tokenizer.json`` and ``idf.json``. The node (``SparseTokenizerModel``) encodes the text with special tokens, cut
@@ -57,8 +58,11 @@ def resolve_sparse_artifact(
 
 
 def read_zip_member(zip_path: Path, name: str) -> bytes:
-    """One file of a verified artifact zip, read into memory (nothing is unpacked to disk) after the checks every
-    zip passes (``read_member``)."""
+    """
+    One file of a verified artifact zip, read into memory (nothing is unpacked to disk).
+
+    Read after the checks every zip passes (``read_member``).
+    """
     return read_member(zip_path, name, limit=_MAX_MEMBER_BYTES)
 
 
@@ -107,7 +111,8 @@ def load_vocabulary(
     cache_dir: str | os.PathLike[str] | None = None,
     progress_bar: bool = True,
 ) -> SparseVocabulary:
-    """The vocabulary of any sparse artifact (encoder or tokenizer) from its ``tokenizer.json``.
+    """
+    The vocabulary of any sparse artifact (encoder or tokenizer) from its ``tokenizer.json``.
 
     A query tokenizer is the light way to get it: ``opensearch-neural-sparse-tokenizer-v1`` (about 1 MB) has the
     vocabulary of every English catalog model (see the catalog's ``vocabulary`` field).
@@ -122,14 +127,20 @@ def vocabulary_of(artifact: ModelArtifact) -> SparseVocabulary:
 
 
 def shared_vocabulary(artifact: ModelArtifact) -> Lease[SparseVocabulary]:
-    """The process's one vocabulary of this artifact, on the cache of loaded artifacts (keyed by content, so two
-    spellings of one model share it); release the lease when done."""
+    """
+    The process's one vocabulary of this artifact, on the cache of loaded artifacts.
+
+    Keyed by content, so two spellings of one model share it; release the lease when done.
+    """
     return loaded_artifacts.acquire("sparse-vocabulary", artifact, vocabulary_of)
 
 
 class VocabularyShare:
-    """A component's share of a sparse artifact's vocabulary (see `shared_vocabulary`): fetched and loaded at the
-    first `load`, given back at `release` (the next `load` takes it again)."""
+    """
+    A component's share of a sparse artifact's vocabulary (see `shared_vocabulary`).
+
+    It is fetched and loaded at the first `load`, and given back at `release` (the next `load` takes it again).
+    """
 
     def __init__(self, model: ModelSource, version: str | None, *, mirror: str | None, cache_dir: str | None) -> None:
         self.vocabulary: SparseVocabulary | None = None
@@ -153,7 +164,8 @@ class VocabularyShare:
 
 
 class SparseTokenizer:
-    """SPARSE_TOKENIZE as the node computes it, from a query-tokenizer artifact.
+    """
+    SPARSE_TOKENIZE as the node computes it, from a query-tokenizer artifact.
 
     Usage example:
     ```python
@@ -225,8 +237,11 @@ class SparseTokenizer:
 
 
 def shared_sparse_tokenizer(artifact: ModelArtifact) -> Lease[SparseTokenizer]:
-    """The process's one ``SparseTokenizer`` of this artifact, on the cache of loaded artifacts; release the lease
-    when done."""
+    """
+    The process's one ``SparseTokenizer`` of this artifact, on the cache of loaded artifacts.
+
+    Release the lease when done.
+    """
     return loaded_artifacts.acquire("sparse-tokenizer", artifact, SparseTokenizer.from_artifact)
 
 

@@ -1,5 +1,9 @@
-"""What the local text embedders share, whatever runtime they hold: the artifact's tokenizer, ``embed`` in
-length-sorted runs, token counts — and ``local_embedder``, which picks the runtime the artifact was built for."""
+"""
+What the local text embedders share, whatever runtime they hold.
+
+The artifact's tokenizer, ``embed`` in length-sorted runs, token counts — and ``local_embedder``, which picks the
+runtime the artifact was built for.
+"""
 
 from __future__ import annotations
 
@@ -34,7 +38,8 @@ class TextEmbeddingRunner(OnnxRunner[ModelTokenizer]):
     def embed(
         self, texts: Sequence[str], batch_size: int = 32, on_batch: Callable[[int], object] | None = None
     ) -> np.ndarray:
-        """Embed ``texts`` into a float32 array of shape ``(len(texts), dimension)``, in input order.
+        """
+        Embed ``texts`` into a float32 array of shape ``(len(texts), dimension)``, in input order.
 
         Texts are sorted by length and cut into runs of at most ``batch_size`` texts and about ``BATCH_TOKENS``
         tokens; ``on_batch`` is told how many texts each finished run held (for progress bars).
@@ -68,9 +73,12 @@ def local_embedder(
     progress_bar: bool = True,
     **runtime_options: Any,
 ) -> TextEmbeddingRunner:
-    """The local embedder for the runtime the artifact was built for: ``LocalOnnxEmbedder`` for ONNX,
-    ``LocalTorchScriptEmbedder`` for TORCH_SCRIPT (``model_format`` picks the catalog's artifact; a directory or
-    zip says its own format in its config.json). ``runtime_options``: ``providers`` for ONNX."""
+    """
+    The local embedder for the runtime the artifact was built for.
+
+    ``LocalOnnxEmbedder`` for ONNX, ``LocalTorchScriptEmbedder`` for TORCH_SCRIPT (``model_format`` picks the catalog's
+    artifact; a directory or zip says its own format in its config.json). ``runtime_options``: ``providers`` for ONNX.
+    """
     artifact = resolve_artifact(
         model, version, model_format=model_format, mirror=mirror, cache_dir=cache_dir, progress_bar=progress_bar
     )

@@ -1,4 +1,5 @@
-"""The artifact's own tokenizer, set up the way ML Commons (DJL's HuggingFaceTokenizer) sets it up.
+"""
+The artifact's own tokenizer, set up the way ML Commons (DJL's HuggingFaceTokenizer) sets it up.
 
 One ``Tokenizer`` is parsed per artifact and shared (``shared_tokenizer``): kept without truncation, so the
 splitter can count whole texts, while ``ModelTokenizer.encode_batch`` truncates exactly as the tokenizer's own
@@ -36,8 +37,12 @@ class TokenIds:
 
 
 def truncation_length(tokenizer_json: dict[str, Any], model_config: dict[str, Any]) -> int:
-    """The token limit ML Commons applies: ``truncation.max_length``, else a ``Fixed`` padding length, else
-    ``model_config.model_max_length``, else 512 (capped at ``model_max_length`` as DJL does)."""
+    """
+    The token limit ML Commons applies.
+
+    ``truncation.max_length``, else a ``Fixed`` padding length, else ``model_config.model_max_length``, else 512 (capped
+    at ``model_max_length`` as DJL does).
+    """
     cap = int(model_config.get("model_max_length") or DEFAULT_MODEL_MAX_LENGTH)
     truncation = tokenizer_json.get("truncation") or {}
     if truncation.get("max_length"):
@@ -62,7 +67,8 @@ class ModelTokenizer:
         return int(self.tokenizer.num_special_tokens_to_add(False))
 
     def encode_batch(self, texts: Sequence[str]) -> list[TokenIds]:
-        """What the model sees for each text: truncated as the cluster truncates, with special tokens.
+        """
+        What the model sees for each text: truncated as the cluster truncates, with special tokens.
 
         The ids and type ids equal the tokenizer's own truncating ``encode_batch`` (checked on every test
         tokenizer); texts are tokenized ``ENCODE_CHUNK`` at a time, so memory follows the model's input only.

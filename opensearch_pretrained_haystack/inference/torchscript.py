@@ -1,4 +1,5 @@
-"""The TorchScript runtime (optional extra ``torch``): an artifact's ``.pt`` run as the cluster's DJL runs it.
+"""
+The TorchScript runtime (optional extra ``torch``): an artifact's ``.pt`` run as the cluster's DJL runs it.
 
 ML Commons deploys a TORCH_SCRIPT artifact by loading the traced ``.pt`` with PyTorch (DJL), forces one thread
 per inference (``ai.djl.pytorch.num_threads=1``), and feeds it one text at a time: either a dict of named
@@ -58,7 +59,8 @@ def import_torch() -> Any:
 
 
 def _single_threaded_runs(torch: Any) -> None:
-    """One thread per inference, as DJL runs it; the runner runs several inferences at once instead.
+    """
+    One thread per inference, as DJL runs it; the runner runs several inferences at once instead.
 
     Process-wide (PyTorch has no per-module setting), set once at the first load.
     """
@@ -74,7 +76,8 @@ def _single_threaded_runs(torch: Any) -> None:
 
 
 class ScriptModel:
-    """A loaded TorchScript artifact: called with named int64 arrays, it returns its named outputs as arrays.
+    """
+    A loaded TorchScript artifact: called with named int64 arrays, it returns its named outputs as arrays.
 
     Whether the graph takes one dict (traced with a dict input) or positional tensors is read from its
     ``forward`` schema, so the caller only names what it feeds.
@@ -142,8 +145,11 @@ def resolve_torch_script(
     cache_dir: str | os.PathLike[str] | None = None,
     progress_bar: bool = True,
 ) -> ModelArtifact:
-    """What every TorchScript engine does first: torch installed (else one line), the verified artifact
-    (the catalog's TORCH_SCRIPT one), and a refusal naming ``owner`` for another format or task.
+    """
+    What every TorchScript engine does first.
+
+    Torch installed (else one line), the verified artifact (the catalog's TORCH_SCRIPT one), and a refusal naming
+    ``owner`` for another format or task.
 
     :param hint: Ends the wrong-task message (what runs the other tasks).
     :raises MissingExtraError: torch is not installed.
@@ -194,9 +200,14 @@ def load_torch_script(
     concurrent_runs: int | None = None,
     progress_bar: bool = True,
 ) -> tuple[ModelArtifact, ScriptModel]:
-    """The loading step of every TorchScript engine: the verified artifact of the engine's task (see
-    `resolve_torch_script`), then `check` on it, the shared module and tokenizer held by `runner`, and the graph's
-    inputs checked against what ML Commons feeds it (else the leases are given back and `engine.error` raised).
+    """
+    The loading step of every TorchScript engine.
+
+    The verified artifact of the engine's task (see `resolve_torch_script`), then `check` on it, the shared module
+    and tokenizer held by `runner`, and the graph's inputs checked against what ML Commons feeds it (else the leases
+    are given back and `engine.error` raised).
+
+    :returns: The artifact and its loaded module.
 
     :raises MissingExtraError: torch is not installed.
     :raises ModelInputError: the artifact is not a TORCH_SCRIPT artifact of the engine's task.

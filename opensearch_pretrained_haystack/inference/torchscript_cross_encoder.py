@@ -1,5 +1,8 @@
-"""``LocalTorchScriptCrossEncoder``: the cluster's TEXT_SIMILARITY scores of a TORCH_SCRIPT cross-encoder artifact,
-computed on this machine (the ``torch`` extra).
+"""
+``LocalTorchScriptCrossEncoder``.
+
+The cluster's TEXT_SIMILARITY scores of a TORCH_SCRIPT cross-encoder artifact, computed on this machine (the ``torch``
+extra).
 
 The traced graph takes ``input_ids, attention_mask, token_type_ids`` as positional tensors and returns its
 ``logits``; ML Commons feeds it one pair per inference, tokenized as for ONNX (see ``cross_encoder``), and returns
@@ -28,7 +31,8 @@ ENGINE = ScriptEngine(
 
 
 class LocalTorchScriptCrossEncoder(CrossEncoderRunner):
-    """Scores (query, document) pairs with a TORCH_SCRIPT cross-encoder artifact exactly as ML Commons would.
+    """
+    Scores (query, document) pairs with a TORCH_SCRIPT cross-encoder artifact exactly as ML Commons would.
 
     Usage example:
     ```python
@@ -48,6 +52,8 @@ class LocalTorchScriptCrossEncoder(CrossEncoderRunner):
         progress_bar: bool = True,
     ) -> None:
         """
+        Resolve the artifact and load the model.
+
         :param model: A catalog name or alias, a ``PretrainedModel``, a custom model directory or zip, or a
             ``ModelArtifact``.
         :param concurrent_runs: How many single-threaded inference runs go at once (default: the usable CPUs).

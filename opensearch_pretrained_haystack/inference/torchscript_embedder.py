@@ -1,4 +1,5 @@
-"""``LocalTorchScriptEmbedder``: the cluster's TORCH_SCRIPT text embedding, computed on this machine.
+"""
+``LocalTorchScriptEmbedder``: the cluster's TORCH_SCRIPT text embedding, computed on this machine.
 
 A sentence-transformers TorchScript artifact traces the whole model, pooling and normalization included. ML Commons
 (``SentenceTransformerTextEmbeddingTranslator``) feeds it ``{"input_ids", "attention_mask"}`` of one text,
@@ -32,8 +33,10 @@ ENGINE = ScriptEngine(
 
 
 class LocalTorchScriptEmbedder(TextEmbeddingRunner):
-    """Embeds texts with a TORCH_SCRIPT sentence-transformers artifact exactly as ML Commons would (needs the
-    ``torch`` extra).
+    """
+    Embeds texts with a TORCH_SCRIPT sentence-transformers artifact exactly as ML Commons would.
+
+    Needs the ``torch`` extra.
 
     Usage example:
     ```python
@@ -54,6 +57,8 @@ class LocalTorchScriptEmbedder(TextEmbeddingRunner):
         progress_bar: bool = True,
     ) -> None:
         """
+        Resolve the artifact and load the model.
+
         :param model: A catalog name or alias, a ``PretrainedModel``, a custom model directory or zip, or a
             ``ModelArtifact``.
         :param concurrent_runs: How many single-threaded inference runs go at once (default: the usable CPUs).

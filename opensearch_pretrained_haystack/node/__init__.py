@@ -1,4 +1,5 @@
-"""A real single-node OpenSearch (3.6.0 or 2.19.1, with k-NN, ML Commons, neural-search) for tests and local use.
+"""
+A real single-node OpenSearch (3.6.0 or 2.19.1, with k-NN, ML Commons, neural-search) for tests and local use.
 
     url = start()                   # provisions on first use (Maven), then starts and waits until ready
     url = start(version="2.19.1")   # the other supported line, in its own directory

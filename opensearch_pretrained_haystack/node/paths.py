@@ -1,4 +1,5 @@
-"""Where the node lives on disk, and who runs it.
+"""
+Where the node lives on disk, and who runs it.
 
 OpenSearch refuses to run as root, so when we are root the node runs as the unprivileged
 ``opensearch`` user, and its directory must be traversable by that user: a directory under

@@ -1,4 +1,5 @@
-"""Starting, health-checking and stopping the node process.
+"""
+Starting, health-checking and stopping the node process.
 
 The node runs in the background (its own session, so Ctrl-C in a terminal does not reach it) and its pid
 and URL are recorded in the state file, so `status` and `stop` work from any process.  Start, stop and reset
@@ -55,7 +56,8 @@ READY = {"green", "yellow"}
 
 
 class TestNode:
-    """One local OpenSearch node with k-NN, ML Commons and neural-search, kept in `node_dir`.
+    """
+    One local OpenSearch node with k-NN, ML Commons and neural-search, kept in `node_dir`.
 
     `version` picks the profile (default: the current line); `node_dir` defaults to that version's directory.
     """
@@ -111,7 +113,8 @@ class TestNode:
             return self._stop_unlocked()
 
     def reset(self) -> bool:
-        """Stop the node if it runs and wipe its data (indices, models), keeping the provisioned install.
+        """
+        Stop the node if it runs and wipe its data (indices, models), keeping the provisioned install.
 
         The next start seeds the PyTorch natives again (they live under data/). False when nothing was there.
         """

@@ -1,4 +1,5 @@
-"""Downloading OpenSearch and its plugins with Maven and assembling them into the node directory.
+"""
+Downloading OpenSearch and its plugins with Maven and assembling them into the node directory.
 
 Provisioning is idempotent: everything is assembled in a staging directory, moved into place, and only
 then is the marker file written.  A run that was interrupted leaves no marker, so the next run starts over
@@ -84,7 +85,8 @@ def provision(layout: NodeLayout, profile: v.NodeProfile) -> None:
 
 
 def ensure_pytorch_seeded(layout: NodeLayout) -> None:
-    """Re-seed the PyTorch natives when they are missing or incomplete (e.g. after data/ was removed).
+    """
+    Re-seed the PyTorch natives when they are missing or incomplete (e.g. after data/ was removed).
 
     Without them every model deploy fails with "Offline model is enabled.", although the node starts green.
     """
@@ -115,7 +117,8 @@ def is_pytorch_seeded(target: Path) -> bool:
 
 
 def _download(downloads: Path, coordinates: Sequence[v.Coordinate], transitive: Sequence[v.Coordinate] = ()) -> None:
-    """One Maven run fetches every artifact (into ~/.m2, then copied to `downloads`).
+    """
+    One Maven run fetches every artifact (into ~/.m2, then copied to `downloads`).
 
     `coordinates` are taken alone; `transitive` ones bring their dependencies (e.g. painless-spi, antlr4, asm),
     which the modules built from them need.
@@ -197,7 +200,8 @@ def pytorch_dir(home: Path) -> Path:
 
 
 def _seed_pytorch(downloads: Path, target: Path) -> None:
-    """Put the PyTorch natives and DJL's JNI library (named ``<djl version>-libdjl_torch.so``) in `target`.
+    """
+    Put the PyTorch natives and DJL's JNI library (named ``<djl version>-libdjl_torch.so``) in `target`.
 
     The manifest is written last, so an interrupted seeding is seen as incomplete and done again.
     """

@@ -26,8 +26,19 @@ def read_state(path: Path) -> NodeState | None:
 
 
 def write_state(path: Path, state: NodeState) -> None:
+    """
+    Record ``state`` at ``path`` atomically.
+
+    :param path: The state file.
+    :param state: The running node.
+    """
     write_json_atomically(path, asdict(state))
 
 
 def clear_state(path: Path) -> None:
+    """
+    Forget the recorded state (nothing to do if there is none).
+
+    :param path: The state file.
+    """
     path.unlink(missing_ok=True)

@@ -1,4 +1,5 @@
-"""One profile per supported OpenSearch version: everything that differs between them, in one place.
+"""
+One profile per supported OpenSearch version: everything that differs between them, in one place.
 
 All OpenSearch pieces of a node must share one version: plugins check ``opensearch.version`` exactly.
 """
@@ -25,6 +26,12 @@ class JarModule:
     jar_prefixes: tuple[str, ...]  # which downloaded jars belong in modules/<name>/
 
     def coordinate(self, version: str) -> Coordinate:
+        """
+        The Maven coordinate of this module's jar for ``version``.
+
+        :param version: The OpenSearch version.
+        :returns: The coordinate.
+        """
         return ("org.opensearch.plugin", self.artifact, version, "jar", "")
 
 
@@ -74,21 +81,31 @@ class NodeProfile:
 
     @property
     def plugin_version(self) -> str:
+        """The plugins' version: this OpenSearch version with ``.0`` appended."""
         return f"{self.version}.0"
 
     @property
     def core_zip(self) -> Coordinate:
+        """The Maven coordinate of the integ-test zip of this version."""
         return ("org.opensearch.distribution.integ-test-zip", "opensearch", self.version, "zip", "")
 
     @property
     def plugin_zips(self) -> list[Coordinate]:
+        """The Maven coordinates of the plugin zips this version needs."""
         return [("org.opensearch.plugin", artifact, self.plugin_version, "zip", "") for artifact in PLUGIN_ARTIFACTS]
 
     @property
     def java_range(self) -> str:
+        """The Java versions this OpenSearch version runs on, for messages."""
         return f"{self.min_java}-{self.max_java}" if self.max_java is not None else f"{self.min_java}+"
 
     def accepts_java(self, major: int) -> bool:
+        """
+        Whether this OpenSearch version runs on Java ``major``.
+
+        :param major: The Java major version.
+        :returns: True if it is in the range.
+        """
         return self.min_java <= major and (self.max_java is None or major <= self.max_java)
 
 

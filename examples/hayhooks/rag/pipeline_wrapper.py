@@ -1,4 +1,5 @@
-"""Hayhooks: the RAG prototype's pipeline (`examples/rag_prototype.py`) over the embedded store (``POST /rag/run``).
+"""
+Hayhooks: the RAG prototype's pipeline (`examples/rag_prototype.py`) over the embedded store (``POST /rag/run``).
 
 Without ``OPENSEARCH_PRETRAINED_GENERATOR`` (a Haystack chat generator class, e.g.
 ``haystack.components.generators.chat.OpenAIChatGenerator``) it answers with the prompt it built; with one, with the
@@ -17,11 +18,13 @@ from opensearch_pretrained_haystack.app import serving
 
 class PipelineWrapper(BasePipelineWrapper):
     def setup(self) -> None:
+        """Build the RAG pipeline once, when Hayhooks loads the wrapper."""
         generator = serving.load_generator(os.environ.get("OPENSEARCH_PRETRAINED_GENERATOR"))
         self.pipeline = serving.rag_pipeline(serving.search_pipeline("hybrid"), generator)
 
     def run_api(self, question: str) -> dict[str, Any]:
-        """Retrieve passages for ``question`` and build the prompt (and answer, with a generator).
+        """
+        Retrieve passages for ``question`` and build the prompt (and answer, with a generator).
 
         :param question: The user's question.
         :returns: ``documents`` (the retrieved source documents), ``prompt`` and ``answers``.

@@ -1,4 +1,5 @@
-"""Hayhooks: the package's query pipelines over the embedded store, one REST endpoint (``POST /search/run``).
+"""
+Hayhooks: the package's query pipelines over the embedded store, one REST endpoint (``POST /search/run``).
 
 hayhooks run --pipelines-dir examples/hayhooks    # then: curl -d '{"query": "..."}' localhost:1416/search/run
 """
@@ -14,10 +15,12 @@ from opensearch_pretrained_haystack.app import serving
 
 class PipelineWrapper(BasePipelineWrapper):
     def setup(self) -> None:
+        """Build one query pipeline per search mode once, when Hayhooks loads the wrapper."""
         self.pipelines = {mode: serving.search_pipeline(mode) for mode in serving.MODES if mode != "rerank"}
 
     def run_api(self, query: str, mode: str = "hybrid") -> list[dict[str, Any]]:
-        """Search the embedded store.
+        """
+        Search the embedded store.
 
         :param query: What to search for.
         :param mode: dense, bm25, hybrid (default), or rerank (hybrid, then the configured cross-encoder).

@@ -1,4 +1,5 @@
-"""The ``*_async`` operations of the SQLite store, as Haystack 3.x's async pipelines and stores expect them.
+"""
+The ``*_async`` operations of the SQLite store, as Haystack 3.x's async pipelines and stores expect them.
 
 Python's ``sqlite3`` has no asynchronous interface, so each one runs its synchronous twin on a worker thread
 (``asyncio.to_thread``): the event loop stays free while SQLite and the k-NN scan work. They are not concurrent

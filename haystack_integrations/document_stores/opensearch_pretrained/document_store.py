@@ -1,4 +1,5 @@
-"""A Haystack document store in one SQLite file: documents, meta, float32 vectors, BM25 (FTS5) and the model.
+"""
+A Haystack document store in one SQLite file: documents, meta, float32 vectors, BM25 (FTS5) and the model.
 
 SQLite gives what a file of JSON lines could not: transactions (a ``kill -9`` mid-write loses only the
 uncommitted batch, and the next run rewrites it), WAL mode (searches read while one process writes), a busy
@@ -114,8 +115,12 @@ _ROWS_PER_FETCH = 1000
 
 
 class SQLiteStoreError(OpenSearchPretrainedError, DocumentStoreError):
-    """A store file that cannot be used: not ours, a newer schema, or an SQLite without FTS5 (a Haystack
-    ``DocumentStoreError``, as the errors of Haystack's own stores are)."""
+    """
+    A store file that cannot be used.
+
+    Not ours, a newer schema, or an SQLite without FTS5 (a Haystack ``DocumentStoreError``, as the errors of Haystack's
+    own stores are).
+    """
 
 
 @dataclass(frozen=True)
@@ -133,7 +138,8 @@ class StoreModel:
 
 
 class SQLiteDocumentStore(AsyncOperations):
-    """Documents, meta, vectors and a BM25 index in one SQLite file, for one pretrained model's k-NN space.
+    """
+    Documents, meta, vectors and a BM25 index in one SQLite file, for one pretrained model's k-NN space.
 
     The store opens on first use (``__init__`` only records parameters) and ``close()`` releases it. Reads open
     the file read-only and need an existing store (an empty file reads as an empty store of ``model``, and writes
@@ -166,6 +172,17 @@ class SQLiteDocumentStore(AsyncOperations):
         busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
         analyzer: str | None = None,
     ) -> None:
+        """
+        Record the parameters; the store opens on first use.
+
+        :param path: The SQLite file; a relative path resolves against the working directory now.
+        :param model: The catalog model whose vectors the store holds (needed to create a store).
+        :param version: The model's version (default: the catalog's).
+        :param space_type: The k-NN space (default: the catalog's for the model).
+        :param busy_timeout: Seconds to wait for another process's write lock.
+        :param analyzer: How a new store's BM25 analyzes text (``english`` by default).
+        :raises ValueError: An unknown ``analyzer``.
+        """
         if analyzer is not None:
             get_analyzer(analyzer)  # an unknown name fails here, not on first use
         self.path = os.path.abspath(path)
@@ -185,6 +202,11 @@ class SQLiteDocumentStore(AsyncOperations):
     # -- lifecycle -----------------------------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
+        """
+        Serialize the store's settings.
+
+        :returns: The dictionary Haystack's ``default_to_dict`` makes.
+        """
         return default_to_dict(
             self, path=self.path, model=self.model, version=self.version, space_type=self.space_type,
             busy_timeout=self.busy_timeout, analyzer=self.analyzer,
@@ -192,6 +214,12 @@ class SQLiteDocumentStore(AsyncOperations):
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SQLiteDocumentStore:
+        """
+        Build a store from its serialized settings.
+
+        :param data: What ``to_dict`` returned.
+        :returns: The store.
+        """
         return default_from_dict(cls, data)
 
     def close(self) -> None:
@@ -224,20 +252,37 @@ class SQLiteDocumentStore(AsyncOperations):
     # -- DocumentStore protocol ----------------------------------------------------------------------------
 
     def count_documents(self) -> int:
+        """
+        How many documents the store holds.
+
+        :returns: The count.
+        """
         with self._reading() as connection:
             return int(connection.execute("SELECT count(*) FROM documents").fetchone()[0])
 
     def filter_documents(self, filters: dict[str, Any] | None = None) -> list[Document]:
-        """Documents matching Haystack ``filters`` (all of them without), in the order they were first written."""
+        """
+        Documents matching Haystack ``filters`` (all of them without), in the order they were first written.
+
+        :param filters: Haystack filters.
+        :returns: The documents.
+        """
         with self._reading() as connection:
             where, params = self._where(connection, filters)
             rows = connection.execute(f"SELECT {_COLUMNS} FROM documents d WHERE {where} ORDER BY d.pk", params)
             return [_document(row) for row in rows]
 
     def write_documents(self, documents: list[Document], policy: DuplicatePolicy = DuplicatePolicy.NONE) -> int:
-        """Write ``documents`` in one transaction (all or none); NONE means FAIL. Returns how many were written.
+        """
+        Write ``documents`` in one transaction (all or none).
 
-        The first write creates the store (an empty list too, which writes nothing)."""
+        The first write creates the store (an empty list too, which writes nothing).
+
+        :param documents: The documents.
+        :param policy: What to do with an id already stored; NONE means FAIL.
+        :returns: How many were written.
+        :raises ValueError: ``documents`` is not a list of Documents.
+        """
         if not isinstance(documents, list) or not all(isinstance(doc, Document) for doc in documents):
             raise ValueError("write_documents expects a list of Documents.")
         self._connect(write=True)
@@ -271,6 +316,11 @@ class SQLiteDocumentStore(AsyncOperations):
             return len(rows)
 
     def delete_documents(self, document_ids: list[str]) -> None:
+        """
+        Delete the documents with ``document_ids`` (unknown ids are ignored) and patch the vector copy.
+
+        :param document_ids: The ids to delete.
+        """
         with self._writing() as connection:
             connection.executemany("DELETE FROM documents WHERE id = ?", [(doc_id,) for doc_id in document_ids])
         self._extend_vectors()
@@ -278,7 +328,8 @@ class SQLiteDocumentStore(AsyncOperations):
     # -- Haystack 3.4's store operations (InMemoryDocumentStore's semantics and filters) ---------------------
 
     def delete_all_documents(self, recreate_index: bool = False) -> None:
-        """Delete every document; the store keeps its model record.
+        """
+        Delete every document; the store keeps its model record.
 
         :param recreate_index: Also compact the file (``VACUUM``), so the space of the deleted rows goes back to the
             file system; otherwise SQLite keeps it for the next writes.
@@ -291,7 +342,8 @@ class SQLiteDocumentStore(AsyncOperations):
                 self._connect(write=True).execute("VACUUM")
 
     def delete_by_filter(self, filters: dict[str, Any]) -> int:
-        """Delete the documents matching ``filters`` (Haystack's filter syntax).
+        """
+        Delete the documents matching ``filters`` (Haystack's filter syntax).
 
         :param filters: Which documents to delete; must not be empty (``delete_all_documents`` deletes everything).
         :returns: The number of documents deleted.
@@ -306,8 +358,10 @@ class SQLiteDocumentStore(AsyncOperations):
         return deleted
 
     def update_by_filter(self, filters: dict[str, Any], meta: dict[str, Any]) -> int:
-        """Merge ``meta`` into the meta of the documents matching ``filters`` (top-level keys replaced, as
-        ``dict.update``). Content and vectors stay, so the vector copy is kept as it is.
+        """
+        Merge ``meta`` into the meta of the documents matching ``filters``.
+
+        Top-level keys are replaced, as ``dict.update``. Content and vectors stay, so the vector copy is kept as it is.
 
         :param filters: Which documents to update (Haystack's filter syntax); must not be empty.
         :param meta: The metadata keys and values to set.
@@ -330,7 +384,8 @@ class SQLiteDocumentStore(AsyncOperations):
         return int(updated)
 
     def count_documents_by_filter(self, filters: dict[str, Any]) -> int:
-        """The number of documents matching ``filters`` (all of them when empty).
+        """
+        The number of documents matching ``filters`` (all of them when empty).
 
         :param filters: Haystack filters.
         :returns: How many documents match.
@@ -340,7 +395,8 @@ class SQLiteDocumentStore(AsyncOperations):
             return int(connection.execute(f"SELECT count(*) FROM documents d WHERE {where}", params).fetchone()[0])
 
     def count_unique_metadata_by_filter(self, filters: dict[str, Any], metadata_fields: list[str]) -> dict[str, int]:
-        """How many distinct values each metadata field takes over the documents matching ``filters``.
+        """
+        How many distinct values each metadata field takes over the documents matching ``filters``.
 
         :param filters: Haystack filters (empty: every document).
         :param metadata_fields: Field names, with or without the ``meta.`` prefix.
@@ -357,9 +413,11 @@ class SQLiteDocumentStore(AsyncOperations):
             return counts
 
     def get_metadata_fields_info(self) -> dict[str, dict[str, str]]:
-        """The metadata fields of the stored documents and their types (``keyword``, ``int``, ``float``,
-        ``boolean``), inferred from the values; a field with values of several types has the type of the last
-        written document's value.
+        """
+        The metadata fields of the stored documents and their types, inferred from the values.
+
+        Types are ``keyword``, ``int``, ``float``, ``boolean``; a field with values of several types has the type of the
+        last written document's value.
 
         :returns: Each field name and ``{"type": ...}``.
         """
@@ -371,7 +429,8 @@ class SQLiteDocumentStore(AsyncOperations):
             return {key: {"type": metadata.FIELD_TYPES[json_type]} for key, json_type, _ in rows}
 
     def get_metadata_field_min_max(self, metadata_field: str) -> dict[str, Any]:
-        """The smallest and largest value of a metadata field over all documents (numbers or strings).
+        """
+        The smallest and largest value of a metadata field over all documents (numbers or strings).
 
         :param metadata_field: The field name, with or without the ``meta.`` prefix.
         :returns: ``{"min": ..., "max": ...}``, both None when no document has a comparable value.
@@ -391,7 +450,8 @@ class SQLiteDocumentStore(AsyncOperations):
         size: int = 10,
         filters: dict[str, Any] | None = None,
     ) -> tuple[list[Any], int]:
-        """The distinct values of a metadata field, ordered by their text, a page at a time.
+        """
+        The distinct values of a metadata field, ordered by their text, a page at a time.
 
         :param metadata_field: The field name, with or without the ``meta.`` prefix.
         :param search_term: Keep only values whose text contains this, ignoring case.
@@ -414,8 +474,14 @@ class SQLiteDocumentStore(AsyncOperations):
     # -- what sinks and retrievers need --------------------------------------------------------------------
 
     def stored_ids(self, ids: Sequence[str]) -> set[str]:
-        """Which of ``ids`` the store already holds (for resumable indexing: only a writer asks, so the store is
-        opened for writing, and created if new)."""
+        """
+        Which of ``ids`` the store already holds (for resumable indexing).
+
+        Only a writer asks, so the store is opened for writing, and created if new.
+
+        :param ids: The ids asked about.
+        :returns: Those the store holds.
+        """
         self._connect(write=True)
         with self._reading() as connection:
             found = connection.execute(
@@ -431,7 +497,15 @@ class SQLiteDocumentStore(AsyncOperations):
         top_k: int = 10,
         return_embedding: bool = False,
     ) -> list[Document]:
-        """Exact k-NN in the store's space: the ``top_k`` best vectors, scored as OpenSearch's k-NN scores them."""
+        """
+        Exact k-NN in the store's space: the ``top_k`` best vectors, scored as OpenSearch's k-NN scores them.
+
+        :param query_embedding: The query's vector, from the store's model.
+        :param filters: Haystack filters.
+        :param top_k: How many documents.
+        :param return_embedding: Whether the documents carry their vectors.
+        :returns: The documents, best first, with ``score``.
+        """
         with self._reading(vectors=True) as connection:
             hits = self._dense_hits(connection, query_embedding, filters, top_k)
             return self._documents(connection, hits, return_embedding)
@@ -439,8 +513,17 @@ class SQLiteDocumentStore(AsyncOperations):
     def bm25_retrieval(
         self, query: str, *, filters: dict[str, Any] | None = None, top_k: int = 10, return_embedding: bool = False
     ) -> list[Document]:
-        """FTS5's BM25 (k1 1.2, b 0.75, as Lucene) over the query's terms, any of which may match (OpenSearch's
-        ``match``), analyzed by the store's analyzer (``store_analyzer``)."""
+        """
+        FTS5's BM25 (k1 1.2, b 0.75, as Lucene) over the query's terms, any of which may match.
+
+        As OpenSearch's ``match``; the terms are analyzed by the store's analyzer (``store_analyzer``).
+
+        :param query: The query text.
+        :param filters: Haystack filters.
+        :param top_k: How many documents.
+        :param return_embedding: Whether the documents carry their vectors.
+        :returns: The documents, best first, with ``score``.
+        """
         with self._reading() as connection:
             hits = self._bm25_hits(connection, query, filters, top_k)
             return self._documents(connection, hits, return_embedding)
@@ -460,7 +543,9 @@ class SQLiteDocumentStore(AsyncOperations):
         per_source: bool = scoring.DEFAULT_PER_SOURCE,
         return_embedding: bool = False,
     ) -> list[Document]:
-        """BM25 and k-NN, each ``top_k`` deep, fused as OpenSearch's hybrid search pipelines fuse them:
+        """
+        BM25 and k-NN, each ``top_k`` deep, fused as OpenSearch's hybrid search pipelines fuse them.
+
         ``min_max`` or ``z_score`` (weights ``bm25_weight`` and ``1 - bm25_weight``), or ``rrf``.
 
         ``lower_bounds`` (``min_max`` only: BM25's, then k-NN's) and ``min_score`` (fused scores below it are
@@ -469,7 +554,21 @@ class SQLiteDocumentStore(AsyncOperations):
         With ``per_source``, each side's passages are first grouped by source document (``meta["source_id"]``, as
         ``SourceDocumentCollapser`` groups them; a document without it stands for itself), the best passage
         standing for its source, so fusion ranks source documents: one found by both sides through different
-        passages counts as found by both. A source is returned as its best k-NN passage (else its best BM25 one)."""
+        passages counts as found by both. A source is returned as its best k-NN passage (else its best BM25 one).
+
+        :param query: The query text, for BM25.
+        :param query_embedding: The query's vector, from the store's model, for k-NN.
+        :param filters: Haystack filters.
+        :param top_k: How many documents, and how deep each side searches.
+        :param fusion: ``"min_max"``, ``"z_score"`` or ``"rrf"``.
+        :param bm25_weight: BM25's weight in ``min_max`` and ``z_score`` fusion.
+        :param rank_constant: The ``rrf`` rank constant.
+        :param lower_bounds: ``min_max`` only: BM25's, then k-NN's lower bound.
+        :param min_score: Fused scores below it are dropped.
+        :param per_source: Fuse source documents instead of passages.
+        :param return_embedding: Whether the documents carry their vectors.
+        :returns: The documents, best first, with the fused ``score``.
+        """
         if fusion not in scoring.FUSIONS:
             raise ValueError(f"Unknown fusion {fusion!r}; use one of {', '.join(scoring.FUSIONS)}.")
         if not 0.0 <= bm25_weight <= 1.0:
@@ -490,9 +589,13 @@ class SQLiteDocumentStore(AsyncOperations):
     # -- internals -----------------------------------------------------------------------------------------
 
     def _connect(self, *, write: bool) -> sqlite3.Connection:
-        """The read-only connection, or (``write``) the writing one, opened on first use. An empty file (a store
-        whose creator has not committed yet, or was killed first) reads as an empty store of ``model``, in memory
-        and for this read only: nothing is written to it, and the next read looks at the file again."""
+        """
+        The read-only connection, or (``write``) the writing one, opened on first use.
+
+        An empty file (a store whose creator has not committed yet, or was killed first) reads as an empty store of
+        ``model``, in memory and for this read only: nothing is written to it, and the next read looks at the file
+        again.
+        """
         with self._lock:
             connection = self._writer if write else self._reader
             if connection is None and not write and self.model and _inspect(self.path) == "empty":
@@ -556,9 +659,12 @@ class SQLiteDocumentStore(AsyncOperations):
         return connection
 
     def _create(self, connection: sqlite3.Connection) -> None:
-        """Mark the file and create the schema in one transaction; the marker is in the first bytes ever written.
-        Another process may have created the store meanwhile (then there is nothing to do) or written something
-        else into the empty file (then it is refused and left as it is)."""
+        """
+        Mark the file and create the schema in one transaction; the marker is in the first bytes ever written.
+
+        Another process may have created the store meanwhile (then there is nothing to do) or written something else
+        into the empty file (then it is refused and left as it is).
+        """
         with _transaction(connection):
             marker = connection.execute("PRAGMA application_id").fetchone()[0]
             if marker == APPLICATION_ID:
@@ -621,8 +727,12 @@ class SQLiteDocumentStore(AsyncOperations):
         return found
 
     def _wanted_model(self, record: StoreModel | None = None) -> PretrainedModel | None:
-        """The model asked for; without a version, the recorded one when the name matches the store's (the newest
-        version only starts a new store)."""
+        """
+        The model asked for.
+
+        Without a version, the recorded one when the name matches the store's (the newest version only starts a new
+        store).
+        """
         if not self.model:
             return None
         newest = get_model(self.model, self.version)
@@ -632,12 +742,15 @@ class SQLiteDocumentStore(AsyncOperations):
 
     @contextmanager
     def _reading(self, *, vectors: bool = False) -> Iterator[sqlite3.Connection]:
-        """One read transaction on the read-only connection: everything read inside sees one snapshot, whatever
-        writers do meanwhile, and nothing waits for them.
+        """
+        One read transaction on the read-only connection.
+
+        Everything read inside sees one snapshot, whatever writers do meanwhile, and nothing waits for them.
 
         With ``vectors``, ``self._cache`` holds the vector copy of that snapshot. A copy that lags is brought up
         to date when the write lock is free at once; otherwise (a writer holds it, the file is read-only, the disk
-        is full) this read uses the snapshot's vectors in memory."""
+        is full) this read uses the snapshot's vectors in memory.
+        """
         with self._lock:
             connection = self._connect(write=False)
             in_file = connection is self._reader
@@ -666,8 +779,11 @@ class SQLiteDocumentStore(AsyncOperations):
         return vector_cache.StoreState(bytes(store_id), int(generation), int(rewrites))
 
     def _vectors_current(self, connection: sqlite3.Connection) -> bool:
-        """Whether the mapped copy holds this snapshot and passed its checksums (three ``stat`` calls when this
-        process checked it already and its files have not changed since)."""
+        """
+        Whether the mapped copy holds this snapshot and passed its checksums.
+
+        Three ``stat`` calls when this process checked it already and its files have not changed since.
+        """
         state = self._vector_state(connection)
         path = Path(self.path)
         if self._cache is not None and self._cache.state == state and vector_cache.unchanged(path, self._cache):
@@ -678,8 +794,12 @@ class SQLiteDocumentStore(AsyncOperations):
         return current is not None
 
     def _refresh_without_waiting(self) -> None:
-        """Rebuild the vector copy if the write lock can be taken at once; a writer holding it, a read-only file
-        or a copy that cannot be written (disk full, file size limit) leaves it as it is."""
+        """
+        Rebuild the vector copy if the write lock can be taken at once.
+
+        A writer holding it, a read-only file or a copy that cannot be written (disk full, file size limit) leaves it as
+        it is.
+        """
         if not (os.access(self.path, os.W_OK) and os.access(os.path.dirname(self.path), os.W_OK)):
             return
         try:
@@ -708,9 +828,12 @@ class SQLiteDocumentStore(AsyncOperations):
         )  # fmt: skip
 
     def _extend_vectors(self) -> None:
-        """After a write, append its vectors to the copy while they are in the OS cache, and patch in what it
-        deleted or replaced, so no search has to rebuild the copy after indexing, updates or deletes; a copy that
-        cannot be patched (or written: disk full) is left for the next search."""
+        """
+        After a write, append its vectors to the copy and patch in what it deleted or replaced.
+
+        The vectors are appended while they are in the OS cache, so no search has to rebuild the copy after indexing,
+        updates or deletes; a copy that cannot be patched (or written: disk full) is left for the next search.
+        """
         connection = self._connect(write=True)
         with self._lock, _transaction(connection):
             changes, self._changes = self._changes, None
@@ -724,9 +847,12 @@ class SQLiteDocumentStore(AsyncOperations):
 
     @contextmanager
     def _writing(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction, which also advances the generation (so the vector copy follows) and records in
-        ``self._changes`` which stored vectors it deleted or replaced. A full disk or a file size limit (``ulimit
-        -f``) is one ``SQLiteStoreError``: the transaction is rolled back whole."""
+        """
+        One write transaction, which also advances the generation (so the vector copy follows).
+
+        It records in ``self._changes`` which stored vectors it deleted or replaced. A full disk or a file size limit
+        (``ulimit -f``) is one ``SQLiteStoreError``: the transaction is rolled back whole.
+        """
         connection = self._connect(write=True)
         try:
             with self._lock:
@@ -854,8 +980,11 @@ class SQLiteDocumentStore(AsyncOperations):
 
 
 def _best_per_source(ranked: list[list[tuple[int, float]]], sources: dict[int, str]) -> list[list[tuple[int, float]]]:
-    """Each list of (key, score) hits, best first, cut to the best hit of each source, under one key per source:
-    the key of its first hit in the last list that has one (the k-NN side, in hybrid's order)."""
+    """
+    Each list of (key, score) hits, best first, cut to the best hit of each source, under one key per source.
+
+    The key of its first hit in the last list that has one (the k-NN side, in hybrid's order).
+    """
     representative: dict[str, int] = {}
     for hits in reversed(ranked):
         for key, _ in hits:
@@ -874,12 +1003,16 @@ def _best_per_source(ranked: list[list[tuple[int, float]]], sources: dict[int, s
 
 
 def _inspect(path: str) -> str:
-    """What the file at ``path`` is: ``"missing"`` or ``"empty"`` (a store may be created there), ``"store"`` (its
-    header carries the marker); any other file raises ``SQLiteStoreError``.
+    """
+    What the file at ``path`` is.
+
+    ``"missing"`` or ``"empty"`` (a store may be created there), ``"store"`` (its header carries the marker); any other
+    file raises ``SQLiteStoreError``.
 
     The header is read by SQLite itself, read-only and ``immutable`` (no lock, no WAL index, nothing written): a
     plain ``open()``/``close()`` of the file would drop the POSIX locks of this process's other connections to it,
-    and a writer elsewhere could then checkpoint away a WAL they still read."""
+    and a writer elsewhere could then checkpoint away a WAL they still read.
+    """
     if os.path.isdir(path):
         raise SQLiteStoreError(
             f"Store path {path!r} is a directory: give the path of a store file in it, such as "
@@ -921,8 +1054,12 @@ def _foreign(path: str) -> str:
 
 
 def _connect_read_only(path: str, busy_timeout: float) -> sqlite3.Connection:
-    """Open ``path`` read-only. On a read-only file system SQLite cannot create the WAL index beside a WAL store;
-    with no write-ahead log there (so no writer), the file is opened as immutable, which needs none."""
+    """
+    Open ``path`` read-only.
+
+    On a read-only file system SQLite cannot create the WAL index beside a WAL store; with no write-ahead log there (so
+    no writer), the file is opened as immutable, which needs none.
+    """
     uri = Path(path).as_uri() + "?mode=ro"
     connection = sqlite3.connect(uri, uri=True, timeout=busy_timeout, isolation_level=None, check_same_thread=False)
     try:

@@ -1,4 +1,5 @@
-"""Haystack filters as SQL over the ``documents`` table, where SQL means exactly what Haystack means.
+"""
+Haystack filters as SQL over the ``documents`` table, where SQL means exactly what Haystack means.
 
 Haystack's reference semantics are ``haystack.utils.filters.document_matches_filter`` (Python comparisons, ISO
 dates compared as dates, a ``FilterError`` for strings compared with ``>``). SQL can say the same for equality,
@@ -98,8 +99,12 @@ def _comparison(operator: str, value_sql: str, type_sql: str, value: Any) -> Sql
 
 
 def _member(value_sql: str, type_sql: str, values: list[Any]) -> SqlClause | None:
-    """Equal to one of ``values``: strings and numbers each as one ``IN`` over a JSON array (a chain of ORs would
-    exceed SQLite's expression depth at a thousand values)."""
+    """
+    Equal to one of ``values``.
+
+    Strings and numbers each as one ``IN`` over a JSON array (a chain of ORs would exceed SQLite's expression depth at a
+    thousand values).
+    """
     strings = [item for item in values if isinstance(item, str) and not _may_be_date(item)]
     numbers = [_number(item) for item in values if isinstance(item, bool | int | float)]
     nulls = [item for item in values if item is None]

@@ -1,4 +1,5 @@
-"""Exact k-NN over the mapped vector copy: every vector is scored, so the top k equal brute force.
+"""
+Exact k-NN over the mapped vector copy: every vector is scored, so the top k equal brute force.
 
 A query reads every vector once, so it is bound by memory bandwidth. Blocks are scored on a few worker threads
 (numpy releases the GIL in its loops) and each block keeps only its best rows, so the float64 scoring and the
@@ -28,8 +29,11 @@ def nearest(
     top_k: int,
     allowed: npt.NDArray[np.int64] | None = None,
 ) -> list[tuple[int, float]]:
-    """The ``top_k`` best (row key, k-NN score), best first, ties by key (order of writing); ``allowed`` (sorted
-    row keys) restricts the search to those rows."""
+    """
+    The ``top_k`` best (row key, k-NN score), best first, ties by key (order of writing).
+
+    ``allowed`` (sorted row keys) restricts the search to those rows.
+    """
     query_squared_norm = float(np.dot(query.astype(np.float64), query.astype(np.float64)))
 
     def block(start: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
@@ -57,8 +61,11 @@ def nearest(
 
 
 def _best(scores: npt.NDArray[np.float64], top_k: int) -> npt.NDArray[np.intp]:
-    """Indices of the finite scores at least as good as the ``top_k``-th best (all ties kept, so the final order
-    by key is the same whichever block a tie falls in)."""
+    """
+    Indices of the finite scores at least as good as the ``top_k``-th best.
+
+    All ties are kept, so the final order by key is the same whichever block a tie falls in.
+    """
     finite = np.isfinite(scores)
     if len(scores) > top_k:
         kth = np.partition(scores, len(scores) - top_k)[len(scores) - top_k]

@@ -1,4 +1,5 @@
-"""Metadata fields of the ``documents`` table as Haystack 3.4's own stores report them.
+"""
+Metadata fields of the ``documents`` table as Haystack 3.4's own stores report them.
 
 ``InMemoryDocumentStore`` defines the semantics (``count_unique_metadata_by_filter``, ``get_metadata_fields_info``,
 ``get_metadata_field_min_max``, ``get_metadata_field_unique_values``): a field is a top-level key of ``meta``
@@ -56,8 +57,12 @@ def hashable(value: Any) -> Any:
 
 
 def min_max(bounds: list[tuple[str, Any, Any]]) -> dict[str, Any]:
-    """``{"min", "max"}`` from each JSON type's (type, min, max): over numbers (booleans among them) or strings, as
-    Haystack orders them; lists and objects do not count, and numbers beside strings have no order (None)."""
+    """
+    ``{"min", "max"}`` from each JSON type's (type, min, max).
+
+    Over numbers (booleans among them) or strings, as Haystack orders them; lists and objects do not count, and numbers
+    beside strings have no order (None).
+    """
     kept = [(json_type, low, high) for json_type, low, high in bounds if json_type in _NUMERIC or json_type == "text"]
     if not kept or len({json_type == "text" for json_type, _, _ in kept}) > 1:
         return {"min": None, "max": None}

@@ -1,5 +1,8 @@
-"""The threads that scan the mapped vector copy (k-NN scoring, checksum checks): numpy and zlib release the GIL
-in their loops, and a scan saturates memory bandwidth with a few cores."""
+"""
+The threads that scan the mapped vector copy (k-NN scoring, checksum checks).
+
+Numpy and zlib release the GIL in their loops, and a scan saturates memory bandwidth with a few cores.
+"""
 
 from __future__ import annotations
 

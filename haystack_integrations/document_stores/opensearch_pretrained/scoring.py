@@ -1,4 +1,5 @@
-"""Scores as OpenSearch reports them, so a local prototype ranks and thresholds like the cluster.
+"""
+Scores as OpenSearch reports them, so a local prototype ranks and thresholds like the cluster.
 
 k-NN (knn-spaces): l2 ``1/(1+d²)`` with d the Euclidean distance; cosinesimil ``(1+cos)/2``; innerproduct
 ``dot+1`` for a non-negative dot product and ``1/(1-dot)`` below zero.
@@ -44,7 +45,8 @@ Ranked = Sequence[Sequence[tuple[Key, float]]]
 
 @dataclass(frozen=True)
 class LowerBound:
-    """A floor for one sub-query's min-max normalization (neural-search 3.0+, ``lower_bounds``).
+    """
+    A floor for one sub-query's min-max normalization (neural-search 3.0+, ``lower_bounds``).
 
     ``mode="apply"``: scores above ``min_score`` normalize from ``min_score`` instead of the sub-query's lowest
     score (if its best score is above it too); ``"clip"``: scores below ``min_score`` become 0.001 and the rest
@@ -97,7 +99,8 @@ def fuse(
     lower_bounds: Sequence[LowerBound] | None = None,
     min_score: float | None = None,
 ) -> list[tuple[Key, float]]:
-    """The sub-queries' results fused as the hybrid search pipeline of ``fusion`` would, best first.
+    """
+    The sub-queries' results fused as the hybrid search pipeline of ``fusion`` would, best first.
 
     :param ranked: Per sub-query, its results (key, score), best first.
     :param fusion: ``min_max``, ``z_score`` or ``rrf``.

@@ -1,4 +1,5 @@
-"""A file copy of the store's vectors, so a dense search reads one flat float32 file, not a million rows.
+"""
+A file copy of the store's vectors, so a dense search reads one flat float32 file, not a million rows.
 
 SQLite stays the truth (each vector is a BLOB in its document's row, written in the same transaction). Fetching
 a million BLOBs through Python costs seconds, so searches use this derived copy: three files beside the database,
@@ -83,8 +84,12 @@ class StoreState:
 
 @dataclass(frozen=True)
 class Changes:
-    """What one write transaction of this store did to the vectors: the state before and after it, and the row keys
-    whose vectors it deleted or replaced (recorded by the connection's own triggers)."""
+    """
+    What one write transaction of this store did to the vectors.
+
+    The state before and after it, and the row keys whose vectors it deleted or replaced (recorded by the connection's
+    own triggers).
+    """
 
     before: StoreState
     after: StoreState
@@ -134,9 +139,12 @@ def unchanged(database: Path, cache: VectorCache) -> bool:
 def open_current(
     database: Path, connection: sqlite3.Connection, state: StoreState, dimension: int, previous: VectorCache | None
 ) -> VectorCache | None:
-    """The copy if it holds exactly ``state`` and passes its checks (no lock needed: the copy only changes under the
-    write lock, and a header is only ever written after the data it describes). Rows ``previous`` checked in the
-    same build are not read again."""
+    """
+    The copy if it holds exactly ``state`` and passes its checks.
+
+    No lock is needed: the copy only changes under the write lock, and a header is only ever written after the data it
+    describes. Rows ``previous`` checked in the same build are not read again.
+    """
     loaded = _load(database, dimension)
     if loaded is None or loaded.state != state or not _tail_matches(connection, loaded):
         return None
@@ -153,12 +161,15 @@ def refresh(
     previous: VectorCache | None = None,
     changes: Changes | None = None,
 ) -> VectorCache | None:
-    """Bring the copy to ``state``, with ``connection`` holding the write lock: append the rows written since, when
-    nothing else changed; otherwise rebuild it (or, without ``rebuild``, leave that to the next search). With
-    ``rebuild`` (a search waits for it) the copy's checksums are checked first and a damaged copy is rebuilt;
-    without it (after a write) the rows it appends are checksummed and checking the rest is left to the search.
-    ``changes`` (the write just committed) lets deletes and replaced vectors be patched in rather than rebuilt, if
-    nothing else changed the store since the copy's state."""
+    """
+    Bring the copy to ``state``, with ``connection`` holding the write lock.
+
+    Append the rows written since, when nothing else changed; otherwise rebuild it (or, without ``rebuild``, leave that
+    to the next search). With ``rebuild`` (a search waits for it) the copy's checksums are checked first and a damaged
+    copy is rebuilt; without it (after a write) the rows it appends are checksummed and checking the rest is left to the
+    search. ``changes`` (the write just committed) lets deletes and replaced vectors be patched in rather than rebuilt,
+    if nothing else changed the store since the copy's state.
+    """
     loaded = _load(database, dimension)
     if loaded is not None and not _tail_matches(connection, loaded, changes.replaced if changes else ()):
         loaded = None  # the database lost writes the copy holds (a power loss can): the copy is of another past
@@ -189,9 +200,13 @@ def refresh(
 
 
 def _load(database: Path, dimension: int) -> VectorCache | None:
-    """The copy's header and arrays, if the files belong to one build, are long enough for it and the hashes of the
-    header and of the dead positions hold. All are read from the files whose headers were read, so a rebuild renamed
-    into place meanwhile cannot mix two builds. The chunks' hashes are not checked here (see ``_verified``)."""
+    """
+    The copy's header and arrays, if the files belong to one build and their header checks hold.
+
+    The files must be long enough for the build, and the hashes of the header and of the dead positions must hold. All
+    are read from the files whose headers were read, so a rebuild renamed into place meanwhile cannot mix two builds.
+    The chunks' hashes are not checked here (see ``_verified``).
+    """
     vectors_path, keys_path, sums_path, dead_path = cache_paths(database)
     try:
         with (
@@ -224,8 +239,12 @@ def _load(database: Path, dimension: int) -> VectorCache | None:
 
 
 def _verified(cache: VectorCache, previous: VectorCache | None) -> VectorCache | None:
-    """``cache`` marked as checked, or None if a chunk's checksums fail. Chunks ``previous`` checked in the same
-    build, with the files only appended to since, are trusted; every other chunk is read, in parallel."""
+    """
+    ``cache`` marked as checked, or None if a chunk's checksums fail.
+
+    Chunks ``previous`` checked in the same build, with the files only appended to since, are trusted; every other chunk
+    is read, in parallel.
+    """
     start = _trusted(cache, previous) // CHUNK_ROWS * CHUNK_ROWS
     count = len(cache.keys)
     starts = range(start, count, CHUNK_ROWS)
@@ -245,9 +264,12 @@ def _verified(cache: VectorCache, previous: VectorCache | None) -> VectorCache |
 
 
 def _trusted(cache: VectorCache, previous: VectorCache | None) -> int:
-    """How many leading rows of ``cache`` this process checked already, in ``previous``: all it checked when the
-    files are the same, the rows it had checked when the copy was only appended to since (a write moved the state on
-    within the same build), none when the files changed without a write."""
+    """
+    How many leading rows of ``cache`` this process checked already, in ``previous``.
+
+    All it checked when the files are the same, the rows it had checked when the copy was only appended to since (a
+    write moved the state on within the same build), none when the files changed without a write.
+    """
     if previous is None or previous.header.build_id != cache.header.build_id:
         return 0
     if previous.files == cache.files:
@@ -256,9 +278,12 @@ def _trusted(cache: VectorCache, previous: VectorCache | None) -> int:
 
 
 def _tail_matches(connection: sqlite3.Connection, cache: VectorCache, replaced: Sequence[int] = ()) -> bool:
-    """Whether the copy's last live vector is still the database's vector at that key: one row read, which catches a
-    database that went back to an earlier state (generations are then reached again with other rows). Rows of the
-    write being patched in (``replaced``) are passed over."""
+    """
+    Whether the copy's last live vector is still the database's vector at that key.
+
+    One row read, which catches a database that went back to an earlier state (generations are then reached again with
+    other rows). Rows of the write being patched in (``replaced``) are passed over.
+    """
     skipped = set(replaced)
     last = len(cache.keys) - 1
     while last >= 0 and (_is_dead(cache, last) or int(cache.keys[last]) in skipped):
@@ -311,8 +336,12 @@ def _map(
 
 
 class _Checksums:
-    """Hashes of rows as they are written: one pair per full chunk, and the running pair of the last, partial one
-    (which an append starts from the rows already there)."""
+    """
+    Hashes of rows as they are written.
+
+    One pair per full chunk, and the running pair of the last, partial one (which an append starts from the rows already
+    there).
+    """
 
     def __init__(self, rows: int, tail_vectors: npt.NDArray[np.float32], tail_records: npt.NDArray[np.void]) -> None:
         self.rows = rows  # written so far, the last ``rows % CHUNK_ROWS`` of them given here
@@ -347,8 +376,11 @@ def _copy_rows(
     checksums: _Checksums,
     replaced: Sequence[int] = (),
 ) -> tuple[int, int]:
-    """Stream the vectors of rows past ``after_key``, and of the rows ``replaced`` (their new vectors), into the two
-    open files; returns (rows, last key)."""
+    """
+    Stream the vectors of rows past ``after_key``, and of the rows ``replaced``, into the two open files.
+
+    The rows ``replaced`` stream their new vectors. Returns (rows, last key).
+    """
     cursor = connection.execute(
         "SELECT pk, embedding FROM documents WHERE (pk > ? OR pk IN (SELECT value FROM json_each(?))) "
         "AND embedding IS NOT NULL ORDER BY pk",
@@ -375,11 +407,15 @@ def _append(
     dimension: int,
     replaced: list[int],
 ) -> bool:
-    """Write the new rows (and the new vectors of ``replaced`` rows) past the copy's end and the old rows of
-    ``replaced`` into the dead positions (cutting off what an interrupted append left), sync, and only then rewrite
-    the header to claim them. Readers read no further than the header they read, so none is disturbed. Full
-    chunks' hashes never change; the partial last chunk's are computed again from its rows, once they are found
-    intact. Returns False, writing nothing, if they are not, or if too many rows would be dead (rebuild then)."""
+    """
+    Patch the copy in place with the new and replaced rows, then rewrite the header to claim them.
+
+    Write the new rows (and the new vectors of ``replaced`` rows) past the copy's end and the old rows of ``replaced``
+    into the dead positions (cutting off what an interrupted append left), sync, and only then rewrite the header.
+    Readers read no further than the header they read, so none is disturbed. Full chunks' hashes never change; the
+    partial last chunk's are computed again from its rows, once they are found intact. Returns False, writing nothing,
+    if they are not, or if too many rows would be dead (rebuild then).
+    """
     header = loaded.header
     tail = slice(header.count // CHUNK_ROWS * CHUNK_ROWS, header.count)
     checksums = _Checksums(header.count, loaded.vectors[tail], loaded.records[tail])

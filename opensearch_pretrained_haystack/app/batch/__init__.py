@@ -1,4 +1,5 @@
-"""The batch job behind ``index``, ``search`` and ``evaluate``, one responsibility per module.
+"""
+The batch job behind ``index``, ``search`` and ``evaluate``, one responsibility per module.
 
 - ``sources``: .txt/.md/.jsonl files read into Documents, and counted for the progress bar;
 - ``targets``: where passages go (``Target``): the embedded store file or an OpenSearch index;

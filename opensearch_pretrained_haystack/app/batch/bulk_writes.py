@@ -1,6 +1,8 @@
-"""Passages looked up and written with opensearch-py's bulk helpers, item by item accounted for: for a writer with
-its own client (a Ray worker, a Spark partition) instead of the store's ``write_documents``, which fails a whole
-batch for one item.
+"""
+Passages looked up and written with opensearch-py's bulk helpers, item by item accounted for.
+
+For a writer with its own client (a Ray worker, a Spark partition) instead of the store's ``write_documents``, which
+fails a whole batch for one item.
 
 The actions are the store's own (``index`` operations with ``_id``: ``cluster.document_store.index_actions``), so a
 retry overwrites and never duplicates. Items rejected for load (429) or by a server error (5xx), and whole requests
@@ -43,8 +45,11 @@ class BulkOutcome:
 
 
 def ids_in_index(store: OpenSearchDocumentStore, ids: list[str], policy: RetryPolicy) -> set[str]:
-    """Which of ``ids`` the index holds. Not knowing (after retries) costs embeddings, never duplicates: writes
-    overwrite, so a failed check answers "none"."""
+    """
+    Which of ``ids`` the index holds.
+
+    Not knowing (after retries) costs embeddings, never duplicates: writes overwrite, so a failed check answers "none".
+    """
     if not ids:
         return set()
     client = connected_client(store, policy)

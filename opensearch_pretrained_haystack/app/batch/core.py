@@ -1,8 +1,10 @@
-"""What the local and the Ray engine share, so both count, de-duplicate, write and fail alike: the chunk sizes, the
-run's ``IndexSummary`` (a Ray worker's share of it too), which passages to embed (``new_passages``), which embedded
-passages to write (``embedded_passages``) and how a write is counted (``write_passages``, into a ``Sink``: the
-embedded store, or ``OpenSearchSink`` for both engines). It imports neither engine: each engine imports it, and the
-``index`` command chooses the engine (``job.index_sources``).
+"""
+What the local and the Ray engine share, so both count, de-duplicate, write and fail alike.
+
+The chunk sizes, the run's ``IndexSummary`` (a Ray worker's share of it too), which passages to embed
+(``new_passages``), which embedded passages to write (``embedded_passages``) and how a write is counted
+(``write_passages``, into a ``Sink``: the embedded store, or ``OpenSearchSink`` for both engines). It imports neither
+engine: each engine imports it, and the ``index`` command chooses the engine (``job.index_sources``).
 """
 
 from __future__ import annotations
@@ -34,14 +36,17 @@ MAX_NAMES_SHOWN = 10
 
 @dataclass
 class IndexSummary:
-    """What one run did. ``passages_written`` includes ``without_content``: passages with no content (see
-    ``has_content``), stored without a vector, which is not a failure. ``skipped`` counts passages already
-    stored or repeated in the input (same content and meta). ``failed`` counts unreadable documents (bad files,
-    bad JSONL lines) and passages with content that the embedder returned without a vector (not written, so a
-    re-run embeds them).
+    """
+    What one run did.
+
+    ``passages_written`` includes ``without_content``: passages with no content (see ``has_content``), stored without a
+    vector, which is not a failure. ``skipped`` counts passages already stored or repeated in the input (same content
+    and meta). ``failed`` counts unreadable documents (bad files, bad JSONL lines) and passages with content that the
+    embedder returned without a vector (not written, so a re-run embeds them).
 
     A Ray worker counts its share in a ``quiet`` summary (nothing logged there: Ray would forward every warning to
-    the driver, which logs them once when it ``add``s the shares)."""
+    the driver, which logs them once when it ``add``s the shares).
+    """
 
     documents_read: int = 0
     passages_written: int = 0
@@ -60,6 +65,11 @@ class IndexSummary:
     files_not_read_names: list[str] = field(default_factory=list)
 
     def line(self) -> str:
+        """
+        The summary in one line, with the files not read if any.
+
+        :returns: The line.
+        """
         line = (
             f"documents read: {self.documents_read}, passages written: {self.passages_written}, "
             f"skipped: {self.skipped}, failed: {self.failed}, without content: {self.without_content}"
@@ -71,11 +81,22 @@ class IndexSummary:
         return line
 
     def skip_file(self, path: Path) -> None:
+        """
+        Count ``path`` as not read, keeping the first names.
+
+        :param path: The file not read.
+        """
         self.files_not_read += 1
         if len(self.files_not_read_names) < MAX_NAMES_SHOWN:
             self.files_not_read_names.append(str(path))
 
     def fail(self, count: int, reason: str) -> None:
+        """
+        Count ``count`` failures, keep the first reasons and log every one.
+
+        :param count: How many documents or passages failed.
+        :param reason: Why, naming the input.
+        """
         self.failed += count
         self._note(count, reason)
 
@@ -99,22 +120,38 @@ class IndexSummary:
 
 
 def new_passages(passages: Sequence[Document], stored: Collection[str]) -> tuple[list[Document], int]:
-    """The passages to embed — those the target does not hold (``stored``), each id once (a repeated passage is
-    written once) — and how many were skipped."""
+    """
+    The passages to embed.
+
+    Those the target does not hold (``stored``), each id once (a repeated passage is written once) — and how many were
+    skipped.
+    """
     new = list({passage.id: passage for passage in passages if passage.id not in stored}.values())
     return new, len(passages) - len(new)
 
 
 def embedded_passages(embedded: Sequence[Document], *, vectors_expected: bool = True) -> tuple[list[Document], int]:
-    """The passages to write, and how many failed: a passage with content that came back without a vector is not
-    written (so a re-run embeds it). ``vectors_expected=False`` when the cluster encodes at ingest: none fails here."""
+    """
+    The passages to write, and how many failed.
+
+    A passage with content that came back without a vector is not written (so a re-run embeds it).
+    ``vectors_expected=False`` when the cluster encodes at ingest: none fails here.
+    """
     kept = [p for p in embedded if not (vectors_expected and p.embedding is None and has_content(p))]
     return kept, len(embedded) - len(kept)
 
 
 def write_passages(sink: Sink, passages: list[Document], summary: IndexSummary) -> None:
-    """Write embedded ``passages`` and count them: written (with or without content), stored meanwhile by another
-    run (skipped), or not written after the sink's retries (failed, by id; the run goes on)."""
+    """
+    Write embedded ``passages`` and count them in ``summary``.
+
+    Each is written (with or without content), stored meanwhile by another run (skipped), or not written after the
+    sink's retries (failed, by id; the run goes on).
+
+    :param sink: Where the passages go.
+    :param passages: Embedded passages.
+    :param summary: The run's summary (or a Ray worker's share of it).
+    """
     summary.without_content += sum(1 for doc in passages if not has_content(doc))
     try:
         written = sink.write(passages)

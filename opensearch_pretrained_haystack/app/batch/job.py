@@ -1,4 +1,5 @@
-"""Batch indexing as a stream: read → clean → split → embed → write, one chunk of documents at a time.
+"""
+Batch indexing as a stream: read → clean → split → embed → write, one chunk of documents at a time.
 
 The steps are ``pipelines.indexing_components``, the very components ``indexing_pipeline`` wires together, run
 in the same order; only reading (``sources``) and writing (``targets``) are the job's own. Memory stays flat
@@ -58,13 +59,16 @@ def index_documents(
     group_size: int = PASSAGE_GROUP,
     progress_bar: bool = True,
 ) -> IndexSummary:
-    """Clean and split ``documents`` as they are read, then embed and write their passages ``group_size`` at a
-    time (across read chunks, so the embedder's batches pad little), skipping passages ``sink`` already holds.
-    The first groups are smaller (``FIRST_GROUP``, doubling up to ``group_size``), so the first passages are
-    written, and the bar moves, within seconds. The progress bar counts documents whose passages are all written,
-    and shows the passages written so far; with ``bytes_read`` (told by ``read_documents``) it counts their bytes
-    instead, of a ``total`` in bytes (``input_bytes``). Ctrl-C raises ``IndexingInterrupted`` carrying the summary
-    of what was written (every group written before it is kept; a re-run resumes after it)."""
+    """
+    Clean and split ``documents`` as they are read, then embed and write their passages.
+
+    Passages go ``group_size`` at a time (across read chunks, so the embedder's batches pad little), skipping passages
+    ``sink`` already holds. The first groups are smaller (``FIRST_GROUP``, doubling up to ``group_size``), so the first
+    passages are written, and the bar moves, within seconds. The progress bar counts documents whose passages are all
+    written, and shows the passages written so far; with ``bytes_read`` (told by ``read_documents``) it counts their
+    bytes instead, of a ``total`` in bytes (``input_bytes``). Ctrl-C raises ``IndexingInterrupted`` carrying the
+    summary of what was written (every group written before it is kept; a re-run resumes after it).
+    """
     summary = summary or IndexSummary()
     pending: list[Document] = []
     size = min(FIRST_GROUP, group_size)
@@ -124,8 +128,11 @@ class IndexingInterrupted(KeyboardInterrupt):
 
 
 class _WrittenProgress:
-    """Advances the bar by a chunk's documents once all of the chunk's passages are written. Passages of the chunk
-    being cut may be written before it is counted (``read``): they are credited to it then."""
+    """
+    Advances the bar by a chunk's documents once all of the chunk's passages are written.
+
+    Passages of the chunk being cut may be written before it is counted (``read``): they are credited to it then.
+    """
 
     def __init__(self, bar: tqdm[Never]) -> None:
         self._bar = bar
@@ -178,7 +185,8 @@ def index_into(
     group_size: int = PASSAGE_GROUP,
     progress_bar: bool = True,
 ) -> IndexSummary:
-    """``documents`` into ``target``, through ``indexing_components`` for ``model``: ``index`` and ``evaluate``.
+    """
+    ``documents`` into ``target``, through ``indexing_components`` for ``model``: ``index`` and ``evaluate``.
 
     The remote embedder asks the cluster the documents go to (checked before anything is read or written:
     ``check_remote_model``); the embedded store has no cluster, so ``remote_model_id`` needs an OpenSearch target.
@@ -237,8 +245,12 @@ def index_sources(
     engine: str = "local",
     ray: RayOptions | None = None,
 ) -> IndexSummary:
-    """The ``index`` command: every document of ``sources`` into ``target``, embedded with ``model``; with
-    ``engine="ray"`` on Ray Data (``ray``: where and how wide; the same passages, vectors and summary)."""
+    """
+    The ``index`` command.
+
+    Every document of ``sources`` into ``target``, embedded with ``model``; with ``engine="ray"`` on Ray Data (``ray``:
+    where and how wide; the same passages, vectors and summary).
+    """
     check_split_options(split, window, overlap)
     if engine == "ray":
         if target.sparse is not None:

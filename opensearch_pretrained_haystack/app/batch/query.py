@@ -27,9 +27,13 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Rerank:
-    """How ``search`` and ``evaluate`` rerank the retrieved passages: with a catalog cross-encoder (or a model
-    directory) run locally, or with a cross-encoder deployed in the target's cluster (``remote_model_id``);
-    ``top_k`` passages are reranked (default: as many as are retrieved without reranking)."""
+    """
+    How ``search`` and ``evaluate`` rerank the retrieved passages.
+
+    With a catalog cross-encoder (or a model directory) run locally, or with a cross-encoder deployed in the target's
+    cluster (``remote_model_id``); ``top_k`` passages are reranked (default: as many as are retrieved without
+    reranking).
+    """
 
     model: str | None = None
     remote_model_id: str | None = None
@@ -57,8 +61,12 @@ class Rerank:
 
 @dataclass(frozen=True)
 class Highlight:
-    """How ``search`` highlights the evidence sentences of its documents: ``model`` is a catalog highlighter (name or
-    alias) or a model directory, run locally, or else the id of a highlighter deployed in the target's cluster."""
+    """
+    How ``search`` highlights the evidence sentences of its documents.
+
+    ``model`` is a catalog highlighter (name or alias) or a model directory, run locally, or else the id of a
+    highlighter deployed in the target's cluster.
+    """
 
     model: str
 
@@ -94,9 +102,12 @@ def search(
     rerank: Rerank | None = None,
     highlight: Highlight | None = None,
 ) -> list[Document]:
-    """The ``top_k`` source documents for ``query``, best first, each scored by its best passage (by the
-    cross-encoder's score with ``rerank``; with ``highlight``, that passage's evidence sentences in its meta);
-    ``mode``, ``fusion``, ``bm25_weight`` and ``per_source`` as ``query_pipeline`` takes them."""
+    """
+    The ``top_k`` source documents for ``query``, best first, each scored by its best passage.
+
+    With ``rerank``, by the cross-encoder's score; with ``highlight``, that passage's evidence sentences are in its
+    meta. ``mode``, ``fusion``, ``bm25_weight`` and ``per_source`` as ``query_pipeline`` takes them.
+    """
     if top_k < 1:
         raise ValueError(f"top-k must be 1 or more (how many documents to return), got {top_k}.")
     if not query.strip():

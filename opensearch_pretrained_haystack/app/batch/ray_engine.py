@@ -1,4 +1,5 @@
-"""``index --engine ray``: the batch job on Ray Data, stage for stage the local engine's.
+"""
+``index --engine ray``: the batch job on Ray Data, stage for stage the local engine's.
 
 shards (the driver) → read, clean, split, skip what the index holds (components loaded once per worker process; Ray Data
 fuses this stage into the actors) → embed (an actor pool, one model session per actor) → bulk writes (a ``Datasink``, at
@@ -140,8 +141,12 @@ def _components(job: RayJob) -> IndexingComponents:
 
 @lru_cache(maxsize=2)
 def _sink(job: RayJob) -> OpenSearchSink:
-    """The job's index, checked against the model (the driver created it), for lookups and bulk writes: the local
-    engine's sink."""
+    """
+    The job's index, checked against the model (the driver created it): the local engine's sink.
+
+    :param job: The job.
+    :returns: The sink for look-ups and bulk writes.
+    """
     assert job.target.hosts is not None and job.target.index is not None
     store = document_store_for(
         get_model(job.model, job.version), job.target.hosts, job.target.index, create_index=False,
@@ -183,6 +188,12 @@ class Embed:
         self._embedder.warm_up()
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, np.ndarray[Any, Any]]:
+        """
+        Embed the passage rows of ``batch`` and pass the report rows on.
+
+        :param batch: Rows of passages and reports.
+        :returns: The embedded passages' rows and one report row (with the passages that could not be embedded).
+        """
         rows, report, passages = _Rows(), _share(), []
         for kind, _, data in _rows_of(batch):
             if kind == REPORT:
@@ -200,14 +211,24 @@ class Embed:
 
 
 class OpenSearchDatasink(Datasink[dict[str, Any]]):
-    """Bulk-writes the passage rows and sums the report rows; each write task's share is added to ``summary`` (on the
-    driver) when it is done."""
+    """
+    Bulk-writes the passage rows and sums the report rows.
+
+    Each write task's share is added to ``summary`` (on the driver) when it is done.
+    """
 
     def __init__(self, job: RayJob, summary: IndexSummary | None = None) -> None:
         self._job = job
         self.summary = summary or IndexSummary()
 
     def write(self, blocks: Iterable[Block], ctx: Any) -> dict[str, Any]:
+        """
+        Bulk-write the passage rows of ``blocks`` and sum their report rows.
+
+        :param blocks: The blocks this task writes.
+        :param ctx: Ray's task context (unused).
+        :returns: This task's share of the summary, as a dict.
+        """
         report, passages = _share(), []
         for block in blocks:
             accessor = BlockAccessor.for_block(block)
@@ -223,6 +244,11 @@ class OpenSearchDatasink(Datasink[dict[str, Any]]):
         return asdict(report)
 
     def on_write_complete(self, write_result: WriteResult[dict[str, Any]]) -> None:
+        """
+        Add every task's report to ``report``.
+
+        :param write_result: What the write tasks returned.
+        """
         for returned in write_result.write_returns:
             self.summary.add(IndexSummary(**returned))
 
@@ -243,8 +269,11 @@ def index_sources_on_ray(
     progress_bar: bool = True,
     make_embedder: EmbedderFactory = default_embedder,
 ) -> IndexSummary:
-    """``index_sources`` on Ray: the same passages, ids, vectors and summary; ``make_embedder`` builds each actor's
-    embedder (``default_embedder``)."""
+    """
+    ``index_sources`` on Ray.
+
+    The same passages, ids, vectors and summary; ``make_embedder`` builds each actor's embedder (``default_embedder``).
+    """
     if target.store_path is not None or target.hosts is None or target.index is None:
         raise ValueError(EMBEDDED_STORE_REFUSED)
     options.check_address()

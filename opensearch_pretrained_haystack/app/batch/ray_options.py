@@ -21,7 +21,8 @@ class RayUnreachableError(OpenSearchPretrainedError):
 
 @dataclass(frozen=True)
 class RayOptions:
-    """Where and how wide the Ray job runs.
+    """
+    Where and how wide the Ray job runs.
 
     ``address``: None starts a local Ray for the job (or uses the one ``ray.init`` already started in this process);
     ``"auto"`` joins the cluster this machine belongs to; ``"ray://host:10001"`` connects a client. ``workers``:
@@ -46,8 +47,11 @@ class RayOptions:
             raise ValueError(f"block_retries {self.block_retries}: give 0 or more.")
 
     def check_address(self) -> None:
-        """Fail in seconds, in one line, when nothing listens at ``address`` (``host:port`` or ``ray://host:port``;
-        ``auto`` and ``local`` are Ray's to find)."""
+        """
+        Fail in seconds, in one line, when nothing listens at ``address``.
+
+        ``address`` is ``host:port`` or ``ray://host:port``; ``auto`` and ``local`` are Ray's to find.
+        """
         if self.address is None or self.address in ("auto", "local"):
             return
         host, _, port = self.address.removeprefix("ray://").rpartition(":")

@@ -1,5 +1,7 @@
-"""The preflight of ``index --remote MODEL_ID`` (and ``--sparse MODEL_ID``): the cluster model must be deployed and
-fit the index's model.
+"""
+The preflight of ``index --remote MODEL_ID`` (and ``--sparse MODEL_ID``).
+
+The cluster model must be deployed and fit the index's model.
 
 It runs before anything is read or written, so a wrong model id leaves no index behind.
 """
@@ -27,8 +29,12 @@ ENV_CREDENTIALS = (
 def check_remote_model(
     model: PretrainedModel, hosts: str, model_id: str, *, verify_certs: bool = True, ca_certs: str | None = None
 ) -> None:
-    """Refuse, before anything is read or written, a cluster model that is not deployed or whose vectors do not
-    come from another model than ``model`` (another size, or another registered name)."""
+    """
+    Refuse, before anything is read or written, a cluster model that does not fit ``model``.
+
+    That is a model that is not deployed, or whose vectors come from another model than ``model`` (another size, or
+    another registered name).
+    """
     settings = ConnectionSettings(hosts, http_auth=ENV_CREDENTIALS, verify_certs=verify_certs, ca_certs=ca_certs)
     client = settings.sync_client()
     try:
@@ -45,9 +51,13 @@ def check_remote_model(
 def check_sparse_model(
     encoding: SparseEncoding, hosts: str, *, verify_certs: bool = True, ca_certs: str | None = None
 ) -> str:
-    """The model whose tokenizer splits passages for ``index --sparse MODEL_ID``: ``--sparse-model``, else the
-    deployed model's catalog name. Refuses, before anything is read or written, a model that is not a deployed
-    sparse model, and a ``--sparse-model`` that is not a sparse model (its tokenizer would cut other tokens)."""
+    """
+    The model whose tokenizer splits passages for ``index --sparse MODEL_ID``.
+
+    ``--sparse-model``, else the deployed model's catalog name. Refuses, before anything is read or written, a model
+    that is not a deployed sparse model, and a ``--sparse-model`` that is not a sparse model (its tokenizer would cut
+    other tokens).
+    """
     if encoding.model_id is None:
         raise ValueError("Indexing into a sparse index needs the cluster model that encodes it: --sparse MODEL_ID.")
     settings = ConnectionSettings(hosts, http_auth=ENV_CREDENTIALS, verify_certs=verify_certs, ca_certs=ca_certs)

@@ -1,5 +1,7 @@
-"""The batch job's input cut into shards that any worker can read on its own: a text file, or a byte range of a
-JSONL file holding a fixed number of documents.
+"""
+The batch job's input cut into shards that any worker can read on its own.
+
+A text file, or a byte range of a JSONL file holding a fixed number of documents.
 
 A distributed engine hands shards, not documents, to its workers, so that reading scales with them and the driver
 never holds the corpus. A shard is read with ``sources``' own parsing, so documents, ids and the ``file:line: why``
@@ -28,8 +30,12 @@ from opensearch_pretrained_haystack.app.batch.sources import (
 
 @dataclass(frozen=True)
 class Shard:
-    """``path`` whole (``end`` None: a text file, or a file ``read_documents`` reports as unreadable), or the
-    JSONL lines from byte ``start`` to byte ``end``, the first of them line number ``first_line``."""
+    """
+    One shard of the input: a whole file, or a byte range of JSONL lines.
+
+    ``path`` whole (``end`` None: a text file, or a file ``read_documents`` reports as unreadable), or the JSONL lines
+    from byte ``start`` to byte ``end``, the first of them line number ``first_line``.
+    """
 
     path: str
     documents: int = 1
@@ -41,9 +47,12 @@ class Shard:
 def plan_shards(
     sources: Sequence[str | Path], *, documents_per_shard: int, skipped: SkippedFiles | None = None
 ) -> Iterator[Shard]:
-    """The shards of ``sources``, in reading order; together they hold every document exactly once. JSONL files
-    are scanned once for line offsets (as ``count_documents`` counts lines), nothing is parsed. Files of a
-    directory that are not read are reported to ``skipped``."""
+    """
+    The shards of ``sources``, in reading order; together they hold every document exactly once.
+
+    JSONL files are scanned once for line offsets (as ``count_documents`` counts lines), nothing is parsed. Files of a
+    directory that are not read are reported to ``skipped``.
+    """
     for path in source_files(sources, skipped):
         if path.suffix == JSONL_SUFFIX and path.is_file() and not is_gzip(path):
             yield from _jsonl_shards(path, documents_per_shard)

@@ -1,4 +1,5 @@
-"""The batch job's input: .txt/.md files (one document each) and .jsonl files (one document per line).
+"""
+The batch job's input: .txt/.md files (one document each) and .jsonl files (one document per line).
 
 Documents are read lazily, so a corpus of any size streams through. A missing or unreadable file and each bad
 line is reported once (``file:line: why``) and counted as failed; the rest is read. No input is held beyond
@@ -30,19 +31,35 @@ MAX_DEPTH = 32
 class FailureLog(Protocol):
     """Where reading reports what it could not read (``IndexSummary``)."""
 
-    def fail(self, count: int, reason: str) -> None: ...
+    def fail(self, count: int, reason: str) -> None:
+        """
+        Report ``count`` documents that could not be read.
+
+        :param count: How many.
+        :param reason: Why, naming the input.
+        """
+        ...
 
 
 class SkippedFiles(Protocol):
     """Where walking a directory reports the files it does not read (``IndexSummary``)."""
 
-    def skip_file(self, path: Path) -> None: ...
+    def skip_file(self, path: Path) -> None:
+        """
+        Report a file that is not read.
+
+        :param path: The file.
+        """
+        ...
 
 
 def source_files(sources: Sequence[str | Path], skipped: SkippedFiles | None = None) -> Iterator[Path]:
-    """The files named by ``sources``; directories are walked (sorted, so runs repeat exactly), and their other
-    files (PDFs, images, ...) are reported to ``skipped``. A source that does not exist is passed on, for
-    ``read_documents`` to report as failed."""
+    """
+    The files named by ``sources``.
+
+    Directories are walked (sorted, so runs repeat exactly), and their other files (PDFs, images, ...) are reported to
+    ``skipped``. A source that does not exist is passed on, for ``read_documents`` to report as failed.
+    """
     for source in map(Path, sources):
         if source.is_dir():
             for path in sorted(p for p in source.rglob("*") if p.is_file()):
@@ -57,13 +74,21 @@ def source_files(sources: Sequence[str | Path], skipped: SkippedFiles | None = N
 
 
 class BytesRead:
-    """How many bytes of input ``read_documents`` has read so far: the position of a progress bar whose total is
-    ``input_bytes`` (so the input is read once, not counted first)."""
+    """
+    How many bytes of input ``read_documents`` has read so far.
+
+    It is the position of a progress bar whose total is ``input_bytes``, so the input is read once, not counted first.
+    """
 
     def __init__(self) -> None:
         self.count = 0
 
     def add(self, size: int) -> None:
+        """
+        Count ``size`` more bytes read.
+
+        :param size: Bytes of a file or line just read.
+        """
         self.count += size
 
 
@@ -73,8 +98,11 @@ def input_bytes(sources: Sequence[str | Path]) -> int:
 
 
 def count_documents(sources: Sequence[str | Path]) -> int:
-    """How many documents ``read_documents`` will yield (one per text file, one per non-blank JSONL line),
-    so the progress bar can show the remaining time; it only counts lines."""
+    """
+    How many documents ``read_documents`` will yield, so the progress bar can show the remaining time.
+
+    One per text file, one per non-blank JSONL line; it only counts lines.
+    """
     total = 0
     for path in source_files(sources):
         if path.suffix == JSONL_SUFFIX and path.is_file() and not is_gzip(path):
@@ -92,10 +120,14 @@ def read_documents(
     *,
     bytes_read: BytesRead | None = None,
 ) -> Iterator[Document]:
-    """Documents from .txt/.md files (one each, as Haystack's ``TextFileToDocument`` makes them) and .jsonl files
-    (one per line: ``content``, optional ``meta`` and ``id``). A missing or unreadable file and each bad line is
-    reported (``file:line: why``) and counted as failed; the rest is read. Files of a directory that are none of
-    these are reported to ``skipped``; ``bytes_read`` is told the size of each file or line as it is read."""
+    """
+    Documents from .txt/.md files and .jsonl files.
+
+    A .txt/.md file gives one document, as Haystack's ``TextFileToDocument`` makes it; a .jsonl file gives one per line
+    (``content``, optional ``meta`` and ``id``). A missing or unreadable file and each bad line is reported
+    (``file:line: why``) and counted as failed; the rest is read. Files of a directory that are none of these are
+    reported to ``skipped``; ``bytes_read`` is told the size of each file or line as it is read.
+    """
     for path in source_files(sources, skipped):
         try:
             if not path.exists():
@@ -115,8 +147,11 @@ def read_documents(
 
 
 def _text_document(path: Path) -> Document:
-    """The document ``TextFileToDocument`` makes of ``path`` (same content and meta, so the same id), with a
-    reason when the file is not text instead of the converter's silent skip."""
+    """
+    The document ``TextFileToDocument`` makes of ``path`` (same content and meta, so the same id).
+
+    With a reason when the file is not text, instead of the converter's silent skip.
+    """
     with open(path, "rb") as file:
         data = file.read(MAX_DOCUMENT_BYTES + 1)
     if len(data) > MAX_DOCUMENT_BYTES:
@@ -143,8 +178,12 @@ def _counted(lines: Iterator[tuple[bytes, int]], bytes_read: BytesRead) -> Itera
 
 
 def bounded_lines(file: BinaryIO, end: int | None = None) -> Iterator[tuple[bytes, int]]:
-    """Each line of ``file`` from where it stands (up to byte ``end``) as (bytes, length in the file): a line longer
-    than ``MAX_DOCUMENT_BYTES`` gives only its first ``MAX_DOCUMENT_BYTES + 1`` bytes, the rest is skipped unread."""
+    """
+    Each line of ``file`` from where it stands (up to byte ``end``) as (bytes, length in the file).
+
+    A line longer than ``MAX_DOCUMENT_BYTES`` gives only its first ``MAX_DOCUMENT_BYTES + 1`` bytes, the rest is skipped
+    unread.
+    """
     position = file.tell()
     while (end is None or position < end) and (line := file.readline(MAX_DOCUMENT_BYTES + 1)):
         length = len(line)
@@ -158,8 +197,11 @@ def bounded_lines(file: BinaryIO, end: int | None = None) -> Iterator[tuple[byte
 
 
 def jsonl_lines(path: Path, lines: Iterable[tuple[int, tuple[bytes, int]]], summary: FailureLog) -> Iterator[Document]:
-    """The documents of some numbered lines (from ``bounded_lines``) of the JSONL file ``path`` (all of it, or a
-    shard of it); each bad line is reported as ``path:line: why`` and counted as failed."""
+    """
+    The documents of some numbered lines (from ``bounded_lines``) of the JSONL file ``path``.
+
+    All of it, or a shard of it; each bad line is reported as ``path:line: why`` and counted as failed.
+    """
     for number, (raw, length) in lines:
         try:
             if length > MAX_DOCUMENT_BYTES:
@@ -176,13 +218,23 @@ def jsonl_lines(path: Path, lines: Iterable[tuple[int, tuple[bytes, int]]], summ
 
 
 def is_gzip(path: Path) -> bool:
+    """
+    Whether ``path`` starts with the gzip magic bytes.
+
+    :param path: The file.
+    :returns: True for a gzip file.
+    """
     with open(path, "rb") as file:
         return file.read(2) == GZIP_MAGIC
 
 
 def jsonl_document(line: str) -> Document:
-    """One JSONL record as a Document. A string or integer ``id`` is kept as given (without one, the id is a
-    hash of content and meta); anything that the store or the tokenizer could not hold exactly is refused."""
+    """
+    One JSONL record as a Document.
+
+    A string or integer ``id`` is kept as given (without one, the id is a hash of content and meta); anything that the
+    store or the tokenizer could not hold exactly is refused.
+    """
     too_deep = f"the record nests deeper than {MAX_DEPTH} levels of objects and arrays"
     try:
         record = json.loads(line, parse_constant=_refuse_constant, parse_float=_finite_float)
@@ -205,8 +257,11 @@ def jsonl_document(line: str) -> Document:
 
 
 def beir_document(record: dict[str, Any]) -> Document:
-    """A BEIR corpus record (``_id``, ``text``, optional ``title``) as ``evaluate`` indexes it: the BEIR id, and
-    title and text joined by a space, as BEIR's dense models read them."""
+    """
+    A BEIR corpus record (``_id``, ``text``, optional ``title``) as ``evaluate`` indexes it.
+
+    The BEIR id, and title and text joined by a space, as BEIR's dense models read them.
+    """
     title = record.get("title") or ""
     if not isinstance(title, str):
         raise ValueError(f'"title" must be a string, not {json.dumps(title)}')
@@ -244,8 +299,11 @@ def _finite_float(text: str) -> float:
 
 
 def _lone_surrogate(value: Any) -> str | None:
-    """The first lone surrogate in a parsed JSON value: an escaped one such as \\ud800 is valid JSON, but it is
-    not text, and no tokenizer, file or cluster can hold it."""
+    """
+    The first lone surrogate in a parsed JSON value.
+
+    An escaped one such as \\ud800 is valid JSON, but it is not text, and no tokenizer, file or cluster can hold it.
+    """
     if isinstance(value, str):
         try:
             value.encode("utf-8")
@@ -257,8 +315,11 @@ def _lone_surrogate(value: Any) -> str | None:
 
 
 def _depth(value: Any) -> int:
-    """How deep objects and arrays nest in a parsed JSON value (a scalar is 0), walked without recursion and
-    no further than ``MAX_DEPTH + 1``."""
+    """
+    How deep objects and arrays nest in a parsed JSON value (a scalar is 0).
+
+    Walked without recursion and no further than ``MAX_DEPTH + 1``.
+    """
     deepest, stack = 0, [(value, 1)]
     while stack:
         item, level = stack.pop()

@@ -1,4 +1,5 @@
-"""Where the batch job writes and ``search`` reads: the embedded store file or an OpenSearch index.
+"""
+Where the batch job writes and ``search`` reads: the embedded store file or an OpenSearch index.
 
 The target is either an OpenSearch index (built for the model by ``indices.knn.document_store_for``) or the
 embedded default: an ``SQLiteDocumentStore`` file (dense, BM25 and hybrid search with no cluster). Opening either
@@ -30,8 +31,11 @@ from opensearch_pretrained_haystack.text_analysis import DEFAULT_ANALYZER
 
 @dataclass(frozen=True)
 class Target:
-    """Where passages go: the embedded store file, or an OpenSearch index (``hosts`` and ``index``; ``replicas``
-    for a new index, None for the cluster's default)."""
+    """
+    Where passages go: the embedded store file, or an OpenSearch index.
+
+    For an index: ``hosts`` and ``index``; ``replicas`` for a new index, None for the cluster's default.
+    """
 
     store_path: Path | None = None
     hosts: str | None = None
@@ -83,7 +87,14 @@ class Target:
 class Sink(Protocol):
     """A place to write embedded passages that can tell which ids it already holds."""
 
-    def stored_ids(self, ids: list[str]) -> set[str]: ...
+    def stored_ids(self, ids: list[str]) -> set[str]:
+        """
+        Which of ``ids`` the sink already holds.
+
+        :param ids: The ids asked about.
+        :returns: Those it holds.
+        """
+        ...
 
     def write(self, documents: list[Document]) -> int:
         """Write ``documents``; returns how many were written (not those another writer stored meanwhile)."""
@@ -91,11 +102,13 @@ class Sink(Protocol):
 
 
 class _EmbeddedSink:
-    """Writes into the SQLite store: each write is one transaction, so a killed run loses at most that batch.
+    """
+    Writes into the SQLite store: each write is one transaction, so a killed run loses at most that batch.
 
     A passage another process wrote since ``stored_ids`` looked (two runs at once) is left as that process wrote
     it and not counted as written here: the job writes only passages it found missing, and counts the rest as
-    already stored."""
+    already stored.
+    """
 
     def __init__(self, store: SQLiteDocumentStore) -> None:
         self._store = store
@@ -108,8 +121,11 @@ class _EmbeddedSink:
 
 
 class PassagesNotWrittenError(OpenSearchPretrainedError):
-    """A write still failed after its retries for ``ids`` (the rest of the run goes on); ``written`` passages of the
-    same write were stored."""
+    """
+    A write still failed after its retries for ``ids``; the rest of the run goes on.
+
+    ``written`` passages of the same write were stored.
+    """
 
     def __init__(self, message: str, ids: list[str], written: int = 0) -> None:
         super().__init__(message)
@@ -118,18 +134,34 @@ class PassagesNotWrittenError(OpenSearchPretrainedError):
 
 
 class OpenSearchSink:
-    """An OpenSearch index as the sink of both engines (the local job, and each Ray worker): "already stored?" is
-    one real-time ``_mget`` per group of ids, writes are ``_bulk`` requests accounted for item by item, retried under
-    ``retry`` (``bulk_writes``); nothing is refreshed until ``refresh``, once at the end of a run."""
+    """
+    An OpenSearch index as the sink of both engines (the local job, and each Ray worker).
+
+    "Already stored?" is one real-time ``_mget`` per group of ids, writes are ``_bulk`` requests accounted for item by
+    item, retried under ``retry`` (``bulk_writes``); nothing is refreshed until ``refresh``, once at the end of a run.
+    """
 
     def __init__(self, store: OpenSearchDocumentStore, retry: RetryPolicy | None = None) -> None:
         self.store = store
         self._retry = retry or RetryPolicy()
 
     def stored_ids(self, ids: list[str]) -> set[str]:
+        """
+        Which of ``ids`` the index holds; not knowing (after retries) answers "none".
+
+        :param ids: Passage ids.
+        :returns: Those the index holds.
+        """
         return ids_in_index(self.store, ids, self._retry)
 
     def write(self, documents: list[Document]) -> int:
+        """
+        Write (or overwrite) ``documents``.
+
+        :param documents: Embedded passages.
+        :returns: How many were written.
+        :raises PassagesNotWrittenError: Some were still not written after the retries.
+        """
         outcome = bulk_write(self.store, documents, self._retry)
         if outcome.not_written:
             raise PassagesNotWrittenError(outcome.failure(), outcome.not_written, outcome.written)

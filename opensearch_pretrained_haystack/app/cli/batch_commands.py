@@ -1,4 +1,5 @@
-"""`opensearch-pretrained index | search | evaluate`: batch indexing, searching and measuring from a shell.
+"""
+`opensearch-pretrained index | search | evaluate`: batch indexing, searching and measuring from a shell.
 
 Without `--opensearch` every command uses the embedded SQLite store (default `opensearch-pretrained-store.sqlite`
 in the working directory; a store of the former JSON format is converted once), so the first command works on a
@@ -148,8 +149,12 @@ def _add_target_arguments(parser: argparse.ArgumentParser, store_default: str | 
 
 
 def _add_rerank_arguments(parser: argparse.ArgumentParser) -> None:
-    """`--rerank MODEL | --remote-rerank MODEL_ID` and `--rerank-top-k N`: rescore the retrieved passages with a
-    cross-encoder before they are collapsed into documents (read back by `_rerank`)."""
+    """
+    `--rerank MODEL | --remote-rerank MODEL_ID` and `--rerank-top-k N`.
+
+    Rescore the retrieved passages with a cross-encoder before they are collapsed into documents (read back by
+    `_rerank`).
+    """
     which = parser.add_mutually_exclusive_group()
     which.add_argument(
         "--rerank", metavar="MODEL", help="rerank locally with this cross-encoder (catalog name, alias or directory)"
@@ -253,8 +258,12 @@ def _add_split_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_sparse_arguments(parser: argparse.ArgumentParser, *, passages: bool = True, query: bool = True) -> None:
-    """``--sparse MODEL_ID`` (a neural sparse index instead of k-NN), with ``--sparse-model`` (whose tokenizer
-    splits passages) when indexing and ``--sparse-tokenizer`` (local query encoding) when searching."""
+    """
+    ``--sparse MODEL_ID``: a neural sparse index instead of k-NN.
+
+    With ``--sparse-model`` (whose tokenizer splits passages) when indexing and ``--sparse-tokenizer`` (local query
+    encoding) when searching.
+    """
     group = parser.add_argument_group("neural sparse (with --opensearch)")
     group.add_argument(
         "--sparse", metavar="MODEL_ID", help="a sparse index: this deployed SPARSE_* model encodes documents at ingest"
@@ -282,8 +291,11 @@ def _sparse(args: argparse.Namespace) -> SparseEncoding | None:
 
 
 def _guarded(handler: Handler) -> Handler:
-    """A bad argument combination (a plain ``ValueError``) ends as one `error:` line and exit code 2; this package's
-    own errors go on to the main CLI, which exits with each one's ``exit_code``."""
+    """
+    A bad argument combination (a plain ``ValueError``) ends as one `error:` line and exit code 2.
+
+    This package's own errors go on to the main CLI, which exits with each one's ``exit_code``.
+    """
 
     def run(args: argparse.Namespace) -> int:
         if not logging.getLogger().handlers:
@@ -321,9 +333,13 @@ def _target(args: argparse.Namespace) -> Target | None:
 
 
 def _model(args: argparse.Namespace, target: Target | None, *, read_index: bool = False) -> PretrainedModel:
-    """The model of the run: without ``--model``/``--model-version``, the model an existing store file (or, with
-    ``read_index``, an index) records, else the default; with them, the flags' model, which a store must hold (an
-    index checks it itself, naming both models, when it is opened)."""
+    """
+    The model of the run.
+
+    Without ``--model``/``--model-version``, the model an existing store file (or, with ``read_index``, an index)
+    records, else the default; with them, the flags' model, which a store must hold (an index checks it itself, naming
+    both models, when it is opened).
+    """
     flagged = args.model is not None or args.model_version is not None
     if target is None or (target.store_path is None and (flagged or not read_index)):
         return get_model(args.model or DEFAULT_MODEL, args.model_version)
@@ -419,8 +435,12 @@ def _run_search(args: argparse.Namespace) -> int:
 
 
 def _origin(document: Document) -> str:
-    """Where a hit came from, before its snippet: the file and the passage's place in it (``notes.md, passage 2,
-    char 1204: ``); nothing for a JSONL record, whose id column is the record's own id when it had one."""
+    """
+    Where a hit came from, before its snippet.
+
+    The file and the passage's place in it (``notes.md, passage 2, char 1204: ``); nothing for a JSONL record, whose id
+    column is the record's own id when it had one.
+    """
     meta = document.meta
     where = [str(meta["file_path"])] if "file_path" in meta else []
     if "split_id" in meta:

@@ -1,4 +1,5 @@
-"""The `opensearch-pretrained` command line: one subcommand per feature, each registered by its own module.
+"""
+The `opensearch-pretrained` command line: one subcommand per feature, each registered by its own module.
 
 `node` is the exception: the test node is a development tool, so its code (POSIX-only) is imported only when a
 `node` command runs, and the rest of the command line works on any platform.
@@ -34,7 +35,8 @@ NODE_COMMAND = "node"
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Parse `argv` and run the chosen subcommand; returns the exit code.
+    """
+    Parse `argv` and run the chosen subcommand; returns the exit code.
 
     A user's mistake (unknown model, unreachable mirror, bad file) is one line on stderr, never a traceback;
     the exit code is the error's own (the tree and the codes are drawn in ``opensearch_pretrained_haystack.errors``).

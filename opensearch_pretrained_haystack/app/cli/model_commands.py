@@ -1,5 +1,9 @@
-"""`opensearch-pretrained models | download | embed`: the catalog, the artifact cache and local embedding; and
-`models deployed|undeploy|delete|redeploy --opensearch URL`: the cluster's models (see `cluster.lifecycle`)."""
+"""
+`opensearch-pretrained models | download | embed`.
+
+The catalog, the artifact cache and local embedding; and `models deployed|undeploy|delete|redeploy --opensearch URL`:
+the cluster's models (see `cluster.lifecycle`).
+"""
 
 from __future__ import annotations
 
@@ -169,8 +173,11 @@ def _print_cluster_models(models: list[lifecycle.ClusterModel], *, as_json: bool
 
 
 def _table_row(row: dict[str, Any]) -> tuple[str, ...]:
-    """Only families that pool (dense embedders) normalize and index vectors: for cross-encoders (which score
-    pairs), sparse models and the sentence highlighter those columns are "-"."""
+    """
+    Only families that pool (dense embedders) normalize and index vectors.
+
+    For cross-encoders (which score pairs), sparse models and the sentence highlighter those columns are "-".
+    """
     family = family_of(row["task_type"])
     embeds = family.pools
     return (

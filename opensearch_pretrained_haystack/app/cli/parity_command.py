@@ -1,4 +1,5 @@
-"""`opensearch-pretrained verify-parity MODEL --opensearch URL`: does the cluster compute exactly like this package?
+"""
+`opensearch-pretrained verify-parity MODEL --opensearch URL`: does the cluster compute exactly like this package?
 
 Deploys the model with the idempotent uploader (or takes `--model-id`), runs `parity.DEFAULT_TEXTS` through the same
 artifact locally and in the cluster — embeddings (ONNX or TorchScript), cross-encoder logits against a fixed query,

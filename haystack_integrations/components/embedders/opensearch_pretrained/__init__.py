@@ -1,4 +1,5 @@
-"""Haystack components for OpenSearch's pretrained text-embedding models.
+"""
+Haystack components for OpenSearch's pretrained text-embedding models.
 
 They live in the ``haystack_integrations`` namespace so that pipelines holding them load from YAML with
 Haystack's default deserialization allowlist, as Haystack's own integration packages do. Classes are imported

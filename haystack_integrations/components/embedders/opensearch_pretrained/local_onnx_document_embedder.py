@@ -22,7 +22,8 @@ from opensearch_pretrained_haystack.text_preparation import prepare_documents
 
 @component
 class LocalOnnxDocumentEmbedder:
-    """Embeds documents with an OpenSearch pretrained ONNX artifact, as ML Commons would.
+    """
+    Embeds documents with an OpenSearch pretrained ONNX artifact, as ML Commons would.
 
     Documents come back as new objects; a document without content comes back unchanged and is counted in
     ``meta["documents_without_content"]``.

@@ -21,7 +21,8 @@ from opensearch_pretrained_haystack.text_preparation import check_text
 
 @component
 class LocalOnnxTextEmbedder:
-    """Embeds one string with an OpenSearch pretrained ONNX artifact, as ML Commons would.
+    """
+    Embeds one string with an OpenSearch pretrained ONNX artifact, as ML Commons would.
 
     Usage example:
     ```python

@@ -1,5 +1,9 @@
-"""``LocalSparseDocumentEmbedder``: neural sparse embeddings of documents, computed on this machine with the maps
-the cluster's ``sparse_encoding`` ingest processor would store."""
+"""
+``LocalSparseDocumentEmbedder``.
+
+Neural sparse embeddings of documents, computed on this machine with the maps the cluster's ``sparse_encoding`` ingest
+processor would store.
+"""
 
 from __future__ import annotations
 
@@ -23,8 +27,11 @@ from opensearch_pretrained_haystack.text_preparation import prepare_documents
 
 @component
 class LocalSparseDocumentEmbedder:
-    """Sets ``sparse_embedding`` on documents with a neural sparse encoder (SPARSE_ENCODING, TorchScript: the
-    ``torch`` extra), exactly as ML Commons would; a query tokenizer (SPARSE_TOKENIZE) works too, without torch.
+    """
+    Sets ``sparse_embedding`` on documents with a neural sparse encoder, exactly as ML Commons would.
+
+    The encoder is SPARSE_ENCODING (TorchScript: the ``torch`` extra); a query tokenizer (SPARSE_TOKENIZE) works too,
+    without torch.
 
     Documents come back as new objects, in order; a document without content comes back unchanged and is counted
     in ``meta["documents_without_content"]``. ``SparseEmbedding.indices`` are vocabulary ids (``SparseVocabulary``);
@@ -127,5 +134,11 @@ class LocalSparseDocumentEmbedder:
 
     @component.output_types(documents=list[Document], meta=dict[str, Any])
     async def run_async(self, documents: list[Document]) -> dict[str, Any]:
-        """Like ``run``, on a worker thread so the event loop stays free while the CPU computes."""
+        """
+        Like ``run``, on a worker thread so the event loop stays free while the CPU computes.
+
+        :param documents: The documents; they are not modified.
+        :returns: ``documents`` (new objects with ``sparse_embedding`` set, in input order) and ``meta`` (model,
+            version, counts of encoded documents and of documents without content).
+        """
         return await asyncio.to_thread(self.run, documents)

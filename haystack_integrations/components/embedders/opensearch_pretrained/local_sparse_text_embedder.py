@@ -21,8 +21,10 @@ from opensearch_pretrained_haystack.text_preparation import check_text, prepare_
 
 @component
 class LocalSparseTextEmbedder:
-    """Encodes a query with a neural sparse model exactly as ML Commons would: a *query tokenizer*
-    (SPARSE_TOKENIZE) or a bi-encoder (SPARSE_ENCODING, e.g. ``encoding-v2-distill``).
+    """
+    Encodes a query with a neural sparse model exactly as ML Commons would.
+
+    A *query tokenizer* (SPARSE_TOKENIZE) or a bi-encoder (SPARSE_ENCODING, e.g. ``encoding-v2-distill``).
 
     A query tokenizer needs no torch and no cluster: the artifact's ``tokenizer.json`` and ``idf.json`` are all it
     takes; pair it with an index filled by a document-only encoder (the catalog's ``search_with``, e.g.
@@ -111,5 +113,10 @@ class LocalSparseTextEmbedder:
 
     @component.output_types(sparse_embedding=SparseEmbedding, meta=dict[str, Any])
     async def run_async(self, text: str) -> dict[str, Any]:
-        """Like ``run``, on a worker thread (the first call may download and load the tokenizer)."""
+        """
+        Like ``run``, on a worker thread (the first call may download and load the tokenizer).
+
+        :param text: The query; a blank text gets an empty embedding, as in the cluster.
+        :returns: ``sparse_embedding`` (indices: vocabulary ids, ascending) and ``meta`` (model name and version).
+        """
         return await asyncio.to_thread(self.run, text)

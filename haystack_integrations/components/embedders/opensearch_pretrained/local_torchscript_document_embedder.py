@@ -1,5 +1,8 @@
-"""``LocalTorchScriptDocumentEmbedder``: embeds documents offline with a TORCH_SCRIPT artifact, with the vectors the
-cluster would give (the ``torch`` extra)."""
+"""
+``LocalTorchScriptDocumentEmbedder``.
+
+Embeds documents offline with a TORCH_SCRIPT artifact, with the vectors the cluster would give (the ``torch`` extra).
+"""
 
 from __future__ import annotations
 
@@ -23,7 +26,8 @@ from opensearch_pretrained_haystack.text_preparation import prepare_documents
 
 @component
 class LocalTorchScriptDocumentEmbedder:
-    """Embeds documents with an OpenSearch pretrained TORCH_SCRIPT artifact, as ML Commons would.
+    """
+    Embeds documents with an OpenSearch pretrained TORCH_SCRIPT artifact, as ML Commons would.
 
     Documents come back as new objects; a document without content comes back unchanged and is counted in
     ``meta["documents_without_content"]``.

@@ -1,5 +1,8 @@
-"""``LocalTorchScriptTextEmbedder``: embeds a query on this machine with a TORCH_SCRIPT artifact, as the cluster
-would (the ``torch`` extra)."""
+"""
+``LocalTorchScriptTextEmbedder``.
+
+Embeds a query on this machine with a TORCH_SCRIPT artifact, as the cluster would (the ``torch`` extra).
+"""
 
 from __future__ import annotations
 
@@ -22,8 +25,10 @@ from opensearch_pretrained_haystack.text_preparation import check_text
 
 @component
 class LocalTorchScriptTextEmbedder:
-    """Embeds one string with an OpenSearch pretrained TORCH_SCRIPT artifact (such as
-    ``distiluse-base-multilingual-cased-v1``, published only as TorchScript), as ML Commons would.
+    """
+    Embeds one string with an OpenSearch pretrained TORCH_SCRIPT artifact, as ML Commons would.
+
+    For models such as ``distiluse-base-multilingual-cased-v1``, published only as TorchScript.
 
     Usage example:
     ```python

@@ -14,7 +14,8 @@ from opensearch_pretrained_haystack.cluster.uploader import ModelRequest, Source
 
 @component
 class PretrainedModelUploader:
-    """Registers (or reuses) and deploys an OpenSearch pretrained model, and outputs its `model_id`.
+    """
+    Registers (or reuses) and deploys an OpenSearch pretrained model, and outputs its `model_id`.
 
     `source="client"` uploads the artifact from this machine (its cache, a `mirror`, or the artifacts site),
     which is how air-gapped clusters get models; `"cluster"` lets the cluster download it; `"auto"` tries the

@@ -17,7 +17,8 @@ from opensearch_pretrained_haystack.text_preparation import prepare_documents
 
 @component
 class OpenSearchMLDocumentEmbedder:
-    """Embeds documents in the cluster, with the same text preparation and outputs as `LocalOnnxDocumentEmbedder`.
+    """
+    Embeds documents in the cluster, with the same text preparation and outputs as `LocalOnnxDocumentEmbedder`.
 
     Documents come back as new objects, in order. A document without content comes back unchanged; with
     `raise_on_failure=False` a document whose batch failed (after retries) comes back without an

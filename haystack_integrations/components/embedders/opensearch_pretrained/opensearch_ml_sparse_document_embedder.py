@@ -19,7 +19,8 @@ from opensearch_pretrained_haystack.text_preparation import prepare_documents
 
 @component
 class OpenSearchMLSparseDocumentEmbedder:
-    """Sets `sparse_embedding` on documents, encoded in the cluster by a SPARSE_ENCODING model.
+    """
+    Sets `sparse_embedding` on documents, encoded in the cluster by a SPARSE_ENCODING model.
 
     Same text preparation, batching, concurrency, retries and failure policy as `OpenSearchMLDocumentEmbedder`:
     documents come back as new objects, in order; one without content comes back unchanged; with
@@ -136,8 +137,11 @@ class OpenSearchMLSparseDocumentEmbedder:
         self._vocabulary.load()
 
     def close(self) -> None:
-        """Release the blocking client and give back this component's share of the vocabulary; the async client is
-        untouched."""
+        """
+        Release the blocking client and give back this component's share of the vocabulary.
+
+        The async client is untouched.
+        """
         self._backend.close()
         self._vocabulary.release()
 

@@ -19,7 +19,8 @@ from opensearch_pretrained_haystack.text_preparation import check_text, prepare_
 
 @component
 class OpenSearchMLSparseTextEmbedder:
-    """Encodes one string in the cluster with a SPARSE_ENCODING (bi-encoder) or SPARSE_TOKENIZE model.
+    """
+    Encodes one string in the cluster with a SPARSE_ENCODING (bi-encoder) or SPARSE_TOKENIZE model.
 
     For a query tokenizer, `LocalSparseTextEmbedder` gives the same embedding without a round trip.
 
@@ -111,8 +112,11 @@ class OpenSearchMLSparseTextEmbedder:
         self._vocabulary.load()
 
     def close(self) -> None:
-        """Release the blocking client and give back this component's share of the vocabulary; the async client is
-        untouched."""
+        """
+        Release the blocking client and give back this component's share of the vocabulary.
+
+        The async client is untouched.
+        """
         self._backend.close()
         self._vocabulary.release()
 
@@ -142,7 +146,13 @@ class OpenSearchMLSparseTextEmbedder:
 
     @component.output_types(sparse_embedding=SparseEmbedding, meta=dict[str, Any])
     async def run_async(self, text: str) -> dict[str, Any]:
-        """Like `run`, with the async client."""
+        """
+        Like `run`, with the async client.
+
+        :param text: The text.
+        :returns: `sparse_embedding` (indices: vocabulary ids, ascending) and `meta` (`model`: the cluster's
+            name of the model, `model_id`).
+        """
         check_text(type(self).__name__, "OpenSearchMLSparseDocumentEmbedder", text)
         await self.warm_up_async()
         encoder = self._backend.get()

@@ -16,7 +16,8 @@ from opensearch_pretrained_haystack.text_preparation import check_text, prepare_
 
 @component
 class OpenSearchMLTextEmbedder:
-    """Embeds one string in the cluster; a drop-in for `LocalOnnxTextEmbedder` (e.g. in `OpenSearchHybridRetriever`).
+    """
+    Embeds one string in the cluster; a drop-in for `LocalOnnxTextEmbedder` (e.g. in `OpenSearchHybridRetriever`).
 
     Usage example:
     ```python
@@ -121,7 +122,13 @@ class OpenSearchMLTextEmbedder:
 
     @component.output_types(embedding=list[float], meta=dict[str, Any])
     async def run_async(self, text: str) -> dict[str, Any]:
-        """Like `run`, with the async client."""
+        """
+        Like `run`, with the async client.
+
+        :param text: The text.
+        :returns: `embedding` (a list of floats) and `meta` (`model`: the cluster's name of the model,
+            `model_id`).
+        """
         check_text(type(self).__name__, "OpenSearchMLDocumentEmbedder", text)
         embedder = self._backend.get()
         embedder.connect_async()

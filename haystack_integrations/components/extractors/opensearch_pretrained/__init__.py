@@ -1,5 +1,8 @@
-"""OpenSearch's semantic sentence highlighter: the sentences of each document that answer a query, from the model
-deployed in the cluster (``OpenSearchMLSemanticHighlighter``) or run locally (``LocalSemanticHighlighter``).
+"""
+OpenSearch's semantic sentence highlighter.
+
+The sentences of each document that answer a query, from the model deployed in the cluster
+(``OpenSearchMLSemanticHighlighter``) or run locally (``LocalSemanticHighlighter``).
 
 Classes are imported on first use, so a pipeline of cluster components never imports torch.
 """

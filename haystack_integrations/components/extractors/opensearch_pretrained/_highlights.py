@@ -1,4 +1,5 @@
-"""What both semantic highlighters share: which documents are highlighted, and how the answer goes into them.
+"""
+What both semantic highlighters share: which documents are highlighted, and how the answer goes into them.
 
 Each highlighted document is a new object whose meta gains the highlights (see `highlighting.documents`). A
 document without content (None or "") comes back unchanged and is counted; one holding only whitespace has no
@@ -53,8 +54,12 @@ def prepare(component: str, sibling: str, query: Any, documents: Any) -> Highlig
 
 
 def output(prepared: HighlightInput, answers: Mapping[int, Sequence[Sentence]], meta: dict[str, Any]) -> dict[str, Any]:
-    """New Document objects with the answers in their meta; documents without content, and those in `positions`
-    without an answer (failed), come back unchanged and counted; none is dropped."""
+    """
+    New Document objects with the answers in their meta.
+
+    Documents without content, and those in `positions` without an answer (failed), come back unchanged and counted;
+    none is dropped.
+    """
     failed = {i for i in prepared.positions if i not in answers}
     documents = [
         doc if not has_content(doc) or i in failed else with_highlights(doc, answers.get(i, []))

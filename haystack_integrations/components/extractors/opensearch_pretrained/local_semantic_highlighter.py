@@ -22,8 +22,11 @@ from opensearch_pretrained_haystack.serialization import init_parameters_to_dict
 
 @component
 class LocalSemanticHighlighter:
-    """Highlights, in each document, the sentences that answer the query, with OpenSearch's semantic sentence
-    highlighter run locally (TorchScript on CPU; needs the ``torch`` extra), as ML Commons 3.x runs it.
+    """
+    Highlights, in each document, the sentences that answer the query, with a locally run highlighter.
+
+    The highlighter is OpenSearch's semantic sentence highlighter (TorchScript on CPU; needs the ``torch`` extra), run
+    as ML Commons 3.x runs it.
 
     The output is ``OpenSearchMLSemanticHighlighter``'s: the same documents as new objects with
     ``semantic_highlights`` (``text``, ``start``, ``end``, ``position``; offsets are Python indices into
@@ -88,8 +91,11 @@ class LocalSemanticHighlighter:
         return default_from_dict(cls, data)
 
     def warm_up(self) -> None:
-        """Fetch (or open) and verify the artifact and load the model, shared with every other user of the same
-        artifact in this process; calling it again does nothing."""
+        """
+        Fetch (or open) and verify the artifact and load the model; calling it again does nothing.
+
+        The model is shared with every other user of the same artifact in this process.
+        """
         if self._lease is None:
             artifact = resolve_torch_script(
                 self.model,
@@ -140,5 +146,13 @@ class LocalSemanticHighlighter:
 
     @component.output_types(documents=list[Document], meta=dict[str, Any])
     async def run_async(self, query: str, documents: list[Document]) -> dict[str, Any]:
-        """Like ``run``, in a worker thread so the event loop stays free."""
+        """
+        Like ``run``, in a worker thread so the event loop stays free.
+
+        :param query: The question.
+        :param documents: The documents; they are not modified.
+        :returns: ``documents``: new objects with the highlights in their meta, in input order; ``meta``: ``model``
+            and the counts of highlighted and content-less documents (``documents_failed`` is always 0).
+        :raises ValueError: If the query is empty or too long for 512-token chunks with stride 128.
+        """
         return await asyncio.to_thread(self.run, query, documents)

@@ -1,5 +1,8 @@
-"""``OpenSearchMLSemanticHighlighter``: the sentences of each document that answer a query, from the semantic
-sentence highlighter deployed in ML Commons."""
+"""
+``OpenSearchMLSemanticHighlighter``.
+
+The sentences of each document that answer a query, from the semantic sentence highlighter deployed in ML Commons.
+"""
 
 from __future__ import annotations
 
@@ -30,8 +33,10 @@ Answers = list[list[Sentence] | MLCommonsError]
 
 @component
 class OpenSearchMLSemanticHighlighter:
-    """Highlights, in each document, the sentences that answer the query, with the cluster's sentence highlighter
-    (``_predict`` of a QUESTION_ANSWERING model of type sentence_highlighting; OpenSearch 3.0+).
+    """
+    Highlights, in each document, the sentences that answer the query, with the cluster's sentence highlighter.
+
+    It calls ``_predict`` of a QUESTION_ANSWERING model of type sentence_highlighting (OpenSearch 3.0+).
 
     The documents come back as new objects with ``semantic_highlights`` (the selected sentences: ``text``,
     ``start``, ``end``, ``position``) and ``semantic_highlight`` (their texts joined) in their meta; offsets are
@@ -144,7 +149,14 @@ class OpenSearchMLSemanticHighlighter:
 
     @component.output_types(documents=list[Document], meta=dict[str, Any])
     async def run_async(self, query: str, documents: list[Document]) -> dict[str, Any]:
-        """Like ``run``, with the async client and at most ``max_concurrency`` units in flight."""
+        """
+        Like ``run``, with the async client and at most ``max_concurrency`` units in flight.
+
+        :param query: The question.
+        :param documents: The documents; they are not modified.
+        :returns: ``documents``: new objects with the highlights in their meta (see the class docstring), in input
+            order; ``meta``: ``model_id`` and the counts of highlighted, failed and content-less documents.
+        """
         prepared = prepare(type(self).__name__, "LocalSemanticHighlighter", query, documents)
         await self.warm_up_async()
         backend = self._backend.get()

@@ -1,4 +1,5 @@
-"""``ModelTokenSplitter``: passages that fit the model's token limit, counted with the artifact's own tokenizer.
+"""
+``ModelTokenSplitter``: passages that fit the model's token limit, counted with the artifact's own tokenizer.
 
 OpenSearch's pretrained artifacts truncate (all-MiniLM-L6-v2 at 128 tokens), so the tail of a longer text is
 silently ignored, by the cluster and by the local embedder alike. Splitting by words or characters only guesses
@@ -33,7 +34,8 @@ SEGMENT_CONTEXT = 1000
 
 @component
 class ModelTokenSplitter:
-    """Cuts documents into passages of at most ``window`` tokens of the model, neighbours sharing ``overlap``.
+    """
+    Cuts documents into passages of at most ``window`` tokens of the model, neighbours sharing ``overlap``.
 
     Passages are exact substrings of the source text, cut between words where possible. Each keeps the
     source's meta plus ``source_id`` (the source document's id), ``split_id`` (its position) and
@@ -147,8 +149,10 @@ class ModelTokenSplitter:
 
     def stream(self, documents: list[Document]) -> Iterator[Document]:
         """
-        The passages ``run`` returns, made as they are consumed: the batch job embeds and writes the first passages
-        of a huge document while its later ones are still to be cut, so its memory stays flat.
+        The passages ``run`` returns, made as they are consumed.
+
+        The batch job embeds and writes the first passages of a huge document while its later ones are still to be cut,
+        so its memory stays flat.
 
         :param documents: The source documents.
         :returns: Their passages, in order.
@@ -182,11 +186,13 @@ class ModelTokenSplitter:
                 yield replace(doc, id="", content=content, meta=meta, embedding=None, score=None)
 
     def _long_text_spans(self, text: str) -> Iterator[tuple[int, int]]:
-        """The character spans ``spans`` gives for the whole of ``text``, tokenizing one segment at a time.
+        """
+        The character spans ``spans`` gives for the whole of ``text``, tokenizing one segment at a time.
 
         A passage ending near a segment's cut (where the tokens may differ from the whole text's) is cut again in
         the next segment, which starts ``SEGMENT_CONTEXT`` characters before it at a word: from that passage's first
-        token on, the next segment's tokens are the whole text's."""
+        token on, the next segment's tokens are the whole text's.
+        """
         assert self._lease is not None
         tokenizer = self._lease.value.tokenizer
         base, restart, size = 0, 0, SEGMENT_CHARS
@@ -218,8 +224,11 @@ class ModelTokenSplitter:
         return [(offsets[start][0], offsets[end - 1][1]) for start, end in self._token_spans(encoding)]
 
     def _token_spans(self, encoding: Encoding, first: int = 0) -> Iterator[tuple[int, int]]:
-        """The passages of one encoded text from token ``first`` on, as token ranges: ``window`` tokens, cut
-        between words, the next one starting ``overlap`` tokens back (at a word's start)."""
+        """
+        The passages of one encoded text from token ``first`` on, as token ranges.
+
+        ``window`` tokens, cut between words, the next one starting ``overlap`` tokens back (at a word's start).
+        """
         count = len(encoding.ids)
         words = encoding.word_ids
         start = first
@@ -234,8 +243,12 @@ class ModelTokenSplitter:
 
 
 def _segment_end(text: str, base: int, position: int) -> int:
-    """Where the segment from ``base`` is cut near ``position``: at the end of the text, or after the last space
-    or newline in its second half (at ``position`` itself when there is none)."""
+    """
+    Where the segment from ``base`` is cut near ``position``.
+
+    At the end of the text, or after the last space or newline in its second half (at ``position`` itself when there is
+    none).
+    """
     if position >= len(text):
         return len(text)
     half = (base + position) // 2
@@ -252,8 +265,11 @@ def _word_before(text: str, position: int, *, lower: int) -> int:
 
 
 def _word_start(words: list[int | None], position: int, *, lower: int) -> int:
-    """Move ``position`` back to the first token of its word, so no word is cut; not below ``lower``
-    (a single word longer than the window is cut, as it must be)."""
+    """
+    Move ``position`` back to the first token of its word, so no word is cut.
+
+    Not below ``lower`` (a single word longer than the window is cut, as it must be).
+    """
 
     def inside_word(i: int) -> bool:
         return words[i] is not None and words[i] == words[i - 1]

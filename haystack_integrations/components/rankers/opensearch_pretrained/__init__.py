@@ -1,5 +1,7 @@
-"""Rerankers with OpenSearch's pretrained cross-encoders (locally or in the cluster), and turning retrieved
-passages back into source documents.
+"""
+Rerankers with OpenSearch's pretrained cross-encoders (locally or in the cluster).
+
+Also turns retrieved passages back into source documents.
 
 Classes are imported on first use, so a pipeline of local components never pays for the cluster client's imports.
 """

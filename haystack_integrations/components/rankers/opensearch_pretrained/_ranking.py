@@ -1,4 +1,5 @@
-"""What the local and the cluster reranker share: parameters, text preparation and turning logits into a ranking.
+"""
+What the local and the cluster reranker share: parameters, text preparation and turning logits into a ranking.
 
 Both must build the same (query, document) strings and rank the same way, or their results would differ for
 reasons that have nothing to do with the model.
@@ -138,8 +139,11 @@ def _checked_threshold(score_threshold: float | None) -> float | None:
 
 
 def _require_text(text: str, what: str) -> None:
-    """Refuse a lone surrogate (``"\\ud800"`` can be in a Python string, but it is not text: no tokenizer, file
-    or cluster takes it) with what holds it, instead of the tokenizer's own error."""
+    """
+    Refuse a lone surrogate with what holds it, instead of the tokenizer's own error.
+
+    ``"\\ud800"`` can be in a Python string, but it is not text: no tokenizer, file or cluster takes it.
+    """
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as error:

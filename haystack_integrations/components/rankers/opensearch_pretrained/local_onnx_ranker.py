@@ -14,7 +14,8 @@ from opensearch_pretrained_haystack.serialization import init_parameters_to_dict
 
 @component
 class LocalOnnxRanker(RankingParameters):
-    """Ranks documents by an OpenSearch pretrained cross-encoder (ONNX), computed as ML Commons computes it.
+    """
+    Ranks documents by an OpenSearch pretrained cross-encoder (ONNX), computed as ML Commons computes it.
 
     Scores equal ``OpenSearchMLRanker``'s (the same model deployed in the cluster) to 1e-5. Documents come back as
     new objects, best first. Documents without content cannot be scored: they are returned after the ranked ones
@@ -167,5 +168,14 @@ class LocalOnnxRanker(RankingParameters):
         scale_score: bool | None = None,
         score_threshold: float | None = None,
     ) -> dict[str, list[Document]]:
-        """Like ``run``, on a worker thread so the event loop stays free while the CPU computes."""
+        """
+        Like ``run``, on a worker thread so the event loop stays free while the CPU computes.
+
+        :param query: The query.
+        :param documents: The documents to rank; they are not modified.
+        :param top_k: Overrides ``top_k`` of ``__init__``.
+        :param scale_score: Overrides ``scale_score`` of ``__init__``.
+        :param score_threshold: Overrides ``score_threshold`` of ``__init__``.
+        :returns: ``documents``: new objects with ``score`` set, best first, then the documents without content.
+        """
         return await asyncio.to_thread(self.run, query, documents, top_k, scale_score, score_threshold)

@@ -18,7 +18,8 @@ from opensearch_pretrained_haystack.cluster.text_similarity import predict_simil
 
 @component
 class OpenSearchMLRanker(RankingParameters):
-    """Ranks documents with the cluster's ``_predict`` of a TEXT_SIMILARITY model (``query_text``, ``text_docs``).
+    """
+    Ranks documents with the cluster's ``_predict`` of a TEXT_SIMILARITY model (``query_text``, ``text_docs``).
 
     Documents are sent in batches of ``batch_size``, at most ``max_concurrency`` calls at a time, each retried on
     429, 502–504 and connection errors with backoff, all within ``retry_deadline`` — as the cluster embedders do.
@@ -176,7 +177,16 @@ class OpenSearchMLRanker(RankingParameters):
         scale_score: bool | None = None,
         score_threshold: float | None = None,
     ) -> dict[str, list[Document]]:
-        """Like ``run``, with the async client and at most ``max_concurrency`` requests in flight."""
+        """
+        Like ``run``, with the async client and at most ``max_concurrency`` requests in flight.
+
+        :param query: The query.
+        :param documents: The documents to rank; they are not modified.
+        :param top_k: Overrides ``top_k`` of ``__init__``.
+        :param scale_score: Overrides ``scale_score`` of ``__init__``.
+        :param score_threshold: Overrides ``score_threshold`` of ``__init__``.
+        :returns: ``documents``: new objects with ``score`` set, best first, then the documents without content.
+        """
         prepared = self._prepare(query, documents, top_k)
         await self.warm_up_async()
         outcomes = await self._backend.get().embed_batches_async(prepared.texts, predict=self._predict_call(prepared))

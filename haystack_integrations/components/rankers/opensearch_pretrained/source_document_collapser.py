@@ -12,7 +12,8 @@ from opensearch_pretrained_haystack.serialization import init_parameters_to_dict
 
 @component
 class SourceDocumentCollapser:
-    """Keeps the best-scoring passage of each source document, under the source's id, best first.
+    """
+    Keeps the best-scoring passage of each source document, under the source's id, best first.
 
     Passages are recognised by ``meta["source_id"]`` (set by ``ModelTokenSplitter``); a document without it
     stands for itself. The returned document is the best passage with ``id`` set to the source id and the
@@ -28,8 +29,11 @@ class SourceDocumentCollapser:
 
     def __init__(self, top_k: int | None = None) -> None:
         """
+        Create the collapser.
+
         :param top_k: How many source documents to return; ``None`` returns all. Retrieve more passages than
             this, since several passages of one source count once.
+        :raises ValueError: ``top_k`` is below 1.
         """
         if top_k is not None and top_k < 1:
             raise ValueError(f"top_k must be at least 1 or None, got {top_k}.")

@@ -1,6 +1,10 @@
-"""Retrievers: for indices embedded by OpenSearch's pretrained models in the cluster (neural, sparse and hybrid
-search), and for the embedded SQLite store (dense, BM25, hybrid). Each is imported on first use, so users of one
-kind never load the other (the cluster retrievers load opensearch-py: ~0.3 s of every embedded `search`)."""
+"""
+Retrievers for indices embedded in the cluster and for the embedded SQLite store.
+
+The cluster ones serve indices embedded by OpenSearch's pretrained models (neural, sparse and hybrid search); the store
+ones search the embedded SQLite store (dense, BM25, hybrid). Each is imported on first use, so users of one kind never
+load the other (the cluster retrievers load opensearch-py: ~0.3 s of every embedded `search`).
+"""
 
 from importlib import import_module
 from typing import TYPE_CHECKING, Any

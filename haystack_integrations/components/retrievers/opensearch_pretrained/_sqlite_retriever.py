@@ -1,5 +1,9 @@
-"""What the SQLite store's three retrievers share: the store, filters with Haystack's filter policy, top_k and
-serialization, so each retriever file holds only its own search call."""
+"""
+What the SQLite store's three retrievers share.
+
+The store, filters with Haystack's filter policy, top_k and serialization, so each retriever file holds only its own
+search call.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +26,17 @@ class SQLiteRetrieverBase:
         filter_policy: FilterPolicy | str = FilterPolicy.REPLACE,
         return_embedding: bool = False,
     ) -> None:
+        """
+        Create the retriever.
+
+        :param document_store: The store to search.
+        :param filters: Haystack filters applied to every run.
+        :param top_k: How many documents to return.
+        :param filter_policy: How runtime filters combine with ``filters``.
+        :param return_embedding: Whether the documents carry their vectors.
+        :raises TypeError: ``document_store`` is not an ``SQLiteDocumentStore``.
+        :raises ValueError: ``top_k`` is below 1.
+        """
         if not isinstance(document_store, SQLiteDocumentStore):
             raise TypeError(f"{type(self).__name__} needs an SQLiteDocumentStore, got {type(document_store).__name__}.")
         if top_k <= 0:

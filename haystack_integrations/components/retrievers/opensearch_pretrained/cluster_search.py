@@ -1,5 +1,9 @@
-"""What the retrievers that query an OpenSearch index directly (neural, neural sparse) share: serializing the
-store they hold, applying Haystack's filter policy, and sending one search through the store's own client."""
+"""
+What the retrievers that query an OpenSearch index directly (neural, neural sparse) share.
+
+Serializing the store they hold, applying Haystack's filter policy, and sending one search through the store's own
+client.
+"""
 
 from __future__ import annotations
 
@@ -26,8 +30,11 @@ def serialized_store(store: OpenSearchDocumentStore, owner: object) -> dict[str,
 
 
 def from_dict_with_store(cls: type[T], data: dict[str, Any]) -> T:
-    """`default_from_dict` with the store and the filter policy rebuilt; ``data`` is left unchanged (the store's
-    `from_dict` edits its input)."""
+    """
+    `default_from_dict` with the store and the filter policy rebuilt.
+
+    ``data`` is left unchanged (the store's `from_dict` edits its input).
+    """
     data = copy.deepcopy(data)
     params = data["init_parameters"]
     params["document_store"] = OpenSearchDocumentStore.from_dict(params["document_store"])

@@ -1,4 +1,5 @@
-"""`OpenSearchNeuralRetriever`: the cluster embeds the query (a `neural` query), optionally mixed with BM25.
+"""
+`OpenSearchNeuralRetriever`: the cluster embeds the query (a `neural` query), optionally mixed with BM25.
 
 opensearch-haystack 9.0.0 has no `neural` query and its hybrid retriever fuses results on the client; this
 retriever sends the query text and a deployed model id, so no embedder runs in the pipeline, and its hybrid
@@ -68,7 +69,8 @@ def search_body(
     hybrid: bool = False,
     return_embedding: bool = False,
 ) -> dict[str, Any]:
-    """The `_search` body: a neural query, or a hybrid query of BM25 and neural (filters already normalized).
+    """
+    The `_search` body: a neural query, or a hybrid query of BM25 and neural (filters already normalized).
 
     The neural clause gathers `max(num_candidates, top_k)` neighbours (OpenSearch's `k`); the best `top_k` are returned.
     """
@@ -84,7 +86,8 @@ def search_body(
 
 @component
 class OpenSearchNeuralRetriever:
-    """Retrieves documents for a text query embedded by the cluster with a deployed ML Commons model.
+    """
+    Retrieves documents for a text query embedded by the cluster with a deployed ML Commons model.
 
     The index must hold vectors from the same model: written with an ingest pipeline
     (`opensearch_pretrained_haystack.indices.neural.neural_document_store`) or by an embedder of that model.
@@ -173,7 +176,12 @@ class OpenSearchNeuralRetriever:
         self._query_model_checked = False
 
     def to_dict(self) -> dict[str, Any]:
-        """Serialize the component (the store through its own `to_dict`); a password in a host URL is refused."""
+        """
+        Serialize the component (the store through its own `to_dict`).
+
+        :returns: The dictionary Haystack's ``default_to_dict`` makes.
+        :raises ValueError: A host URL holds a password.
+        """
         return default_to_dict(
             self,
             document_store=serialized_store(self.document_store, self),
@@ -191,7 +199,12 @@ class OpenSearchNeuralRetriever:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> OpenSearchNeuralRetriever:
-        """Deserialize the component; ``data`` is left unchanged."""
+        """
+        Deserialize the component.
+
+        :param data: What ``to_dict`` returned; it is left unchanged.
+        :returns: The component.
+        """
         return from_dict_with_store(cls, data)
 
     @component.output_types(documents=list[Document])
@@ -219,7 +232,15 @@ class OpenSearchNeuralRetriever:
     async def run_async(
         self, query: str, filters: dict[str, Any] | None = None, top_k: int | None = None
     ) -> dict[str, list[Document]]:
-        """The async twin of `run`, through the store's async client."""
+        """
+        The async twin of `run`, through the store's async client.
+
+        :param query: The query text.
+        :param filters: Haystack filters, combined with the init filters by `filter_policy`.
+        :param top_k: How many documents; defaults to the init `top_k`.
+        :returns: `documents`: best first, with `score` (normalized to [0, 1] in hybrid mode, the cross-encoder's
+            logit with `search_pipeline`).
+        """
         body, params = self._request(query, filters, top_k)
         if not await asyncio.to_thread(self._query_model_fits):
             return {"documents": []}
@@ -270,8 +291,11 @@ class OpenSearchNeuralRetriever:
         return [_with_cluster_highlights(d, f[0] if f else None) for d, f in zip(documents, fragments, strict=True)]
 
     def _query_model_fits(self) -> bool:
-        """On the first query, refuse a model that is not the one the index records (``require_query_model``);
-        False when that check failed and ``raise_on_failure`` is off (logged; checked again next time)."""
+        """
+        On the first query, refuse a model that is not the one the index records (``require_query_model``).
+
+        False when that check failed and ``raise_on_failure`` is off (logged; checked again next time).
+        """
         if self._query_model_checked:
             return True
         try:
@@ -295,8 +319,11 @@ class OpenSearchNeuralRetriever:
 
 
 def _with_cluster_highlights(document: Document, fragment: str | None) -> Document:
-    """`document` with the sentences the cluster's fragment marks; without a readable fragment it is kept as it is
-    (logged), so a wrongly placed highlight is never reported."""
+    """
+    `document` with the sentences the cluster's fragment marks.
+
+    Without a readable fragment it is kept as it is (logged), so a wrongly placed highlight is never reported.
+    """
     if fragment is None or not document.content:
         return document
     try:

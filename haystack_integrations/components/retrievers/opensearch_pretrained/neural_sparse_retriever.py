@@ -1,4 +1,5 @@
-"""`OpenSearchNeuralSparseRetriever`: a `neural_sparse` query, encoded by the cluster or on this machine.
+"""
+`OpenSearchNeuralSparseRetriever`: a `neural_sparse` query, encoded by the cluster or on this machine.
 
 Two ways to give the query: `query` text with `model_id` (the cluster encodes it with a deployed SPARSE_ENCODING or
 SPARSE_TOKENIZE model), or `query_sparse_embedding` (e.g. from `LocalSparseTextEmbedder`), sent as `query_tokens`
@@ -59,7 +60,8 @@ def neural_sparse_clause(
 
 @component
 class OpenSearchNeuralSparseRetriever:
-    """Retrieves documents of a neural sparse index (see `opensearch_pretrained_haystack.indices.sparse`).
+    """
+    Retrieves documents of a neural sparse index (see `opensearch_pretrained_haystack.indices.sparse`).
 
     Usage example:
     ```python
@@ -154,7 +156,12 @@ class OpenSearchNeuralSparseRetriever:
         self._vocabulary = self._vocabulary_lease = None
 
     def to_dict(self) -> dict[str, Any]:
-        """Serialize the component (the store through its own `to_dict`); a password in a host URL is refused."""
+        """
+        Serialize the component (the store through its own `to_dict`).
+
+        :returns: The dictionary Haystack's ``default_to_dict`` makes.
+        :raises ValueError: A host URL holds a password.
+        """
         return default_to_dict(
             self,
             document_store=serialized_store(self.document_store, self),
@@ -175,7 +182,12 @@ class OpenSearchNeuralSparseRetriever:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> OpenSearchNeuralSparseRetriever:
-        """Deserialize the component; ``data`` is left unchanged."""
+        """
+        Deserialize the component.
+
+        :param data: What ``to_dict`` returned; it is left unchanged.
+        :returns: The component.
+        """
         return from_dict_with_store(cls, data)
 
     @component.output_types(documents=list[Document])
@@ -209,7 +221,15 @@ class OpenSearchNeuralSparseRetriever:
         filters: dict[str, Any] | None = None,
         top_k: int | None = None,
     ) -> dict[str, list[Document]]:
-        """The async twin of `run`, through the store's async client."""
+        """
+        The async twin of `run`, through the store's async client.
+
+        :param query: The query text, encoded by the cluster with `model_id` (and embedded densely in hybrid mode).
+        :param query_sparse_embedding: The query encoded here (e.g. `LocalSparseTextEmbedder`); wins over `model_id`.
+        :param filters: Haystack filters, combined with the init filters by `filter_policy`.
+        :param top_k: How many documents; defaults to the init `top_k`.
+        :returns: `documents`: best first, with `score` (normalized to [0, 1] in hybrid mode).
+        """
         body, params = self._request(query, query_sparse_embedding, filters, top_k)
         try:
             return {"documents": await search_async(self.document_store, body, params)}

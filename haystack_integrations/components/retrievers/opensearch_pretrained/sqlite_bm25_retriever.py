@@ -12,7 +12,8 @@ from haystack_integrations.components.retrievers.opensearch_pretrained._sqlite_r
 
 @component
 class SQLiteBM25Retriever(SQLiteRetrieverBase):
-    """The ``top_k`` documents by BM25 over the query's words, any of which may match (as OpenSearch's ``match``).
+    """
+    The ``top_k`` documents by BM25 over the query's words, any of which may match (as OpenSearch's ``match``).
 
     Usage example:
     ```python
@@ -25,12 +26,26 @@ class SQLiteBM25Retriever(SQLiteRetrieverBase):
     def run(
         self, query: str, filters: dict[str, Any] | None = None, top_k: int | None = None
     ) -> dict[str, list[Document]]:
-        """Retrieve; runtime ``filters`` combine with the init filters by ``filter_policy``."""
+        """
+        Retrieve the documents that best match ``query`` by BM25.
+
+        :param query: The query text.
+        :param filters: Haystack filters, combined with the init filters by ``filter_policy``.
+        :param top_k: How many documents; defaults to the init ``top_k``.
+        :returns: ``documents``: best first, with ``score``.
+        """
         return {"documents": self.document_store.bm25_retrieval(query, **self._run_parameters(filters, top_k))}
 
     @component.output_types(documents=list[Document])
     async def run_async(
         self, query: str, filters: dict[str, Any] | None = None, top_k: int | None = None
     ) -> dict[str, list[Document]]:
-        """``run`` on a worker thread."""
+        """
+        ``run`` on a worker thread.
+
+        :param query: The query text.
+        :param filters: Haystack filters, combined with the init filters by ``filter_policy``.
+        :param top_k: How many documents; defaults to the init ``top_k``.
+        :returns: ``documents``: best first, with ``score``.
+        """
         return await asyncio.to_thread(self.run, query, filters, top_k)

@@ -12,7 +12,8 @@ from haystack_integrations.components.retrievers.opensearch_pretrained._sqlite_r
 
 @component
 class SQLiteEmbeddingRetriever(SQLiteRetrieverBase):
-    """The ``top_k`` documents nearest to a query embedding (brute force: the exact top-k, not an approximation).
+    """
+    The ``top_k`` documents nearest to a query embedding (brute force: the exact top-k, not an approximation).
 
     Usage example:
     ```python
@@ -26,7 +27,14 @@ class SQLiteEmbeddingRetriever(SQLiteRetrieverBase):
     def run(
         self, query_embedding: list[float], filters: dict[str, Any] | None = None, top_k: int | None = None
     ) -> dict[str, list[Document]]:
-        """Retrieve; runtime ``filters`` combine with the init filters by ``filter_policy``."""
+        """
+        Retrieve the documents whose vectors are nearest ``query_embedding``.
+
+        :param query_embedding: The query's vector, from the store's model.
+        :param filters: Haystack filters, combined with the init filters by ``filter_policy``.
+        :param top_k: How many documents; defaults to the init ``top_k``.
+        :returns: ``documents``: best first, with ``score``.
+        """
         documents = self.document_store.embedding_retrieval(query_embedding, **self._run_parameters(filters, top_k))
         return {"documents": documents}
 
@@ -34,5 +42,12 @@ class SQLiteEmbeddingRetriever(SQLiteRetrieverBase):
     async def run_async(
         self, query_embedding: list[float], filters: dict[str, Any] | None = None, top_k: int | None = None
     ) -> dict[str, list[Document]]:
-        """``run`` on a worker thread (SQLite and numpy release the GIL for the heavy part)."""
+        """
+        ``run`` on a worker thread (SQLite and numpy release the GIL for the heavy part).
+
+        :param query_embedding: The query's vector, from the store's model.
+        :param filters: Haystack filters, combined with the init filters by ``filter_policy``.
+        :param top_k: How many documents; defaults to the init ``top_k``.
+        :returns: ``documents``: best first, with ``score``.
+        """
         return await asyncio.to_thread(self.run, query_embedding, filters, top_k)

@@ -22,7 +22,8 @@ from haystack_integrations.document_stores.opensearch_pretrained.scoring import 
 
 @component
 class SQLiteHybridRetriever(SQLiteRetrieverBase):
-    """BM25 on ``query`` and k-NN on ``query_embedding``, each ``top_k`` deep, fused into the ``top_k`` best.
+    """
+    BM25 on ``query`` and k-NN on ``query_embedding``, each ``top_k`` deep, fused into the ``top_k`` best.
 
     ``fusion="min_max"`` or ``"z_score"`` is the normalization-processor (that normalization, then the arithmetic
     mean with weights ``bm25_weight`` and ``1 - bm25_weight``); ``fusion="rrf"`` is the score-ranker-processor
@@ -56,6 +57,24 @@ class SQLiteHybridRetriever(SQLiteRetrieverBase):
         min_score: float | None = None,
         per_source: bool = DEFAULT_PER_SOURCE,
     ) -> None:
+        """
+        Create the retriever.
+
+        :param document_store: The store to search.
+        :param filters: Haystack filters applied to every run.
+        :param top_k: How many documents to return, and how deep each side searches.
+        :param filter_policy: How runtime filters combine with ``filters``.
+        :param return_embedding: Whether the documents carry their vectors.
+        :param fusion: ``"min_max"``, ``"z_score"`` or ``"rrf"``.
+        :param bm25_weight: BM25's weight in ``min_max`` and ``z_score`` fusion (k-NN's is ``1 - bm25_weight``).
+        :param rank_constant: The ``rrf`` rank constant.
+        :param lower_bounds: ``min_max`` only: BM25's, then k-NN's lower bound.
+        :param min_score: Fused scores below it are dropped.
+        :param per_source: Group each side's passages by source document before fusion.
+        :raises TypeError: ``document_store`` is not an ``SQLiteDocumentStore``.
+        :raises ValueError: ``top_k`` below 1, an unknown ``fusion``, or ``lower_bounds`` without ``min_max`` fusion
+            and two bounds.
+        """
         SQLiteRetrieverBase.__init__(  # @component re-creates the class, so zero-argument super() cannot work
             self,
             document_store=document_store, filters=filters, top_k=top_k, filter_policy=filter_policy,
@@ -93,7 +112,15 @@ class SQLiteHybridRetriever(SQLiteRetrieverBase):
         filters: dict[str, Any] | None = None,
         top_k: int | None = None,
     ) -> dict[str, list[Document]]:
-        """Retrieve; runtime ``filters`` combine with the init filters by ``filter_policy``."""
+        """
+        Retrieve by BM25 and k-NN, fused.
+
+        :param query: The query text, for BM25.
+        :param query_embedding: The query's vector, from the store's model, for k-NN.
+        :param filters: Haystack filters, combined with the init filters by ``filter_policy``.
+        :param top_k: How many documents; defaults to the init ``top_k``.
+        :returns: ``documents``: best first, with the fused ``score``.
+        """
         documents = self.document_store.hybrid_retrieval(
             query, query_embedding, **self._run_parameters(filters, top_k),
             **{**self._init_parameters(), "lower_bounds": self._bounds, "min_score": self.min_score},
@@ -108,5 +135,13 @@ class SQLiteHybridRetriever(SQLiteRetrieverBase):
         filters: dict[str, Any] | None = None,
         top_k: int | None = None,
     ) -> dict[str, list[Document]]:
-        """``run`` on a worker thread."""
+        """
+        ``run`` on a worker thread.
+
+        :param query: The query text, for BM25.
+        :param query_embedding: The query's vector, from the store's model, for k-NN.
+        :param filters: Haystack filters, combined with the init filters by ``filter_policy``.
+        :param top_k: How many documents; defaults to the init ``top_k``.
+        :returns: ``documents``: best first, with the fused ``score``.
+        """
         return await asyncio.to_thread(self.run, query, query_embedding, filters, top_k)
