@@ -15,9 +15,8 @@ is zero at or below zero, so padding changes nothing) and the same post-processi
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
-from typing import Literal
+from typing import Literal, Unpack
 
 import numpy as np
 from haystack.dataclasses import SparseEmbedding
@@ -27,7 +26,7 @@ from opensearch_pretrained_haystack.errors import ArtifactFormatError, ModelInpu
 from opensearch_pretrained_haystack.inference.runner import OnnxRunner, padded_inputs
 from opensearch_pretrained_haystack.inference.sparse_tokenizer import SparseVocabulary
 from opensearch_pretrained_haystack.inference.tokenizer import ModelTokenizer, TokenIds, load_tokenizer
-from opensearch_pretrained_haystack.inference.torchscript import ScriptEngine, load_torch_script
+from opensearch_pretrained_haystack.inference.torchscript import LoadOptions, ScriptEngine, load_torch_script
 
 TASK_TYPE = "SPARSE_ENCODING"
 INPUT_NAMES = ("input_ids", "attention_mask")
@@ -64,22 +63,14 @@ class LocalSparseEncoder(OnnxRunner[tuple[ModelTokenizer, SparseVocabulary]]):
     ```
     """
 
-    def __init__(
-        self,
-        model: ModelSource,
-        version: str | None = None,
-        *,
-        mirror: str | os.PathLike[str] | None = None,
-        cache_dir: str | os.PathLike[str] | None = None,
-        concurrent_runs: int | None = None,
-        progress_bar: bool = True,
-    ) -> None:
+    def __init__(self, model: ModelSource, version: str | None = None, **options: Unpack[LoadOptions]) -> None:
         """
         Resolve the artifact and load the model.
 
         :param model: A catalog name or alias, a ``PretrainedModel``, a custom model directory or zip, or a
             ``ModelArtifact``.
-        :param concurrent_runs: How many single-threaded inference runs go at once (default: the usable CPUs).
+        :param version: The catalog version; ``None`` takes the newest.
+        :param options: ``mirror``, ``cache_dir``, ``concurrent_runs``, ``progress_bar`` (see ``LoadOptions``).
         :raises MissingExtraError: torch is not installed.
         """
         artifact, self._script = load_torch_script(
@@ -90,10 +81,7 @@ class LocalSparseEncoder(OnnxRunner[tuple[ModelTokenizer, SparseVocabulary]]):
             tokenizer=lambda artifact: loaded_artifacts.acquire(
                 "sparse-tokenizer-vocabulary", artifact, _tokenizer_and_vocabulary
             ),
-            mirror=mirror,
-            cache_dir=cache_dir,
-            concurrent_runs=concurrent_runs,
-            progress_bar=progress_bar,
+            **options,
         )
         self.artifact, self.version = artifact, artifact.version
         self._tokenizer, self.vocabulary = self._tokenizer_lease.value

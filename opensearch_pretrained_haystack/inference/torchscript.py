@@ -22,7 +22,7 @@ import threading
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar, Unpack
 
 import numpy as np
 
@@ -170,6 +170,19 @@ def resolve_torch_script(
     return artifact
 
 
+class LoadOptions(TypedDict, total=False):
+    """The keyword options every TorchScript engine takes, besides the model and its version."""
+
+    mirror: str | os.PathLike[str] | None
+    """A directory or URL laid out like the artifacts site, for offline machines."""
+    cache_dir: str | os.PathLike[str] | None
+    """Where verified artifacts are kept."""
+    concurrent_runs: int | None
+    """How many single-threaded inference runs go at once (default: the usable CPUs)."""
+    progress_bar: bool
+    """Show the download progress bar (default True)."""
+
+
 @dataclass(frozen=True)
 class ScriptEngine:
     """What a TorchScript engine runs: which task's artifacts, and the inputs ML Commons feeds the graph."""
@@ -195,10 +208,7 @@ def load_torch_script(
     *,
     tokenizer: Callable[[ModelArtifact], Lease[T]],
     check: Callable[[ModelArtifact], None] | None = None,
-    mirror: str | os.PathLike[str] | None = None,
-    cache_dir: str | os.PathLike[str] | None = None,
-    concurrent_runs: int | None = None,
-    progress_bar: bool = True,
+    **options: Unpack[LoadOptions],
 ) -> tuple[ModelArtifact, ScriptModel]:
     """
     The loading step of every TorchScript engine.
@@ -218,9 +228,9 @@ def load_torch_script(
         owner=type(runner).__name__,
         task_type=engine.task_type,
         hint=engine.hint,
-        mirror=mirror,
-        cache_dir=cache_dir,
-        progress_bar=progress_bar,
+        mirror=options.get("mirror"),
+        cache_dir=options.get("cache_dir"),
+        progress_bar=options.get("progress_bar", True),
     )
     if check is not None:
         check(artifact)
@@ -228,7 +238,7 @@ def load_torch_script(
     runner._hold(
         lambda: shared_script_model(artifact),
         lambda: tokenizer(artifact),
-        concurrent_runs=concurrent_runs,
+        concurrent_runs=options.get("concurrent_runs"),
         thread_name_prefix=engine.thread_name_prefix,
     )
     script: ScriptModel = runner._session

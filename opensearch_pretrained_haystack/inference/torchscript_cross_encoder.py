@@ -11,14 +11,14 @@ the raw logit.
 
 from __future__ import annotations
 
-import os
+from typing import Unpack
 
 import numpy as np
 
 from opensearch_pretrained_haystack.artifacts import ModelSource, loaded_artifacts
 from opensearch_pretrained_haystack.families.text_similarity import FAMILY, PAIR_INPUTS
 from opensearch_pretrained_haystack.inference.cross_encoder import CrossEncoderRunner, pair_tokenizer
-from opensearch_pretrained_haystack.inference.torchscript import ScriptEngine, load_torch_script
+from opensearch_pretrained_haystack.inference.torchscript import LoadOptions, ScriptEngine, load_torch_script
 
 ENGINE = ScriptEngine(
     task_type=FAMILY.task_type,
@@ -41,22 +41,14 @@ class LocalTorchScriptCrossEncoder(CrossEncoderRunner):
     ```
     """
 
-    def __init__(
-        self,
-        model: ModelSource,
-        version: str | None = None,
-        *,
-        mirror: str | os.PathLike[str] | None = None,
-        cache_dir: str | os.PathLike[str] | None = None,
-        concurrent_runs: int | None = None,
-        progress_bar: bool = True,
-    ) -> None:
+    def __init__(self, model: ModelSource, version: str | None = None, **options: Unpack[LoadOptions]) -> None:
         """
         Resolve the artifact and load the model.
 
         :param model: A catalog name or alias, a ``PretrainedModel``, a custom model directory or zip, or a
             ``ModelArtifact``.
-        :param concurrent_runs: How many single-threaded inference runs go at once (default: the usable CPUs).
+        :param version: The catalog version; ``None`` takes the newest.
+        :param options: ``mirror``, ``cache_dir``, ``concurrent_runs``, ``progress_bar`` (see ``LoadOptions``).
         :raises MissingExtraError: torch is not installed.
         """
         artifact, self._script = load_torch_script(
@@ -65,10 +57,7 @@ class LocalTorchScriptCrossEncoder(CrossEncoderRunner):
             model,
             version,
             tokenizer=lambda artifact: loaded_artifacts.acquire("pair-tokenizer", artifact, pair_tokenizer),
-            mirror=mirror,
-            cache_dir=cache_dir,
-            concurrent_runs=concurrent_runs,
-            progress_bar=progress_bar,
+            **options,
         )
         self.artifact, self.version = artifact, artifact.version
         self.tokenizer, self.max_tokens = self._tokenizer_lease.value

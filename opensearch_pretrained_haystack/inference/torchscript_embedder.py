@@ -9,7 +9,7 @@ output as is. Here texts run in length-sorted padded batches; the traced pooling
 
 from __future__ import annotations
 
-import os
+from typing import Unpack
 
 import numpy as np
 
@@ -18,7 +18,7 @@ from opensearch_pretrained_haystack.errors import ModelInputError
 from opensearch_pretrained_haystack.inference.runner import padded_inputs
 from opensearch_pretrained_haystack.inference.text_embedding import TextEmbeddingRunner
 from opensearch_pretrained_haystack.inference.tokenizer import TokenIds, shared_tokenizer
-from opensearch_pretrained_haystack.inference.torchscript import ScriptEngine, load_torch_script
+from opensearch_pretrained_haystack.inference.torchscript import LoadOptions, ScriptEngine, load_torch_script
 
 INPUT_NAMES = ("input_ids", "attention_mask")
 OUTPUT_NAME = "sentence_embedding"
@@ -46,22 +46,14 @@ class LocalTorchScriptEmbedder(TextEmbeddingRunner):
     ```
     """
 
-    def __init__(
-        self,
-        model: ModelSource,
-        version: str | None = None,
-        *,
-        mirror: str | os.PathLike[str] | None = None,
-        cache_dir: str | os.PathLike[str] | None = None,
-        concurrent_runs: int | None = None,
-        progress_bar: bool = True,
-    ) -> None:
+    def __init__(self, model: ModelSource, version: str | None = None, **options: Unpack[LoadOptions]) -> None:
         """
         Resolve the artifact and load the model.
 
         :param model: A catalog name or alias, a ``PretrainedModel``, a custom model directory or zip, or a
             ``ModelArtifact``.
-        :param concurrent_runs: How many single-threaded inference runs go at once (default: the usable CPUs).
+        :param version: The catalog version; ``None`` takes the newest.
+        :param options: ``mirror``, ``cache_dir``, ``concurrent_runs``, ``progress_bar`` (see ``LoadOptions``).
         :raises MissingExtraError: torch is not installed.
         """
         artifact, self._script = load_torch_script(
@@ -71,10 +63,7 @@ class LocalTorchScriptEmbedder(TextEmbeddingRunner):
             version,
             tokenizer=shared_tokenizer,
             check=self._check_framework,
-            mirror=mirror,
-            cache_dir=cache_dir,
-            concurrent_runs=concurrent_runs,
-            progress_bar=progress_bar,
+            **options,
         )
         self.artifact: ModelArtifact = artifact
         self.version = artifact.version
