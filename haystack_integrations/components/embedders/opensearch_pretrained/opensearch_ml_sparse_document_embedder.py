@@ -168,7 +168,13 @@ class OpenSearchMLSparseDocumentEmbedder:
 
     @component.output_types(documents=list[Document], meta=dict[str, Any])
     async def run_async(self, documents: list[Document]) -> dict[str, Any]:
-        """Like `run`, with the async client and at most `max_concurrency` requests in flight."""
+        """
+        Like `run`, with the async client and at most `max_concurrency` requests in flight.
+
+        :param documents: The documents; they are not modified.
+        :returns: `documents` (new objects, in input order) and `meta` (`model`: the cluster's name of the
+            model, `model_id`, and counts of embedded, failed and content-less documents).
+        """
         prepared = prepare_documents(self, "OpenSearchMLSparseTextEmbedder", documents)
         self._vocabulary.load()
         return await self._backend.embed_documents_async(prepared, self._run())
