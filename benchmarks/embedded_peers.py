@@ -3,7 +3,8 @@ The embedded store beside its embedded peers, on the same data in one interleave
 
 100k random 384-dimensional unit vectors with ~100-character texts (Zipf-distributed words), written once per store
 in a fresh process; then, round after round, every store answers a query from a new process; then each answers 20
-warm queries in one process. Recall@10 is against brute force over the same vectors (on unit vectors, the dot
+warm queries in one process, and 20 warm BM25 queries of three words where it has full-text search (this store,
+InMemoryDocumentStore, LanceDB). Recall@10 is against brute force over the same vectors (on unit vectors, the dot
 product, cosine and l2 rank alike).
 
     pip install sqlite-vec sqlean.py lancedb qdrant-client chromadb   # the peers: not dependencies of the package
@@ -42,9 +43,13 @@ def data(count):
 def queries():
     q = np.random.default_rng(7).standard_normal((21, 384)).astype(np.float32)
     return q / np.linalg.norm(q, axis=1, keepdims=True)
+def text_queries():
+    rng = np.random.default_rng(9)
+    return [" ".join(f"w{j}" for j in rng.integers(10, 3000, 3)) for _ in range(21)]
 """
 
-# Per peer: `write(path, vectors, texts)` and `open_(path)` returning `search(query) -> ids of the 10 nearest`.
+# Per peer: `write(path, vectors, texts)` and `open_(path)` returning `search(query) -> ids of the 10 nearest`; a peer
+# with full-text search also has `open_text(path)` returning `search(text) -> ids of the 10 best by BM25`.
 PEERS = {
     "this store (SQLite)": """
 from haystack import Document
@@ -58,6 +63,9 @@ def write(path, vectors, texts):
 def open_(path):
     store = SQLiteDocumentStore(path=path + ".sqlite")
     return lambda q: [int(d.id) for d in store.embedding_retrieval(q.tolist(), top_k=10)]
+def open_text(path):
+    store = SQLiteDocumentStore(path=path + ".sqlite")
+    return lambda t: [int(d.id) for d in store.bm25_retrieval(t, top_k=10)]
 """,
     "InMemoryDocumentStore": """
 from haystack import Document
@@ -67,6 +75,8 @@ def write(path, vectors, texts):
     STORE.write_documents([Document(id=str(i), content=t, embedding=vectors[i].tolist()) for i, t in enumerate(texts)])
 def open_(path):
     return lambda q: [int(d.id) for d in STORE.embedding_retrieval(q.tolist(), top_k=10)]
+def open_text(path):
+    return lambda t: [int(d.id) for d in STORE.bm25_retrieval(t, top_k=10)]
 """,
     "sqlite-vec": """
 import sqlean, sqlite_vec
@@ -93,10 +103,13 @@ def write(path, vectors, texts):
     db = lancedb.connect(path + ".lance")
     table = pa.table({"id": pa.array(range(len(texts))), "text": texts,
                       "vector": pa.FixedSizeListArray.from_arrays(pa.array(vectors.ravel()), 384)})
-    db.create_table("t", data=table)
+    db.create_table("t", data=table).create_fts_index("text")  # its BM25 (this store's write includes FTS5 too)
 def open_(path):
     table = lancedb.connect(path + ".lance").open_table("t")
-    return lambda q: table.search(q).metric("dot").limit(10).to_pandas()["id"].tolist()
+    return lambda q: table.search(q).metric("dot").limit(10).to_arrow()["id"].to_pylist()
+def open_text(path):
+    table = lancedb.connect(path + ".lance").open_table("t")
+    return lambda t: table.search(t, query_type="fts").limit(10).to_arrow()["id"].to_pylist()
 """,
     "Qdrant (local mode)": """
 from qdrant_client import QdrantClient, models
@@ -145,13 +158,21 @@ if IN_MEMORY:
 search = open_(path)
 qs = queries()
 found = [search(qs[0])]
-times = []
+times, text_times = [], []
 if warm:
     for q in qs[1:]:
         started = time.perf_counter()
         found.append(search(q))
         times.append(time.perf_counter() - started)
+    if "open_text" in globals():
+        search_text, texts = open_text(path), text_queries()
+        search_text(texts[0])
+        for t in texts[1:]:
+            started = time.perf_counter()
+            search_text(t)
+            text_times.append(time.perf_counter() - started)
 print(json.dumps({"found": [[int(i) for i in ids] for ids in found], "warm_ms": [t * 1000 for t in times],
+                  "bm25_ms": [t * 1000 for t in text_times],
                   "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
@@ -207,9 +228,13 @@ def main() -> None:
             continue
         rows[peer] = {**written, "disk": _disk(directory, Path(path).name), "new": []}
     for _ in range(args.rounds):  # interleaved: each round asks every store once, from a new process
-        for peer, row in rows.items():
+        for peer, row in list(rows.items()):
             path = str(directory / f"peer{list(PEERS).index(peer)}")
-            row["new"].append(_run(peer, QUERY, path, str(args.count), "cold")[1])  # type: ignore[attr-defined]
+            try:
+                row["new"].append(_run(peer, QUERY, path, str(args.count), "cold")[1])  # type: ignore[attr-defined]
+            except RuntimeError as error:
+                print(f"{peer}: new-process query not measured ({error})")
+                del rows[peer]
     for peer, row in list(rows.items()):
         path = str(directory / f"peer{list(PEERS).index(peer)}")
         try:
@@ -220,17 +245,22 @@ def main() -> None:
             continue
         found = result["found"]
         row["warm_ms"] = statistics.median(result["warm_ms"])  # type: ignore[arg-type]
+        row["bm25_ms"] = statistics.median(result["bm25_ms"]) if result["bm25_ms"] else None  # type: ignore[arg-type]
         row["query_rss"] = result["peak_rss_mib"]
         row["recall"] = np.mean([len(set(f) & set(t)) / 10 for f, t in zip(found, truth, strict=True)])  # type: ignore[call-overload]
 
-    print("\n| store | write s | disk MiB | peak RSS writing MiB | new-process query s | warm query ms | recall@10 |")
-    print("|---|---|---|---|---|---|---|")
+    print(
+        "\n| store | write s | disk MiB | peak RSS writing MiB | new-process query s | warm query ms | recall@10 | "
+        "warm BM25 ms | peak RSS querying MiB |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
     for peer, row in rows.items():
         write = f"{row['seconds']:.1f}" if "seconds" in row else "in process"
         rss = f"{row['peak_rss_mib']:.0f}" if "peak_rss_mib" in row else "-"
         print(
             f"| {peer} | {write} | {row['disk'] / 2**20:.0f} | {rss} | {statistics.median(row['new']):.2f} | "  # type: ignore[arg-type]
-            f"{row['warm_ms']:.1f} | {row['recall']:.2f} |"
+            f"{row['warm_ms']:.1f} | {row['recall']:.2f} | "
+            f"{'-' if row['bm25_ms'] is None else format(row['bm25_ms'], '.1f')} | {row['query_rss']:.0f} |"
         )
     print(f"\nload average at end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 

@@ -50,6 +50,8 @@ if TYPE_CHECKING:
         SQLiteBM25Retriever,
         SQLiteEmbeddingRetriever,
         SQLiteHybridRetriever,
+        SQLiteSparseEmbeddingRetriever,
+        SQLiteSparseHybridRetriever,
     )
     from haystack_integrations.document_stores.opensearch_pretrained import SQLiteDocumentStore
     from opensearch_pretrained_haystack.artifacts import fetch_artifact, load_artifact
@@ -86,6 +88,8 @@ _LAZY = {
     "SQLiteBM25Retriever": _RETRIEVERS,
     "SQLiteEmbeddingRetriever": _RETRIEVERS,
     "SQLiteHybridRetriever": _RETRIEVERS,
+    "SQLiteSparseEmbeddingRetriever": _RETRIEVERS,
+    "SQLiteSparseHybridRetriever": _RETRIEVERS,
     "SQLiteDocumentStore": "haystack_integrations.document_stores.opensearch_pretrained",
     # the engine without Haystack's component wrapper
     "LocalOnnxEmbedder": "opensearch_pretrained_haystack.inference",
@@ -121,6 +125,8 @@ __all__ = [
     "SQLiteDocumentStore",
     "SQLiteEmbeddingRetriever",
     "SQLiteHybridRetriever",
+    "SQLiteSparseEmbeddingRetriever",
+    "SQLiteSparseHybridRetriever",
     "SourceDocumentCollapser",
     "catalog",
     "fetch_artifact",

@@ -32,7 +32,7 @@ matches the classes), with the exit code the command line gives for it::
     │   ├── DeployFailedError
     │   └── OperationTimeoutError(TimeoutError)
     ├── SQLiteStoreError(DocumentStoreError)             document_stores/opensearch_pretrained/document_store.py
-    ├── VectorCopyError(DocumentStoreError)              document_stores/opensearch_pretrained/vector_cache.py
+    ├── VectorFileError(DocumentStoreError)              document_stores/opensearch_pretrained/vector_file.py
     ├── SparseWriteError                                 indices/sparse.py: documents the sparse index refused
     ├── PassagesNotWrittenError                          app/batch/targets.py: a write failed after its retries
     ├── ParityError(ValueError)                          parity.py: two embedders that cannot be compared

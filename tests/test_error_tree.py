@@ -22,6 +22,7 @@ MODULES = [
     "opensearch_pretrained_haystack.parity",
     "opensearch_pretrained_haystack.node.errors",
     "haystack_integrations.document_stores.opensearch_pretrained.document_store",
+    "haystack_integrations.document_stores.opensearch_pretrained.vector_file",
 ]
 BUILTINS = {
     "ValueError": ValueError,

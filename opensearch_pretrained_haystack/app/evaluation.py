@@ -28,11 +28,12 @@ from haystack_integrations.document_stores.opensearch_pretrained.scoring import 
     DEFAULT_PER_SOURCE,
 )
 from opensearch_pretrained_haystack.app.batch import Target, count_documents, index_into, load_store
-from opensearch_pretrained_haystack.app.batch.query import Rerank, reranking
+from opensearch_pretrained_haystack.app.batch.query import Rerank, reranking, store_sparse_query
 from opensearch_pretrained_haystack.app.batch.sources import beir_document
 from opensearch_pretrained_haystack.app.pipelines import query_inputs, query_pipeline
-from opensearch_pretrained_haystack.catalog import PretrainedModel
+from opensearch_pretrained_haystack.catalog import PretrainedModel, get_model
 from opensearch_pretrained_haystack.errors import UsageError
+from opensearch_pretrained_haystack.indices.sparse import SparseEncoding
 
 NDCG_AT = 10
 RECALL_AT = 100
@@ -110,6 +111,17 @@ def corpus_documents(corpus_path: Path) -> Iterator[Document]:
         yield beir_document(record)
 
 
+def _query_model_of(encoder: str) -> str:
+    """
+    The model that encodes queries for documents of ``encoder``.
+
+    The catalog's ``search_with``, or the encoder itself (an artifact directory: taken as a bi-encoder).
+    """
+    if Path(encoder).expanduser().exists():
+        return encoder
+    return get_model(encoder).search_with or encoder
+
+
 def ndcg(ranked: Sequence[str], judgements: Mapping[str, int], k: int = NDCG_AT) -> float:
     """nDCG@k with linear gains (trec_eval's ``ndcg_cut``)."""
     dcg = sum(judgements.get(doc_id, 0) / math.log2(rank + 2) for rank, doc_id in enumerate(ranked[:k]))
@@ -140,6 +152,8 @@ def evaluate(
     progress_bar: bool = True,
     rerank: Rerank | None = None,
     analyzer: str | None = None,
+    sparse_encoder: str | None = None,
+    sparse_query: str | None = None,
 ) -> dict[str, float]:
     """
     Index the corpus into ``target``, run the judged queries and return the scores.
@@ -149,7 +163,10 @@ def evaluate(
     passages' sources are ranked); the result is ``{"ndcg@10", "recall@100", "queries", "passages"}``. ``split``,
     ``window`` and ``overlap`` are the splitter's. A sparse target (``Target.sparse``) is encoded by the cluster and
     searched with the neural sparse retriever, so sparse and dense are measured alike. ``analyzer`` is the BM25 analysis
-    of a new store or index (``text_analysis``).
+    of a new store or index (``text_analysis``). ``sparse_encoder`` encodes the corpus here (``Target.sparse_encoder``)
+    and ``sparse_query`` the queries (default: the catalog's query model of the encoder, or the encoder itself when it
+    is a directory), so ``mode="sparse"`` (and ``hybrid``) measure neural sparse on the store, and any mode on an
+    OpenSearch target searches its sparse index.
     """
     dataset = load_beir(dataset_dir, split=qrels_split)
     if target is None:
@@ -159,17 +176,27 @@ def evaluate(
                 window=window,
                 overlap=overlap, qrels_split=qrels_split, mode=mode, fusion=fusion, bm25_weight=bm25_weight,
                 per_source=per_source,
-                progress_bar=progress_bar, rerank=rerank,
+                progress_bar=progress_bar, rerank=rerank, sparse_encoder=sparse_encoder, sparse_query=sparse_query,
             )  # fmt: skip
     if analyzer is not None:
         target = replace(target, analyzer=analyzer)
+    if sparse_encoder is not None or sparse_query is not None:
+        target = replace(target, sparse_encoder=sparse_encoder, sparse_query=sparse_query)
     reranked = reranking(rerank, target)  # before indexing: a ranker that cannot be built fails first
     summary = index_into(
         target, model, corpus_documents(dataset.corpus_path), total=count_documents([dataset.corpus_path]),
         split=split, window=window, overlap=overlap, progress_bar=progress_bar,
     )  # fmt: skip
+    store = load_store(target, model)
+    sparse, query_model = target.sparse, None
+    if target.sparse_encoder is not None:
+        query_model = target.sparse_query or _query_model_of(target.sparse_encoder)
+        if target.hosts is not None:
+            sparse = SparseEncoding(query_tokenizer=query_model)
+        else:
+            query_model = store_sparse_query(store, query_model, mode)
     pipeline = query_pipeline(
-        load_store(target, model),
+        store,
         model=model.name,
         version=model.version,
         top_k=RECALL_AT,
@@ -177,7 +204,8 @@ def evaluate(
         fusion=fusion,
         bm25_weight=bm25_weight,
         per_source=per_source,
-        sparse=target.sparse,
+        sparse=sparse,
+        sparse_query=query_model,
         **reranked,
     )
     ndcgs, recalls = [], []

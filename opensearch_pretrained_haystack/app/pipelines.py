@@ -2,9 +2,9 @@
 Ready-made indexing and query pipelines, with the local (ONNX) or the remote (ML Commons) embedder.
 
 Both work with opensearch-haystack's ``OpenSearchDocumentStore`` (see ``store.document_store_for``), with the
-embedded ``SQLiteDocumentStore`` (the default without a cluster: dense, BM25 or hybrid search) or with Haystack's
-``InMemoryDocumentStore``, and both save to YAML and load back with Haystack's
-default loader, since every component lives in ``haystack`` or ``haystack_integrations``.
+embedded ``SQLiteDocumentStore`` (the default without a cluster: dense, BM25, sparse or hybrid search) or with
+Haystack's ``InMemoryDocumentStore``, and both save to YAML and load back with Haystack's default loader, since
+every component lives in ``haystack`` or ``haystack_integrations``.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from haystack_integrations.document_stores.opensearch import OpenSearchDocumentS
 from haystack_integrations.components.embedders.opensearch_pretrained import (
     LocalOnnxDocumentEmbedder,
     LocalOnnxTextEmbedder,
+    LocalSparseDocumentEmbedder,
     LocalSparseTextEmbedder,
 )
 from haystack_integrations.components.preprocessors.opensearch_pretrained import ModelTokenSplitter
@@ -41,6 +42,12 @@ from haystack_integrations.components.retrievers.opensearch_pretrained.sqlite_em
 )
 from haystack_integrations.components.retrievers.opensearch_pretrained.sqlite_hybrid_retriever import (
     SQLiteHybridRetriever,
+)
+from haystack_integrations.components.retrievers.opensearch_pretrained.sqlite_sparse_embedding_retriever import (
+    SQLiteSparseEmbeddingRetriever,
+)
+from haystack_integrations.components.retrievers.opensearch_pretrained.sqlite_sparse_hybrid_retriever import (
+    SQLiteSparseHybridRetriever,
 )
 from haystack_integrations.document_stores.opensearch_pretrained import SQLiteDocumentStore
 from haystack_integrations.document_stores.opensearch_pretrained.scoring import (
@@ -57,8 +64,9 @@ DEFAULT_HIGHLIGHT_MODEL = "opensearch-semantic-highlighter-v1"
 PASSAGES_PER_RESULT = 5
 # The largest k of a k-NN query (and the default index.max_result_window).
 KNN_MAX_K = 10_000
-# How the retriever finds passages: by the query's embedding, by its words (BM25), or both fused.
-MODES = ("dense", "bm25", "hybrid")
+# How the retriever finds passages: by the query's embedding, by its words (BM25), by its sparse embedding, or
+# fused (BM25 and dense, and sparse when the store holds sparse embeddings).
+MODES = ("dense", "bm25", "sparse", "hybrid")
 
 
 def document_embedder(
@@ -194,10 +202,15 @@ class IndexingComponents:
     splitter: ModelTokenSplitter | None
     embedder: Any
     """None when the cluster encodes passages at ingest (a sparse index's pipeline): nothing is embedded here."""
+    sparse_embedder: Any = None
+    """A ``LocalSparseDocumentEmbedder`` that adds sparse embeddings after ``embedder``, or None."""
 
     def steps(self) -> dict[str, Any]:
         """The components by their pipeline names, in flow order (no splitter when documents are kept whole)."""
-        named = {"cleaner": self.cleaner, "splitter": self.splitter, "embedder": self.embedder}
+        named = {
+            "cleaner": self.cleaner, "splitter": self.splitter, "embedder": self.embedder,
+            "sparse_embedder": self.sparse_embedder,
+        }  # fmt: skip
         return {name: step for name, step in named.items() if step is not None}
 
     def warm_up(self) -> None:
@@ -206,7 +219,7 @@ class IndexingComponents:
 
         So a model that cannot be had fails before any store or index is created for it.
         """
-        for step in (self.splitter, self.embedder):
+        for step in (self.splitter, self.embedder, self.sparse_embedder):
             if step is not None:
                 step.warm_up()
 
@@ -221,9 +234,10 @@ class IndexingComponents:
 
     def embed(self, passages: list[Document]) -> list[Document]:
         """The passages with their vectors; those without content come back unchanged (see ``has_content``)."""
-        if self.embedder is None:
-            return passages
-        documents: list[Document] = self.embedder.run(documents=passages)["documents"]
+        documents = passages
+        for step in (self.embedder, self.sparse_embedder):
+            if step is not None:
+                documents = step.run(documents=documents)["documents"]
         return documents
 
 
@@ -248,13 +262,16 @@ def indexing_components(
     mirror: str | None = None,
     cache_dir: str | None = None,
     cluster_encodes: bool = False,
+    sparse_encoder: str | None = None,
 ) -> IndexingComponents:
     """
     The cleaner, the splitter and the embedder that every indexing path runs.
 
     The splitter is None with ``split=False`` (whole documents, truncated by the model); the embedder defaults to the
-    local embedder of ``model``, and is None with ``cluster_encodes``, for an index whose ingest pipeline encodes. The
-    splitter always uses ``model``'s tokenizer, since that is the token limit the vectors are made under.
+    local embedder of ``model``, and is None with ``cluster_encodes``, for an index whose ingest pipeline encodes (or
+    that ``sparse_encoder`` alone fills). The splitter always uses ``model``'s tokenizer, since that is the token limit
+    the vectors are made under. ``sparse_encoder`` (a catalog sparse encoder or an artifact directory) adds each
+    passage's sparse embedding, computed here.
     """
     check_split_options(split, window, overlap)
     splitter = (
@@ -264,9 +281,15 @@ def indexing_components(
     )
     if not cluster_encodes:
         embedder = embedder or document_embedder(model, version, mirror=mirror, cache_dir=cache_dir)
-    return IndexingComponents(
-        cleaner=DocumentCleaner(keep_id=True), splitter=splitter, embedder=None if cluster_encodes else embedder
+    sparse_embedder = (
+        LocalSparseDocumentEmbedder(sparse_encoder, mirror=mirror, cache_dir=cache_dir, progress_bar=False)
+        if sparse_encoder is not None
+        else None
     )
+    return IndexingComponents(
+        cleaner=DocumentCleaner(keep_id=True), splitter=splitter, embedder=None if cluster_encodes else embedder,
+        sparse_embedder=sparse_embedder,
+    )  # fmt: skip
 
 
 def indexing_pipeline(
@@ -319,6 +342,7 @@ def query_pipeline(
     sparse: SparseEncoding | None = None,
     per_source: bool = DEFAULT_PER_SOURCE,
     highlight: Any = None,
+    sparse_query: str | None = None,
 ) -> Pipeline:
     """
     text embedder → retriever (OpenSearch k-NN, SQLite or in-memory) → ``SourceDocumentCollapser``.
@@ -333,7 +357,9 @@ def query_pipeline(
     same documents with the sentences of each best passage that answer the query in their meta (run it with
     ``found_documents``). On an ``SQLiteDocumentStore``, ``mode`` is ``dense``, ``bm25`` (no embedder) or
     ``hybrid`` (``fusion`` ``min_max`` with ``bm25_weight``, or ``rrf``; ``per_source`` fuses source documents
-    instead of passages); the other stores search ``dense``.
+    instead of passages), ``sparse`` (``sparse_query``, a query tokenizer or a bi-encoder, encodes the query) or,
+    with ``sparse_query``, ``hybrid`` of BM25, dense and sparse (``fusion``; ``min_max``/``z_score`` weigh the three
+    equally, so ``bm25_weight`` and ``per_source`` stay at their defaults); the other stores search ``dense``.
     """
     if mode not in MODES:
         raise ValueError(f"Unknown search mode {mode!r}; use one of {', '.join(MODES)}.")
@@ -351,6 +377,12 @@ def query_pipeline(
         candidates = min(candidates, KNN_MAX_K)  # a larger k is refused by the server
         retriever: Any = OpenSearchEmbeddingRetriever(document_store=document_store, top_k=candidates)
     elif isinstance(document_store, SQLiteDocumentStore):
+        if mode == "sparse" or (mode == "hybrid" and sparse_query is not None):
+            return _sparse_store_pipeline(
+                document_store, sparse_query, model=model, version=version, embedder=embedder, top_k=top_k,
+                candidates=candidates, mode=mode, fusion=fusion, rerank=rerank, highlight=highlight, mirror=mirror,
+                cache_dir=cache_dir, weighted=(bm25_weight, per_source) != (DEFAULT_BM25_WEIGHT, DEFAULT_PER_SOURCE),
+            )  # fmt: skip
         if mode == "bm25":
             retriever = SQLiteBM25Retriever(document_store=document_store, top_k=candidates)
         elif mode == "hybrid":
@@ -374,12 +406,17 @@ def query_pipeline(
             "embedder", embedder or text_embedder(model, version, mirror=mirror, cache_dir=cache_dir)
         )
     pipeline.add_component("retriever", retriever)
+    if mode != "bm25":
+        pipeline.connect("embedder.embedding", "retriever.query_embedding")
+    return _collapsed(pipeline, top_k, candidates, rerank, highlight)
+
+
+def _collapsed(pipeline: Pipeline, top_k: int, candidates: int, rerank: Any, highlight: Any) -> Pipeline:
+    """``pipeline`` (ending in its ``retriever``) → [ranker] → ``SourceDocumentCollapser`` → [highlighter]."""
     if rerank is not None:
         rerank.top_k = candidates  # every reranked passage goes on: the collapser keeps the top_k sources
         pipeline.add_component("ranker", rerank)
     pipeline.add_component("collapser", SourceDocumentCollapser(top_k=top_k))
-    if mode != "bm25":
-        pipeline.connect("embedder.embedding", "retriever.query_embedding")
     pipeline.connect("retriever.documents", "ranker.documents" if rerank is not None else "collapser.documents")
     if rerank is not None:
         pipeline.connect("ranker.documents", "collapser.documents")
@@ -387,6 +424,56 @@ def query_pipeline(
         pipeline.add_component("highlighter", highlight)
         pipeline.connect("collapser.documents", "highlighter.documents")
     return pipeline
+
+
+def _sparse_store_pipeline(
+    document_store: SQLiteDocumentStore,
+    sparse_query: str | None,
+    *,
+    model: str,
+    version: str | None,
+    embedder: Any,
+    top_k: int,
+    candidates: int,
+    mode: str,
+    fusion: str,
+    rerank: Any,
+    highlight: Any,
+    mirror: str | None,
+    cache_dir: str | None,
+    weighted: bool,
+) -> Pipeline:
+    """
+    The store's ``sparse`` search, or its ``hybrid`` of BM25, dense and sparse.
+
+    ``LocalSparseTextEmbedder`` (and the dense text embedder) → the sparse retriever → [ranker] → collapser →
+    [highlighter].
+    """
+    if sparse_query is None:
+        raise ValueError("Sparse search encodes the query with a sparse model: give --sparse-tokenizer ALIAS|DIR.")
+    if weighted:
+        raise ValueError(
+            "Hybrid search with sparse weighs BM25, dense and sparse equally and fuses passages: leave --bm25-weight "
+            "and --fuse documents out."
+        )
+    pipeline = Pipeline()
+    pipeline.add_component(
+        "sparse_embedder", LocalSparseTextEmbedder(sparse_query, mirror=mirror, cache_dir=cache_dir, progress_bar=False)
+    )
+    if mode == "sparse":
+        pipeline.add_component(
+            "retriever", SQLiteSparseEmbeddingRetriever(document_store=document_store, top_k=candidates)
+        )
+    else:
+        pipeline.add_component(
+            "embedder", embedder or text_embedder(model, version, mirror=mirror, cache_dir=cache_dir)
+        )
+        pipeline.add_component(
+            "retriever", SQLiteSparseHybridRetriever(document_store=document_store, top_k=candidates, fusion=fusion)
+        )
+        pipeline.connect("embedder.embedding", "retriever.query_embedding")
+    pipeline.connect("sparse_embedder.sparse_embedding", "retriever.query_sparse_embedding")
+    return _collapsed(pipeline, top_k, candidates, rerank, highlight)
 
 
 def found_documents(pipeline: Pipeline, query: str) -> list[Document]:

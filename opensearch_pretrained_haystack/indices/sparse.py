@@ -364,7 +364,7 @@ def write_sparse_documents(
     client = adapter.connected_client(store, retry)
     index = adapter.index_name(store)
     field_type = require_sparse_field(client, index, retry=retry)
-    pending = _PendingWrites({doc.id: _bulk_action(doc, field_type, vocabulary) for doc in documents})
+    pending = _PendingWrites({doc.id: sparse_bulk_action(doc, field_type, vocabulary) for doc in documents})
     params: dict[str, Any] = {"refresh": refresh}
     if pipeline is not None:
         params["pipeline"] = pipeline
@@ -403,8 +403,19 @@ def write_sparse_documents(
     return pending.written
 
 
-def _bulk_action(doc: Document, field_type: SparseFieldType, vocabulary: SparseVocabulary | None) -> dict[str, Any]:
-    """The document as opensearch-haystack writes it (flattened meta), with the sparse field filled."""
+def sparse_bulk_action(
+    doc: Document, field_type: SparseFieldType, vocabulary: SparseVocabulary | None
+) -> dict[str, Any]:
+    """
+    The ``_bulk`` ``index`` action of a document, with the sparse field filled.
+
+    The document is written as opensearch-haystack writes it (flattened meta).
+
+    :param doc: The document, with its sparse embedding.
+    :param field_type: The index's sparse field type.
+    :param vocabulary: The model's vocabulary (for a ``rank_features`` field).
+    :returns: The action, keyed by the document's id.
+    """
     source = doc.to_dict()
     sparse = source.pop("sparse_embedding", None)
     routing = source.pop("_routing", None)

@@ -90,8 +90,8 @@ def test_query_pipeline_on_the_sqlite_store_round_trips_through_yaml(tmp_path, m
 
 def test_bm25_and_hybrid_on_opensearch_are_refused_clearly_for_now():
     store = OpenSearchDocumentStore(hosts="http://localhost:9200", index="docs", embedding_dim=384)
-    for mode in ("bm25", "hybrid"):
+    for mode in ("bm25", "sparse", "hybrid"):
         with pytest.raises(ValueError, match=f"--mode {mode} searches the embedded SQLite store"):
             query_pipeline(store, model=MINILM.name, version=MINILM.version, mode=mode)
-    with pytest.raises(ValueError, match="Unknown search mode 'sparse'"):
-        query_pipeline(store, mode="sparse")
+    with pytest.raises(ValueError, match="Unknown search mode 'splade'"):
+        query_pipeline(store, mode="splade")

@@ -229,3 +229,31 @@ def test_an_unreachable_ray_address_fails_in_seconds_in_one_line(corpus, capsys)
     lines = capsys.readouterr().err.strip().splitlines()
     assert code == 1 and len(lines) == 1 and lines[0].startswith("error: --ray-address 127.0.0.1:1: no Ray there (")
     assert time.monotonic() - started < 60  # ray.init alone retried for 824 s
+
+
+@pytest.mark.integration
+def test_ray_engine_sparse_encodes_as_the_local_engine(local_ray, opensearch_url, index_name, corpus):
+    from haystack_integrations.components.embedders.opensearch_pretrained import LocalSparseTextEmbedder
+    from opensearch_pretrained_haystack.indices.sparse import SPARSE_FIELD
+    from tests.sparse_models import SPARSE_ENCODER_DIR
+
+    encoder = str(SPARSE_ENCODER_DIR)
+    local_index = f"{index_name}-local"
+    local = index_sources(
+        [corpus], Target(hosts=opensearch_url, index=local_index, sparse_encoder=encoder), MINILM, progress_bar=False
+    )
+    embedder = LocalSparseTextEmbedder(model=encoder, progress_bar=False)
+    client = OpenSearch(hosts=opensearch_url)
+    try:
+        summary = on_ray([corpus], Target(hosts=opensearch_url, index=index_name, sparse_encoder=encoder))
+        assert summary.line() == local.line() and summary.passages_written > 20
+        client.indices.refresh(index=local_index)
+        for text in ("gardening and tomatoes", "history of topic 7", "k-NN search on vectors"):
+            tokens = embedder.to_token_weights(embedder.run(text=text)["sparse_embedding"])
+            body = {"size": 10, "query": {"neural_sparse": {SPARSE_FIELD: {"query_tokens": tokens}}}}
+            found = [(h["_id"], h["_score"]) for h in client.search(index=index_name, body=body)["hits"]["hits"]]
+            expected = [(h["_id"], h["_score"]) for h in client.search(index=local_index, body=body)["hits"]["hits"]]
+            assert found == expected and found
+    finally:
+        embedder.close()
+        client.indices.delete(index=local_index, ignore_unavailable=True)

@@ -1,5 +1,8 @@
 """
-A Haystack document store in one SQLite file: documents, meta, float32 vectors, BM25 (FTS5) and the model.
+A Haystack document store in one SQLite file and a vector file beside it.
+
+The database holds documents, meta, BM25 (FTS5) and the model; the float32 vectors are in an append-only file whose
+rows the database records (``vector_file``).
 
 SQLite gives what a file of JSON lines could not: transactions (a ``kill -9`` mid-write loses only the
 uncommitted batch, and the next run rewrites it), WAL mode (searches read while one process writes), a busy
@@ -14,6 +17,8 @@ state) and work on a read-only file system. Only a write creates the schema, and
 
 from __future__ import annotations
 
+import errno
+import itertools
 import json
 import logging
 import os
@@ -32,9 +37,13 @@ from haystack import Document, default_from_dict, default_to_dict
 from haystack.document_stores.errors import DocumentStoreError, DuplicateDocumentError
 from haystack.document_stores.types import DuplicatePolicy
 
-from haystack_integrations.document_stores.opensearch_pretrained import knn, metadata, scoring, vector_cache
+from haystack_integrations.document_stores.opensearch_pretrained import knn, metadata, scoring, vector_file
 from haystack_integrations.document_stores.opensearch_pretrained.async_operations import AsyncOperations
 from haystack_integrations.document_stores.opensearch_pretrained.filters import SqlClause, to_sql, validate_filters
+from haystack_integrations.document_stores.opensearch_pretrained.sparse_postings import (
+    SparseOperations,
+    validate_document,
+)
 from opensearch_pretrained_haystack.catalog import PretrainedModel, get_model
 from opensearch_pretrained_haystack.compatibility import (
     IndexMismatchError,
@@ -47,7 +56,9 @@ from opensearch_pretrained_haystack.text_analysis import DEFAULT_ANALYZER, Analy
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+# 2: the vectors moved from a BLOB per row to the vector file (``vector_file``); a version 1 store is upgraded by its
+# first writer.
+SCHEMA_VERSION = 2
 DEFAULT_BUSY_TIMEOUT = 600.0
 # The marker in every store file's SQLite header ("OSPH"): a file without it is someone else's and is not opened.
 APPLICATION_ID = 0x4F535048
@@ -55,6 +66,10 @@ APPLICATION_ID = 0x4F535048
 _FTS_TABLE = """CREATE VIRTUAL TABLE documents_fts USING fts5(
     content, content='documents', content_rowid='pk', tokenize='{tokenizer}'
 )"""
+_UPDATE_TRIGGER = """CREATE TRIGGER documents_au AFTER UPDATE OF pk, content ON documents BEGIN
+        INSERT INTO documents_fts(documents_fts, rowid, content) VALUES ('delete', old.pk, old.content);
+        INSERT INTO documents_fts(rowid, content) VALUES (new.pk, new.content);
+    END"""  # (not on other columns: a meta update or a moved vector leaves the BM25 index as it is)
 _SCHEMA = (
     """CREATE TABLE store_info (
         singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
@@ -63,54 +78,31 @@ _SCHEMA = (
         model_version TEXT NOT NULL,
         dimension INTEGER NOT NULL,
         space_type TEXT NOT NULL,
-        generation INTEGER NOT NULL DEFAULT 0,
         store_id BLOB NOT NULL,
-        rewrites INTEGER NOT NULL DEFAULT 0
+        vector_file INTEGER NOT NULL DEFAULT 0,
+        vector_count INTEGER NOT NULL DEFAULT 0
     )""",
     """CREATE TABLE documents (
         pk INTEGER PRIMARY KEY,
         id TEXT NOT NULL UNIQUE,
         content TEXT,
         meta TEXT NOT NULL,
-        embedding BLOB,
+        vec_pos INTEGER UNIQUE,
         extra TEXT
     )""",
     # The BM25 index, created with the analyzer's FTS5 tokenizer (see _create), and the triggers that keep it in
-    # step with the rows.
+    # step with the rows (new rows are indexed by _INDEX_NEW_ROWS, one statement per write: a trigger per row cost 3x).
     _FTS_TABLE,
-    """CREATE TRIGGER documents_ai AFTER INSERT ON documents BEGIN
-        INSERT INTO documents_fts(rowid, content) VALUES (new.pk, new.content);
-    END""",
     """CREATE TRIGGER documents_ad AFTER DELETE ON documents BEGIN
         INSERT INTO documents_fts(documents_fts, rowid, content) VALUES ('delete', old.pk, old.content);
     END""",
-    """CREATE TRIGGER documents_au AFTER UPDATE ON documents BEGIN
-        INSERT INTO documents_fts(documents_fts, rowid, content) VALUES ('delete', old.pk, old.content);
-        INSERT INTO documents_fts(rowid, content) VALUES (new.pk, new.content);
-    END""",
-    # The file copy of the vectors checks store_id and rewrites: a count of vector rewrites kept by triggers, so any
-    # writer's update or delete shows that the copy cannot be appended to.
-    """CREATE TRIGGER documents_vector_ad AFTER DELETE ON documents WHEN old.embedding IS NOT NULL
-    BEGIN UPDATE store_info SET rewrites = rewrites + 1; END""",
-    """CREATE TRIGGER documents_vector_au AFTER UPDATE OF pk, embedding ON documents
-    WHEN old.embedding IS NOT new.embedding OR old.pk != new.pk
-    BEGIN UPDATE store_info SET rewrites = rewrites + 1; END""",
+    _UPDATE_TRIGGER,
+    # The vectors' bookkeeping (which rows of the vector file are committed, dead, and their checksums).
+    *vector_file.SCHEMA,
 )
-# This connection's own record of the vectors its write transaction deletes or replaces (temporary: other
-# connections' writes are only counted, by the triggers above), so the vector copy can be patched, not rebuilt.
-_REPLACED_LOG = (
-    "CREATE TEMP TABLE IF NOT EXISTS replaced_vectors (pk INTEGER NOT NULL)",  # no key: an upsert's conflict
-    # handling would apply to it too
-    """CREATE TEMP TRIGGER IF NOT EXISTS replaced_vectors_ad AFTER DELETE ON main.documents
-    WHEN old.embedding IS NOT NULL BEGIN INSERT INTO replaced_vectors VALUES (old.pk); END""",
-    """CREATE TEMP TRIGGER IF NOT EXISTS replaced_vectors_au AFTER UPDATE OF pk, embedding ON main.documents
-    WHEN old.embedding IS NOT new.embedding OR old.pk != new.pk BEGIN
-        INSERT INTO replaced_vectors VALUES (old.pk);
-        INSERT INTO replaced_vectors VALUES (new.pk);
-    END""",
-)
+_INDEX_NEW_ROWS = "INSERT INTO documents_fts(rowid, content) SELECT pk, content FROM documents WHERE pk > ?"
 _FTS_TOKENIZER = re.compile(r"tokenize\s*=\s*'([^']*)'")
-_COLUMNS = "d.pk, d.id, d.content, d.meta, d.embedding, d.extra"
+_COLUMNS = "d.pk, d.id, d.content, d.meta, d.vec_pos, d.extra"
 _ROWS_PER_FETCH = 1000
 
 
@@ -137,7 +129,7 @@ class StoreModel:
         return ModelIdentity(self.name, self.version, self.dimension, self.space_type)
 
 
-class SQLiteDocumentStore(AsyncOperations):
+class SQLiteDocumentStore(AsyncOperations, SparseOperations):
     """
     Documents, meta, vectors and a BM25 index in one SQLite file, for one pretrained model's k-NN space.
 
@@ -150,6 +142,9 @@ class SQLiteDocumentStore(AsyncOperations):
     not a store is refused unchanged.
     ``analyzer`` (``opensearch_pretrained_haystack.text_analysis``) is how a new store's BM25 analyzes text
     (``english`` by default); an existing store keeps the one it was created with.
+    ``sparse_model`` (and ``sparse_version``) name the sparse encoder of the documents' ``sparse_embedding``s
+    (a catalog model or an artifact path): the store records it with the first sparse embeddings and refuses
+    another (see ``sparse_postings``).
 
     A relative ``path`` resolves against the working directory when the store is created, and ``to_dict`` records
     the resolved path, so a saved pipeline opens the same file wherever it is loaded.
@@ -171,6 +166,8 @@ class SQLiteDocumentStore(AsyncOperations):
         space_type: str | None = None,
         busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
         analyzer: str | None = None,
+        sparse_model: str | None = None,
+        sparse_version: str | None = None,
     ) -> None:
         """
         Record the parameters; the store opens on first use.
@@ -181,6 +178,9 @@ class SQLiteDocumentStore(AsyncOperations):
         :param space_type: The k-NN space (default: the catalog's for the model).
         :param busy_timeout: Seconds to wait for another process's write lock.
         :param analyzer: How a new store's BM25 analyzes text (``english`` by default).
+        :param sparse_model: The sparse encoder of the documents' sparse embeddings: a catalog model or the path of
+            its artifact (recorded with the first sparse embeddings; another one is refused).
+        :param sparse_version: The sparse model's catalog version (default: the recorded one, else the newest).
         :raises ValueError: An unknown ``analyzer``.
         """
         if analyzer is not None:
@@ -191,13 +191,14 @@ class SQLiteDocumentStore(AsyncOperations):
         self.space_type = space_type
         self.busy_timeout = busy_timeout
         self.analyzer = analyzer
+        self.sparse_model = sparse_model
+        self.sparse_version = sparse_version
         self._reader: sqlite3.Connection | None = None
         self._writer: sqlite3.Connection | None = None
         self._record: StoreModel | None = None
         self._analysis: Analyzer | None = None
         self._lock = threading.RLock()
-        self._cache: vector_cache.VectorCache | None = None
-        self._changes: vector_cache.Changes | None = None  # what the last write transaction did to the vectors
+        self._vectors: vector_file.Vectors | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------------------
 
@@ -210,6 +211,7 @@ class SQLiteDocumentStore(AsyncOperations):
         return default_to_dict(
             self, path=self.path, model=self.model, version=self.version, space_type=self.space_type,
             busy_timeout=self.busy_timeout, analyzer=self.analyzer,
+            **({"sparse_model": self.sparse_model, "sparse_version": self.sparse_version} if self.sparse_model else {}),
         )  # fmt: skip
 
     @classmethod
@@ -229,7 +231,7 @@ class SQLiteDocumentStore(AsyncOperations):
                 if connection is not None:
                     connection.close()
             self._reader = self._writer = None
-            self._cache = None
+            self._vectors = None
 
     @property
     def store_model(self) -> StoreModel:
@@ -267,63 +269,103 @@ class SQLiteDocumentStore(AsyncOperations):
         :param filters: Haystack filters.
         :returns: The documents.
         """
-        with self._reading() as connection:
+        with self._reading(vectors=True) as connection:
             where, params = self._where(connection, filters)
             rows = connection.execute(f"SELECT {_COLUMNS} FROM documents d WHERE {where} ORDER BY d.pk", params)
-            return [_document(row) for row in rows]
+            return [self._document(row) for row in rows]
 
     def write_documents(self, documents: list[Document], policy: DuplicatePolicy = DuplicatePolicy.NONE) -> int:
         """
         Write ``documents`` in one transaction (all or none).
 
-        The first write creates the store (an empty list too, which writes nothing).
+        The first write creates the store (an empty list too, which writes nothing, and checks or records the
+        sparse model when ``sparse_model`` is given).
 
         :param documents: The documents.
         :param policy: What to do with an id already stored; NONE means FAIL.
         :returns: How many were written.
-        :raises ValueError: ``documents`` is not a list of Documents.
+        :raises ValueError: ``documents`` is not a list of Documents, or a sparse weight a ``rank_features`` field
+            refuses.
+        :raises SQLiteStoreError: Sparse embeddings written into a store that records no sparse model, none named.
+        :raises IndexMismatchError: The store holds another model's vectors or sparse embeddings.
         """
         if not isinstance(documents, list) or not all(isinstance(doc, Document) for doc in documents):
             raise ValueError("write_documents expects a list of Documents.")
-        self._connect(write=True)
+        connection = self._connect(write=True)
         if not documents:
+            if self.sparse_model is not None:  # another sparse model's store is refused now too
+                with self._lock, _transaction(connection):
+                    self._prepare_sparse(connection, writes_sparse=False)
             return 0
         record = self.store_model
-        rows = [self._row(document, record) for document in documents]
+        for document in documents:
+            self._check_dimension(document, record)
+            validate_document(document)
         policy = DuplicatePolicy(policy)
         policy = DuplicatePolicy.FAIL if policy == DuplicatePolicy.NONE else policy
-        written = self._insert(rows, policy)
-        if any(row[3] is not None for row in rows) or (self._changes is not None and self._changes.replaced):
-            self._extend_vectors()
+        written = self._insert(
+            documents, policy, writes_sparse=any(doc.sparse_embedding is not None for doc in documents)
+        )
+        if policy == DuplicatePolicy.OVERWRITE:
+            self._compact_when_mostly_dead()
         return written
 
-    def _insert(self, rows: list[tuple[Any, ...]], policy: DuplicatePolicy) -> int:
-        insert = "INSERT INTO documents (id, content, meta, embedding, extra) VALUES (?, ?, ?, ?, ?)"
+    def _insert(self, documents: list[Document], policy: DuplicatePolicy, *, writes_sparse: bool) -> int:
+        """Insert the rows, and append their vectors to the vector file, in one transaction."""
+        insert = "INSERT INTO documents (id, content, meta, vec_pos, extra) VALUES (?, ?, ?, ?, ?)"
         with self._writing() as connection:
+            self._prepare_sparse(connection, writes_sparse=writes_sparse)
+            if policy == DuplicatePolicy.SKIP:  # dropped before their vectors are appended
+                documents = self._not_stored(connection, documents)
+            rows: list[tuple[Any, ...]] = []
+            vectors: list[list[float]] = []
+            first = vector_file.read_state(connection).count  # the new vectors' rows in the vector file
+            last_key = connection.execute("SELECT coalesce(max(pk), 0) FROM documents").fetchone()[0]
+            for document in documents:
+                rows.append(_row(document, first + len(vectors) if document.embedding is not None else None))
+                if document.embedding is not None:
+                    vectors.append(document.embedding)
             if policy == DuplicatePolicy.OVERWRITE:
                 connection.executemany(
                     insert + " ON CONFLICT(id) DO UPDATE SET content = excluded.content, meta = excluded.meta, "
-                    "embedding = excluded.embedding, extra = excluded.extra",
+                    "vec_pos = excluded.vec_pos, extra = excluded.extra",
                     rows,
                 )
-                return len(rows)
-            if policy == DuplicatePolicy.SKIP:
-                return int(connection.executemany(insert + " ON CONFLICT(id) DO NOTHING", rows).rowcount)
-            try:
-                connection.executemany(insert, rows)
-            except sqlite3.IntegrityError as error:
-                raise DuplicateDocumentError(f"A document with one of these ids is already stored: {error}") from None
+            else:
+                try:
+                    connection.executemany(insert, rows)
+                except sqlite3.IntegrityError as error:
+                    raise DuplicateDocumentError(
+                        f"A document with one of these ids is already stored: {error}"
+                    ) from None
+            connection.execute(_INDEX_NEW_ROWS, (last_key,))  # (an overwritten row is indexed again by its trigger)
+            if vectors:
+                dimension = self.store_model.dimension
+                flat = np.fromiter(itertools.chain.from_iterable(vectors), np.float32, len(vectors) * dimension)
+                vector_file.append(Path(self.path), connection, dimension, flat.reshape(len(vectors), dimension))
             return len(rows)
+
+    def _not_stored(self, connection: sqlite3.Connection, documents: list[Document]) -> list[Document]:
+        """``documents`` without those stored already, each id once (the first): what SKIP writes."""
+        ids = json.dumps([document.id for document in documents])
+        stored = connection.execute("SELECT id FROM documents WHERE id IN (SELECT value FROM json_each(?))", (ids,))
+        seen = {row[0] for row in stored}
+        kept = []
+        for document in documents:
+            if document.id not in seen:
+                seen.add(document.id)
+                kept.append(document)
+        return kept
 
     def delete_documents(self, document_ids: list[str]) -> None:
         """
-        Delete the documents with ``document_ids`` (unknown ids are ignored) and patch the vector copy.
+        Delete the documents with ``document_ids`` (unknown ids are ignored); their vectors become dead rows.
 
         :param document_ids: The ids to delete.
         """
         with self._writing() as connection:
             connection.executemany("DELETE FROM documents WHERE id = ?", [(doc_id,) for doc_id in document_ids])
-        self._extend_vectors()
+        self._compact_when_mostly_dead()
 
     # -- Haystack 3.4's store operations (InMemoryDocumentStore's semantics and filters) ---------------------
 
@@ -336,7 +378,7 @@ class SQLiteDocumentStore(AsyncOperations):
         """
         with self._writing() as connection:
             connection.execute("DELETE FROM documents")
-        self._extend_vectors()
+        self._compact_when_mostly_dead()
         if recreate_index:
             with self._lock:
                 self._connect(write=True).execute("VACUUM")
@@ -354,14 +396,14 @@ class SQLiteDocumentStore(AsyncOperations):
         with self._writing() as connection:
             where, params = self._where(connection, filters)
             deleted = int(connection.execute(f"DELETE FROM documents AS d WHERE {where}", params).rowcount)
-        self._extend_vectors()
+        self._compact_when_mostly_dead()
         return deleted
 
     def update_by_filter(self, filters: dict[str, Any], meta: dict[str, Any]) -> int:
         """
         Merge ``meta`` into the meta of the documents matching ``filters``.
 
-        Top-level keys are replaced, as ``dict.update``. Content and vectors stay, so the vector copy is kept as it is.
+        Top-level keys are replaced, as ``dict.update``. Content and vectors stay.
 
         :param filters: Which documents to update (Haystack's filter syntax); must not be empty.
         :param meta: The metadata keys and values to set.
@@ -380,7 +422,6 @@ class SQLiteDocumentStore(AsyncOperations):
             updated = connection.execute(
                 f"UPDATE documents AS d SET meta = json_set(d.meta, {assignments}) WHERE {where}", [*values, *params]
             ).rowcount
-        self._extend_vectors()
         return int(updated)
 
     def count_documents_by_filter(self, filters: dict[str, Any]) -> int:
@@ -524,7 +565,7 @@ class SQLiteDocumentStore(AsyncOperations):
         :param return_embedding: Whether the documents carry their vectors.
         :returns: The documents, best first, with ``score``.
         """
-        with self._reading() as connection:
+        with self._reading(vectors=return_embedding) as connection:
             hits = self._bm25_hits(connection, query, filters, top_k)
             return self._documents(connection, hits, return_embedding)
 
@@ -619,10 +660,29 @@ class SQLiteDocumentStore(AsyncOperations):
         connection = _connect_read_only(self.path, self.busy_timeout)
         try:
             self._record = self._check_record(connection)
+            if _schema_version(connection) < SCHEMA_VERSION:
+                connection.close()
+                self._upgrade_for_reading()
+                connection = _connect_read_only(self.path, self.busy_timeout)
         except BaseException:
             connection.close()
             raise
         return connection
+
+    def _upgrade_for_reading(self) -> None:
+        """
+        Upgrade a store of an earlier schema through the writing connection.
+
+        A reader opens it only for this: the old layout cannot be searched as it is.
+
+        :raises SQLiteStoreError: If the store or its folder cannot be written.
+        """
+        if not (os.access(self.path, os.W_OK) and os.access(os.path.dirname(self.path), os.W_OK)):
+            raise SQLiteStoreError(
+                f"Store {self.path!r} was written by an earlier opensearch-pretrained and must be upgraded once, "
+                "which needs write access to it and its folder: open it where it can be written."
+            )
+        self._connect(write=True)
 
     def _empty_store(self) -> sqlite3.Connection:
         connection = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
@@ -650,6 +710,8 @@ class SQLiteDocumentStore(AsyncOperations):
             if connection.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                 connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA synchronous=NORMAL")  # WAL: a crash loses no committed transaction
+            if _schema_version(connection) < SCHEMA_VERSION:
+                self._upgrade(connection)
         except sqlite3.DatabaseError as error:
             connection.close()
             raise SQLiteStoreError(_cannot_create(self.path, error)) from None
@@ -657,6 +719,38 @@ class SQLiteDocumentStore(AsyncOperations):
             connection.close()
             raise
         return connection
+
+    def _upgrade(self, connection: sqlite3.Connection) -> None:
+        """
+        Move a version 1 store's vectors from their BLOBs into the vector file.
+
+        One fully synced transaction (another process may have upgraded it meanwhile); then the old derived copy is
+        removed and the BLOBs' space given back (``VACUUM``).
+        """
+        connection.execute("PRAGMA synchronous = FULL")
+        try:
+            with _transaction(connection):
+                if _schema_version(connection) != 1:
+                    return
+                for trigger in ("documents_ai", "documents_au", "documents_vector_ad", "documents_vector_au"):
+                    connection.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+                connection.execute("ALTER TABLE store_info DROP COLUMN generation")
+                connection.execute("ALTER TABLE store_info DROP COLUMN rewrites")
+                connection.execute("ALTER TABLE store_info ADD COLUMN vector_file INTEGER NOT NULL DEFAULT 0")
+                connection.execute("ALTER TABLE store_info ADD COLUMN vector_count INTEGER NOT NULL DEFAULT 0")
+                connection.execute("ALTER TABLE documents ADD COLUMN vec_pos INTEGER")
+                connection.execute("CREATE UNIQUE INDEX documents_vec_pos ON documents (vec_pos)")
+                for statement in (_UPDATE_TRIGGER, *vector_file.SCHEMA):
+                    connection.execute(statement)
+                vector_file.move_blobs(Path(self.path), connection, self.store_model.dimension)
+                connection.execute("ALTER TABLE documents DROP COLUMN embedding")
+                connection.execute("UPDATE store_info SET schema_version = ?", (SCHEMA_VERSION,))
+        finally:
+            connection.execute("PRAGMA synchronous = NORMAL")
+        for suffix in ("-vectors", "-vector-keys", "-vector-sums", "-vector-dead"):
+            Path(self.path + suffix).unlink(missing_ok=True)
+        connection.execute("VACUUM")
+        logger.info("Upgraded store %s: its vectors moved into %s-vectors.0.", self.path, self.path)
 
     def _create(self, connection: sqlite3.Connection) -> None:
         """
@@ -745,26 +839,16 @@ class SQLiteDocumentStore(AsyncOperations):
         """
         One read transaction on the read-only connection.
 
-        Everything read inside sees one snapshot, whatever writers do meanwhile, and nothing waits for them.
-
-        With ``vectors``, ``self._cache`` holds the vector copy of that snapshot. A copy that lags is brought up
-        to date when the write lock is free at once; otherwise (a writer holds it, the file is read-only, the disk
-        is full) this read uses the snapshot's vectors in memory.
+        Everything read inside sees one snapshot, whatever writers do meanwhile, and nothing waits for them. With
+        ``vectors``, ``self._vectors`` holds the vector file's rows of that snapshot, mapped and checked.
         """
         with self._lock:
             connection = self._connect(write=False)
             in_file = connection is self._reader
             connection.execute("BEGIN")
             try:
-                if vectors and not self._vectors_current(connection):
-                    if in_file:
-                        connection.execute("COMMIT")
-                        self._refresh_without_waiting()
-                        connection.execute("BEGIN")
-                    if not self._vectors_current(connection):
-                        self._cache = _vectors_in_memory(
-                            connection, self._vector_state(connection), self.store_model.dimension
-                        )
+                if vectors:
+                    self._map_vectors(connection)
                 yield connection
             finally:
                 if connection.in_transaction:
@@ -772,128 +856,93 @@ class SQLiteDocumentStore(AsyncOperations):
                 if not in_file:
                     connection.close()
 
-    def _vector_state(self, connection: sqlite3.Connection) -> vector_cache.StoreState:
-        store_id, generation, rewrites = connection.execute(
-            "SELECT store_id, generation, rewrites FROM store_info"
-        ).fetchone()
-        return vector_cache.StoreState(bytes(store_id), int(generation), int(rewrites))
-
-    def _vectors_current(self, connection: sqlite3.Connection) -> bool:
+    def _map_vectors(self, connection: sqlite3.Connection) -> None:
         """
-        Whether the mapped copy holds this snapshot and passed its checksums.
+        Map the vector file's rows of the snapshot ``connection`` reads.
 
-        Three ``stat`` calls when this process checked it already and its files have not changed since.
+        Two ``stat`` calls when this process checked them already and the files have not changed since. A compaction
+        that removed the snapshot's file before it was opened moves the read on to the next snapshot.
         """
-        state = self._vector_state(connection)
         path = Path(self.path)
-        if self._cache is not None and self._cache.state == state and vector_cache.unchanged(path, self._cache):
-            return True
-        current = vector_cache.open_current(path, connection, state, self.store_model.dimension, self._cache)
-        if current is not None:
-            self._cache = current
-        return current is not None
-
-    def _refresh_without_waiting(self) -> None:
-        """
-        Rebuild the vector copy if the write lock can be taken at once.
-
-        A writer holding it, a read-only file or a copy that cannot be written (disk full, file size limit) leaves it as
-        it is.
-        """
-        if not (os.access(self.path, os.W_OK) and os.access(os.path.dirname(self.path), os.W_OK)):
+        state = vector_file.read_state(connection)
+        if self._vectors is not None and self._vectors.state == state and vector_file.unchanged(path, self._vectors):
             return
-        try:
-            connection = self._connect(write=True)
-            connection.execute("PRAGMA busy_timeout = 0")
+        while True:
             try:
-                with _transaction(connection):
-                    self._refresh_vectors(connection, rebuild=True)
-            finally:
-                connection.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
-        except sqlite3.OperationalError as error:
-            if error.sqlite_errorcode & 0xFF not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_READONLY):
-                raise
-        except OSError as error:
-            logger.warning(
-                "The vector copy of %s could not be rebuilt (%s); searching the store's rows.", self.path, error
-            )
-
-    def _refresh_vectors(
-        self, connection: sqlite3.Connection, *, rebuild: bool, changes: vector_cache.Changes | None = None
-    ) -> None:
-        """Bring the vector copy up to the database (``connection`` holds the write lock)."""
-        self._cache = vector_cache.refresh(
-            Path(self.path), connection, self._vector_state(connection), self.store_model.dimension,
-            rebuild=rebuild, previous=self._cache, changes=changes,
-        )  # fmt: skip
-
-    def _extend_vectors(self) -> None:
-        """
-        After a write, append its vectors to the copy and patch in what it deleted or replaced.
-
-        The vectors are appended while they are in the OS cache, so no search has to rebuild the copy after indexing,
-        updates or deletes; a copy that cannot be patched (or written: disk full) is left for the next search.
-        """
-        connection = self._connect(write=True)
-        with self._lock, _transaction(connection):
-            changes, self._changes = self._changes, None
-            try:
-                self._refresh_vectors(connection, rebuild=False, changes=changes)
-            except vector_cache.VectorCopyError:
-                self._cache = None  # the write is committed; the next dense search reports what is in the way
-            except OSError as error:
-                self._cache = None
-                logger.warning("The vector copy of %s was not extended (%s); a search rebuilds it.", self.path, error)
+                self._vectors = vector_file.load(path, connection, state, self.store_model.dimension, self._vectors)
+                return
+            except vector_file.VectorFileError:
+                connection.execute("COMMIT")
+                connection.execute("BEGIN")
+                latest = vector_file.read_state(connection)
+                if latest.file == state.file:
+                    raise
+                state = latest
 
     @contextmanager
     def _writing(self) -> Iterator[sqlite3.Connection]:
         """
-        One write transaction, which also advances the generation (so the vector copy follows).
+        One write transaction.
 
-        It records in ``self._changes`` which stored vectors it deleted or replaced. A full disk or a file size limit
-        (``ulimit -f``) is one ``SQLiteStoreError``: the transaction is rolled back whole.
+        A full disk or a file size limit (``ulimit -f``), hit by SQLite or by the vector file, is one
+        ``SQLiteStoreError``: the transaction is rolled back whole.
         """
         connection = self._connect(write=True)
         try:
-            with self._lock:
-                with _transaction(connection):
-                    for statement in _REPLACED_LOG:
-                        connection.execute(statement)
-                    connection.execute("DELETE FROM temp.replaced_vectors")
-                    before = self._vector_state(connection)
-                    yield connection
-                    connection.execute("UPDATE store_info SET generation = generation + 1")
-                    replaced = [
-                        int(row[0]) for row in connection.execute("SELECT DISTINCT pk FROM temp.replaced_vectors")
-                    ]
-                    after = self._vector_state(connection)
-                self._changes = vector_cache.Changes(before, after, replaced)
+            with self._lock, _transaction(connection):
+                yield connection
         except sqlite3.OperationalError as error:
             if error.sqlite_errorcode & 0xFF not in (sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR):
                 raise
-            raise SQLiteStoreError(
-                f"Store {self.path!r} could not be written ({error}: a full disk or a file size limit?); this batch "
-                "was rolled back and every earlier one is kept: free space and run again to go on."
-            ) from None
+            raise SQLiteStoreError(_not_written(self.path, str(error))) from None
+        except OSError as error:
+            if error.errno not in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+                raise
+            raise SQLiteStoreError(_not_written(self.path, error.strerror or str(error))) from None
 
-    def _row(self, document: Document, record: StoreModel) -> tuple[Any, ...]:
-        vector = None
-        if document.embedding is not None:
-            if len(document.embedding) != record.dimension:
-                raise IndexMismatchError(
-                    f"Document {document.id} has a {len(document.embedding)}-dimensional embedding, but store "
-                    f"{self.path!r} holds {record.dimension}-dimensional vectors of {record.name} {record.version}. "
-                    "Nothing was written; embed with the store's model or use another store."
-                )
-            vector = np.asarray(document.embedding, np.float32).tobytes()
-        extra = {}
-        if document.blob is not None:
-            extra["blob"] = document.blob.to_dict()
-        if document.sparse_embedding is not None:
-            extra["sparse_embedding"] = document.sparse_embedding.to_dict()
-        return (
-            document.id, document.content, json.dumps(document.meta), vector, json.dumps(extra) if extra else None
-        )  # fmt: skip
+    def _compact_when_mostly_dead(self) -> None:
+        """
+        After a delete or an overwrite: rewrite the vector file without its dead rows once they outnumber the live.
+
+        The commit is fully synced before the old file is removed, so a power loss cannot leave the database naming a
+        removed file. A compaction that fails (a full disk, a damaged file) leaves the store as it was, with one
+        warning: the write before it is committed.
+        """
+        connection = self._connect(write=True)
+        path = Path(self.path)
+        with self._lock:
+            connection.execute("PRAGMA synchronous = FULL")
+            try:
+                with _transaction(connection):
+                    share = vector_file.dead_share(connection)
+                    if share <= vector_file.MAX_DEAD_SHARE:
+                        return
+                    old = vector_file.compact(path, connection, self.store_model.dimension)
+            except (OSError, vector_file.VectorFileError) as error:  # the write before is committed: not its failure
+                logger.warning("The vector file of %s was not compacted (%s); it stays as it was.", self.path, error)
+                return
+            finally:
+                connection.execute("PRAGMA synchronous = NORMAL")
+            vector_file.remove_file(path, old)
+
+    def _document(self, row: tuple[Any, ...], *, score: float | None = None, with_embedding: bool = True) -> Document:
+        """The document of a row read with ``_COLUMNS``; its embedding from the mapped vector file."""
+        _, doc_id, content, meta, position, extra = row
+        data: dict[str, Any] = {"id": doc_id, "content": content, "meta": json.loads(meta), "score": score}
+        if position is not None and with_embedding:
+            assert self._vectors is not None, "documents with embeddings are read inside _reading(vectors=True)"
+            data["embedding"] = self._vectors.vectors[position].tolist()
+        if extra:
+            data.update(json.loads(extra))
+        return Document.from_dict(data)
+
+    def _check_dimension(self, document: Document, record: StoreModel) -> None:
+        if document.embedding is not None and len(document.embedding) != record.dimension:
+            raise IndexMismatchError(
+                f"Document {document.id} has a {len(document.embedding)}-dimensional embedding, but store "
+                f"{self.path!r} holds {record.dimension}-dimensional vectors of {record.name} {record.version}. "
+                "Nothing was written; embed with the store's model or use another store."
+            )
 
     def _where(self, connection: sqlite3.Connection, filters: dict[str, Any] | None) -> SqlClause:
         """SQL for ``filters``; a filter SQL cannot express is matched by Haystack itself, row by row."""
@@ -908,7 +957,8 @@ class SQLiteDocumentStore(AsyncOperations):
         keys: list[int] = []
         cursor = connection.execute(f"SELECT {_COLUMNS} FROM documents d ORDER BY d.pk")
         while rows := cursor.fetchmany(_ROWS_PER_FETCH):
-            keys.extend(row[0] for row in rows if document_matches_filter(filters, _document(row)))
+            matches = (document_matches_filter(filters, self._document(row, with_embedding=False)) for row in rows)
+            keys.extend(row[0] for row, match in zip(rows, matches, strict=True) if match)
         return "d.pk IN (SELECT value FROM json_each(?))", [json.dumps(keys)]
 
     def _dense_hits(
@@ -927,10 +977,20 @@ class SQLiteDocumentStore(AsyncOperations):
         allowed = None
         if filters:
             where, params = self._where(connection, filters)
-            matching = connection.execute(f"SELECT d.pk FROM documents d WHERE {where} ORDER BY d.pk", params)
+            matching = connection.execute(
+                f"SELECT d.vec_pos FROM documents d WHERE {where} AND d.vec_pos IS NOT NULL ORDER BY d.vec_pos", params
+            )
             allowed = np.fromiter((row[0] for row in matching), np.int64)
-        assert self._cache is not None, "dense searches read inside _reading(vectors=True)"
-        return knn.nearest(self._cache, query, space_type=record.space_type, top_k=top_k, allowed=allowed)
+        assert self._vectors is not None, "dense searches read inside _reading(vectors=True)"
+        hits = knn.nearest(self._vectors, query, space_type=record.space_type, top_k=top_k, allowed=allowed)
+        # Ties rank by the documents' order of writing (their row keys), as filter_documents lists them.
+        keys = dict(
+            connection.execute(
+                "SELECT vec_pos, pk FROM documents WHERE vec_pos IN (SELECT value FROM json_each(?))",
+                (json.dumps([position for position, _ in hits]),),
+            ).fetchall()
+        )
+        return sorted(((keys[position], score) for position, score in hits), key=lambda hit: (-hit[1], hit[0]))[:top_k]
 
     def _bm25_hits(
         self, connection: sqlite3.Connection, query: str, filters: dict[str, Any] | None, top_k: int
@@ -975,7 +1035,9 @@ class SQLiteDocumentStore(AsyncOperations):
         )
         by_key = {row[0]: row for row in rows}
         return [
-            _document(by_key[key], score=score, with_embedding=return_embedding) for key, score in hits if key in by_key
+            self._document(by_key[key], score=score, with_embedding=return_embedding)
+            for key, score in hits
+            if key in by_key
         ]
 
 
@@ -1075,24 +1137,8 @@ def _connect_read_only(path: str, busy_timeout: float) -> sqlite3.Connection:
     return connection
 
 
-def _vectors_in_memory(
-    connection: sqlite3.Connection, state: vector_cache.StoreState, dimension: int
-) -> vector_cache.VectorCache:
-    """The vectors of the snapshot ``connection`` reads, in memory (the copy on disk could not be brought up to it)."""
-    keys: list[int] = []
-    blocks: list[np.ndarray[Any, np.dtype[np.float32]]] = []
-    cursor = connection.execute("SELECT pk, embedding FROM documents WHERE embedding IS NOT NULL ORDER BY pk")
-    while rows := cursor.fetchmany(_ROWS_PER_FETCH):
-        keys.extend(row[0] for row in rows)
-        blocks.append(np.frombuffer(b"".join(row[1] for row in rows), np.float32).reshape(len(rows), dimension))
-    vectors = np.concatenate(blocks) if blocks else np.empty((0, dimension), np.float32)
-    squared_norms = np.einsum("ij,ij->i", vectors, vectors, dtype=np.float64)
-    last_key = keys[-1] if keys else 0
-    header = vector_cache._Header(b"", state, len(keys), last_key, (0, 0))  # no file: nothing to check or reuse
-    return vector_cache.VectorCache(
-        state, vectors, squared_norms, np.asarray(keys, np.int64), np.empty(0, np.int64), header,
-        np.empty(0, np.void), np.empty(0, np.void), (), verified=len(keys),
-    )  # fmt: skip
+def _schema_version(connection: sqlite3.Connection) -> int:
+    return int(connection.execute("SELECT schema_version FROM store_info").fetchone()[0])
 
 
 def _require_fts5() -> None:
@@ -1135,11 +1181,19 @@ def _require_filters(filters: dict[str, Any], operation: str, hint: str = "") ->
         raise ValueError(f"{operation} needs filters: an empty filter would select every document{hint}.")
 
 
-def _document(row: tuple[Any, ...], *, score: float | None = None, with_embedding: bool = True) -> Document:
-    _, doc_id, content, meta, vector, extra = row
-    data: dict[str, Any] = {"id": doc_id, "content": content, "meta": json.loads(meta), "score": score}
-    if vector is not None and with_embedding:
-        data["embedding"] = np.frombuffer(vector, np.float32).tolist()
-    if extra:
-        data.update(json.loads(extra))
-    return Document.from_dict(data)
+def _row(document: Document, position: int | None) -> tuple[Any, ...]:
+    """The ``documents`` row of ``document``, its vector at ``position`` of the vector file."""
+    extra = {}
+    if document.blob is not None:
+        extra["blob"] = document.blob.to_dict()
+    if document.sparse_embedding is not None:
+        extra["sparse_embedding"] = document.sparse_embedding.to_dict()
+    meta = json.dumps(document.meta) if document.meta else "{}"
+    return document.id, document.content, meta, position, json.dumps(extra) if extra else None
+
+
+def _not_written(path: str, reason: str) -> str:
+    return (
+        f"Store {path!r} could not be written ({reason}: a full disk or a file size limit?); this batch was rolled "
+        "back and every earlier one is kept: free space and run again to go on."
+    )

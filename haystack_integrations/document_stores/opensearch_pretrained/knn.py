@@ -1,5 +1,5 @@
 """
-Exact k-NN over the mapped vector copy: every vector is scored, so the top k equal brute force.
+Exact k-NN over the mapped vector file: every vector is scored, so the top k equal brute force.
 
 A query reads every vector once, so it is bound by memory bandwidth. Blocks are scored on a few worker threads
 (numpy releases the GIL in its loops) and each block keeps only its best rows, so the float64 scoring and the
@@ -15,14 +15,14 @@ import numpy.typing as npt
 
 from haystack_integrations.document_stores.opensearch_pretrained import scoring
 from haystack_integrations.document_stores.opensearch_pretrained.scan_pool import scan_pool
-from haystack_integrations.document_stores.opensearch_pretrained.vector_cache import VectorCache
+from haystack_integrations.document_stores.opensearch_pretrained.vector_file import Vectors
 
 # 16k x 384 float32 is 24 MiB of the mapped file; each block's float64 temporaries stay in the CPU's caches.
 BLOCK_ROWS = 16384
 
 
 def nearest(
-    cache: VectorCache,
+    cache: Vectors,
     query: npt.NDArray[np.float32],
     *,
     space_type: str,
@@ -30,34 +30,40 @@ def nearest(
     allowed: npt.NDArray[np.int64] | None = None,
 ) -> list[tuple[int, float]]:
     """
-    The ``top_k`` best (row key, k-NN score), best first, ties by key (order of writing).
+    The rows scoring at least the ``top_k``-th best score (more than ``top_k`` when rows tie there), best first.
 
-    ``allowed`` (sorted row keys) restricts the search to those rows.
+    As (row position, k-NN score), ties by position; ``allowed`` (sorted positions) restricts the search to those
+    rows. The caller orders ties (by its own keys) and cuts to ``top_k``.
     """
     query_squared_norm = float(np.dot(query.astype(np.float64), query.astype(np.float64)))
 
     def block(start: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
-        rows = slice(start, start + BLOCK_ROWS)
-        dots = _dots(cache.vectors[rows], query).astype(np.float64)
-        scores = scoring.knn_scores(space_type, dots, np.asarray(cache.squared_norms[rows]), query_squared_norm)
-        keys = np.asarray(cache.keys[rows])
-        dead = cache.dead[np.searchsorted(cache.dead, start) : np.searchsorted(cache.dead, start + BLOCK_ROWS)]
-        scores[dead - start] = -np.inf  # deleted, or replaced by a row further on
+        end = min(start + BLOCK_ROWS, len(cache.vectors))
+        dots = _dots(cache.vectors[start:end], query).astype(np.float64)
+        scores = scoring.knn_scores(space_type, dots, np.asarray(cache.squared_norms[start:end]), query_squared_norm)
+        scores[_within(cache.dead, start, end) - start] = -np.inf  # deleted, or replaced by a row further on
         if allowed is not None:
-            scores[~np.isin(keys, allowed, assume_unique=True)] = -np.inf
+            kept = np.zeros(end - start, bool)
+            kept[_within(allowed, start, end) - start] = True
+            scores[~kept] = -np.inf
         best = _best(scores, top_k)
-        return keys[best], scores[best]
+        return best + start, scores[best]
 
-    starts = range(0, len(cache.keys), BLOCK_ROWS)
+    starts = range(0, len(cache.vectors), BLOCK_ROWS)
     parts = [block(start) for start in starts] if len(starts) <= 1 else list(scan_pool().map(block, starts))
     if not parts:
         return []
-    keys = np.concatenate([part[0] for part in parts])
+    positions = np.concatenate([part[0] for part in parts])
     scores = np.concatenate([part[1] for part in parts])
     best = _best(scores, top_k)
-    keys, scores = keys[best], scores[best]
-    order = np.lexsort((keys, -scores))[:top_k]  # best first; ties by order of writing
-    return [(int(keys[i]), float(scores[i])) for i in order]
+    positions, scores = positions[best], scores[best]
+    order = np.lexsort((positions, -scores))
+    return [(int(positions[i]), float(scores[i])) for i in order]
+
+
+def _within(positions: npt.NDArray[np.int64], start: int, end: int) -> npt.NDArray[np.int64]:
+    """The sorted ``positions`` in ``[start, end)``."""
+    return positions[np.searchsorted(positions, start) : np.searchsorted(positions, end)]
 
 
 def _best(scores: npt.NDArray[np.float64], top_k: int) -> npt.NDArray[np.intp]:

@@ -1,7 +1,7 @@
 """
-The threads that scan the mapped vector copy (k-NN scoring, checksum checks).
+The threads that scan the mapped vector file (k-NN scoring, checksum checks).
 
-Numpy and zlib release the GIL in their loops, and a scan saturates memory bandwidth with a few cores.
+Numpy and xxhash release the GIL in their loops, and a scan saturates memory bandwidth with a few cores.
 """
 
 from __future__ import annotations

@@ -24,6 +24,8 @@ from opensearchpy import helpers
 from opensearch_pretrained_haystack.cluster.document_store import connected_client, index_actions, index_name
 from opensearch_pretrained_haystack.cluster.errors import MLCommonsError, ThrottledError
 from opensearch_pretrained_haystack.cluster.retry import RetryPolicy, call_with_retries
+from opensearch_pretrained_haystack.indices.sparse import NO_PIPELINE, SparseFieldType, sparse_bulk_action
+from opensearch_pretrained_haystack.inference.sparse_tokenizer import SparseVocabulary
 
 logger = logging.getLogger(__name__)
 SHOWN_IDS = 20
@@ -65,19 +67,36 @@ def ids_in_index(store: OpenSearchDocumentStore, ids: list[str], policy: RetryPo
     return {doc["_id"] for doc in response["docs"] if doc.get("found")}
 
 
-def bulk_write(store: OpenSearchDocumentStore, documents: list[Document], policy: RetryPolicy) -> BulkOutcome:
-    """Write ``documents`` to ``store``'s index with ``_bulk`` (no refresh: the job refreshes once at its end)."""
+def bulk_write(
+    store: OpenSearchDocumentStore,
+    documents: list[Document],
+    policy: RetryPolicy,
+    *,
+    sparse: tuple[SparseFieldType, SparseVocabulary] | None = None,
+) -> BulkOutcome:
+    """
+    Write ``documents`` to ``store``'s index with ``_bulk`` (no refresh: the job refreshes once at its end).
+
+    With ``sparse`` (the index's sparse field type and the encoder's vocabulary), the documents' sparse embeddings
+    are written into the sparse field, past any default ingest pipeline (they are encoded already).
+    """
     outcome = BulkOutcome()
     if not documents:
         return outcome
     client = connected_client(store, policy)
-    pending: dict[str, dict[str, Any]] = {action["_id"]: action for action in index_actions(store, documents)}
+    actions = (
+        index_actions(store, documents)
+        if sparse is None
+        else [sparse_bulk_action(document, *sparse) for document in documents]
+    )
+    pending: dict[str, dict[str, Any]] = {action["_id"]: action for action in actions}
+    options: dict[str, Any] = {} if sparse is None else {"pipeline": NO_PIPELINE}
     refused: list[str] = []
 
     def attempt() -> None:
         retryable = ""
         for ok, item in helpers.streaming_bulk(
-            client, list(pending.values()), index=index_name(store), raise_on_error=False, max_retries=0
+            client, list(pending.values()), index=index_name(store), raise_on_error=False, max_retries=0, **options
         ):
             result = next(iter(item.values()))
             status = int(result.get("status", 0))

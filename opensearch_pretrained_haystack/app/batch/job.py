@@ -192,9 +192,18 @@ def index_into(
     ``check_remote_model``); the embedded store has no cluster, so ``remote_model_id`` needs an OpenSearch target.
     A sparse target (``target.sparse``) is encoded by the cluster's ingest pipeline: nothing is embedded here, and
     passages are cut with the sparse model's tokenizer (``check_sparse_model``); ``model`` is not used.
+    ``target.sparse_encoder`` sparse-encodes passages here: beside ``model``'s vectors in the store, alone (cut with
+    its tokenizer) into an OpenSearch sparse index.
     """
     if target.sparse is not None:
         components = _cluster_encoded_components(target, target.sparse, remote_model_id, split, window, overlap)
+    elif target.sparse_encoder is not None and target.hosts is not None:
+        if remote_model_id is not None:
+            raise ValueError("--remote embeds into a k-NN index, --sparse-encoder fills a sparse one: give one.")
+        components = indexing_components(
+            model=target.sparse_encoder, split=split, window=window, overlap=overlap, cluster_encodes=True,
+            sparse_encoder=target.sparse_encoder,
+        )  # fmt: skip
     else:
         components = _embedding_components(target, model, remote_model_id, split, window, overlap)
     components.warm_up()  # a model that cannot be had fails here, before a store or index is created for it
@@ -217,8 +226,9 @@ def _embedding_components(
         **target.tls(),
     )  # fmt: skip
     return indexing_components(
-        model=model.name, version=model.version, embedder=embedder, split=split, window=window, overlap=overlap
-    )
+        model=model.name, version=model.version, embedder=embedder, split=split, window=window, overlap=overlap,
+        sparse_encoder=target.sparse_encoder,
+    )  # fmt: skip
 
 
 def _cluster_encoded_components(

@@ -9,6 +9,7 @@ from typing import Any
 
 from haystack import Document
 
+from haystack_integrations.document_stores.opensearch_pretrained import SQLiteDocumentStore
 from haystack_integrations.document_stores.opensearch_pretrained.scoring import (
     DEFAULT_BM25_WEIGHT,
     DEFAULT_FUSION,
@@ -106,14 +107,15 @@ def search(
     The ``top_k`` source documents for ``query``, best first, each scored by its best passage.
 
     With ``rerank``, by the cross-encoder's score; with ``highlight``, that passage's evidence sentences are in its
-    meta. ``mode``, ``fusion``, ``bm25_weight`` and ``per_source`` as ``query_pipeline`` takes them.
+    meta. ``mode``, ``fusion``, ``bm25_weight`` and ``per_source`` as ``query_pipeline`` takes them (on a store
+    holding sparse embeddings, ``hybrid`` fuses sparse too, its query encoded as ``store_sparse_query`` says).
     """
     if top_k < 1:
         raise ValueError(f"top-k must be 1 or more (how many documents to return), got {top_k}.")
     if not query.strip():
         raise ValueError(f"The query {query!r} is empty: give the words to search for.")
     store = load_store(target, model)
-    if mode != "bm25" and target.sparse is None:
+    if mode not in ("bm25", "sparse") and target.sparse is None:
         _note_truncation(query, model)
     pipeline = query_pipeline(
         store,
@@ -125,10 +127,48 @@ def search(
         bm25_weight=bm25_weight,
         per_source=per_source,
         sparse=target.sparse,
+        sparse_query=store_sparse_query(store, target.sparse_query, mode),
         highlight=None if highlight is None else highlight.component(target),
         **reranking(rerank, target),
     )
     return found_documents(pipeline, query)
+
+
+def store_sparse_query(store: Any, given: str | None, mode: str) -> str | None:
+    """
+    The model that encodes queries for the sparse side of a store's ``sparse`` or ``hybrid`` search.
+
+    ``given`` (``--sparse-tokenizer``), else the catalog's ``search_with`` of the store's sparse model; None when
+    there is no sparse side (another mode, an OpenSearch target, a store holding no sparse embeddings for ``hybrid``).
+
+    :param store: The store searched.
+    :param given: The query model asked for, if any.
+    :param mode: The search mode.
+    :returns: The query model, or None.
+    :raises ValueError: For ``sparse`` on a store without sparse embeddings, or whose sparse model is not in the
+        catalog and no query model is given.
+    """
+    if not isinstance(store, SQLiteDocumentStore) or mode not in ("sparse", "hybrid"):
+        return None
+    recorded = store.stored_sparse_model
+    if recorded is None:
+        if mode == "sparse":
+            raise ValueError(
+                f"Store {store.path} holds no sparse embeddings: index with --sparse-encoder ALIAS|DIR first."
+            )
+        return None
+    if given is not None:
+        return given
+    try:
+        search_with = None if recorded.artifact_sha256 else get_model(recorded.name, recorded.version).search_with
+    except UnknownModelError:
+        search_with = None
+    if search_with is None:
+        raise ValueError(
+            f"Store {store.path} holds sparse embeddings of {recorded.label()}: say which model encodes queries "
+            "(--sparse-tokenizer ALIAS|DIR: its query tokenizer, or the encoder itself for a bi-encoder)."
+        )
+    return search_with
 
 
 def _note_truncation(query: str, model: PretrainedModel) -> None:

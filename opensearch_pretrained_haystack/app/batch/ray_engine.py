@@ -29,7 +29,10 @@ from ray.data import ActorPoolStrategy, DataContext
 from ray.data.block import Block, BlockAccessor
 from ray.data.datasource import Datasink, WriteResult
 
-from haystack_integrations.components.embedders.opensearch_pretrained import LocalOnnxDocumentEmbedder
+from haystack_integrations.components.embedders.opensearch_pretrained import (
+    LocalOnnxDocumentEmbedder,
+    LocalSparseDocumentEmbedder,
+)
 from haystack_integrations.components.preprocessors.opensearch_pretrained.model_token_splitter import DEFAULT_OVERLAP
 from opensearch_pretrained_haystack.app.batch.core import (
     PASSAGE_GROUP,
@@ -42,11 +45,14 @@ from opensearch_pretrained_haystack.app.batch.core import (
 from opensearch_pretrained_haystack.app.batch.ray_options import RayOptions
 from opensearch_pretrained_haystack.app.batch.remote_model import ENV_CREDENTIALS, check_remote_model
 from opensearch_pretrained_haystack.app.batch.shards import Shard, plan_shards, read_shard
-from opensearch_pretrained_haystack.app.batch.targets import OpenSearchSink, Target
+from opensearch_pretrained_haystack.app.batch.targets import OpenSearchSink, Target, local_sparse_index
 from opensearch_pretrained_haystack.app.pipelines import IndexingComponents, document_embedder, indexing_components
 from opensearch_pretrained_haystack.catalog import PretrainedModel, get_model
+from opensearch_pretrained_haystack.cluster.document_store import connected_client, index_name
 from opensearch_pretrained_haystack.cluster.retry import RetryPolicy
 from opensearch_pretrained_haystack.indices.knn import document_store_for
+from opensearch_pretrained_haystack.indices.sparse import require_sparse_field, sparse_document_store
+from opensearch_pretrained_haystack.inference.sparse_tokenizer import load_vocabulary
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +83,15 @@ EmbedderFactory = Callable[[RayJob], Any]
 
 
 def default_embedder(job: RayJob) -> Any:
-    """The local embedder with ``threads_per_worker`` single-threaded runs, or the cluster's (``--remote``)."""
+    """
+    The local embedder with ``threads_per_worker`` single-threaded runs, or the cluster's (``--remote``).
+
+    For a target that a local sparse encoder fills (``--sparse-encoder``), that encoder.
+    """
+    if job.target.sparse_encoder is not None:
+        return LocalSparseDocumentEmbedder(
+            job.target.sparse_encoder, progress_bar=False, concurrent_runs=job.threads_per_worker
+        )
     if job.remote_model_id is None:
         return LocalOnnxDocumentEmbedder(
             job.model, job.version, progress_bar=False, concurrent_runs=job.threads_per_worker
@@ -130,10 +144,16 @@ def _groups(items: list[T]) -> list[list[T]]:
 
 @lru_cache(maxsize=2)
 def _components(job: RayJob) -> IndexingComponents:
-    """Cleaner and splitter (the tokenizer is loaded here, once per worker process); the embedder is the actors'."""
+    """
+    Cleaner and splitter (the tokenizer is loaded here, once per worker process); the embedder is the actors'.
+
+    A sparse encoder's passages are cut with its own tokenizer.
+    """
+    encoder = job.target.sparse_encoder
     components = indexing_components(
-        model=job.model, version=job.version, split=job.split, window=job.window, overlap=job.overlap
-    )
+        model=encoder or job.model, version=None if encoder else job.version, split=job.split, window=job.window,
+        overlap=job.overlap, cluster_encodes=True,
+    )  # fmt: skip
     if components.splitter is not None:
         components.splitter.warm_up()
     return components
@@ -148,6 +168,13 @@ def _sink(job: RayJob) -> OpenSearchSink:
     :returns: The sink for look-ups and bulk writes.
     """
     assert job.target.hosts is not None and job.target.index is not None
+    if job.target.sparse_encoder is not None:  # sparse embeddings made here, written past the ingest pipeline
+        store = sparse_document_store(
+            job.target.hosts, job.target.index, create_index=False, retry=job.retry, **job.target.tls()
+        )
+        field_type = require_sparse_field(connected_client(store, job.retry), index_name(store), retry=job.retry)
+        vocabulary = load_vocabulary(job.target.sparse_encoder, progress_bar=False)
+        return OpenSearchSink(store, job.retry, sparse=(field_type, vocabulary))
     store = document_store_for(
         get_model(job.model, job.version), job.target.hosts, job.target.index, create_index=False,
         retry=job.retry, **job.target.tls(),
@@ -186,6 +213,7 @@ class Embed:
     def __init__(self, job: RayJob, make_embedder: EmbedderFactory = default_embedder) -> None:
         self._embedder = make_embedder(job)
         self._embedder.warm_up()
+        self._dense = job.target.sparse_encoder is None
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, np.ndarray[Any, Any]]:
         """
@@ -201,7 +229,7 @@ class Embed:
             else:
                 passages.append(Document.from_dict(json.loads(data)))
         embedded: list[Document] = self._embedder.run(documents=passages)["documents"] if passages else []
-        kept, failed = embedded_passages(embedded)
+        kept, failed = embedded_passages(embedded, vectors_expected=self._dense)
         if failed:
             report.fail(failed, f"{failed} passage(s) could not be embedded")
         for document in kept:
@@ -284,9 +312,11 @@ def index_sources_on_ray(
         overlap=overlap, threads_per_worker=options.threads_per_worker,
     )  # fmt: skip
     # The index is created (or checked against the model) once, here, before any worker writes to it.
-    sink = OpenSearchSink(
-        document_store_for(model, target.hosts, target.index, **target.new_index_options(), **target.tls())
-    )
+    if target.sparse_encoder is not None:
+        store, _ = local_sparse_index(target)
+    else:
+        store = document_store_for(model, target.hosts, target.index, **target.new_index_options(), **target.tls())
+    sink = OpenSearchSink(store)
     summary = IndexSummary()
     shards = [
         json.dumps(asdict(shard))

@@ -206,8 +206,9 @@ def _add_mode_arguments(parser: argparse.ArgumentParser) -> None:
     """`--mode dense|bm25|hybrid` and the hybrid fusion (`--fusion`, `--bm25-weight`), on the embedded store."""
     parser.add_argument(
         "--mode", choices=MODES, default="dense",
-        help="dense (k-NN), bm25 (keywords) or hybrid (both fused); bm25 and hybrid on the embedded store (default: "
-        "%(default)s)",
+        help="dense (k-NN), bm25 (keywords), sparse (neural sparse, on a store indexed with --sparse-encoder) or "
+        "hybrid (BM25 and dense fused, and sparse when the store holds sparse embeddings); all but dense on the "
+        "embedded store (default: %(default)s)",
     )  # fmt: skip
     parser.add_argument(
         "--fusion", choices=FUSIONS, default=DEFAULT_FUSION,
@@ -259,30 +260,41 @@ def _add_split_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _add_sparse_arguments(parser: argparse.ArgumentParser, *, passages: bool = True, query: bool = True) -> None:
     """
-    ``--sparse MODEL_ID``: a neural sparse index instead of k-NN.
+    ``--sparse MODEL_ID``: a neural sparse index the cluster encodes; ``--sparse-encoder``: passages encoded here.
 
-    With ``--sparse-model`` (whose tokenizer splits passages) when indexing and ``--sparse-tokenizer`` (local query
-    encoding) when searching.
+    With ``--sparse-model`` (whose tokenizer splits passages for ``--sparse``) and ``--sparse-encoder`` (into the
+    store or a sparse index) when indexing, and ``--sparse-tokenizer`` (local query encoding) when searching.
     """
-    group = parser.add_argument_group("neural sparse (with --opensearch)")
+    group = parser.add_argument_group("neural sparse")
     group.add_argument(
-        "--sparse", metavar="MODEL_ID", help="a sparse index: this deployed SPARSE_* model encodes documents at ingest"
-        + (" and, without --sparse-tokenizer, queries" if query else ""),
+        "--sparse", metavar="MODEL_ID", help="(with --opensearch) a sparse index: this deployed SPARSE_* model "
+        "encodes documents at ingest" + (" and, without --sparse-tokenizer, queries" if query else ""),
     )  # fmt: skip
     if passages:
         group.add_argument(
-            "--sparse-model", metavar="ALIAS", help="catalog sparse model (or its directory) whose tokenizer splits "
-            "passages (default: the deployed model's name)",
+            "--sparse-model", metavar="ALIAS", help="with --sparse: catalog sparse model (or its directory) whose "
+            "tokenizer splits passages (default: the deployed model's name)",
+        )  # fmt: skip
+        group.add_argument(
+            "--sparse-encoder", metavar="ALIAS|DIR", help="encode passages here with this catalog sparse encoder (or "
+            "its artifact directory; the torch extra): into the store beside the dense vectors (for --mode sparse "
+            "and hybrid), or with --opensearch into a sparse index (precomputed rank_features, no ingest pipeline)",
         )  # fmt: skip
     if query:
         group.add_argument(
-            "--sparse-tokenizer", metavar="ALIAS", help="encode queries here with this catalog sparse tokenizer (or "
-            "its directory) and send query_tokens, instead of the cluster encoding them",
+            "--sparse-tokenizer", metavar="ALIAS|DIR", help="encode queries here with this sparse model (a query "
+            "tokenizer, or a bi-encoder), catalog alias or directory: with --opensearch sent as query_tokens instead "
+            "of the cluster encoding them; on the store, for --mode sparse|hybrid (default: the catalog's query model "
+            "of the store's sparse encoder)",
         )  # fmt: skip
 
 
 def _sparse(args: argparse.Namespace) -> SparseEncoding | None:
     passage_model, query_tokenizer = getattr(args, "sparse_model", None), getattr(args, "sparse_tokenizer", None)
+    if getattr(args, "sparse_encoder", None) is not None and args.sparse is not None:
+        raise ValueError(
+            "--sparse-encoder encodes passages here, --sparse MODEL_ID has the cluster encode them: give one."
+        )
     if args.sparse is None and query_tokenizer is None:
         if passage_model is not None:
             raise ValueError("--sparse-model names the tokenizer of a sparse index: give --sparse MODEL_ID with it.")
@@ -317,19 +329,22 @@ def _target(args: argparse.Namespace) -> Target | None:
             raise ValueError("--insecure turns certificate checks off and --ca-certs sets how to check: give one.")
         return Target(
             hosts=args.opensearch, index=args.index, ca_certs=args.ca_certs, verify_certs=not args.insecure,
-            sparse=_sparse(args), analyzer=args.analyzer,
+            sparse=_sparse(args), analyzer=args.analyzer, sparse_encoder=getattr(args, "sparse_encoder", None),
         )  # fmt: skip
     if args.index or args.ca_certs or args.insecure:
         raise ValueError("--index, --ca-certs and --insecure are about an OpenSearch cluster: give --opensearch URL.")
-    if _sparse(args) is not None:
+    if args.sparse is not None or getattr(args, "sparse_model", None) is not None:
         raise ValueError(
-            "--sparse is a neural sparse index in an OpenSearch cluster: give --opensearch URL --index NAME."
+            "--sparse is a neural sparse index in an OpenSearch cluster: give --opensearch URL --index NAME (the "
+            "store holds sparse embeddings made here: --sparse-encoder ALIAS|DIR)."
         )
-    if args.store is not None:
-        return Target(store_path=args.store, analyzer=args.analyzer)
-    if args.store_default is None:
+    store = args.store if args.store is not None else args.store_default
+    if store is None:
         return None
-    return Target(store_path=Path(args.store_default), analyzer=args.analyzer)
+    return Target(
+        store_path=Path(store), analyzer=args.analyzer, sparse_encoder=getattr(args, "sparse_encoder", None),
+        sparse_query=getattr(args, "sparse_tokenizer", None),
+    )  # fmt: skip
 
 
 def _model(args: argparse.Namespace, target: Target | None, *, read_index: bool = False) -> PretrainedModel:
@@ -454,7 +469,8 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     scores = evaluate(
         args.dataset, _model(args, target), target, split=args.split, window=args.window, overlap=args.overlap,
         qrels_split=args.qrels_split, analyzer=args.analyzer,
-        rerank=_rerank(args),
+        rerank=_rerank(args), sparse_encoder=args.sparse_encoder,
+        sparse_query=args.sparse_tokenizer,
         **_mode(args),
     )  # fmt: skip
     if args.json:

@@ -15,21 +15,24 @@ import sys
 # Set before Haystack is imported, which is when it reads the variable.
 os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")
 
-from haystack.core.errors import PipelineRuntimeError
+from opensearch_pretrained_haystack.lazy_torch import torch_deferred
 
-from opensearch_pretrained_haystack.app.cli.batch_commands import (
-    add_evaluate_command,
-    add_index_command,
-    add_search_command,
-)
-from opensearch_pretrained_haystack.app.cli.model_commands import add_model_commands
-from opensearch_pretrained_haystack.app.cli.parity_command import add_parity_command
-from opensearch_pretrained_haystack.errors import (
-    EXIT_CODES_HELP,
-    EXIT_FAILED,
-    EXIT_INTERRUPTED,
-    OpenSearchPretrainedError,
-)
+with torch_deferred():  # Haystack would import PyTorch (4 s): only TorchScript models use it, and import it then
+    from haystack.core.errors import PipelineRuntimeError
+
+    from opensearch_pretrained_haystack.app.cli.batch_commands import (
+        add_evaluate_command,
+        add_index_command,
+        add_search_command,
+    )
+    from opensearch_pretrained_haystack.app.cli.model_commands import add_model_commands
+    from opensearch_pretrained_haystack.app.cli.parity_command import add_parity_command
+    from opensearch_pretrained_haystack.errors import (
+        EXIT_CODES_HELP,
+        EXIT_FAILED,
+        EXIT_INTERRUPTED,
+        OpenSearchPretrainedError,
+    )
 
 NODE_COMMAND = "node"
 

@@ -129,7 +129,8 @@ def test_sparse_options_need_a_cluster_and_a_model_id(tmp_path, capsys):
     source = write_jsonl(tmp_path / "docs.jsonl", [Document(content="x")])
     assert main(["index", str(source), "--store", str(tmp_path / "s.json"), "--sparse", "m1"]) == 2
     assert capsys.readouterr().err.strip() == (
-        "error: --sparse is a neural sparse index in an OpenSearch cluster: give --opensearch URL --index NAME."
+        "error: --sparse is a neural sparse index in an OpenSearch cluster: give --opensearch URL --index NAME (the "
+        "store holds sparse embeddings made here: --sparse-encoder ALIAS|DIR)."
     )
     assert (
         main(["index", str(source), "--opensearch", "http://127.0.0.1:9", "--index", "i", "--sparse-model", "a"]) == 2

@@ -2,8 +2,8 @@
 Retrievers for indices embedded in the cluster and for the embedded SQLite store.
 
 The cluster ones serve indices embedded by OpenSearch's pretrained models (neural, sparse and hybrid search); the store
-ones search the embedded SQLite store (dense, BM25, hybrid). Each is imported on first use, so users of one kind never
-load the other (the cluster retrievers load opensearch-py: ~0.3 s of every embedded `search`).
+ones search the embedded SQLite store (dense, BM25, sparse, hybrid). Each is imported on first use, so users of one
+kind never load the other (the cluster retrievers load opensearch-py: ~0.3 s of every embedded `search`).
 """
 
 from importlib import import_module
@@ -25,6 +25,12 @@ if TYPE_CHECKING:
     from haystack_integrations.components.retrievers.opensearch_pretrained.sqlite_hybrid_retriever import (
         SQLiteHybridRetriever,
     )
+    from haystack_integrations.components.retrievers.opensearch_pretrained.sqlite_sparse_embedding_retriever import (
+        SQLiteSparseEmbeddingRetriever,
+    )
+    from haystack_integrations.components.retrievers.opensearch_pretrained.sqlite_sparse_hybrid_retriever import (
+        SQLiteSparseHybridRetriever,
+    )
 
 _LAZY = {
     "OpenSearchNeuralRetriever": "neural_retriever",
@@ -32,6 +38,8 @@ _LAZY = {
     "SQLiteBM25Retriever": "sqlite_bm25_retriever",
     "SQLiteEmbeddingRetriever": "sqlite_embedding_retriever",
     "SQLiteHybridRetriever": "sqlite_hybrid_retriever",
+    "SQLiteSparseEmbeddingRetriever": "sqlite_sparse_embedding_retriever",
+    "SQLiteSparseHybridRetriever": "sqlite_sparse_hybrid_retriever",
 }
 
 __all__ = [
@@ -40,6 +48,8 @@ __all__ = [
     "SQLiteBM25Retriever",
     "SQLiteEmbeddingRetriever",
     "SQLiteHybridRetriever",
+    "SQLiteSparseEmbeddingRetriever",
+    "SQLiteSparseHybridRetriever",
 ]
 
 
