@@ -1,37 +1,19 @@
-"""``to_dict``/``from_dict`` for components that keep each ``__init__`` parameter as a same-named attribute."""
+"""``to_dict`` for components that keep each ``__init__`` parameter as a same-named attribute."""
 
 from __future__ import annotations
 
 import inspect
-from typing import Any, TypeVar
+from typing import Any
 
-from haystack import default_from_dict, default_to_dict
-
-T = TypeVar("T", bound="InitParametersSerialization")
+from haystack import default_to_dict
 
 
-class InitParametersSerialization:
+def init_parameters_to_dict(component: Any) -> dict[str, Any]:
     """
-    Serialize exactly the ``__init__`` parameters, so a new parameter can never be forgotten in ``to_dict``.
+    Serialize exactly the ``__init__`` parameters of ``component``, so a new parameter can never be forgotten.
 
-    ``Secret`` values serialize through their own ``to_dict`` (an environment-variable reference, never the value).
+    ``Secret`` values serialize through their own ``to_dict`` (an environment-variable reference, never the value);
+    the inverse is Haystack's ``default_from_dict``.
     """
-
-    def to_dict(self) -> dict[str, Any]:
-        """
-        Serialize the component's ``__init__`` parameters.
-
-        :returns: The dictionary Haystack's ``default_to_dict`` makes.
-        """
-        names = [name for name in inspect.signature(type(self).__init__).parameters if name != "self"]
-        return default_to_dict(self, **{name: getattr(self, name) for name in names})
-
-    @classmethod
-    def from_dict(cls: type[T], data: dict[str, Any]) -> T:
-        """
-        Build the component from its serialized parameters.
-
-        :param data: What ``to_dict`` returned.
-        :returns: The component.
-        """
-        return default_from_dict(cls, data)
+    names = [name for name in inspect.signature(type(component).__init__).parameters if name != "self"]
+    return default_to_dict(component, **{name: getattr(component, name) for name in names})

@@ -20,8 +20,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Self
 
 PREDICT = ("/_predict/",)
-STORE = ("/_bulk", "/_search", "/_mapping")
-"""The store's own requests: writes, the "already stored?" search, and the index check (with HEAD /index)."""
+STORE = ("/_bulk", "/_mget", "/_mapping")
+"""The batch job's own requests: writes, the "already stored?" look-up, and the index check (with HEAD /index)."""
 
 
 class FaultProxy(ThreadingHTTPServer):

@@ -6,9 +6,9 @@ the package needs all three (index checks, neural queries, retried writes). Ever
 listed in `INTERNALS`; pyproject bounds `opensearch-haystack>=9.0,<10`, and `check_internals` (run by
 tests/cluster/test_document_store.py) fails loudly when a release renames one of them.
 
-The store's own requests (index check, "already stored?" search, `_bulk`) are retried with the predict calls'
-policy (`RetryPolicy`: backoff with jitter, one deadline per call). Writes use `DuplicatePolicy.OVERWRITE`, so a
-retried `_bulk` never duplicates a document.
+The store's own requests (opening the index) are retried with the predict calls' policy (`RetryPolicy`: backoff with
+jitter, one deadline per call). The batch job writes `index_actions` (the store's own `_bulk` actions under
+`DuplicatePolicy.OVERWRITE`, so a retried `_bulk` never duplicates a document) with `app.batch.bulk_writes`.
 """
 
 from __future__ import annotations
@@ -16,13 +16,11 @@ from __future__ import annotations
 from typing import Any
 
 from haystack import Document
-from haystack.document_stores.errors import DocumentStoreError
 from haystack.document_stores.types import DuplicatePolicy
 from haystack_integrations.document_stores.opensearch import OpenSearchDocumentStore
 from opensearchpy import AsyncOpenSearch, OpenSearch
 
 from opensearch_pretrained_haystack.cluster.connection import quiet_transport_logs, redacted_hosts
-from opensearch_pretrained_haystack.cluster.errors import MLCommonsError, ThrottledError
 from opensearch_pretrained_haystack.cluster.retry import RetryPolicy, call_with_retries
 
 SUPPORTED_VERSIONS = ">=9.0,<10"
@@ -40,7 +38,6 @@ INTERNALS = (
     "_deserialize_search_hits",
     "_prepare_bulk_write_request",
 )
-_REJECTED = ("429", "es_rejected_execution_exception", "too_many_requests")
 
 
 def check_internals(store: OpenSearchDocumentStore) -> None:
@@ -121,35 +118,6 @@ async def connected_async_client(store: OpenSearchDocumentStore) -> AsyncOpenSea
     return store._async_client
 
 
-def stored_ids(store: OpenSearchDocumentStore, ids: list[str], retry: RetryPolicy | None = None) -> set[str]:
-    """Which of `ids` the index already holds (one `_search`), retried on transient faults."""
-    connected_client(store, retry)
-    found = call_with_retries(
-        lambda: store.filter_documents({"field": "id", "operator": "in", "value": ids}),
-        retry or RetryPolicy(),
-        what=f"Looking up {len(ids)} passage ids in {describe(store)}",
-        classify=_rejected,
-    )
-    return {document.id for document in found}
-
-
-def overwrite_documents(
-    store: OpenSearchDocumentStore, documents: list[Document], retry: RetryPolicy | None = None
-) -> int:
-    """
-    Write (or overwrite, so that a retry never duplicates) `documents` with `_bulk`.
-
-    Retried on transient faults and on per-document rejections (429); returns how many were written.
-    """
-    connected_client(store, retry)
-    return call_with_retries(
-        lambda: store.write_documents(documents, policy=DuplicatePolicy.OVERWRITE),
-        retry or RetryPolicy(),
-        what=f"Writing {len(documents)} passages to {describe(store)}",
-        classify=_rejected,
-    )
-
-
 def index_actions(store: OpenSearchDocumentStore, documents: list[Document]) -> list[dict[str, Any]]:
     """
     The `_bulk` actions the store's own `write_documents` sends for `documents` under `OVERWRITE`.
@@ -161,17 +129,6 @@ def index_actions(store: OpenSearchDocumentStore, documents: list[Document]) -> 
     )
     actions: list[dict[str, Any]] = request["actions"]
     return actions
-
-
-def _rejected(error: Exception) -> MLCommonsError | None:
-    """
-    A `_bulk` whose documents the cluster rejected for load (429 per item) is retryable.
-
-    Other store errors (a mapping conflict) are not.
-    """
-    if isinstance(error, DocumentStoreError) and any(mark in str(error) for mark in _REJECTED):
-        return ThrottledError(f"The cluster rejected documents under load: {str(error)[:300]}", status=429)
-    return None
 
 
 def _forget_client(store: OpenSearchDocumentStore) -> None:

@@ -15,9 +15,8 @@ is zero at or below zero, so padding changes nothing) and the same post-processi
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
-from typing import Literal
+from typing import Literal, Unpack
 
 import numpy as np
 from haystack.dataclasses import SparseEmbedding
@@ -27,15 +26,20 @@ from opensearch_pretrained_haystack.errors import ArtifactFormatError, ModelInpu
 from opensearch_pretrained_haystack.inference.runner import OnnxRunner, padded_inputs
 from opensearch_pretrained_haystack.inference.sparse_tokenizer import SparseVocabulary
 from opensearch_pretrained_haystack.inference.tokenizer import ModelTokenizer, TokenIds, load_tokenizer
-from opensearch_pretrained_haystack.inference.torchscript import (
-    ScriptModel,
-    resolve_torch_script,
-    shared_script_model,
-)
+from opensearch_pretrained_haystack.inference.torchscript import LoadOptions, ScriptEngine, load_torch_script
 
 TASK_TYPE = "SPARSE_ENCODING"
 INPUT_NAMES = ("input_ids", "attention_mask")
 OUTPUT_NAME = "output"
+ENGINE = ScriptEngine(
+    task_type=TASK_TYPE,
+    inputs=INPUT_NAMES,
+    takes_dict=True,
+    receiver=f"a {TASK_TYPE} model",
+    thread_name_prefix="torchscript-sparse",
+    hint=" (query tokenizers run in SparseTokenizer, without torch)",
+    error=ArtifactFormatError,
+)
 SparseFormat = Literal["word", "token_id"]
 """``sparse_embedding_format``: token strings (every version) or token ids as strings (ML Commons 3.2+)."""
 
@@ -59,51 +63,29 @@ class LocalSparseEncoder(OnnxRunner[tuple[ModelTokenizer, SparseVocabulary]]):
     ```
     """
 
-    def __init__(
-        self,
-        model: ModelSource,
-        version: str | None = None,
-        *,
-        mirror: str | os.PathLike[str] | None = None,
-        cache_dir: str | os.PathLike[str] | None = None,
-        concurrent_runs: int | None = None,
-        progress_bar: bool = True,
-    ) -> None:
+    def __init__(self, model: ModelSource, version: str | None = None, **options: Unpack[LoadOptions]) -> None:
         """
         Resolve the artifact and load the model.
 
         :param model: A catalog name or alias, a ``PretrainedModel``, a custom model directory or zip, or a
             ``ModelArtifact``.
-        :param concurrent_runs: How many single-threaded inference runs go at once (default: the usable CPUs).
+        :param version: The catalog version; ``None`` takes the newest.
+        :param options: ``mirror``, ``cache_dir``, ``concurrent_runs``, ``progress_bar`` (see ``LoadOptions``).
         :raises MissingExtraError: torch is not installed.
         """
-        artifact = resolve_torch_script(
+        artifact, self._script = load_torch_script(
+            self,
+            ENGINE,
             model,
             version,
-            owner=type(self).__name__,
-            task_type=TASK_TYPE,
-            hint=" (query tokenizers run in SparseTokenizer, without torch)",
-            mirror=mirror,
-            cache_dir=cache_dir,
-            progress_bar=progress_bar,
+            tokenizer=lambda artifact: loaded_artifacts.acquire(
+                "sparse-tokenizer-vocabulary", artifact, _tokenizer_and_vocabulary
+            ),
+            **options,
         )
-        self.artifact = artifact
-        self.name, self.version = artifact.name, artifact.version
-        self._hold(
-            lambda: shared_script_model(artifact),
-            lambda: loaded_artifacts.acquire("sparse-tokenizer-vocabulary", artifact, _tokenizer_and_vocabulary),
-            concurrent_runs=concurrent_runs,
-            thread_name_prefix="torchscript-sparse",
-        )
-        self._script: ScriptModel = self._session
+        self.artifact, self.version = artifact, artifact.version
         self._tokenizer, self.vocabulary = self._tokenizer_lease.value
         self.max_tokens = self._tokenizer.max_tokens
-        if not self._script.takes_dict:
-            self.close()
-            raise ArtifactFormatError(
-                f"{artifact.name}: the TorchScript graph takes {list(self._script.input_names)}, but ML Commons "
-                f"sends one dict of {list(INPUT_NAMES)} to a {TASK_TYPE} model."
-            )
 
     def encode(
         self,

@@ -135,6 +135,34 @@ def shared_vocabulary(artifact: ModelArtifact) -> Lease[SparseVocabulary]:
     return loaded_artifacts.acquire("sparse-vocabulary", artifact, vocabulary_of)
 
 
+class VocabularyShare:
+    """
+    A component's share of a sparse artifact's vocabulary (see `shared_vocabulary`).
+
+    It is fetched and loaded at the first `load`, and given back at `release` (the next `load` takes it again).
+    """
+
+    def __init__(self, model: ModelSource, version: str | None, *, mirror: str | None, cache_dir: str | None) -> None:
+        self.vocabulary: SparseVocabulary | None = None
+        """None until the first `load`, and again after `release`."""
+        self._source = (model, version, mirror, cache_dir)
+        self._lease: Lease[SparseVocabulary] | None = None
+
+    def load(self) -> SparseVocabulary:
+        """The vocabulary, loaded (or shared) on the first call."""
+        if self.vocabulary is None:
+            model, version, mirror, cache_dir = self._source
+            self._lease = shared_vocabulary(resolve_sparse_artifact(model, version, mirror=mirror, cache_dir=cache_dir))
+            self.vocabulary = self._lease.value
+        return self.vocabulary
+
+    def release(self) -> None:
+        """Give the vocabulary back; safe to call twice."""
+        if self._lease is not None:
+            self._lease.release()
+        self.vocabulary, self._lease = None, None
+
+
 class SparseTokenizer:
     """
     SPARSE_TOKENIZE as the node computes it, from a query-tokenizer artifact.

@@ -20,8 +20,9 @@ import contextlib
 import os
 import threading
 import warnings
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypedDict, TypeVar, Unpack
 
 import numpy as np
 
@@ -33,12 +34,16 @@ from opensearch_pretrained_haystack.artifacts import (
     resolve_artifact,
 )
 from opensearch_pretrained_haystack.errors import ArtifactFormatError, MissingExtraError, ModelInputError
+from opensearch_pretrained_haystack.inference.runner import OnnxRunner
 
 TORCH_FORMAT = "TORCH_SCRIPT"
 TORCH_MISSING = (
     "TorchScript artifacts need PyTorch: pip install 'opensearch-pretrained-haystack[torch]' "
     "(CPU-only machines: install torch from PyTorch's CPU wheel index first, see the README)."
 )
+
+T = TypeVar("T")
+"""What the engine's tokenizer lease holds."""
 
 _threads_lock = threading.Lock()
 _threads_set = False
@@ -163,3 +168,86 @@ def resolve_torch_script(
             f"{artifact.name} is a {artifact.task_type} model; {owner} runs {task_type} models{hint}."
         )
     return artifact
+
+
+class LoadOptions(TypedDict, total=False):
+    """The keyword options every TorchScript engine takes, besides the model and its version."""
+
+    mirror: str | os.PathLike[str] | None
+    """A directory or URL laid out like the artifacts site, for offline machines."""
+    cache_dir: str | os.PathLike[str] | None
+    """Where verified artifacts are kept."""
+    concurrent_runs: int | None
+    """How many single-threaded inference runs go at once (default: the usable CPUs)."""
+    progress_bar: bool
+    """Show the download progress bar (default True)."""
+
+
+@dataclass(frozen=True)
+class ScriptEngine:
+    """What a TorchScript engine runs: which task's artifacts, and the inputs ML Commons feeds the graph."""
+
+    task_type: str
+    inputs: tuple[str, ...]
+    takes_dict: bool
+    """One dict of `inputs` (sentence transformers, sparse encoders), or `inputs` as positional tensors."""
+    receiver: str
+    """How a message names such a model ("a TEXT_SIMILARITY model")."""
+    thread_name_prefix: str
+    hint: str = ""
+    """Ends the wrong-task message (what runs the other tasks)."""
+    error: type[Exception] = ModelInputError
+    """Raised when the graph does not take those inputs."""
+
+
+def load_torch_script(
+    runner: OnnxRunner[T],
+    engine: ScriptEngine,
+    model: ModelSource,
+    version: str | None,
+    *,
+    tokenizer: Callable[[ModelArtifact], Lease[T]],
+    check: Callable[[ModelArtifact], None] | None = None,
+    **options: Unpack[LoadOptions],
+) -> tuple[ModelArtifact, ScriptModel]:
+    """
+    The loading step of every TorchScript engine.
+
+    The verified artifact of the engine's task (see `resolve_torch_script`), then `check` on it, the shared module
+    and tokenizer held by `runner`, and the graph's inputs checked against what ML Commons feeds it (else the leases
+    are given back and `engine.error` raised).
+
+    :returns: The artifact and its loaded module.
+
+    :raises MissingExtraError: torch is not installed.
+    :raises ModelInputError: the artifact is not a TORCH_SCRIPT artifact of the engine's task.
+    """
+    artifact = resolve_torch_script(
+        model,
+        version,
+        owner=type(runner).__name__,
+        task_type=engine.task_type,
+        hint=engine.hint,
+        mirror=options.get("mirror"),
+        cache_dir=options.get("cache_dir"),
+        progress_bar=options.get("progress_bar", True),
+    )
+    if check is not None:
+        check(artifact)
+    runner.name = artifact.name
+    runner._hold(
+        lambda: shared_script_model(artifact),
+        lambda: tokenizer(artifact),
+        concurrent_runs=options.get("concurrent_runs"),
+        thread_name_prefix=engine.thread_name_prefix,
+    )
+    script: ScriptModel = runner._session
+    fits = script.takes_dict if engine.takes_dict else set(script.input_names) == set(engine.inputs)
+    if not fits:
+        runner.close()
+        sent = f"one dict of {list(engine.inputs)}" if engine.takes_dict else str(list(engine.inputs))
+        raise engine.error(
+            f"{artifact.name}: the TorchScript graph takes {list(script.input_names) or 'one dict'}, but ML Commons "
+            f"sends {sent} to {engine.receiver}."
+        )
+    return artifact, script

@@ -11,18 +11,22 @@ the raw logit.
 
 from __future__ import annotations
 
-import os
+from typing import Unpack
 
 import numpy as np
 
 from opensearch_pretrained_haystack.artifacts import ModelSource, loaded_artifacts
-from opensearch_pretrained_haystack.errors import ModelInputError
 from opensearch_pretrained_haystack.families.text_similarity import FAMILY, PAIR_INPUTS
 from opensearch_pretrained_haystack.inference.cross_encoder import CrossEncoderRunner, pair_tokenizer
-from opensearch_pretrained_haystack.inference.torchscript import (
-    ScriptModel,
-    resolve_torch_script,
-    shared_script_model,
+from opensearch_pretrained_haystack.inference.torchscript import LoadOptions, ScriptEngine, load_torch_script
+
+ENGINE = ScriptEngine(
+    task_type=FAMILY.task_type,
+    inputs=PAIR_INPUTS,
+    takes_dict=False,
+    receiver="a TEXT_SIMILARITY model",
+    thread_name_prefix="torchscript-rerank",
+    hint=" (embedding models run in LocalTorchScriptEmbedder)",
 )
 
 
@@ -37,49 +41,26 @@ class LocalTorchScriptCrossEncoder(CrossEncoderRunner):
     ```
     """
 
-    def __init__(
-        self,
-        model: ModelSource,
-        version: str | None = None,
-        *,
-        mirror: str | os.PathLike[str] | None = None,
-        cache_dir: str | os.PathLike[str] | None = None,
-        concurrent_runs: int | None = None,
-        progress_bar: bool = True,
-    ) -> None:
+    def __init__(self, model: ModelSource, version: str | None = None, **options: Unpack[LoadOptions]) -> None:
         """
         Resolve the artifact and load the model.
 
         :param model: A catalog name or alias, a ``PretrainedModel``, a custom model directory or zip, or a
             ``ModelArtifact``.
-        :param concurrent_runs: How many single-threaded inference runs go at once (default: the usable CPUs).
+        :param version: The catalog version; ``None`` takes the newest.
+        :param options: ``mirror``, ``cache_dir``, ``concurrent_runs``, ``progress_bar`` (see ``LoadOptions``).
         :raises MissingExtraError: torch is not installed.
         """
-        artifact = resolve_torch_script(
+        artifact, self._script = load_torch_script(
+            self,
+            ENGINE,
             model,
             version,
-            owner=type(self).__name__,
-            task_type=FAMILY.task_type,
-            hint=" (embedding models run in LocalTorchScriptEmbedder)",
-            mirror=mirror,
-            cache_dir=cache_dir,
-            progress_bar=progress_bar,
+            tokenizer=lambda artifact: loaded_artifacts.acquire("pair-tokenizer", artifact, pair_tokenizer),
+            **options,
         )
-        self.artifact, self.name, self.version = artifact, artifact.name, artifact.version
-        self._hold(
-            lambda: shared_script_model(artifact),
-            lambda: loaded_artifacts.acquire("pair-tokenizer", artifact, pair_tokenizer),
-            concurrent_runs=concurrent_runs,
-            thread_name_prefix="torchscript-rerank",
-        )
+        self.artifact, self.version = artifact, artifact.version
         self.tokenizer, self.max_tokens = self._tokenizer_lease.value
-        self._script: ScriptModel = self._session
-        if set(self._script.input_names) != set(PAIR_INPUTS):
-            self.close()
-            raise ModelInputError(
-                f"{self.name}: the TorchScript graph takes {list(self._script.input_names) or 'one dict'}, but "
-                f"ML Commons sends {list(PAIR_INPUTS)} to a TEXT_SIMILARITY model."
-            )
 
     def _logits(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
         outputs = self._script(feeds)

@@ -9,7 +9,7 @@ output as is. Here texts run in length-sorted padded batches; the traced pooling
 
 from __future__ import annotations
 
-import os
+from typing import Unpack
 
 import numpy as np
 
@@ -18,15 +18,18 @@ from opensearch_pretrained_haystack.errors import ModelInputError
 from opensearch_pretrained_haystack.inference.runner import padded_inputs
 from opensearch_pretrained_haystack.inference.text_embedding import TextEmbeddingRunner
 from opensearch_pretrained_haystack.inference.tokenizer import TokenIds, shared_tokenizer
-from opensearch_pretrained_haystack.inference.torchscript import (
-    ScriptModel,
-    resolve_torch_script,
-    shared_script_model,
-)
+from opensearch_pretrained_haystack.inference.torchscript import LoadOptions, ScriptEngine, load_torch_script
 
 INPUT_NAMES = ("input_ids", "attention_mask")
 OUTPUT_NAME = "sentence_embedding"
 FRAMEWORK = "sentence_transformers"
+ENGINE = ScriptEngine(
+    task_type="TEXT_EMBEDDING",
+    inputs=INPUT_NAMES,
+    takes_dict=True,
+    receiver="a sentence-transformers model",
+    thread_name_prefix="torchscript-embed",
+)
 
 
 class LocalTorchScriptEmbedder(TextEmbeddingRunner):
@@ -43,57 +46,38 @@ class LocalTorchScriptEmbedder(TextEmbeddingRunner):
     ```
     """
 
-    def __init__(
-        self,
-        model: ModelSource,
-        version: str | None = None,
-        *,
-        mirror: str | os.PathLike[str] | None = None,
-        cache_dir: str | os.PathLike[str] | None = None,
-        concurrent_runs: int | None = None,
-        progress_bar: bool = True,
-    ) -> None:
+    def __init__(self, model: ModelSource, version: str | None = None, **options: Unpack[LoadOptions]) -> None:
         """
         Resolve the artifact and load the model.
 
         :param model: A catalog name or alias, a ``PretrainedModel``, a custom model directory or zip, or a
             ``ModelArtifact``.
-        :param concurrent_runs: How many single-threaded inference runs go at once (default: the usable CPUs).
+        :param version: The catalog version; ``None`` takes the newest.
+        :param options: ``mirror``, ``cache_dir``, ``concurrent_runs``, ``progress_bar`` (see ``LoadOptions``).
         :raises MissingExtraError: torch is not installed.
         """
-        artifact = resolve_torch_script(
+        artifact, self._script = load_torch_script(
+            self,
+            ENGINE,
             model,
             version,
-            owner=type(self).__name__,
-            task_type="TEXT_EMBEDDING",
-            mirror=mirror,
-            cache_dir=cache_dir,
-            progress_bar=progress_bar,
+            tokenizer=shared_tokenizer,
+            check=self._check_framework,
+            **options,
         )
+        self.artifact: ModelArtifact = artifact
+        self.version = artifact.version
+        self.model_type = artifact.model_type
+        self._take_tokenizer()
+        self.dimension = int(artifact.model_config.get("embedding_dimension") or self._probe_dimension())
+
+    def _check_framework(self, artifact: ModelArtifact) -> None:
         framework = str(artifact.model_config.get("framework_type") or FRAMEWORK)
         if framework != FRAMEWORK:
             raise ModelInputError(
                 f"{artifact.name}: framework_type {framework!r}; {type(self).__name__} runs the {FRAMEWORK!r} "
                 "TorchScript artifacts (pooling inside the graph), which is what the catalog publishes."
             )
-        self.artifact: ModelArtifact = artifact
-        self.name, self.version = artifact.name, artifact.version
-        self.model_type = artifact.model_type
-        self._hold(
-            lambda: shared_script_model(artifact),
-            lambda: shared_tokenizer(artifact),
-            concurrent_runs=concurrent_runs,
-            thread_name_prefix="torchscript-embed",
-        )
-        self._take_tokenizer()
-        self._script: ScriptModel = self._session
-        if not self._script.takes_dict:
-            self.close()
-            raise ModelInputError(
-                f"{artifact.name}: the TorchScript graph takes {list(self._script.input_names)}, but ML Commons "
-                f"sends one dict of {list(INPUT_NAMES)} to a sentence-transformers model."
-            )
-        self.dimension = int(artifact.model_config.get("embedding_dimension") or self._probe_dimension())
 
     @classmethod
     def from_artifact(cls, artifact: ModelArtifact, *, concurrent_runs: int | None = None) -> LocalTorchScriptEmbedder:

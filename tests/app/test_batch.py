@@ -65,6 +65,31 @@ def test_reading_counts_bad_lines_as_failed(tmp_path):
         list(read_documents([tmp_path / "x.pdf"], summary))
 
 
+def test_the_index_command_reads_its_input_once_and_its_progress_reaches_the_input_bytes(tmp_path, corpus, monkeypatch):
+    opened: list[str] = []
+    real_open = open
+
+    def counting_open(file, *args, **kwargs):
+        if str(file).endswith("docs.jsonl"):
+            opened.append(str(file))
+        return real_open(file, *args, **kwargs)
+
+    totals: list[tuple[int, int]] = []
+    real_index_documents = job.index_documents
+
+    def recording(documents, sink, **kwargs):
+        summary = real_index_documents(documents, sink, **kwargs)
+        totals.append((kwargs["total"], kwargs["bytes_read"].count))
+        return summary
+
+    monkeypatch.setattr("builtins.open", counting_open)
+    monkeypatch.setattr(job, "index_documents", recording)
+    summary = index_sources([corpus], Target(store_path=tmp_path / "store.sqlite"), MINILM, progress_bar=False)
+    assert summary.documents_read == 23 and len(opened) == 2  # the gzip check peeks at 2 bytes, then one read
+    input_size = sum(p.stat().st_size for p in corpus.iterdir() if p.suffix in (".md", ".jsonl"))
+    assert totals == [(input_size, input_size)]
+
+
 def test_index_then_rerun_skips_everything(tmp_path, corpus):
     target = Target(store_path=tmp_path / "store.sqlite")
     first = index_sources([corpus], target, MINILM, progress_bar=False)

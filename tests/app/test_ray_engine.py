@@ -102,7 +102,7 @@ def test_the_sink_passes_over_zero_row_and_zero_column_blocks(local_ray):
     sink = OpenSearchDatasink(RayJob(Target(hosts="http://127.0.0.1:1", index="never-reached"), MINILM.name, "1.0.1"))
     empty = pa.table({"kind": pa.array([], pa.string()), "id": pa.array([], pa.string())})
     returned = sink.write([pa.table({}), empty], None)
-    assert (returned["written"], returned["read"], returned["failures"]) == (0, 0, [])
+    assert (returned["passages_written"], returned["documents_read"], returned["failures"]) == (0, 0, [])
 
 
 # --- On Ray, against the test node ----------------------------------------------------------------------------

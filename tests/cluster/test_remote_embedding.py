@@ -37,14 +37,14 @@ def test_invalid_batching_is_refused():
 
 def test_init_resolves_no_secret_and_warm_up_does(monkeypatch):
     component = OpenSearchMLDocumentEmbedder("http://localhost:9200", "m", http_auth=AUTH)
-    assert component._embedder is None  # nothing built in __init__
+    assert component._backend.predictor is None  # nothing built in __init__
     monkeypatch.setenv("OS_USER", "admin")
     monkeypatch.setenv("OS_PASSWORD", "hunter2")
     component.warm_up()
     component.warm_up()  # idempotent
-    assert component._backend()._client is not None
+    assert component._backend.get()._client is not None
     component.close()
-    assert component._backend()._client is None
+    assert component._backend.get()._client is None
 
 
 def test_close_is_safe_without_warm_up():
@@ -93,9 +93,9 @@ def scripted(raise_on_failure: bool) -> OpenSearchMLDocumentEmbedder:
     component = OpenSearchMLDocumentEmbedder(
         "http://x", "m", batch_size=2, raise_on_failure=raise_on_failure, progress_bar=False
     )
-    component._embedder = ScriptedBackend("http://x", "m", batch_size=2)
-    component._embedder.connect = lambda: None  # no client needed by the scripted backend
-    component._embedder.model_name = "tiny-name"  # as if read from the cluster
+    component._backend.predictor = ScriptedBackend("http://x", "m", batch_size=2)
+    component._backend.predictor.connect = lambda: None  # no client needed by the scripted backend
+    component._backend.predictor.model_name = "tiny-name"  # as if read from the cluster
     return component
 
 
@@ -156,7 +156,7 @@ async def test_run_async_uses_the_async_client_and_agrees(opensearch_url, tiny_m
     docs = [Document(content=text) for text in TEXTS[:20] if text]
     embedder = OpenSearchMLDocumentEmbedder(opensearch_url, tiny_model_id, batch_size=4, max_concurrency=2)
     result = await embedder.run_async(documents=docs)
-    assert embedder._backend()._client is None  # only the async client was built
+    assert embedder._backend.get()._client is None  # only the async client was built
     expected = tiny_local.embed([d.content for d in docs])
     assert np.abs(np.array([d.embedding for d in result["documents"]]) - expected).max() <= 1e-5
     text_embedder = OpenSearchMLTextEmbedder(opensearch_url, tiny_model_id)
@@ -184,7 +184,7 @@ def test_persistent_503_leaves_documents_unembedded_but_returned(opensearch_url,
         embedder = OpenSearchMLDocumentEmbedder(
             proxy.url, tiny_model_id, batch_size=100, max_retries=1, progress_bar=False
         )
-        embedder._backend().retry = RetryPolicy(max_attempts=2, initial_backoff=0.01)
+        embedder._backend.get().retry = RetryPolicy(max_attempts=2, initial_backoff=0.01)
         result = embedder.run(documents=docs)
     assert [d.embedding for d in result["documents"]] == [None] * len(docs)
     assert result["meta"]["documents_failed"] == len(docs)

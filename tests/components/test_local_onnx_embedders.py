@@ -23,28 +23,28 @@ def engine() -> LocalOnnxEmbedder:
 
 def test_init_is_light_and_warm_up_is_idempotent(monkeypatch):
     embedder = LocalOnnxTextEmbedder(model="no-such-model-is-ever-loaded-in-init")
-    assert embedder._embedder is None
+    assert embedder._backend.runner is None
     good = LocalOnnxTextEmbedder(model=TINY)
     good.warm_up()
-    first = good._embedder
+    first = good._backend.runner
     good.warm_up()
-    assert good._embedder is first
+    assert good._backend.runner is first
 
 
 def test_text_and_document_embedders_share_one_loaded_model():
     text, docs = LocalOnnxTextEmbedder(model=TINY), LocalOnnxDocumentEmbedder(model=TINY, progress_bar=False)
     text.warm_up()
     docs.warm_up()
-    assert text._embedder._session is docs._embedder._session
-    assert text._embedder.tokenizer is docs._embedder.tokenizer
+    assert text._backend.runner._session is docs._backend.runner._session
+    assert text._backend.runner.tokenizer is docs._backend.runner.tokenizer
 
 
 def test_close_stops_the_workers_and_the_last_close_releases_the_shared_model():
     text, docs = LocalOnnxTextEmbedder(model=TINY), LocalOnnxDocumentEmbedder(model=TINY, progress_bar=False)
     text.run("warm")
     docs.run([Document(content="warm")])
-    artifact = text._embedder.artifact
-    executor = text._embedder._executor
+    artifact = text._backend.runner.artifact
+    executor = text._backend.runner._executor
     held = loaded_artifacts.users("onnx-session", artifact, ("CPUExecutionProvider",))
     text.close()
     assert executor._shutdown
@@ -60,7 +60,7 @@ def test_close_lets_go_and_run_warms_up_again():
     embedder.close()  # safe without warm_up
     embedder.warm_up()
     embedder.close()
-    assert embedder._embedder is None
+    assert embedder._backend.runner is None
     assert len(embedder.run("again")["embedding"]) == 32
 
 

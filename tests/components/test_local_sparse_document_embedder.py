@@ -44,7 +44,7 @@ def test_documents_get_the_nodes_maps_and_content_less_ones_are_kept(embedder):
 
 def test_bi_encoder_queries_are_encoded_by_the_model(embedder):
     query = LocalSparseTextEmbedder(model=ENCODER_DIR)
-    artifact = embedder._warm().artifact
+    artifact = embedder._backend.warm_up().artifact
     before = loaded_artifacts.users("torchscript-module", artifact)
     try:
         for text, node in list(zip(REFERENCES["texts"], REFERENCES["node"], strict=True))[:12]:
@@ -80,7 +80,7 @@ def test_yaml_round_trip_with_haystacks_default_loader():
     component = loaded.get_component("docs")
     assert isinstance(component, LocalSparseDocumentEmbedder)
     assert component.to_dict() == pipeline.get_component("docs").to_dict()
-    assert component._engine is None  # loading a pipeline loads no model
+    assert component._backend.runner is None  # loading a pipeline loads no model
 
 
 def test_a_string_input_names_the_text_sibling(embedder):

@@ -27,15 +27,15 @@ def test_every_shared_text_gives_the_nodes_map_as_a_sparse_embedding() -> None:
 
 def test_init_is_light_and_warm_up_is_idempotent_and_shared() -> None:
     first = LocalSparseTextEmbedder(model=TOKENIZER_DIR)
-    assert first._engine is None
+    assert first._backend.runner is None
     first.warm_up()
-    loaded = first._engine
+    loaded = first._backend.runner
     first.warm_up()
     second = LocalSparseTextEmbedder(model=TOKENIZER_DIR, progress_bar=False, prefix="q: ")
     second.warm_up()
-    assert first._engine is loaded is second._engine
+    assert first._backend.runner is loaded is second._backend.runner
     first.close()
-    assert first._engine is None
+    assert first._backend.runner is None
 
 
 def test_run_async_equals_run() -> None:
@@ -77,7 +77,7 @@ def test_one_tokenizer_per_artifact_content_however_it_is_named_and_the_last_clo
     second = LocalSparseTextEmbedder(model=TOKENIZER_DIR + "/")  # another spelling of the same artifact
     first.warm_up()
     second.warm_up()
-    assert first._engine is second._engine
+    assert first._backend.runner is second._backend.runner
     assert loaded_artifacts.users("sparse-tokenizer", artifact) == before + 2
     first.close()
     second.close()

@@ -44,9 +44,9 @@ def test_query_and_documents_embed_like_the_onnx_components(text_embedder):
         for mine, other in zip(ours_docs["documents"], theirs["documents"], strict=True):
             if other.embedding is not None:
                 assert np.abs(np.array(mine.embedding) - other.embedding).max() <= 1e-5
-        assert isinstance(torch_docs._embedder, LocalTorchScriptEmbedder)
+        assert isinstance(torch_docs._backend.runner, LocalTorchScriptEmbedder)
         # text and document embedders share one loaded module
-        assert torch_docs._embedder._session is text_embedder._warm_embedder()._session
+        assert torch_docs._backend.runner._session is text_embedder._backend.warm_up()._session
     finally:
         for component in (onnx_text, torch_docs, onnx_docs):
             component.close()
@@ -69,6 +69,6 @@ def test_yaml_round_trip_with_haystacks_default_loader():
     pipeline.add_component("docs", LocalTorchScriptDocumentEmbedder(**MINILM, mirror=str(MIRROR), batch_size=4))
     loaded = Pipeline.loads(pipeline.dumps())
     component = loaded.get_component("docs")
-    assert isinstance(component, LocalTorchScriptDocumentEmbedder) and component._embedder is None
+    assert isinstance(component, LocalTorchScriptDocumentEmbedder) and component._backend.runner is None
     assert component.to_dict() == pipeline.get_component("docs").to_dict()
     assert component.to_dict()["init_parameters"]["batch_size"] == 4

@@ -28,7 +28,7 @@ FORMATS = ("ONNX", "TORCH_SCRIPT")
 def test_init_is_light_and_keyword_only(monkeypatch):
     monkeypatch.delenv("OS_PASSWORD", raising=False)
     ranker = OpenSearchMLRanker(hosts="http://localhost:1", model_id="m", http_auth=AUTH)  # no secret resolved
-    assert ranker._embedder is None
+    assert ranker._backend.predictor is None
     with pytest.raises(TypeError):
         OpenSearchMLRanker("http://localhost:1", "m")  # type: ignore[misc]
     ranker.close()  # safe without warm_up
@@ -118,7 +118,7 @@ async def test_run_async_uses_the_async_client_and_agrees(opensearch_url, cross_
     remote = OpenSearchMLRanker(hosts=opensearch_url, model_id=cross_encoder_ids["ONNX"], batch_size=3, top_k=5)
     docs = [Document(content=text) for text in PASSAGES]
     ranked = (await remote.run_async(query=QUERIES[3], documents=docs))["documents"]
-    assert remote._backend()._client is None  # only the async client was built
+    assert remote._backend.get()._client is None  # only the async client was built
     expected = local.run(query=QUERIES[3], documents=docs, top_k=5)["documents"]
     assert [d.id for d in ranked] == [d.id for d in expected]
     assert np.abs(np.array([d.score for d in ranked]) - [d.score for d in expected]).max() <= 1e-5
@@ -130,7 +130,7 @@ def test_throttling_is_retried_with_backoff_through_a_fault_proxy(opensearch_url
     docs = [Document(content=text) for text in PASSAGES[:4]]
     with FaultProxy(opensearch_url, failures=3, status=429) as proxy:
         remote = OpenSearchMLRanker(hosts=proxy.url, model_id=cross_encoder_ids["ONNX"], batch_size=4)
-        remote._backend().retry = RetryPolicy(initial_backoff=0.05, max_attempts=5)
+        remote._backend.get().retry = RetryPolicy(initial_backoff=0.05, max_attempts=5)
         ranked = remote.run(query=QUERIES[1], documents=docs)["documents"]
     assert proxy.injected == 3 and proxy.forwarded == 1
     assert [d.id for d in ranked] == [d.id for d in local.run(query=QUERIES[1], documents=docs)["documents"]]
@@ -140,6 +140,6 @@ def test_throttling_is_retried_with_backoff_through_a_fault_proxy(opensearch_url
 def test_a_batch_that_keeps_failing_raises_instead_of_ranking_with_holes(opensearch_url, cross_encoder_ids):
     with FaultProxy(opensearch_url, failures=10, status=503) as proxy:
         remote = OpenSearchMLRanker(hosts=proxy.url, model_id=cross_encoder_ids["ONNX"], max_retries=1)
-        remote._backend().retry = RetryPolicy(max_attempts=2, initial_backoff=0.01)
+        remote._backend.get().retry = RetryPolicy(max_attempts=2, initial_backoff=0.01)
         with pytest.raises(TransientServerError, match="gave up after 2 attempts"):
             remote.run(query="q", documents=[Document(content="d")])

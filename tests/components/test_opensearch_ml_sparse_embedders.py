@@ -37,7 +37,7 @@ def test_init_is_light_and_to_dict_round_trips_through_yaml_without_secret_value
     document = OpenSearchMLSparseDocumentEmbedder(
         "https://localhost:9200", "m", http_auth=AUTH, vocabulary=VOCABULARY, batch_size=7, progress_bar=False
     )
-    assert document._embedder is None and document._vocabulary is None
+    assert document._backend.predictor is None and document._vocabulary.vocabulary is None
     pipeline.add_component("docs", document)
     pipeline.add_component(
         "query", OpenSearchMLSparseTextEmbedder("https://localhost:9200", "q", task_type="SPARSE_TOKENIZE")

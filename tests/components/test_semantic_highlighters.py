@@ -96,7 +96,7 @@ def test_a_model_of_another_family_is_refused_naming_the_component(tmp_path) -> 
 def test_serialization_round_trips_and_keeps_no_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OS_PASSWORD", "hunter2")
     remote = OpenSearchMLSemanticHighlighter(hosts="http://localhost:9200", model_id="m", http_auth=AUTH, batch_size=4)
-    assert remote._embedder is None  # light __init__
+    assert remote._backend.predictor is None  # light __init__
     pipeline = Pipeline()
     pipeline.add_component("remote", remote)
     pipeline.add_component("local", LocalSemanticHighlighter(model="opensearch-semantic-highlighter-v1", workers=1))
@@ -140,7 +140,7 @@ async def test_throttling_is_retried_and_run_async_agrees(opensearch_url: str, l
     docs = [replace(d, meta={}) for d in documents()[:6]]
     with FaultProxy(opensearch_url, failures=2, status=429, paths=("/_predict",)) as proxy:
         remote = OpenSearchMLSemanticHighlighter(hosts=proxy.url, model_id=model_id, max_concurrency=2, batch_size=2)
-        remote._backend().retry = RetryPolicy(initial_backoff=0.05, max_attempts=5)
+        remote._backend.get().retry = RetryPolicy(initial_backoff=0.05, max_attempts=5)
         result = await remote.run_async(query=QUESTION, documents=docs)
         await remote.close_async()
     assert proxy.injected == 2

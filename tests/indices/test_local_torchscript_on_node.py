@@ -62,7 +62,7 @@ def test_documents_encoded_locally_rank_like_ingest_encoded_ones(opensearch_url,
     try:
         encoded = embedder.run(documents=docs)["documents"]
         store = sparse_document_store(opensearch_url, local_index, number_of_replicas=0)
-        vocabulary = embedder._warm().vocabulary
+        vocabulary = embedder._backend.warm_up().vocabulary
         assert write_sparse_documents(store, encoded, vocabulary=vocabulary) == len(docs)
         for query in cluster_queries(opensearch_url, encoder_id, docs, count=4):
             for model_id in (tokenizer_id, encoder_id):  # the cluster's query tokenizer, and the bi-encoder

@@ -1,9 +1,10 @@
 """
-What the local and the Ray engine share, so both count, de-duplicate and fail alike.
+What the local and the Ray engine share, so both count, de-duplicate, write and fail alike.
 
-The chunk sizes, the run's ``IndexSummary``, which passages to embed (``new_passages``) and which embedded passages to
-write (``embedded_passages``). It imports neither engine: each engine imports it, and the ``index`` command chooses the
-engine (``job.index_sources``).
+The chunk sizes, the run's ``IndexSummary`` (a Ray worker's share of it too), which passages to embed
+(``new_passages``), which embedded passages to write (``embedded_passages``) and how a write is counted
+(``write_passages``, into a ``Sink``: the embedded store, or ``OpenSearchSink`` for both engines). It imports neither
+engine: each engine imports it, and the ``index`` command chooses the engine (``job.index_sources``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from haystack import Document
 
+from opensearch_pretrained_haystack.app.batch.targets import PassagesNotWrittenError, Sink
 from opensearch_pretrained_haystack.text_preparation import has_content
 
 logger = logging.getLogger(__name__)
@@ -41,6 +43,9 @@ class IndexSummary:
     vector, which is not a failure. ``skipped`` counts passages already stored or repeated in the input (same content
     and meta). ``failed`` counts unreadable documents (bad files, bad JSONL lines) and passages with content that the
     embedder returned without a vector (not written, so a re-run embeds them).
+
+    A Ray worker counts its share in a ``quiet`` summary (nothing logged there: Ray would forward every warning to
+    the driver, which logs them once when it ``add``s the shares).
     """
 
     documents_read: int = 0
@@ -49,6 +54,12 @@ class IndexSummary:
     failed: int = 0
     without_content: int = 0
     failures: list[str] = field(default_factory=list)
+    """The reasons of the first ``MAX_FAILURES_KEPT`` failures (all are logged)."""
+    failure_counts: list[int] = field(default_factory=list)
+    """How many documents or passages each reason of ``failures`` stands for."""
+    unlisted: int = 0
+    """Failures counted in ``failed`` whose reason is not in ``failures`` (it was full)."""
+    quiet: bool = False
     files_not_read: int = 0
     """Files in the input directories that are not .txt, .md or .jsonl (PDFs, images, ...)."""
     files_not_read_names: list[str] = field(default_factory=list)
@@ -87,9 +98,25 @@ class IndexSummary:
         :param reason: Why, naming the input.
         """
         self.failed += count
-        if len(self.failures) < MAX_FAILURES_KEPT:  # all are logged; a bounded list keeps memory flat
+        self._note(count, reason)
+
+    def add(self, share: IndexSummary) -> None:
+        """Count a worker's share of the run in this summary, and log its failures (unless this one is ``quiet``)."""
+        for name in ("documents_read", "passages_written", "skipped", "failed", "without_content"):
+            setattr(self, name, getattr(self, name) + getattr(share, name))
+        for count, reason in zip(share.failure_counts, share.failures, strict=True):
+            self._note(count, reason)
+        if share.unlisted:
+            self._note(share.unlisted, f"{share.unlisted} more failure(s), not listed")
+
+    def _note(self, count: int, reason: str) -> None:
+        if len(self.failures) < MAX_FAILURES_KEPT:  # a bounded list keeps memory flat
             self.failures.append(reason)
-        logger.warning("%s", reason)
+            self.failure_counts.append(count)
+        else:
+            self.unlisted += count
+        if not self.quiet:
+            logger.warning("%s", reason)
 
 
 def new_passages(passages: Sequence[Document], stored: Collection[str]) -> tuple[list[Document], int]:
@@ -112,3 +139,24 @@ def embedded_passages(embedded: Sequence[Document], *, vectors_expected: bool = 
     """
     kept = [p for p in embedded if not (vectors_expected and p.embedding is None and has_content(p))]
     return kept, len(embedded) - len(kept)
+
+
+def write_passages(sink: Sink, passages: list[Document], summary: IndexSummary) -> None:
+    """
+    Write embedded ``passages`` and count them in ``summary``.
+
+    Each is written (with or without content), stored meanwhile by another run (skipped), or not written after the
+    sink's retries (failed, by id; the run goes on).
+
+    :param sink: Where the passages go.
+    :param passages: Embedded passages.
+    :param summary: The run's summary (or a Ray worker's share of it).
+    """
+    summary.without_content += sum(1 for doc in passages if not has_content(doc))
+    try:
+        written = sink.write(passages)
+        summary.passages_written += written
+        summary.skipped += len(passages) - written
+    except PassagesNotWrittenError as error:
+        summary.passages_written += error.written
+        summary.fail(len(error.ids), str(error))

@@ -28,6 +28,7 @@ from opensearch_pretrained_haystack.app.batch.core import (
     IndexSummary,
     embedded_passages,
     new_passages,
+    write_passages,
 )
 from opensearch_pretrained_haystack.app.batch.ray_options import ENGINES, RAY_MISSING, MissingExtraError, RayOptions
 from opensearch_pretrained_haystack.app.batch.remote_model import (
@@ -35,8 +36,8 @@ from opensearch_pretrained_haystack.app.batch.remote_model import (
     check_remote_model,
     check_sparse_model,
 )
-from opensearch_pretrained_haystack.app.batch.sources import count_documents, read_documents
-from opensearch_pretrained_haystack.app.batch.targets import PassagesNotWrittenError, Sink, Target, open_sink
+from opensearch_pretrained_haystack.app.batch.sources import BytesRead, input_bytes, read_documents
+from opensearch_pretrained_haystack.app.batch.targets import Sink, Target, open_sink
 from opensearch_pretrained_haystack.app.pipelines import (
     IndexingComponents,
     check_split_options,
@@ -45,7 +46,6 @@ from opensearch_pretrained_haystack.app.pipelines import (
 )
 from opensearch_pretrained_haystack.catalog import PretrainedModel
 from opensearch_pretrained_haystack.indices.sparse import SparseEncoding
-from opensearch_pretrained_haystack.text_preparation import has_content
 
 
 def index_documents(
@@ -55,6 +55,7 @@ def index_documents(
     components: IndexingComponents,
     summary: IndexSummary | None = None,
     total: int | None = None,
+    bytes_read: BytesRead | None = None,
     group_size: int = PASSAGE_GROUP,
     progress_bar: bool = True,
 ) -> IndexSummary:
@@ -64,14 +65,17 @@ def index_documents(
     Passages go ``group_size`` at a time (across read chunks, so the embedder's batches pad little), skipping passages
     ``sink`` already holds. The first groups are smaller (``FIRST_GROUP``, doubling up to ``group_size``), so the first
     passages are written, and the bar moves, within seconds. The progress bar counts documents whose passages are all
-    written, and shows the passages written so far. Ctrl-C raises ``IndexingInterrupted`` carrying the summary of what
-    was written (every group written before it is kept; a re-run resumes after it).
+    written, and shows the passages written so far; with ``bytes_read`` (told by ``read_documents``) it counts their
+    bytes instead, of a ``total`` in bytes (``input_bytes``). Ctrl-C raises ``IndexingInterrupted`` carrying the
+    summary of what was written (every group written before it is kept; a re-run resumes after it).
     """
     summary = summary or IndexSummary()
     pending: list[Document] = []
     size = min(FIRST_GROUP, group_size)
-    with tqdm(total=total, unit="doc", desc="Indexing", disable=not progress_bar, smoothing=0.1) as bar:
+    in_bytes = {"unit": "B", "unit_scale": True, "unit_divisor": 1024} if bytes_read is not None else {"unit": "doc"}
+    with tqdm(total=total, desc="Indexing", disable=not progress_bar, smoothing=0.1, **in_bytes) as bar:
         progress = _WrittenProgress(bar)
+        credited = 0  # bytes read that the bar was given
         try:
             for chunk in _chunks(documents):
                 summary.documents_read += len(chunk)
@@ -85,7 +89,13 @@ def index_documents(
                         progress.written(size)
                         bar.set_postfix(passages=summary.passages_written)
                         size = min(size * 2, group_size)
-                progress.read(len(chunk), passages)
+                if bytes_read is None:
+                    progress.read(len(chunk), passages)
+                else:
+                    progress.read(bytes_read.count - credited, passages)
+                    credited = bytes_read.count
+            if bytes_read is not None:  # what was read after the last document (blank or bad lines)
+                progress.read(bytes_read.count - credited, 0)
             _embed_and_write(pending, sink, components, summary)
             progress.written(len(pending))
             bar.set_postfix(passages=summary.passages_written)
@@ -157,13 +167,7 @@ def _embed_and_write(
     kept, failed = embedded_passages(components.embed(new), vectors_expected=components.embedder is not None)
     if failed:
         summary.fail(failed, f"{failed} passage(s) could not be embedded")
-    summary.without_content += sum(1 for doc in kept if not has_content(doc))
-    try:
-        written = sink.write(kept)
-        summary.passages_written += written
-        summary.skipped += len(kept) - written  # stored meanwhile by another run
-    except PassagesNotWrittenError as error:
-        summary.fail(len(error.ids), str(error))
+    write_passages(sink, kept, summary)
 
 
 def index_into(
@@ -173,6 +177,7 @@ def index_into(
     *,
     summary: IndexSummary | None = None,
     total: int | None = None,
+    bytes_read: BytesRead | None = None,
     remote_model_id: str | None = None,
     split: bool = True,
     window: int | None = None,
@@ -204,8 +209,8 @@ def index_into(
     components.warm_up()  # a model that cannot be had fails here, before a store or index is created for it
     with open_sink(target, model) as sink:
         return index_documents(
-            documents, sink, components=components, summary=summary, total=total, group_size=group_size,
-            progress_bar=progress_bar,
+            documents, sink, components=components, summary=summary, total=total, bytes_read=bytes_read,
+            group_size=group_size, progress_bar=progress_bar,
         )  # fmt: skip
 
 
@@ -267,11 +272,11 @@ def index_sources(
         return on_ray
     if engine not in ENGINES:
         raise ValueError(f"engine {engine!r}: use one of {', '.join(ENGINES)}.")
-    summary = IndexSummary()
+    summary, bytes_read = IndexSummary(), BytesRead()
     return index_into(
-        target, model, read_documents(sources, summary, summary), summary=summary, total=count_documents(sources),
-        remote_model_id=remote_model_id, split=split, window=window, overlap=overlap, group_size=group_size,
-        progress_bar=progress_bar,
+        target, model, read_documents(sources, summary, summary, bytes_read=bytes_read), summary=summary,
+        total=input_bytes(sources), bytes_read=bytes_read, remote_model_id=remote_model_id, split=split,
+        window=window, overlap=overlap, group_size=group_size, progress_bar=progress_bar,
     )  # fmt: skip
 
 

@@ -25,7 +25,6 @@ import numpy as np
 import ray
 import ray.data
 from haystack import Document
-from haystack_integrations.document_stores.opensearch import OpenSearchDocumentStore
 from ray.data import ActorPoolStrategy, DataContext
 from ray.data.block import Block, BlockAccessor
 from ray.data.datasource import Datasink, WriteResult
@@ -35,27 +34,25 @@ from haystack_integrations.components.embedders.opensearch_pretrained import (
     LocalSparseDocumentEmbedder,
 )
 from haystack_integrations.components.preprocessors.opensearch_pretrained.model_token_splitter import DEFAULT_OVERLAP
-from opensearch_pretrained_haystack.app.batch.bulk_writes import bulk_write, ids_in_index
 from opensearch_pretrained_haystack.app.batch.core import (
-    MAX_FAILURES_KEPT,
     PASSAGE_GROUP,
     READ_CHUNK,
     IndexSummary,
     embedded_passages,
     new_passages,
+    write_passages,
 )
 from opensearch_pretrained_haystack.app.batch.ray_options import RayOptions
 from opensearch_pretrained_haystack.app.batch.remote_model import ENV_CREDENTIALS, check_remote_model
 from opensearch_pretrained_haystack.app.batch.shards import Shard, plan_shards, read_shard
-from opensearch_pretrained_haystack.app.batch.targets import Target, local_sparse_index
+from opensearch_pretrained_haystack.app.batch.targets import OpenSearchSink, Target, local_sparse_index
 from opensearch_pretrained_haystack.app.pipelines import IndexingComponents, document_embedder, indexing_components
 from opensearch_pretrained_haystack.catalog import PretrainedModel, get_model
 from opensearch_pretrained_haystack.cluster.document_store import connected_client, index_name
 from opensearch_pretrained_haystack.cluster.retry import RetryPolicy
 from opensearch_pretrained_haystack.indices.knn import document_store_for
-from opensearch_pretrained_haystack.indices.sparse import SparseFieldType, require_sparse_field, sparse_document_store
-from opensearch_pretrained_haystack.inference.sparse_tokenizer import SparseVocabulary, load_vocabulary
-from opensearch_pretrained_haystack.text_preparation import has_content
+from opensearch_pretrained_haystack.indices.sparse import require_sparse_field, sparse_document_store
+from opensearch_pretrained_haystack.inference.sparse_tokenizer import load_vocabulary
 
 logger = logging.getLogger(__name__)
 
@@ -105,40 +102,6 @@ def default_embedder(job: RayJob) -> Any:
     )  # fmt: skip
 
 
-@dataclass
-class _Report:
-    """One batch's share of the summary; ``fail`` keeps a bounded list of reasons, as ``IndexSummary`` does."""
-
-    read: int = 0
-    written: int = 0
-    skipped: int = 0
-    without_content: int = 0
-    failures: list[tuple[int, str]] = field(default_factory=list)
-    unlisted: int = 0
-
-    def fail(self, count: int, reason: str) -> None:
-        if len(self.failures) < MAX_FAILURES_KEPT:
-            self.failures.append((count, reason))
-        else:
-            self.unlisted += count
-
-    def add(self, other: dict[str, Any]) -> None:
-        for name in ("read", "written", "skipped", "without_content", "unlisted"):
-            setattr(self, name, getattr(self, name) + other[name])
-        for count, reason in other["failures"]:
-            self.fail(count, reason)
-
-    def into(self, summary: IndexSummary) -> None:
-        summary.documents_read += self.read
-        summary.passages_written += self.written
-        summary.skipped += self.skipped
-        summary.without_content += self.without_content
-        for count, reason in self.failures:
-            summary.fail(count, reason)
-        if self.unlisted:
-            summary.fail(self.unlisted, f"{self.unlisted} more failure(s), not listed")
-
-
 class _Rows:
     """A batch out of a stage: passage rows and report rows, always the same three string columns."""
 
@@ -150,8 +113,8 @@ class _Rows:
     def passage(self, document: Document) -> None:
         self._row(PASSAGE, document.id, json.dumps(document.to_dict(flatten=False)))
 
-    def report(self, report: _Report | dict[str, Any]) -> None:
-        self._row(REPORT, "", json.dumps(asdict(report) if isinstance(report, _Report) else report))
+    def report(self, report: IndexSummary | dict[str, Any]) -> None:
+        self._row(REPORT, "", json.dumps(asdict(report) if isinstance(report, IndexSummary) else report))
 
     def _row(self, kind: str, id_: str, data: str) -> None:
         self.kinds.append(kind)
@@ -197,27 +160,31 @@ def _components(job: RayJob) -> IndexingComponents:
 
 
 @lru_cache(maxsize=2)
-def _store(job: RayJob) -> OpenSearchDocumentStore:
-    """The job's index, checked against the model (the driver created it), for lookups and bulk writes."""
+def _sink(job: RayJob) -> OpenSearchSink:
+    """
+    The job's index, checked against the model (the driver created it): the local engine's sink.
+
+    :param job: The job.
+    :returns: The sink for look-ups and bulk writes.
+    """
     assert job.target.hosts is not None and job.target.index is not None
-    if job.target.sparse_encoder is not None:
-        return sparse_document_store(
+    if job.target.sparse_encoder is not None:  # sparse embeddings made here, written past the ingest pipeline
+        store = sparse_document_store(
             job.target.hosts, job.target.index, create_index=False, retry=job.retry, **job.target.tls()
         )
-    return document_store_for(
+        field_type = require_sparse_field(connected_client(store, job.retry), index_name(store), retry=job.retry)
+        vocabulary = load_vocabulary(job.target.sparse_encoder, progress_bar=False)
+        return OpenSearchSink(store, job.retry, sparse=(field_type, vocabulary))
+    store = document_store_for(
         get_model(job.model, job.version), job.target.hosts, job.target.index, create_index=False,
         retry=job.retry, **job.target.tls(),
     )  # fmt: skip
+    return OpenSearchSink(store, job.retry)
 
 
-@lru_cache(maxsize=2)
-def _sparse_writing(job: RayJob) -> tuple[SparseFieldType, SparseVocabulary] | None:
-    """The index's sparse field type and the encoder's vocabulary, for a job that sparse-encodes (else None)."""
-    if job.target.sparse_encoder is None:
-        return None
-    store = _store(job)
-    field_type = require_sparse_field(connected_client(store, job.retry), index_name(store), retry=job.retry)
-    return field_type, load_vocabulary(job.target.sparse_encoder, progress_bar=False)
+def _share() -> IndexSummary:
+    """A batch's share of the run's summary (logged by the driver, not here)."""
+    return IndexSummary(quiet=True)
 
 
 # --- The stages ------------------------------------------------------------------------------------------------
@@ -225,13 +192,13 @@ def _sparse_writing(job: RayJob) -> tuple[SparseFieldType, SparseVocabulary] | N
 
 def prepare(batch: dict[str, Any], *, job: RayJob) -> dict[str, np.ndarray[Any, Any]]:
     """Shards → passages the index does not hold yet (one report row per batch: read, skipped, failed)."""
-    rows, report = _Rows(), _Report()
+    rows, report = _Rows(), _share()
     for _, _, data in _rows_of(batch):
         documents = list(read_shard(Shard(**json.loads(data)), report))
-        report.read += len(documents)
+        report.documents_read += len(documents)
         passages = _components(job).passages(documents) if documents else []
         ids = list(dict.fromkeys(passage.id for passage in passages))
-        stored = set().union(*(ids_in_index(_store(job), group, job.retry) for group in _groups(ids)))
+        stored = set().union(*(_sink(job).stored_ids(group) for group in _groups(ids)))
         new, skipped = new_passages(passages, stored)
         report.skipped += skipped
         for passage in new:
@@ -255,7 +222,7 @@ class Embed:
         :param batch: Rows of passages and reports.
         :returns: The embedded passages' rows and one report row (with the passages that could not be embedded).
         """
-        rows, report, passages = _Rows(), _Report(), []
+        rows, report, passages = _Rows(), _share(), []
         for kind, _, data in _rows_of(batch):
             if kind == REPORT:
                 rows.report(json.loads(data))
@@ -272,11 +239,15 @@ class Embed:
 
 
 class OpenSearchDatasink(Datasink[dict[str, Any]]):
-    """Bulk-writes the passage rows and sums the report rows; the driver reads ``report`` when the write is done."""
+    """
+    Bulk-writes the passage rows and sums the report rows.
 
-    def __init__(self, job: RayJob) -> None:
+    Each write task's share is added to ``summary`` (on the driver) when it is done.
+    """
+
+    def __init__(self, job: RayJob, summary: IndexSummary | None = None) -> None:
         self._job = job
-        self.report = _Report()
+        self.summary = summary or IndexSummary()
 
     def write(self, blocks: Iterable[Block], ctx: Any) -> dict[str, Any]:
         """
@@ -284,24 +255,20 @@ class OpenSearchDatasink(Datasink[dict[str, Any]]):
 
         :param blocks: The blocks this task writes.
         :param ctx: Ray's task context (unused).
-        :returns: This task's report, as a dict.
+        :returns: This task's share of the summary, as a dict.
         """
-        report, passages = _Report(), []
+        report, passages = _share(), []
         for block in blocks:
             accessor = BlockAccessor.for_block(block)
             if accessor.num_rows() == 0:  # zero-row (and zero-column) blocks: nothing to write
                 continue
             for row in accessor.to_arrow().to_pylist():
                 if row["kind"] == REPORT:
-                    report.add(json.loads(row["data"]))
+                    report.add(IndexSummary(**json.loads(row["data"])))
                 else:
                     passages.append(Document.from_dict(json.loads(row["data"])))
         for group in _groups(passages):
-            outcome = bulk_write(_store(self._job), group, self._job.retry, sparse=_sparse_writing(self._job))
-            report.written += outcome.written
-            report.without_content += sum(1 for doc in group if not has_content(doc))
-            if outcome.not_written:
-                report.fail(len(outcome.not_written), outcome.failure())
+            write_passages(_sink(self._job), group, report)
         return asdict(report)
 
     def on_write_complete(self, write_result: WriteResult[dict[str, Any]]) -> None:
@@ -311,7 +278,7 @@ class OpenSearchDatasink(Datasink[dict[str, Any]]):
         :param write_result: What the write tasks returned.
         """
         for returned in write_result.write_returns:
-            self.report.add(returned)
+            self.summary.add(IndexSummary(**returned))
 
 
 # --- The driver ------------------------------------------------------------------------------------------------
@@ -349,7 +316,7 @@ def index_sources_on_ray(
         store, _ = local_sparse_index(target)
     else:
         store = document_store_for(model, target.hosts, target.index, **target.new_index_options(), **target.tls())
-    client = connected_client(store)
+    sink = OpenSearchSink(store)
     summary = IndexSummary()
     shards = [
         json.dumps(asdict(shard))
@@ -358,14 +325,14 @@ def index_sources_on_ray(
     try:
         if shards:
             with _ray_session(options.address), _retried_blocks(options.block_retries, progress_bar):
-                sink = OpenSearchDatasink(job)
                 _dataset(shards, job, options, make_embedder).write_datasink(
-                    sink, concurrency=options.write_concurrency, ray_remote_args={"num_cpus": 0}
+                    OpenSearchDatasink(job, summary),
+                    concurrency=options.write_concurrency,
+                    ray_remote_args={"num_cpus": 0},
                 )
-            sink.report.into(summary)
-        client.indices.refresh(index=target.index)
+        sink.refresh()
     finally:
-        store.close()
+        sink.store.close()
     return summary
 
 

@@ -75,6 +75,30 @@ def source_files(sources: Sequence[str | Path], skipped: SkippedFiles | None = N
             raise ValueError(f"{source}: not a directory, .txt, .md or .jsonl file.")
 
 
+class BytesRead:
+    """
+    How many bytes of input ``read_documents`` has read so far.
+
+    It is the position of a progress bar whose total is ``input_bytes``, so the input is read once, not counted first.
+    """
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def add(self, size: int) -> None:
+        """
+        Count ``size`` more bytes read.
+
+        :param size: Bytes of a file or line just read.
+        """
+        self.count += size
+
+
+def input_bytes(sources: Sequence[str | Path]) -> int:
+    """The size of every file ``read_documents`` reads (from the file system, nothing is read)."""
+    return sum(path.stat().st_size for path in source_files(sources) if path.is_file())
+
+
 def count_documents(sources: Sequence[str | Path]) -> int:
     """
     How many documents ``read_documents`` will yield, so the progress bar can show the remaining time.
@@ -92,7 +116,11 @@ def count_documents(sources: Sequence[str | Path]) -> int:
 
 
 def read_documents(
-    sources: Sequence[str | Path], summary: FailureLog, skipped: SkippedFiles | None = None
+    sources: Sequence[str | Path],
+    summary: FailureLog,
+    skipped: SkippedFiles | None = None,
+    *,
+    bytes_read: BytesRead | None = None,
 ) -> Iterator[Document]:
     """
     Documents from .txt/.md files and .jsonl files.
@@ -100,18 +128,22 @@ def read_documents(
     A .txt/.md file gives one document, as Haystack's ``TextFileToDocument`` makes it; a .jsonl file gives one per line
     (``content``, optional ``meta`` and ``id``). A missing or unreadable file and each bad line is reported
     (``file:line: why``) and counted as failed; the rest is read. Files of a directory that are none of these are
-    reported to ``skipped``.
+    reported to ``skipped``; ``bytes_read`` is told the size of each file or line as it is read.
     """
     for path in source_files(sources, skipped):
         try:
             if not path.exists():
                 summary.fail(1, f"{path}: does not exist")
             elif path.suffix != JSONL_SUFFIX:
+                if bytes_read is not None:
+                    bytes_read.add(path.stat().st_size)
                 yield _text_document(path)
             elif is_gzip(path):
+                if bytes_read is not None:
+                    bytes_read.add(path.stat().st_size)
                 summary.fail(1, f"{path}: is gzip-compressed, not JSONL text: decompress it first")
             else:
-                yield from _jsonl_documents(path, summary)
+                yield from _jsonl_documents(path, summary, bytes_read)
         except (OSError, ValueError) as error:
             summary.fail(1, f"{path}: {getattr(error, 'strerror', None) or error}")
 
@@ -133,9 +165,18 @@ def _text_document(path: Path) -> Document:
     return Document(content=text, meta={"file_path": path.name})
 
 
-def _jsonl_documents(path: Path, summary: FailureLog) -> Iterator[Document]:
+def _jsonl_documents(path: Path, summary: FailureLog, bytes_read: BytesRead | None) -> Iterator[Document]:
     with open(path, "rb") as file:
-        yield from jsonl_lines(path, enumerate(bounded_lines(file), start=1), summary)
+        lines = bounded_lines(file)
+        if bytes_read is not None:
+            lines = _counted(lines, bytes_read)
+        yield from jsonl_lines(path, enumerate(lines, start=1), summary)
+
+
+def _counted(lines: Iterator[tuple[bytes, int]], bytes_read: BytesRead) -> Iterator[tuple[bytes, int]]:
+    for line, length in lines:
+        bytes_read.add(length)
+        yield line, length
 
 
 def bounded_lines(file: BinaryIO, end: int | None = None) -> Iterator[tuple[bytes, int]]:

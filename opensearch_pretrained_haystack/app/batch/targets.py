@@ -8,7 +8,6 @@ either checks first that it was built for the model.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,18 +19,18 @@ from haystack.document_stores.types import DuplicatePolicy
 from haystack_integrations.document_stores.opensearch import OpenSearchDocumentStore
 
 from haystack_integrations.document_stores.opensearch_pretrained import SQLiteDocumentStore
+from opensearch_pretrained_haystack.app.batch.bulk_writes import bulk_write, ids_in_index
 from opensearch_pretrained_haystack.catalog import PretrainedModel
 from opensearch_pretrained_haystack.cluster import document_store as adapter
-from opensearch_pretrained_haystack.cluster.document_store import overwrite_documents, stored_ids
-from opensearch_pretrained_haystack.cluster.errors import MLCommonsError
+from opensearch_pretrained_haystack.cluster.retry import RetryPolicy
 from opensearch_pretrained_haystack.errors import OpenSearchPretrainedError
 from opensearch_pretrained_haystack.indices.knn import document_store_for
 from opensearch_pretrained_haystack.indices.sparse import (
     SparseEncoding,
-    SparseWriteError,
+    SparseFieldType,
     require_recorded_encoder,
+    require_sparse_field,
     sparse_document_store,
-    write_sparse_documents,
 )
 from opensearch_pretrained_haystack.inference.sparse_tokenizer import (
     SparseVocabulary,
@@ -39,8 +38,6 @@ from opensearch_pretrained_haystack.inference.sparse_tokenizer import (
     vocabulary_of,
 )
 from opensearch_pretrained_haystack.text_analysis import DEFAULT_ANALYZER
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -146,42 +143,64 @@ class _EmbeddedSink:
 
 
 class PassagesNotWrittenError(OpenSearchPretrainedError):
-    """A write still failed after its retries; ``ids`` are the passages it held (the rest of the run goes on)."""
+    """
+    A write still failed after its retries for ``ids``; the rest of the run goes on.
 
-    def __init__(self, message: str, ids: list[str]) -> None:
+    ``written`` passages of the same write were stored.
+    """
+
+    def __init__(self, message: str, ids: list[str], written: int = 0) -> None:
         super().__init__(message)
         self.ids = ids
+        self.written = written
 
 
-class _OpenSearchSink:
+class OpenSearchSink:
     """
-    Writes through opensearch-haystack's store; its requests are retried (``cluster.document_store``).
+    An OpenSearch index as the sink of both engines (the local job, and each Ray worker).
 
-    With ``vocabulary``, passages carry sparse embeddings, written as the ``rank_features`` maps of that vocabulary.
+    "Already stored?" is one real-time ``_mget`` per group of ids, writes are ``_bulk`` requests accounted for item by
+    item, retried under ``retry`` (``bulk_writes``); nothing is refreshed until ``refresh``, once at the end of a run.
+    With ``sparse`` (the index's sparse field type and the encoder's vocabulary), passages carry sparse embeddings made
+    here, written as that vocabulary's maps past the index's ingest pipeline (opensearch-haystack would drop them).
     """
 
-    def __init__(self, store: OpenSearchDocumentStore, vocabulary: SparseVocabulary | None = None) -> None:
-        self._store = store
-        self._vocabulary = vocabulary
+    def __init__(
+        self,
+        store: OpenSearchDocumentStore,
+        retry: RetryPolicy | None = None,
+        *,
+        sparse: tuple[SparseFieldType, SparseVocabulary] | None = None,
+    ) -> None:
+        self.store = store
+        self._retry = retry or RetryPolicy()
+        self._sparse = sparse
 
     def stored_ids(self, ids: list[str]) -> set[str]:
-        try:
-            return stored_ids(self._store, ids)
-        except MLCommonsError as error:  # writes overwrite, so not knowing costs embeddings, never duplicates
-            logger.warning("%s; the %d passages are embedded and written again.", error, len(ids))
-            return set()
+        """
+        Which of ``ids`` the index holds; not knowing (after retries) answers "none".
+
+        :param ids: Passage ids.
+        :returns: Those the index holds.
+        """
+        return ids_in_index(self.store, ids, self._retry)
 
     def write(self, documents: list[Document]) -> int:
-        try:
-            if self._vocabulary is not None:  # sparse embeddings made here: opensearch-haystack would drop them
-                return write_sparse_documents(self._store, documents, vocabulary=self._vocabulary)
-            return overwrite_documents(self._store, documents)
-        except SparseWriteError as error:  # the others were written
-            raise PassagesNotWrittenError(str(error), list(error.failures)) from error
-        except MLCommonsError as error:
-            ids = [document.id for document in documents]
-            shown = ", ".join(ids[:20]) + (f" and {len(ids) - 20} more" if len(ids) > 20 else "")
-            raise PassagesNotWrittenError(f"{len(ids)} passage(s) not written ({shown}): {error}", ids) from error
+        """
+        Write (or overwrite) ``documents``.
+
+        :param documents: Embedded passages.
+        :returns: How many were written.
+        :raises PassagesNotWrittenError: Some were still not written after the retries.
+        """
+        outcome = bulk_write(self.store, documents, self._retry, sparse=self._sparse)
+        if outcome.not_written:
+            raise PassagesNotWrittenError(outcome.failure(), outcome.not_written, outcome.written)
+        return outcome.written
+
+    def refresh(self) -> None:
+        """Make what was written searchable (and counted)."""
+        adapter.connected_client(self.store, self._retry).indices.refresh(index=adapter.index_name(self.store))
 
 
 @contextmanager
@@ -206,8 +225,13 @@ def open_sink(target: Target, model: PretrainedModel) -> Iterator[Sink]:
         )
     else:
         store = document_store_for(model, hosts, index, **target.new_index_options(), **target.tls())
+    sparse = None
+    if vocabulary is not None:
+        sparse = (require_sparse_field(adapter.connected_client(store), index), vocabulary)
+    sink = OpenSearchSink(store, sparse=sparse)
     try:
-        yield _OpenSearchSink(store, vocabulary)
+        yield sink
+        sink.refresh()
     finally:
         store.close()
 

@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
-from haystack import component
+import asyncio
+from typing import Any
 
-from haystack_integrations.components.embedders.opensearch_pretrained._local_component import (
-    DocumentEmbeddingRun,
-    LocalOnnxComponent,
-)
+from haystack import Document, component, default_from_dict
+
 from opensearch_pretrained_haystack.catalog import PretrainedModel
+from opensearch_pretrained_haystack.inference.backend import (
+    LocalBackend,
+    embed_documents,
+    load_text_embedder,
+    model_and_version,
+    model_prefix,
+)
+from opensearch_pretrained_haystack.inference.text_embedding import TextEmbeddingRunner
+from opensearch_pretrained_haystack.serialization import init_parameters_to_dict
+from opensearch_pretrained_haystack.text_preparation import prepare_documents
 
 
 @component
-class LocalOnnxDocumentEmbedder(DocumentEmbeddingRun, LocalOnnxComponent):
+class LocalOnnxDocumentEmbedder:
     """
     Embeds documents with an OpenSearch pretrained ONNX artifact, as ML Commons would.
 
@@ -29,8 +38,6 @@ class LocalOnnxDocumentEmbedder(DocumentEmbeddingRun, LocalOnnxComponent):
     result["documents"][0].embedding  # 384 floats
     ```
     """
-
-    text_sibling = "LocalOnnxTextEmbedder"
 
     def __init__(
         self,
@@ -71,10 +78,53 @@ class LocalOnnxDocumentEmbedder(DocumentEmbeddingRun, LocalOnnxComponent):
         """
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
-        # Explicit base call: @component re-creates the class, which breaks zero-argument super().
-        LocalOnnxComponent.__init__(self, model, version, mirror, cache_dir, progress_bar, providers, concurrent_runs)
+        self.model, self.version = model_and_version(model, version)
+        self.mirror = mirror
+        self.cache_dir = cache_dir
         self.prefix = prefix
         self.suffix = suffix
         self.batch_size = batch_size
         self.meta_fields_to_embed = list(meta_fields_to_embed or [])
         self.embedding_separator = embedding_separator
+        self.progress_bar = progress_bar
+        self.providers = providers
+        self.concurrent_runs = concurrent_runs
+        self._backend: LocalBackend[TextEmbeddingRunner] = LocalBackend(
+            lambda: load_text_embedder(self, model_format="ONNX", providers=self.providers)
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialize the component: its ``__init__`` parameters."""
+        return init_parameters_to_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LocalOnnxDocumentEmbedder:
+        """Deserialize the component."""
+        return default_from_dict(cls, data)
+
+    def warm_up(self) -> None:
+        """Load (or share) the model; calling it again does nothing."""
+        self._backend.warm_up()
+
+    def close(self) -> None:
+        """Stop the worker threads and give back this component's share of the model; ``run`` warms up again."""
+        self._backend.close()
+
+    @component.output_types(documents=list[Document], meta=dict[str, Any])
+    def run(self, documents: list[Document]) -> dict[str, Any]:
+        """
+        Embed documents.
+
+        :param documents: The documents; they are not modified.
+        :returns: ``documents`` (new objects with ``embedding`` set, in input order) and ``meta`` (model, version,
+            counts of embedded documents and of documents without content).
+        """
+        runner = self._backend.warm_up()
+        prefix = model_prefix(runner, self.prefix, "passage")
+        prepared = prepare_documents(self, "LocalOnnxTextEmbedder", documents, prefix=prefix)
+        return embed_documents(runner, prepared, batch_size=self.batch_size, progress_bar=self.progress_bar)
+
+    @component.output_types(documents=list[Document], meta=dict[str, Any])
+    async def run_async(self, documents: list[Document]) -> dict[str, Any]:
+        """Like ``run``, on a worker thread so the event loop stays free while the CPU computes."""
+        return await asyncio.to_thread(self.run, documents)

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
-from haystack import component
+import asyncio
+from typing import Any
 
-from haystack_integrations.components.embedders.opensearch_pretrained._local_component import (
-    LocalOnnxComponent,
-    TextEmbeddingRun,
-)
+from haystack import component, default_from_dict
+
 from opensearch_pretrained_haystack.catalog import PretrainedModel
+from opensearch_pretrained_haystack.inference.backend import (
+    LocalBackend,
+    embed_text,
+    load_text_embedder,
+    model_and_version,
+)
+from opensearch_pretrained_haystack.inference.text_embedding import TextEmbeddingRunner
+from opensearch_pretrained_haystack.serialization import init_parameters_to_dict
+from opensearch_pretrained_haystack.text_preparation import check_text
 
 
 @component
-class LocalOnnxTextEmbedder(TextEmbeddingRun, LocalOnnxComponent):
+class LocalOnnxTextEmbedder:
     """
     Embeds one string with an OpenSearch pretrained ONNX artifact, as ML Commons would.
 
@@ -25,8 +33,6 @@ class LocalOnnxTextEmbedder(TextEmbeddingRun, LocalOnnxComponent):
     result["embedding"]  # 384 floats
     ```
     """
-
-    document_sibling = "LocalOnnxDocumentEmbedder"
 
     def __init__(
         self,
@@ -59,7 +65,47 @@ class LocalOnnxTextEmbedder(TextEmbeddingRun, LocalOnnxComponent):
         :param concurrent_runs: How many single-threaded inference runs go at once (default: the CPUs this process
             may use).
         """
-        # Explicit base call: @component re-creates the class, which breaks zero-argument super().
-        LocalOnnxComponent.__init__(self, model, version, mirror, cache_dir, progress_bar, providers, concurrent_runs)
+        self.model, self.version = model_and_version(model, version)
+        self.mirror = mirror
+        self.cache_dir = cache_dir
         self.prefix = prefix
         self.suffix = suffix
+        self.progress_bar = progress_bar
+        self.providers = providers
+        self.concurrent_runs = concurrent_runs
+        self._backend: LocalBackend[TextEmbeddingRunner] = LocalBackend(
+            lambda: load_text_embedder(self, model_format="ONNX", providers=self.providers)
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialize the component: its ``__init__`` parameters."""
+        return init_parameters_to_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LocalOnnxTextEmbedder:
+        """Deserialize the component."""
+        return default_from_dict(cls, data)
+
+    def warm_up(self) -> None:
+        """Load (or share) the model; calling it again does nothing."""
+        self._backend.warm_up()
+
+    def close(self) -> None:
+        """Stop the worker threads and give back this component's share of the model; ``run`` warms up again."""
+        self._backend.close()
+
+    @component.output_types(embedding=list[float], meta=dict[str, Any])
+    def run(self, text: str) -> dict[str, Any]:
+        """
+        Embed one text.
+
+        :param text: The text; an empty or whitespace-only text still gets the model's embedding, as in the cluster.
+        :returns: ``embedding`` (a list of floats) and ``meta`` (model name and version).
+        """
+        check_text(type(self).__name__, "LocalOnnxDocumentEmbedder", text)
+        return embed_text(self._backend.warm_up(), text, prefix=self.prefix, suffix=self.suffix)
+
+    @component.output_types(embedding=list[float], meta=dict[str, Any])
+    async def run_async(self, text: str) -> dict[str, Any]:
+        """Like ``run``, on a worker thread so the event loop stays free while the CPU computes."""
+        return await asyncio.to_thread(self.run, text)

@@ -10,17 +10,23 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from haystack import Document, component
+from haystack import Document, component, default_from_dict
+from haystack.dataclasses import SparseEmbedding
 from tqdm import tqdm
 
-from haystack_integrations.components.embedders.opensearch_pretrained._local_sparse_component import (
-    LocalSparseComponent,
+from opensearch_pretrained_haystack.inference.backend import (
+    LocalBackend,
+    SparseEngine,
+    encode_sparse,
+    load_sparse_engine,
+    runner_meta,
 )
+from opensearch_pretrained_haystack.serialization import init_parameters_to_dict
 from opensearch_pretrained_haystack.text_preparation import prepare_documents
 
 
 @component
-class LocalSparseDocumentEmbedder(LocalSparseComponent):
+class LocalSparseDocumentEmbedder:
     """
     Sets ``sparse_embedding`` on documents with a neural sparse encoder, exactly as ML Commons would.
 
@@ -74,13 +80,39 @@ class LocalSparseDocumentEmbedder(LocalSparseComponent):
         """
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
-        # Explicit base call: @component re-creates the class, which breaks zero-argument super().
-        LocalSparseComponent.__init__(self, model, version, mirror, cache_dir, progress_bar, concurrent_runs)
+        self.model = model
+        self.version = version
+        self.mirror = mirror
+        self.cache_dir = cache_dir
         self.prefix = prefix
         self.suffix = suffix
         self.batch_size = batch_size
         self.meta_fields_to_embed = list(meta_fields_to_embed or [])
         self.embedding_separator = embedding_separator
+        self.progress_bar = progress_bar
+        self.concurrent_runs = concurrent_runs
+        self._backend: LocalBackend[SparseEngine] = LocalBackend(lambda: load_sparse_engine(self))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialize the component: its ``__init__`` parameters."""
+        return init_parameters_to_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LocalSparseDocumentEmbedder:
+        """Deserialize the component."""
+        return default_from_dict(cls, data)
+
+    def warm_up(self) -> None:
+        """Load (or share) the model; calling it again does nothing."""
+        self._backend.warm_up()
+
+    def close(self) -> None:
+        """Give back this component's share of the model; the next ``run`` warms up again."""
+        self._backend.close()
+
+    def to_token_weights(self, embedding: SparseEmbedding) -> dict[str, float]:
+        """The ``{token: weight}`` map OpenSearch wants, for an embedding of this model's vocabulary."""
+        return self._backend.warm_up().vocabulary.to_token_weights(embedding)
 
     @component.output_types(documents=list[Document], meta=dict[str, Any])
     def run(self, documents: list[Document]) -> dict[str, Any]:
@@ -92,13 +124,13 @@ class LocalSparseDocumentEmbedder(LocalSparseComponent):
             version, counts of encoded documents and of documents without content).
         """
         prepared = prepare_documents(self, "LocalSparseTextEmbedder", documents)
-        self.warm_up()
+        engine = self._backend.warm_up()
         with tqdm(
             total=len(prepared.texts), desc="Sparse-encoding documents", unit="doc", disable=not self.progress_bar
         ) as bar:
-            embeddings = self._encode_sparse(prepared.texts, batch_size=self.batch_size, on_batch=bar.update)
+            embeddings = encode_sparse(engine, prepared.texts, batch_size=self.batch_size, on_batch=bar.update)
         by_position = dict(zip(prepared.positions, embeddings, strict=True))
-        return prepared.output(by_position, self._meta(), field="sparse_embedding")
+        return prepared.output(by_position, runner_meta(engine), field="sparse_embedding")
 
     @component.output_types(documents=list[Document], meta=dict[str, Any])
     async def run_async(self, documents: list[Document]) -> dict[str, Any]:

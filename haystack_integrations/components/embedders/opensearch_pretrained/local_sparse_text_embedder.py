@@ -5,17 +5,22 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from haystack import component
+from haystack import component, default_from_dict
 from haystack.dataclasses import SparseEmbedding
 
-from haystack_integrations.components.embedders.opensearch_pretrained._local_sparse_component import (
-    LocalSparseComponent,
+from opensearch_pretrained_haystack.inference.backend import (
+    LocalBackend,
+    SparseEngine,
+    encode_sparse,
+    load_sparse_engine,
+    runner_meta,
 )
+from opensearch_pretrained_haystack.serialization import init_parameters_to_dict
 from opensearch_pretrained_haystack.text_preparation import check_text, prepare_text
 
 
 @component
-class LocalSparseTextEmbedder(LocalSparseComponent):
+class LocalSparseTextEmbedder:
     """
     Encodes a query with a neural sparse model exactly as ML Commons would.
 
@@ -62,10 +67,36 @@ class LocalSparseTextEmbedder(LocalSparseComponent):
         :param progress_bar: Show the download progress bar.
         :param concurrent_runs: An encoder's single-threaded inference runs at once (default: the usable CPUs).
         """
-        # Explicit base call: @component re-creates the class, which breaks zero-argument super().
-        LocalSparseComponent.__init__(self, model, version, mirror, cache_dir, progress_bar, concurrent_runs)
+        self.model = model
+        self.version = version
+        self.mirror = mirror
+        self.cache_dir = cache_dir
         self.prefix = prefix
         self.suffix = suffix
+        self.progress_bar = progress_bar
+        self.concurrent_runs = concurrent_runs
+        self._backend: LocalBackend[SparseEngine] = LocalBackend(lambda: load_sparse_engine(self))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialize the component: its ``__init__`` parameters."""
+        return init_parameters_to_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LocalSparseTextEmbedder:
+        """Deserialize the component."""
+        return default_from_dict(cls, data)
+
+    def warm_up(self) -> None:
+        """Load (or share) the model; calling it again does nothing."""
+        self._backend.warm_up()
+
+    def close(self) -> None:
+        """Give back this component's share of the model; the next ``run`` warms up again."""
+        self._backend.close()
+
+    def to_token_weights(self, embedding: SparseEmbedding) -> dict[str, float]:
+        """The ``{token: weight}`` map OpenSearch wants, for an embedding of this model's vocabulary."""
+        return self._backend.warm_up().vocabulary.to_token_weights(embedding)
 
     @component.output_types(sparse_embedding=SparseEmbedding, meta=dict[str, Any])
     def run(self, text: str) -> dict[str, Any]:
@@ -76,8 +107,9 @@ class LocalSparseTextEmbedder(LocalSparseComponent):
         :returns: ``sparse_embedding`` (indices: vocabulary ids, ascending) and ``meta`` (model name and version).
         """
         check_text(type(self).__name__, "LocalSparseDocumentEmbedder", text)
-        embedding = self._encode_sparse([prepare_text(text, self.prefix, self.suffix)])[0]
-        return {"sparse_embedding": embedding, "meta": self._meta()}
+        engine = self._backend.warm_up()
+        embedding = encode_sparse(engine, [prepare_text(text, self.prefix, self.suffix)])[0]
+        return {"sparse_embedding": embedding, "meta": runner_meta(engine)}
 
     @component.output_types(sparse_embedding=SparseEmbedding, meta=dict[str, Any])
     async def run_async(self, text: str) -> dict[str, Any]:

@@ -8,14 +8,12 @@ from haystack import component
 
 from opensearch_pretrained_haystack.cluster.connection import ConnectionSettings, HttpAuth
 from opensearch_pretrained_haystack.cluster.ml_commons import DEFAULT_TASK_TIMEOUT, MLCommonsClient
-from opensearch_pretrained_haystack.cluster.serialization import (
-    HttpAuthSerialization,
-)
+from opensearch_pretrained_haystack.cluster.serialization import cluster_component_from_dict, cluster_component_to_dict
 from opensearch_pretrained_haystack.cluster.uploader import ModelRequest, Source, upload_and_deploy
 
 
 @component
-class PretrainedModelUploader(HttpAuthSerialization):
+class PretrainedModelUploader:
     """
     Registers (or reuses) and deploys an OpenSearch pretrained model, and outputs its `model_id`.
 
@@ -90,6 +88,15 @@ class PretrainedModelUploader(HttpAuthSerialization):
         self.deploy_timeout = deploy_timeout
         self.cache_dir = cache_dir
         self._client: MLCommonsClient | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialize the component; credentials only as Secret descriptions."""
+        return cluster_component_to_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PretrainedModelUploader:
+        """Deserialize the component."""
+        return cluster_component_from_dict(cls, data)
 
     def warm_up(self) -> None:
         """Build the client (resolving credentials); calling it again does nothing."""

@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from functools import partial
+from typing import Any
 
 import numpy as np
 from haystack import Document, component
 
-from haystack_integrations.components.embedders.opensearch_pretrained._remote_component import (
-    OpenSearchMLComponent,
-    RemoteDocumentEmbedding,
-)
+from opensearch_pretrained_haystack.cluster.backend import DocumentRun, RemoteBackend, refuse_second_prefix
 from opensearch_pretrained_haystack.cluster.connection import HttpAuth
 from opensearch_pretrained_haystack.cluster.remote_embedding import OpenSearchMLEmbedder
+from opensearch_pretrained_haystack.cluster.serialization import cluster_component_from_dict, cluster_component_to_dict
+from opensearch_pretrained_haystack.text_preparation import prepare_documents
 
 
 @component
-class OpenSearchMLDocumentEmbedder(RemoteDocumentEmbedding[OpenSearchMLEmbedder], OpenSearchMLComponent):
+class OpenSearchMLDocumentEmbedder:
     """
     Embeds documents in the cluster, with the same text preparation and outputs as `LocalOnnxDocumentEmbedder`.
 
@@ -35,10 +35,6 @@ class OpenSearchMLDocumentEmbedder(RemoteDocumentEmbedding[OpenSearchMLEmbedder]
     result = embedder.run(documents=[Document(content="OpenSearch is a search engine.")])
     ```
     """
-
-    text_embedder = "OpenSearchMLTextEmbedder"
-
-    content_type: ClassVar[str | None] = "passage"
 
     def __init__(
         self,
@@ -85,27 +81,58 @@ class OpenSearchMLDocumentEmbedder(RemoteDocumentEmbedding[OpenSearchMLEmbedder]
         :param meta_fields_to_embed: Meta fields whose values are embedded before the content.
         :param embedding_separator: Joins the meta values and the content.
         """
-        # Explicit base call: @component re-creates the class, which breaks zero-argument super().
-        OpenSearchMLComponent.__init__(
-            self,
-            hosts=hosts,
-            model_id=model_id,
-            http_auth=http_auth,
-            verify_certs=verify_certs,
-            ca_certs=ca_certs,
-            timeout=timeout,
-            batch_size=batch_size,
-            max_concurrency=max_concurrency,
-            max_retries=max_retries,
-            retry_deadline=retry_deadline,
-            redeploy=redeploy,
-        )
+        self.hosts = hosts
+        self.model_id = model_id
+        self.http_auth = tuple(http_auth) if isinstance(http_auth, list) else http_auth
+        self.verify_certs = verify_certs
+        self.ca_certs = ca_certs
+        self.timeout = timeout
         self.prefix = prefix
         self.suffix = suffix
         self.raise_on_failure = raise_on_failure
         self.progress_bar = progress_bar
         self.meta_fields_to_embed = list(meta_fields_to_embed or [])
         self.embedding_separator = embedding_separator
+        self.batch_size = batch_size
+        self.max_concurrency = max_concurrency
+        self.max_retries = max_retries
+        self.retry_deadline = retry_deadline
+        self.redeploy = redeploy
+        self._backend = RemoteBackend(
+            self,
+            partial(
+                OpenSearchMLEmbedder,
+                batch_size=batch_size,
+                max_concurrency=max_concurrency,
+                redeploy=redeploy,
+                content_type="passage",
+            ),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialize the component; credentials only as Secret descriptions."""
+        return cluster_component_to_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> OpenSearchMLDocumentEmbedder:
+        """Deserialize the component."""
+        return cluster_component_from_dict(cls, data)
+
+    def warm_up(self) -> None:
+        """Build the blocking client (resolving credentials); calling it again does nothing."""
+        self._backend.warm_up()
+
+    async def warm_up_async(self) -> None:
+        """Build the async client on the running event loop; calling it again does nothing."""
+        await self._backend.warm_up_async()
+
+    def close(self) -> None:
+        """Release the blocking client; the async one is untouched."""
+        self._backend.close()
+
+    async def close_async(self) -> None:
+        """Release the async client; the blocking one is untouched."""
+        await self._backend.close_async()
 
     @component.output_types(documents=list[Document], meta=dict[str, Any])
     def run(self, documents: list[Document]) -> dict[str, Any]:
@@ -116,7 +143,8 @@ class OpenSearchMLDocumentEmbedder(RemoteDocumentEmbedding[OpenSearchMLEmbedder]
         :returns: `documents` (new objects, in input order) and `meta` (`model`: the cluster's name of the
             model, `model_id`, and counts of embedded, failed and content-less documents).
         """
-        return self._embed_documents(documents)
+        prepared = prepare_documents(self, "OpenSearchMLTextEmbedder", documents)
+        return self._backend.embed_documents(prepared, self._run(), self._check)
 
     @component.output_types(documents=list[Document], meta=dict[str, Any])
     async def run_async(self, documents: list[Document]) -> dict[str, Any]:
@@ -127,8 +155,16 @@ class OpenSearchMLDocumentEmbedder(RemoteDocumentEmbedding[OpenSearchMLEmbedder]
         :returns: `documents` (new objects, in input order) and `meta` (`model`: the cluster's name of the
             model, `model_id`, and counts of embedded, failed and content-less documents).
         """
-        return await self._embed_documents_async(documents)
+        prepared = prepare_documents(self, "OpenSearchMLTextEmbedder", documents)
+        return await self._backend.embed_documents_async(prepared, self._run(), self._check)
 
-    def _embedding(self, document: Document, result: np.ndarray) -> list[float]:
-        vector: list[float] = result.tolist()
-        return vector
+    def _run(self) -> DocumentRun:
+        return DocumentRun(type(self).__name__, self.raise_on_failure, self.progress_bar, _embedding)
+
+    def _check(self, embedder: OpenSearchMLEmbedder) -> None:
+        refuse_second_prefix(embedder, self.prefix)
+
+
+def _embedding(document: Document, result: np.ndarray) -> list[float]:
+    vector: list[float] = result.tolist()
+    return vector

@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from haystack import Document, component
 from haystack.dataclasses import SparseEmbedding
 
-from haystack_integrations.components.embedders.opensearch_pretrained._remote_component import RemoteDocumentEmbedding
-from haystack_integrations.components.embedders.opensearch_pretrained._sparse_remote_component import (
-    OpenSearchMLSparseComponent,
-)
+from opensearch_pretrained_haystack.cluster.backend import DocumentRun, RemoteBackend
 from opensearch_pretrained_haystack.cluster.connection import HttpAuth
 from opensearch_pretrained_haystack.cluster.remote_sparse import OpenSearchMLSparseEncoder
+from opensearch_pretrained_haystack.cluster.serialization import cluster_component_from_dict, cluster_component_to_dict
 from opensearch_pretrained_haystack.cluster.sparse_operations import SparseTask
+from opensearch_pretrained_haystack.inference.sparse_tokenizer import VocabularyShare
+from opensearch_pretrained_haystack.text_preparation import prepare_documents
 
 
 @component
-class OpenSearchMLSparseDocumentEmbedder(
-    RemoteDocumentEmbedding[OpenSearchMLSparseEncoder], OpenSearchMLSparseComponent
-):
+class OpenSearchMLSparseDocumentEmbedder:
     """
     Sets `sparse_embedding` on documents, encoded in the cluster by a SPARSE_ENCODING model.
 
@@ -37,10 +36,6 @@ class OpenSearchMLSparseDocumentEmbedder(
     result = embedder.run(documents=[Document(content="OpenSearch is a search engine.")])
     ```
     """
-
-    field = "sparse_embedding"
-    text_embedder = "OpenSearchMLSparseTextEmbedder"
-    progress_description = "Sparse-encoding documents"
 
     def __init__(
         self,
@@ -93,31 +88,70 @@ class OpenSearchMLSparseDocumentEmbedder(
         :param meta_fields_to_embed: Meta fields whose values are encoded before the content.
         :param embedding_separator: Joins the meta values and the content.
         """
-        # Explicit base call: @component re-creates the class, which breaks zero-argument super().
-        OpenSearchMLSparseComponent.__init__(
-            self,
-            task_type=task_type,
-            vocabulary=vocabulary,
-            vocabulary_version=vocabulary_version,
-            mirror=mirror,
-            cache_dir=cache_dir,
-            hosts=hosts,
-            model_id=model_id,
-            http_auth=http_auth,
-            verify_certs=verify_certs,
-            ca_certs=ca_certs,
-            timeout=timeout,
-            batch_size=batch_size,
-            max_concurrency=max_concurrency,
-            max_retries=max_retries,
-            retry_deadline=retry_deadline,
-        )
+        self.task_type = task_type
+        self.vocabulary = vocabulary
+        self.vocabulary_version = vocabulary_version
+        self.mirror = mirror
+        self.cache_dir = cache_dir
+        self.hosts = hosts
+        self.model_id = model_id
+        self.http_auth = tuple(http_auth) if isinstance(http_auth, list) else http_auth
+        self.verify_certs = verify_certs
+        self.ca_certs = ca_certs
+        self.timeout = timeout
         self.prefix = prefix
         self.suffix = suffix
         self.raise_on_failure = raise_on_failure
         self.progress_bar = progress_bar
         self.meta_fields_to_embed = list(meta_fields_to_embed or [])
         self.embedding_separator = embedding_separator
+        self.batch_size = batch_size
+        self.max_concurrency = max_concurrency
+        self.max_retries = max_retries
+        self.retry_deadline = retry_deadline
+        self._backend = RemoteBackend(
+            self,
+            partial(
+                OpenSearchMLSparseEncoder, task_type=task_type, batch_size=batch_size, max_concurrency=max_concurrency
+            ),
+        )
+        self._vocabulary = VocabularyShare(vocabulary, vocabulary_version, mirror=mirror, cache_dir=cache_dir)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialize the component; credentials only as Secret descriptions."""
+        return cluster_component_to_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> OpenSearchMLSparseDocumentEmbedder:
+        """Deserialize the component."""
+        return cluster_component_from_dict(cls, data)
+
+    def warm_up(self) -> None:
+        """Build the blocking client (resolving credentials) and load the vocabulary; calling it again does nothing."""
+        self._backend.warm_up()
+        self._vocabulary.load()
+
+    async def warm_up_async(self) -> None:
+        """Build the async client on the running event loop and load the vocabulary; calling it again does nothing."""
+        await self._backend.warm_up_async()
+        self._vocabulary.load()
+
+    def close(self) -> None:
+        """
+        Release the blocking client and give back this component's share of the vocabulary.
+
+        The async client is untouched.
+        """
+        self._backend.close()
+        self._vocabulary.release()
+
+    async def close_async(self) -> None:
+        """Release the async client; the blocking one is untouched."""
+        await self._backend.close_async()
+
+    def to_token_weights(self, embedding: SparseEmbedding) -> dict[str, float]:
+        """A `SparseEmbedding` of this vocabulary as the `{token: weight}` map OpenSearch wants."""
+        return self._vocabulary.load().to_token_weights(embedding)
 
     @component.output_types(documents=list[Document], meta=dict[str, Any])
     def run(self, documents: list[Document]) -> dict[str, Any]:
@@ -128,7 +162,9 @@ class OpenSearchMLSparseDocumentEmbedder(
         :returns: `documents` (new objects, in input order) and `meta` (`model`: the cluster's name of the
             model, `model_id`, and counts of embedded, failed and content-less documents).
         """
-        return self._embed_documents(documents)
+        prepared = prepare_documents(self, "OpenSearchMLSparseTextEmbedder", documents)
+        self._vocabulary.load()
+        return self._backend.embed_documents(prepared, self._run())
 
     @component.output_types(documents=list[Document], meta=dict[str, Any])
     async def run_async(self, documents: list[Document]) -> dict[str, Any]:
@@ -139,7 +175,19 @@ class OpenSearchMLSparseDocumentEmbedder(
         :returns: `documents` (new objects, in input order) and `meta` (`model`: the cluster's name of the
             model, `model_id`, and counts of embedded, failed and content-less documents).
         """
-        return await self._embed_documents_async(documents)
+        prepared = prepare_documents(self, "OpenSearchMLSparseTextEmbedder", documents)
+        self._vocabulary.load()
+        return await self._backend.embed_documents_async(prepared, self._run())
+
+    def _run(self) -> DocumentRun:
+        return DocumentRun(
+            type(self).__name__,
+            self.raise_on_failure,
+            self.progress_bar,
+            self._embedding,
+            field="sparse_embedding",
+            description="Sparse-encoding documents",
+        )
 
     def _embedding(self, document: Document, result: dict[str, float]) -> SparseEmbedding:
-        return self._vocab().to_sparse_embedding(result, source=f"document {document.id}'s map")
+        return self._vocabulary.load().to_sparse_embedding(result, source=f"document {document.id}'s map")

@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from haystack import component
 from haystack.dataclasses import SparseEmbedding
 
-from haystack_integrations.components.embedders.opensearch_pretrained._sparse_remote_component import (
-    OpenSearchMLSparseComponent,
-)
+from opensearch_pretrained_haystack.cluster.backend import RemoteBackend
 from opensearch_pretrained_haystack.cluster.connection import HttpAuth
+from opensearch_pretrained_haystack.cluster.remote_sparse import OpenSearchMLSparseEncoder
+from opensearch_pretrained_haystack.cluster.serialization import cluster_component_from_dict, cluster_component_to_dict
 from opensearch_pretrained_haystack.cluster.sparse_operations import SparseTask
+from opensearch_pretrained_haystack.inference.sparse_tokenizer import VocabularyShare
 from opensearch_pretrained_haystack.text_preparation import check_text, prepare_text
 
 
 @component
-class OpenSearchMLSparseTextEmbedder(OpenSearchMLSparseComponent):
+class OpenSearchMLSparseTextEmbedder:
     """
     Encodes one string in the cluster with a SPARSE_ENCODING (bi-encoder) or SPARSE_TOKENIZE model.
 
@@ -70,27 +72,61 @@ class OpenSearchMLSparseTextEmbedder(OpenSearchMLSparseComponent):
         :param max_retries: Retries on 429, 502–504 and connection errors (exponential backoff, jitter).
         :param retry_deadline: Seconds one `run` may spend in total, retries included.
         """
-        # Explicit base call: @component re-creates the class, which breaks zero-argument super().
-        OpenSearchMLSparseComponent.__init__(
-            self,
-            task_type=task_type,
-            vocabulary=vocabulary,
-            vocabulary_version=vocabulary_version,
-            mirror=mirror,
-            cache_dir=cache_dir,
-            hosts=hosts,
-            model_id=model_id,
-            http_auth=http_auth,
-            verify_certs=verify_certs,
-            ca_certs=ca_certs,
-            timeout=timeout,
-            batch_size=1,
-            max_concurrency=1,
-            max_retries=max_retries,
-            retry_deadline=retry_deadline,
-        )
+        self.task_type = task_type
+        self.vocabulary = vocabulary
+        self.vocabulary_version = vocabulary_version
+        self.mirror = mirror
+        self.cache_dir = cache_dir
+        self.hosts = hosts
+        self.model_id = model_id
+        self.http_auth = tuple(http_auth) if isinstance(http_auth, list) else http_auth
+        self.verify_certs = verify_certs
+        self.ca_certs = ca_certs
+        self.timeout = timeout
         self.prefix = prefix
         self.suffix = suffix
+        self.max_retries = max_retries
+        self.retry_deadline = retry_deadline
+        self._backend = RemoteBackend(
+            self, partial(OpenSearchMLSparseEncoder, task_type=task_type, batch_size=1, max_concurrency=1)
+        )
+        self._vocabulary = VocabularyShare(vocabulary, vocabulary_version, mirror=mirror, cache_dir=cache_dir)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialize the component; credentials only as Secret descriptions."""
+        return cluster_component_to_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> OpenSearchMLSparseTextEmbedder:
+        """Deserialize the component."""
+        return cluster_component_from_dict(cls, data)
+
+    def warm_up(self) -> None:
+        """Build the blocking client (resolving credentials) and load the vocabulary; calling it again does nothing."""
+        self._backend.warm_up()
+        self._vocabulary.load()
+
+    async def warm_up_async(self) -> None:
+        """Build the async client on the running event loop; calling it again does nothing."""
+        await self._backend.warm_up_async()
+        self._vocabulary.load()
+
+    def close(self) -> None:
+        """
+        Release the blocking client and give back this component's share of the vocabulary.
+
+        The async client is untouched.
+        """
+        self._backend.close()
+        self._vocabulary.release()
+
+    async def close_async(self) -> None:
+        """Release the async client; the blocking one is untouched."""
+        await self._backend.close_async()
+
+    def to_token_weights(self, embedding: SparseEmbedding) -> dict[str, float]:
+        """A `SparseEmbedding` of this vocabulary as the `{token: weight}` map OpenSearch wants."""
+        return self._vocabulary.load().to_token_weights(embedding)
 
     @component.output_types(sparse_embedding=SparseEmbedding, meta=dict[str, Any])
     def run(self, text: str) -> dict[str, Any]:
@@ -103,9 +139,10 @@ class OpenSearchMLSparseTextEmbedder(OpenSearchMLSparseComponent):
         """
         check_text(type(self).__name__, "OpenSearchMLSparseDocumentEmbedder", text)
         self.warm_up()
-        self._backend().read_model_name()
-        weights = self._backend().encode([prepare_text(text, self.prefix, self.suffix)])[0]
-        return {"sparse_embedding": self._embedding(weights), "meta": self._meta()}
+        encoder = self._backend.get()
+        encoder.read_model_name()
+        weights = encoder.encode([prepare_text(text, self.prefix, self.suffix)])[0]
+        return {"sparse_embedding": self._embedding(weights), "meta": self._backend.meta()}
 
     @component.output_types(sparse_embedding=SparseEmbedding, meta=dict[str, Any])
     async def run_async(self, text: str) -> dict[str, Any]:
@@ -118,9 +155,10 @@ class OpenSearchMLSparseTextEmbedder(OpenSearchMLSparseComponent):
         """
         check_text(type(self).__name__, "OpenSearchMLSparseDocumentEmbedder", text)
         await self.warm_up_async()
-        await self._backend().read_model_name_async()
-        weights = (await self._backend().encode_async([prepare_text(text, self.prefix, self.suffix)]))[0]
-        return {"sparse_embedding": self._embedding(weights), "meta": self._meta()}
+        encoder = self._backend.get()
+        await encoder.read_model_name_async()
+        weights = (await encoder.encode_async([prepare_text(text, self.prefix, self.suffix)]))[0]
+        return {"sparse_embedding": self._embedding(weights), "meta": self._backend.meta()}
 
     def _embedding(self, weights: dict[str, float]) -> SparseEmbedding:
-        return self._vocab().to_sparse_embedding(weights, source=f"model {self.model_id}'s map")
+        return self._vocabulary.load().to_sparse_embedding(weights, source=f"model {self.model_id}'s map")

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from functools import partial
+from typing import Any
 
 from haystack import component
 
-from haystack_integrations.components.embedders.opensearch_pretrained._remote_component import OpenSearchMLComponent
+from opensearch_pretrained_haystack.cluster.backend import RemoteBackend, refuse_second_prefix
 from opensearch_pretrained_haystack.cluster.connection import HttpAuth
+from opensearch_pretrained_haystack.cluster.remote_embedding import OpenSearchMLEmbedder
+from opensearch_pretrained_haystack.cluster.serialization import cluster_component_from_dict, cluster_component_to_dict
 from opensearch_pretrained_haystack.text_preparation import check_text, prepare_text
 
 
 @component
-class OpenSearchMLTextEmbedder(OpenSearchMLComponent):
+class OpenSearchMLTextEmbedder:
     """
     Embeds one string in the cluster; a drop-in for `LocalOnnxTextEmbedder` (e.g. in `OpenSearchHybridRetriever`).
 
@@ -26,8 +29,6 @@ class OpenSearchMLTextEmbedder(OpenSearchMLComponent):
     embedder.run(text="What is OpenSearch?")["embedding"]
     ```
     """
-
-    content_type: ClassVar[str | None] = "query"
 
     def __init__(
         self,
@@ -61,23 +62,46 @@ class OpenSearchMLTextEmbedder(OpenSearchMLComponent):
             again and wait before embedding; without it that is one line of error naming the state.
         :param retry_deadline: Seconds one `run` may spend in total, retries included.
         """
-        # Explicit base call: @component re-creates the class, which breaks zero-argument super().
-        OpenSearchMLComponent.__init__(
-            self,
-            hosts=hosts,
-            model_id=model_id,
-            http_auth=http_auth,
-            verify_certs=verify_certs,
-            ca_certs=ca_certs,
-            timeout=timeout,
-            batch_size=1,
-            max_concurrency=1,
-            max_retries=max_retries,
-            retry_deadline=retry_deadline,
-            redeploy=redeploy,
-        )
+        self.hosts = hosts
+        self.model_id = model_id
+        self.http_auth = tuple(http_auth) if isinstance(http_auth, list) else http_auth
+        self.verify_certs = verify_certs
+        self.ca_certs = ca_certs
+        self.timeout = timeout
         self.prefix = prefix
         self.suffix = suffix
+        self.max_retries = max_retries
+        self.retry_deadline = retry_deadline
+        self.redeploy = redeploy
+        self._backend = RemoteBackend(
+            self,
+            partial(OpenSearchMLEmbedder, batch_size=1, max_concurrency=1, redeploy=redeploy, content_type="query"),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialize the component; credentials only as Secret descriptions."""
+        return cluster_component_to_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> OpenSearchMLTextEmbedder:
+        """Deserialize the component."""
+        return cluster_component_from_dict(cls, data)
+
+    def warm_up(self) -> None:
+        """Build the blocking client (resolving credentials); calling it again does nothing."""
+        self._backend.warm_up()
+
+    async def warm_up_async(self) -> None:
+        """Build the async client on the running event loop; calling it again does nothing."""
+        await self._backend.warm_up_async()
+
+    def close(self) -> None:
+        """Release the blocking client; the async one is untouched."""
+        self._backend.close()
+
+    async def close_async(self) -> None:
+        """Release the async client; the blocking one is untouched."""
+        await self._backend.close_async()
 
     @component.output_types(embedding=list[float], meta=dict[str, Any])
     def run(self, text: str) -> dict[str, Any]:
@@ -89,11 +113,12 @@ class OpenSearchMLTextEmbedder(OpenSearchMLComponent):
             `model_id`).
         """
         check_text(type(self).__name__, "OpenSearchMLDocumentEmbedder", text)
-        self.warm_up()
-        self._backend().read_model_name()
-        self._check_model()
-        vector = self._backend().embed([prepare_text(text, self.prefix, self.suffix)])[0]
-        return {"embedding": vector.tolist(), "meta": self._meta()}
+        embedder = self._backend.get()
+        embedder.connect()
+        embedder.read_model_name()
+        refuse_second_prefix(embedder, self.prefix)
+        vector = embedder.embed([prepare_text(text, self.prefix, self.suffix)])[0]
+        return {"embedding": vector.tolist(), "meta": self._backend.meta()}
 
     @component.output_types(embedding=list[float], meta=dict[str, Any])
     async def run_async(self, text: str) -> dict[str, Any]:
@@ -105,8 +130,9 @@ class OpenSearchMLTextEmbedder(OpenSearchMLComponent):
             `model_id`).
         """
         check_text(type(self).__name__, "OpenSearchMLDocumentEmbedder", text)
-        await self.warm_up_async()
-        await self._backend().read_model_name_async()
-        self._check_model()
-        vector = (await self._backend().embed_async([prepare_text(text, self.prefix, self.suffix)]))[0]
-        return {"embedding": vector.tolist(), "meta": self._meta()}
+        embedder = self._backend.get()
+        embedder.connect_async()
+        await embedder.read_model_name_async()
+        refuse_second_prefix(embedder, self.prefix)
+        vector = (await embedder.embed_async([prepare_text(text, self.prefix, self.suffix)]))[0]
+        return {"embedding": vector.tolist(), "meta": self._backend.meta()}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from haystack import Document, component
+from haystack import Document, component, default_from_dict
 
 from haystack_integrations.components.extractors.opensearch_pretrained._highlights import output, prepare
 from opensearch_pretrained_haystack.artifacts import Lease
@@ -17,13 +17,11 @@ from opensearch_pretrained_haystack.families.sentence_highlighting import (
 )
 from opensearch_pretrained_haystack.highlighting.local import TorchScriptHighlighter
 from opensearch_pretrained_haystack.inference.torchscript import ScriptModel, resolve_torch_script, shared_script_model
-from opensearch_pretrained_haystack.serialization import (
-    InitParametersSerialization,
-)
+from opensearch_pretrained_haystack.serialization import init_parameters_to_dict
 
 
 @component
-class LocalSemanticHighlighter(InitParametersSerialization):
+class LocalSemanticHighlighter:
     """
     Highlights, in each document, the sentences that answer the query, with a locally run highlighter.
 
@@ -82,6 +80,15 @@ class LocalSemanticHighlighter(InitParametersSerialization):
         self.progress_bar = progress_bar
         self._lease: Lease[ScriptModel] | None = None
         self._highlighter: TorchScriptHighlighter | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialize the component: its ``__init__`` parameters."""
+        return init_parameters_to_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LocalSemanticHighlighter:
+        """Deserialize the component."""
+        return default_from_dict(cls, data)
 
     def warm_up(self) -> None:
         """

@@ -12,15 +12,16 @@ from typing import Any
 
 from haystack import Document, component
 
-from haystack_integrations.components.embedders.opensearch_pretrained._remote_component import RemoteModelComponent
 from haystack_integrations.components.extractors.opensearch_pretrained._highlights import (
     HighlightInput,
     output,
     prepare,
 )
+from opensearch_pretrained_haystack.cluster.backend import RemoteBackend
 from opensearch_pretrained_haystack.cluster.connection import HttpAuth
 from opensearch_pretrained_haystack.cluster.errors import MLCommonsError
 from opensearch_pretrained_haystack.cluster.remote_embedding import BatchedPredictor, BatchOutcome
+from opensearch_pretrained_haystack.cluster.serialization import cluster_component_from_dict, cluster_component_to_dict
 from opensearch_pretrained_haystack.highlighting.remote import predict_highlights
 from opensearch_pretrained_haystack.highlighting.sentences import Sentence
 
@@ -31,7 +32,7 @@ Answers = list[list[Sentence] | MLCommonsError]
 
 
 @component
-class OpenSearchMLSemanticHighlighter(RemoteModelComponent[BatchedPredictor[Answers]]):
+class OpenSearchMLSemanticHighlighter:
     """
     Highlights, in each document, the sentences that answer the query, with the cluster's sentence highlighter.
 
@@ -90,23 +91,45 @@ class OpenSearchMLSemanticHighlighter(RemoteModelComponent[BatchedPredictor[Answ
         :param retry_deadline: Seconds one ``run`` may spend in total, retries included.
         :param raise_on_failure: Raise the first document's error instead of returning it without highlights.
         """
-        RemoteModelComponent.__init__(
-            self,
-            hosts=hosts,
-            model_id=model_id,
-            http_auth=http_auth,
-            verify_certs=verify_certs,
-            ca_certs=ca_certs,
-            timeout=timeout,
-            batch_size=batch_size,
-            max_concurrency=max_concurrency,
-            max_retries=max_retries,
-            retry_deadline=retry_deadline,
-        )
+        self.hosts = hosts
+        self.model_id = model_id
+        self.http_auth = tuple(http_auth) if isinstance(http_auth, list) else http_auth
+        self.verify_certs = verify_certs
+        self.ca_certs = ca_certs
+        self.timeout = timeout
+        self.batch_size = batch_size
+        self.max_concurrency = max_concurrency
+        self.max_retries = max_retries
+        self.retry_deadline = retry_deadline
         self.raise_on_failure = raise_on_failure
+        self._backend: RemoteBackend[BatchedPredictor[Answers]] = RemoteBackend(
+            self, partial(BatchedPredictor, batch_size=batch_size, max_concurrency=max_concurrency)
+        )
 
-    def _new_backend(self, settings: dict[str, Any]) -> BatchedPredictor[Answers]:
-        return BatchedPredictor(**settings)
+    def to_dict(self) -> dict[str, Any]:
+        """Serialize the component; credentials only as Secret descriptions."""
+        return cluster_component_to_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> OpenSearchMLSemanticHighlighter:
+        """Deserialize the component."""
+        return cluster_component_from_dict(cls, data)
+
+    def warm_up(self) -> None:
+        """Build the blocking client (resolving credentials); calling it again does nothing."""
+        self._backend.warm_up()
+
+    async def warm_up_async(self) -> None:
+        """Build the async client on the running event loop; calling it again does nothing."""
+        await self._backend.warm_up_async()
+
+    def close(self) -> None:
+        """Release the blocking client; the async one is untouched."""
+        self._backend.close()
+
+    async def close_async(self) -> None:
+        """Release the async client; the blocking one is untouched."""
+        await self._backend.close_async()
 
     @component.output_types(documents=list[Document], meta=dict[str, Any])
     def run(self, query: str, documents: list[Document]) -> dict[str, Any]:
@@ -120,7 +143,7 @@ class OpenSearchMLSemanticHighlighter(RemoteModelComponent[BatchedPredictor[Answ
         """
         prepared = prepare(type(self).__name__, "LocalSemanticHighlighter", query, documents)
         self.warm_up()
-        backend = self._backend()
+        backend = self._backend.get()
         outcomes = backend.embed_batches(prepared.contexts, predict=partial(predict_highlights, self.model_id, query))
         return self._output(prepared, outcomes)
 
@@ -136,7 +159,7 @@ class OpenSearchMLSemanticHighlighter(RemoteModelComponent[BatchedPredictor[Answ
         """
         prepared = prepare(type(self).__name__, "LocalSemanticHighlighter", query, documents)
         await self.warm_up_async()
-        backend = self._backend()
+        backend = self._backend.get()
         predict = partial(predict_highlights, self.model_id, query)
         return self._output(prepared, await backend.embed_batches_async(prepared.contexts, predict=predict))
 

@@ -12,15 +12,13 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
-from haystack import Document, component
+from haystack import Document, component, default_from_dict
 from tokenizers import Encoding
 
 from opensearch_pretrained_haystack.artifacts import Lease, resolve_artifact
 from opensearch_pretrained_haystack.catalog import PretrainedModel
 from opensearch_pretrained_haystack.inference.tokenizer import ModelTokenizer, shared_tokenizer
-from opensearch_pretrained_haystack.serialization import (
-    InitParametersSerialization,
-)
+from opensearch_pretrained_haystack.serialization import init_parameters_to_dict
 from opensearch_pretrained_haystack.text_preparation import split_by_content
 
 # Chosen by measurement with `opensearch-pretrained evaluate` (see README): tokens shared by neighbouring passages
@@ -35,7 +33,7 @@ SEGMENT_CONTEXT = 1000
 
 
 @component
-class ModelTokenSplitter(InitParametersSerialization):
+class ModelTokenSplitter:
     """
     Cuts documents into passages of at most ``window`` tokens of the model, neighbours sharing ``overlap``.
 
@@ -92,6 +90,15 @@ class ModelTokenSplitter(InitParametersSerialization):
         self.overlap = overlap
         self._lease: Lease[ModelTokenizer] | None = None
         self._window = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialize the component: its ``__init__`` parameters."""
+        return init_parameters_to_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelTokenSplitter:
+        """Deserialize the component."""
+        return default_from_dict(cls, data)
 
     def warm_up(self) -> None:
         """Share the artifact's tokenizer (loaded once per process) and check the window against the limit."""

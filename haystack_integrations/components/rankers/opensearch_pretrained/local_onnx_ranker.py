@@ -5,17 +5,15 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from haystack import Document, component
+from haystack import Document, component, default_from_dict
 
 from haystack_integrations.components.rankers.opensearch_pretrained._ranking import RankingParameters
 from opensearch_pretrained_haystack.inference.cross_encoder import LocalOnnxCrossEncoder
-from opensearch_pretrained_haystack.serialization import (
-    InitParametersSerialization,
-)
+from opensearch_pretrained_haystack.serialization import init_parameters_to_dict
 
 
 @component
-class LocalOnnxRanker(RankingParameters, InitParametersSerialization):
+class LocalOnnxRanker(RankingParameters):
     """
     Ranks documents by an OpenSearch pretrained cross-encoder (ONNX), computed as ML Commons computes it.
 
@@ -102,6 +100,15 @@ class LocalOnnxRanker(RankingParameters, InitParametersSerialization):
         self.providers = providers
         self.concurrent_runs = concurrent_runs
         self._encoder: LocalOnnxCrossEncoder | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialize the component: its ``__init__`` parameters."""
+        return init_parameters_to_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LocalOnnxRanker:
+        """Deserialize the component."""
+        return default_from_dict(cls, data)
 
     def warm_up(self) -> None:
         """Load the model; calling it again does nothing."""

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 from functools import partial
+from typing import Any
 
 import numpy as np
 from haystack import Document, component
 
-from haystack_integrations.components.embedders.opensearch_pretrained._remote_component import OpenSearchMLComponent
 from haystack_integrations.components.rankers.opensearch_pretrained._ranking import PreparedRanking, RankingParameters
+from opensearch_pretrained_haystack.cluster.backend import RemoteBackend
 from opensearch_pretrained_haystack.cluster.connection import HttpAuth
-from opensearch_pretrained_haystack.cluster.remote_embedding import BatchOutcome, BatchPredict
+from opensearch_pretrained_haystack.cluster.remote_embedding import BatchOutcome, BatchPredict, OpenSearchMLEmbedder
+from opensearch_pretrained_haystack.cluster.serialization import cluster_component_from_dict, cluster_component_to_dict
 from opensearch_pretrained_haystack.cluster.text_similarity import predict_similarity
 
 
 @component
-class OpenSearchMLRanker(RankingParameters, OpenSearchMLComponent):
+class OpenSearchMLRanker(RankingParameters):
     """
     Ranks documents with the cluster's ``_predict`` of a TEXT_SIMILARITY model (``query_text``, ``text_docs``).
 
@@ -83,7 +85,7 @@ class OpenSearchMLRanker(RankingParameters, OpenSearchMLComponent):
         :param max_retries: Retries per batch on 429, 502–504 and connection errors (exponential backoff, jitter).
         :param retry_deadline: Seconds one ``run`` may spend in total, retries included.
         """
-        # Explicit base calls: @component re-creates the class, which breaks zero-argument super().
+        # Explicit base call: @component re-creates the class, which breaks zero-argument super().
         RankingParameters.__init__(
             self,
             top_k,
@@ -97,19 +99,43 @@ class OpenSearchMLRanker(RankingParameters, OpenSearchMLComponent):
             score_threshold,
             batch_size,
         )
-        OpenSearchMLComponent.__init__(
-            self,
-            hosts=hosts,
-            model_id=model_id,
-            http_auth=http_auth,
-            verify_certs=verify_certs,
-            ca_certs=ca_certs,
-            timeout=timeout,
-            batch_size=batch_size,
-            max_concurrency=max_concurrency,
-            max_retries=max_retries,
-            retry_deadline=retry_deadline,
+        self.hosts = hosts
+        self.model_id = model_id
+        self.http_auth = tuple(http_auth) if isinstance(http_auth, list) else http_auth
+        self.verify_certs = verify_certs
+        self.ca_certs = ca_certs
+        self.timeout = timeout
+        self.max_concurrency = max_concurrency
+        self.max_retries = max_retries
+        self.retry_deadline = retry_deadline
+        self._backend = RemoteBackend(
+            self, partial(OpenSearchMLEmbedder, batch_size=batch_size, max_concurrency=max_concurrency)
         )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialize the component; credentials only as Secret descriptions."""
+        return cluster_component_to_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> OpenSearchMLRanker:
+        """Deserialize the component."""
+        return cluster_component_from_dict(cls, data)
+
+    def warm_up(self) -> None:
+        """Build the blocking client (resolving credentials); calling it again does nothing."""
+        self._backend.warm_up()
+
+    async def warm_up_async(self) -> None:
+        """Build the async client on the running event loop; calling it again does nothing."""
+        await self._backend.warm_up_async()
+
+    def close(self) -> None:
+        """Release the blocking client; the async one is untouched."""
+        self._backend.close()
+
+    async def close_async(self) -> None:
+        """Release the async client; the blocking one is untouched."""
+        await self._backend.close_async()
 
     @component.output_types(documents=list[Document])
     def run(
@@ -132,7 +158,7 @@ class OpenSearchMLRanker(RankingParameters, OpenSearchMLComponent):
         """
         prepared = self._prepare(query, documents, top_k)
         self.warm_up()
-        outcomes = self._backend().embed_batches(prepared.texts, predict=self._predict_call(prepared))
+        outcomes = self._backend.get().embed_batches(prepared.texts, predict=self._predict_call(prepared))
         return self._ranked(
             documents,
             prepared,
@@ -163,7 +189,7 @@ class OpenSearchMLRanker(RankingParameters, OpenSearchMLComponent):
         """
         prepared = self._prepare(query, documents, top_k)
         await self.warm_up_async()
-        outcomes = await self._backend().embed_batches_async(prepared.texts, predict=self._predict_call(prepared))
+        outcomes = await self._backend.get().embed_batches_async(prepared.texts, predict=self._predict_call(prepared))
         return self._ranked(
             documents,
             prepared,

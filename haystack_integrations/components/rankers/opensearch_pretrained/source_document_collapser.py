@@ -5,15 +5,13 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from haystack import Document, component
+from haystack import Document, component, default_from_dict
 
-from opensearch_pretrained_haystack.serialization import (
-    InitParametersSerialization,
-)
+from opensearch_pretrained_haystack.serialization import init_parameters_to_dict
 
 
 @component
-class SourceDocumentCollapser(InitParametersSerialization):
+class SourceDocumentCollapser:
     """
     Keeps the best-scoring passage of each source document, under the source's id, best first.
 
@@ -40,6 +38,15 @@ class SourceDocumentCollapser(InitParametersSerialization):
         if top_k is not None and top_k < 1:
             raise ValueError(f"top_k must be at least 1 or None, got {top_k}.")
         self.top_k = top_k
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialize the component: its ``__init__`` parameters."""
+        return init_parameters_to_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SourceDocumentCollapser:
+        """Deserialize the component."""
+        return default_from_dict(cls, data)
 
     @component.output_types(documents=list[Document])
     def run(self, documents: list[Document], top_k: int | None = None) -> dict[str, Any]:
