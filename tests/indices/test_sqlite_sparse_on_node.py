@@ -33,7 +33,7 @@ def test_store_sparse_search_equals_the_clusters_neural_sparse_query(opensearch_
     queries = [" ".join(d.content.split()[:6]) for d in docs[::7]]
     try:
         encoded = encoder.run(documents=docs)["documents"]
-        vocabulary = encoder._warm().vocabulary
+        vocabulary = encoder._backend.warm_up().vocabulary
         index = sparse_document_store(opensearch_url, index_name, number_of_replicas=0)
         assert write_sparse_documents(index, encoded, vocabulary=vocabulary) == len(docs)
         store = SQLiteDocumentStore(
