@@ -647,8 +647,7 @@ class SQLiteDocumentStore(AsyncOperations, SparseOperations):
         :param return_embedding: Whether the documents carry their vectors.
         :returns: The documents, best first, with the fused ``score``.
         """
-        if fusion not in scoring.FUSIONS:
-            raise ValueError(f"Unknown fusion {fusion!r}; use one of {', '.join(scoring.FUSIONS)}.")
+        scoring.check_fusion(fusion)
         if not 0.0 <= bm25_weight <= 1.0:
             raise ValueError("bm25_weight must lie between 0 and 1 (the dense weight is 1 - bm25_weight).")
         with self._reading(vectors=True) as connection:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
-from typing import Final, TypeVar
+from typing import Any, Final, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -92,6 +92,24 @@ def knn_scores(space_type: str, dots: Floats, squared_norms: Floats, query_squar
     raise ValueError(f"Unknown k-NN space type {space_type!r}; use one of {', '.join(SPACE_TYPES)}.")
 
 
+def check_fusion(fusion: str, lower_bounds: Sequence[dict[str, Any]] | None = None) -> list[LowerBound] | None:
+    """
+    Check a fusion's name and parse its lower bounds, as every hybrid search here takes them.
+
+    :param fusion: ``min_max``, ``z_score`` or ``rrf``.
+    :param lower_bounds: ``{"mode": ..., "min_score": ...}`` per sub-query, ``min_max`` only.
+    :returns: The parsed bounds, or None.
+    :raises ValueError: For an unknown fusion, a bad bound, or bounds with another fusion than ``min_max``.
+    """
+    if fusion not in FUSIONS:
+        raise ValueError(f"Unknown fusion {fusion!r}; use one of {', '.join(FUSIONS)}.")
+    if lower_bounds is None:
+        return None
+    if fusion != "min_max":
+        raise ValueError(f"lower_bounds take min_max fusion, not {fusion}.")
+    return [LowerBound(**bound) for bound in lower_bounds]
+
+
 def fuse(
     ranked: Ranked[Key],
     fusion: str,
@@ -113,10 +131,9 @@ def fuse(
     :returns: (key, fused score), best first.
     :raises ValueError: For an unknown fusion, or an option the fusion does not take.
     """
-    if fusion not in FUSIONS:
-        raise ValueError(f"Unknown fusion {fusion!r}; use one of {', '.join(FUSIONS)}.")
+    check_fusion(fusion)
     if lower_bounds is not None and fusion != "min_max":
-        raise ValueError(f"Lower bounds belong to min_max normalization, not to {fusion}.")
+        raise ValueError(f"lower_bounds take min_max fusion, not {fusion}.")
     if fusion == "rrf":
         fused = reciprocal_rank_fusion(ranked, rank_constant=rank_constant)
     else:

@@ -107,7 +107,7 @@ class OpenSearchMLSparseTextEmbedder:
         self._vocabulary.load()
 
     async def warm_up_async(self) -> None:
-        """Build the async client on the running event loop; calling it again does nothing."""
+        """Build the async client on the running event loop and load the vocabulary; calling it again does nothing."""
         await self._backend.warm_up_async()
         self._vocabulary.load()
 

@@ -15,8 +15,7 @@ from haystack_integrations.document_stores.opensearch_pretrained.scoring import 
     DEFAULT_FUSION,
     DEFAULT_PER_SOURCE,
     DEFAULT_RANK_CONSTANT,
-    FUSIONS,
-    LowerBound,
+    check_fusion,
 )
 
 
@@ -80,14 +79,12 @@ class SQLiteHybridRetriever(SQLiteRetrieverBase):
             document_store=document_store, filters=filters, top_k=top_k, filter_policy=filter_policy,
             return_embedding=return_embedding,
         )  # fmt: skip
-        if fusion not in FUSIONS:
-            raise ValueError(f"Unknown fusion {fusion!r}; use one of {', '.join(FUSIONS)}.")
+        self._bounds = check_fusion(fusion, lower_bounds)
+        if self._bounds is not None and len(self._bounds) != 2:
+            raise ValueError("lower_bounds take min_max fusion and two bounds: BM25's, then k-NN's.")
         self.fusion = fusion
         self.bm25_weight = bm25_weight
         self.rank_constant = rank_constant
-        self._bounds = None if lower_bounds is None else [LowerBound(**bound) for bound in lower_bounds]
-        if self._bounds is not None and (fusion != "min_max" or len(self._bounds) != 2):
-            raise ValueError("lower_bounds take min_max fusion and two bounds: BM25's, then k-NN's.")
         self.lower_bounds = lower_bounds
         self.min_score = min_score
         self.per_source = per_source

@@ -18,8 +18,7 @@ from haystack_integrations.document_stores.opensearch_pretrained import SQLiteDo
 from haystack_integrations.document_stores.opensearch_pretrained.scoring import (
     DEFAULT_FUSION,
     DEFAULT_RANK_CONSTANT,
-    FUSIONS,
-    LowerBound,
+    check_fusion,
 )
 
 
@@ -75,11 +74,7 @@ class SQLiteSparseHybridRetriever(SQLiteRetrieverBase):
             document_store=document_store, filters=filters, top_k=top_k, filter_policy=filter_policy,
             return_embedding=return_embedding,
         )  # fmt: skip
-        if fusion not in FUSIONS:
-            raise ValueError(f"Unknown fusion {fusion!r}; use one of {', '.join(FUSIONS)}.")
-        self._bounds = None if lower_bounds is None else [LowerBound(**bound) for bound in lower_bounds]
-        if self._bounds is not None and fusion != "min_max":
-            raise ValueError("lower_bounds take min_max fusion.")
+        self._bounds = check_fusion(fusion, lower_bounds)
         self.fusion = fusion
         self.weights = weights
         self.rank_constant = rank_constant
