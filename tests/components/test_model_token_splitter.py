@@ -1,8 +1,10 @@
 import json
 from itertools import pairwise
+from unittest.mock import ANY
 
 import pytest
 from haystack import Document, Pipeline
+from tokenizers import Tokenizer
 
 from haystack_integrations.components.preprocessors.opensearch_pretrained import (
     ModelTokenSplitter,
@@ -68,6 +70,85 @@ def test_real_model_reference_texts_fit_128_tokens():
     assert len(passages) > len(texts)  # the long concatenations were split
 
 
+TITLE = "Naïve déjà-vu: unbelievably long words in 42 titles"
+FAMILIES = ["tiny-bert-mean", "tiny-distilbert-cls", "tiny-mpnet-cls", "tiny-roberta-mean", "tiny-xlmr-bert-mean"]
+
+
+def untruncated(model):
+    tokenizer = Tokenizer.from_str(LocalOnnxEmbedder(model).tokenizer.to_str())
+    tokenizer.no_truncation()
+    return tokenizer
+
+
+def bodies(passages, content):
+    """Each passage's text after its title header (the first one's is all of it), checked to be the content's."""
+    found = []
+    for passage in passages:
+        start = passage.meta["split_idx_start"]
+        body = (
+            passage.content if start == 0 and content.startswith(passage.content) else passage.content[len(TITLE) + 1 :]
+        )
+        assert content[start : start + len(body)] == body
+        found.append((start, body))
+    return found
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_the_title_heads_every_passage_and_no_passage_exceeds_the_window(family):
+    """Every tokenizer family: the title's tokens and the body window's together fit, counted without truncation."""
+    model = str(TESTING / family)
+    content = f"{TITLE} {LONG}"  # as BEIR records are indexed: the content starts with the title
+    source = Document(id="src", content=content, meta={"title": TITLE})
+    passages = ModelTokenSplitter(model, window=64, overlap=16, title_header=True).run([source])["documents"]
+    tokenizer = untruncated(model)  # the title is 16 to 31 tokens, so a body window is 33 to 48
+    assert len(passages) > 10
+    assert passages[0].content == content[: len(passages[0].content)]  # the content's own start, title included
+    for index, passage in enumerate(passages):
+        assert passage.content.startswith(f"{TITLE} ")
+        assert len(tokenizer.encode(passage.content, add_special_tokens=False).ids) <= 64
+        assert passage.meta == {"title": TITLE, "source_id": "src", "split_id": index, "split_idx_start": ANY}
+    found = bodies(passages, content)
+    for (start, body), (next_start, _) in pairwise(found):
+        assert start < next_start < start + len(body)  # neighbours share text: nothing of the body is left out
+    assert found[-1][1].endswith("long words.")
+
+
+def test_a_content_without_its_title_gets_it_in_front_of_every_passage(tiny_tokenizer):
+    source = Document(content=LONG, meta={"title": f"  {TITLE}\n"})  # whitespace collapsed as the cleaner does
+    passages = ModelTokenSplitter(TINY, window=40, overlap=16, title_header=True).run([source])["documents"]
+    assert [p.content[: len(TITLE) + 1] for p in passages] == [f"{TITLE} "] * len(passages)
+    assert passages[0].meta["split_idx_start"] == 0
+    assert bodies(passages, LONG)[0][1] == passages[0].content[len(TITLE) + 1 :]
+
+
+def test_without_room_for_a_window_or_a_title_the_passages_are_those_without_header():
+    plain = ModelTokenSplitter(TINY, window=40, overlap=16)
+    headed = ModelTokenSplitter(TINY, window=40, overlap=16, title_header=True)
+    long_title = " ".join(["word"] * 21)  # 21 tokens: more than half the window
+    documents = [
+        Document(content=f"{long_title} {LONG}", meta={"title": long_title}),
+        Document(content=LONG),
+        Document(content=LONG, meta={"title": 3}),
+        Document(content="Only the title", meta={"title": "Only the title"}),
+        Document(content="Catalogue of cats", meta={"title": "Cat"}),  # a longer word, not the title
+    ]
+    got = [(p.content, p.meta["split_idx_start"]) for p in headed.run(documents)["documents"]]
+    expected = [(p.content, p.meta["split_idx_start"]) for p in plain.run(documents[:4])["documents"]]
+    assert got == [*expected, ("Cat Catalogue of cats", 0)]
+    assert not ModelTokenSplitter(TINY).title_header
+
+
+def test_real_model_titled_texts_fit_128_tokens():
+    texts = [t for t in json.loads((REFERENCE / "texts.json").read_text()) if t.strip()]
+    documents = [Document(content=t, meta={"title": " ".join(t.split()[:12])}) for t in texts]
+    passages = ModelTokenSplitter("all-MiniLM-L6-v2", "1.0.1", title_header=True).run(documents)["documents"]
+    tokenizer = LocalOnnxEmbedder("all-MiniLM-L6-v2", "1.0.1").tokenizer
+    tokenizer.no_truncation()
+    assert max(len(tokenizer.encode(p.content).ids) for p in passages) <= 128
+    assert all(p.content.startswith(p.meta["title"]) for p in passages)
+    assert len(passages) > len(texts)
+
+
 def test_window_is_checked_against_the_model():
     with pytest.raises(ValueError, match="window<=126"):
         ModelTokenSplitter(TINY, window=127).warm_up()
@@ -84,10 +165,10 @@ def test_wrong_input():
 
 def test_serialization_round_trip_in_a_pipeline():
     pipeline = Pipeline()
-    pipeline.add_component("splitter", ModelTokenSplitter(TINY, window=50, overlap=5))
+    pipeline.add_component("splitter", ModelTokenSplitter(TINY, window=50, overlap=5, title_header=True))
     loaded = Pipeline.loads(pipeline.dumps())
     splitter = loaded.get_component("splitter")
-    assert (splitter.model, splitter.window, splitter.overlap) == (TINY, 50, 5)
+    assert (splitter.model, splitter.window, splitter.overlap, splitter.title_header) == (TINY, 50, 5, True)
     assert ModelTokenSplitter(TINY).to_dict()["type"] == (
         "haystack_integrations.components.preprocessors.opensearch_pretrained.model_token_splitter.ModelTokenSplitter"
     )

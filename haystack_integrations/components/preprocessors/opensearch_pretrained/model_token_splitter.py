@@ -9,7 +9,7 @@ at that limit; this splitter counts exactly what the model will see.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from haystack import Document, component, default_from_dict
@@ -19,11 +19,13 @@ from opensearch_pretrained_haystack.artifacts import Lease, resolve_artifact
 from opensearch_pretrained_haystack.catalog import PretrainedModel
 from opensearch_pretrained_haystack.inference.tokenizer import ModelTokenizer, shared_tokenizer
 from opensearch_pretrained_haystack.serialization import init_parameters_to_dict
+from opensearch_pretrained_haystack.text_analysis import TITLE_FIELD
 from opensearch_pretrained_haystack.text_preparation import split_by_content
 
 # Chosen by measurement with `opensearch-pretrained evaluate` (see README): tokens shared by neighbouring passages
 # (SciFact train, all-MiniLM-L6-v2, 126-token passages: dense nDCG@10 0.692 at 64, 0.685 at 32).
 DEFAULT_OVERLAP = 64
+DEFAULT_TITLE_HEADER = False
 # A text longer than this is tokenized a segment at a time (see ``_long_text_spans``): a huge document's tokens are
 # never all held, and its passages are those the whole text gives.
 SEGMENT_CHARS = 200_000
@@ -63,6 +65,7 @@ class ModelTokenSplitter:
         cache_dir: str | None = None,
         window: int | None = None,
         overlap: int = DEFAULT_OVERLAP,
+        title_header: bool = DEFAULT_TITLE_HEADER,
     ) -> None:
         """
         Create the splitter; the tokenizer is loaded at ``warm_up``.
@@ -74,6 +77,8 @@ class ModelTokenSplitter:
         :param cache_dir: Where verified artifacts are kept.
         :param window: Tokens per passage, special tokens excluded; ``None`` fills the model's limit.
         :param overlap: Tokens each passage shares with the previous one.
+        :param title_header: Start every passage of a document with a ``meta["title"]`` with that title (see
+            ``_headers``), the body cut into windows shrunk by the title's tokens so the whole passage fits.
         """
         if window is not None and window < 1:
             raise ValueError(f"window must be at least 1 token, got {window}.")
@@ -88,6 +93,7 @@ class ModelTokenSplitter:
         self.cache_dir = cache_dir
         self.window = window
         self.overlap = overlap
+        self.title_header = title_header
         self._lease: Lease[ModelTokenizer] | None = None
         self._window = 0
 
@@ -168,26 +174,67 @@ class ModelTokenSplitter:
 
     def _passages(self, documents: list[Document], to_split: list[int]) -> Iterator[Document]:
         assert self._lease is not None
-        long = {i for i in to_split if len(documents[i].content or "") > SEGMENT_CHARS}
+        headers = self._headers(documents, to_split) if self.title_header else {}
+
+        def text(i: int) -> str:  # what is tokenized: a titled document as its passages read, title then body
+            content = documents[i].content or ""
+            return headers[i].text(content) if i in headers else content
+
+        long = {i for i in to_split if len(text(i)) > SEGMENT_CHARS}
         short = [i for i in to_split if i not in long]
-        encodings = self._lease.value.tokenizer.encode_batch(
-            [documents[i].content for i in short], add_special_tokens=False
-        )
+        encodings = self._lease.value.tokenizer.encode_batch([text(i) for i in short], add_special_tokens=False)
         encoding_of = dict(zip(short, encodings, strict=True))
         for position, doc in enumerate(documents):
+            header = headers.get(position)
+            window, overlap = (header.window, header.overlap) if header else (self._window, self.overlap)
+            first = header.skip if header else 0  # windows are cut from the body on
             if position in long:
-                spans: Iterator[tuple[int, int]] | list[tuple[int, int]] = self._long_text_spans(doc.content or "")
+                spans: Iterator[tuple[int, int]] | list[tuple[int, int]] = self._long_text_spans(
+                    text(position), window, overlap, first
+                )
+            elif position in encoding_of:
+                spans = self.spans(encoding_of.pop(position), window, overlap, first)
             else:  # a document without content is its own one passage: kept, and collapsible to its source
-                spans = self.spans(encoding_of.pop(position)) if position in encoding_of else [(0, 0)]
+                spans = [(0, 0)]
             for split_id, (start, end) in enumerate(spans):
-                meta = {**doc.meta, "source_id": doc.id, "split_id": split_id, "split_idx_start": start}
                 content = None if doc.content is None else doc.content[start:end]
+                if header is not None:  # the span is one of the header's text
+                    start, content = header.passage(doc.content or "", split_id, start, end)
+                meta = {**doc.meta, "source_id": doc.id, "split_id": split_id, "split_idx_start": start}
                 # id="" makes Document hash the passage's content and meta: stable ids across runs.
                 yield replace(doc, id="", content=content, meta=meta, embedding=None, score=None)
 
-    def _long_text_spans(self, text: str) -> Iterator[tuple[int, int]]:
+    def _headers(self, documents: list[Document], to_split: list[int]) -> dict[int, _TitleHeader]:
         """
-        The character spans ``spans`` gives for the whole of ``text``, tokenizing one segment at a time.
+        The title header of each document to split that has a ``meta["title"]`` leaving room for a window.
+
+        The title's whitespace is collapsed as the cleaner collapses the content's. A document whose content starts
+        with its title (as BEIR records are indexed) has its body after it; a title that fills the window down to
+        the overlap, or a content that is only the title, gives no header (the document is cut as without one).
+        """
+        assert self._lease is not None
+        titles: dict[int, str] = {}
+        for i in to_split:
+            title = documents[i].meta.get(TITLE_FIELD)
+            if isinstance(title, str) and (title := " ".join(title.split())):
+                titles[i] = title
+        encodings = self._lease.value.tokenizer.encode_batch(list(titles.values()), add_special_tokens=False)
+        headers = {}
+        for (i, title), encoding in zip(titles.items(), encodings, strict=True):
+            content = documents[i].content or ""
+            body = len(title) if content.startswith(title) else 0
+            if body and body < len(content) and not content[body].isspace():
+                body = 0  # the content starts with a longer word, not with the title
+            while body and body < len(content) and content[body].isspace():
+                body += 1
+            window = self._window - len(encoding.ids)
+            if 2 * window >= self._window and body < len(content):
+                headers[i] = _TitleHeader(title, body, window, self.overlap * window // self._window)
+        return headers
+
+    def _long_text_spans(self, text: str, window: int, overlap: int, start: int = 0) -> Iterator[tuple[int, int]]:
+        """
+        The character spans ``spans`` gives for ``text`` from character ``start`` on, tokenizing a segment at a time.
 
         A passage ending near a segment's cut (where the tokens may differ from the whole text's) is cut again in
         the next segment, which starts ``SEGMENT_CONTEXT`` characters before it at a word: from that passage's first
@@ -195,7 +242,7 @@ class ModelTokenSplitter:
         """
         assert self._lease is not None
         tokenizer = self._lease.value.tokenizer
-        base, restart, size = 0, 0, SEGMENT_CHARS
+        base, restart, size = 0, start, SEGMENT_CHARS
         while True:
             stop = _segment_end(text, base, base + size)
             encoding = tokenizer.encode(text[base:stop], add_special_tokens=False)
@@ -203,7 +250,7 @@ class ModelTokenSplitter:
             first = next((i for i, (start, _) in enumerate(offsets) if base + start >= restart), len(offsets))
             spans = [
                 (base + offsets[start][0], base + offsets[end - 1][1])
-                for start, end in self._token_spans(encoding, first)
+                for start, end in self._token_spans(encoding, window, overlap, first)
             ]
             final = stop >= len(text)
             kept = spans if final else [span for span in spans if span[1] <= stop - SEGMENT_CONTEXT]
@@ -216,14 +263,30 @@ class ModelTokenSplitter:
             restart = spans[len(kept)][0]
             base, size = _word_before(text, restart - SEGMENT_CONTEXT, lower=base), SEGMENT_CHARS
 
-    def spans(self, encoding: Encoding) -> list[tuple[int, int]]:
-        """Character spans of the passages of one encoded text (encoded without special tokens)."""
-        if len(encoding.ids) == 0:
-            return [(0, 0)]
-        offsets = encoding.offsets
-        return [(offsets[start][0], offsets[end - 1][1]) for start, end in self._token_spans(encoding)]
+    def spans(
+        self, encoding: Encoding, window: int | None = None, overlap: int | None = None, start: int = 0
+    ) -> list[tuple[int, int]]:
+        """
+        Character spans of the passages of one encoded text (encoded without special tokens).
 
-    def _token_spans(self, encoding: Encoding, first: int = 0) -> Iterator[tuple[int, int]]:
+        :param encoding: The text's tokens.
+        :param window: Tokens per passage; ``None`` takes the splitter's.
+        :param overlap: Tokens neighbours share; ``None`` takes the splitter's.
+        :param start: The character the passages start at; the text before it (a title header) is in none.
+        :returns: The spans, in order; a text without tokens (from ``start`` on) is one span.
+        """
+        offsets = encoding.offsets
+        first = next((i for i, (begin, _) in enumerate(offsets) if begin >= start), len(offsets))
+        if first == len(offsets):
+            return [(start, start)]
+        return [
+            (offsets[begin][0], offsets[end - 1][1])
+            for begin, end in self._token_spans(
+                encoding, window or self._window, self.overlap if overlap is None else overlap, first
+            )
+        ]
+
+    def _token_spans(self, encoding: Encoding, window: int, overlap: int, first: int = 0) -> Iterator[tuple[int, int]]:
         """
         The passages of one encoded text from token ``first`` on, as token ranges.
 
@@ -233,13 +296,49 @@ class ModelTokenSplitter:
         words = encoding.word_ids
         start = first
         while start < count:
-            end = min(start + self._window, count)
+            end = min(start + window, count)
             if end < count:
                 end = _word_start(words, end, lower=start + 1)
             yield start, end
             if end >= count:
                 return
-            start = _word_start(words, max(end - self.overlap, start + 1), lower=start + 1)
+            start = _word_start(words, max(end - overlap, start + 1), lower=start + 1)
+
+
+@dataclass(frozen=True)
+class _TitleHeader:
+    """
+    A document's title, put in front of each of its passages.
+
+    The document is tokenized as its passages read: the title, a space, the body. The tokenizers cut words at
+    spaces first, so the title's tokens and each body window's tokens are those of the passage.
+    """
+
+    title: str
+    body: int  # where the body starts in the content: after the title, when the content starts with it
+    window: int  # body tokens per passage: the splitter's window less the title's
+    overlap: int  # body tokens shared by neighbours: the splitter's overlap, shrunk as the window is
+
+    @property
+    def skip(self) -> int:
+        """Where the body starts in ``text``."""
+        return len(self.title) + 1
+
+    def text(self, content: str) -> str:
+        """The title and the body of ``content``."""
+        return f"{self.title} {content[self.body :]}"
+
+    def passage(self, content: str, split_id: int, start: int, end: int) -> tuple[int, str]:
+        """
+        Where the passage of the span ``start:end`` of ``text`` starts in ``content``, and its text.
+
+        The title and the body window; the first passage of a content that starts with its title is the content's
+        own start, the title as the content has it.
+        """
+        start, end = self.body + start - self.skip, self.body + end - self.skip
+        if split_id == 0 and self.body:
+            return 0, content[:end]
+        return start, f"{self.title} {content[start:end]}"
 
 
 def _segment_end(text: str, base: int, position: int) -> int:
