@@ -122,8 +122,8 @@ def test_a_content_without_its_title_gets_it_in_front_of_every_passage(tiny_toke
 
 
 def test_without_room_for_a_window_or_a_title_the_passages_are_those_without_header():
-    plain = ModelTokenSplitter(TINY, window=40, overlap=16)
-    headed = ModelTokenSplitter(TINY, window=40, overlap=16, title_header=True)
+    plain = ModelTokenSplitter(TINY, window=40, overlap=16, title_header=False)
+    headed = ModelTokenSplitter(TINY, window=40, overlap=16)  # the default
     long_title = " ".join(["word"] * 21)  # 21 tokens: more than half the window
     documents = [
         Document(content=f"{long_title} {LONG}", meta={"title": long_title}),
@@ -135,7 +135,6 @@ def test_without_room_for_a_window_or_a_title_the_passages_are_those_without_hea
     got = [(p.content, p.meta["split_idx_start"]) for p in headed.run(documents)["documents"]]
     expected = [(p.content, p.meta["split_idx_start"]) for p in plain.run(documents[:4])["documents"]]
     assert got == [*expected, ("Cat Catalogue of cats", 0)]
-    assert not ModelTokenSplitter(TINY).title_header
 
 
 def test_real_model_titled_texts_fit_128_tokens():

@@ -25,7 +25,9 @@ from opensearch_pretrained_haystack.text_preparation import split_by_content
 # Chosen by measurement with `opensearch-pretrained evaluate` (see README): tokens shared by neighbouring passages
 # (SciFact train, all-MiniLM-L6-v2, 126-token passages: dense nDCG@10 0.692 at 64, 0.685 at 32).
 DEFAULT_OVERLAP = 64
-DEFAULT_TITLE_HEADER = False
+# The title on every passage, by measurement too (SciFact train: dense nDCG@10 0.702 with it, 0.692 with the title
+# on the first passage only; hybrid 0.7445 against 0.7417).
+DEFAULT_TITLE_HEADER = True
 # A text longer than this is tokenized a segment at a time (see ``_long_text_spans``): a huge document's tokens are
 # never all held, and its passages are those the whole text gives.
 SEGMENT_CHARS = 200_000
@@ -39,11 +41,14 @@ class ModelTokenSplitter:
     """
     Cuts documents into passages of at most ``window`` tokens of the model, neighbours sharing ``overlap``.
 
-    Passages are exact substrings of the source text, cut between words where possible. Each keeps the
-    source's meta plus ``source_id`` (the source document's id), ``split_id`` (its position) and
-    ``split_idx_start`` (its character offset) — the names Haystack's ``DocumentSplitter`` uses — so results
-    can be collapsed back to source documents (``SourceDocumentCollapser``). Passage ids are hashes of
-    content and meta, so the same input always gives the same ids. A document without content is returned as
+    Passages are exact substrings of the source text, cut between words where possible; with ``title_header`` (the
+    default) a document with a ``meta["title"]`` has that title in front of every passage, and each passage's text
+    after it is an exact substring (the first passage of a content that starts with its title is the content's own
+    start). Each keeps the source's meta plus ``source_id`` (the source document's id), ``split_id`` (its position)
+    and ``split_idx_start`` (its character offset; of the text after the title) — the names Haystack's
+    ``DocumentSplitter`` uses — so results can be collapsed back to source documents (``SourceDocumentCollapser``).
+    Passage ids are hashes of content and meta, so the same input always gives the same ids. A document without
+    content is returned as
     one passage without content, counted in ``meta`` and named in one warning: never dropped.
 
     Usage example:
