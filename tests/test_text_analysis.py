@@ -108,11 +108,14 @@ def test_the_title_counts_in_bm25_as_in_the_store(opensearch_url, index_name, tm
     """BEIR records with titles, indexed into a store and an index by ``index``: a title word finds the same
     passages in both, ranked alike, and the index's BM25 length of each (title copied into ``content``) is the
     store's (title and content columns). The words are ones every analyzer cuts alike (also the standard one of a
-    cluster without analysis-common)."""
+    cluster without analysis-common). Both hold the same passages, a long record's each headed by its title, so
+    both embed the same texts."""
+    provisions = " ".join(f"Ship {i} carried barrels of water and salted meat." for i in range(40))
     records = [
         {"_id": "s1", "title": "Scurvy in sailors", "text": "Vitamin C deficiency caused the disease on long voyages."},
         {"_id": "s2", "title": "Rickets", "text": "Vitamin D deficiency softens bones in children."},
         {"_id": "s3", "text": "Sailors ate citrus fruit to prevent scurvy."},
+        {"_id": "s4", "title": "Provisions at sea", "text": provisions},
     ]
     source = tmp_path / "corpus.jsonl"
     source.write_text("".join(json.dumps(record) + "\n" for record in records))
@@ -140,5 +143,10 @@ def test_the_title_counts_in_bm25_as_in_the_store(opensearch_url, index_name, tm
             explanation = client.explain(index=index_name, id=document.id, body={"query": match})["explanation"]
             assert _explained(explanation, "dl, length of field") == length, (query, document.meta)
     assert {d.meta.get("title") for d in store.bm25_retrieval("scurvy", top_k=5)} == {"Scurvy in sailors", None}
+    stored = {document.id: document.content for document in store.filter_documents()}
+    hits = client.search(index=index_name, body={"query": {"match_all": {}}, "size": 100})["hits"]["hits"]
+    assert {hit["_id"]: hit["_source"]["content"] for hit in hits} == stored
+    headed = [content for content in stored.values() if "barrels" in content]
+    assert len(headed) > 2 and all(content.startswith("Provisions at sea ") for content in headed)
     connection.close()
     store.close()
