@@ -83,7 +83,8 @@ class ModelTokenSplitter:
         :param window: Tokens per passage, special tokens excluded; ``None`` fills the model's limit.
         :param overlap: Tokens each passage shares with the previous one.
         :param title_header: Start every passage of a document with a ``meta["title"]`` with that title (see
-            ``_headers``), the body cut into windows shrunk by the title's tokens so the whole passage fits.
+            ``_headers``): the body is cut into windows shrunk by the title's tokens, so the whole passage fits, and
+            the overlap shrinks in the same ratio.
         """
         if window is not None and window < 1:
             raise ValueError(f"window must be at least 1 token, got {window}.")
@@ -214,8 +215,8 @@ class ModelTokenSplitter:
         The title header of each document to split that has a ``meta["title"]`` leaving room for a window.
 
         The title's whitespace is collapsed as the cleaner collapses the content's. A document whose content starts
-        with its title (as BEIR records are indexed) has its body after it; a title that fills the window down to
-        the overlap, or a content that is only the title, gives no header (the document is cut as without one).
+        with its title (as BEIR records are indexed) has its body after it. A title longer than half the window (a
+        text, not a title), or a content that is only the title, gives no header: the document is cut as without.
         """
         assert self._lease is not None
         titles: dict[int, str] = {}
