@@ -48,8 +48,7 @@ class ModelTokenSplitter:
     and ``split_idx_start`` (its character offset; of the text after the title) — the names Haystack's
     ``DocumentSplitter`` uses — so results can be collapsed back to source documents (``SourceDocumentCollapser``).
     Passage ids are hashes of content and meta, so the same input always gives the same ids. A document without
-    content is returned as
-    one passage without content, counted in ``meta`` and named in one warning: never dropped.
+    content is returned as one passage without content, counted in ``meta`` and named in one warning: never dropped.
 
     Usage example:
     ```python
@@ -193,13 +192,13 @@ class ModelTokenSplitter:
         for position, doc in enumerate(documents):
             header = headers.get(position)
             window, overlap = (header.window, header.overlap) if header else (self._window, self.overlap)
-            first = header.skip if header else 0  # windows are cut from the body on
+            body = header.skip if header else 0  # windows are cut from the body on, after the title
             if position in long:
                 spans: Iterator[tuple[int, int]] | list[tuple[int, int]] = self._long_text_spans(
-                    text(position), window, overlap, first
+                    text(position), window, overlap, body
                 )
             elif position in encoding_of:
-                spans = self.spans(encoding_of.pop(position), window, overlap, first)
+                spans = self.spans(encoding_of.pop(position), window, overlap, body)
             else:  # a document without content is its own one passage: kept, and collapsible to its source
                 spans = [(0, 0)]
             for split_id, (start, end) in enumerate(spans):
