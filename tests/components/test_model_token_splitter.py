@@ -210,6 +210,17 @@ def test_a_long_text_cut_a_segment_at_a_time_gives_the_whole_texts_passages(fami
     assert len(whole) > 10 and segmented == whole
 
 
+def test_a_long_titled_text_cut_a_segment_at_a_time_gives_the_whole_texts_passages(monkeypatch):
+    splitter = ModelTokenSplitter(TINY, overlap=16)
+    source = Document(content=f"{TITLE} {SEGMENTED_TEXT}", meta={"title": TITLE})
+    whole = [(p.meta["split_idx_start"], p.content) for p in splitter.run([source])["documents"]]
+    monkeypatch.setattr(model_token_splitter, "SEGMENT_CHARS", 3000)
+    monkeypatch.setattr(model_token_splitter, "SEGMENT_CONTEXT", 300)
+    segmented = [(p.meta["split_idx_start"], p.content) for p in splitter.stream([source])]
+    assert len(whole) > 10 and segmented == whole
+    assert all(content.startswith(f"{TITLE} ") for _, content in whole)
+
+
 def test_the_batch_job_writes_a_huge_documents_passages_while_it_is_cut(monkeypatch):
     """The job holds one group of passages, not the document's: writes start before the document is cut."""
     monkeypatch.setattr(model_token_splitter, "SEGMENT_CHARS", 3000)
