@@ -193,10 +193,10 @@ def append(database: Path, connection: sqlite3.Connection, dimension: int, block
             if expected is None or found != tuple(map(_unsigned, expected)):
                 raise VectorFileError(_damaged(paths[0], f"rows {first}-{state.count - 1} fail their checksum"))
         for file, rows in ((vector_file, block), (norm_file, norms)):
-            file.write(np.ascontiguousarray(rows).tobytes())
+            file.write(np.ascontiguousarray(rows).data)
             file.flush()
             os.fdatasync(file.fileno())
-    _record_chunks(connection, first, np.concatenate([tail_vectors, block]), np.concatenate([tail_norms, norms]))
+    _record_chunks(connection, first, (tail_vectors, tail_norms), (block, norms))
     connection.execute("UPDATE store_info SET vector_count = ?", (state.count + len(block),))
 
 
@@ -334,11 +334,14 @@ def _read_rows(file: BinaryIO, dtype: type, first: int, end: int, width: int) ->
 
 
 def _record_chunks(
-    connection: sqlite3.Connection, first: int, vectors: npt.NDArray[np.float32], norms: npt.NDArray[np.float64]
+    connection: sqlite3.Connection,
+    first: int,
+    *parts: tuple[npt.NDArray[np.generic], npt.NDArray[np.generic]],
 ) -> None:
-    """Store the hashes of the chunks from row ``first`` (a chunk start) on, the last one perhaps partial."""
+    """Store the hashes of the chunks from row ``first`` (a chunk start) on: ``parts`` are consecutive rows."""
     chunks = _ChunkHashes(first // CHUNK_ROWS)
-    chunks.add(vectors, norms)
+    for vectors, norms in parts:
+        chunks.add(vectors, norms)
     connection.executemany("INSERT OR REPLACE INTO vector_chunks VALUES (?, ?, ?)", chunks.rows())
 
 
@@ -351,7 +354,7 @@ class _ChunkHashes:
         self._vectors, self._norms = xxhash.xxh3_64(), xxhash.xxh3_64()
         self._rows = 0  # rows added to the current chunk
 
-    def add(self, vectors: npt.NDArray[np.float32], norms: npt.NDArray[np.float64]) -> None:
+    def add(self, vectors: npt.NDArray[np.generic], norms: npt.NDArray[np.generic]) -> None:
         done = 0
         while done < len(vectors):
             take = min(len(vectors) - done, CHUNK_ROWS - self._rows)
