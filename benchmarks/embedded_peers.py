@@ -12,7 +12,12 @@ product, cosine and l2 rank alike).
 Each store is handed what its users hand it, made before its write is timed: the arrays for sqlite-vec, LanceDB,
 Qdrant and Chroma; Haystack ``Document``s (as an embedder returns them) for this store and InMemoryDocumentStore,
 whose building (Haystack's dataclass from the arrays' rows, not the store) is its own column. This store's write
-includes its BM25 (FTS5) index, LanceDB's its FTS index.
+includes its BM25 (FTS5) index, LanceDB's its FTS index. Peak RSS is each process's own (``VmHWM``); a Haystack
+store's writing process holds the Documents it is handed, so the RSS before its write is shown beside.
+
+An editable install under ``PYTHONDONTWRITEBYTECODE`` compiles this package's modules in every new process (~30 ms
+here), which a wheel install does not: run ``python -m compileall -q haystack_integrations
+opensearch_pretrained_haystack`` once first.
 
     pip install sqlite-vec sqlean.py lancedb qdrant-client chromadb   # the peers: not dependencies of the package
     python benchmarks/embedded_peers.py --count 100000 [--dir /tmp/peers] [--rounds 3]
@@ -157,7 +162,10 @@ def open_(path):
 # What a peer's users hand it, made before the write is timed: Haystack Documents (as an embedder returns them) for the
 # Haystack stores, the arrays for the others. Building the Documents is timed apart.
 PREPARED = """
-import json, resource, sys, time
+import json, sys, time
+def rss_mib(field):  # of this process since its exec (getrusage's ru_maxrss would carry over the parent's peak)
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith(field + ":")) / 1024
 def prepared(count):
     vectors, texts = data(count)
     started = time.perf_counter()
@@ -165,15 +173,16 @@ def prepared(count):
     return items, (time.perf_counter() - started if "prepare" in globals() else None)
 def timed_write(path, count):
     items, built = prepared(count)
+    rss_before = rss_mib("VmRSS")
     started = time.perf_counter()
     write(path, items)
-    return {"built": built, "seconds": time.perf_counter() - started}
+    return {"built": built, "seconds": time.perf_counter() - started, "rss_before_write": rss_before}
 """
 
 WRITE = """
 path, count = sys.argv[1], int(sys.argv[2])
 print(json.dumps({**timed_write(path, count),
-                  "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "peak_rss_mib": rss_mib("VmHWM")}))
 """
 
 # The floor under a peer's new-process query: python, numpy and the library the store comes with, imported and
@@ -208,7 +217,7 @@ if warm:
             text_times.append(time.perf_counter() - started)
 print(json.dumps({"found": [[int(i) for i in ids] for ids in found], "warm_ms": [t * 1000 for t in times],
                   "bm25_ms": [t * 1000 for t in text_times], **written,
-                  "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "peak_rss_mib": rss_mib("VmHWM")}))
 """
 
 
@@ -300,7 +309,9 @@ def main() -> None:
     for peer, row in rows.items():
         built = "-" if row.get("built") is None else f"{row['built']:.1f}"
         write = f"{row['seconds']:.1f}" + (" (in its query process)" if peer == "InMemoryDocumentStore" else "")
-        rss = f"{row['peak_rss_mib']:.0f}" if "peak_rss_mib" in row else "-"
+        rss = "-" if "peak_rss_mib" not in row else f"{row['peak_rss_mib']:.0f}"
+        if "peak_rss_mib" in row and row.get("built") is not None:
+            rss += f" ({row['rss_before_write']:.0f} before the write)"
         print(
             f"| {peer} | {built} | {write} | {row['disk'] / 2**20:.0f} | {rss} | "
             f"{statistics.median(row['floor']):.2f} | {statistics.median(row['new']):.2f} | "

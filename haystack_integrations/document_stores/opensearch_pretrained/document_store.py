@@ -374,9 +374,9 @@ class SQLiteDocumentStore(AsyncOperations, SparseOperations):
                     raise DuplicateDocumentError(
                         f"A document with one of these ids is already stored: {error}"
                     ) from None
-            # (an overwritten row is indexed again by its trigger)
-            connection.execute(self._bm25.index_new_rows, (last_key,))
-            vector_file.append(Path(self.path), connection, self.store_model.dimension, vectors)
+            with vector_file.appending(Path(self.path), connection, self.store_model.dimension, vectors):
+                # (an overwritten row is indexed again by its trigger)
+                connection.execute(self._bm25.index_new_rows, (last_key,))
             return len(documents)
 
     def _not_stored(self, connection: sqlite3.Connection, documents: list[Document]) -> list[Document]:
@@ -1235,20 +1235,23 @@ def _float32_rows(documents: list[Document], dimension: int) -> npt.NDArray[np.f
     """
     The embeddings of the documents that have one, as float32 rows: each number rounded as numpy rounds it (C's cast).
 
-    ``struct``'s native ``f`` packs a row of Python floats at C speed: 1.6x numpy's ``fromiter`` on a 2-core box.
+    ``struct``'s native ``f`` packs a row of Python floats at C speed: 1.6x numpy's ``fromiter`` on a 2-core box. No
+    object outlives its row: objects kept per document would make Python's collector walk every stored list again.
 
     :raises ValueError: An embedding holds something that is not a number.
     """
-    embeddings = [(document.id, document.embedding) for document in documents if document.embedding is not None]
-    rows = np.empty((len(embeddings), dimension), np.float32)
-    pack, buffer = struct.Struct(f"{dimension}f").pack_into, rows.data
-    for row, (doc_id, embedding) in enumerate(embeddings):
-        try:
-            pack(buffer, row * dimension * 4, *embedding)
-        except struct.error:
-            raise ValueError(
-                f"Document {doc_id} has an embedding holding something that is not a number; nothing was written."
-            ) from None
+    rows = np.empty((sum(document.embedding is not None for document in documents), dimension), np.float32)
+    pack, buffer, offset = struct.Struct(f"{dimension}f").pack_into, rows.data, 0
+    for document in documents:
+        if document.embedding is not None:
+            try:
+                pack(buffer, offset, *document.embedding)
+            except struct.error:
+                raise ValueError(
+                    f"Document {document.id} has an embedding holding something that is not a number; nothing was "
+                    "written."
+                ) from None
+            offset += dimension * 4
     return rows
 
 
