@@ -350,7 +350,11 @@ class SQLiteDocumentStore(AsyncOperations, SparseOperations):
         return written
 
     def _insert(self, documents: list[Document], policy: DuplicatePolicy, *, writes_sparse: bool) -> int:
-        """Insert the rows, and append their vectors to the vector file, in one transaction."""
+        """
+        Insert the rows, and append their vectors to the vector file, in one transaction.
+
+        The vectors are written and synced while SQLite indexes the new rows for BM25 (``vector_file.appending``).
+        """
         insert = "INSERT INTO documents (id, content, meta, vec_pos, extra) VALUES (?, ?, ?, ?, ?)"
         with self._writing() as connection:
             self._prepare_sparse(connection, writes_sparse=writes_sparse)
@@ -745,7 +749,7 @@ class SQLiteDocumentStore(AsyncOperations, SparseOperations):
             connection.execute("PRAGMA synchronous=NORMAL")  # WAL: a crash loses no committed transaction
             # Checkpoint every WAL_CHECKPOINT_PAGES, not SQLite's 1000: the pages several batches rewrite (FTS5
             # segments, index nodes) are copied into the file once, with fewer syncs (SQLite's part of writing 100k
-            # documents: 1.05 -> 0.75 s).
+            # documents: 1.05 -> 0.73 s).
             connection.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
             if _schema_version(connection) < SCHEMA_VERSION:
                 self._upgrade(connection)
