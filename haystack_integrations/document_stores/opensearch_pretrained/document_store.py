@@ -353,7 +353,7 @@ class SQLiteDocumentStore(AsyncOperations, SparseOperations):
         """
         Insert the rows, and append their vectors to the vector file, in one transaction.
 
-        The vectors are written and synced while SQLite indexes the new rows for BM25 (``vector_file.appending``).
+        The vectors are written and synced while SQLite inserts and indexes the rows (``vector_file.appending``).
         """
         insert = "INSERT INTO documents (id, content, meta, vec_pos, extra) VALUES (?, ?, ?, ?, ?)"
         with self._writing() as connection:
@@ -365,20 +365,20 @@ class SQLiteDocumentStore(AsyncOperations, SparseOperations):
             positions = itertools.count(first)  # in the order of ``vectors``
             last_key = connection.execute("SELECT coalesce(max(pk), 0) FROM documents").fetchone()[0]
             rows = (_row(doc, next(positions) if doc.embedding is not None else None) for doc in documents)
-            if policy == DuplicatePolicy.OVERWRITE:
-                connection.executemany(
-                    insert + " ON CONFLICT(id) DO UPDATE SET content = excluded.content, meta = excluded.meta, "
-                    "vec_pos = excluded.vec_pos, extra = excluded.extra",
-                    rows,
-                )
-            else:
-                try:
-                    connection.executemany(insert, rows)
-                except sqlite3.IntegrityError as error:
-                    raise DuplicateDocumentError(
-                        f"A document with one of these ids is already stored: {error}"
-                    ) from None
             with vector_file.appending(Path(self.path), connection, self.store_model.dimension, vectors):
+                if policy == DuplicatePolicy.OVERWRITE:
+                    connection.executemany(
+                        insert + " ON CONFLICT(id) DO UPDATE SET content = excluded.content, meta = excluded.meta, "
+                        "vec_pos = excluded.vec_pos, extra = excluded.extra",
+                        rows,
+                    )
+                else:
+                    try:
+                        connection.executemany(insert, rows)
+                    except sqlite3.IntegrityError as error:
+                        raise DuplicateDocumentError(
+                            f"A document with one of these ids is already stored: {error}"
+                        ) from None
                 # (an overwritten row is indexed again by its trigger)
                 connection.execute(self._bm25.index_new_rows, (last_key,))
             return len(documents)
