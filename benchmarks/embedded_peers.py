@@ -2,17 +2,29 @@
 The embedded store beside its embedded peers, on the same data in one interleaved run (issue 22).
 
 100k random 384-dimensional unit vectors with ~100-character texts (Zipf-distributed words), written once per store
-in a fresh process; then, round after round, every store answers a query from a new process; then each answers 20
+in a fresh process; then, round after round, every store answers a query from a new process, beside a new process
+that only imports numpy and the store's library (Haystack for this store and InMemoryDocumentStore): the floor under
+a query from a new process of any store of that library. Then each answers 20
 warm queries in one process, and 20 warm BM25 queries of three words where it has full-text search (this store,
 InMemoryDocumentStore, LanceDB). Recall@10 is against brute force over the same vectors (on unit vectors, the dot
 product, cosine and l2 rank alike).
+
+Each store is handed what its users hand it, made before its write is timed: the arrays for sqlite-vec, LanceDB,
+Qdrant and Chroma; Haystack ``Document``s (as an embedder returns them) for this store and InMemoryDocumentStore,
+whose building (Haystack's dataclass from the arrays' rows, not the store) is its own column. This store's write
+includes its BM25 (FTS5) index, LanceDB's its FTS index. Peak RSS is each process's own (``VmHWM``); a Haystack
+store's writing process holds the Documents it is handed, so the RSS before its write is shown beside.
+
+An editable install under ``PYTHONDONTWRITEBYTECODE`` compiles this package's modules in every new process (~30 ms
+here), which a wheel install does not: run ``python -m compileall -q haystack_integrations
+opensearch_pretrained_haystack`` once first.
 
     pip install sqlite-vec sqlean.py lancedb qdrant-client chromadb   # the peers: not dependencies of the package
     python benchmarks/embedded_peers.py --count 100000 [--dir /tmp/peers] [--rounds 3]
 
 A peer that does not import is listed as missing. InMemoryDocumentStore keeps nothing on disk, so it is written
-and queried in one process (its "new process" time includes the write). sqlite-vec needs an SQLite that loads
-extensions: CPython's ``sqlite3`` here cannot, so it runs on ``sqlean.py``'s.
+and queried in one process (its "new process" time includes building the Documents and the write). sqlite-vec needs
+an SQLite that loads extensions: CPython's ``sqlite3`` here cannot, so it runs on ``sqlean.py``'s.
 """
 
 from __future__ import annotations
@@ -27,6 +39,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -54,11 +67,12 @@ PEERS = {
     "this store (SQLite)": """
 from haystack import Document
 from haystack_integrations.document_stores.opensearch_pretrained import SQLiteDocumentStore
-def write(path, vectors, texts):
+def prepare(vectors, texts):
+    return [Document(id=str(i), content=t, embedding=vectors[i].tolist()) for i, t in enumerate(texts)]
+def write(path, documents):
     store = SQLiteDocumentStore(path=path + ".sqlite", model="all-MiniLM-L6-v2")
-    for s in range(0, len(texts), 4096):
-        store.write_documents([Document(id=str(i), content=texts[i], embedding=vectors[i].tolist())
-                               for i in range(s, min(s + 4096, len(texts)))])
+    for s in range(0, len(documents), 4096):
+        store.write_documents(documents[s : s + 4096])
     store.close()
 def open_(path):
     store = SQLiteDocumentStore(path=path + ".sqlite")
@@ -71,8 +85,10 @@ def open_text(path):
 from haystack import Document
 from haystack.document_stores.in_memory import InMemoryDocumentStore
 STORE = InMemoryDocumentStore(embedding_similarity_function="dot_product")
-def write(path, vectors, texts):
-    STORE.write_documents([Document(id=str(i), content=t, embedding=vectors[i].tolist()) for i, t in enumerate(texts)])
+def prepare(vectors, texts):
+    return [Document(id=str(i), content=t, embedding=vectors[i].tolist()) for i, t in enumerate(texts)]
+def write(path, documents):
+    STORE.write_documents(documents)
 def open_(path):
     return lambda q: [int(d.id) for d in STORE.embedding_retrieval(q.tolist(), top_k=10)]
 def open_text(path):
@@ -85,7 +101,8 @@ def connect(path):
     c.enable_load_extension(True)
     sqlite_vec.load(c)
     return c
-def write(path, vectors, texts):
+def write(path, data):
+    vectors, texts = data
     c = connect(path)
     c.execute("CREATE VIRTUAL TABLE v USING vec0(embedding float[384] distance_metric=cosine, +content text)")
     with c:
@@ -99,7 +116,8 @@ def open_(path):
 """,
     "LanceDB": """
 import lancedb, pyarrow as pa
-def write(path, vectors, texts):
+def write(path, data):
+    vectors, texts = data
     db = lancedb.connect(path + ".lance")
     table = pa.table({"id": pa.array(range(len(texts))), "text": texts,
                       "vector": pa.FixedSizeListArray.from_arrays(pa.array(vectors.ravel()), 384)})
@@ -113,7 +131,8 @@ def open_text(path):
 """,
     "Qdrant (local mode)": """
 from qdrant_client import QdrantClient, models
-def write(path, vectors, texts):
+def write(path, data):
+    vectors, texts = data
     client = QdrantClient(path=path + ".qdrant")
     client.create_collection("t", vectors_config=models.VectorParams(size=384, distance=models.Distance.DOT))
     for s in range(0, len(texts), 4096):
@@ -127,7 +146,8 @@ def open_(path):
 """,
     "Chroma": """
 import chromadb
-def write(path, vectors, texts):
+def write(path, data):
+    vectors, texts = data
     collection = chromadb.PersistentClient(path=path + ".chroma").create_collection(
         "docs", configuration={"hnsw": {"space": "ip"}})
     for s in range(0, len(texts), 4096):
@@ -139,22 +159,46 @@ def open_(path):
 """,
 }
 
-WRITE = """
-import json, resource, sys, time
-path, count = sys.argv[1], int(sys.argv[2])
-vectors, texts = data(count)
-started = time.perf_counter()
-write(path, vectors, texts)
-print(json.dumps({"seconds": time.perf_counter() - started,
-                  "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+# What a peer's users hand it, made before the write is timed: Haystack Documents (as an embedder returns them) for the
+# Haystack stores, the arrays for the others. Building the Documents is timed apart.
+PREPARED = """
+import json, sys, time
+def rss_mib(field):  # of this process since its exec (getrusage's ru_maxrss would carry over the parent's peak)
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith(field + ":")) / 1024
+def prepared(count):
+    vectors, texts = data(count)
+    started = time.perf_counter()
+    items = prepare(vectors, texts) if "prepare" in globals() else (vectors, texts)
+    return items, (time.perf_counter() - started if "prepare" in globals() else None)
+def timed_write(path, count):
+    items, built = prepared(count)
+    rss_before = rss_mib("VmRSS")
+    started = time.perf_counter()
+    write(path, items)
+    return {"built": built, "seconds": time.perf_counter() - started, "rss_before_write": rss_before}
 """
 
+WRITE = """
+path, count = sys.argv[1], int(sys.argv[2])
+print(json.dumps({**timed_write(path, count),
+                  "peak_rss_mib": rss_mib("VmHWM")}))
+"""
+
+# The floor under a peer's new-process query: python, numpy and the library the store comes with, imported and
+# nothing else (for the Haystack stores, Haystack: what any store returning its Documents imports).
+FLOORS = {
+    "this store (SQLite)": "from haystack import Document",
+    "InMemoryDocumentStore": "from haystack import Document",
+    "sqlite-vec": "import sqlean, sqlite_vec",
+    "LanceDB": "import lancedb, pyarrow",
+    "Qdrant (local mode)": "from qdrant_client import QdrantClient, models",
+    "Chroma": "import chromadb",
+}
+
 QUERY = """
-import json, resource, sys, time
 path, count, warm = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "warm"
-if IN_MEMORY:
-    vectors, texts = data(count)
-    write(path, vectors, texts)
+written = timed_write(path, count) if IN_MEMORY else {}
 search = open_(path)
 qs = queries()
 found = [search(qs[0])]
@@ -172,19 +216,21 @@ if warm:
             search_text(t)
             text_times.append(time.perf_counter() - started)
 print(json.dumps({"found": [[int(i) for i in ids] for ids in found], "warm_ms": [t * 1000 for t in times],
-                  "bm25_ms": [t * 1000 for t in text_times],
-                  "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "bm25_ms": [t * 1000 for t in text_times], **written,
+                  "peak_rss_mib": rss_mib("VmHWM")}))
 """
 
 
 def _code(peer: str, body: str) -> str:
-    return DATA + PEERS[peer] + f"\nIN_MEMORY = {peer == 'InMemoryDocumentStore'}\n" + body
+    return DATA + PEERS[peer] + f"\nIN_MEMORY = {peer == 'InMemoryDocumentStore'}\n" + PREPARED + body
 
 
-def _run(peer: str, body: str, *args: str) -> tuple[dict[str, object], float]:
+def _run(peer: str, body: str | None, *args: str) -> tuple[dict[str, Any], float]:
+    """Run ``body`` with the peer's code in a new process (``None``: only the imports of its floor)."""
+    code = _code(peer, body) if body is not None else DATA + FLOORS[peer] + '\nprint("{}")'
     started = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-c", _code(peer, body), *args], capture_output=True, text=True, check=False, timeout=3600
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, check=False, timeout=3600
     )
     if done.returncode != 0:
         raise RuntimeError(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}")
@@ -218,7 +264,7 @@ def main() -> None:
     queries = namespace["queries"]()  # type: ignore[operator]
     truth = [np.argsort(-(vectors @ q), kind="stable")[:10].tolist() for q in queries]
 
-    rows: dict[str, dict[str, object]] = {}
+    rows: dict[str, dict[str, Any]] = {}
     for peer in args.peers:
         path = str(directory / f"peer{list(PEERS).index(peer)}")
         try:
@@ -226,15 +272,21 @@ def main() -> None:
         except RuntimeError as error:
             print(f"{peer}: not measured ({error})")
             continue
-        rows[peer] = {**written, "disk": _disk(directory, Path(path).name), "new": []}
+        rows[peer] = {**written, "disk": _disk(directory, Path(path).name), "new": [], "floor": []}
     for _ in range(args.rounds):  # interleaved: each round asks every store once, from a new process
         for peer, row in list(rows.items()):
             path = str(directory / f"peer{list(PEERS).index(peer)}")
             try:
-                row["new"].append(_run(peer, QUERY, path, str(args.count), "cold")[1])  # type: ignore[attr-defined]
+                row["floor"].append(_run(peer, None)[1])
+                result, seconds = _run(peer, QUERY, path, str(args.count), "cold")
             except RuntimeError as error:
                 print(f"{peer}: new-process query not measured ({error})")
                 del rows[peer]
+                continue
+            row["new"].append(seconds)
+            if "seconds" in result:  # InMemoryDocumentStore, written in its query's process
+                row.setdefault("built", result["built"])
+                row.setdefault("seconds", result["seconds"])
     for peer, row in list(rows.items()):
         path = str(directory / f"peer{list(PEERS).index(peer)}")
         try:
@@ -244,21 +296,25 @@ def main() -> None:
             del rows[peer]
             continue
         found = result["found"]
-        row["warm_ms"] = statistics.median(result["warm_ms"])  # type: ignore[arg-type]
-        row["bm25_ms"] = statistics.median(result["bm25_ms"]) if result["bm25_ms"] else None  # type: ignore[arg-type]
+        row["warm_ms"] = statistics.median(result["warm_ms"])
+        row["bm25_ms"] = statistics.median(result["bm25_ms"]) if result["bm25_ms"] else None
         row["query_rss"] = result["peak_rss_mib"]
-        row["recall"] = np.mean([len(set(f) & set(t)) / 10 for f, t in zip(found, truth, strict=True)])  # type: ignore[call-overload]
+        row["recall"] = np.mean([len(set(f) & set(t)) / 10 for f, t in zip(found, truth, strict=True)])
 
     print(
-        "\n| store | write s | disk MiB | peak RSS writing MiB | new-process query s | warm query ms | recall@10 | "
-        "warm BM25 ms | peak RSS querying MiB |"
+        "\n| store | Documents built s | write s | disk MiB | peak RSS writing MiB | new-process floor s | "
+        "new-process query s | warm query ms | recall@10 | warm BM25 ms | peak RSS querying MiB |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for peer, row in rows.items():
-        write = f"{row['seconds']:.1f}" if "seconds" in row else "in process"
-        rss = f"{row['peak_rss_mib']:.0f}" if "peak_rss_mib" in row else "-"
+        built = "-" if row.get("built") is None else f"{row['built']:.1f}"
+        write = f"{row['seconds']:.1f}" + (" (in its query process)" if peer == "InMemoryDocumentStore" else "")
+        rss = "-" if "peak_rss_mib" not in row else f"{row['peak_rss_mib']:.0f}"
+        if "peak_rss_mib" in row and row.get("built") is not None:
+            rss += f" ({row['rss_before_write']:.0f} before the write)"
         print(
-            f"| {peer} | {write} | {row['disk'] / 2**20:.0f} | {rss} | {statistics.median(row['new']):.2f} | "  # type: ignore[arg-type]
+            f"| {peer} | {built} | {write} | {row['disk'] / 2**20:.0f} | {rss} | "
+            f"{statistics.median(row['floor']):.2f} | {statistics.median(row['new']):.2f} | "
             f"{row['warm_ms']:.1f} | {row['recall']:.2f} | "
             f"{'-' if row['bm25_ms'] is None else format(row['bm25_ms'], '.1f')} | {row['query_rss']:.0f} |"
         )

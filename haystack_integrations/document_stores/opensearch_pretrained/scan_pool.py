@@ -1,7 +1,8 @@
 """
-The threads that scan the mapped vector file (k-NN scoring, checksum checks).
+The threads that scan the mapped vector file (k-NN scoring, checksum checks) and write its appends.
 
-Numpy and xxhash release the GIL in their loops, and a scan saturates memory bandwidth with a few cores.
+Numpy and xxhash release the GIL in their loops, and a scan saturates memory bandwidth with a few cores; a write and
+its sync release it too.
 """
 
 from __future__ import annotations

@@ -31,6 +31,7 @@ import os
 import sqlite3
 import struct
 from collections.abc import Iterator
+from concurrent import futures
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -156,13 +157,18 @@ def load(
     return Vectors(state, vectors, norms, _dead(connection, state, previous), files, state.count)
 
 
-def append(database: Path, connection: sqlite3.Connection, dimension: int, block: npt.NDArray[np.float32]) -> None:
+@contextmanager
+def appending(
+    database: Path, connection: sqlite3.Connection, dimension: int, block: npt.NDArray[np.float32]
+) -> Iterator[None]:
     """
-    Append ``block`` past the committed rows and record it.
+    Append ``block`` past the committed rows while the body runs, and record it once both are done.
 
-    Cuts off what lies past the committed rows, checks the last, partial chunk, writes and syncs, then records the
-    chunks' hashes and the new count. ``connection`` holds the write lock, in the transaction that commits the rows
-    pointing at these vectors.
+    Cuts off what lies past the committed rows and checks the last, partial chunk; then a thread writes and syncs the
+    files while the body does its SQL (so the disk works while SQLite indexes), and after both the chunks' hashes and
+    the new count are recorded. ``connection`` holds the write lock, in the transaction that commits the rows
+    pointing at these vectors: nothing commits before the files are synced. A body that fails waits for the thread
+    (the rows it wrote lie past the committed count: the next write cuts them off).
 
     :param database: The store's database file.
     :param connection: The writing connection.
@@ -175,6 +181,7 @@ def append(database: Path, connection: sqlite3.Connection, dimension: int, block
     """
     state = read_state(connection)
     if len(block) == 0:
+        yield
         return
     norms = np.einsum("ij,ij->i", block, block, dtype=np.float64)
     first = state.count // CHUNK_ROWS * CHUNK_ROWS  # the partial last chunk starts here
@@ -192,12 +199,27 @@ def append(database: Path, connection: sqlite3.Connection, dimension: int, block
             found = _hash(tail_vectors.data), _hash(tail_norms.data)
             if expected is None or found != tuple(map(_unsigned, expected)):
                 raise VectorFileError(_damaged(paths[0], f"rows {first}-{state.count - 1} fail their checksum"))
-        for file, rows in ((vector_file, block), (norm_file, norms)):
-            file.write(np.ascontiguousarray(rows).tobytes())
-            file.flush()
-            os.fdatasync(file.fileno())
-    _record_chunks(connection, first, np.concatenate([tail_vectors, block]), np.concatenate([tail_norms, norms]))
+        written = scan_pool().submit(_write_and_sync, ((vector_file, block), (norm_file, norms)))
+        try:
+            yield
+        finally:
+            futures.wait([written])  # the files stay open until the thread is done with them
+        written.result()  # its error (a full disk) fails the write
+    _record_chunks(connection, first, (tail_vectors, tail_norms), (block, norms))
     connection.execute("UPDATE store_info SET vector_count = ?", (state.count + len(block),))
+
+
+def append(database: Path, connection: sqlite3.Connection, dimension: int, block: npt.NDArray[np.float32]) -> None:
+    """``appending`` with nothing to do meanwhile."""
+    with appending(database, connection, dimension, block):
+        pass
+
+
+def _write_and_sync(files: tuple[tuple[BinaryIO, npt.NDArray[np.generic]], ...]) -> None:
+    for file, rows in files:
+        file.write(np.ascontiguousarray(rows).data)
+        file.flush()
+        os.fdatasync(file.fileno())
 
 
 def move_blobs(database: Path, connection: sqlite3.Connection, dimension: int) -> None:
@@ -334,11 +356,14 @@ def _read_rows(file: BinaryIO, dtype: type, first: int, end: int, width: int) ->
 
 
 def _record_chunks(
-    connection: sqlite3.Connection, first: int, vectors: npt.NDArray[np.float32], norms: npt.NDArray[np.float64]
+    connection: sqlite3.Connection,
+    first: int,
+    *parts: tuple[npt.NDArray[np.generic], npt.NDArray[np.generic]],
 ) -> None:
-    """Store the hashes of the chunks from row ``first`` (a chunk start) on, the last one perhaps partial."""
+    """Store the hashes of the chunks from row ``first`` (a chunk start) on: ``parts`` are consecutive rows."""
     chunks = _ChunkHashes(first // CHUNK_ROWS)
-    chunks.add(vectors, norms)
+    for vectors, norms in parts:
+        chunks.add(vectors, norms)
     connection.executemany("INSERT OR REPLACE INTO vector_chunks VALUES (?, ?, ?)", chunks.rows())
 
 
@@ -351,7 +376,7 @@ class _ChunkHashes:
         self._vectors, self._norms = xxhash.xxh3_64(), xxhash.xxh3_64()
         self._rows = 0  # rows added to the current chunk
 
-    def add(self, vectors: npt.NDArray[np.float32], norms: npt.NDArray[np.float64]) -> None:
+    def add(self, vectors: npt.NDArray[np.generic], norms: npt.NDArray[np.generic]) -> None:
         done = 0
         while done < len(vectors):
             take = min(len(vectors) - done, CHUNK_ROWS - self._rows)

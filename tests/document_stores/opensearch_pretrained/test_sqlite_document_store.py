@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from haystack import Document
+from haystack.document_stores.errors import DuplicateDocumentError
 from haystack.document_stores.types import DuplicatePolicy
 from haystack.testing.document_store import (
     CountDocumentsByFilterTest,
@@ -363,6 +364,60 @@ def test_overwrite_skip_counts(store):
     assert store.write_documents([Document(id="1", content="uno")], policy=DuplicatePolicy.OVERWRITE) == 1
     assert store.bm25_retrieval("uno")[0].id == "1" and store.bm25_retrieval("one") == []
     assert store.stored_ids(["1", "2", "3"]) == {"1", "2"}
+
+
+def _twice_in_one_batch() -> list[Document]:
+    """One id twice among documents with and without vectors (each vector must land at its own document's row)."""
+    vectors = np.random.default_rng(31).standard_normal((4, 384)).astype(np.float32).tolist()
+    return [
+        Document(id="twice", content="first", embedding=vectors[0]),
+        Document(id="text only", content="no vector"),
+        Document(id="other", content="other", embedding=vectors[1]),
+        Document(id="twice", content="second", embedding=vectors[2]),
+        Document(id="last", content="last", embedding=vectors[3]),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("policy", "kept"), [(DuplicatePolicy.SKIP, 0), (DuplicatePolicy.OVERWRITE, 3), (DuplicatePolicy.FAIL, None)]
+)
+def test_an_id_twice_in_one_batch_follows_the_policy_and_every_vector_lands_at_its_document(
+    store, policy, kept, assert_exact_dense
+):
+    store.write_documents([Document(id="before", content="before", embedding=[0.5] * 384)])
+    batch = _twice_in_one_batch()
+    if kept is None:
+        with pytest.raises(DuplicateDocumentError, match="already stored"):
+            store.write_documents(batch, policy=policy)
+        assert [d.id for d in store.filter_documents()] == ["before"]  # the whole batch rolled back
+        return
+    assert store.write_documents(batch, policy=policy) == (4 if policy == DuplicatePolicy.SKIP else 5)
+    stored = {d.id: d for d in store.filter_documents()}
+    expected = {d.id: d for d in batch if d is not batch[3 - kept]}  # the kept one of the two
+    assert sorted(stored) == sorted(["before", *expected])
+    for doc_id, document in expected.items():
+        assert (stored[doc_id].content, stored[doc_id].embedding) == (document.content, document.embedding)
+    for seed in (1, 2):
+        assert_exact_dense(store, np.random.default_rng(seed).standard_normal(384).tolist())
+
+
+def test_embeddings_of_python_floats_are_stored_rounded_to_float32_as_numpy_rounds_them(store):
+    values = np.random.default_rng(32).standard_normal((3, 384))  # float64: nearly every value needs rounding
+    values[0, :6] = [1e-45, -0.0, 3.4028235e38, 1 + 2**-24, 1 + 3 * 2**-24, 7]  # subnormal, -0, max, two ties, an int
+    documents = [Document(id=f"f{i}", content="x", embedding=row.tolist()) for i, row in enumerate(values)]
+    documents[0].embedding[5] = 7  # type: ignore[index]
+    store.write_documents(documents)
+    stored = {d.id: np.asarray(d.embedding, np.float32) for d in store.filter_documents()}
+    for i, row in enumerate(values):
+        assert stored[f"f{i}"].view(np.uint32).tolist() == row.astype(np.float32).view(np.uint32).tolist()
+
+
+def test_an_embedding_holding_what_is_not_a_number_is_one_clear_error_and_nothing_is_written(store):
+    store.write_documents([Document(id="kept", content="kept", embedding=[0.1] * 384)])
+    bad = Document(id="bad one", content="y", embedding=[0.1] * 383 + [None])  # type: ignore[list-item]
+    with pytest.raises(ValueError, match=r"^Document bad one has an embedding holding something that is not a number"):
+        store.write_documents([Document(id="good", content="x", embedding=[0.2] * 384), bad])
+    assert [d.id for d in store.filter_documents()] == ["kept"]
 
 
 def _varied_documents() -> list[Document]:

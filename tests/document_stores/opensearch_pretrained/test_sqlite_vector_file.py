@@ -329,6 +329,22 @@ def test_the_file_is_checked_once_per_process_then_only_what_writes_append(tmp_p
     reader.close()
 
 
+@pytest.mark.usefixtures("small_chunks")
+def test_writes_of_any_size_record_hashes_a_new_reader_checks_chunk_by_chunk(tmp_path, assert_exact_dense):
+    path = tmp_path / "store.sqlite"
+    store = SQLiteDocumentStore(path=str(path), model=MODEL)
+    documents = _documents(400, seed=21)
+    start = 0
+    for size in (1, 63, 2, 130, 64, 140):  # into a partial chunk, up to a boundary, across several
+        store.write_documents(documents[start : start + size])
+        start += size
+    store.close()
+    reader = SQLiteDocumentStore(path=str(path))  # checks every chunk against the hashes the writes recorded
+    assert_exact_dense(reader, _query(), top_k=20)
+    assert [d.embedding for d in reader.filter_documents()] == [d.embedding for d in documents]
+    reader.close()
+
+
 def test_a_directory_where_the_vector_file_goes_is_one_clear_error_and_nothing_is_written(tmp_path):
     path = tmp_path / "store.sqlite"
     store = SQLiteDocumentStore(path=str(path), model=MODEL)
