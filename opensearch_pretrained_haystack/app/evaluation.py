@@ -21,7 +21,6 @@ from typing import Any
 
 from haystack import Document
 
-from haystack_integrations.components.preprocessors.opensearch_pretrained.model_token_splitter import DEFAULT_OVERLAP
 from haystack_integrations.document_stores.opensearch_pretrained.scoring import (
     DEFAULT_BM25_WEIGHT,
     DEFAULT_FUSION,
@@ -30,7 +29,7 @@ from haystack_integrations.document_stores.opensearch_pretrained.scoring import 
 from opensearch_pretrained_haystack.app.batch import Target, count_documents, index_into, load_store
 from opensearch_pretrained_haystack.app.batch.query import Rerank, reranking, store_sparse_query
 from opensearch_pretrained_haystack.app.batch.sources import beir_document
-from opensearch_pretrained_haystack.app.pipelines import query_inputs, query_pipeline
+from opensearch_pretrained_haystack.app.pipelines import DEFAULT_SPLITTING, Splitting, query_inputs, query_pipeline
 from opensearch_pretrained_haystack.catalog import PretrainedModel, get_model
 from opensearch_pretrained_haystack.errors import UsageError
 from opensearch_pretrained_haystack.indices.sparse import SparseEncoding
@@ -141,9 +140,7 @@ def evaluate(
     model: PretrainedModel,
     target: Target | None = None,
     *,
-    split: bool = True,
-    window: int | None = None,
-    overlap: int = DEFAULT_OVERLAP,
+    splitting: Splitting = DEFAULT_SPLITTING,
     qrels_split: str = DEFAULT_SPLIT,
     mode: str = "dense",
     fusion: str = DEFAULT_FUSION,
@@ -160,8 +157,8 @@ def evaluate(
 
     ``target`` defaults to a temporary embedded store. The queries judged in ``qrels_split`` are searched by ``mode``
     (``fusion``, ``bm25_weight``, ``per_source``: see ``query_pipeline``; reranked with ``rerank``: only the reranked
-    passages' sources are ranked); the result is ``{"ndcg@10", "recall@100", "queries", "passages"}``. ``split``,
-    ``window`` and ``overlap`` are the splitter's. A sparse target (``Target.sparse``) is encoded by the cluster and
+    passages' sources are ranked); the result is ``{"ndcg@10", "recall@100", "queries", "passages"}``. ``splitting``
+    cuts the corpus into passages. A sparse target (``Target.sparse``) is encoded by the cluster and
     searched with the neural sparse retriever, so sparse and dense are measured alike. ``analyzer`` is the BM25 analysis
     of a new store or index (``text_analysis``). ``sparse_encoder`` encodes the corpus here (``Target.sparse_encoder``)
     and ``sparse_query`` the queries (default: the catalog's query model of the encoder, or the encoder itself when it
@@ -172,9 +169,8 @@ def evaluate(
     if target is None:
         with tempfile.TemporaryDirectory(prefix="opensearch-pretrained-eval-") as scratch:
             return evaluate(
-                dataset_dir, model, Target(store_path=Path(scratch) / "store.sqlite", analyzer=analyzer), split=split,
-                window=window,
-                overlap=overlap, qrels_split=qrels_split, mode=mode, fusion=fusion, bm25_weight=bm25_weight,
+                dataset_dir, model, Target(store_path=Path(scratch) / "store.sqlite", analyzer=analyzer),
+                splitting=splitting, qrels_split=qrels_split, mode=mode, fusion=fusion, bm25_weight=bm25_weight,
                 per_source=per_source,
                 progress_bar=progress_bar, rerank=rerank, sparse_encoder=sparse_encoder, sparse_query=sparse_query,
             )  # fmt: skip
@@ -185,7 +181,7 @@ def evaluate(
     reranked = reranking(rerank, target)  # before indexing: a ranker that cannot be built fails first
     summary = index_into(
         target, model, corpus_documents(dataset.corpus_path), total=count_documents([dataset.corpus_path]),
-        split=split, window=window, overlap=overlap, progress_bar=progress_bar,
+        splitting=splitting, progress_bar=progress_bar,
     )  # fmt: skip
     store = load_store(target, model)
     sparse, query_model = target.sparse, None

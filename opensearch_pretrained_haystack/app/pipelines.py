@@ -31,7 +31,10 @@ from haystack_integrations.components.embedders.opensearch_pretrained import (
     LocalSparseTextEmbedder,
 )
 from haystack_integrations.components.preprocessors.opensearch_pretrained import ModelTokenSplitter
-from haystack_integrations.components.preprocessors.opensearch_pretrained.model_token_splitter import DEFAULT_OVERLAP
+from haystack_integrations.components.preprocessors.opensearch_pretrained.model_token_splitter import (
+    DEFAULT_OVERLAP,
+    DEFAULT_TITLE_HEADER,
+)
 from haystack_integrations.components.rankers.opensearch_pretrained import SourceDocumentCollapser
 from haystack_integrations.components.retrievers.opensearch_pretrained import OpenSearchNeuralSparseRetriever
 from haystack_integrations.components.retrievers.opensearch_pretrained.sqlite_bm25_retriever import (
@@ -241,14 +244,60 @@ class IndexingComponents:
         return documents
 
 
-def check_split_options(split: bool, window: int | None, overlap: int) -> None:
-    """Refuse a passage size with whole documents, which would be silently ignored."""
-    if not split and (window is not None or overlap != DEFAULT_OVERLAP):
-        given = f"window={window}" if window is not None else f"overlap={overlap}"
-        raise ValueError(
-            f"{given} (--{given.replace('=', ' ')}) cuts passages, but split=False (--no-split) keeps documents whole: "
-            "give one or the other."
-        )
+@dataclass(frozen=True)
+class Splitting:
+    """
+    How every indexing path cuts documents into passages: ``ModelTokenSplitter``'s settings, or whole documents.
+
+    :param split: Cut documents into passages; ``False`` embeds them whole (truncated by the model).
+    :param window: Tokens per passage; ``None`` fills the model's limit.
+    :param overlap: Tokens each passage shares with the previous one.
+    :param title_header: Start every passage of a document with a ``meta["title"]`` with that title.
+    :raises ValueError: A passage setting with ``split=False``, which would be silently ignored.
+    """
+
+    split: bool = True
+    window: int | None = None
+    overlap: int = DEFAULT_OVERLAP
+    title_header: bool = DEFAULT_TITLE_HEADER
+
+    def __post_init__(self) -> None:
+        """Refuse a passage setting with whole documents."""
+        if self.split:
+            return
+        given = (
+            (f"window={self.window}", f"--window {self.window}") if self.window is not None
+            else (f"overlap={self.overlap}", f"--overlap {self.overlap}") if self.overlap != DEFAULT_OVERLAP
+            else ("title_header=False", "--no-title-header") if self.title_header != DEFAULT_TITLE_HEADER
+            else None
+        )  # fmt: skip
+        if given is not None:
+            raise ValueError(
+                f"{given[0]} ({given[1]}) cuts passages, but split=False (--no-split) keeps documents whole: "
+                "give one or the other."
+            )
+
+    def splitter(
+        self, model: str, version: str | None, *, mirror: str | None = None, cache_dir: str | None = None
+    ) -> ModelTokenSplitter | None:
+        """
+        The splitter of these settings for ``model``'s tokenizer.
+
+        :param model: The catalog name (or artifact directory) whose tokenizer counts the tokens.
+        :param version: Its version; ``None`` takes the catalog's default.
+        :param mirror: Where artifacts are read from instead of the official site.
+        :param cache_dir: Where verified artifacts are kept.
+        :returns: The splitter, or ``None`` with ``split=False``.
+        """
+        if not self.split:
+            return None
+        return ModelTokenSplitter(
+            model, version, mirror=mirror, cache_dir=cache_dir, window=self.window, overlap=self.overlap,
+            title_header=self.title_header,
+        )  # fmt: skip
+
+
+DEFAULT_SPLITTING = Splitting()
 
 
 def indexing_components(
@@ -256,9 +305,7 @@ def indexing_components(
     model: str = DEFAULT_MODEL,
     version: str | None = None,
     embedder: Any = None,
-    split: bool = True,
-    window: int | None = None,
-    overlap: int = DEFAULT_OVERLAP,
+    splitting: Splitting = DEFAULT_SPLITTING,
     mirror: str | None = None,
     cache_dir: str | None = None,
     cluster_encodes: bool = False,
@@ -267,18 +314,13 @@ def indexing_components(
     """
     The cleaner, the splitter and the embedder that every indexing path runs.
 
-    The splitter is None with ``split=False`` (whole documents, truncated by the model); the embedder defaults to the
+    The splitter is ``splitting``'s (None for whole documents, truncated by the model); the embedder defaults to the
     local embedder of ``model``, and is None with ``cluster_encodes``, for an index whose ingest pipeline encodes (or
     that ``sparse_encoder`` alone fills). The splitter always uses ``model``'s tokenizer, since that is the token limit
     the vectors are made under. ``sparse_encoder`` (a catalog sparse encoder or an artifact directory) adds each
     passage's sparse embedding, computed here.
     """
-    check_split_options(split, window, overlap)
-    splitter = (
-        ModelTokenSplitter(model, version, mirror=mirror, cache_dir=cache_dir, window=window, overlap=overlap)
-        if split
-        else None
-    )
+    splitter = splitting.splitter(model, version, mirror=mirror, cache_dir=cache_dir)
     if not cluster_encodes:
         embedder = embedder or document_embedder(model, version, mirror=mirror, cache_dir=cache_dir)
     sparse_embedder = (
@@ -298,9 +340,7 @@ def indexing_pipeline(
     model: str = DEFAULT_MODEL,
     version: str | None = None,
     embedder: Any = None,
-    split: bool = True,
-    window: int | None = None,
-    overlap: int = DEFAULT_OVERLAP,
+    splitting: Splitting = DEFAULT_SPLITTING,
     mirror: str | None = None,
     cache_dir: str | None = None,
 ) -> Pipeline:
@@ -308,12 +348,11 @@ def indexing_pipeline(
     files → ``TextFileToDocument`` → ``DocumentCleaner`` → ``ModelTokenSplitter`` → embedder → ``DocumentWriter``.
 
     Run it with ``{"converter": {"sources": [paths]}}``. The middle steps are ``indexing_components`` (see there
-    for ``embedder``, ``split``, ``window`` and ``overlap``); pass ``document_embedder(..., remote_model_id=...)``
+    for ``embedder`` and ``splitting``); pass ``document_embedder(..., remote_model_id=...)``
     to embed in the cluster. Passages overwrite same-id passages, so indexing the same files twice changes nothing.
     """
     components = indexing_components(
-        model=model, version=version, embedder=embedder, split=split, window=window, overlap=overlap, mirror=mirror,
-        cache_dir=cache_dir,
+        model=model, version=version, embedder=embedder, splitting=splitting, mirror=mirror, cache_dir=cache_dir,
     )  # fmt: skip
     pipeline = Pipeline()
     pipeline.add_component("converter", TextFileToDocument())

@@ -146,6 +146,7 @@ def test_cli_index_and_search(tmp_path, corpus, capsys):
         (["index", "x.txt", "--index", "docs"], "give --opensearch URL"),
         (["index", "x.txt", "--no-split", "--window", "50"], "window=50 (--window 50) cuts passages, but split=False"),
         (["index", "x.txt", "--no-split", "--overlap", "8"], "overlap=8 (--overlap 8) cuts passages"),
+        (["index", "x.txt", "--no-split", "--no-title-header"], "title_header=False (--no-title-header) cuts passages"),
     ],
 )
 def test_cli_argument_errors(tmp_path, argv, message, capsys, monkeypatch):
@@ -154,6 +155,25 @@ def test_cli_argument_errors(tmp_path, argv, message, capsys, monkeypatch):
     assert main([*argv, "--model-version", "1.0.1"]) == 2
     assert message in capsys.readouterr().err
     assert sorted(path.name for path in tmp_path.iterdir()) == ["x.txt"]  # nothing written
+
+
+def test_index_heads_every_passage_with_the_title_unless_told_not_to(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    body = " ".join(f"Sentence {i} says something about cells and membranes." for i in range(60))
+    record = {"id": "d1", "content": body, "meta": {"title": "Cell biology"}}
+    (tmp_path / "docs.jsonl").write_text(json.dumps(record) + "\n")
+    passages = {}
+    for store, flags in (("headed.sqlite", []), ("plain.sqlite", ["--no-title-header"])):
+        assert main(["index", "docs.jsonl", "--store", store, "--model-version", "1.0.1", *flags]) == 0
+        documents = SQLiteDocumentStore(path=store).filter_documents()
+        passages[store] = [d.content for d in sorted(documents, key=lambda d: d.meta["split_id"])]
+    assert len(passages["headed.sqlite"]) >= len(passages["plain.sqlite"]) > 1
+    assert all(
+        text.startswith("Cell biology ") and text.removeprefix("Cell biology ") in body
+        for text in passages["headed.sqlite"]
+    )
+    assert not any(text.startswith("Cell biology") for text in passages["plain.sqlite"])
+    assert all(text in body for text in passages["plain.sqlite"])
 
 
 @pytest.mark.integration

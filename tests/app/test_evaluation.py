@@ -12,6 +12,7 @@ from opensearch_pretrained_haystack.app.evaluation import (
     ndcg,
     recall,
 )
+from opensearch_pretrained_haystack.app.pipelines import Splitting
 from opensearch_pretrained_haystack.catalog import get_model
 
 MINILM = get_model("all-MiniLM-L6-v2", "1.0.1")
@@ -63,7 +64,7 @@ def test_beir_reading(beir):
 
 def test_splitting_finds_what_truncation_cannot(beir):
     split = evaluate(beir, MINILM, progress_bar=False)
-    whole = evaluate(beir, MINILM, split=False, progress_bar=False)
+    whole = evaluate(beir, MINILM, splitting=Splitting(split=False), progress_bar=False)
     assert split["ndcg@10"] == 1.0 and split["recall@100"] == 1.0 and split["queries"] == 2
     assert split["passages"] > 3 and whole["passages"] == 3
     assert whole["ndcg@10"] < split["ndcg@10"]

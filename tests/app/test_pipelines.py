@@ -4,6 +4,7 @@ from haystack.document_stores.in_memory import InMemoryDocumentStore
 
 from haystack_integrations.components.embedders.opensearch_pretrained import LocalOnnxDocumentEmbedder
 from opensearch_pretrained_haystack.app.pipelines import (
+    Splitting,
     document_embedder,
     indexing_pipeline,
     query_pipeline,
@@ -30,6 +31,9 @@ def files(tmp_path):
     return paths
 
 
+CUT = Splitting(window=64, overlap=8, title_header=False)
+
+
 def index_and_ask(index_store, query_store, files, question):
     indexing = Pipeline.loads(indexing_pipeline(index_store, model=MODEL, version=VERSION).dumps())
     written = indexing.run({"converter": {"sources": files}})["writer"]["documents_written"]
@@ -40,14 +44,14 @@ def index_and_ask(index_store, query_store, files, question):
 def test_both_pipelines_round_trip_through_yaml_with_the_default_loader():
     store = InMemoryDocumentStore()
     for pipeline in (
-        indexing_pipeline(store, model=MODEL, version=VERSION, window=64, overlap=8),
+        indexing_pipeline(store, model=MODEL, version=VERSION, splitting=CUT),
         query_pipeline(store, model=MODEL, version=VERSION),
     ):
         original, loaded = pipeline.to_dict(), Pipeline.loads(pipeline.dumps()).to_dict()
         assert loaded["components"] == original["components"]
         assert sorted(map(str, loaded["connections"])) == sorted(map(str, original["connections"]))
-    splitter = Pipeline.loads(indexing_pipeline(store, window=64, overlap=8).dumps()).get_component("splitter")
-    assert (splitter.window, splitter.overlap) == (64, 8)
+    splitter = Pipeline.loads(indexing_pipeline(store, splitting=CUT).dumps()).get_component("splitter")
+    assert (splitter.window, splitter.overlap, splitter.title_header) == (64, 8, False)
 
 
 def test_in_memory_pipelines_end_to_end(files):

@@ -19,7 +19,6 @@ from typing import Never
 from haystack import Document
 from tqdm import tqdm
 
-from haystack_integrations.components.preprocessors.opensearch_pretrained.model_token_splitter import DEFAULT_OVERLAP
 from opensearch_pretrained_haystack.app.batch.core import (
     FIRST_GROUP,
     PASSAGE_GROUP,
@@ -39,8 +38,9 @@ from opensearch_pretrained_haystack.app.batch.remote_model import (
 from opensearch_pretrained_haystack.app.batch.sources import BytesRead, input_bytes, read_documents
 from opensearch_pretrained_haystack.app.batch.targets import Sink, Target, open_sink
 from opensearch_pretrained_haystack.app.pipelines import (
+    DEFAULT_SPLITTING,
     IndexingComponents,
-    check_split_options,
+    Splitting,
     document_embedder,
     indexing_components,
 )
@@ -179,9 +179,7 @@ def index_into(
     total: int | None = None,
     bytes_read: BytesRead | None = None,
     remote_model_id: str | None = None,
-    split: bool = True,
-    window: int | None = None,
-    overlap: int = DEFAULT_OVERLAP,
+    splitting: Splitting = DEFAULT_SPLITTING,
     group_size: int = PASSAGE_GROUP,
     progress_bar: bool = True,
 ) -> IndexSummary:
@@ -196,16 +194,16 @@ def index_into(
     its tokenizer) into an OpenSearch sparse index.
     """
     if target.sparse is not None:
-        components = _cluster_encoded_components(target, target.sparse, remote_model_id, split, window, overlap)
+        components = _cluster_encoded_components(target, target.sparse, remote_model_id, splitting)
     elif target.sparse_encoder is not None and target.hosts is not None:
         if remote_model_id is not None:
             raise ValueError("--remote embeds into a k-NN index, --sparse-encoder fills a sparse one: give one.")
         components = indexing_components(
-            model=target.sparse_encoder, split=split, window=window, overlap=overlap, cluster_encodes=True,
+            model=target.sparse_encoder, splitting=splitting, cluster_encodes=True,
             sparse_encoder=target.sparse_encoder,
         )  # fmt: skip
     else:
-        components = _embedding_components(target, model, remote_model_id, split, window, overlap)
+        components = _embedding_components(target, model, remote_model_id, splitting)
     components.warm_up()  # a model that cannot be had fails here, before a store or index is created for it
     with open_sink(target, model) as sink:
         return index_documents(
@@ -215,7 +213,7 @@ def index_into(
 
 
 def _embedding_components(
-    target: Target, model: PretrainedModel, remote_model_id: str | None, split: bool, window: int | None, overlap: int
+    target: Target, model: PretrainedModel, remote_model_id: str | None, splitting: Splitting
 ) -> IndexingComponents:
     if remote_model_id is not None:
         if target.hosts is None:
@@ -226,19 +224,19 @@ def _embedding_components(
         **target.tls(),
     )  # fmt: skip
     return indexing_components(
-        model=model.name, version=model.version, embedder=embedder, split=split, window=window, overlap=overlap,
+        model=model.name, version=model.version, embedder=embedder, splitting=splitting,
         sparse_encoder=target.sparse_encoder,
     )  # fmt: skip
 
 
 def _cluster_encoded_components(
-    target: Target, sparse: SparseEncoding, remote_model_id: str | None, split: bool, window: int | None, overlap: int
+    target: Target, sparse: SparseEncoding, remote_model_id: str | None, splitting: Splitting
 ) -> IndexingComponents:
     if remote_model_id is not None:
         raise ValueError("--remote embeds into a k-NN index, --sparse has the cluster encode a sparse one: give one.")
     assert target.hosts is not None  # a sparse Target is an OpenSearch one
     passage_model = check_sparse_model(sparse, target.hosts, **target.tls())
-    return indexing_components(model=passage_model, split=split, window=window, overlap=overlap, cluster_encodes=True)
+    return indexing_components(model=passage_model, splitting=splitting, cluster_encodes=True)
 
 
 def index_sources(
@@ -247,9 +245,7 @@ def index_sources(
     model: PretrainedModel,
     *,
     remote_model_id: str | None = None,
-    split: bool = True,
-    window: int | None = None,
-    overlap: int = DEFAULT_OVERLAP,
+    splitting: Splitting = DEFAULT_SPLITTING,
     group_size: int = PASSAGE_GROUP,
     progress_bar: bool = True,
     engine: str = "local",
@@ -261,13 +257,12 @@ def index_sources(
     Every document of ``sources`` into ``target``, embedded with ``model``; with ``engine="ray"`` on Ray Data (``ray``:
     where and how wide; the same passages, vectors and summary).
     """
-    check_split_options(split, window, overlap)
     if engine == "ray":
         if target.sparse is not None:
             raise ValueError("--sparse (the cluster encodes at ingest) runs on --engine local only, for now.")
         on_ray: IndexSummary = _ray_engine().index_sources_on_ray(
-            sources, target, model, options=ray or RayOptions(), remote_model_id=remote_model_id, split=split,
-            window=window, overlap=overlap, progress_bar=progress_bar,
+            sources, target, model, options=ray or RayOptions(), remote_model_id=remote_model_id,
+            splitting=splitting, progress_bar=progress_bar,
         )  # fmt: skip
         return on_ray
     if engine not in ENGINES:
@@ -275,8 +270,8 @@ def index_sources(
     summary, bytes_read = IndexSummary(), BytesRead()
     return index_into(
         target, model, read_documents(sources, summary, summary, bytes_read=bytes_read), summary=summary,
-        total=input_bytes(sources), bytes_read=bytes_read, remote_model_id=remote_model_id, split=split,
-        window=window, overlap=overlap, group_size=group_size, progress_bar=progress_bar,
+        total=input_bytes(sources), bytes_read=bytes_read, remote_model_id=remote_model_id,
+        splitting=splitting, group_size=group_size, progress_bar=progress_bar,
     )  # fmt: skip
 
 

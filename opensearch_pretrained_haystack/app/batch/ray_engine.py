@@ -33,7 +33,6 @@ from haystack_integrations.components.embedders.opensearch_pretrained import (
     LocalOnnxDocumentEmbedder,
     LocalSparseDocumentEmbedder,
 )
-from haystack_integrations.components.preprocessors.opensearch_pretrained.model_token_splitter import DEFAULT_OVERLAP
 from opensearch_pretrained_haystack.app.batch.core import (
     PASSAGE_GROUP,
     READ_CHUNK,
@@ -46,7 +45,13 @@ from opensearch_pretrained_haystack.app.batch.ray_options import RayOptions
 from opensearch_pretrained_haystack.app.batch.remote_model import ENV_CREDENTIALS, check_remote_model
 from opensearch_pretrained_haystack.app.batch.shards import Shard, plan_shards, read_shard
 from opensearch_pretrained_haystack.app.batch.targets import OpenSearchSink, Target, local_sparse_index
-from opensearch_pretrained_haystack.app.pipelines import IndexingComponents, document_embedder, indexing_components
+from opensearch_pretrained_haystack.app.pipelines import (
+    DEFAULT_SPLITTING,
+    IndexingComponents,
+    Splitting,
+    document_embedder,
+    indexing_components,
+)
 from opensearch_pretrained_haystack.catalog import PretrainedModel, get_model
 from opensearch_pretrained_haystack.cluster.document_store import connected_client, index_name
 from opensearch_pretrained_haystack.cluster.retry import RetryPolicy
@@ -72,9 +77,7 @@ class RayJob:
     model: str
     version: str
     remote_model_id: str | None = None
-    split: bool = True
-    window: int | None = None
-    overlap: int = DEFAULT_OVERLAP
+    splitting: Splitting = DEFAULT_SPLITTING
     threads_per_worker: int = 1
     retry: RetryPolicy = field(default_factory=RetryPolicy, compare=False)
 
@@ -151,8 +154,8 @@ def _components(job: RayJob) -> IndexingComponents:
     """
     encoder = job.target.sparse_encoder
     components = indexing_components(
-        model=encoder or job.model, version=None if encoder else job.version, split=job.split, window=job.window,
-        overlap=job.overlap, cluster_encodes=True,
+        model=encoder or job.model, version=None if encoder else job.version, splitting=job.splitting,
+        cluster_encodes=True,
     )  # fmt: skip
     if components.splitter is not None:
         components.splitter.warm_up()
@@ -291,9 +294,7 @@ def index_sources_on_ray(
     *,
     options: RayOptions,
     remote_model_id: str | None = None,
-    split: bool = True,
-    window: int | None = None,
-    overlap: int = DEFAULT_OVERLAP,
+    splitting: Splitting = DEFAULT_SPLITTING,
     progress_bar: bool = True,
     make_embedder: EmbedderFactory = default_embedder,
 ) -> IndexSummary:
@@ -308,8 +309,8 @@ def index_sources_on_ray(
     if remote_model_id is not None:
         check_remote_model(model, target.hosts, remote_model_id, **target.tls())
     job = RayJob(
-        target, model.name, model.version, remote_model_id=remote_model_id, split=split, window=window,
-        overlap=overlap, threads_per_worker=options.threads_per_worker,
+        target, model.name, model.version, remote_model_id=remote_model_id, splitting=splitting,
+        threads_per_worker=options.threads_per_worker,
     )  # fmt: skip
     # The index is created (or checked against the model) once, here, before any worker writes to it.
     if target.sparse_encoder is not None:

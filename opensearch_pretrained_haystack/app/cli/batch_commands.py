@@ -33,7 +33,7 @@ from opensearch_pretrained_haystack.app.batch.query import Highlight, Rerank
 from opensearch_pretrained_haystack.app.batch.ray_options import ENGINES, RayOptions
 from opensearch_pretrained_haystack.app.batch.remote_model import ENV_CREDENTIALS
 from opensearch_pretrained_haystack.app.evaluation import DEFAULT_SPLIT, evaluate
-from opensearch_pretrained_haystack.app.pipelines import DEFAULT_MODEL, MODES
+from opensearch_pretrained_haystack.app.pipelines import DEFAULT_MODEL, MODES, Splitting
 from opensearch_pretrained_haystack.catalog import PretrainedModel, get_model
 from opensearch_pretrained_haystack.cluster.connection import ConnectionSettings
 from opensearch_pretrained_haystack.errors import (
@@ -254,8 +254,18 @@ def _add_split_arguments(parser: argparse.ArgumentParser) -> None:
         "--overlap", type=int, default=DEFAULT_OVERLAP, help="tokens shared by neighbours (default: %(default)s)"
     )
     parser.add_argument(
+        "--no-title-header",
+        dest="title_header",
+        action="store_false",
+        help="do not start every passage of a titled document (meta.title) with its title",
+    )
+    parser.add_argument(
         "--no-split", dest="split", action="store_false", help="embed whole documents (truncated by the model)"
     )
+
+
+def _splitting(args: argparse.Namespace) -> Splitting:
+    return Splitting(split=args.split, window=args.window, overlap=args.overlap, title_header=args.title_header)
 
 
 def _add_sparse_arguments(parser: argparse.ArgumentParser, *, passages: bool = True, query: bool = True) -> None:
@@ -410,8 +420,8 @@ def _run_index(args: argparse.Namespace) -> int:
         target = replace(target, replicas=args.replicas, compression=args.compression)
     try:
         summary = index_sources(
-            args.sources, target, _model(args, target), remote_model_id=args.remote, split=args.split,
-            window=args.window, overlap=args.overlap, engine=args.engine, ray=_ray_options(args),
+            args.sources, target, _model(args, target), remote_model_id=args.remote,
+            splitting=_splitting(args), engine=args.engine, ray=_ray_options(args),
         )  # fmt: skip
     except IndexingInterrupted as stop:
         print(stop.summary.line())
@@ -467,9 +477,8 @@ def _origin(document: Document) -> str:
 def _run_evaluate(args: argparse.Namespace) -> int:
     target = _target(args)
     scores = evaluate(
-        args.dataset, _model(args, target), target, split=args.split, window=args.window, overlap=args.overlap,
-        qrels_split=args.qrels_split, analyzer=args.analyzer,
-        rerank=_rerank(args), sparse_encoder=args.sparse_encoder,
+        args.dataset, _model(args, target), target, splitting=_splitting(args), qrels_split=args.qrels_split,
+        analyzer=args.analyzer, rerank=_rerank(args), sparse_encoder=args.sparse_encoder,
         sparse_query=args.sparse_tokenizer,
         **_mode(args),
     )  # fmt: skip
