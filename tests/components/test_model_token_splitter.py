@@ -48,6 +48,20 @@ def test_neighbours_overlap_and_no_word_is_cut():
     assert len(no_overlap) < len(passages)
 
 
+def test_words_longer_than_window_less_overlap_advance_by_the_stride_not_a_token(tiny_tokenizer):
+    # Sequences or hashes: each "word" is many tokens; moving every cut back to a word's start made passages that
+    # ended where the previous one did and started one token later (133 passages of this text instead of 15).
+    words = ["".join("qxzjkv0123456789"[(i * 7 + j * 3) % 16] for j in range(60)) for i in range(8)]
+    text = "Intro words. " + " ".join(words) + " and the end."
+    tokens = len(tiny_tokenizer.encode(text, add_special_tokens=False).ids)
+    passages = ModelTokenSplitter(TINY, window=40, overlap=10).run([Document(content=text)])["documents"]
+    spans = [(p.meta["split_idx_start"], p.meta["split_idx_start"] + len(p.content)) for p in passages]
+    assert all(a_start < b_start and a_end < b_end for (a_start, a_end), (b_start, b_end) in pairwise(spans))
+    assert len(passages) <= 2 * tokens // (40 - 10) + 1  # at most twice the passages of an even stride
+    assert spans[0][0] == 0 and spans[-1][1] == len(text)  # nothing left out
+    assert all(end >= start_next for (_, end), (start_next, _) in pairwise(spans))
+
+
 def test_short_documents_become_one_passage_and_ids_are_stable():
     splitter = ModelTokenSplitter(TINY)
     documents = [Document(content="A short text."), Document(content=""), Document(content=None)]

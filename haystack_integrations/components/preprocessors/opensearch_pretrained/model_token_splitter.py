@@ -248,14 +248,16 @@ class ModelTokenSplitter:
         assert self._lease is not None
         tokenizer = self._lease.value.tokenizer
         base, restart, size = 0, start, SEGMENT_CHARS
+        done = start  # where the last passage given ends, a character: the next must end past it
         while True:
             stop = _segment_end(text, base, base + size)
             encoding = tokenizer.encode(text[base:stop], add_special_tokens=False)
             offsets = encoding.offsets
             first = next((i for i, (start, _) in enumerate(offsets) if base + start >= restart), len(offsets))
+            previous_end = next((i for i, (start, _) in enumerate(offsets) if base + start >= done), len(offsets))
             spans = [
                 (base + offsets[start][0], base + offsets[end - 1][1])
-                for start, end in self._token_spans(encoding, window, overlap, first)
+                for start, end in self._token_spans(encoding, window, overlap, first, max(previous_end, first))
             ]
             final = stop >= len(text)
             kept = spans if final else [span for span in spans if span[1] <= stop - SEGMENT_CONTEXT]
@@ -265,7 +267,7 @@ class ModelTokenSplitter:
             yield from kept
             if final:
                 return
-            restart = spans[len(kept)][0]
+            restart, done = spans[len(kept)][0], kept[-1][1]
             base, size = _word_before(text, restart - SEGMENT_CONTEXT, lower=base), SEGMENT_CHARS
 
     def spans(
@@ -291,23 +293,30 @@ class ModelTokenSplitter:
             )
         ]
 
-    def _token_spans(self, encoding: Encoding, window: int, overlap: int, first: int = 0) -> Iterator[tuple[int, int]]:
+    def _token_spans(
+        self, encoding: Encoding, window: int, overlap: int, first: int = 0, previous_end: int | None = None
+    ) -> Iterator[tuple[int, int]]:
         """
         The passages of one encoded text from token ``first`` on, as token ranges.
 
-        ``window`` tokens, cut between words, the next one starting ``overlap`` tokens back (at a word's start).
+        ``window`` tokens, cut between words, the next one starting ``overlap`` tokens back (at a word's start). A
+        passage always ends past the previous one: where no word starts in between (words longer than the window less
+        the overlap: sequences, hashes), the word is cut, as one longer than the window must be — moving back to its
+        start would give passages that each add one token. ``previous_end`` is where the passage before the one
+        starting at ``first`` ends (a token of this encoding; ``first`` when there is none).
         """
         count = len(encoding.ids)
         words = encoding.word_ids
         start = first
+        previous_end = first if previous_end is None else previous_end  # the end of the passage before ``first``'s
         while start < count:
             end = min(start + window, count)
             if end < count:
-                end = _word_start(words, end, lower=start + 1)
+                end = _word_start(words, end, lower=previous_end + 1)
             yield start, end
             if end >= count:
                 return
-            start = _word_start(words, max(end - overlap, start + 1), lower=start + 1)
+            start, previous_end = _word_start(words, max(end - overlap, start + 1), lower=start + 1), end
 
 
 @dataclass(frozen=True)
