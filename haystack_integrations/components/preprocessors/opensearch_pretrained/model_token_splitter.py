@@ -180,14 +180,12 @@ class ModelTokenSplitter:
     def _passages(self, documents: list[Document], to_split: list[int]) -> Iterator[Document]:
         assert self._lease is not None
         headers = self._headers(documents, to_split) if self.title_header else {}
-
-        def text(i: int) -> str:  # what is tokenized: a titled document as its passages read, title then body
-            content = documents[i].content or ""
-            return headers[i].text(content) if i in headers else content
-
-        long = {i for i in to_split if len(text(i)) > SEGMENT_CHARS}
+        text = {i: documents[i].content or "" for i in to_split}  # what is tokenized, built once
+        for i, titled in headers.items():  # a titled document as its passages read: title, then body
+            text[i] = titled.text(text[i])
+        long = {i for i in to_split if len(text[i]) > SEGMENT_CHARS}
         short = [i for i in to_split if i not in long]
-        encodings = self._lease.value.tokenizer.encode_batch([text(i) for i in short], add_special_tokens=False)
+        encodings = self._lease.value.tokenizer.encode_batch([text[i] for i in short], add_special_tokens=False)
         encoding_of = dict(zip(short, encodings, strict=True))
         for position, doc in enumerate(documents):
             header = headers.get(position)
@@ -195,7 +193,7 @@ class ModelTokenSplitter:
             body = header.skip if header else 0  # windows are cut from the body on, after the title
             if position in long:
                 spans: Iterator[tuple[int, int]] | list[tuple[int, int]] = self._long_text_spans(
-                    text(position), window, overlap, body
+                    text[position], window, overlap, body
                 )
             elif position in encoding_of:
                 spans = self.spans(encoding_of.pop(position), window, overlap, body)
@@ -253,8 +251,7 @@ class ModelTokenSplitter:
             stop = _segment_end(text, base, base + size)
             encoding = tokenizer.encode(text[base:stop], add_special_tokens=False)
             offsets = encoding.offsets
-            first = next((i for i, (start, _) in enumerate(offsets) if base + start >= restart), len(offsets))
-            previous_end = next((i for i, (start, _) in enumerate(offsets) if base + start >= done), len(offsets))
+            first, previous_end = _token_from(offsets, restart - base), _token_from(offsets, done - base)
             spans = [
                 (base + offsets[start][0], base + offsets[end - 1][1])
                 for start, end in self._token_spans(encoding, window, overlap, first, max(previous_end, first))
@@ -283,7 +280,7 @@ class ModelTokenSplitter:
         :returns: The spans, in order; a text without tokens (from ``start`` on) is one span.
         """
         offsets = encoding.offsets
-        first = next((i for i, (begin, _) in enumerate(offsets) if begin >= start), len(offsets))
+        first = _token_from(offsets, start)
         if first == len(offsets):
             return [(start, start)]
         return [
@@ -375,6 +372,11 @@ def _word_before(text: str, position: int, *, lower: int) -> int:
     while position > lower and not (text[position - 1].isspace() and not text[position].isspace()):
         position -= 1
     return position
+
+
+def _token_from(offsets: list[tuple[int, int]], character: int) -> int:
+    """The first token starting at or after ``character`` (the number of tokens when none does)."""
+    return next((i for i, (start, _) in enumerate(offsets) if start >= character), len(offsets))
 
 
 def _word_start(words: list[int | None], position: int, *, lower: int) -> int:
